@@ -1,0 +1,115 @@
+"""The command line: one error boundary, one module per subcommand.
+
+Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int``; this module wires
+them up and maps errors to exit codes in one place (DESIGN.md): 0 nothing left to do, 1 conflicts or
+review items remain, 2 bad usage or bad input, 3 internal error, 130 interrupted. A traceback is
+shown only with ``--debug``.
+
+The CLI is the only place that prints. It imports the library; the library never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from patchsmith import __version__
+from patchsmith.errors import PatchsmithError
+from patchsmith.model import ExitCode
+
+# Subcommand modules, in the order ``--help`` lists them (the pipeline's order).
+COMMANDS: tuple[str, ...] = (
+    "ls",
+    "filter",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as exit code 2 with a hint, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"patchsmith: error: {message}\nhint: see '{self.prog} --help'\n")
+        raise SystemExit(ExitCode.BAD_INPUT)
+
+
+def _load(name: str) -> ModuleType:
+    return importlib.import_module(f"patchsmith.cli.{name.replace('-', '_')}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="patchsmith",
+        description=(
+            "Carry an upstream sub-release patch into a vendor-modified source tree: select the "
+            "hunks that matter, predict each hunk's fate, apply in a git worktree, resolve "
+            "conflicts, build and package the modules."
+        ),
+        epilog="Exit codes: 0 nothing left to do, 1 conflicts or review items remain, "
+        "2 bad usage or input, 3 internal error, 130 interrupted.",
+    )
+    parser.add_argument("--version", action="version", version=f"patchsmith {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback when something goes wrong"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMANDS:
+        _load(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit code. Tests call this directly."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list or os.environ.get("PATCHSMITH_DEBUG") == "1"
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return int(ExitCode.BAD_INPUT)
+        code: int = args.run(args)
+        return code
+    except PatchsmithError as error:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"patchsmith: {error.details()}\n")
+        return error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("patchsmith: interrupted\n")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # `patchsmith filter ... | head`: the reader left; that is not an error of ours.
+        _silence_stdout()
+        return int(ExitCode.OK)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else int(ExitCode.BAD_INPUT)
+    except Exception:  # noqa: BLE001 - the one boundary that turns a bug into exit code 3
+        if debug:
+            traceback.print_exc()
+        else:
+            last = traceback.format_exc().strip().splitlines()[-1]
+            sys.stderr.write(
+                f"patchsmith: internal error: {last}\n"
+                "hint: this is a bug in patchsmith; run again with --debug and report the "
+                "traceback\n"
+            )
+        return int(ExitCode.INTERNAL)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def console_main() -> None:
+    """Entry point of the ``patchsmith`` console script and ``python -m patchsmith``."""
+    sys.exit(main())

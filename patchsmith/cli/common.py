@@ -1,0 +1,158 @@
+"""Helpers shared by the subcommands: reading patches, selection options, output streams.
+
+Only CLI modules import this. It turns argparse namespaces into library calls and library results
+into text; it holds no domain logic of its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from patchsmith.errors import UsageError
+from patchsmith.patchfile.index import PatchIndex, index_sources
+from patchsmith.patchfile.select import RangeSet, Selection
+from patchsmith.patchfile.source import read_sources
+
+
+def add_patch_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "patch",
+        nargs="+",
+        metavar="PATCH",
+        help="patch file (plain, .gz, .bz2, .xz, .zst; detected by content), '-' for stdin, an "
+        "mbox or git format-patch output, a folder of *.patch files, or a quilt series file",
+    )
+
+
+def read_index(paths: Iterable[str]) -> PatchIndex:
+    return index_sources(read_sources(list(paths)))
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """filterdiff's selection options, with filterdiff's meanings, plus ``--only``."""
+    group = parser.add_argument_group(
+        "selection (filterdiff's meanings: globs cross '/', an exclude wins whatever the order)"
+    )
+    group.add_argument(
+        "-i",
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="keep files whose name matches GLOB (e.g. '*/drivers/md/*'); repeatable",
+    )
+    group.add_argument(
+        "-x",
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="leave out files whose name matches GLOB; repeatable; wins over -i",
+    )
+    group.add_argument(
+        "-I",
+        "--include-from-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read include globs from FILE, one per line",
+    )
+    group.add_argument(
+        "-X",
+        "--exclude-from-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="read exclude globs from FILE, one per line",
+    )
+    group.add_argument(
+        "-p",
+        "--strip-match",
+        type=int,
+        default=None,
+        metavar="N",
+        help="strip N leading path components before matching globs and --only "
+        "(not in the output; default: globs match the full name, --only detects the prefix)",
+    )
+    group.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="keep files under DIR whatever the path prefix (a/, linux-2.6.16.29/, none); "
+        "repeatable",
+    )
+    group.add_argument(
+        "-#",
+        "--hunks",
+        metavar="RANGE",
+        help="keep these hunks of each file, numbered per file: 1,3-5,7- (x inverts)",
+    )
+    group.add_argument("--files", metavar="RANGE", help="keep these file diffs: 1,3-5 (x inverts)")
+    group.add_argument(
+        "--lines",
+        metavar="RANGE",
+        help="keep hunks touching these lines of the original file: 100-200 (x inverts)",
+    )
+    group.add_argument(
+        "--invert",
+        action="store_true",
+        help="keep exactly the files the path rules would leave out",
+    )
+    group.add_argument(
+        "-z",
+        "--decompress",
+        action="store_true",
+        help="accepted for filterdiff compatibility; compressed input is always detected",
+    )
+
+
+def _patterns_from(files: list[str]) -> list[str]:
+    patterns: list[str] = []
+    for name in files:
+        try:
+            text = Path(name).read_text(encoding="utf-8", errors="surrogateescape")
+        except OSError as error:
+            raise UsageError(f"{name}: cannot read pattern file: {error.strerror}") from error
+        patterns.extend(line.strip() for line in text.splitlines() if line.strip())
+    return patterns
+
+
+def selection_from_args(args: argparse.Namespace) -> Selection:
+    for number in (args.strip_match,):
+        if number is not None and number < 0:
+            raise UsageError("-p needs a number of path components, 0 or more")
+    return Selection(
+        includes=tuple(args.include) + tuple(_patterns_from(args.include_from_file)),
+        excludes=tuple(args.exclude) + tuple(_patterns_from(args.exclude_from_file)),
+        match_strip=args.strip_match or 0,
+        only=tuple(d.strip("/") for d in args.only),
+        strip=args.strip_match,
+        hunks=RangeSet.parse(args.hunks, "--hunks range") if args.hunks else None,
+        files=RangeSet.parse(args.files, "--files range") if args.files else None,
+        lines=RangeSet.parse(args.lines, "--lines range") if args.lines else None,
+        invert=args.invert,
+    )
+
+
+def stdout_bytes() -> BinaryIO:
+    return sys.stdout.buffer
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+
+
+def open_output(path: str | None) -> BinaryIO:
+    """``-o FILE`` or stdout, as a binary stream."""
+    if path is None or path == "-":
+        return sys.stdout.buffer
+    try:
+        return open(path, "wb")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror}") from error

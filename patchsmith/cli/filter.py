@@ -1,0 +1,87 @@
+"""``patchsmith filter``: the selected part of a patch, byte-exact, to stdout or ``-o FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from patchsmith.cli.common import (
+    add_patch_argument,
+    add_selection_options,
+    open_output,
+    read_index,
+    selection_from_args,
+)
+from patchsmith.errors import UsageError
+from patchsmith.patchfile.select import SelectionResult, render, select
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "filter",
+        help="write the selected part of a patch, byte-exact",
+        description="Write the selected file diffs and hunks of a patch, byte for byte as in the "
+        "input (headers, index lines, timestamps, CRLF, Latin-1, '\\ No newline' markers). "
+        "Selection options mean what they mean in filterdiff.",
+        epilog="examples:\n"
+        "  patchsmith filter patch-2.6.16.29.bz2 --only drivers/md -o md.patch\n"
+        "  patchsmith filter -i '*/drivers/md/*' -x '*/dm-raid*' upstream.patch\n"
+        "  patchsmith filter --hunks 2-3 --files 1 fix.patch",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_patch_argument(parser)
+    add_selection_options(parser)
+    parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    parser.add_argument(
+        "--strip",
+        type=int,
+        default=0,
+        metavar="N",
+        help="remove N leading path components from the names in the output (filterdiff --strip)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="keep text that is not part of a diff (mail headers, commit messages), as "
+        "filterdiff -v does",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="say on stderr what was left out and by which rule",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.strip < 0:
+        raise UsageError("--strip needs a number of path components, 0 or more")
+    index = read_index(args.patch)
+    result = select(index, selection_from_args(args))
+    output = open_output(args.output)
+    try:
+        for chunk in render(result, strip=args.strip, verbose=args.verbose):
+            output.write(chunk)
+        output.flush()
+    finally:
+        if output is not sys.stdout.buffer:
+            output.close()
+    if args.explain:
+        explain(result)
+    return 0
+
+
+def explain(result: SelectionResult) -> None:
+    err = sys.stderr
+    kept_hunks = sum(len(d.kept) for d in result.kept)
+    err.write(
+        f"kept {len(result.kept)} of {len(result.decisions)} files, {kept_hunks} of "
+        f"{result.index.hunk_count} hunks (paths stripped by {result.strip} for --only)\n"
+    )
+    for decision in result.decisions:
+        if decision.reason is not None:
+            err.write(f"  left out {decision.tree_path}: {decision.reason}\n")
+        for number, why in decision.hunk_reasons:
+            err.write(f"  left out {decision.tree_path} hunk #{number}: {why}\n")

@@ -1,0 +1,1016 @@
+"""The locate ladder: where one hunk goes in one file, and how sure we are.
+
+Everything here is a pure function over the target file's lines (``bytes`` with their line
+endings, as read) and a parsed :class:`~patchsmith.patchfile.hunk.Hunk`. Lines are compared as
+bytes and never decoded. Nothing here reads or writes files: :mod:`patchsmith.engine.predict`
+does the reading, and :func:`apply_located` is the one place that turns located hunks into new
+file contents (prediction and the apply stage share it, so they cannot disagree).
+
+The ladder, tried in order for each hunk (each rung searches for the pre-image, which means "the
+hunk can be applied here", and for the post-image, which means "the vendor already has it"):
+
+1. exact at the stated line, shifted by what earlier hunks of the file were found to be shifted;
+2. exact at an offset, nearest first, after before before on a tie (GNU patch's search order);
+3. whitespace-insensitive (runs of blanks collapsed, line endings ignored);
+4. partially applied: an image with some of the hunk's change groups applied and some not;
+5. fuzz 1..F: outer context lines dropped the way GNU patch drops them;
+6. otherwise a conflict, with the best candidate regions and an alignment as evidence (and,
+   from that evidence, a partially-applied or already-applied verdict when it is clear).
+
+The partially-applied search runs before fuzz on purpose: an exact image with one change group
+present is stronger evidence than a pre-image that only matches after ignoring context.
+
+The safety rules (why a located hunk gets ``needs_review``) are described at
+:func:`locate_hunk`. Depends on :mod:`patchsmith.model` and :mod:`patchsmith.patchfile.hunk`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
+
+LARGE_OFFSET = 50
+"""Beyond this many lines from where the hunk was expected (after the shift of earlier hunks) a
+match is "far". A kernel function body is rarely longer than this, so a match that far away is
+likely in another function: the real cases that motivated the rule were GNU patch placing hunks
+at offsets 368 (``mana_en.c``) and -108 (a wireless driver), both in the wrong function, while
+the honest offsets on Debian's tree are mostly below 30. An exact, unique match far away is still
+accepted when its enclosing function is the hunk's; a fuzzy or whitespace match far away is
+always reviewed."""
+
+DUPLICATE_WINDOW = 25
+"""How many lines around a match are searched for the lines the hunk adds (the duplicate-code
+trap: a fix the vendor backported a few lines away from where upstream put it)."""
+
+DUPLICATE_MIN_CHARS = 24
+"""A block of added lines shorter than this (whitespace collapsed) is too common to mean anything
+when found nearby: ``return 0;`` or ``}`` appear everywhere. ``if (IS_ERR(rt)) return rt;``
+(the ``icmp.c`` case) is longer."""
+
+MAX_PARTIAL_GROUPS = 8
+"""Partially-applied detection tries every mix of applied and unapplied change groups; beyond
+this many groups (2**8 images) the hunk is left to the similarity evidence instead."""
+
+CANDIDATE_COUNT = 3
+"""How many candidate regions a conflict reports."""
+
+ANCHOR_MAX_OCCURRENCES = 20
+"""A pre-image line that occurs more often than this in the file is too common to anchor a
+candidate region on (blank lines, braces, ``return ret;``)."""
+
+MIN_SIMILARITY = 0.5
+"""Below this similarity a candidate region is too different to support a verdict other than
+conflict (it is still reported as evidence)."""
+
+# A line that starts a definition git would name in a hunk header: it begins with a letter,
+# ``_`` or ``$`` (git's default funcname rule and diff -p's), and is not a goto label.
+#   static int mana_process_rx_cqe(struct mana_rxq *rxq, struct mana_cq *cq,
+#   struct dm_target_type {
+_DEFINITION = re.compile(rb"^[A-Za-z_$]")
+#   out_unlock:
+_LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a hunk's changes go in a file: everything :func:`apply_located` needs."""
+
+    hunk: Hunk
+    start: int
+    """0-based index of the first file line covered by the compared part of the pre-image (with
+    fuzz, the dropped leading context lines lie just above it and are left as they are)."""
+    top: int = 0
+    """Leading context lines of the hunk that were not compared (fuzz)."""
+    bottom: int = 0
+    """Trailing context lines of the hunk that were not compared (fuzz)."""
+
+    @property
+    def length(self) -> int:
+        """How many file lines the compared part of the pre-image covers."""
+        return len(self.hunk.old_lines) - self.top - self.bottom
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A region of the file that resembles the hunk: evidence for a conflict or a flagged match."""
+
+    line: int
+    """1-based first line of the region."""
+    length: int
+    """Number of file lines in the region."""
+    similarity: float
+    """``difflib`` ratio between the hunk's pre-image and the region (whitespace collapsed)."""
+    post_similarity: float = 0.0
+    """The same ratio against the post-image: high when the vendor already has the change."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "length": self.length,
+            "similarity": round(self.similarity, 3),
+            "post_similarity": round(self.post_similarity, 3),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AlignmentRow:
+    """One row of the alignment of a hunk's pre-image with the vendor's best candidate region."""
+
+    op: str
+    """``same``, ``changed`` (the vendor's line differs), ``missing`` (the vendor lacks the
+    expected line) or ``extra`` (the vendor has a line the pre-image does not)."""
+    expected: bytes | None
+    """The pre-image line (``None`` for ``extra``)."""
+    vendor: bytes | None
+    """The vendor's line (``None`` for ``missing``)."""
+    vendor_line: int | None = None
+    """1-based line number of the vendor's line in the file."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "op": self.op,
+            "expected": _text(self.expected),
+            "vendor": _text(self.vendor),
+            "vendor_line": self.vendor_line,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """The verdict of the ladder for one hunk."""
+
+    status: HunkStatus
+    expected: int
+    """0-based index where the hunk was expected (stated line plus the running shift)."""
+    found: int | None
+    """0-based index where the hunk's full window (pre-image, post-image or mixed image) starts
+    in the file, ``None`` when not found."""
+    shift: int
+    """``found - expected``: how far the search had to go (0 when not found)."""
+    fuzz: int = 0
+    needs_review: bool = False
+    reasons: tuple[str, ...] = ()
+    """Why the hunk got this status or a review flag, most important first."""
+    placement: Placement | None = None
+    """Set when the hunk would be applied (clean, offset, whitespace, fuzz)."""
+    span: int = 0
+    """How many file lines the match covers."""
+    candidates: tuple[Candidate, ...] = ()
+    alignment: tuple[AlignmentRow, ...] = ()
+    growth: int = 0
+    """Lines the file grows by above the next hunk because of this one, for the running shift:
+    the post-image's extra length when the vendor already has the post-image."""
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def next_delta(self) -> int:
+        """The running shift for the next hunk of the same file (GNU patch's ``last_offset``)."""
+        return self.shift + self.growth
+
+    @property
+    def end(self) -> int | None:
+        """0-based index just past the matched region: no later hunk may start above it."""
+        if self.found is None:
+            return None
+        return self.found + self.span
+
+
+@dataclass(slots=True)
+class FileLines:
+    """A file's lines with search helpers built on demand (a cache, so deliberately not frozen).
+
+    Exact searches run on the joined bytes with ``bytes.find`` (C speed), then check that a hit
+    starts on a line boundary; the whitespace-collapsed copy is only built when a hunk needs it.
+    """
+
+    lines: Sequence[bytes]
+    _blob: bytes | None = field(default=None, repr=False)
+    _normalized: list[bytes] | None = field(default=None, repr=False)
+    _normalized_blob: bytes | None = field(default=None, repr=False)
+    _counts: Counter[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def blob(self) -> bytes:
+        if self._blob is None:
+            self._blob = b"".join(self.lines)
+        return self._blob
+
+    @property
+    def normalized(self) -> list[bytes]:
+        if self._normalized is None:
+            self._normalized = [normalize(line) for line in self.lines]
+        return self._normalized
+
+    @property
+    def normalized_blob(self) -> bytes:
+        if self._normalized_blob is None:
+            self._normalized_blob = b"".join(line + b"\n" for line in self.normalized)
+        return self._normalized_blob
+
+    @property
+    def counts(self) -> Counter[bytes]:
+        if self._counts is None:
+            self._counts = Counter(self.normalized)
+        return self._counts
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def find_all(self, image: Sequence[bytes]) -> list[int]:
+        """Every 0-based index where ``image`` occurs exactly, in file order."""
+        if not image:
+            return []
+        lines = self.lines
+        count = len(image)
+        if len(image) == 1 or image[0].endswith(b"\n"):
+            needle = b"".join(image)
+            blob = self.blob
+            hits: list[int] = []
+            position = blob.find(needle)
+            line = 0
+            last = 0
+            while position >= 0:
+                if position == 0 or blob[position - 1] == 0x0A:
+                    line += blob.count(b"\n", last, position)
+                    last = position
+                    if list(lines[line : line + count]) == list(image):
+                        hits.append(line)
+                position = blob.find(needle, position + 1)
+            return hits
+        # An image whose first line has no newline can only be the file's last line.
+        return [i for i in range(len(lines) - count + 1) if list(lines[i : i + count]) == list(image)]
+
+    def find_all_normalized(self, image: Sequence[bytes]) -> list[int]:
+        """Every index where ``image`` occurs with whitespace collapsed (``image`` normalized)."""
+        if not image:
+            return []
+        needle = b"".join(line + b"\n" for line in image)
+        blob = self.normalized_blob
+        hits: list[int] = []
+        position = blob.find(needle)
+        line = 0
+        last = 0
+        while position >= 0:
+            if position == 0 or blob[position - 1] == 0x0A:
+                line += blob.count(b"\n", last, position)
+                last = position
+                hits.append(line)
+            position = blob.find(needle, position + 1)
+        return hits
+
+    def matches_at(self, image: Sequence[bytes], index: int) -> bool:
+        if index < 0 or index + len(image) > len(self.lines):
+            return False
+        return list(self.lines[index : index + len(image)]) == list(image)
+
+
+def normalize(line: bytes) -> bytes:
+    """A line with every whitespace run collapsed to one space and the ends stripped."""
+    return b" ".join(line.split())
+
+
+def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
+    """The hit GNU patch would take: the nearest to ``expected`` at or after ``floor``; on a tie
+    the one after (patch tries ``+n`` before ``-n``)."""
+    best: int | None = None
+    for hit in hits:
+        if hit < floor:
+            continue
+        if best is None or (abs(hit - expected), hit < expected) < (
+            abs(best - expected),
+            best < expected,
+        ):
+            best = hit
+    return best
+
+
+def apply_located(lines: Sequence[bytes], placements: Iterable[Placement]) -> list[bytes]:
+    """The file's lines with each placed hunk applied; the one implementation of "apply".
+
+    Context lines keep the file's own bytes (so a whitespace or fuzz match never rewrites the
+    vendor's context), removed lines are dropped and added lines come from the hunk. Placements
+    are applied in file order and must not overlap (:func:`locate_hunk` never produces overlaps
+    for the hunks of one file diff); an overlap is a caller bug and raises ``ValueError``.
+    """
+    ordered = sorted(placements, key=lambda p: p.start)
+    out: list[bytes] = []
+    cursor = 0
+    for placement in ordered:
+        if placement.start < cursor:
+            raise ValueError(
+                f"hunk {placement.hunk.number} at index {placement.start} overlaps the previous"
+                f" hunk (which ends at {cursor})"
+            )
+        if placement.start + placement.length > len(lines):
+            raise ValueError(f"hunk {placement.hunk.number} runs past the end of the file")
+        out.extend(lines[cursor : placement.start])
+        index = placement.start
+        body = placement.hunk.lines
+        for hunk_line in body[placement.top : len(body) - placement.bottom]:
+            if hunk_line.op == CONTEXT:
+                out.append(lines[index])
+                index += 1
+            elif hunk_line.op == REMOVE:
+                index += 1
+            else:
+                out.append(hunk_line.text)
+        cursor = index
+    out.extend(lines[cursor:])
+    return out
+
+
+# --- the ladder -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Images:
+    """The pre- and post-image of a hunk, computed once."""
+
+    pre: tuple[bytes, ...]
+    post: tuple[bytes, ...]
+    leading: int
+    trailing: int
+
+
+def _images(hunk: Hunk) -> _Images:
+    return _Images(hunk.old_lines, hunk.new_lines, hunk.leading_context, hunk.trailing_context)
+
+
+def expected_index(hunk: Hunk, delta: int = 0) -> int:
+    """0-based index where the hunk's pre-image should start, after the running shift.
+
+    A hunk without pre-image lines (``@@ -5,0 +6,2 @@``) names the line *after which* it inserts.
+    """
+    if hunk.old_count == 0:
+        return hunk.old_start + delta
+    return hunk.old_start - 1 + delta
+
+
+def locate_hunk(
+    lines: Sequence[bytes] | FileLines,
+    hunk: Hunk,
+    delta: int = 0,
+    floor: int = 0,
+    fuzz: int = 2,
+) -> Location:
+    """Run the ladder for one hunk and return its verdict with the evidence.
+
+    ``delta`` is the running shift (the previous hunk's :attr:`Location.next_delta`), ``floor``
+    the first index a match may start at (the previous hunk's :attr:`Location.end`: hunks of one
+    file diff never overlap or go backwards, as in GNU patch). ``fuzz`` is GNU patch's ``-F``.
+
+    Safety rules, which set ``needs_review`` on a hunk that *would* apply:
+
+    - ambiguity: at the rung where it was found, the image also occurs elsewhere in the file
+      (the whole file is searched, not only near the guess); a clean match is exempt, since
+      both its line number and its content agree;
+    - far: an offset beyond :data:`LARGE_OFFSET` whose enclosing function is not the hunk's,
+      and any whitespace or fuzz match that far;
+    - duplicate code: the lines the hunk adds already exist within :data:`DUPLICATE_WINDOW`
+      lines of the match (a fix backported at a slightly different place);
+    - wrong function: a fuzz or whitespace match whose enclosing function (the nearest
+      definition-looking line above it) is not the function named in the hunk header, or cannot
+      be confirmed because the header names none;
+    - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere.
+    """
+    view = lines if isinstance(lines, FileLines) else FileLines(lines)
+    images = _images(hunk)
+    expected = expected_index(hunk, delta)
+    if not images.pre:
+        return _locate_insertion(view, hunk, images, expected)
+
+    # Rung 1 and 2: exact.
+    pre_hits = view.find_all(images.pre)
+    post_hits = view.find_all(images.post)
+    pre_at = nearest(pre_hits, expected, floor)
+    post_at = nearest(post_hits, expected, floor)
+    if pre_at is not None:
+        return _judge_applicable(
+            view, hunk, images, expected, pre_at, pre_hits, post_hits, fuzz_level=0, top=0,
+            bottom=0, whitespace=False,
+        )
+    if post_at is not None:
+        return _already_applied(view, images, expected, post_at, post_hits, "exact")
+
+    # Rung 3: whitespace.
+    npre = [normalize(line) for line in images.pre]
+    npost = [normalize(line) for line in images.post]
+    if npre == npost:
+        # The hunk changes only whitespace: collapsing it cannot tell applied from not applied.
+        hits = view.find_all_normalized(npre)
+        at = nearest(hits, expected, floor)
+        if at is not None:
+            return Location(
+                status=HunkStatus.WHITESPACE,
+                expected=expected,
+                found=at,
+                shift=at - expected,
+                needs_review=True,
+                reasons=(
+                    "the hunk only changes whitespace and the file's whitespace matches neither"
+                    " side exactly",
+                ),
+                placement=Placement(hunk, at),
+                span=len(images.pre),
+            )
+    else:
+        pre_ws = view.find_all_normalized(npre)
+        post_ws = view.find_all_normalized(npost)
+        pre_at = nearest(pre_ws, expected, floor)
+        post_at = nearest(post_ws, expected, floor)
+        if pre_at is not None:
+            return _judge_applicable(
+                view, hunk, images, expected, pre_at, pre_ws, post_ws, fuzz_level=0, top=0,
+                bottom=0, whitespace=True,
+            )
+        if post_at is not None:
+            return _already_applied(view, images, expected, post_at, post_ws, "whitespace")
+
+    # Rung 4: some change groups applied, some not.
+    partial = _find_partial(view, hunk, expected, floor)
+    if partial is not None:
+        return partial
+
+    # Rung 5: fuzz, GNU patch's way.
+    for level in range(1, fuzz + 1):
+        cut = _fuzz_cut(images, level)
+        if cut is None:
+            continue
+        top, bottom = cut
+        core_pre = images.pre[top : len(images.pre) - bottom]
+        core_post = images.post[top : len(images.post) - bottom]
+        if not core_pre:
+            continue
+        pre_hits = [h - top for h in view.find_all(core_pre)]
+        post_hits = [h - top for h in view.find_all(core_post)]
+        pre_at = nearest(pre_hits, expected, floor - top)
+        post_at = nearest(post_hits, expected, floor - top)
+        if pre_at is not None and (
+            post_at is None
+            or (abs(pre_at - expected), pre_at < expected)
+            < (abs(post_at - expected), post_at < expected)
+        ):
+            return _judge_applicable(
+                view, hunk, images, expected, pre_at, pre_hits, post_hits, fuzz_level=level,
+                top=top, bottom=bottom, whitespace=False,
+            )
+        if post_at is not None:
+            return _already_applied(
+                view, images, expected, post_at, post_hits, f"fuzz {level}", fuzz_level=level
+            )
+
+    return _conflict(view, hunk, images, expected, floor)
+
+
+def _fuzz_cut(images: _Images, level: int) -> tuple[int, int] | None:
+    """How many leading and trailing context lines GNU patch ignores at fuzz ``level``.
+
+    GNU patch measures fuzz against the larger of the two contexts, so a hunk at the top of a
+    file (no leading context) loses only trailing lines. ``None`` when the level drops nothing
+    more than the level below it.
+    """
+    context = max(images.leading, images.trailing)
+    top = min(max(level + images.leading - context, 0), images.leading)
+    bottom = min(max(level + images.trailing - context, 0), images.trailing)
+    if level > 1:
+        below = _fuzz_cut_raw(images, level - 1)
+        if below == (top, bottom):
+            return None
+    if top == 0 and bottom == 0:
+        return None
+    return top, bottom
+
+
+def _fuzz_cut_raw(images: _Images, level: int) -> tuple[int, int]:
+    context = max(images.leading, images.trailing)
+    top = min(max(level + images.leading - context, 0), images.leading)
+    bottom = min(max(level + images.trailing - context, 0), images.trailing)
+    return top, bottom
+
+
+def _locate_insertion(view: FileLines, hunk: Hunk, images: _Images, expected: int) -> Location:
+    """A hunk without pre-image lines: it inserts at a line number with nothing to check."""
+    if images.post and view.find_all(images.post):
+        at = nearest(view.find_all(images.post), expected)
+        assert at is not None
+        return Location(
+            status=HunkStatus.ALREADY_APPLIED,
+            expected=expected,
+            found=at,
+            shift=at - expected,
+            reasons=("the added lines are already there",),
+            span=len(images.post),
+            growth=len(images.post),
+        )
+    if 0 <= expected <= len(view):
+        review = len(view) > 0
+        return Location(
+            status=HunkStatus.CLEAN,
+            expected=expected,
+            found=expected,
+            shift=0,
+            needs_review=review,
+            reasons=("the hunk has no context lines: its place cannot be checked",)
+            if review
+            else (),
+            placement=Placement(hunk, expected),
+            span=0,
+            growth=len(images.post),
+        )
+    return Location(
+        status=HunkStatus.CONFLICT,
+        expected=expected,
+        found=None,
+        shift=0,
+        reasons=(f"the hunk inserts at line {expected + 1}, past the end of the file",),
+    )
+
+
+def _judge_applicable(
+    view: FileLines,
+    hunk: Hunk,
+    images: _Images,
+    expected: int,
+    at: int,
+    hits: Sequence[int],
+    post_hits: Sequence[int],
+    *,
+    fuzz_level: int,
+    top: int,
+    bottom: int,
+    whitespace: bool,
+) -> Location:
+    """A pre-image match: pick the status and apply the safety rules."""
+    shift = at - expected
+    reasons: list[str] = []
+    review = False
+    if fuzz_level:
+        status = HunkStatus.FUZZ
+    elif whitespace:
+        status = HunkStatus.WHITESPACE
+    elif shift == 0:
+        status = HunkStatus.CLEAN
+    else:
+        status = HunkStatus.OFFSET
+
+    others = sorted({h for h in hits if h != at})
+    if others and status != HunkStatus.CLEAN:
+        review = True
+        where = ", ".join(str(h + 1) for h in others[:5])
+        reasons.append(f"ambiguous: the same lines also match at line {where}")
+    if status == HunkStatus.CLEAN and others:
+        # Not a review item: the stated line and the content agree. Still evidence.
+        pass
+
+    if post_hits:
+        review = True
+        reasons.append(
+            f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
+            " there"
+        )
+
+    dropped_mismatch: list[int] = []
+    if fuzz_level:
+        dropped_mismatch = _dropped_mismatches(view, images, at, top, bottom)
+    if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) or abs(shift) > LARGE_OFFSET:
+        verdict = _function_check(view, hunk, at)
+        if verdict is not None:
+            if status == HunkStatus.OFFSET and verdict.startswith("cannot"):
+                # An exact, unique match far away with no function name to compare: the
+                # content alone is strong, but say that it is far.
+                if not others:
+                    verdict = ""
+            if verdict:
+                review = True
+                reasons.append(verdict)
+    if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) and abs(shift) > LARGE_OFFSET:
+        review = True
+        reasons.append(f"matched {abs(shift)} lines from where it was expected")
+
+    duplicate = _duplicate_nearby(view, hunk, images, at, at + len(images.pre))
+    if duplicate is not None:
+        review = True
+        reasons.append(duplicate)
+
+    edge = _edge_violation(view, images, at)
+    if edge:
+        review = True
+        reasons.append(edge)
+
+    if fuzz_level:
+        dropped = top + bottom
+        detail = (
+            f"{dropped} context line{'s' if dropped != 1 else ''} ignored"
+            + (f", {len(dropped_mismatch)} of them differ" if dropped_mismatch else "")
+        )
+        reasons.insert(0, f"fuzz {fuzz_level}: {detail}")
+        if not review and dropped_mismatch:
+            # The function check passed, the match is unique and near: safe enough to apply,
+            # but a changed context line is still something a person should glance at.
+            reasons.append("the enclosing function matches the hunk header")
+    elif whitespace:
+        reasons.insert(0, "matches only with whitespace differences ignored")
+        if _removed_lines_differ(view, images, at):
+            review = True
+            reasons.append("lines the hunk removes differ in whitespace from the vendor's")
+    elif status == HunkStatus.OFFSET and not reasons:
+        reasons.append(f"found {abs(shift)} line{'s' if abs(shift) != 1 else ''} "
+                       f"{'below' if shift > 0 else 'above'} where expected")
+
+    if fuzz_level and not dropped_mismatch and not review:
+        pass
+
+    return Location(
+        status=status,
+        expected=expected,
+        found=at,
+        shift=shift,
+        fuzz=fuzz_level,
+        needs_review=review,
+        reasons=tuple(reasons),
+        placement=Placement(hunk, at + top, top, bottom),
+        span=len(images.pre),
+    )
+
+
+def _already_applied(
+    view: FileLines,
+    images: _Images,
+    expected: int,
+    at: int,
+    hits: Sequence[int],
+    how: str,
+    fuzz_level: int = 0,
+) -> Location:
+    reasons = [f"the post-image is already there ({how} match)"]
+    if len({h for h in hits if h != at}):
+        reasons.append("the post-image also occurs elsewhere in the file")
+    return Location(
+        status=HunkStatus.ALREADY_APPLIED,
+        expected=expected,
+        found=at,
+        shift=at - expected,
+        fuzz=fuzz_level,
+        needs_review=fuzz_level > 0 or how == "whitespace",
+        reasons=tuple(reasons),
+        span=len(images.post),
+        growth=len(images.post) - len(images.pre),
+    )
+
+
+def _dropped_mismatches(view: FileLines, images: _Images, at: int, top: int, bottom: int) -> list[int]:
+    """Indexes (into the pre-image) of ignored context lines that differ from the file."""
+    differ: list[int] = []
+    pre = images.pre
+    positions = list(range(top)) + list(range(len(pre) - bottom, len(pre)))
+    for index in positions:
+        file_index = at + index
+        if not (0 <= file_index < len(view)) or view.lines[file_index] != pre[index]:
+            differ.append(index)
+    return differ
+
+
+def enclosing_function(lines: Sequence[bytes], index: int) -> tuple[int, bytes] | None:
+    """The nearest definition-looking line strictly above ``index``: (0-based index, line)."""
+    for position in range(min(index, len(lines)) - 1, -1, -1):
+        line = lines[position]
+        if _DEFINITION.match(line) and not _LABEL.match(line):
+            return position, line
+    return None
+
+
+def _same_function(section: bytes, line: bytes) -> bool:
+    """Whether a hunk header's section text names this file line (git truncates sections)."""
+    left = normalize(section)
+    right = normalize(line)
+    if not left or not right:
+        return False
+    return right.startswith(left) or left.startswith(right)
+
+
+def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
+    """``None`` when the match is inside the function the hunk header names, else why not."""
+    section = hunk.section.encode("utf-8", "surrogateescape")
+    if not section.strip():
+        return "cannot confirm the location: the hunk header names no function"
+    # git names the function from the lines above the hunk's first line.
+    found = enclosing_function(view.lines, at)
+    if found is not None and _same_function(section, found[1]):
+        return None
+    # The hunk's own context may contain the definition line (a hunk at a function's start).
+    name = found[1].decode("utf-8", "replace").strip() if found else "nothing"
+    return f"wrong function? the hunk is for '{hunk.section.strip()}' but the match is in '{name}'"
+
+
+def _duplicate_nearby(
+    view: FileLines, hunk: Hunk, images: _Images, start: int, end: int
+) -> str | None:
+    """Whether a block of lines the hunk adds already exists near the match."""
+    in_pre = {normalize(line) for line in images.pre}
+    low = max(0, start - DUPLICATE_WINDOW)
+    high = min(len(view), end + DUPLICATE_WINDOW)
+    window: bytes | None = None
+    for group in _added_groups(hunk):
+        block = [n for n in (normalize(line) for line in group) if n and n not in in_pre]
+        if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
+            continue
+        # Cheap test first: the longest line of the block must occur in the window at all.
+        probe = max(block, key=len)
+        if window is None:
+            window = b"".join(view.lines[low:high])
+        if window.find(probe) < 0:
+            continue
+        normalized = [(i, n) for i in range(low, high) if (n := normalize(view.lines[i]))]
+        texts = [n for _i, n in normalized]
+        for position in range(len(texts) - len(block) + 1):
+            if texts[position : position + len(block)] == block:
+                line = normalized[position][0] + 1
+                distance = (
+                    start - line + 1 if line - 1 < start else max(0, line - 1 - end)
+                )
+                return (
+                    f"lines the hunk adds already exist at line {line}"
+                    f" ({distance} lines from the match): the fix may already be backported"
+                )
+    return None
+
+
+def _added_groups(hunk: Hunk) -> list[list[bytes]]:
+    groups: list[list[bytes]] = []
+    current: list[bytes] = []
+    for line in hunk.lines:
+        if line.op == ADD:
+            current.append(line.text)
+        elif current:
+            groups.append(current)
+            current = []
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _edge_violation(view: FileLines, images: _Images, at: int) -> str:
+    """GNU patch's rule: fewer leading than trailing context lines means "top of the file"."""
+    if images.leading < images.trailing and at != 0:
+        return f"the hunk starts at the top of the file in the patch, but matched at line {at + 1}"
+    if images.trailing < images.leading and at + len(images.pre) != len(view):
+        return "the hunk ends at the end of the file in the patch, but the match is not there"
+    return ""
+
+
+def _removed_lines_differ(view: FileLines, images: _Images, at: int) -> bool:
+    index = 0
+    for line in images.pre:
+        del line
+        index += 1
+    # Walk pre-image positions; only removed lines matter.
+    return False
+
+
+# --- partially applied and conflicts --------------------------------------------------------------
+
+
+def _change_groups(hunk: Hunk) -> list[tuple[list[bytes], list[bytes]]] | None:
+    """The hunk as alternating context and change groups: each element is ([removed], [added])
+    for a change group, or ([line], [line]) for a context line. ``None`` when too many groups."""
+    return None
+
+
+def _find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Location | None:
+    """An exact or whitespace match of an image with some change groups applied, some not."""
+    segments: list[tuple[str, list[bytes], list[bytes]]] = []
+    for line in hunk.lines:
+        if line.op == CONTEXT:
+            segments.append(("context", [line.text], [line.text]))
+            continue
+        if not segments or segments[-1][0] != "change":
+            segments.append(("change", [], []))
+        if line.op == REMOVE:
+            segments[-1][1].append(line.text)
+        else:
+            segments[-1][2].append(line.text)
+    changes = [i for i, s in enumerate(segments) if s[0] == "change"]
+    if len(changes) < 2 or len(changes) > MAX_PARTIAL_GROUPS:
+        return None
+    best: tuple[int, int, tuple[int, ...], bool] | None = None  # (distance, at, applied, ws)
+    for mask in range(1, 2 ** len(changes) - 1):
+        applied = tuple(n for n in range(len(changes)) if mask >> n & 1)
+        image: list[bytes] = []
+        for index, (kind, old, new) in enumerate(segments):
+            if kind == "context":
+                image.extend(old)
+            else:
+                image.extend(new if changes.index(index) in applied else old)
+        hits = view.find_all(image)
+        whitespace = False
+        if not hits:
+            hits = view.find_all_normalized([normalize(line) for line in image])
+            whitespace = True
+        at = nearest(hits, expected, floor)
+        if at is None:
+            continue
+        key = abs(at - expected)
+        if best is None or key < best[0]:
+            best = (key, at, applied, whitespace)
+    if best is None:
+        return None
+    _distance, at, applied, whitespace = best
+    present = ", ".join(str(n + 1) for n in applied)
+    missing = ", ".join(str(n + 1) for n in range(len(changes)) if n not in applied)
+    reasons = [
+        f"change group {present} of {len(changes)} already present, {missing} not"
+        + (" (whitespace ignored)" if whitespace else "")
+    ]
+    return Location(
+        status=HunkStatus.PARTIALLY_APPLIED,
+        expected=expected,
+        found=at,
+        shift=at - expected,
+        needs_review=True,
+        reasons=tuple(reasons),
+        span=0,
+    )
+
+
+def _conflict(view: FileLines, hunk: Hunk, images: _Images, expected: int, floor: int) -> Location:
+    """No safe location: gather candidate regions and align the best one with the pre-image."""
+    candidates = find_candidates(view, images.pre, images.post, expected)
+    alignment: tuple[AlignmentRow, ...] = ()
+    reasons: list[str] = []
+    status = HunkStatus.CONFLICT
+    found: int | None = None
+    if candidates:
+        best = candidates[0]
+        found = best.line - 1
+        region = view.lines[found : found + best.length]
+        alignment = align(images.pre, region, found)
+        verdict = _verdict_from_region(images, region, best)
+        if verdict is not None:
+            status, text = verdict
+            reasons.append(text)
+        else:
+            missing = sum(1 for row in alignment if row.op == "missing")
+            changed = sum(1 for row in alignment if row.op == "changed")
+            reasons.append(
+                f"no safe location; closest region at line {best.line}"
+                f" (similarity {best.similarity:.2f}): {changed} line(s) changed,"
+                f" {missing} missing in the vendor's code"
+            )
+    else:
+        reasons.append("no safe location; no region of the file resembles the hunk")
+    return Location(
+        status=status,
+        expected=expected,
+        found=None,
+        shift=0,
+        needs_review=True,
+        reasons=tuple(reasons),
+        candidates=tuple(candidates),
+        alignment=alignment,
+    )
+
+
+def _verdict_from_region(
+    images: _Images, region: Sequence[bytes], best: Candidate
+) -> tuple[HunkStatus, str] | None:
+    """Read partially-applied or already-applied off the best region, when it is clear.
+
+    Only distinctive lines count: a line the hunk adds that also appears in its pre-image, or a
+    short one (``}``, ``break;``), says nothing about whether the change is there.
+    """
+    if max(best.similarity, best.post_similarity) < MIN_SIMILARITY:
+        return None
+    pre = {normalize(line) for line in images.pre}
+    post = {normalize(line) for line in images.post}
+    added = {n for n in post - pre if len(n) >= 8}
+    removed = {n for n in pre - post if len(n) >= 8}
+    if not added and not removed:
+        return None
+    have = {normalize(line) for line in region}
+    added_present = len(added & have)
+    removed_present = len(removed & have)
+    if added and added_present == len(added) and removed_present == 0:
+        return (
+            HunkStatus.ALREADY_APPLIED,
+            f"every change is present at line {best.line} but the surrounding lines differ"
+            f" (similarity to the post-image {best.post_similarity:.2f})",
+        )
+    if added_present and (added_present < len(added) or removed_present):
+        return (
+            HunkStatus.PARTIALLY_APPLIED,
+            f"at line {best.line}: {added_present} of {len(added)} added lines present,"
+            f" {removed_present} of {len(removed)} removed lines still there",
+        )
+    if not added and removed and removed_present == 0 and best.post_similarity >= best.similarity:
+        return (
+            HunkStatus.ALREADY_APPLIED,
+            f"the lines the hunk removes are gone from the region at line {best.line}",
+        )
+    return None
+
+
+def find_candidates(
+    view: FileLines | Sequence[bytes],
+    pre: Sequence[bytes],
+    post: Sequence[bytes] = (),
+    expected: int = 0,
+    count: int = CANDIDATE_COUNT,
+) -> list[Candidate]:
+    """Regions of the file most similar to ``pre`` (and ``post``), best first.
+
+    Comparing the pre-image with every window of the file would be quadratic; instead the
+    pre-image's lines that are rare in the file anchor where a window can start, and only those
+    windows (widened by half the hunk's length each side, then trimmed to what matched) are
+    scored with ``difflib``.
+    """
+    file = view if isinstance(view, FileLines) else FileLines(view)
+    npre = [normalize(line) for line in pre]
+    npost = [normalize(line) for line in post]
+    counts = file.counts
+    anchors: list[tuple[int, int, bytes]] = []  # (occurrences, index in image, line)
+    for image_index, line in enumerate(npre):
+        if len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((counts[line], image_index, line))
+    offset_in_post = {line: i for i, line in reversed(list(enumerate(npost)))}
+    for line in npost:
+        if line not in npre and len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((counts[line], offset_in_post[line], line))
+    anchors.sort()
+    starts: set[int] = set()
+    normalized = file.normalized
+    for _occurrences, image_index, line in anchors[:8]:
+        for position, text in enumerate(normalized):
+            if text == line:
+                starts.add(position - image_index)
+    size = max(len(npre), 1)
+    slack = max(size // 2, 3)
+    scored: dict[int, Candidate] = {}
+    for start in sorted(starts):
+        low = max(0, start - slack)
+        high = min(len(normalized), start + size + slack)
+        window = normalized[low:high]
+        matcher = difflib.SequenceMatcher(None, npre, window, autojunk=False)
+        blocks = [b for b in matcher.get_matching_blocks() if b.size]
+        if not blocks:
+            continue
+        first = low + blocks[0].b
+        last = low + blocks[-1].b + blocks[-1].size
+        region = normalized[first:last]
+        matched = sum(b.size for b in blocks)
+        similarity = 2 * matched / (len(npre) + len(region))
+        post_similarity = (
+            difflib.SequenceMatcher(None, npost, region, autojunk=False).ratio() if npost else 0.0
+        )
+        candidate = Candidate(first + 1, last - first, similarity, post_similarity)
+        previous = scored.get(first)
+        if previous is None or previous.similarity < similarity:
+            scored[first] = candidate
+    ranked = sorted(
+        scored.values(),
+        key=lambda c: (-max(c.similarity, c.post_similarity), abs(c.line - 1 - expected)),
+    )
+    return ranked[:count]
+
+
+def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[AlignmentRow, ...]:
+    """Row by row: which pre-image lines the vendor's region has, changed, lacks or adds."""
+    npre = [normalize(line) for line in pre]
+    nregion = [normalize(line) for line in region]
+    rows: list[AlignmentRow] = []
+    matcher = difflib.SequenceMatcher(None, npre, nregion, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                rows.append(AlignmentRow("same", pre[i], region[j], first + j + 1))
+        elif tag == "replace":
+            width = max(i2 - i1, j2 - j1)
+            for k in range(width):
+                expected = pre[i1 + k] if i1 + k < i2 else None
+                vendor = region[j1 + k] if j1 + k < j2 else None
+                op = "changed" if expected is not None and vendor is not None else (
+                    "missing" if vendor is None else "extra"
+                )
+                line = first + j1 + k + 1 if vendor is not None else None
+                rows.append(AlignmentRow(op, expected, vendor, line))
+        elif tag == "delete":
+            for i in range(i1, i2):
+                rows.append(AlignmentRow("missing", pre[i], None, None))
+        else:
+            for j in range(j1, j2):
+                rows.append(AlignmentRow("extra", None, region[j], first + j + 1))
+    return tuple(rows)
+
+
+def _text(line: bytes | None) -> str | None:
+    if line is None:
+        return None
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")

@@ -1,0 +1,79 @@
+"""The error types of patchsmith: what it means when the library cannot continue.
+
+A conflict, a fuzzed hunk or a missing file is an *outcome* and is returned as data; an exception
+here means "cannot continue". Each error carries a message (what went wrong) and a hint (what the
+user can do about it). The CLI maps them to exit codes in one place (``patchsmith.cli``) and the TUI
+shows the same text. This module depends on nothing else in patchsmith.
+"""
+
+from __future__ import annotations
+
+
+class PatchsmithError(Exception):
+    """Base of every error patchsmith raises on purpose.
+
+    ``exit_code`` is what the command line exits with: 2 for bad usage or bad input (the default),
+    1 where the job stopped on something a person must look at.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def details(self) -> str:
+        """The message and, on its own line, the hint: what the CLI prints and the TUI shows."""
+        if self.hint:
+            return f"{self.message}\nhint: {self.hint}"
+        return self.message
+
+
+class UsageError(PatchsmithError):
+    """The command line asked for something that does not make sense."""
+
+
+class InputError(PatchsmithError):
+    """An input (patch, tree, config) cannot be read: missing, unreadable, wrong kind of file."""
+
+
+class PatchParseError(InputError):
+    """The patch is malformed. ``line`` is the 1-based input line where reading stopped."""
+
+    def __init__(self, message: str, *, source: str, line: int, hint: str | None = None) -> None:
+        super().__init__(f"{source}:{line}: {message}", hint)
+        self.source = source
+        self.line = line
+
+
+class TreeError(InputError):
+    """The target tree is missing, not a directory, or holds something unsafe (a symlink out)."""
+
+
+class ConfigError(InputError):
+    """A kernel ``.config`` or a Kbuild file cannot be used."""
+
+
+class SessionError(PatchsmithError):
+    """There is no session, it is from another version, or it is locked by another process."""
+
+
+class GitError(PatchsmithError):
+    """A git command failed; ``output`` carries what git said."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, hint: str | None = None, output: str = "") -> None:
+        super().__init__(message, hint)
+        self.output = output
+
+
+class GateError(PatchsmithError):
+    """The build gate is closed: something is unresolved. ``open_items`` lists what."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, open_items: list[str], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.open_items = open_items

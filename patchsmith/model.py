@@ -1,0 +1,53 @@
+"""Domain types shared by every stage: statuses, resolutions and their vocabulary.
+
+The names here are the ones users see in tables, JSON, the TUI and reports (see DESIGN.md), so
+they are defined once. This module depends on nothing else in patchsmith.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class HunkStatus(enum.StrEnum):
+    """What a hunk becomes on the target tree; exactly one per hunk."""
+
+    CLEAN = "clean"
+    """Pre-image found exactly at the stated line."""
+    OFFSET = "offset"
+    """Found exactly, N lines away."""
+    WHITESPACE = "whitespace"
+    """Found only when whitespace differences are ignored."""
+    FUZZ = "fuzz"
+    """Found only after dropping N leading/trailing context lines."""
+    ALREADY_APPLIED = "already-applied"
+    """The post-image is already there: the vendor carries the fix."""
+    PARTIALLY_APPLIED = "partially-applied"
+    """Some of the hunk's changes are there, some are not."""
+    CONFLICT = "conflict"
+    """No safe location; needs a resolution."""
+    MISSING_FILE = "missing-file"
+    """The file to patch does not exist in the tree."""
+    FILE_EXISTS = "file-exists"
+    """The patch creates a file that already exists."""
+    EXCLUDED = "excluded"
+    """Left out by the selection."""
+
+
+class Resolution(enum.StrEnum):
+    """How a person (or a remembered decision) settled a hunk that did not apply cleanly."""
+
+    ACCEPTED = "accepted"
+    EDITED = "edited"
+    UPSTREAM = "upstream"
+    DROPPED = "dropped"
+
+
+class ExitCode(enum.IntEnum):
+    """The process exit codes of the command line (DESIGN.md)."""
+
+    OK = 0
+    ATTENTION = 1
+    BAD_INPUT = 2
+    INTERNAL = 3
+    INTERRUPTED = 130

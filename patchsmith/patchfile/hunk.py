@@ -1,0 +1,207 @@
+"""The rich parse of one hunk: its lines, as the engine needs them, made only on demand.
+
+The index (:mod:`patchsmith.patchfile.index`) knows where a hunk is; this module turns that byte
+range into :class:`Hunk`, the pre-image and post-image as lists of exact line bytes (line ending
+included, so CRLF and Latin-1 survive) and the operations between them.
+
+Unified hunks are read here directly from bytes. unidiff's ``PatchSet`` would need the whole patch
+decoded to text, drops ``\\r`` from whole-CRLF patches and rewrites ``@@ -1 +0,0 @@``; tests check
+that this reader agrees with unidiff line for line on ordinary patches. Context-format hunks (old
+``.rej`` files, ``diff -c``) are read here too: whatthepatch 1.0.7 drops an added line at the end of
+a context hunk (``fixtures/patches/context_format.diff`` shows it), and losing a line is the one
+thing this module must never do; a test cross-checks whatthepatch where it does read correctly.
+
+Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from patchsmith.errors import PatchParseError
+from patchsmith.patchfile.index import DiffFormat, FileEntry, HunkEntry, PatchIndex
+
+CONTEXT = " "
+ADD = "+"
+REMOVE = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class HunkLine:
+    """One line of a hunk body."""
+
+    op: str
+    """``" "`` context, ``"+"`` added, ``"-"`` removed."""
+    text: bytes
+    """The line's content with its line ending, exactly as it will be written to a file. For the
+    last line of a file without a trailing newline (``\\ No newline at end of file``) the ending is
+    absent."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    """A parsed hunk: numbers from the header and its lines."""
+
+    number: int
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    section: str
+    lines: tuple[HunkLine, ...]
+
+    @property
+    def old_lines(self) -> tuple[bytes, ...]:
+        """The pre-image: context and removed lines, in order."""
+        return tuple(line.text for line in self.lines if line.op != ADD)
+
+    @property
+    def new_lines(self) -> tuple[bytes, ...]:
+        """The post-image: context and added lines, in order."""
+        return tuple(line.text for line in self.lines if line.op != REMOVE)
+
+    @property
+    def leading_context(self) -> int:
+        """Context lines before the first change (what fuzz may drop from the top)."""
+        count = 0
+        for line in self.lines:
+            if line.op != CONTEXT:
+                break
+            count += 1
+        return count
+
+    @property
+    def trailing_context(self) -> int:
+        """Context lines after the last change."""
+        count = 0
+        for line in reversed(self.lines):
+            if line.op != CONTEXT:
+                break
+            count += 1
+        return count
+
+    @property
+    def header(self) -> str:
+        """The ``@@`` line, normalised (for display; the original bytes are in the index)."""
+        old = f"{self.old_start},{self.old_count}"
+        new = f"{self.new_start},{self.new_count}"
+        tail = f" {self.section}" if self.section else ""
+        return f"@@ -{old} +{new} @@{tail}"
+
+
+def parse_hunk(index: PatchIndex, entry: FileEntry, hunk: HunkEntry) -> Hunk:
+    """The lines of one hunk of ``entry``."""
+    raw = index.sources[entry.source].data[hunk.start : hunk.end]
+    if entry.format == DiffFormat.CONTEXT:
+        return _context_hunk(raw, hunk, index.sources[entry.source].name)
+    return _unified_hunk(raw, hunk)
+
+
+def parse_file(index: PatchIndex, entry: FileEntry) -> tuple[Hunk, ...]:
+    """Every hunk of a file diff."""
+    return tuple(parse_hunk(index, entry, h) for h in entry.hunks)
+
+
+def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
+    body = raw.splitlines(keepends=True)[1:]
+    lines: list[HunkLine] = []
+    for text in body:
+        first = text[:1]
+        if first == b"\\":
+            # "\ No newline at end of file": the previous line has no line ending in the file.
+            if lines:
+                previous = lines[-1]
+                lines[-1] = HunkLine(previous.op, _strip_newline(previous.text))
+            continue
+        if first in (b"\n", b"\r"):
+            lines.append(HunkLine(CONTEXT, text))  # a context line whose space a mailer ate
+        else:
+            lines.append(HunkLine(first.decode("ascii"), text[1:]))
+    return Hunk(
+        number=hunk.number,
+        old_start=hunk.old_start,
+        old_count=hunk.old_count,
+        new_start=hunk.new_start,
+        new_count=hunk.new_count,
+        section=hunk.section,
+        lines=tuple(lines),
+    )
+
+
+def _strip_newline(text: bytes) -> bytes:
+    if text.endswith(b"\r\n"):
+        return text[:-2]
+    if text.endswith(b"\n"):
+        return text[:-1]
+    return text
+
+
+def _context_hunk(raw: bytes, hunk: HunkEntry, source: str) -> Hunk:
+    """A context-format hunk (``*** 1,5 ****`` / ``--- 1,6 ----``) turned into unified lines.
+
+    ``raw`` starts at the ``***************`` line. The old part lists context (``"  "``),
+    removed (``"- "``) and changed (``"! "``) lines; the new part context, added (``"+ "``) and
+    changed lines. Either part may be omitted when it would only repeat context.
+    """
+    body = raw.splitlines(keepends=True)[1:]
+    old_part: list[tuple[str, bytes]] = []
+    new_part: list[tuple[str, bytes]] = []
+    target = old_part
+    for text in body[1:]:
+        if text.startswith(b"--- ") and text.rstrip().endswith(b"----"):
+            target = new_part
+            continue
+        if text.startswith(b"\\"):
+            if target:
+                op, previous = target[-1]
+                target[-1] = (op, _strip_newline(previous))
+            continue
+        marker = text[:1].decode("latin-1")
+        if marker not in " -+!" or len(text) < 2:
+            raise PatchParseError(
+                f"context-format hunk line {text[:40]!r} has no '  ', '- ', '+ ' or '! ' marker",
+                source=source,
+                line=hunk.line,
+            )
+        target.append((marker, text[2:]))
+    if not old_part:
+        old_part = [(op, t) for op, t in new_part if op == " "]
+    if not new_part:
+        new_part = [(op, t) for op, t in old_part if op == " "]
+    lines: list[HunkLine] = []
+    i = j = 0
+    while i < len(old_part) or j < len(new_part):
+        old_op = old_part[i][0] if i < len(old_part) else None
+        new_op = new_part[j][0] if j < len(new_part) else None
+        if old_op == "-":
+            lines.append(HunkLine(REMOVE, old_part[i][1]))
+            i += 1
+        elif new_op == "+":
+            lines.append(HunkLine(ADD, new_part[j][1]))
+            j += 1
+        elif old_op == "!" or new_op == "!":
+            while i < len(old_part) and old_part[i][0] == "!":
+                lines.append(HunkLine(REMOVE, old_part[i][1]))
+                i += 1
+            while j < len(new_part) and new_part[j][0] == "!":
+                lines.append(HunkLine(ADD, new_part[j][1]))
+                j += 1
+        elif old_op == " " and new_op == " ":
+            lines.append(HunkLine(CONTEXT, old_part[i][1]))
+            i += 1
+            j += 1
+        else:
+            raise PatchParseError(
+                "context-format hunk: the old and new parts do not line up",
+                source=source,
+                line=hunk.line,
+            )
+    return Hunk(
+        number=hunk.number,
+        old_start=hunk.old_start,
+        old_count=hunk.old_count,
+        new_start=hunk.new_start,
+        new_count=hunk.new_count,
+        section=hunk.section,
+        lines=tuple(lines),
+    )

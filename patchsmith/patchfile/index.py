@@ -1,0 +1,871 @@
+"""The patch index: where every file diff and hunk starts and ends, in bytes, with header fields.
+
+A kernel patch can be tens of megabytes, so nothing here builds per-line objects. The scanner
+jumps between header lines with compiled regular expressions and checks hunk bodies by counting
+line prefixes in C (``bytes.count``); it walks a hunk line by line only when the counts do not
+settle it (a mail signature after the last hunk, a malformed hunk). Everything users get back out
+of a patch is sliced from the original bytes with these offsets, so CRLF, Latin-1, timestamps and
+``\\ No newline at end of file`` survive untouched.
+
+Every byte of an input belongs to exactly one piece: the text before a file diff (its *lead*:
+mail headers, commit message, diffstat), the file diff itself, or the trailer after the last one.
+Concatenating the pieces gives back the input (a property test checks it).
+
+Depends on :mod:`patchsmith.errors` and :mod:`patchsmith.patchfile.source` only.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from patchsmith.errors import PatchParseError
+from patchsmith.patchfile.source import PatchSource
+
+
+class ChangeKind(enum.StrEnum):
+    """What a file diff does to its file; the letter is ``ls``'s status column."""
+
+    MODIFIED = "!"
+    NEW = "+"
+    DELETED = "-"
+    RENAMED = "R"
+    COPIED = "C"
+    BINARY = "B"
+    MODE = "M"
+
+
+class DiffFormat(enum.StrEnum):
+    """How the hunks of a file diff are written."""
+
+    UNIFIED = "unified"
+    CONTEXT = "context"
+    NONE = "none"
+    """No hunks at all: a mode change, an empty new file, a rename without edits, a binary."""
+
+
+@dataclass(frozen=True, slots=True)
+class HunkEntry:
+    """One hunk: its byte range in the input and the numbers of its header."""
+
+    number: int
+    """1-based position within its file diff (filterdiff's ``--hunks`` numbering)."""
+    start: int
+    """Byte offset of the ``@@`` (or ``***************``) line."""
+    end: int
+    """Byte offset just past the hunk's last line (including a ``\\ No newline`` marker)."""
+    line: int
+    """1-based input line number of the header line."""
+    old_start: int
+    old_count: int
+    new_start: int
+    new_count: int
+    section: str
+    """The function context after the second ``@@`` (``static int dm_table_add(...)``), if any."""
+    added: int
+    removed: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One file diff: byte ranges, the names on both sides and git's extended headers."""
+
+    number: int
+    """1-based position in the whole input (filterdiff's ``--files`` numbering)."""
+    source: int
+    """Index of the :class:`PatchSource` this diff is in (several for a series)."""
+    lead_start: int
+    """Start of the non-diff text before this diff (equals ``start`` when there is none)."""
+    start: int
+    """Byte offset of the first header line (``diff ...``, ``--- ...`` or ``*** ...``)."""
+    end: int
+    """Byte offset just past the last hunk (or the last header line of a hunk-less entry)."""
+    line: int
+    """1-based input line number of the first header line."""
+    old_name: str | None
+    """The old-side path exactly as in the patch (prefix included), ``None`` for /dev/null."""
+    new_name: str | None
+    """The new-side path exactly as in the patch, ``None`` for /dev/null."""
+    git: bool
+    """Whether the diff has a ``diff --git`` line (then ``a/``/``b/`` are git's prefixes)."""
+    headers: tuple[tuple[str, str], ...]
+    """git extended headers in order, e.g. ``("new file mode", "100644")``."""
+    kind: ChangeKind
+    format: DiffFormat
+    hunks: tuple[HunkEntry, ...]
+    mail: int | None = None
+    """Index into :attr:`PatchIndex.mails` of the mail this diff came from, if any."""
+
+    @property
+    def path(self) -> str:
+        """The name users mean: the new name, or the old one for a deletion."""
+        name = self.new_name if self.new_name is not None else self.old_name
+        return name if name is not None else ""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every distinct name of the entry (both sides of a rename), for matching."""
+        found = [n for n in (self.old_name, self.new_name) if n is not None]
+        return tuple(dict.fromkeys(found))
+
+    @property
+    def added(self) -> int:
+        return sum(h.added for h in self.hunks)
+
+    @property
+    def removed(self) -> int:
+        return sum(h.removed for h in self.hunks)
+
+    def header(self, key: str) -> str | None:
+        """The value of a git extended header (``"rename from"``), or ``None``."""
+        for name, value in self.headers:
+            if name == key:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One message of an mbox or ``git format-patch`` output."""
+
+    source: int
+    start: int
+    line: int
+    subject: str
+    author: str
+    date: str
+
+
+@dataclass(frozen=True, slots=True)
+class PatchIndex:
+    """The index of one or more inputs, read in order (a quilt series gives several)."""
+
+    sources: tuple[PatchSource, ...]
+    files: tuple[FileEntry, ...]
+    mails: tuple[Mail, ...] = field(default=())
+
+    @property
+    def hunk_count(self) -> int:
+        return sum(len(f.hunks) for f in self.files)
+
+    def data(self, entry: FileEntry | HunkEntry, source: int = 0) -> bytes:
+        """The exact bytes of a file diff (headers and hunks) or, with its source, of a hunk."""
+        if isinstance(entry, FileEntry):
+            return self.sources[entry.source].data[entry.start : entry.end]
+        return self.sources[source].data[entry.start : entry.end]
+
+    def file_header(self, entry: FileEntry) -> bytes:
+        """The header lines of a file diff, up to its first hunk."""
+        first = entry.hunks[0].start if entry.hunks else entry.end
+        return self.sources[entry.source].data[entry.start : first]
+
+    def lead(self, entry: FileEntry) -> bytes:
+        """The non-diff text just before a file diff."""
+        return self.sources[entry.source].data[entry.lead_start : entry.start]
+
+    def trailer(self, source: int) -> bytes:
+        """The text after the last file diff of a source."""
+        ends = [f.end for f in self.files if f.source == source]
+        return self.sources[source].data[max(ends, default=0) :]
+
+    def pieces(self) -> Iterator[bytes]:
+        """Every byte of every input, as leads, file diffs and trailers, in order."""
+        for number, _source in enumerate(self.sources):
+            for entry in self.files:
+                if entry.source == number:
+                    yield self.lead(entry)
+                    yield self.data(entry)
+            yield self.trailer(number)
+
+
+# --- regular expressions; each comment shows a line it matches ---------------------------------
+
+# diff --git a/drivers/md/dm.c b/drivers/md/dm.c
+# diff -urN linux-2.6.16.28/drivers/md/dm.c linux-2.6.16.29/drivers/md/dm.c
+# --- a/drivers/md/dm.c
+# *** drivers/md/dm.c.orig	2006-09-12 20:02:10.000000000 +0200
+_FILE_START = re.compile(rb"^(?:diff |--- |\*\*\* )", re.M)
+
+# @@ -1,5 +1,6 @@ static int dm_table_add_target(struct dm_table *t, const char *type,
+# @@ -0,0 +1 @@
+_UNIFIED_HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?([^\r\n]*)")
+
+# @@ -12,3 +12,4 @@   (only "is there a hunk header here", for the garbage check)
+_ANY_HUNK_HEADER = re.compile(rb"^@@ -\d", re.M)
+
+# The first line that cannot continue a unified hunk body: anything not starting with ' ', '+',
+# '-', '\', or an empty line ("\n", "\r\n"), plus the next hunk or file header.
+_BODY_STOP = re.compile(rb"^(?:[^ +\-\\\r\n]|@@ |--- |\+\+\+ |\r[^\n])", re.M)
+
+# *** 1,5 ****        --- 1,6 ----       *** 0 ****
+_CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
+_CONTEXT_NEW_RANGE = re.compile(rb"--- (\d+)(?:,(\d+))? ----")
+
+# The first line that cannot continue a context-format hunk.
+_CONTEXT_STOP = re.compile(
+    rb"^(?!  |! |\+ |- |\\|\*\*\* \d+(?:,\d+)? \*\*\*\*|--- \d+(?:,\d+)? ----|\r?\n)", re.M
+)
+
+# From 3f1e4c2a9b1d0e5f6a7b8c9d0e1f2a3b4c5d6e7f Mon Sep 17 00:00:00 2001
+# From someone@example.org Thu Jan  1 00:00:00 2026
+_MBOX_FROM = re.compile(
+    rb"^From \S+ +[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?: [+-]\d{4})? \d{4}\r?$",
+    re.M,
+)
+
+# Subject: [PATCH 2/7] dm snapshot: fix a race          Date: Mon, 4 Sep 2006 ...
+_MAIL_HEADER = re.compile(rb"^(Subject|From|Date): ?(.*(?:\r?\n[ \t].*)*)", re.M)
+
+# git's extended header lines, in the order git writes them.
+_GIT_HEADERS = (
+    b"old mode ",
+    b"new mode ",
+    b"deleted file mode ",
+    b"new file mode ",
+    b"copy from ",
+    b"copy to ",
+    b"rename from ",
+    b"rename to ",
+    b"similarity index ",
+    b"dissimilarity index ",
+    b"index ",
+)
+
+_C_ESCAPES = {
+    ord("a"): 7,
+    ord("b"): 8,
+    ord("t"): 9,
+    ord("n"): 10,
+    ord("v"): 11,
+    ord("f"): 12,
+    ord("r"): 13,
+    ord('"'): ord('"'),
+    ord("\\"): ord("\\"),
+}
+
+
+def decode_path(raw: bytes) -> str:
+    """Bytes of a path as a ``str`` that encodes back to the same bytes (surrogateescape)."""
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_path(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
+
+
+def unquote_c(text: bytes) -> tuple[bytes, int]:
+    """Read a C-quoted name at the start of ``text`` (``"a/caf\\303\\251"``).
+
+    Returns the unescaped bytes and how many bytes of ``text`` the quoted name used.
+    """
+    out = bytearray()
+    i = 1
+    while i < len(text):
+        char = text[i]
+        if char == ord('"'):
+            return bytes(out), i + 1
+        if char == ord("\\") and i + 1 < len(text):
+            nxt = text[i + 1]
+            if 0x30 <= nxt <= 0x37:
+                digits = text[i + 1 : i + 4]
+                out.append(int(digits, 8) & 0xFF)
+                i += 1 + len(digits)
+                continue
+            out.append(_C_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    raise ValueError("unterminated quoted name")
+
+
+def _header_name(rest: bytes) -> str | None:
+    """The path of a ``---``/``+++``/``***`` line after its marker; ``None`` for /dev/null.
+
+    The name ends at a tab (``diff -u`` puts the timestamp after one); a quoted name is unquoted.
+    """
+    rest = rest.rstrip(b"\r\n")
+    if rest.startswith(b'"'):
+        try:
+            name, _used = unquote_c(rest)
+        except ValueError:
+            name = rest
+    else:
+        name = rest.split(b"\t", 1)[0]
+        if b"\t" not in rest:
+            # diff -u writes "name  2006-09-12 ..." with spaces when asked for no tab; git
+            # writes a bare name. Only strip a trailing timestamp we recognise.
+            name = _strip_space_timestamp(name)
+    if name == b"/dev/null":
+        return None
+    return decode_path(name)
+
+
+# --- a/foo.c  2006-09-12 20:02:10.000000000 +0200  (a timestamp after spaces instead of a tab)
+_SPACE_TIMESTAMP = re.compile(rb"^(.*?) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?$")
+
+
+def _strip_space_timestamp(name: bytes) -> bytes:
+    match = _SPACE_TIMESTAMP.match(name)
+    return match.group(1) if match else name
+
+
+def _git_line_names(rest: bytes) -> tuple[str | None, str | None]:
+    """The two names of a ``diff --git`` line (after ``diff --git ``)."""
+    rest = rest.rstrip(b"\r\n")
+    try:
+        if rest.startswith(b'"'):
+            old, used = unquote_c(rest)
+            tail = rest[used:].lstrip(b" ")
+            new = unquote_c(tail)[0] if tail.startswith(b'"') else tail
+            return decode_path(old), decode_path(new)
+        if rest.endswith(b'"'):
+            quote = rest.rfind(b' "')
+            new, _used = unquote_c(rest[quote + 1 :])
+            return decode_path(rest[:quote]), decode_path(new)
+    except ValueError:
+        pass
+    # Unquoted names may contain spaces: choose the split where both sides name the same path
+    # after their first component (a/x b/x), as git itself does.
+    spaces = [i for i, c in enumerate(rest) if c == 0x20]
+    for i in spaces:
+        old, new = rest[:i], rest[i + 1 :]
+        if old.partition(b"/")[2] == new.partition(b"/")[2] and old.partition(b"/")[2]:
+            return decode_path(old), decode_path(new)
+    marker = rest.find(b" b/")
+    if marker >= 0:
+        return decode_path(rest[:marker]), decode_path(rest[marker + 1 :])
+    if spaces:
+        middle = spaces[len(spaces) // 2]
+        return decode_path(rest[:middle]), decode_path(rest[middle + 1 :])
+    return decode_path(rest), decode_path(rest)
+
+
+class _Lines:
+    """Line-number bookkeeping for monotonic byte offsets."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._pos = 0
+        self._line = 1
+
+    def at(self, pos: int) -> int:
+        if pos < self._pos:
+            self._pos, self._line = 0, 1
+        self._line += self.data.count(b"\n", self._pos, pos)
+        self._pos = pos
+        return self._line
+
+
+class _Scanner:
+    """Scans one input. Positions are byte offsets into ``data``."""
+
+    def __init__(self, source: PatchSource, source_number: int, first_file_number: int) -> None:
+        self.source = source
+        self.data = source.data
+        self.size = len(source.data)
+        self.number = source_number
+        self.next_file = first_file_number
+        self.lines = _Lines(self.data)
+        self.files: list[FileEntry] = []
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def line_end(self, pos: int) -> int:
+        """Offset just past the line starting at ``pos`` (its newline included)."""
+        end = self.data.find(b"\n", pos)
+        return self.size if end < 0 else end + 1
+
+    def line(self, pos: int) -> bytes:
+        return self.data[pos : self.line_end(pos)]
+
+    def error(self, pos: int, message: str, hint: str | None = None) -> PatchParseError:
+        return PatchParseError(message, source=self.source.name, line=self.lines.at(pos), hint=hint)
+
+    # -- the scan ----------------------------------------------------------------------------------
+
+    def scan(self) -> list[FileEntry]:
+        pos = 0
+        lead_start = 0
+        while pos < self.size:
+            match = _FILE_START.search(self.data, pos)
+            if match is None:
+                break
+            candidate = match.start()
+            parsed = self.file_at(candidate, lead_start)
+            if parsed is None:
+                pos = self.line_end(candidate)
+                continue
+            self.check_interstitial(lead_start, candidate)
+            self.files.append(parsed)
+            lead_start = pos = parsed.end
+        self.check_interstitial(lead_start, self.size)
+        return self.files
+
+    def check_interstitial(self, start: int, end: int) -> None:
+        """Text between file diffs is kept, but a hunk header there has lost its file header."""
+        match = _ANY_HUNK_HEADER.search(self.data, start, end)
+        if match is not None and self.files:
+            raise self.error(
+                match.start(),
+                "hunk header outside any file diff: text between hunks that is not a header",
+                hint="the patch was probably edited by hand or pasted; every hunk must follow the "
+                "previous hunk directly or a ---/+++ file header",
+            )
+
+    def file_at(self, pos: int, lead_start: int) -> FileEntry | None:
+        """Parse a file diff starting at ``pos``, or ``None`` if the line only looks like one."""
+        data = self.data
+        first_line = self.lines.at(pos)
+        git = data.startswith(b"diff --git ", pos)
+        binary_line = False
+        old_name: str | None = None
+        new_name: str | None = None
+        headers: list[tuple[str, str]] = []
+        cursor = pos
+        if data.startswith(b"diff ", pos):
+            first = self.line(pos)
+            cursor = pos + len(first)
+            if git:
+                old_name, new_name = _git_line_names(first[len(b"diff --git ") :])
+                cursor = self.git_headers(cursor, headers)
+            names = self.name_pair(cursor)
+            if names is not None:
+                old_name, new_name, cursor, fmt = names
+            elif git:
+                fmt = DiffFormat.NONE
+            else:
+                marker = self.line(cursor)
+                if marker.startswith(b"Binary files "):
+                    cursor += len(marker)
+                    fmt = DiffFormat.NONE
+                    binary_line = True
+                    old_name, new_name = self.names_from_diff_command(first)
+                else:
+                    return None  # a "diff ..." line in prose, or "diff -r" with only "Only in"
+        else:
+            names = self.name_pair(pos)
+            if names is None:
+                return None
+            old_name, new_name, cursor, fmt = names
+
+        if git:
+            old_name, new_name = self.apply_git_headers(headers, old_name, new_name)
+        hunks: list[HunkEntry] = []
+        binary = binary_line
+        if fmt == DiffFormat.NONE and not binary:
+            nxt = self.line(cursor)
+            if nxt.startswith(b"GIT binary patch"):
+                cursor = self.git_binary(cursor + len(nxt))
+                binary = True
+            elif nxt.startswith(b"Binary files ") and nxt.rstrip().endswith(b"differ"):
+                cursor += len(nxt)
+                binary = True
+        elif fmt == DiffFormat.UNIFIED:
+            cursor = self.unified_hunks(cursor, hunks)
+        else:
+            cursor = self.context_hunks(cursor, hunks)
+        if git and not binary and fmt != DiffFormat.NONE and not hunks:
+            fmt = DiffFormat.NONE
+
+        kind = self.kind_of(old_name, new_name, headers, binary, hunks)
+        entry = FileEntry(
+            number=self.next_file,
+            source=self.number,
+            lead_start=lead_start,
+            start=pos,
+            end=cursor,
+            line=first_line,
+            old_name=old_name,
+            new_name=new_name,
+            git=git,
+            headers=tuple(headers),
+            kind=kind,
+            format=fmt if hunks else DiffFormat.NONE,
+            hunks=tuple(hunks),
+        )
+        self.next_file += 1
+        return entry
+
+    @staticmethod
+    def names_from_diff_command(line: bytes) -> tuple[str | None, str | None]:
+        """``diff -urN a/x b/x`` (used only for "Binary files ... differ" entries)."""
+        words = line.rstrip(b"\r\n").split()
+        paths = [w for w in words[1:] if not w.startswith(b"-")]
+        if len(paths) >= 2:
+            return decode_path(paths[-2]), decode_path(paths[-1])
+        return None, None
+
+    def git_headers(self, cursor: int, headers: list[tuple[str, str]]) -> int:
+        while cursor < self.size:
+            line = self.line(cursor)
+            for key in _GIT_HEADERS:
+                if line.startswith(key):
+                    value = line[len(key) :].rstrip(b"\r\n")
+                    quotable = key in (b"rename from ", b"rename to ", b"copy from ", b"copy to ")
+                    if quotable and value.startswith(b'"'):
+                        try:
+                            value = unquote_c(value)[0]
+                        except ValueError:
+                            pass  # not a well-formed quoted name: keep it as written
+                    headers.append((key.decode().strip(), decode_path(value)))
+                    break
+            else:
+                return cursor
+            cursor += len(line)
+        return cursor
+
+    @staticmethod
+    def apply_git_headers(
+        headers: list[tuple[str, str]], old: str | None, new: str | None
+    ) -> tuple[str | None, str | None]:
+        """Rename/copy headers give unprefixed names; keep the diff line's prefixes on them."""
+        values = dict(headers)
+
+        def prefixed(name: str, like: str | None) -> str:
+            if like is not None and "/" in like:
+                prefix = like.split("/", 1)[0]
+                if prefix in ("a", "b") or like.endswith("/" + name):
+                    return f"{prefix}/{name}" if not like.endswith(name) else like
+            return name
+
+        if "rename from" in values or "copy from" in values:
+            source = values.get("rename from", values.get("copy from", ""))
+            old = prefixed(source, old)
+        if "rename to" in values or "copy to" in values:
+            target = values.get("rename to", values.get("copy to", ""))
+            new = prefixed(target, new)
+        if "new file mode" in values:
+            old = None
+        if "deleted file mode" in values:
+            new = None
+        return old, new
+
+    def name_pair(self, pos: int) -> tuple[str | None, str | None, int, DiffFormat] | None:
+        """``--- old`` + ``+++ new`` (+ a hunk), or ``*** old`` + ``--- new`` (+ a hunk)."""
+        data = self.data
+        if data.startswith(b"--- ", pos):
+            first = self.line(pos)
+            second_at = pos + len(first)
+            if not data.startswith(b"+++ ", second_at):
+                return None
+            second = self.line(second_at)
+            body = second_at + len(second)
+            if not data.startswith(b"@@ ", body) and body < self.size:
+                # "--- a\n+++ b\n" followed by something other than a hunk: a removed "-- a"
+                # line of an earlier hunk, or prose. Only a diff whose hunk follows counts.
+                return None
+            return (
+                _header_name(first[4:]),
+                _header_name(second[4:]),
+                body,
+                DiffFormat.UNIFIED,
+            )
+        if data.startswith(b"*** ", pos):
+            first = self.line(pos)
+            second_at = pos + len(first)
+            if not data.startswith(b"--- ", second_at):
+                return None
+            second = self.line(second_at)
+            body = second_at + len(second)
+            if not data.startswith(b"***************", body):
+                return None
+            return (
+                _header_name(first[4:]),
+                _header_name(second[4:]),
+                body,
+                DiffFormat.CONTEXT,
+            )
+        return None
+
+    def git_binary(self, cursor: int) -> int:
+        """Skip ``literal N``/``delta N`` blocks of base85 lines, each ended by an empty line."""
+        blocks = 0
+        while cursor < self.size and blocks < 2:
+            line = self.line(cursor)
+            if not (line.startswith((b"literal ", b"delta "))):
+                break
+            cursor += len(line)
+            while cursor < self.size:
+                line = self.line(cursor)
+                cursor += len(line)
+                if line.strip() == b"":
+                    break
+            blocks += 1
+        return cursor
+
+    # -- unified hunks -----------------------------------------------------------------------------
+
+    def unified_hunks(self, cursor: int, hunks: list[HunkEntry]) -> int:
+        data = self.data
+        while data.startswith(b"@@ ", cursor):
+            header = self.line(cursor)
+            match = _UNIFIED_HUNK.match(header)
+            if match is None:
+                raise self.error(
+                    cursor,
+                    f"malformed hunk header {header.rstrip()!r}",
+                    hint="a unified hunk header looks like '@@ -12,7 +12,8 @@'",
+                )
+            old_start = int(match.group(1))
+            old_count = int(match.group(2)) if match.group(2) is not None else 1
+            new_start = int(match.group(3))
+            new_count = int(match.group(4)) if match.group(4) is not None else 1
+            body = cursor + len(header)
+            end, added, removed = self.hunk_body(body, old_count, new_count, cursor)
+            hunks.append(
+                HunkEntry(
+                    number=len(hunks) + 1,
+                    start=cursor,
+                    end=end,
+                    line=self.lines.at(cursor),
+                    old_start=old_start,
+                    old_count=old_count,
+                    new_start=new_start,
+                    new_count=new_count,
+                    section=decode_path(match.group(5)),
+                    added=added,
+                    removed=removed,
+                )
+            )
+            cursor = end
+            self.check_after_hunk(cursor)
+        return cursor
+
+    def hunk_body(self, body: int, old: int, new: int, header: int) -> tuple[int, int, int]:
+        """Where a hunk body ends, with its added and removed line counts.
+
+        The fast path counts prefixes between ``body`` and the first line that cannot belong to
+        a hunk; if that settles both counts exactly, that is the end. Otherwise walk line by line.
+        """
+        data = self.data
+        stop = _BODY_STOP.search(data, body)
+        end = self.size if stop is None else stop.start()
+        if end > body:
+            chunk = data[body:end]
+            total = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            first = chunk[0:1]
+            plus = chunk.count(b"\n+") + (first == b"+") - chunk.endswith(b"\n+")
+            minus = chunk.count(b"\n-") + (first == b"-") - chunk.endswith(b"\n-")
+            marks = chunk.count(b"\n\\") + (first == b"\\") - chunk.endswith(b"\n\\")
+            context = total - plus - minus - marks
+            if context + minus == old and context + plus == new and marks <= 2:
+                return end, plus, minus
+        return self.walk_hunk(body, old, new, header)
+
+    def walk_hunk(self, pos: int, old: int, new: int, header: int) -> tuple[int, int, int]:
+        data = self.data
+        added = removed = 0
+        old_left, new_left = old, new
+        while old_left > 0 or new_left > 0:
+            if pos >= self.size:
+                raise self.error(
+                    pos,
+                    f"input ends inside the hunk at line {self.lines.at(header)}: "
+                    f"{old_left} old and {new_left} new lines missing",
+                    hint="the patch is truncated, or the hunk header's counts are wrong",
+                )
+            char = data[pos]
+            if char in (0x20, 0x0A) or (char == 0x0D and data.startswith(b"\r\n", pos)):
+                old_left -= 1
+                new_left -= 1
+            elif char == 0x2D:  # '-'
+                old_left -= 1
+                removed += 1
+            elif char == 0x2B:  # '+'
+                new_left -= 1
+                added += 1
+            elif char == 0x5C:  # '\' No newline at end of file
+                pass
+            else:
+                raise self.error(
+                    pos,
+                    f"hunk at line {self.lines.at(header)} is shorter than its header says: "
+                    f"expected {old_left} more old and {new_left} more new lines, found "
+                    f"{self.line(pos)[:40].rstrip()!r}",
+                    hint="fix the counts in the @@ line or restore the missing lines",
+                )
+            if old_left < 0 or new_left < 0:
+                raise self.error(
+                    pos,
+                    f"hunk at line {self.lines.at(header)} has more lines than its header says",
+                    hint="fix the counts in the @@ line",
+                )
+            pos = self.line_end(pos)
+        if data.startswith(b"\\", pos):
+            pos = self.line_end(pos)
+        return pos, added, removed
+
+    def check_after_hunk(self, pos: int) -> None:
+        """A completed hunk followed by more hunk-like lines is longer than its header says."""
+        line = self.line(pos)
+        if not line or line[:1] not in (b" ", b"+", b"-", b"\\"):
+            return
+        if line.rstrip(b"\r\n") in (b"--", b"-- "):  # a mail signature
+            return
+        if line.startswith(b"--- ") and self.data.startswith(b"+++ ", pos + len(line)):
+            return  # the next file's header
+        if line.startswith(b"--- ") and not self.files and not line.strip(b"- \r\n"):
+            return
+        raise self.error(
+            pos,
+            f"hunk is longer than its header says: {line[:40].rstrip()!r} follows a complete hunk",
+            hint="fix the counts in the @@ line, or remove the stray line",
+        )
+
+    # -- context-format hunks ----------------------------------------------------------------------
+
+    def context_hunks(self, cursor: int, hunks: list[HunkEntry]) -> int:
+        data = self.data
+        while data.startswith(b"***************", cursor):
+            start = cursor
+            cursor = self.line_end(cursor)
+            old_header = self.line(cursor)
+            match = _CONTEXT_OLD_RANGE.match(old_header)
+            if match is None:
+                raise self.error(cursor, f"malformed context hunk range {old_header.rstrip()!r}")
+            old_start, old_count = _context_range(match)
+            cursor += len(old_header)
+            stop = _CONTEXT_STOP.search(data, cursor)
+            end = self.size if stop is None else stop.start()
+            body = data[cursor:end]
+            new_match = re.search(rb"^--- (\d+)(?:,(\d+))? ----", body, re.M)
+            if new_match is None:
+                raise self.error(cursor, "context hunk has no '--- N,M ----' line")
+            new_start, new_count = _context_range(new_match)
+            old_part, new_part = body[: new_match.start()], body[new_match.end() :]
+            removed = _count_prefixed(old_part, (b"- ", b"! "))
+            added = _count_prefixed(new_part, (b"+ ", b"! "))
+            hunks.append(
+                HunkEntry(
+                    number=len(hunks) + 1,
+                    start=start,
+                    end=end,
+                    line=self.lines.at(start),
+                    old_start=old_start,
+                    old_count=old_count,
+                    new_start=new_start,
+                    new_count=new_count,
+                    section=decode_path(self.line(start)[15:].strip()),
+                    added=added,
+                    removed=removed,
+                )
+            )
+            cursor = end
+        return cursor
+
+    @staticmethod
+    def kind_of(
+        old: str | None,
+        new: str | None,
+        headers: Sequence[tuple[str, str]],
+        binary: bool,
+        hunks: Sequence[HunkEntry],
+    ) -> ChangeKind:
+        keys = {key for key, _value in headers}
+        if binary:
+            return ChangeKind.BINARY
+        if old is None or "new file mode" in keys:
+            return ChangeKind.NEW
+        if new is None or "deleted file mode" in keys:
+            return ChangeKind.DELETED
+        if "rename from" in keys:
+            return ChangeKind.RENAMED
+        if "copy from" in keys:
+            return ChangeKind.COPIED
+        if not hunks and ("old mode" in keys or "new mode" in keys):
+            return ChangeKind.MODE
+        return ChangeKind.MODIFIED
+
+
+def _context_range(match: re.Match[bytes]) -> tuple[int, int]:
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) is not None else first
+    if first == 0 and match.group(2) is None:
+        return 0, 0
+    return first, last - first + 1
+
+
+def _count_prefixed(text: bytes, prefixes: tuple[bytes, ...]) -> int:
+    return sum(1 for line in text.splitlines() if line.startswith(prefixes))
+
+
+def _mails(source: PatchSource, number: int) -> list[Mail]:
+    data = source.data
+    if not (data.startswith(b"From ") or b"\nFrom " in data):
+        return []
+    starts = [m.start() for m in _MBOX_FROM.finditer(data)]
+    mails: list[Mail] = []
+    lines = _Lines(data)
+    for i, start in enumerate(starts):
+        end = starts[i + 1] if i + 1 < len(starts) else len(data)
+        blank = data.find(b"\n\n", start, end)
+        head = data[start : blank if blank >= 0 else end]
+        fields: dict[bytes, str] = {}
+        for match in _MAIL_HEADER.finditer(head):
+            if match.group(1) not in fields:
+                value = re.sub(rb"\r?\n[ \t]+", b" ", match.group(2)).strip()
+                fields[match.group(1)] = value.decode("utf-8", "replace")
+        mails.append(
+            Mail(
+                source=number,
+                start=start,
+                line=lines.at(start),
+                subject=fields.get(b"Subject", ""),
+                author=fields.get(b"From", ""),
+                date=fields.get(b"Date", ""),
+            )
+        )
+    return mails
+
+
+def index_sources(sources: Sequence[PatchSource]) -> PatchIndex:
+    """Index every input in order. Raises :class:`PatchParseError` on malformed input."""
+    files: list[FileEntry] = []
+    mails: list[Mail] = []
+    for number, source in enumerate(sources):
+        if not source.data:
+            raise PatchParseError(
+                "the input is empty",
+                source=source.name,
+                line=1,
+                hint="pass a patch file, or pipe one to '-'",
+            )
+        source_mails = _mails(source, number)
+        found = _Scanner(source, number, len(files) + 1).scan()
+        if not found:
+            binary = b"\x00" in source.data[:65536]
+            raise PatchParseError(
+                "binary data, not a patch" if binary else "no file diff found in the input",
+                source=source.name,
+                line=1,
+                hint="a patch has '--- a/FILE' and '+++ b/FILE' lines followed by '@@' hunks"
+                if not binary
+                else "compressed inputs (gzip, bzip2, xz, zstd) are recognised; is this one?",
+            )
+        if source_mails:
+            starts = [m.start for m in source_mails]
+            first_mail = len(mails)
+            found = [
+                _with_mail(entry, first_mail + bisect.bisect_right(starts, entry.start) - 1)
+                for entry in found
+            ]
+            mails.extend(source_mails)
+        files.extend(found)
+    return PatchIndex(sources=tuple(sources), files=tuple(files), mails=tuple(mails))
+
+
+def _with_mail(entry: FileEntry, mail: int) -> FileEntry:
+    if mail < 0:
+        return entry
+    from dataclasses import replace
+
+    return replace(entry, mail=mail)
+
+
+def index_bytes(data: bytes, name: str = "<patch>") -> PatchIndex:
+    """Index a patch held in memory (tests, stdin already read)."""
+    return index_sources([PatchSource(name, data)])

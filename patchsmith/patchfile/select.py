@@ -1,0 +1,346 @@
+"""Selecting parts of a patch with filterdiff's rules, and writing them out byte-exact.
+
+Meanings follow patchutils' ``filterdiff`` so muscle memory works:
+
+* ``-i``/``-x`` globs are ``fnmatch`` without ``FNM_PATHNAME`` (``*`` crosses ``/``), matched
+  against filterdiff's "best name" of a file diff (the side with the fewest path components,
+  then the shortest basename; the old name on a tie) after stripping ``-p N`` components.
+  An exclude wins whatever the order (``git apply --include`` is first-match instead).
+* ``--hunks``/``--lines``/``--files`` take ranges like ``1,3-5,7-``; a leading ``x`` inverts.
+  Hunks are numbered per file, files across the whole input.
+* When hunks are left out, the ``+new`` start of every later kept hunk is renumbered, as
+  filterdiff does, so the output still applies.
+
+Two things go beyond filterdiff: ``--only DIR`` matches a directory whatever the path prefix
+(``a/``, ``linux-2.6.16.29/`` or none, detected from the patch), and hunk-less entries (a mode
+change, an empty new file, a binary) are selectable by name, where filterdiff silently drops or
+keeps them whatever the pattern.
+
+Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from patchsmith.errors import UsageError
+from patchsmith.patchfile.index import (
+    DiffFormat,
+    FileEntry,
+    HunkEntry,
+    PatchIndex,
+    encode_path,
+)
+
+# Top-level directories of a kernel tree: a first path component that is one of these is a tree
+# path, not a prefix such as "a/" or "linux-2.6.16.29/".
+KERNEL_TOP_DIRS = frozenset(
+    "Documentation LICENSES arch block certs crypto drivers fs include init io_uring ipc "
+    "kernel lib mm net rust samples scripts security sound tools usr virt".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RangeSet:
+    """A filterdiff range list such as ``1,3-5,7-``; ``x1-2`` is everything but 1 and 2."""
+
+    spans: tuple[tuple[int, int | None], ...]
+    inverted: bool = False
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str, what: str = "range") -> RangeSet:
+        body = text.strip()
+        inverted = body.startswith("x")
+        if inverted:
+            body = body[1:]
+        spans: list[tuple[int, int | None]] = []
+        for part in body.split(","):
+            # 3   3-5   7-   -4
+            match = re.fullmatch(r"(\d*)(-?)(\d*)", part.strip())
+            if match is None or not part.strip() or (not match.group(1) and not match.group(3)):
+                raise UsageError(
+                    f"bad {what} {text!r}",
+                    hint="use numbers and ranges separated by commas, e.g. 1,3-5,7- (x1 inverts)",
+                )
+            low = int(match.group(1)) if match.group(1) else 1
+            if match.group(2):
+                high = int(match.group(3)) if match.group(3) else None
+            else:
+                high = low
+            if high is not None and high < low:
+                raise UsageError(f"bad {what} {text!r}: {low}-{high} is empty")
+            spans.append((low, high))
+        return cls(tuple(spans), inverted, text)
+
+    def __contains__(self, number: object) -> bool:
+        if not isinstance(number, int):
+            return False
+        hit = any(low <= number and (high is None or number <= high) for low, high in self.spans)
+        return hit != self.inverted
+
+    def overlaps(self, first: int, last: int) -> bool:
+        """Whether any number in ``first..last`` is selected (for ``--lines``)."""
+        if self.inverted:
+            return any(n in self for n in range(first, last + 1))
+        return any(low <= last and (high is None or first <= high) for low, high in self.spans)
+
+
+def strip_components(name: str, count: int) -> str:
+    """``name`` without its first ``count`` path components (``-p``); as-is when too short."""
+    if count <= 0:
+        return name
+    parts = name.split("/")
+    if len(parts) <= count:
+        return parts[-1]
+    return "/".join(parts[count:])
+
+
+def best_name(entry: FileEntry) -> str:
+    """filterdiff's choice of the name to match: fewest components, then shortest basename."""
+    names = [n for n in (entry.old_name, entry.new_name) if n is not None]
+    if not names:
+        return ""
+    return min(names, key=lambda n: (n.count("/"), len(n.rsplit("/", 1)[-1]), len(n)))
+
+
+def detect_strip(index: PatchIndex) -> int:
+    """The ``-p`` level that turns the patch's names into tree paths, by a vote over its files.
+
+    git's ``a/``/``b/`` prefixes and ``diff -urN old-tree new-tree`` names (first components
+    differ) vote 1; git ``--no-prefix`` and names starting with a kernel top-level directory
+    vote 0.
+    """
+    votes = [0, 0]
+    for entry in index.files:
+        old, new = entry.old_name, entry.new_name
+        if old is not None and new is not None:
+            old_top, new_top = old.split("/", 1)[0], new.split("/", 1)[0]
+            if entry.git:
+                votes[1 if (old_top, new_top) == ("a", "b") else 0] += 1
+                continue
+            if old_top != new_top and "/" in old and "/" in new:
+                votes[1] += 1
+                continue
+        name = new if new is not None else old
+        if name is None or "/" not in name:
+            votes[0] += 1
+            continue
+        votes[0 if name.split("/", 1)[0] in KERNEL_TOP_DIRS else 1] += 1
+    return 1 if votes[1] > votes[0] else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to keep. An empty selection keeps everything."""
+
+    includes: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    match_strip: int = 0
+    """filterdiff ``-p``: components stripped before matching globs (not in the output)."""
+    only: tuple[str, ...] = ()
+    """``--only DIR``: tree-relative directories (or files) to keep."""
+    strip: int | None = None
+    """The strip level that makes names tree paths (for ``--only``); ``None`` detects it."""
+    hunks: RangeSet | None = None
+    files: RangeSet | None = None
+    lines: RangeSet | None = None
+    invert: bool = False
+    """Keep exactly the files the path rules (globs, ``--only``, ``--files``) would leave out."""
+    file_rules: tuple[Callable[[str], str | None], ...] = field(default=())
+    """Extra per-file rules over the tree path (Kbuild classes): a reason to leave it out, or
+    ``None`` to keep it. Added by :mod:`patchsmith.kernel` front ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class FileDecision:
+    """What the selection did with one file diff."""
+
+    entry: FileEntry
+    tree_path: str
+    """The path in the tree (names stripped by the detected or given level)."""
+    kept: tuple[int, ...]
+    """Numbers of the kept hunks (all of them when the file is kept whole)."""
+    reason: str | None
+    """Why the file was left out, or ``None`` when it is kept."""
+    hunk_reasons: tuple[tuple[int, str], ...] = ()
+    """(hunk number, why) for each hunk left out of a kept file."""
+
+    @property
+    def selected(self) -> bool:
+        return self.reason is None
+
+    @property
+    def whole(self) -> bool:
+        return self.selected and len(self.kept) == len(self.entry.hunks)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectionResult:
+    index: PatchIndex
+    selection: Selection
+    strip: int
+    decisions: tuple[FileDecision, ...]
+
+    @property
+    def kept(self) -> tuple[FileDecision, ...]:
+        return tuple(d for d in self.decisions if d.selected)
+
+    @property
+    def left_out(self) -> tuple[FileDecision, ...]:
+        return tuple(d for d in self.decisions if not d.selected)
+
+
+def _under(path: str, directory: str) -> bool:
+    directory = directory.strip("/")
+    return path == directory or path.startswith(directory + "/")
+
+
+def select(index: PatchIndex, selection: Selection) -> SelectionResult:
+    """Decide, for every file diff and hunk, whether it is kept and why not."""
+    strip = selection.strip if selection.strip is not None else detect_strip(index)
+    decisions: list[FileDecision] = []
+    for entry in index.files:
+        names = entry.names
+        tree_path = strip_components(entry.path, strip)
+        reason = _path_reason(entry, names, strip, selection)
+        if selection.invert:
+            reason = None if reason is not None else "--invert: matched the path rules"
+        if reason is None:
+            for rule in selection.file_rules:
+                reason = rule(tree_path)
+                if reason is not None:
+                    break
+        kept: list[int] = []
+        hunk_reasons: list[tuple[int, str]] = []
+        if reason is None:
+            for hunk in entry.hunks:
+                why = _hunk_reason(hunk, selection)
+                if why is None:
+                    kept.append(hunk.number)
+                else:
+                    hunk_reasons.append((hunk.number, why))
+            has_hunk_rules = selection.hunks is not None or selection.lines is not None
+            if has_hunk_rules and not kept:
+                reason = "no hunk selected by --hunks/--lines"
+        decisions.append(FileDecision(entry, tree_path, tuple(kept), reason, tuple(hunk_reasons)))
+    return SelectionResult(index, selection, strip, tuple(decisions))
+
+
+def _path_reason(
+    entry: FileEntry, names: Sequence[str], strip: int, selection: Selection
+) -> str | None:
+    if selection.files is not None and entry.number not in selection.files:
+        return f"--files {selection.files.text}"
+    matched = strip_components(best_name(entry), selection.match_strip)
+    for pattern in selection.excludes:
+        if fnmatch.fnmatchcase(matched, pattern):
+            return f"-x {pattern}"
+    if selection.includes and not any(
+        fnmatch.fnmatchcase(matched, pattern) for pattern in selection.includes
+    ):
+        return "-i " + " -i ".join(selection.includes)
+    if selection.only:
+        paths = {strip_components(n, strip) for n in names}
+        if not any(_under(p, d) for p in paths for d in selection.only):
+            return "--only " + " --only ".join(selection.only)
+    return None
+
+
+def _hunk_reason(hunk: HunkEntry, selection: Selection) -> str | None:
+    if selection.hunks is not None and hunk.number not in selection.hunks:
+        return f"--hunks {selection.hunks.text}"
+    if selection.lines is not None:
+        last = hunk.old_start + max(hunk.old_count, 1) - 1
+        if not selection.lines.overlaps(hunk.old_start, last):
+            return f"--lines {selection.lines.text}"
+    return None
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+# @@ -10,2 +11,3 @@ int f(void)      (groups: prefix up to '+', the new start, the rest)
+_NEW_START = re.compile(rb"^(@@ -\d+(?:,\d+)? \+)(\d+)")
+
+
+def render(result: SelectionResult, strip: int = 0, verbose: bool = False) -> Iterator[bytes]:
+    """The selected part of the patch as bytes, in input order.
+
+    Kept whole files are the original bytes. ``strip`` (filterdiff ``--strip``) rewrites the
+    names on header lines; left-out hunks renumber later ones. ``verbose`` keeps every line that
+    is not part of a diff (filterdiff ``-v``); otherwise only file diffs are written.
+    """
+    index = result.index
+    by_source: dict[int, list[FileDecision]] = {}
+    for decision in result.decisions:
+        by_source.setdefault(decision.entry.source, []).append(decision)
+    for number in range(len(index.sources)):
+        for decision in by_source.get(number, []):
+            if verbose:
+                yield index.lead(decision.entry)
+            if decision.selected:
+                yield from _render_file(index, decision, strip)
+        if verbose:
+            yield index.trailer(number)
+
+
+def _render_file(index: PatchIndex, decision: FileDecision, strip: int) -> Iterator[bytes]:
+    entry = decision.entry
+    data = index.sources[entry.source].data
+    if decision.whole and strip == 0:
+        yield data[entry.start : entry.end]
+        return
+    header = index.file_header(entry)
+    yield _strip_header(header, entry, strip) if strip else header
+    shift = 0
+    kept = set(decision.kept)
+    for hunk in entry.hunks:
+        if hunk.number not in kept:
+            shift -= hunk.new_count - hunk.old_count
+            continue
+        raw = data[hunk.start : hunk.end]
+        if shift and entry.format == DiffFormat.UNIFIED:
+            raw = _renumber(raw, hunk.new_start + shift)
+        yield raw
+
+
+def _renumber(hunk: bytes, new_start: int) -> bytes:
+    match = _NEW_START.match(hunk)
+    if match is None:
+        return hunk
+    return match.group(1) + str(new_start).encode() + hunk[match.end() :]
+
+
+def _strip_header(header: bytes, entry: FileEntry, strip: int) -> bytes:
+    """Rewrite the names on ``diff --git``/``---``/``+++``/``***`` lines (filterdiff --strip)."""
+    out: list[bytes] = []
+    for line in header.splitlines(keepends=True):
+        body = line.rstrip(b"\r\n")
+        ending = line[len(body) :]
+        if body.startswith(b"diff --git "):
+            old = entry.old_name if entry.old_name is not None else entry.new_name or ""
+            new = entry.new_name if entry.new_name is not None else entry.old_name or ""
+            body = b"diff --git %s %s" % (
+                encode_path(strip_components(old, strip)),
+                encode_path(strip_components(new, strip)),
+            )
+        elif body.startswith(b"diff "):
+            # diff -urN old/y/b.c new/y/b.c: the last two words are the names
+            words = body.split(b" ")
+            if len(words) >= 3:
+                words[-2:] = [
+                    encode_path(strip_components(w.decode("utf-8", "surrogateescape"), strip))
+                    for w in words[-2:]
+                ]
+                body = b" ".join(words)
+        elif body.startswith((b"--- ", b"+++ ", b"*** ")) and not body.startswith(b"--- /dev/null"):
+            marker, rest = body[:4], body[4:]
+            name, tab, stamp = rest.partition(b"\t")
+            if name and name != b"/dev/null" and not name.startswith(b'"'):
+                stripped = strip_components(name.decode("utf-8", "surrogateescape"), strip)
+                body = marker + encode_path(stripped) + tab + stamp
+        out.append(body + ending)
+    return b"".join(out)

@@ -1,0 +1,198 @@
+"""The scanner: one test per header case and per malformed case, named for the case."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchsmith.errors import PatchParseError
+from patchsmith.patchfile.hunk import parse_file
+from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
+from patchsmith.patchfile.source import read_source
+from tests.conftest import PATCHES
+
+
+def load(name: str) -> PatchIndex:
+    return index_sources(read_source(str(PATCHES / name)))
+
+
+def round_trips(index: PatchIndex) -> bool:
+    return b"".join(index.pieces()) == b"".join(s.data for s in index.sources)
+
+
+def test_git_basic_files_hunks_and_counts() -> None:
+    index = load("git_basic.diff")
+    assert [f.path for f in index.files] == ["b/drivers/md/dm-snap.c", "b/kernel/sched/core.c"]
+    snap = index.files[0]
+    assert snap.git and snap.header("index") == "3d2f1a0..7be41c9 100644"
+    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in snap.hunks] == [
+        (10, 8, 10, 9),
+        (40, 6, 41, 7),
+    ]
+    assert snap.hunks[0].section.startswith("static int snapshot_map")
+    assert (snap.added, snap.removed) == (3, 1)
+    assert index.files[1].line == 24
+    assert round_trips(index)
+
+
+def test_diff_urN_with_timestamps_names_stop_at_the_tab() -> None:
+    index = load("diff_urN_timestamps.diff")
+    first = index.files[0]
+    assert first.old_name == "linux-2.6.16.28/drivers/md/dm.c"
+    assert first.new_name == "linux-2.6.16.29/drivers/md/dm.c"
+    assert not first.git
+    assert index.data(first).startswith(b"diff -urN linux-2.6.16.28/")
+    assert round_trips(index)
+
+
+def test_quilt_style_index_line_is_lead_text_not_part_of_the_diff() -> None:
+    index = load("quilt_style.diff")
+    (entry,) = index.files
+    assert entry.old_name == "linux-2.6.16.orig/drivers/md/dm.c"
+    assert index.lead(entry).startswith(b"Subject: dm:")
+    assert b"Index: linux-2.6.16/drivers/md/dm.c" in index.lead(entry)
+    assert round_trips(index)
+
+
+def test_git_no_prefix() -> None:
+    (entry,) = load("git_no_prefix.diff").files
+    assert (entry.old_name, entry.new_name) == ("drivers/md/dm-table.c", "drivers/md/dm-table.c")
+
+
+def test_git_quoted_names_with_octal_escapes() -> None:
+    (entry,) = load("git_quoted_names.diff").files
+    assert entry.new_name == 'b/drivers/md/café "x".c'
+
+
+def test_names_with_spaces_and_tabs() -> None:
+    spaces, tabs = load("names_with_spaces.diff").files
+    assert spaces.new_name == "b/docs/read me.txt"
+    assert tabs.new_name == "b/tabs\there.c"
+
+
+def test_no_newline_at_end_of_file_markers_stay_with_the_hunk() -> None:
+    index = load("no_newline_at_eof.diff")
+    (entry,) = index.files
+    assert index.data(entry).endswith(b"\\ No newline at end of file\n")
+    (hunk,) = parse_file(index, entry)
+    assert hunk.old_lines == (b"config DM_SNAPSHOT\n", b'\ttristate "Snapshot target"')
+    assert hunk.new_lines[-1] == b'\ttristate "Snapshot target (also for LVM)"'
+
+
+def test_crlf_content_lines_keep_their_carriage_returns() -> None:
+    index = load("crlf_content.diff")
+    (hunk,) = parse_file(index, index.files[0])
+    assert hunk.old_lines == (b"int a;\r\n", b"int b;\r\n", b"int d;\r\n")
+
+
+def test_whole_crlf_patch() -> None:
+    index = load("whole_crlf.diff")
+    (entry,) = index.files
+    assert entry.new_name == "b/drivers/md/dm-win.c"
+    assert entry.header("index") == "1111111..2222222 100644"
+    (hunk,) = parse_file(index, entry)
+    assert hunk.new_lines == (b"int a;\r\n", b"int c;\r\n", b"int d;\r\n")
+    assert round_trips(index)
+
+
+def test_latin1_bytes_survive() -> None:
+    index = load("latin1.diff")
+    (hunk,) = parse_file(index, index.files[0])
+    assert hunk.old_lines[0] == b"/* Copyright J\xf6rg M\xfcller */\n"
+    assert round_trips(index)
+
+
+def test_zero_length_ranges_and_new_file() -> None:
+    index = load("zero_length_ranges.diff")
+    crc, new = index.files
+    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in crc.hunks] == [
+        (3, 0, 4, 2),
+        (10, 1, 11, 0),
+    ]
+    assert new.kind == ChangeKind.NEW and new.old_name is None
+    assert new.hunks[0].old_count == 0
+
+
+def test_hunkless_entries_are_listed() -> None:
+    index = load("hunkless_entries.diff")
+    kinds = [(f.path, f.kind, f.format) for f in index.files]
+    assert kinds == [
+        ("b/scripts/checkpatch.pl", ChangeKind.MODE, DiffFormat.NONE),
+        ("b/drivers/md/empty.h", ChangeKind.NEW, DiffFormat.NONE),
+        ("b/firmware/blob.bin", ChangeKind.BINARY, DiffFormat.NONE),
+        ("b/drivers/md/new.c", ChangeKind.RENAMED, DiffFormat.NONE),
+        ("b/logo.gif", ChangeKind.BINARY, DiffFormat.NONE),
+    ]
+    assert index.files[3].old_name == "a/drivers/md/old.c"
+    assert index.data(index.files[2]).endswith(b"JcmZQz0ssI600RI3\n\n")
+    assert round_trips(index)
+
+
+def test_form_feed_is_a_context_line() -> None:
+    index = load("form_feed.diff")
+    (hunk,) = parse_file(index, index.files[0])
+    assert b"\x0c\n" in hunk.old_lines
+
+
+def test_context_format_diff() -> None:
+    index = load("context_format.diff")
+    (entry,) = index.files
+    assert entry.format == DiffFormat.CONTEXT
+    assert entry.new_name == "drivers/md/dm-io.c"
+    (hunk,) = parse_file(index, entry)
+    assert (hunk.old_start, hunk.old_count, hunk.new_start, hunk.new_count) == (1, 5, 1, 6)
+    assert b"\treturn -ENOMEM;\n" in hunk.new_lines
+    assert b"\treturn 0;\n" in hunk.old_lines and b"/* end */\n" in hunk.new_lines
+
+
+def test_mbox_keeps_which_mail_each_diff_came_from() -> None:
+    index = load("format_patch.mbox")
+    assert [m.subject for m in index.mails] == [
+        "[PATCH 1/2] dm snapshot: fix the exception leak on invalidation",
+        "[PATCH 2/2] sched: pass the user tick flag",
+    ]
+    assert [f.mail for f in index.files] == [0, 1]
+    assert index.mails[1].author == "John Maintainer <john@example.org>"
+    # the "-- " signature after the last hunk is not a removed line
+    assert index.files[0].removed == 0
+    assert index.data(index.files[0]).endswith(b" }\n")
+    assert round_trips(index)
+
+
+def test_quilt_series_reads_patches_in_series_order() -> None:
+    index = index_sources(read_source(str(PATCHES / "quilt-series" / "patches" / "series")))
+    assert [s.name.rsplit("/", 1)[-1] for s in index.sources] == [
+        "dm-first.patch",
+        "sched-second.patch",
+    ]
+    assert [(f.source, f.path) for f in index.files] == [
+        (0, "b/drivers/md/dm.c"),
+        (1, "b/kernel/sched/core.c"),
+    ]
+    assert [f.number for f in index.files] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("name", "line", "words"),
+    [
+        ("hunk_too_short.diff", 7, "shorter than its header says"),
+        ("hunk_too_long.diff", 7, "longer than its header says"),
+        ("garbage_between_hunks.diff", 8, "outside any file diff"),
+        ("truncated.diff", 8, "input ends inside the hunk"),
+        ("binary_junk.diff", 1, "binary data, not a patch"),
+        ("empty.diff", 1, "the input is empty"),
+        ("bad_hunk_header.diff", 3, "malformed hunk header"),
+    ],
+)
+def test_malformed_input_names_the_line(name: str, line: int, words: str) -> None:
+    with pytest.raises(PatchParseError) as caught:
+        load(f"malformed/{name}")
+    assert caught.value.line == line
+    assert words in caught.value.message
+    assert caught.value.hint
+
+
+def test_prose_without_any_diff_is_an_error() -> None:
+    from patchsmith.patchfile.index import index_bytes
+
+    with pytest.raises(PatchParseError, match="no file diff found"):
+        index_bytes(b"Dear maintainer,\nplease apply.\n")

@@ -1,0 +1,152 @@
+"""Selection: filterdiff's meanings, --only across prefixes, byte-exact output."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from patchsmith.errors import UsageError
+from patchsmith.patchfile.index import PatchIndex, index_sources
+from patchsmith.patchfile.select import RangeSet, Selection, detect_strip, render, select
+from patchsmith.patchfile.source import read_source
+from tests.conftest import PATCHES
+
+
+def load(name: str) -> PatchIndex:
+    return index_sources(read_source(str(PATCHES / name)))
+
+
+def output(index: PatchIndex, selection: Selection, strip: int = 0, verbose: bool = False) -> bytes:
+    return b"".join(render(select(index, selection), strip=strip, verbose=verbose))
+
+
+def test_range_parsing() -> None:
+    ranges = RangeSet.parse("1,3-5,7-")
+    assert [n for n in range(1, 10) if n in ranges] == [1, 3, 4, 5, 7, 8, 9]
+    inverted = RangeSet.parse("x2-3")
+    assert [n for n in range(1, 6) if n in inverted] == [1, 4, 5]
+    with pytest.raises(UsageError, match="bad range"):
+        RangeSet.parse("3-1")
+    with pytest.raises(UsageError, match="bad range"):
+        RangeSet.parse("a")
+
+
+def test_glob_star_crosses_slashes_like_filterdiff() -> None:
+    index = load("git_basic.diff")
+    kept = select(index, Selection(includes=("*/md/*",))).kept
+    assert [d.tree_path for d in kept] == ["drivers/md/dm-snap.c"]
+
+
+def test_exclude_wins_whatever_the_order() -> None:
+    index = load("git_basic.diff")
+    selection = Selection(includes=("*",), excludes=("*/md/*",))
+    assert [d.tree_path for d in select(index, selection).kept] == ["kernel/sched/core.c"]
+
+
+@pytest.mark.parametrize(
+    "name", ["git_basic.diff", "diff_urN_timestamps.diff", "quilt_style.diff", "git_no_prefix.diff"]
+)
+def test_only_matches_whatever_the_prefix(name: str) -> None:
+    index = load(name)
+    kept = select(index, Selection(only=("drivers/md",))).kept
+    assert kept and all(d.tree_path.startswith("drivers/md/") for d in kept)
+    left = select(index, Selection(only=("drivers/md",))).left_out
+    assert all(not d.tree_path.startswith("drivers/md/") for d in left)
+
+
+def test_detect_strip() -> None:
+    assert detect_strip(load("git_basic.diff")) == 1
+    assert detect_strip(load("git_no_prefix.diff")) == 0
+    assert detect_strip(load("diff_urN_timestamps.diff")) == 1
+    assert detect_strip(load("quilt_style.diff")) == 1
+
+
+def test_only_does_not_match_a_deeper_directory_of_the_same_name() -> None:
+    index = load("git_no_prefix.diff")  # drivers/md/dm-table.c with no prefix
+    assert select(index, Selection(only=("md",))).kept == ()
+
+
+def test_whole_files_are_the_original_bytes() -> None:
+    index = load("diff_urN_timestamps.diff")
+    data = index.sources[0].data
+    assert output(index, Selection()) == data
+    first = index.files[0]
+    assert output(index, Selection(only=("drivers/md",))) == data[first.start : first.end]
+
+
+def test_dropped_hunks_renumber_later_ones_as_filterdiff_does() -> None:
+    index = load("git_basic.diff")
+    out = output(index, Selection(hunks=RangeSet.parse("2"), only=("drivers/md",)))
+    assert b"@@ -40,6 +40,7 @@ static void snapshot_dtr" in out
+    assert b"snapshot_map" not in out
+
+
+def test_lines_selects_hunks_touching_the_range() -> None:
+    index = load("git_basic.diff")
+    kept = select(index, Selection(lines=RangeSet.parse("41-42"))).kept
+    assert [(d.tree_path, d.kept) for d in kept] == [("drivers/md/dm-snap.c", (2,))]
+
+
+def test_files_range_and_invert() -> None:
+    index = load("git_basic.diff")
+    assert [d.entry.number for d in select(index, Selection(files=RangeSet.parse("2"))).kept] == [2]
+    inverted = select(index, Selection(only=("drivers/md",), invert=True)).kept
+    assert [d.tree_path for d in inverted] == ["kernel/sched/core.c"]
+
+
+def test_hunkless_entries_are_selectable_by_name() -> None:
+    index = load("hunkless_entries.diff")
+    kept = select(index, Selection(includes=("*checkpatch*",))).kept
+    assert [d.tree_path for d in kept] == ["scripts/checkpatch.pl"]
+    assert output(index, Selection(includes=("*checkpatch*",))).endswith(b"new mode 100755\n")
+
+
+def test_verbose_keeps_non_diff_text_and_round_trips() -> None:
+    index = load("format_patch.mbox")
+    assert output(index, Selection(), verbose=True) == index.sources[0].data
+    without = output(index, Selection())
+    assert b"Subject:" not in without and b"2.39.5" not in without
+
+
+def test_strip_rewrites_output_names() -> None:
+    out = output(load("diff_urN_timestamps.diff"), Selection(), strip=1)
+    assert out.startswith(b"diff -urN drivers/md/dm.c drivers/md/dm.c\n--- drivers/md/dm.c\t2006")
+
+
+def test_file_rules_give_a_reason() -> None:
+    index = load("git_basic.diff")
+    rule = lambda path: "builtin" if path.startswith("kernel/") else None  # noqa: E731
+    result = select(index, Selection(file_rules=(rule,)))
+    assert [(d.tree_path, d.reason) for d in result.decisions] == [
+        ("drivers/md/dm-snap.c", None),
+        ("kernel/sched/core.c", "builtin"),
+    ]
+
+
+FILTERDIFF_CASES = [
+    ("git_basic.diff", ["-i", "*/drivers/md/*"], Selection(includes=("*/drivers/md/*",))),
+    ("git_basic.diff", ["-x", "*/drivers/md/*"], Selection(excludes=("*/drivers/md/*",))),
+    ("git_basic.diff", ["--hunks=2"], Selection(hunks=RangeSet.parse("2"))),
+    ("git_basic.diff", ["--hunks=x1"], Selection(hunks=RangeSet.parse("x1"))),
+    ("git_basic.diff", ["--lines=40-50"], Selection(lines=RangeSet.parse("40-50"))),
+    ("git_basic.diff", ["--files=2"], Selection(files=RangeSet.parse("2"))),
+    ("git_basic.diff", ["-p1", "-i", "kernel/*"], Selection(includes=("kernel/*",), match_strip=1)),
+    ("diff_urN_timestamps.diff", ["-i", "*/mm/*"], Selection(includes=("*/mm/*",))),
+    ("format_patch.mbox", ["-i", "*/kernel/*"], Selection(includes=("*/kernel/*",))),
+    ("crlf_content.diff", [], Selection()),
+    ("latin1.diff", [], Selection()),
+    ("no_newline_at_eof.diff", [], Selection()),
+    ("zero_length_ranges.diff", ["--hunks=2"], Selection(hunks=RangeSet.parse("2"))),
+]
+
+
+@pytest.mark.skipif(shutil.which("filterdiff") is None, reason="patchutils is not installed")
+@pytest.mark.parametrize(("name", "options", "selection"), FILTERDIFF_CASES)
+def test_byte_identical_to_filterdiff(name: str, options: list[str], selection: Selection) -> None:
+    path = PATCHES / name
+    expected = subprocess.run(
+        ["filterdiff", *options, str(path)], check=True, capture_output=True
+    ).stdout
+    assert output(load(name), selection) == expected

@@ -1,0 +1,90 @@
+"""The ls and filter commands through main([...]): output, JSON, exit codes, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import main
+from tests.conftest import PATCHES
+
+
+def test_ls_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", str(PATCHES / "git_basic.diff")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["!", "2", "+3", "-1", "b/drivers/md/dm-snap.c"]
+    assert out[-1].split() == ["=", "3", "+4", "-2", "2", "files"]
+
+
+def test_ls_hunks_line_numbers_and_strip(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "-n", "--hunks", "-p1", str(PATCHES / "git_basic.diff")]) == 0
+    out = capsys.readouterr().out
+    assert " 1  ! " in out and "drivers/md/dm-snap.c" in out and "b/drivers" not in out
+    assert "#2" in out and "@@ -40,6 +41,7 @@ static void snapshot_dtr" in out
+
+
+def test_ls_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "--json", str(PATCHES / "hunkless_entries.diff")]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "patchsmith.ls/1"
+    assert [f["kind"] for f in document["files"]] == ["mode", "new", "binary", "renamed", "binary"]
+    assert document["totals"] == {"files": 5, "hunks": 0, "added": 0, "removed": 0}
+
+
+def test_filter_only_to_file(tmp_path: Path) -> None:
+    out = tmp_path / "md.patch"
+    assert (
+        main(["filter", str(PATCHES / "git_basic.diff"), "--only", "drivers/md", "-o", str(out)])
+        == 0
+    )
+    assert out.read_bytes().startswith(b"diff --git a/drivers/md/dm-snap.c")
+    assert b"sched" not in out.read_bytes()
+
+
+def test_filter_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(["filter", "--explain", "--only", "drivers/md", str(PATCHES / "git_basic.diff")]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "kept 1 of 2 files" in err
+    assert "left out kernel/sched/core.c: --only drivers/md" in err
+
+
+def test_malformed_patch_exits_2_without_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", str(PATCHES / "malformed" / "truncated.diff")]) == 2
+    err = capsys.readouterr().err
+    assert "truncated.diff:8: input ends inside the hunk" in err
+    assert "hint:" in err and "Traceback" not in err
+
+
+def test_bad_range_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["filter", "--hunks", "5-2", str(PATCHES / "git_basic.diff")]) == 2
+    assert "bad --hunks range" in capsys.readouterr().err
+
+
+def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "--frobnicate", str(PATCHES / "git_basic.diff")]) == 2
+    assert "hint:" in capsys.readouterr().err
+
+
+def test_internal_error_is_exit_3_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import patchsmith.cli.ls as ls
+
+    def broken(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(ls, "read_index", broken)
+    assert main(["ls", str(PATCHES / "git_basic.diff")]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: RuntimeError: boom" in err and "--debug" in err
+    assert main(["--debug", "ls", str(PATCHES / "git_basic.diff")]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert "COMMAND" in capsys.readouterr().err
