@@ -26,6 +26,7 @@ from patchsmith.model import ExitCode
 COMMANDS: tuple[str, ...] = (
     "ls",
     "filter",
+    "demo",
 )
 
 
