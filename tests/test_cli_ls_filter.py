@@ -88,3 +88,66 @@ def test_internal_error_is_exit_3_with_a_hint(
 def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+KERNEL = PATCHES.parent / "kernel-tree"
+KBUILD = ["--tree", str(KERNEL), "--config", str(PATCHES.parent / "kernel-tree.config")]
+
+
+def test_ls_shows_the_kbuild_class_and_module(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", str(PATCHES.parent / "kernel-tree.patch"), *KBUILD]) == 0
+    rows = {
+        line.split()[-1] if "[" not in line else line.split()[-2]: line
+        for line in capsys.readouterr().out.splitlines()
+    }
+    assert "module" in rows["b/drivers/md/dm-table.c"]
+    assert "[dm-mod]" in rows["b/drivers/md/dm-table.c"]
+    assert "builtin" in rows["b/kernel/fork.c"]
+
+
+def test_ls_json_carries_class_and_reason(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "--json", str(PATCHES.parent / "kernel-tree.patch"), *KBUILD]) == 0
+    files = {f["path"]: f for f in json.loads(capsys.readouterr().out)["files"]}
+    widget = files["b/drivers/widget/widget.c"]
+    assert widget["class"] == "not-built"
+    assert "CONFIG_WIDGET=n" in widget["class_reason"]
+    assert files["b/drivers/md/dm-table.c"]["module"] == "dm-mod"
+
+
+def test_filter_modules_only_keeps_module_files_and_warns(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    patch = str(PATCHES.parent / "kernel-tree.patch")
+    assert main(["filter", patch, "--modules-only", "--explain", *KBUILD]) == 0
+    captured = capsys.readouterr()
+    kept = [line for line in captured.out.splitlines() if line.startswith("diff --git")]
+    assert kept == [
+        "diff --git a/drivers/md/dm-table.c b/drivers/md/dm-table.c",
+        "diff --git a/fs/extdemo/super.c b/fs/extdemo/super.c",
+    ]
+    assert (
+        "left out kernel/fork.c: class builtin: kernel/Makefile:7: obj-y = fork.o" in captured.err
+    )
+    assert "uses DEMO_CORE_FLAG_SYNC, which left-out include/linux/demo_core.h" in captured.err
+
+
+def test_filter_class_list_combines_with_only(capsys: pytest.CaptureFixture[str]) -> None:
+    patch = str(PATCHES.parent / "kernel-tree.patch")
+    assert main(["filter", patch, "--class", "module,header", "--only", "drivers", *KBUILD]) == 0
+    out = capsys.readouterr().out.splitlines()
+    kept = [line for line in out if line.startswith("diff --git")]
+    assert kept == [
+        "diff --git a/drivers/md/dm-core.h b/drivers/md/dm-core.h",
+        "diff --git a/drivers/md/dm-table.c b/drivers/md/dm-table.c",
+    ]
+
+
+def test_modules_only_without_config_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["filter", str(PATCHES / "git_basic.diff"), "--modules-only"]) == 2
+    assert "need --tree DIR and --config FILE" in capsys.readouterr().err
+
+
+def test_unknown_class_names_the_valid_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["filter", str(PATCHES / "git_basic.diff"), "--class", "modul", *KBUILD]) == 2
+    err = capsys.readouterr().err
+    assert "unknown class 'modul'" in err and "module, builtin" in err

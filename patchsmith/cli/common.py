@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
 from patchsmith.patchfile.select import RangeSet, Selection
 from patchsmith.patchfile.source import read_sources
+
+if TYPE_CHECKING:
+    from patchsmith.kernel.selection import Classifier
 
 
 def add_patch_argument(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +32,17 @@ def add_patch_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_index(paths: Iterable[str]) -> PatchIndex:
-    return index_sources(read_sources(list(paths)))
+def read_index(paths: Iterable[str], lazy: bool = False) -> PatchIndex:
+    """Read and index the patch arguments; ``lazy`` reads hunks on first use (``filter``)."""
+    return index_sources(read_sources(list(paths)), lazy=lazy)
 
 
-def add_selection_options(parser: argparse.ArgumentParser) -> None:
-    """filterdiff's selection options, with filterdiff's meanings, plus ``--only``."""
+def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = True) -> None:
+    """filterdiff's selection options, with filterdiff's meanings, plus ``--only`` and Kbuild.
+
+    ``tree_option`` adds ``--tree``; commands that already take a target tree (check, apply)
+    pass ``False`` and their ``--tree`` serves the Kbuild options too.
+    """
     group = parser.add_argument_group(
         "selection (filterdiff's meanings: globs cross '/', an exclude wins whatever the order)"
     )
@@ -110,6 +118,35 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accepted for filterdiff compatibility; compressed input is always detected",
     )
+    add_kbuild_options(parser, tree_option)
+
+
+def add_kbuild_options(parser: argparse.ArgumentParser, tree_option: bool = True) -> None:
+    group = parser.add_argument_group(
+        "Kbuild selection (what the tree's Makefiles and the .config build as a module)"
+    )
+    if tree_option:
+        group.add_argument("--tree", metavar="DIR", help="the kernel tree whose Kbuild to read")
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the kernel .config (a config-* file or a gzip /proc/config.gz copy works too)",
+    )
+    group.add_argument(
+        "--arch", metavar="ARCH", help="architecture (default: derived from the config)"
+    )
+    group.add_argument(
+        "--modules-only",
+        action="store_true",
+        help="keep only files that build into a loadable module (same as --class module)",
+    )
+    group.add_argument(
+        "--class",
+        dest="classes",
+        metavar="LIST",
+        help="keep files of these classes: module, builtin, not-built, header, build-system, "
+        "docs, tools, other-arch, unknown (comma-separated)",
+    )
 
 
 def _patterns_from(files: list[str]) -> list[str]:
@@ -127,7 +164,24 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
     for number in (args.strip_match,):
         if number is not None and number < 0:
             raise UsageError("-p needs a number of path components, 0 or more")
+    rules: tuple[Callable[[str], str | None], ...] = ()
+    classifier = classifier_from_args(args)
+    wanted = getattr(args, "classes", None)
+    if getattr(args, "modules_only", False) or wanted:
+        from patchsmith.kernel.selection import MODULES_ONLY, ClassRule, parse_classes
+
+        if classifier is None:
+            raise UsageError(
+                "--modules-only and --class need --tree DIR and --config FILE",
+                hint="pass the kernel tree and the .config of the running kernel "
+                "(e.g. /boot/config-$(uname -r))",
+            )
+        keep = parse_classes(wanted) if wanted else MODULES_ONLY
+        if wanted and args.modules_only:
+            keep = keep | MODULES_ONLY
+        rules = (ClassRule(classifier, keep),)
     return Selection(
+        file_rules=rules,
         includes=tuple(args.include) + tuple(_patterns_from(args.include_from_file)),
         excludes=tuple(args.exclude) + tuple(_patterns_from(args.exclude_from_file)),
         match_strip=args.strip_match or 0,
@@ -138,6 +192,27 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
         lines=RangeSet.parse(args.lines, "--lines range") if args.lines else None,
         invert=args.invert,
     )
+
+
+def classifier_from_args(args: argparse.Namespace) -> Classifier | None:
+    """The Kbuild classifier for ``--tree``/``--config``/``--arch``, or ``None`` without them.
+
+    Kept on ``args``, so ``selection_from_args`` and the command's own rendering (class
+    columns, ``--explain``) share every answer.
+    """
+    cached: Classifier | None = getattr(args, "classifier_cache", None)
+    if cached is not None:
+        return cached
+    tree, config = getattr(args, "tree", None), getattr(args, "config", None)
+    if config is None:
+        return None
+    if tree is None:
+        raise UsageError("--config needs --tree DIR", hint="the kernel tree whose Kbuild to read")
+    from patchsmith.kernel.selection import Classifier
+
+    classifier = Classifier(tree, config, getattr(args, "arch", None))
+    args.classifier_cache = classifier
+    return classifier
 
 
 def stdout_bytes() -> BinaryIO:

@@ -55,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
         str(work / "vendor"),
         str(work / "config"),
     )
+    kbuild = ["--tree", tree, "--config", config]
     steps: list[list[str]] = [
-        ["ls", "--hunks", patch],
-        ["filter", "--only", "drivers/md", "--explain", "-o", str(work / "md.patch"), patch],
+        ["ls", "--hunks", patch, *kbuild],
+        ["filter", patch, "--modules-only", *kbuild, "--explain", "-o", str(work / "md.patch")],
     ]
     if "check" in COMMANDS:
         steps.append(["check", patch, "--tree", tree, "--only", "drivers/md"])

@@ -9,6 +9,7 @@ from typing import Any
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
+    classifier_from_args,
     open_output,
     read_index,
     selection_from_args,
@@ -58,7 +59,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.strip < 0:
         raise UsageError("--strip needs a number of path components, 0 or more")
-    index = read_index(args.patch)
+    index = read_index(args.patch, lazy=True)
     result = select(index, selection_from_args(args))
     output = open_output(args.output)
     try:
@@ -69,12 +70,15 @@ def run(args: argparse.Namespace) -> int:
         if output is not sys.stdout.buffer:
             output.close()
     if args.explain:
-        explain(result)
+        explain(result, args)
     return 0
 
 
-def explain(result: SelectionResult) -> None:
+def explain(result: SelectionResult, args: argparse.Namespace) -> None:
+    from patchsmith.kernel.selection import selection_warnings
+
     err = sys.stderr
+    classifier = classifier_from_args(args)
     kept_hunks = sum(len(d.kept) for d in result.kept)
     err.write(
         f"kept {len(result.kept)} of {len(result.decisions)} files, {kept_hunks} of "
@@ -85,3 +89,11 @@ def explain(result: SelectionResult) -> None:
             err.write(f"  left out {decision.tree_path}: {decision.reason}\n")
         for number, why in decision.hunk_reasons:
             err.write(f"  left out {decision.tree_path} hunk #{number}: {why}\n")
+    classes = None
+    if classifier is not None:
+        classes = classifier.classify_all([d.tree_path for d in result.decisions])
+    warnings = selection_warnings(result, classes)
+    for warning in warnings:
+        err.write(f"warning: {warning.message}\n")
+    if warnings:
+        err.write(f"{len(warnings)} warnings: review them before shipping the selected part\n")

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from patchsmith.cli.common import add_patch_argument, print_json, read_index
+from patchsmith.cli.common import (
+    add_kbuild_options,
+    add_patch_argument,
+    classifier_from_args,
+    print_json,
+    read_index,
+)
 from patchsmith.patchfile.index import FileEntry, PatchIndex
-from patchsmith.patchfile.select import strip_components
+from patchsmith.patchfile.select import detect_strip, strip_components
+
+if TYPE_CHECKING:
+    from patchsmith.kernel.classify import Classification
 
 SCHEMA = "patchsmith.ls/1"
 
@@ -36,22 +45,36 @@ def add_parser(subparsers: Any) -> None:
         help="strip N leading path components from the names shown",
     )
     parser.add_argument("--json", action="store_true", help=f"machine-readable ({SCHEMA})")
+    add_kbuild_options(parser)
     parser.set_defaults(run=run)
+
+
+def classes_of(index: PatchIndex, args: argparse.Namespace) -> dict[int, Classification]:
+    """Kbuild class of each file diff (by number) when ``--tree``/``--config`` are given."""
+    classifier = classifier_from_args(args)
+    if classifier is None:
+        return {}
+    strip = detect_strip(index)
+    return {f.number: classifier(strip_components(f.path, strip)) for f in index.files}
 
 
 def run(args: argparse.Namespace) -> int:
     index = read_index(args.patch)
+    classes = classes_of(index, args)
     if args.json:
-        print_json(to_json(index, args.strip))
+        print_json(to_json(index, args.strip, classes))
         return 0
     out = sys.stdout
     width = max((len(str(f.line)) for f in index.files), default=1)
     for entry in index.files:
         name = _name(entry, args.strip)
         where = f"{entry.line:>{width}}  " if args.line_number else ""
+        found = classes.get(entry.number)
+        kind = f"{found.kind.value:<13}" if found is not None else ""
+        module = f"  [{found.module}]" if found is not None and found.module else ""
         out.write(
             f"{where}{entry.kind.value} {len(entry.hunks):>4} {'+' + str(entry.added):>7} "
-            f"{'-' + str(entry.removed):>7}  {name}\n"
+            f"{'-' + str(entry.removed):>7}  {kind}{name}{module}\n"
         )
         if args.hunks:
             data = index.sources[entry.source].data
@@ -80,12 +103,18 @@ def _name(entry: FileEntry, strip: int) -> str:
     return new
 
 
-def to_json(index: PatchIndex, strip: int = 0) -> dict[str, Any]:
+def to_json(
+    index: PatchIndex, strip: int = 0, classes: dict[int, Classification] | None = None
+) -> dict[str, Any]:
     files: list[dict[str, Any]] = []
     for entry in index.files:
         mail = index.mails[entry.mail] if entry.mail is not None else None
+        found = (classes or {}).get(entry.number)
         files.append(
             {
+                "class": None if found is None else found.kind.value,
+                "module": None if found is None else found.module,
+                "class_reason": None if found is None else found.reason,
                 "number": entry.number,
                 "path": strip_components(entry.path, strip),
                 "old_path": None

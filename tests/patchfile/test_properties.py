@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import unidiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -96,7 +98,8 @@ def test_line_parse_agrees_with_unidiff(data: bytes) -> None:
         return  # unidiff cannot read CRLF lines back losslessly (see PEERS.md)
     index = index_bytes(data)
     text = data.decode("utf-8", "surrogateescape")
-    parsed = unidiff.PatchSet(text.splitlines(keepends=True))
+    # str.splitlines() would also split at \x0b, \x0c, \x1c..\x1e: content bytes, not line ends
+    parsed = unidiff.PatchSet(io.StringIO(text, newline="\n").readlines())
     ours = [
         [(line.op, line.text) for hunk in parse_file(index, entry) for line in hunk.lines]
         for entry in index.files

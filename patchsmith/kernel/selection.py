@@ -1,0 +1,96 @@
+"""Kbuild-aware selection: a path rule "keep files of these classes" and the warnings of a cut.
+
+This joins the classifier (:mod:`patchsmith.kernel.classify`) to the patch selection
+(:mod:`patchsmith.patchfile.select`): :class:`ClassRule` is a ``Selection.file_rules`` entry that
+classifies each tree path on demand (so only the Makefiles on the patch's paths are read) and
+remembers every answer for ``ls``, ``--explain`` and reports. :func:`selection_warnings` turns a
+finished selection into the dependency and built-in-header warnings of
+:mod:`patchsmith.kernel.deps`.
+
+Depends on the kernel package and the patch reader; never on the engine, workspace or front ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from patchsmith.errors import UsageError
+from patchsmith.kernel.classify import Classification, FileClass, classify
+from patchsmith.kernel.config import load_config
+from patchsmith.kernel.deps import DependencyWarning, PatchHunk, dependency_warnings
+from patchsmith.kernel.kbuild import KbuildTree
+from patchsmith.patchfile.hunk import parse_hunk
+from patchsmith.patchfile.select import SelectionResult
+
+MODULES_ONLY = frozenset({FileClass.MODULE})
+
+
+def parse_classes(text: str) -> frozenset[FileClass]:
+    """``module,header`` → the classes; a clear error naming the valid ones otherwise."""
+    classes: set[FileClass] = set()
+    for word in (w.strip() for w in text.split(",")):
+        if not word:
+            continue
+        try:
+            classes.add(FileClass(word))
+        except ValueError as error:
+            valid = ", ".join(c.value for c in FileClass)
+            raise UsageError(f"unknown class {word!r}", hint=f"classes are: {valid}") from error
+    if not classes:
+        raise UsageError("--class needs at least one class", hint="e.g. --class module,header")
+    return frozenset(classes)
+
+
+class Classifier:
+    """Classifies tree paths under one tree and config, remembering every answer."""
+
+    def __init__(self, tree: str | Path, config: str | Path, arch: str | None = None) -> None:
+        self.kbuild = KbuildTree(tree, load_config(config), arch)
+        self.config_path = str(config)
+        self.seen: dict[str, Classification] = {}
+
+    def __call__(self, path: str) -> Classification:
+        found = self.seen.get(path)
+        if found is None:
+            found = classify(self.kbuild, [path])[path]
+            self.seen[path] = found
+        return found
+
+    def classify_all(self, paths: Iterable[str]) -> dict[str, Classification]:
+        missing = [p for p in paths if p not in self.seen]
+        if missing:
+            self.seen.update(classify(self.kbuild, missing))
+        return {p: self.seen[p] for p in paths}
+
+
+class ClassRule:
+    """A ``Selection.file_rules`` entry: keep files whose class is in ``keep``."""
+
+    def __init__(self, classifier: Classifier, keep: frozenset[FileClass]) -> None:
+        self.classifier = classifier
+        self.keep = keep
+
+    def __call__(self, path: str) -> str | None:
+        found = self.classifier(path)
+        if found.kind in self.keep:
+            return None
+        return f"class {found.kind.value}: {found.reason}"
+
+
+def selection_warnings(
+    result: SelectionResult, classes: dict[str, Classification] | None = None
+) -> list[DependencyWarning]:
+    """Dependency and built-in-header warnings for what ``result`` keeps and leaves out."""
+    index = result.index
+    kept: list[PatchHunk] = []
+    left_out: list[PatchHunk] = []
+    for decision in result.decisions:
+        entry = decision.entry
+        chosen = set(decision.kept) if decision.selected else set()
+        for hunk in entry.hunks:
+            item = PatchHunk(decision.tree_path, parse_hunk(index, entry, hunk))
+            (kept if hunk.number in chosen else left_out).append(item)
+    if not kept:
+        return []
+    return dependency_warnings(kept, left_out, classes)
