@@ -52,7 +52,9 @@ class Outcome:
     note: str = ""
 
 
-def run(command: list[str], cwd: Path | None = None, stdin: bytes | None = None) -> tuple[int, bytes, float, float]:
+def run(
+    command: list[str], cwd: Path | None = None, stdin: bytes | None = None
+) -> tuple[int, bytes, float, float]:
     """Run a command; return (exit code, combined output, seconds, peak RSS of children in MB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
@@ -98,9 +100,8 @@ def score(
 ) -> None:
     for path in scored:
         mine, theirs = result_tree / path, truth / path
-        same = (
-            (not mine.exists() and not theirs.exists())
-            or (mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes())
+        same = (not mine.exists() and not theirs.exists()) or (
+            mine.is_file() and theirs.is_file() and mine.read_bytes() == theirs.read_bytes()
         )
         if same:
             outcome.equal += 1
@@ -111,10 +112,14 @@ def score(
             outcome.wrong_files.append(path)
 
 
-def gnu_patch(scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path) -> Outcome:
+def gnu_patch(
+    scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path
+) -> Outcome:
     tree = work / "gnu-patch"
     copy_touched(scenario / "vendor-old", tree, paths)
-    code, output, seconds, peak = run(["patch", "-p1", "-f", "--no-backup-if-mismatch"], tree, patch)
+    code, output, seconds, peak = run(
+        ["patch", "-p1", "-f", "--no-backup-if-mismatch"], tree, patch
+    )
     outcome = Outcome("GNU patch -p1 -f", seconds=seconds, peak_mb=peak)
     outcome.hunks_for_a_human = output.count(b"FAILED at")
     score(outcome, tree, scenario / "truth", scored, lambda p: (tree / (p + ".rej")).exists())
@@ -126,12 +131,23 @@ def git_init(tree: Path) -> None:
     subprocess.run([*env_free, "init", "-q"], check=True)
     subprocess.run([*env_free, "add", "-A", "-f"], check=True)
     subprocess.run(
-        [*env_free, "-c", "user.name=bench", "-c", "user.email=bench@invalid", "commit", "-qm", "base"],
+        [
+            *env_free,
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@invalid",
+            "commit",
+            "-qm",
+            "base",
+        ],
         check=True,
     )
 
 
-def git_apply_reject(scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path) -> Outcome:
+def git_apply_reject(
+    scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path
+) -> Outcome:
     tree = work / "git-apply-reject"
     copy_touched(scenario / "vendor-old", tree, paths)
     git_init(tree)
@@ -142,7 +158,9 @@ def git_apply_reject(scenario: Path, patch: bytes, paths: list[str], scored: lis
     return outcome
 
 
-def git_apply_3way(scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path) -> Outcome:
+def git_apply_3way(
+    scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path
+) -> Outcome:
     """git apply --3way needs the pre-image blobs: import the vanilla files the patch names."""
     tree = work / "git-apply-3way"
     copy_touched(scenario / "vendor-old", tree, paths)
@@ -151,25 +169,39 @@ def git_apply_3way(scenario: Path, patch: bytes, paths: list[str], scored: list[
     blobs = [str(vanilla / p) for p in paths if (vanilla / p).is_file()]
     subprocess.run(
         ["git", "-C", str(tree), "hash-object", "-w", "--stdin-paths"],
-        input="\n".join(blobs).encode(), check=True, stdout=subprocess.DEVNULL,
+        input="\n".join(blobs).encode(),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     code, output, seconds, peak = run(["git", "-C", str(tree), "apply", "--3way"], tree, patch)
     outcome = Outcome("git apply --3way", seconds=seconds, peak_mb=peak)
-    unmerged = subprocess.run(
-        ["git", "-C", str(tree), "diff", "--name-only", "--diff-filter=U"],
-        capture_output=True, check=False,
-    ).stdout.decode().split()
+    unmerged = (
+        subprocess.run(
+            ["git", "-C", str(tree), "diff", "--name-only", "--diff-filter=U"],
+            capture_output=True,
+            check=False,
+        )
+        .stdout.decode()
+        .split()
+    )
     outcome.hunks_for_a_human = len(unmerged)
     if code != 0 and not unmerged:
-        outcome.note = "git apply --3way refused the patch: " + output.decode(errors="replace")[-200:]
+        outcome.note = (
+            "git apply --3way refused the patch: " + output.decode(errors="replace")[-200:]
+        )
     score(
-        outcome, tree, scenario / "truth", scored,
+        outcome,
+        tree,
+        scenario / "truth",
+        scored,
         lambda p: p in unmerged or has_markers(tree / p) or code != 0,
     )
     return outcome
 
 
-def wiggle_on_rejects(scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path) -> Outcome:
+def wiggle_on_rejects(
+    scenario: Path, patch: bytes, paths: list[str], scored: list[str], work: Path
+) -> Outcome:
     """GNU patch first, then ``wiggle --replace`` on every reject, as people use it."""
     tree = work / "wiggle"
     copy_touched(scenario / "vendor-old", tree, paths)
@@ -188,12 +220,25 @@ def wiggle_on_rejects(scenario: Path, patch: bytes, paths: list[str], scored: li
 
 
 def patchsmith_apply(
-    scenario: Path, patch_file: Path, scored: list[str], work: Path, base: bool, selection: list[str]
+    scenario: Path,
+    patch_file: Path,
+    scored: list[str],
+    work: Path,
+    base: bool,
+    selection: list[str],
 ) -> Outcome:
     worktree = work / ("patchsmith-base" if base else "patchsmith")
     command = [
-        *PATCHSMITH, "apply", str(patch_file), "--tree", str(scenario / "vendor-old"),
-        "--worktree", str(worktree), "--branch", f"bench-{os.getpid()}-{int(base)}", *selection,
+        *PATCHSMITH,
+        "apply",
+        str(patch_file),
+        "--tree",
+        str(scenario / "vendor-old"),
+        "--worktree",
+        str(worktree),
+        "--branch",
+        f"bench-{os.getpid()}-{int(base)}",
+        *selection,
     ]
     if base:
         command += ["--base", str(scenario / "vanilla-old")]
@@ -204,13 +249,16 @@ def patchsmith_apply(
         outcome.note = output.decode(errors="replace")[-300:]
         return outcome
     status = subprocess.run(
-        [*PATCHSMITH, "status", "--json", "--session", str(worktree)], capture_output=True, check=False
+        [*PATCHSMITH, "status", "--json", "--session", str(worktree)],
+        capture_output=True,
+        check=False,
     )
     document = json.loads(status.stdout or b"{}")
     open_files = {
         hunk["path"]
         for hunk in document.get("hunks", [])
-        if hunk.get("resolution") is None and hunk.get("status") not in ("clean", "offset", "excluded")
+        if hunk.get("resolution") is None
+        and hunk.get("status") not in ("clean", "offset", "excluded")
     }
     outcome.hunks_for_a_human = sum(
         1
@@ -218,19 +266,29 @@ def patchsmith_apply(
         if hunk.get("status") not in ("clean", "offset", "excluded") or hunk.get("needs_review")
     )
     score(
-        outcome, worktree, scenario / "truth", scored,
-        lambda p: p in open_files or (worktree / (p + ".rej")).exists() or has_markers(worktree / p),
+        outcome,
+        worktree,
+        scenario / "truth",
+        scored,
+        lambda p: (
+            p in open_files or (worktree / (p + ".rej")).exists() or has_markers(worktree / p)
+        ),
     )
-    subprocess.run([*PATCHSMITH, "abort", "--session", str(worktree)], capture_output=True, check=False)
+    subprocess.run(
+        [*PATCHSMITH, "abort", "--session", str(worktree)], capture_output=True, check=False
+    )
     return outcome
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("scenario", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--filter", choices=["drivers", "modules"],
+        "--filter",
+        choices=["drivers", "modules"],
         help="run every tool on the selected part only (--only drivers, or --modules-only)",
     )
     parser.add_argument("--tools", default="patch,reject,3way,wiggle,patchsmith,patchsmith-base")
@@ -243,14 +301,21 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(scratch)
         if args.filter:
             selection = (
-                ["--only", "drivers"] if args.filter == "drivers"
+                ["--only", "drivers"]
+                if args.filter == "drivers"
                 else ["--modules-only", "--config", str(scenario / "config")]
             )
             filtered = work / "selected.patch"
             subprocess.run(
-                [*PATCHSMITH, "filter", str(patch_file), *selection,
-                 *(["--tree", str(scenario / "vendor-old")] if args.filter == "modules" else []),
-                 "-o", str(filtered)],
+                [
+                    *PATCHSMITH,
+                    "filter",
+                    str(patch_file),
+                    *selection,
+                    *(["--tree", str(scenario / "vendor-old")] if args.filter == "modules" else []),
+                    "-o",
+                    str(filtered),
+                ],
                 check=True,
             )
             patch_file = filtered
@@ -273,16 +338,30 @@ def main(argv: list[str] | None = None) -> int:
         if "patchsmith-base" in tools:
             outcomes.append(patchsmith_apply(scenario, patch_file, scored, work, True, []))
     if args.json:
-        print(json.dumps({"scenario": {k: v for k, v in meta.items() if k != "detail"},
-                          "scored": len(scored), "results": [asdict(o) for o in outcomes]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "scenario": {k: v for k, v in meta.items() if k != "detail"},
+                    "scored": len(scored),
+                    "results": [asdict(o) for o in outcomes],
+                },
+                indent=2,
+            )
+        )
         return 0
-    print(f"{meta['old']} -> {meta['new']}: {len(paths)} files in the patch, {len(scored)} scored"
-          + (f" (selection: {' '.join(selection)})" if selection else ""))
-    print(f"| tool | equal to truth | flagged | **silently wrong** | for a human | time (s) | peak MB |")
+    print(
+        f"{meta['old']} -> {meta['new']}: {len(paths)} files in the patch, {len(scored)} scored"
+        + (f" (selection: {' '.join(selection)})" if selection else "")
+    )
+    print(
+        f"| tool | equal to truth | flagged | **silently wrong** | for a human | time (s) | peak MB |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for o in outcomes:
-        print(f"| {o.tool} | {o.equal} | {o.flagged} | **{o.silently_wrong}** | {o.hunks_for_a_human} "
-              f"| {o.seconds:.2f} | {o.peak_mb:.0f} |")
+        print(
+            f"| {o.tool} | {o.equal} | {o.flagged} | **{o.silently_wrong}** | {o.hunks_for_a_human} "
+            f"| {o.seconds:.2f} | {o.peak_mb:.0f} |"
+        )
     for o in outcomes:
         if o.wrong_files:
             print(f"{o.tool}: silently wrong: {', '.join(o.wrong_files[:10])}")

@@ -14,7 +14,6 @@ import argparse
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -22,12 +21,24 @@ from patchsmith import __version__
 from patchsmith.errors import PatchsmithError
 from patchsmith.model import ExitCode
 
-# Subcommand modules, in the order ``--help`` lists them (the pipeline's order).
-COMMANDS: tuple[str, ...] = (
-    "ls",
-    "filter",
-    "demo",
-)
+# Subcommands in the order ``--help`` lists them (the pipeline's order), each with the one-line
+# help shown there. A subcommand's module is imported only when that subcommand runs, so
+# ``patchsmith filter`` does not pay for the TUI, the report renderers or the ELF reader.
+COMMANDS: dict[str, str] = {
+    "ls": "list the files and hunks of a patch",
+    "filter": "write the selected part of a patch, byte-exact",
+    "check": "predict every hunk's fate on the vendor tree, without writing",
+    "apply": "apply in a git worktree: clean hunks written, conflicts as .rej with proposals",
+    "status": "show the session: every hunk's fate and what is open",
+    "resolve": "settle a hunk (--accept, --upstream, --drop, --edit), or open the TUI",
+    "abort": "throw the session away: worktree, branch and state",
+    "finish": "write the combined patch once nothing is open",
+    "report": "write a review report (Markdown, HTML or JSON)",
+    "preflight": "check the build will produce modules the target kernel loads",
+    "build": "build the kept module directories, once nothing is left to resolve",
+    "package": "package the built modules with a manifest and an install script",
+    "demo": "run the whole job on the bundled example scenario",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +54,12 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"patchsmith.cli.{name.replace('-', '_')}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser, or with ``command`` one whose other subcommands are bare names.
+
+    Each subcommand module imports what it needs (the engine, git, reports); ``filter`` on a
+    40 MB patch should not wait for modules it never calls, so ``main`` loads only the one run.
+    """
     parser = _Parser(
         prog="patchsmith",
         description=(
@@ -59,9 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show a traceback when something goes wrong"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name in COMMANDS:
-        _load(name).add_parser(subparsers)
+    for name, summary in COMMANDS.items():
+        if command is None or name == command:
+            _load(name).add_parser(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
+
+
+def _command_in(args: Sequence[str]) -> str | None:
+    """The subcommand named in ``args`` (the first word that is not an option), if it is one."""
+    word = next((a for a in args if not a.startswith("-")), None)
+    return word if word in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list or os.environ.get("PATCHSMITH_DEBUG") == "1"
     try:
-        parser = build_parser()
+        parser = build_parser(_command_in(args_list))
         args = parser.parse_args(args_list)
         if args.command is None:
             parser.print_help(sys.stderr)
@@ -78,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except PatchsmithError as error:
         if debug:
+            import traceback  # only on the way out: its import costs start-up on every run
+
             traceback.print_exc()
         sys.stderr.write(f"patchsmith: {error.details()}\n")
         return error.exit_code
@@ -91,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else int(ExitCode.BAD_INPUT)
     except Exception:  # noqa: BLE001 - the one boundary that turns a bug into exit code 3
+        import traceback
+
         if debug:
             traceback.print_exc()
         else:

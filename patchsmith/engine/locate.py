@@ -27,10 +27,11 @@ The safety rules (why a located hunk gets ``needs_review``) are described at
 from __future__ import annotations
 
 import difflib
+import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
@@ -56,6 +57,11 @@ when found nearby: ``return 0;`` or ``}`` appear everywhere. ``if (IS_ERR(rt)) r
 MAX_PARTIAL_GROUPS = 8
 """Partially-applied detection tries every mix of applied and unapplied change groups; beyond
 this many groups (2**8 images) the hunk is left to the similarity evidence instead."""
+
+MIN_FUZZ_CORE = 4
+"""A fuzz match is trusted only if at least this many pre-image lines were still compared: with
+three lines of context and one changed line, fuzz 2 leaves three lines, which match by chance in
+repetitive code (error paths, ``switch`` cases)."""
 
 CANDIDATE_COUNT = 3
 """How many candidate regions a conflict reports."""
@@ -184,24 +190,59 @@ class Location:
         return self.found + self.span
 
 
-@dataclass(slots=True)
 class FileLines:
-    """A file's lines with search helpers built on demand (a cache, so deliberately not frozen).
+    """A file's lines with search helpers built on demand (a cache, so not a frozen dataclass).
 
-    Exact searches run on the joined bytes with ``bytes.find`` (C speed), then check that a hit
-    starts on a line boundary; the whitespace-collapsed copy is only built when a hunk needs it.
+    Made from lines or from the file's bytes. Exact searches run on the bytes with
+    ``bytes.find`` (C speed) and keep hits that start on a line boundary, so the common case (a
+    clean hunk) never splits the file into lines: on a kernel patch, building two million line
+    objects costs more than every search together. Lines and the whitespace-collapsed copy are
+    built only when a hunk needs them.
     """
 
-    lines: Sequence[bytes]
-    _blob: bytes | None = field(default=None, repr=False)
-    _normalized: list[bytes] | None = field(default=None, repr=False)
-    _normalized_blob: bytes | None = field(default=None, repr=False)
-    _counts: Counter[bytes] | None = field(default=None, repr=False)
+    __slots__ = (
+        "_blob",
+        "_counts",
+        "_hit_bytes",
+        "_length",
+        "_lines",
+        "_mark",
+        "_normalized",
+        "_normalized_blob",
+    )
+
+    def __init__(self, lines: Sequence[bytes] | None = None, data: bytes | None = None) -> None:
+        if lines is None and data is None:
+            raise ValueError("FileLines needs lines or data")
+        self._lines = lines
+        self._blob = data
+        self._normalized: list[bytes] | None = None
+        self._normalized_blob: bytes | None = None
+        self._counts: Counter[bytes] | None = None
+        self._length: int | None = None
+        # (byte offset, line index) of the last hit: hunks come in file order, so counting
+        # newlines from there instead of from the start keeps a file's searches linear.
+        self._mark = (0, 0)
+        # line index -> byte offset of lines found by exact searches, so a look around a match
+        # can slice the bytes instead of splitting the whole file.
+        self._hit_bytes: dict[int, int] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FileLines:
+        return cls(data=data)
+
+    @property
+    def lines(self) -> Sequence[bytes]:
+        if self._lines is None:
+            assert self._blob is not None
+            self._lines = split_lines(self._blob)
+        return self._lines
 
     @property
     def blob(self) -> bytes:
         if self._blob is None:
-            self._blob = b"".join(self.lines)
+            assert self._lines is not None
+            self._blob = b"".join(self._lines)
         return self._blob
 
     @property
@@ -223,31 +264,74 @@ class FileLines:
         return self._counts
 
     def __len__(self) -> int:
-        return len(self.lines)
+        if self._lines is not None:
+            return len(self._lines)
+        if self._length is None:
+            blob = self.blob
+            self._length = blob.count(b"\n") + (0 if not blob or blob.endswith(b"\n") else 1)
+        return self._length
+
+    def line_at(self, position: int) -> int:
+        """The 0-based line index of a byte offset that starts a line."""
+        mark, line = self._mark
+        if position >= mark:
+            line += self.blob.count(b"\n", mark, position)
+        else:
+            line = self.blob.count(b"\n", 0, position)
+        self._mark = (position, line)
+        return line
 
     def find_all(self, image: Sequence[bytes]) -> list[int]:
-        """Every 0-based index where ``image`` occurs exactly, in file order."""
+        """Every 0-based index where ``image`` occurs exactly, in file order.
+
+        Every line of an image but the last ends with ``\\n``, so a hit of the joined image
+        that starts on a line boundary is a match of whole lines; a last line without a newline
+        (``\\ No newline at end of file``) must end the file.
+        """
         if not image:
             return []
-        lines = self.lines
-        count = len(image)
-        if len(image) == 1 or image[0].endswith(b"\n"):
-            needle = b"".join(image)
-            blob = self.blob
-            hits: list[int] = []
-            position = blob.find(needle)
-            line = 0
-            last = 0
-            while position >= 0:
-                if position == 0 or blob[position - 1] == 0x0A:
-                    line += blob.count(b"\n", last, position)
-                    last = position
-                    if list(lines[line : line + count]) == list(image):
-                        hits.append(line)
-                position = blob.find(needle, position + 1)
-            return hits
-        # An image whose first line has no newline can only be the file's last line.
-        return [i for i in range(len(lines) - count + 1) if list(lines[i : i + count]) == list(image)]
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        hits: list[int] = []
+        position = blob.find(needle)
+        while position >= 0:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                line = self.line_at(position)
+                self._hit_bytes[line] = position
+                hits.append(line)
+            position = blob.find(needle, position + 1)
+        return hits
+
+    def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
+        """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
+
+        Sliced from the bytes when ``first`` was an exact hit and the file was never split.
+        """
+        position = self._hit_bytes.get(first)
+        if self._lines is not None or position is None:
+            low = max(0, first - reach)
+            return low, self.lines[low : min(len(self.lines), last + reach)]
+        blob = self.blob
+        start = position
+        back = 0
+        while back < reach and start > 0:
+            start = blob.rfind(b"\n", 0, start - 1) + 1
+            back += 1
+        end = position
+        for _ in range(last - first + reach):
+            newline = blob.find(b"\n", end)
+            if newline < 0:
+                end = len(blob)
+                break
+            end = newline + 1
+        return first - back, split_lines(blob[start:end])
+
+    def contains(self, text: bytes) -> bool:
+        """Whether ``text`` occurs anywhere in the file: a cheap test before a careful one."""
+        return self.blob.find(text) >= 0
 
     def find_all_normalized(self, image: Sequence[bytes]) -> list[int]:
         """Every index where ``image`` occurs with whitespace collapsed (``image`` normalized)."""
@@ -267,10 +351,10 @@ class FileLines:
             position = blob.find(needle, position + 1)
         return hits
 
-    def matches_at(self, image: Sequence[bytes], index: int) -> bool:
-        if index < 0 or index + len(image) > len(self.lines):
-            return False
-        return list(self.lines[index : index + len(image)]) == list(image)
+
+def split_lines(data: bytes) -> list[bytes]:
+    """A file's lines with their endings; only ``\\n`` ends a line, as for GNU patch."""
+    return io.BytesIO(data).readlines()
 
 
 def normalize(line: bytes) -> bytes:
@@ -356,7 +440,7 @@ def expected_index(hunk: Hunk, delta: int = 0) -> int:
 
 
 def locate_hunk(
-    lines: Sequence[bytes] | FileLines,
+    lines: Sequence[bytes] | FileLines | bytes,
     hunk: Hunk,
     delta: int = 0,
     floor: int = 0,
@@ -382,21 +466,38 @@ def locate_hunk(
       be confirmed because the header names none;
     - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere.
     """
-    view = lines if isinstance(lines, FileLines) else FileLines(lines)
+    if isinstance(lines, FileLines):
+        view = lines
+    elif isinstance(lines, bytes):
+        view = FileLines(data=lines)
+    else:
+        view = FileLines(lines)
     images = _images(hunk)
     expected = expected_index(hunk, delta)
     if not images.pre:
         return _locate_insertion(view, hunk, images, expected)
 
     # Rung 1 and 2: exact.
+    adds = any(line.op == ADD for line in hunk.lines)
     pre_hits = view.find_all(images.pre)
-    post_hits = view.find_all(images.post)
+    # A post-image without added lines is only context and proves nothing when the pre-image
+    # is also there; without the pre-image it still counts (the removal is done).
+    post_hits = view.find_all(images.post) if adds or not pre_hits else []
     pre_at = nearest(pre_hits, expected, floor)
     post_at = nearest(post_hits, expected, floor)
     if pre_at is not None:
         return _judge_applicable(
-            view, hunk, images, expected, pre_at, pre_hits, post_hits, fuzz_level=0, top=0,
-            bottom=0, whitespace=False,
+            view,
+            hunk,
+            images,
+            expected,
+            pre_at,
+            pre_hits,
+            post_hits,
+            fuzz_level=0,
+            top=0,
+            bottom=0,
+            whitespace=False,
         )
     if post_at is not None:
         return _already_applied(view, images, expected, post_at, post_hits, "exact")
@@ -429,8 +530,17 @@ def locate_hunk(
         post_at = nearest(post_ws, expected, floor)
         if pre_at is not None:
             return _judge_applicable(
-                view, hunk, images, expected, pre_at, pre_ws, post_ws, fuzz_level=0, top=0,
-                bottom=0, whitespace=True,
+                view,
+                hunk,
+                images,
+                expected,
+                pre_at,
+                pre_ws,
+                post_ws,
+                fuzz_level=0,
+                top=0,
+                bottom=0,
+                whitespace=True,
             )
         if post_at is not None:
             return _already_applied(view, images, expected, post_at, post_ws, "whitespace")
@@ -460,8 +570,17 @@ def locate_hunk(
             < (abs(post_at - expected), post_at < expected)
         ):
             return _judge_applicable(
-                view, hunk, images, expected, pre_at, pre_hits, post_hits, fuzz_level=level,
-                top=top, bottom=bottom, whitespace=False,
+                view,
+                hunk,
+                images,
+                expected,
+                pre_at,
+                pre_hits,
+                post_hits,
+                fuzz_level=level,
+                top=top,
+                bottom=bottom,
+                whitespace=False,
             )
         if post_at is not None:
             return _already_applied(
@@ -563,15 +682,19 @@ def _judge_applicable(
         status = HunkStatus.OFFSET
 
     others = sorted({h for h in hits if h != at})
-    if others and status != HunkStatus.CLEAN:
+    if others and not (status == HunkStatus.CLEAN and _confirmed_only_here(view, hunk, at, others)):
+        # A clean match is trusted over its copies only when the hunk header's function confirms
+        # it: a vendor's copy of a function can sit at the stated line.
         review = True
         where = ", ".join(str(h + 1) for h in others[:5])
         reasons.append(f"ambiguous: the same lines also match at line {where}")
-    if status == HunkStatus.CLEAN and others:
-        # Not a review item: the stated line and the content agree. Still evidence.
-        pass
-
-    if post_hits:
+    near_post = [
+        h
+        for h in post_hits
+        if abs(h - at) <= LARGE_OFFSET and h != at and _same_function_at(view, at, h)
+    ]
+    if near_post:
+        post_hits = near_post
         review = True
         reasons.append(
             f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
@@ -583,15 +706,12 @@ def _judge_applicable(
         dropped_mismatch = _dropped_mismatches(view, images, at, top, bottom)
     if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) or abs(shift) > LARGE_OFFSET:
         verdict = _function_check(view, hunk, at)
-        if verdict is not None:
-            if status == HunkStatus.OFFSET and verdict.startswith("cannot"):
-                # An exact, unique match far away with no function name to compare: the
-                # content alone is strong, but say that it is far.
-                if not others:
-                    verdict = ""
-            if verdict:
-                review = True
-                reasons.append(verdict)
+        # An exact, unique match far away is trusted when the header names no function: seven
+        # identical lines are strong evidence. Only a positive mismatch flags it.
+        unverifiable = verdict is not None and verdict.startswith("cannot")
+        if verdict is not None and not (status == HunkStatus.OFFSET and unverifiable):
+            review = True
+            reasons.append(verdict)
     if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) and abs(shift) > LARGE_OFFSET:
         review = True
         reasons.append(f"matched {abs(shift)} lines from where it was expected")
@@ -601,33 +721,30 @@ def _judge_applicable(
         review = True
         reasons.append(duplicate)
 
-    edge = _edge_violation(view, images, at)
+    edge = _edge_violation(view, hunk, images, at)
     if edge:
         review = True
         reasons.append(edge)
 
     if fuzz_level:
         dropped = top + bottom
-        detail = (
-            f"{dropped} context line{'s' if dropped != 1 else ''} ignored"
-            + (f", {len(dropped_mismatch)} of them differ" if dropped_mismatch else "")
+        detail = f"{dropped} context line{'s' if dropped != 1 else ''} ignored" + (
+            f", {len(dropped_mismatch)} of them differ" if dropped_mismatch else ""
         )
         reasons.insert(0, f"fuzz {fuzz_level}: {detail}")
-        if not review and dropped_mismatch:
-            # The function check passed, the match is unique and near: safe enough to apply,
-            # but a changed context line is still something a person should glance at.
-            reasons.append("the enclosing function matches the hunk header")
+        if len(images.pre) - top - bottom < MIN_FUZZ_CORE:
+            review = True
+            reasons.append("too few lines left to compare after dropping context")
     elif whitespace:
         reasons.insert(0, "matches only with whitespace differences ignored")
-        if _removed_lines_differ(view, images, at):
+        if _removed_lines_differ(view, hunk, at):
             review = True
             reasons.append("lines the hunk removes differ in whitespace from the vendor's")
     elif status == HunkStatus.OFFSET and not reasons:
-        reasons.append(f"found {abs(shift)} line{'s' if abs(shift) != 1 else ''} "
-                       f"{'below' if shift > 0 else 'above'} where expected")
-
-    if fuzz_level and not dropped_mismatch and not review:
-        pass
+        reasons.append(
+            f"found {abs(shift)} line{'s' if abs(shift) != 1 else ''} "
+            f"{'below' if shift > 0 else 'above'} where expected"
+        )
 
     return Location(
         status=status,
@@ -667,7 +784,9 @@ def _already_applied(
     )
 
 
-def _dropped_mismatches(view: FileLines, images: _Images, at: int, top: int, bottom: int) -> list[int]:
+def _dropped_mismatches(
+    view: FileLines, images: _Images, at: int, top: int, bottom: int
+) -> list[int]:
     """Indexes (into the pre-image) of ignored context lines that differ from the file."""
     differ: list[int] = []
     pre = images.pre
@@ -697,6 +816,14 @@ def _same_function(section: bytes, line: bytes) -> bool:
     return right.startswith(left) or left.startswith(right)
 
 
+def _confirmed_only_here(view: FileLines, hunk: Hunk, at: int, others: Sequence[int]) -> bool:
+    """Whether the hunk header's function encloses ``at``, so the copies elsewhere are the
+    file's own repetition rather than a vendor's copy of the function sitting at the stated line
+    (repetitive code inside one function, like hwmon register tables, was in vanilla too)."""
+    del others
+    return _function_check(view, hunk, at) is None
+
+
 def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
     """``None`` when the match is inside the function the hunk header names, else why not."""
     section = hunk.section.encode("utf-8", "surrogateescape")
@@ -714,75 +841,129 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
 def _duplicate_nearby(
     view: FileLines, hunk: Hunk, images: _Images, start: int, end: int
 ) -> str | None:
-    """Whether a block of lines the hunk adds already exists near the match."""
-    in_pre = {normalize(line) for line in images.pre}
-    low = max(0, start - DUPLICATE_WINDOW)
-    high = min(len(view), end + DUPLICATE_WINDOW)
-    window: bytes | None = None
-    for group in _added_groups(hunk):
-        block = [n for n in (normalize(line) for line in group) if n and n not in in_pre]
+    """Whether a block of lines the hunk adds already exists near the match, in the same
+    function and next to the hunk's context: the duplicate-code trap.
+
+    Kernel code repeats itself (the same ``if (!initialized) return -ENOEXEC;`` in every case
+    of a switch, the same ``kfree()`` in an init error path and in the exit function), so an
+    added block found nearby proves little on its own: on Debian's tree that alone flags one
+    clean hunk in a hundred. A vendor's backport sits in the function upstream changed, next to
+    the lines upstream put it next to. So the block must be in the match's function and have
+    at least half of the hunk's distinctive context lines on the matching side of it. Only
+    pure additions count: when a change group replaces lines, the replaced lines are still at
+    the match, so the fix cannot already be there.
+    """
+    groups = _pure_additions(hunk)
+    if not groups:
+        return None
+    in_pre: set[bytes] | None = None
+    window: tuple[int, Sequence[bytes]] | None = None
+    for group in groups:
+        block = [n for n in map(normalize, group) if n]
         if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
-        # Cheap test first: the longest line of the block must occur in the window at all.
-        probe = max(block, key=len)
-        if window is None:
-            window = b"".join(view.lines[low:high])
-        if window.find(probe) < 0:
+        if in_pre is None:
+            in_pre = set(map(normalize, images.pre))
+        block = [n for n in block if n not in in_pre]
+        if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
-        normalized = [(i, n) for i in range(low, high) if (n := normalize(view.lines[i]))]
-        texts = [n for _i, n in normalized]
-        for position in range(len(texts) - len(block) + 1):
-            if texts[position : position + len(block)] == block:
-                line = normalized[position][0] + 1
-                distance = (
-                    start - line + 1 if line - 1 < start else max(0, line - 1 - end)
-                )
-                return (
-                    f"lines the hunk adds already exist at line {line}"
-                    f" ({distance} lines from the match): the fix may already be backported"
-                )
+        # Cheap test first, on the lines near the match only: the longest word of the block
+        # (whitespace cannot differ inside a word) must occur there at all.
+        probe = max((word for n in block for word in n.split()), key=len)
+        if window is None:
+            window = view.around(start, end, DUPLICATE_WINDOW)
+        if b"".join(window[1]).find(probe) < 0:
+            continue
+        found = _block_with_context(images, block, *window)
+        if found is None or not _same_function_at(view, start, found):
+            continue
+        line = found + 1
+        distance = start - found if found < start else max(0, found - end)
+        return (
+            f"lines the hunk adds already exist at line {line}"
+            f" ({distance} lines from the match), next to the same context:"
+            " the fix may already be backported"
+        )
     return None
 
 
-def _added_groups(hunk: Hunk) -> list[list[bytes]]:
+def _block_with_context(
+    images: _Images, block: Sequence[bytes], low: int, window: Sequence[bytes]
+) -> int | None:
+    """0-based file index of ``block`` (normalized, blank lines ignored) in ``window`` (which
+    starts at file index ``low``) where at least half of the hunk's distinctive context lines
+    surround it, or ``None``."""
+    leading = [n for n in map(normalize, images.pre[: images.leading]) if len(n) >= 4]
+    trailing = [
+        n for n in map(normalize, images.pre[len(images.pre) - images.trailing :]) if len(n) >= 4
+    ]
+    normalized = [(low + i, n) for i, line in enumerate(window) if (n := normalize(line))]
+    texts = [n for _i, n in normalized]
+    context = leading + trailing
+    reach = max(len(leading), len(trailing)) + 2
+    for position in range(len(texts) - len(block) + 1):
+        if texts[position : position + len(block)] != block:
+            continue
+        # Either side: a backport may sit a line or two off from where upstream put it.
+        after_start = position + len(block)
+        around = set(texts[max(0, position - reach) : position]) | set(
+            texts[after_start : after_start + reach]
+        )
+        shared = sum(1 for n in context if n in around)
+        if not context or shared * 2 >= len(context):
+            return normalized[position][0]
+    return None
+
+
+def _same_function_at(view: FileLines, first: int, second: int) -> bool:
+    """Whether two lines have the same nearest definition line above them."""
+    one = enclosing_function(view.lines, first)
+    two = enclosing_function(view.lines, second)
+    return (one[0] if one else -1) == (two[0] if two else -1)
+
+
+def _pure_additions(hunk: Hunk) -> list[list[bytes]]:
+    """The added lines of each change group that removes nothing."""
     groups: list[list[bytes]] = []
     current: list[bytes] = []
+    removes = False
     for line in hunk.lines:
-        if line.op == ADD:
+        if line.op == CONTEXT:
+            if current and not removes:
+                groups.append(current)
+            current, removes = [], False
+        elif line.op == REMOVE:
+            removes = True
+        else:
             current.append(line.text)
-        elif current:
-            groups.append(current)
-            current = []
-    if current:
+    if current and not removes:
         groups.append(current)
     return groups
 
 
-def _edge_violation(view: FileLines, images: _Images, at: int) -> str:
-    """GNU patch's rule: fewer leading than trailing context lines means "top of the file"."""
-    if images.leading < images.trailing and at != 0:
+def _edge_violation(view: FileLines, hunk: Hunk, images: _Images, at: int) -> str:
+    """GNU patch's rule: a hunk with less leading than trailing context that starts at line 1
+    must match at the top of the file; one with less trailing context, at the end of it."""
+    if images.leading < images.trailing and hunk.old_start <= 1 and at != 0:
         return f"the hunk starts at the top of the file in the patch, but matched at line {at + 1}"
     if images.trailing < images.leading and at + len(images.pre) != len(view):
         return "the hunk ends at the end of the file in the patch, but the match is not there"
     return ""
 
 
-def _removed_lines_differ(view: FileLines, images: _Images, at: int) -> bool:
-    index = 0
-    for line in images.pre:
-        del line
+def _removed_lines_differ(view: FileLines, hunk: Hunk, at: int) -> bool:
+    """Whether a line the hunk removes is in the file only up to whitespace."""
+    index = at
+    for line in hunk.lines:
+        if line.op == ADD:
+            continue
+        if line.op == REMOVE and view.lines[index] != line.text:
+            return True
         index += 1
-    # Walk pre-image positions; only removed lines matter.
     return False
 
 
 # --- partially applied and conflicts --------------------------------------------------------------
-
-
-def _change_groups(hunk: Hunk) -> list[tuple[list[bytes], list[bytes]]] | None:
-    """The hunk as alternating context and change groups: each element is ([removed], [added])
-    for a change group, or ([line], [line]) for a context line. ``None`` when too many groups."""
-    return None
 
 
 def _find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Location | None:
@@ -904,7 +1085,10 @@ def _verdict_from_region(
             f"every change is present at line {best.line} but the surrounding lines differ"
             f" (similarity to the post-image {best.post_similarity:.2f})",
         )
-    if added_present and (added_present < len(added) or removed_present):
+    # One added line found proves little (``kfree(sc);`` is in every error path): ask for at
+    # least two, or half of them.
+    enough = added_present >= 2 or added_present * 2 >= len(added)
+    if added_present and enough and (added_present < len(added) or removed_present):
         return (
             HunkStatus.PARTIALLY_APPLIED,
             f"at line {best.line}: {added_present} of {len(added)} added lines present,"
@@ -929,7 +1113,7 @@ def find_candidates(
 
     Comparing the pre-image with every window of the file would be quadratic; instead the
     pre-image's lines that are rare in the file anchor where a window can start, and only those
-    windows (widened by half the hunk's length each side, then trimmed to what matched) are
+    windows (widened by the hunk's length each side, then trimmed to what matched) are
     scored with ``difflib``.
     """
     file = view if isinstance(view, FileLines) else FileLines(view)
@@ -952,7 +1136,7 @@ def find_candidates(
             if text == line:
                 starts.add(position - image_index)
     size = max(len(npre), 1)
-    slack = max(size // 2, 3)
+    slack = max(size, 5)
     scored: dict[int, Candidate] = {}
     for start in sorted(starts):
         low = max(0, start - slack)
@@ -996,8 +1180,10 @@ def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[Al
             for k in range(width):
                 expected = pre[i1 + k] if i1 + k < i2 else None
                 vendor = region[j1 + k] if j1 + k < j2 else None
-                op = "changed" if expected is not None and vendor is not None else (
-                    "missing" if vendor is None else "extra"
+                op = (
+                    "changed"
+                    if expected is not None and vendor is not None
+                    else ("missing" if vendor is None else "extra")
                 )
                 line = first + j1 + k + 1 if vendor is not None else None
                 rows.append(AlignmentRow(op, expected, vendor, line))

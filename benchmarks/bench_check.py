@@ -1,0 +1,84 @@
+"""Wall time of ``patchsmith check`` against ``patch -p1 --dry-run -f``, measured in the same run.
+
+Usage: ``bench_check.py SCENARIO_DIR [--runs N]``. ``check`` reads ``upstream.patch`` against
+the full ``vendor-old/`` tree (it only opens the files the patch names); GNU patch runs on a
+scratch copy of exactly those files, so both read the same bytes. Each command runs ``--runs``
+times, alternating, after one warm-up each (so both see a warm page cache); the best time of
+each is compared. The target is a ratio of at most 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from patchsmith.patchfile.index import index_sources
+from patchsmith.patchfile.source import read_sources
+
+TARGET = 1.5
+
+
+def timed(command: list[str], stdin_path: Path | None = None) -> float:
+    with open(stdin_path if stdin_path is not None else "/dev/null", "rb") as stdin:
+        started = time.perf_counter()
+        subprocess.run(
+            command, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
+        return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("scenario", type=Path)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    scenario: Path = args.scenario
+    patch_file = scenario / "upstream.patch"
+    patch = shutil.which("patch")
+    if patch is None:
+        print("GNU patch is not installed", file=sys.stderr)
+        return 2
+    index = index_sources(read_sources([str(patch_file)]))
+    paths = sorted({name.split("/", 1)[1] for f in index.files for name in f.names})
+    check = [
+        str(Path(sys.executable).with_name("patchsmith")),
+        "check",
+        str(patch_file),
+        "--tree",
+        str(scenario / "vendor-old"),
+        "-p",
+        "1",
+        "--json",
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+        copy = Path(scratch)
+        for path in paths:
+            source = scenario / "vendor-old" / path
+            if source.is_file():
+                (copy / path).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, copy / path)
+        gnu = [patch, "-p1", "--dry-run", "-f", "-s", "-d", str(copy)]
+        timed(check)
+        timed(gnu, patch_file)
+        ours: list[float] = []
+        theirs: list[float] = []
+        for _ in range(args.runs):
+            ours.append(timed(check))
+            theirs.append(timed(gnu, patch_file))
+    best_ours, best_theirs = min(ours), min(theirs)
+    ratio = best_ours / best_theirs
+    print(f"files {len(index.files)}, hunks {index.hunk_count}, runs {args.runs} (best of)")
+    print(f"patchsmith check --json : {best_ours:.3f}s")
+    print(f"patch -p1 --dry-run -f  : {best_theirs:.3f}s")
+    verdict = "within" if ratio <= TARGET else "OVER"
+    print(f"ratio {ratio:.2f}x ({verdict} the {TARGET}x target)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""``patchsmith check``: every selected hunk's predicted fate on the vendor tree, nothing written.
+
+A thin front end over :func:`patchsmith.engine.predict.predict`: parse options, select, predict,
+render (a rich table, or JSON with the ``patchsmith.check/1`` schema). Exit 0 when every hunk is
+clean, offset or already applied without a review flag; 1 otherwise; 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from patchsmith.cli.common import (
+    add_patch_argument,
+    add_selection_options,
+    classifier_from_args,
+    read_index,
+    selection_from_args,
+)
+from patchsmith.engine.predict import SCHEMA, FilePrediction, HunkPrediction, Prediction, predict
+from patchsmith.errors import UsageError
+from patchsmith.model import ExitCode, HunkStatus
+from patchsmith.patchfile.select import select
+
+# Colours per status, shared by the table and the summary line.
+_STYLE = {
+    HunkStatus.CLEAN: "green",
+    HunkStatus.OFFSET: "green",
+    HunkStatus.ALREADY_APPLIED: "cyan",
+    HunkStatus.WHITESPACE: "yellow",
+    HunkStatus.FUZZ: "yellow",
+    HunkStatus.PARTIALLY_APPLIED: "magenta",
+    HunkStatus.CONFLICT: "bold red",
+    HunkStatus.MISSING_FILE: "red",
+    HunkStatus.FILE_EXISTS: "red",
+    HunkStatus.EXCLUDED: "dim",
+}
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="predict every hunk's fate on the vendor tree, without writing",
+        description="Predict, for every selected hunk, where it goes in the vendor tree and "
+        "whether it applies cleanly, at an offset, only with whitespace ignored or with fuzz, "
+        "is already applied, partially applied, or conflicts. Unlike 'patch --dry-run', a "
+        "fuzzy or far match is flagged for review when patchsmith cannot show it is safe (another "
+        "place matches too, the added lines already exist nearby, the match is in another "
+        "function), and a fix the vendor already carries is reported, never reversed. "
+        "Several diffs of one file are predicted in sequence (patch --dry-run reports them as "
+        "FAILED). The tree is only read.",
+        epilog="Exit codes: 0 every hunk clean, offset or already applied, none flagged; "
+        "1 something needs a person; 2 bad usage or input.",
+        conflict_handler="resolve",
+    )
+    add_patch_argument(parser)
+    add_selection_options(parser, tree_option=False)
+    parser.add_argument(
+        "--tree", required=True, metavar="DIR", help="the vendor tree to check against (read only)"
+    )
+    # Declared after the selection options on purpose: here -p is patch's -p (strip N path
+    # components to find the file in the tree); the selection's --strip-match keeps its long name.
+    parser.add_argument(
+        "-p",
+        "--strip",
+        type=int,
+        default=None,
+        metavar="N",
+        help="strip N leading path components from names in the patch, as patch -pN "
+        "(default: detected; 1 for a/ b/ prefixes)",
+    )
+    parser.add_argument(
+        "-F",
+        "--fuzz",
+        type=int,
+        default=2,
+        metavar="N",
+        help="ignore up to N outer context lines, as patch -F (default 2; any fuzz is shown)",
+    )
+    parser.add_argument("--json", action="store_true", help=f"machine-readable ({SCHEMA})")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show the alignment of each conflict"
+    )
+    parser.add_argument(
+        "--issues",
+        action="store_true",
+        help="list only the hunks that need a person",
+    )
+    # --report FORMAT [-o FILE]: the review report of this prediction (patchsmith.report).
+    from patchsmith.cli.report import add_output_options
+
+    add_output_options(parser, "--report", required=False)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.fuzz < 0:
+        raise UsageError("--fuzz needs a number of context lines, 0 or more")
+    if args.strip is not None and args.strip < 0:
+        raise UsageError("-p needs a number of path components, 0 or more")
+    index = read_index(args.patch)
+    selection = dataclasses.replace(selection_from_args(args), strip=args.strip)
+    result = select(index, selection)
+    kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
+    classifier = classifier_from_args(args)
+    classes = None
+    if classifier is not None:
+        classes = {d.tree_path: classifier(d.tree_path).kind.value for d in result.kept}
+    prediction = predict(
+        index,
+        [d.entry for d in result.kept],
+        Path(args.tree),
+        result.strip,
+        fuzz=args.fuzz,
+        kept=kept,
+        classes=classes,
+    )
+    if args.report_format is not None:
+        from patchsmith.cli.report import write_text
+        from patchsmith.report.builders import ReportContext
+        from patchsmith.report.render import render_prediction_report
+
+        context = ReportContext(tree=args.tree)
+        text = render_prediction_report(prediction, index, args.report_format, context, result)
+        write_text(text, args.output)
+        if args.output is None or args.output == "-":
+            return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+    if args.json:
+        document = prediction.to_json(verbose=args.verbose)
+        document["tree"] = args.tree
+        document["left_out"] = len(result.left_out)
+        # Compact on purpose: the indenting encoder is pure Python and takes longer than the
+        # whole prediction on a kernel patch; pipe through 'jq .' to read it.
+        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+    else:
+        render(prediction, verbose=args.verbose, issues=args.issues, left_out=len(result.left_out))
+    return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+
+
+def _location(hunk: HunkPrediction) -> str:
+    if hunk.found_line is None:
+        return f"{hunk.expected_line} → —"
+    if hunk.found_line == hunk.expected_line:
+        return str(hunk.expected_line)
+    return f"{hunk.expected_line} → {hunk.found_line}"
+
+
+def _offset(hunk: HunkPrediction) -> str:
+    parts = []
+    if hunk.offset:
+        parts.append(f"{hunk.offset:+d}")
+    if hunk.fuzz:
+        parts.append(f"F{hunk.fuzz}")
+    return " ".join(parts)
+
+
+def _rows(file: FilePrediction, issues: bool) -> list[HunkPrediction]:
+    if not issues:
+        return list(file.hunks)
+    return [h for h in file.hunks if not h.settled]
+
+
+def render(prediction: Prediction, *, verbose: bool, issues: bool, left_out: int = 0) -> None:
+    """The human view: one table row per hunk, grouped by file, then a summary line."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("file / hunk", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    table.add_column("line", no_wrap=True, justify="right")
+    table.add_column("offset", no_wrap=True, justify="right")
+    table.add_column("reason", overflow="fold", ratio=1)
+    for file in prediction.files:
+        rows = _rows(file, issues)
+        if issues and not rows and file.settled:
+            continue
+        name = file.path if file.old_path is None else f"{file.old_path} → {file.path}"
+        if file.kbuild_class:
+            name += f"  [{file.kbuild_class}]"
+        style = _STYLE.get(file.status, "")
+        flag = " !" if file.needs_review and not file.hunks else ""
+        table.add_row(
+            Text(name, style="bold"),
+            Text(f"{file.status}{flag}", style=style) if not file.hunks else "",
+            "",
+            "",
+            Text(file.reason, style="dim") if file.reason else "",
+        )
+        for hunk in rows:
+            mark = " !" if hunk.needs_review else ""
+            table.add_row(
+                f"  #{hunk.hunk_number}",
+                Text(f"{hunk.status}{mark}", style=_STYLE.get(hunk.status, "")),
+                _location(hunk),
+                _offset(hunk),
+                hunk.reason,
+            )
+    console.print(table)
+    if verbose:
+        for file in prediction.files:
+            for hunk in file.hunks:
+                if hunk.alignment:
+                    _print_alignment(console, file, hunk, escape)
+    counts = prediction.counts
+    summary = Text()
+    for status in HunkStatus:
+        if counts.get(status):
+            if summary:
+                summary.append(", ")
+            summary.append(f"{counts[status]} {status}", style=_STYLE.get(status, ""))
+    summary.append(f"; {prediction.review_count} need review")
+    if left_out:
+        summary.append(f"; {left_out} file(s) left out by the selection")
+    console.print(summary)
+
+
+def _print_alignment(console: Any, file: FilePrediction, hunk: HunkPrediction, escape: Any) -> None:
+    """The pre-image next to the vendor's best candidate: why the hunk does not apply."""
+    where = f" (candidate at line {hunk.candidates[0].line})" if hunk.candidates else ""
+    console.print(f"\n[bold]{escape(file.path)} #{hunk.hunk_number}[/bold]{where}")
+    marks = {"same": " ", "changed": "~", "missing": "-", "extra": "+"}
+    styles = {"same": "dim", "changed": "yellow", "missing": "red", "extra": "cyan"}
+    for row in hunk.alignment:
+        expected = _show(row.expected)
+        vendor = _show(row.vendor)
+        line = f"{row.vendor_line:>6}" if row.vendor_line is not None else "      "
+        text = f"{marks[row.op]} {line}  {expected:<60.60} | {vendor}"
+        console.print(escape(text), style=styles[row.op], soft_wrap=True)
+
+
+def _show(line: bytes | None) -> str:
+    if line is None:
+        return ""
+    return line.rstrip(b"\r\n").decode("utf-8", "replace").expandtabs(8)

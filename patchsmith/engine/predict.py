@@ -1,0 +1,680 @@
+"""Prediction: every selected hunk's fate on the vendor tree, computed without writing anything.
+
+:func:`predict` reads only the files the patch touches, runs the locate ladder
+(:mod:`patchsmith.engine.locate`) on each hunk and returns frozen data: one
+:class:`HunkPrediction` per hunk with exactly one :class:`~patchsmith.model.HunkStatus`, and per
+file the contents it would have after applying the hunks that have a place
+(:attr:`FilePrediction.result_lines`), so the apply stage reuses them instead of applying twice.
+
+Several diffs of one file in one patch are predicted in sequence, the second against the result
+of the first. New, deleted, renamed and copied files are judged on the file as a whole.
+
+The tree is never written. A path in the patch that escapes the tree (``../``, absolute) or leads
+through a symlink pointing outside it raises :class:`~patchsmith.errors.TreeError`: reading what
+a hostile patch names is how a tool leaks ``/etc/shadow`` into a report.
+
+Depends on :mod:`patchsmith.engine.locate`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`
+and :mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from patchsmith.engine.locate import (
+    AlignmentRow,
+    Candidate,
+    FileLines,
+    Location,
+    Placement,
+    align,
+    apply_located,
+    locate_hunk,
+    split_lines,
+)
+from patchsmith.errors import TreeError
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import Hunk, parse_file
+from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
+
+__all__ = [
+    "SCHEMA",
+    "AlignmentRow",
+    "Candidate",
+    "FilePrediction",
+    "HunkPrediction",
+    "Placement",
+    "Prediction",
+    "apply_located",
+    "predict",
+    "predict_file",
+    "split_lines",
+]
+
+SCHEMA = "patchsmith.check/1"
+
+APPLICABLE = frozenset(
+    {HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.WHITESPACE, HunkStatus.FUZZ}
+)
+"""Statuses whose hunk has a place in the file and is in :attr:`FilePrediction.result_lines`."""
+
+SETTLED = frozenset({HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.ALREADY_APPLIED})
+"""Statuses that need nothing from a person (unless flagged ``needs_review``)."""
+
+SETTLED_OR_EXCLUDED = SETTLED | {HunkStatus.EXCLUDED}
+
+# Worst first: the status a file shows in a one-line summary.
+_SEVERITY = (
+    HunkStatus.CONFLICT,
+    HunkStatus.PARTIALLY_APPLIED,
+    HunkStatus.MISSING_FILE,
+    HunkStatus.FILE_EXISTS,
+    HunkStatus.FUZZ,
+    HunkStatus.WHITESPACE,
+    HunkStatus.ALREADY_APPLIED,
+    HunkStatus.OFFSET,
+    HunkStatus.CLEAN,
+    HunkStatus.EXCLUDED,
+)
+
+Progress = Callable[[int, int, str], None]
+"""Called after each file diff with (files done, files in total, path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HunkPrediction:
+    """One hunk's predicted fate, with the evidence."""
+
+    file_number: int
+    """The file diff's 1-based number in the whole input (``--files`` numbering)."""
+    hunk_number: int
+    """1-based within its file diff (``--hunks`` numbering)."""
+    status: HunkStatus
+    expected_line: int
+    """The line the patch states (``@@ -N``): what a user finds in the patch."""
+    found_line: int | None
+    """1-based line where the hunk's window starts in the vendor's file, if found."""
+    offset: int
+    """``found_line - expected_line``, as GNU patch reports it (0 when not found). A ``clean``
+    hunk can have an offset: the shift was already seen, and flagged, on an earlier hunk."""
+    fuzz: int
+    needs_review: bool
+    """Set when the hunk would apply but patchsmith cannot show it is safe, and on every
+    partially-applied and conflict hunk."""
+    reason: str
+    candidates: tuple[Candidate, ...] = ()
+    """For a conflict: the regions of the file most like the hunk, best first."""
+    alignment: tuple[AlignmentRow, ...] = ()
+    """For a conflict: the pre-image aligned with the best candidate, line by line."""
+    placement: Placement | None = field(default=None, compare=False)
+    """Where the hunk goes, when it has a place: what :func:`apply_located` takes."""
+
+    @property
+    def settled(self) -> bool:
+        """Nothing for a person to do: clean, offset or already applied, and not flagged."""
+        return self.status in SETTLED_OR_EXCLUDED and not self.needs_review
+
+    def to_json(self, verbose: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {
+            "index": self.hunk_number,
+            "status": str(self.status),
+            "expected_line": self.expected_line,
+            "found_line": self.found_line,
+            "offset": self.offset,
+            "fuzz": self.fuzz,
+            "needs_review": self.needs_review,
+            "reason": self.reason,
+            "candidates": [c.to_json() for c in self.candidates],
+        }
+        if verbose or self.alignment:
+            data["alignment"] = [row.to_json() for row in self.alignment]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class FilePrediction:
+    """One file diff's predicted fate."""
+
+    path: str
+    """The file the diff produces, relative to the tree (prefix stripped)."""
+    entry_number: int
+    kind: ChangeKind
+    status: HunkStatus
+    """The worst status among the hunks, or the file's own for a diff without hunks."""
+    hunks: tuple[HunkPrediction, ...]
+    base: bytes | None = field(default=None, repr=False, compare=False)
+    """The file the hunks were located in, as bytes (empty for a new file); ``None`` when the
+    diff deletes the file or the file cannot be patched (missing, binary). Kept as one ``bytes``
+    rather than lines: on a kernel patch, holding two million line objects until the end costs
+    more than the whole search."""
+    reason: str = ""
+    """For the file as a whole (a new file that exists, a binary, a deletion that differs)."""
+    old_path: str | None = None
+    """The source of a rename or copy."""
+    needs_review: bool = False
+    """For a diff without hunks, the file-level flag; otherwise any hunk's."""
+    kbuild_class: str | None = None
+    """The Kbuild class, when the caller asked for Kbuild selection."""
+
+    @property
+    def placements(self) -> tuple[Placement, ...]:
+        """Where each hunk with a place goes (see :data:`APPLICABLE`)."""
+        return tuple(h.placement for h in self.hunks if h.placement is not None)
+
+    @property
+    def result_lines(self) -> tuple[bytes, ...] | None:
+        """The file after applying every hunk with a place, computed on demand; ``None`` when
+        the file is absent afterwards (deleted) or cannot be patched (missing, binary)."""
+        if self.base is None:
+            return None
+        return tuple(apply_located(split_lines(self.base), self.placements))
+
+    @property
+    def settled(self) -> bool:
+        if self.hunks:
+            return all(h.settled for h in self.hunks)
+        return self.status in SETTLED and not self.needs_review
+
+    def to_json(self, verbose: bool = False) -> dict[str, object]:
+        data: dict[str, object] = {"path": self.path}
+        if self.kbuild_class is not None:
+            data["class"] = self.kbuild_class
+        data["entry"] = self.entry_number
+        data["kind"] = self.kind.name.lower()
+        if self.old_path is not None:
+            data["old_path"] = self.old_path
+        data["status"] = str(self.status)
+        data["needs_review"] = self.needs_review
+        data["reason"] = self.reason
+        data["hunks"] = [h.to_json(verbose) for h in self.hunks]
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Every selected file diff's prediction, in patch order."""
+
+    files: tuple[FilePrediction, ...]
+    fuzz: int = 2
+    strip: int = 1
+
+    @property
+    def counts(self) -> dict[HunkStatus, int]:
+        """Hunks by status; a file diff without hunks counts once under its own status."""
+        counter: Counter[HunkStatus] = Counter()
+        for file in self.files:
+            if file.hunks:
+                counter.update(h.status for h in file.hunks)
+            else:
+                counter[file.status] += 1
+        return {status: counter[status] for status in HunkStatus if counter[status]}
+
+    @property
+    def review_count(self) -> int:
+        """Items (hunks, or hunk-less files) flagged ``needs_review``."""
+        return sum(
+            sum(1 for h in f.hunks if h.needs_review) if f.hunks else int(f.needs_review)
+            for f in self.files
+        )
+
+    @property
+    def settled(self) -> bool:
+        """Whether nothing needs a person: the check command's exit 0."""
+        return all(f.settled for f in self.files)
+
+    def to_json(self, verbose: bool = False) -> dict[str, object]:
+        return {
+            "schema": SCHEMA,
+            "fuzz": self.fuzz,
+            "strip": self.strip,
+            "counts": {str(status): count for status, count in self.counts.items()},
+            "needs_review": self.review_count,
+            "settled": self.settled,
+            "files": [f.to_json(verbose) for f in self.files],
+        }
+
+
+# --- one file -------------------------------------------------------------------------------------
+
+
+def _hunk_prediction(file_number: int, hunk: Hunk, location: Location) -> HunkPrediction:
+    found = location.found + 1 if location.found is not None else None
+    stated = hunk.old_start
+    return HunkPrediction(
+        file_number=file_number,
+        hunk_number=hunk.number,
+        status=location.status,
+        expected_line=stated,
+        found_line=found,
+        offset=found - _stated_window_line(hunk) if found is not None else 0,
+        fuzz=location.fuzz,
+        needs_review=location.needs_review,
+        reason=location.reason,
+        candidates=location.candidates,
+        alignment=location.alignment,
+        placement=location.placement,
+    )
+
+
+def _stated_window_line(hunk: Hunk) -> int:
+    """1-based line where the hunk's window starts according to the patch."""
+    return hunk.old_start + 1 if hunk.old_count == 0 else hunk.old_start
+
+
+def _uniform(
+    file_number: int,
+    hunks: Sequence[Hunk],
+    status: HunkStatus,
+    reason: str,
+    *,
+    review: bool = False,
+    alignment: tuple[AlignmentRow, ...] = (),
+) -> tuple[HunkPrediction, ...]:
+    """The same verdict for every hunk of a file (a missing file, a binary, a new file)."""
+    return tuple(
+        HunkPrediction(
+            file_number=file_number,
+            hunk_number=hunk.number,
+            status=status,
+            expected_line=hunk.old_start,
+            found_line=None,
+            offset=0,
+            fuzz=0,
+            needs_review=review,
+            reason=reason,
+            alignment=alignment if index == 0 else (),
+        )
+        for index, hunk in enumerate(hunks)
+    )
+
+
+def _summary(hunks: Sequence[HunkPrediction], default: HunkStatus) -> HunkStatus:
+    present = {h.status for h in hunks}
+    for status in _SEVERITY:
+        if status in present:
+            return status
+    return default
+
+
+def _image(hunks: Sequence[Hunk], post: bool) -> list[bytes]:
+    out: list[bytes] = []
+    for hunk in hunks:
+        out.extend(hunk.new_lines if post else hunk.old_lines)
+    return out
+
+
+def predict_file(
+    path: str,
+    old_lines: Sequence[bytes] | bytes | None,
+    hunks: Sequence[Hunk],
+    kind: ChangeKind,
+    fuzz: int = 2,
+    *,
+    entry_number: int = 0,
+    old_path: str | None = None,
+    target_exists: bool = False,
+) -> FilePrediction:
+    """Predict one file diff against the file's current lines (``None``: the file is absent).
+
+    ``old_lines`` is the file the hunks apply to: for a new file, whatever already sits at the
+    new path; for a rename or copy, the source file. ``target_exists`` says, for a rename or copy,
+    whether the destination already exists (then the diff is ``file-exists``).
+
+    ``old_lines`` may also be the file's bytes as read: then the file is only split into lines
+    if a hunk needs more than an exact search (see :class:`~patchsmith.engine.locate.FileLines`).
+    """
+    view: FileLines | None = None
+    if isinstance(old_lines, bytes):
+        view = FileLines(data=old_lines)
+    elif old_lines is not None:
+        view = FileLines(old_lines)
+
+    def done(
+        status: HunkStatus,
+        predictions: tuple[HunkPrediction, ...],
+        base: bytes | None,
+        reason: str = "",
+        review: bool = False,
+    ) -> FilePrediction:
+        return FilePrediction(
+            path=path,
+            entry_number=entry_number,
+            kind=kind,
+            status=_summary(predictions, status),
+            hunks=predictions,
+            base=base,
+            reason=reason,
+            old_path=old_path,
+            needs_review=review or any(p.needs_review for p in predictions),
+        )
+
+    def original() -> bytes:
+        return view.blob if view is not None else b""
+
+    number = entry_number
+    if kind == ChangeKind.BINARY:
+        return done(
+            HunkStatus.CONFLICT,
+            (),
+            None,
+            "a binary diff: patchsmith does not predict binary changes; compare by hand",
+            review=True,
+        )
+
+    if kind == ChangeKind.NEW:
+        content = _image(hunks, post=True)
+        if view is None:
+            placed = tuple(
+                _hunk_prediction(number, hunk, locate_hunk([], hunk, fuzz=fuzz)) for hunk in hunks
+            )
+            return done(HunkStatus.CLEAN, placed, b"", "new file")
+        if view.blob == b"".join(content):
+            reason = "the file already exists with exactly this content"
+            return done(
+                HunkStatus.ALREADY_APPLIED,
+                _uniform(number, hunks, HunkStatus.ALREADY_APPLIED, reason),
+                original(),
+                reason,
+            )
+        reason = "the patch creates this file, but the tree already has a different one"
+        return done(
+            HunkStatus.FILE_EXISTS,
+            _uniform(number, hunks, HunkStatus.FILE_EXISTS, reason, review=True),
+            original(),
+            reason,
+            review=True,
+        )
+
+    if kind == ChangeKind.DELETED:
+        if view is None:
+            reason = "the file is already gone"
+            return done(
+                HunkStatus.ALREADY_APPLIED,
+                _uniform(number, hunks, HunkStatus.ALREADY_APPLIED, reason),
+                None,
+                reason,
+            )
+        expected = _image(hunks, post=False)
+        if not hunks or view.blob == b"".join(expected):
+            review = bool(not hunks and view.blob)
+            reason = (
+                "the patch deletes an empty file, but the vendor's is not empty"
+                if review
+                else "deleted"
+            )
+            return done(
+                HunkStatus.CONFLICT if review else HunkStatus.CLEAN,
+                _uniform(number, hunks, HunkStatus.CLEAN, reason),
+                None,
+                reason,
+                review=review,
+            )
+        reason = "the vendor's file differs from the one the patch deletes"
+        return done(
+            HunkStatus.CONFLICT,
+            _uniform(
+                number,
+                hunks,
+                HunkStatus.CONFLICT,
+                reason,
+                review=True,
+                alignment=align(expected, view.lines, 0),
+            ),
+            original(),
+            reason,
+            review=True,
+        )
+
+    if kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and target_exists:
+        verb = "renames" if kind == ChangeKind.RENAMED else "copies"
+        reason = f"the patch {verb} {old_path} to this path, which already exists"
+        if view is not None:
+            return done(
+                HunkStatus.FILE_EXISTS,
+                _uniform(number, hunks, HunkStatus.FILE_EXISTS, reason, review=True),
+                None,
+                reason,
+                review=True,
+            )
+
+    if view is None:
+        reason = "the file to patch does not exist in the tree"
+        return done(
+            HunkStatus.MISSING_FILE,
+            _uniform(number, hunks, HunkStatus.MISSING_FILE, reason, review=True),
+            None,
+            reason,
+            review=True,
+        )
+
+    predictions: list[HunkPrediction] = []
+    delta = 0
+    floor = 0
+    for hunk in hunks:
+        location = locate_hunk(view, hunk, delta=delta, floor=floor, fuzz=fuzz)
+        predictions.append(_hunk_prediction(number, hunk, location))
+        if location.found is not None and location.status in APPLICABLE | {
+            HunkStatus.ALREADY_APPLIED
+        }:
+            delta = location.next_delta
+            end = location.end
+            floor = end if end is not None else floor
+    default = HunkStatus.CLEAN
+    reason = ""
+    if not hunks and kind == ChangeKind.MODE:
+        reason = "mode change only"
+    elif not hunks and kind in (ChangeKind.RENAMED, ChangeKind.COPIED):
+        reason = f"{kind.name.lower()} without changes"
+    return done(default, tuple(predictions), original(), reason)
+
+
+# --- the tree -------------------------------------------------------------------------------------
+
+
+def strip_path(name: str, strip: int) -> str:
+    """``name`` without its first ``strip`` components (``-p``); raises if it has too few."""
+    parts = [p for p in name.split("/") if p]
+    if name.startswith("/") and strip == 0:
+        raise TreeError(
+            f"the patch names an absolute path: {name}",
+            hint="patchsmith only reads inside the tree; check the -p level",
+        )
+    if len(parts) <= strip:
+        raise TreeError(
+            f"cannot strip {strip} component(s) from {name!r}",
+            hint="lower the -p level (git diffs want -p1)",
+        )
+    return "/".join(parts[strip:])
+
+
+def _check_relative(path: str) -> None:
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts:
+        raise TreeError(
+            f"the patch names a path outside the tree: {path}",
+            hint="a patch must not reach outside the tree (no '..', no absolute paths)",
+        )
+
+
+class _Tree:
+    """Reads files under the root, refusing anything that resolves outside it."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.exists():
+            raise TreeError(f"the tree {root} does not exist", hint="pass --tree DIR")
+        if not root.is_dir():
+            raise TreeError(f"the tree {root} is not a directory", hint="pass --tree DIR")
+        self.root = root
+        self.real = os.path.realpath(root)
+        self.prefix = self.real.rstrip(os.sep) + os.sep
+        self._directories: dict[str, str] = {}
+
+    def resolve(self, relative: str) -> str:
+        _check_relative(relative)
+        # Directories are resolved once each (a kernel patch touches ~1,000 files in a few
+        # hundred directories); the file itself costs one lstat unless it is a symlink.
+        directory, _slash, name = relative.rpartition("/")
+        real_directory = self._directories.get(directory)
+        if real_directory is None:
+            real_directory = self._inside(
+                os.path.realpath(os.path.join(self.real, directory)), directory
+            )
+            self._directories[directory] = real_directory
+        full = os.path.join(real_directory, name)
+        if os.path.islink(full):
+            return self._inside(os.path.realpath(full), relative)
+        return full
+
+    def _inside(self, real: str, relative: str) -> str:
+        if real != self.real and not real.startswith(self.prefix):
+            raise TreeError(
+                f"{relative} in the tree is a symlink pointing outside it ({real})",
+                hint="patchsmith does not follow symlinks out of the tree; fix or remove it",
+            )
+        return real
+
+    def read(self, relative: str) -> bytes | None:
+        real = self.resolve(relative)
+        try:
+            with open(real, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+        except IsADirectoryError as error:
+            raise TreeError(
+                f"{relative} is a directory in the tree, but the patch treats it as a file"
+            ) from error
+        except OSError as error:
+            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+
+    def exists(self, relative: str) -> bool:
+        return os.path.lexists(self.resolve(relative))
+
+
+def _remember(
+    state: dict[str, bytes | None],
+    prediction: FilePrediction,
+    kind: ChangeKind,
+    target: str,
+    moved_from: str | None,
+) -> None:
+    """Record what a diff left behind, for a later diff of the same file."""
+    result = prediction.result_lines
+    if result is not None:
+        state[target] = b"".join(result)
+        if moved_from is not None and kind == ChangeKind.RENAMED:
+            state[moved_from] = None
+    elif kind == ChangeKind.DELETED and prediction.status in (
+        HunkStatus.CLEAN,
+        HunkStatus.ALREADY_APPLIED,
+    ):
+        state[target] = None
+
+
+def predict(
+    index: PatchIndex,
+    entries: Iterable[FileEntry],
+    tree: Path,
+    strip: int,
+    fuzz: int = 2,
+    progress: Progress | None = None,
+    classes: Mapping[str, str] | None = None,
+    kept: Mapping[int, Collection[int]] | None = None,
+) -> Prediction:
+    """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only.
+
+    ``strip`` is patch's ``-p``. ``kept`` maps a file diff's number to the hunk numbers the
+    selection kept (all when absent); the others are reported ``excluded`` and not applied.
+    ``classes`` maps tree paths to Kbuild classes, shown in the output when given.
+    """
+    source_tree = _Tree(tree)
+    selected = list(entries)
+    # The in-memory state of files earlier diffs of this patch touched: path -> lines, or None
+    # for a file an earlier diff deleted. A later diff of the same file sees this, not the disk.
+    state: dict[str, bytes | None] = {}
+
+    def current(relative: str) -> bytes | None:
+        """A file's bytes as earlier diffs of this patch left it."""
+        if relative in state:
+            return state[relative]
+        return source_tree.read(relative)
+
+    def exists(relative: str) -> bool:
+        if relative in state:
+            return state[relative] is not None
+        return source_tree.exists(relative)
+
+    # Only files that more than one diff touches need their predicted contents kept.
+    seen: Counter[str] = Counter()
+    for entry in selected:
+        seen.update({strip_path(name, strip) for name in entry.names})
+    repeated = {path for path, count in seen.items() if count > 1}
+
+    files: list[FilePrediction] = []
+    for done_count, entry in enumerate(selected, start=1):
+        old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
+        new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
+        for relative in (old_rel, new_rel):
+            if relative is not None:
+                _check_relative(relative)
+        target = new_rel if new_rel is not None else old_rel
+        assert target is not None  # the index never yields a diff without names
+        hunks = parse_file(index, entry)
+        chosen = kept.get(entry.number) if kept is not None else None
+        excluded: tuple[Hunk, ...] = ()
+        if chosen is not None and len(chosen) < len(hunks):
+            excluded = tuple(h for h in hunks if h.number not in chosen)
+            hunks = tuple(h for h in hunks if h.number in chosen)
+        moved = entry.kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and old_rel != new_rel
+        source = old_rel if moved else target
+        assert source is not None
+        data = current(source)
+        target_exists = False
+        if moved:
+            target_exists = exists(target)
+            if data is None and target_exists:
+                # Already renamed in the vendor tree: patch the file where it now lives.
+                data = current(target)
+                target_exists = False
+        binary = data is not None and b"\x00" in data
+        if binary and entry.kind != ChangeKind.DELETED and hunks:
+            reason = "the tree's file is binary (it contains NUL bytes); the patch changes text"
+            prediction = FilePrediction(
+                path=target,
+                entry_number=entry.number,
+                kind=entry.kind,
+                status=HunkStatus.CONFLICT,
+                hunks=_uniform(entry.number, hunks, HunkStatus.CONFLICT, reason, review=True),
+                reason=reason,
+                old_path=old_rel if moved else None,
+                needs_review=True,
+            )
+        else:
+            prediction = predict_file(
+                target,
+                data,
+                hunks,
+                entry.kind,
+                fuzz,
+                entry_number=entry.number,
+                old_path=old_rel if moved else None,
+                target_exists=target_exists,
+            )
+        if excluded:
+            left_out = _uniform(
+                entry.number, excluded, HunkStatus.EXCLUDED, "left out by --hunks/--lines"
+            )
+            merged = sorted(prediction.hunks + left_out, key=lambda h: h.hunk_number)
+            prediction = replace(prediction, hunks=tuple(merged))
+        if classes is not None and target in classes:
+            prediction = replace(prediction, kbuild_class=classes[target])
+        files.append(prediction)
+        if target in repeated or (old_rel is not None and old_rel in repeated):
+            _remember(state, prediction, entry.kind, target, old_rel if moved else None)
+        if progress is not None:
+            progress(done_count, len(selected), target)
+    return Prediction(files=tuple(files), fuzz=fuzz, strip=strip)

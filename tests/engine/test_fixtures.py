@@ -1,0 +1,74 @@
+"""Golden tests over fixtures/check-*: each folder has a vendor tree, a patch and the expected
+status of every hunk. For the traps, the test also shows that GNU patch accepts the patch (so
+the fixture documents the peer's silent failure); that part is skipped without ``patch``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import main
+from patchsmith.engine.predict import predict
+from patchsmith.patchfile.index import index_sources
+from patchsmith.patchfile.source import read_sources
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+CASES = sorted(p for p in FIXTURES.glob("check-*") if p.is_dir())
+
+
+def test_every_case_is_here() -> None:
+    names = {p.name.removeprefix("check-") for p in CASES}
+    for case in (
+        "clean", "offset", "whitespace", "fuzz", "already-applied", "partially-applied",
+        "conflict", "missing-file", "file-exists", "new-file", "deleted-file", "renamed-file",
+        "two-diffs-one-file", "trap-duplicate-code", "trap-wrong-function", "trap-ambiguous",
+    ):  # fmt: skip
+        assert case in names
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
+def test_fixture(case: Path) -> None:
+    expected = json.loads((case / "expected.json").read_text())
+    index = index_sources(read_sources([str(case / "patch.diff")]))
+    prediction = predict(index, index.files, case / "tree", strip=1)
+    assert len(prediction.files) == len(expected["files"])
+    for file, want in zip(prediction.files, expected["files"], strict=True):
+        assert file.path == want["path"]
+        assert len(file.hunks) == len(want["hunks"])
+        for hunk, wanted in zip(file.hunks, want["hunks"], strict=True):
+            assert hunk.hunk_number == wanted["index"]
+            if "status" in wanted:
+                assert hunk.status == wanted["status"], hunk.reason
+            if "needs_review" in wanted:
+                assert hunk.needs_review == wanted["needs_review"], hunk.reason
+            for key in ("offset", "fuzz"):
+                if key in wanted:
+                    assert getattr(hunk, key) == wanted[key]
+            if "reason_contains" in wanted:
+                assert wanted["reason_contains"] in hunk.reason
+    tree_before = {p: p.read_bytes() for p in (case / "tree").rglob("*") if p.is_file()}
+    code = main(["check", str(case / "patch.diff"), "--tree", str(case / "tree"), "-p", "1"])
+    assert code == expected["exit"]
+    assert {p: p.read_bytes() for p in (case / "tree").rglob("*") if p.is_file()} == tree_before
+
+
+@pytest.mark.parametrize(
+    "case", [p for p in CASES if p.name.startswith("check-trap-")], ids=lambda p: p.name
+)
+def test_gnu_patch_falls_into_the_trap(case: Path, tmp_path: Path) -> None:
+    patch = shutil.which("patch")
+    if patch is None:
+        pytest.skip("GNU patch is not installed")
+    work = tmp_path / "tree"
+    shutil.copytree(case / "tree", work)
+    with open(case / "patch.diff", "rb") as stdin:
+        run = subprocess.run(
+            [patch, "-p1", "--dry-run"], cwd=work, stdin=stdin, capture_output=True, check=False
+        )
+    # patch says it succeeded: the failure patchsmith flags is silent for the peer.
+    assert run.returncode == 0, run.stdout.decode()
+    assert b"FAILED" not in run.stdout

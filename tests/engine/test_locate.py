@@ -1,0 +1,332 @@
+"""The locate ladder on small in-memory files: one test per rung, status and safety rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from patchsmith.engine.locate import (
+    LARGE_OFFSET,
+    FileLines,
+    Placement,
+    apply_located,
+    enclosing_function,
+    find_candidates,
+    locate_hunk,
+    nearest,
+    normalize,
+)
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import Hunk, parse_file
+from patchsmith.patchfile.index import index_bytes
+
+
+def hunk_of(body: str, start: int = 3, section: str = "static int f(void)") -> Hunk:
+    """A parsed hunk from its body lines (prefix included); the header's counts are computed."""
+    rows = body.splitlines()
+    old = sum(1 for row in rows if row[:1] in (" ", "-"))
+    new = sum(1 for row in rows if row[:1] in (" ", "+"))
+    old_start = start if old else start - 1
+    header = f"@@ -{old_start},{old} +{start},{new} @@ {section}".rstrip()
+    text = f"--- a/f.c\n+++ b/f.c\n{header}\n{body}"
+    index = index_bytes(text.encode())
+    return parse_file(index, index.files[0])[0]
+
+
+def lines(text: str) -> list[bytes]:
+    return [line.encode() + b"\n" for line in text.split("\n")]
+
+
+# f(): the hunk adds a NULL check after the allocation.
+HUNK = hunk_of(
+    " \tstruct foo *p;\n"
+    " \n"
+    " \tp = kzalloc(sizeof(*p), GFP_KERNEL);\n"
+    "+\tif (!p)\n"
+    "+\t\treturn -ENOMEM;\n"
+    " \tp->a = 1;\n"
+    " \tp->b = 2;\n"
+    " \treturn 0;\n"
+)
+FILE = lines(
+    "#include <linux/slab.h>\n"
+    "static int f(void)\n"
+    "{\n"
+    "\tstruct foo *p;\n"
+    "\n"
+    "\tp = kzalloc(sizeof(*p), GFP_KERNEL);\n"
+    "\tp->a = 1;\n"
+    "\tp->b = 2;\n"
+    "\treturn 0;\n"
+    "}"
+)
+# HUNK says line 3, the file has it at index 3 (line 4): shift the stated line to match.
+CLEAN_HUNK = hunk_of(
+    "".join(f"{line.op}{line.text.decode()}" for line in HUNK.lines),
+    4,
+    "static int f(void)",
+)
+
+
+def test_clean_at_the_stated_line() -> None:
+    location = locate_hunk(FILE, CLEAN_HUNK)
+    assert location.status == HunkStatus.CLEAN
+    assert location.found == 3
+    assert not location.needs_review
+    assert location.placement == Placement(CLEAN_HUNK, 3)
+
+
+def test_clean_after_the_running_delta_of_earlier_hunks() -> None:
+    # Stated line 3, but an earlier hunk of the file was found one line lower.
+    location = locate_hunk(FILE, HUNK, delta=1)
+    assert location.status == HunkStatus.CLEAN
+    assert location.shift == 0
+
+
+def test_offset_when_the_vendor_added_lines_above() -> None:
+    vendor = FILE[:1] + lines("/* vendor */\n#include <linux/vendor.h>") + FILE[1:]
+    location = locate_hunk(vendor, CLEAN_HUNK)
+    assert location.status == HunkStatus.OFFSET
+    assert location.shift == 2
+    assert not location.needs_review
+    assert location.next_delta == 2
+
+
+def test_nearest_prefers_after_on_a_tie_like_gnu_patch() -> None:
+    assert nearest([8, 12], 10) == 12
+    assert nearest([9, 12], 10) == 9
+    assert nearest([9, 12], 10, floor=10) == 12
+    assert nearest([], 10) is None
+
+
+def test_whitespace_rung() -> None:
+    vendor = [line.replace(b"sizeof(*p), GFP", b"sizeof(*p),  GFP") for line in FILE]
+    location = locate_hunk(vendor, CLEAN_HUNK)
+    assert location.status == HunkStatus.WHITESPACE
+    assert location.found == 3
+    result = apply_located(vendor, [location.placement] if location.placement else [])
+    # The vendor's context line is kept as the vendor wrote it.
+    assert b"\tp = kzalloc(sizeof(*p),  GFP_KERNEL);\n" in result
+    assert b"\t\treturn -ENOMEM;\n" in result
+
+
+def test_whitespace_match_flagged_when_removed_lines_differ() -> None:
+    hunk = hunk_of(
+        " \tstruct foo *p;\n \n-\tp = kzalloc(sizeof(*p), GFP_KERNEL);\n"
+        "+\tp = kvzalloc(sizeof(*p), GFP_KERNEL);\n \tp->a = 1;\n \tp->b = 2;\n \treturn 0;\n",
+        4,
+        "static int f(void)",
+    )
+    vendor = [line.replace(b"sizeof(*p), GFP", b"sizeof(*p),   GFP") for line in FILE]
+    location = locate_hunk(vendor, hunk)
+    assert location.status == HunkStatus.WHITESPACE
+    assert location.needs_review
+    assert "differ in whitespace" in location.reason
+
+
+def test_fuzz_drops_outer_context_and_is_safe_in_the_right_function() -> None:
+    vendor = [line.replace(b"\tp->b = 2;", b"\tp->b = 3;") for line in FILE]
+    location = locate_hunk(vendor, CLEAN_HUNK)
+    assert location.status == HunkStatus.FUZZ
+    assert location.fuzz == 2  # the changed line is the second trailing one
+    assert location.placement is not None
+    assert (location.placement.top, location.placement.bottom) == (2, 2)
+    result = apply_located(vendor, [location.placement])
+    assert b"\tp->b = 3;\n" in result  # the vendor's context survives
+    assert result.count(b"\t\treturn -ENOMEM;\n") == 1
+
+
+def test_fuzz_zero_means_no_fuzz() -> None:
+    vendor = [line.replace(b"\tp->b = 2;", b"\tp->b = 3;") for line in FILE]
+    location = locate_hunk(vendor, CLEAN_HUNK, fuzz=0)
+    assert location.status == HunkStatus.CONFLICT
+
+
+def test_fuzz_cut_follows_gnu_for_a_hunk_at_the_top_of_a_file() -> None:
+    # No leading context: GNU patch only drops trailing lines, and the match must be at line 1.
+    hunk = hunk_of("+/* SPDX */\n #include <a.h>\n #include <b.h>\n #include <c.h>\n", 1, "")
+    location = locate_hunk(lines("#include <a.h>\n#include <b.h>\n#include <x.h>"), hunk)
+    assert location.status == HunkStatus.FUZZ
+    assert location.placement is not None
+    assert (location.placement.top, location.placement.bottom) == (0, 1)
+
+
+def test_already_applied_exact() -> None:
+    applied = apply_located(FILE, [Placement(CLEAN_HUNK, 3)])
+    location = locate_hunk(applied, CLEAN_HUNK)
+    assert location.status == HunkStatus.ALREADY_APPLIED
+    assert location.placement is None
+    assert location.growth == 2
+
+
+def test_already_applied_beats_a_fuzzy_pre_image_match() -> None:
+    # The post-image is there exactly; the pre-image matches elsewhere only with fuzz.
+    applied = apply_located(FILE, [Placement(CLEAN_HUNK, 3)])
+    decoy = lines(
+        "static int g(void)\n{\n\tstruct bar *q;\n\n\tp = kzalloc(sizeof(*p), GFP_KERNEL);\n"
+        "\tp->a = 1;\n\tp->b = 2;\n\treturn 1;\n}"
+    )
+    location = locate_hunk(decoy + applied, CLEAN_HUNK)
+    assert location.status == HunkStatus.ALREADY_APPLIED
+
+
+def test_partially_applied_one_of_two_change_groups() -> None:
+    hunk = hunk_of(
+        " \tp = kzalloc(sizeof(*p), GFP_KERNEL);\n+\tif (!p)\n+\t\treturn -ENOMEM;\n"
+        " \tp->a = 1;\n-\tp->b = 2;\n+\tp->b = 4;\n \treturn 0;\n }\n",
+        6,
+        "static int f(void)",
+    )
+    vendor = apply_located(FILE, [Placement(CLEAN_HUNK, 3)])  # the NULL check is there
+    location = locate_hunk(vendor, hunk)
+    assert location.status == HunkStatus.PARTIALLY_APPLIED
+    assert location.needs_review
+    assert "1 of 2" in location.reason
+
+
+def test_conflict_gives_candidates_and_alignment() -> None:
+    vendor = lines(
+        "#include <linux/slab.h>\nstatic int f(void)\n{\n\tstruct foo *p;\n\n"
+        "\tp = vendor_alloc_foo();\n\tif (IS_ERR(p))\n\t\treturn PTR_ERR(p);\n"
+        "\tp->a = 1;\n\tvendor_init(p);\n\treturn 0;\n}"
+    )
+    location = locate_hunk(vendor, CLEAN_HUNK)
+    assert location.status == HunkStatus.CONFLICT
+    assert location.needs_review
+    assert location.placement is None
+    assert location.candidates
+    assert location.candidates[0].line == 4
+    ops = {row.op for row in location.alignment}
+    assert "same" in ops
+    assert {"changed", "missing"} & ops
+    expected = [row.expected for row in location.alignment if row.op in ("changed", "missing")]
+    assert b"\tp = kzalloc(sizeof(*p), GFP_KERNEL);\n" in expected
+
+
+def test_no_candidates_when_nothing_resembles_the_hunk() -> None:
+    assert find_candidates(lines("int x;\nint y;"), HUNK.old_lines) == []
+
+
+def test_ambiguous_offset_match_is_flagged() -> None:
+    body = FILE[1:]
+    vendor = FILE[:1] + lines("/* v */") + body + lines("/* copy */") + body
+    location = locate_hunk(vendor, CLEAN_HUNK)
+    assert location.status == HunkStatus.OFFSET
+    assert location.needs_review
+    assert "ambiguous" in location.reason
+
+
+def test_clean_match_in_a_copy_of_the_function_is_flagged() -> None:
+    copy = [line.replace(b"static int f(void)", b"static int f_copy(void)") for line in FILE]
+    location = locate_hunk(copy + FILE, CLEAN_HUNK)
+    assert location.status == HunkStatus.CLEAN
+    assert location.needs_review
+    assert "ambiguous" in location.reason
+
+
+def test_duplicate_code_trap_block_already_backported_nearby() -> None:
+    hunk = hunk_of(
+        " \trt = lookup(net, fl4);\n \tif (IS_ERR(rt))\n \t\treturn rt;\n"
+        "+\tif (rt->rt_type != RTN_UNICAST)\n+\t\treturn ERR_PTR(-EINVAL);\n"
+        " \n \t/* No need to clone. */\n \trt2 = rt;\n",
+        3,
+        "static struct rtable *route(struct net *net)",
+    )
+    vendor = lines(
+        "#include <net/route.h>\nstatic struct rtable *route(struct net *net)\n{\n"
+        "\trt = lookup(net, fl4);\n\tif (IS_ERR(rt))\n\t\treturn rt;\n\n\t/* No need to clone. */\n"
+        "\tif (rt->rt_type != RTN_UNICAST)\n\t\treturn ERR_PTR(-EINVAL);\n\trt2 = rt;\n}"
+    )
+    location = locate_hunk(vendor, hunk)
+    assert location.placement is not None  # GNU patch would apply it
+    assert location.needs_review
+    assert "already exist" in location.reason
+
+
+def test_similar_block_in_another_function_is_not_a_duplicate() -> None:
+    hunk = hunk_of(
+        " \tdo(data);\n \tfoo_exit_acpi(data);\n+\tkfree(data->powernow_table);\n \n err_out:\n",
+        3,
+        "static int foo_init(struct policy *pol)",
+    )
+    vendor = lines(
+        "static int foo_init(struct policy *pol)\n{\n\tdo(data);\n\tfoo_exit_acpi(data);\n\n"
+        "err_out:\n\tkfree(data);\n\treturn -ENODEV;\n}\n\n"
+        "static void foo_exit(struct policy *pol)\n"
+        "{\n\tfoo_exit_acpi(data);\n\tkfree(data->powernow_table);\n\tkfree(data);\n}"
+    )
+    location = locate_hunk(vendor, hunk)
+    assert location.status == HunkStatus.CLEAN
+    assert not location.needs_review
+
+
+def test_wrong_function_fuzz_match_is_flagged() -> None:
+    hunk = hunk_of(
+        " \tpktlen = oob->len;\n \tWARN_ON(rxbuf->size != 1);\n \n+\tif (pktlen > rxq->datasize)\n"
+        "+\t\treturn;\n+\n \t/* Reuse XDP dropped page */\n \tif (rxq->xdp_save_va) {\n"
+        " \t\tva = rxq->xdp_save_va;\n",
+        9,
+        "static void process_rx(struct rxq *rxq)",
+    )
+    vendor = lines(
+        "static void *get_rxfrag(struct rxq *rxq)\n{\n\tvoid *va;\n\n"
+        "\t/* Reuse XDP dropped page */\n"
+        "\tif (rxq->xdp_save_va) {\n\t\tva = NULL;\n\t}\n\treturn va;\n}\n"
+        "static void process_rx(struct rxq *rxq)\n{\n\tpktlen = oob->len;\n"
+        "\tva = vendor_buf(rxq);\n}"
+    )
+    location = locate_hunk(vendor, hunk)
+    assert location.status == HunkStatus.FUZZ
+    assert location.needs_review
+    assert "wrong function" in location.reason
+
+
+def test_far_fuzz_match_is_flagged() -> None:
+    padding = lines("\n".join(f"\tpad{i}();" for i in range(LARGE_OFFSET + 10)))
+    vendor = [line.replace(b"\tp->b = 2;", b"\tp->b = 3;") for line in FILE]
+    far = vendor[:3] + padding + vendor[3:]
+    location = locate_hunk(far, CLEAN_HUNK)
+    assert location.status == HunkStatus.FUZZ
+    assert location.needs_review
+    assert "lines from where it was expected" in location.reason
+
+
+def test_floor_keeps_hunks_in_order() -> None:
+    location = locate_hunk(FILE, CLEAN_HUNK, floor=4)
+    assert location.status != HunkStatus.CLEAN
+    assert location.placement is None or location.placement.start >= 4
+
+
+def test_insertion_without_context() -> None:
+    hunk = hunk_of("+int a;\n+int b;\n", 1, "")
+    location = locate_hunk([], hunk)
+    assert location.status == HunkStatus.CLEAN
+    assert apply_located([], [location.placement] if location.placement else []) == [
+        b"int a;\n",
+        b"int b;\n",
+    ]
+
+
+def test_apply_located_refuses_overlaps() -> None:
+    with pytest.raises(ValueError, match="overlaps"):
+        apply_located(FILE, [Placement(CLEAN_HUNK, 3), Placement(CLEAN_HUNK, 4)])
+
+
+def test_bytes_and_lines_views_agree() -> None:
+    data = b"".join(FILE)
+    assert FileLines(data=data).find_all(CLEAN_HUNK.old_lines) == [3]
+    assert FileLines(FILE).find_all(CLEAN_HUNK.old_lines) == [3]
+    assert len(FileLines(data=data)) == len(FILE)
+
+
+def test_no_newline_at_end_of_file_must_end_the_file() -> None:
+    view = FileLines(data=b"a\nb\na\nb")
+    assert view.find_all([b"a\n", b"b"]) == [2]
+
+
+def test_enclosing_function_skips_labels() -> None:
+    text = lines("static int f(void)\n{\nout:\n\treturn 0;\n}")
+    assert enclosing_function(text, 3) == (0, b"static int f(void)\n")
+
+
+def test_normalize() -> None:
+    assert normalize(b"\t if  (x)\t{ \r\n") == b"if (x) {"

@@ -1,0 +1,226 @@
+"""predict() and predict_file() on trees built in tmp_path: statuses per file kind, the
+sequence of diffs of one file, refusals (paths out of the tree, symlinks out), and read-only."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from patchsmith.engine.predict import SCHEMA, predict, predict_file
+from patchsmith.errors import TreeError
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import parse_file
+from patchsmith.patchfile.index import ChangeKind, PatchIndex, index_bytes
+
+OLD = "".join(f"line {i}\n" for i in range(1, 21))
+PATCH = """\
+diff --git a/dir/f.txt b/dir/f.txt
+--- a/dir/f.txt
++++ b/dir/f.txt
+@@ -4,7 +4,8 @@
+ line 4
+ line 5
+ line 6
++added after 6
+ line 7
+ line 8
+ line 9
+ line 10
+@@ -14,7 +15,7 @@
+ line 14
+ line 15
+ line 16
+-line 17
++line seventeen
+ line 18
+ line 19
+ line 20
+"""
+
+
+def tree_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "tree"
+    root.mkdir()
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def run(
+    tmp_path: Path, patch: str, files: dict[str, str], strip: int = 1
+) -> tuple[PatchIndex, Path]:
+    index = index_bytes(patch.encode())
+    return index, tree_with(tmp_path, files)
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_modified_file_two_hunks_and_result(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
+    before = snapshot(root)
+    prediction = predict(index, index.files, root, strip=1)
+    assert snapshot(root) == before  # never writes
+    (file,) = prediction.files
+    assert [h.status for h in file.hunks] == [HunkStatus.CLEAN, HunkStatus.CLEAN]
+    assert file.result_lines is not None
+    result = b"".join(file.result_lines).decode()
+    assert "line 6\nadded after 6\nline 7\n" in result
+    assert "line seventeen\n" in result and "line 17\n" not in result
+    assert prediction.settled
+    assert prediction.counts == {HunkStatus.CLEAN: 2}
+
+
+def test_second_hunk_follows_the_shift_of_the_first(tmp_path: Path) -> None:
+    vendor = OLD.replace("line 1\n", "line 1\nvendor a\nvendor b\n")
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": vendor})
+    (file,) = predict(index, index.files, root, strip=1).files
+    first, second = file.hunks
+    assert (first.status, first.offset) == (HunkStatus.OFFSET, 2)
+    # Already accounted for by the first hunk: clean, though GNU would say "offset 2".
+    assert (second.status, second.offset) == (HunkStatus.CLEAN, 2)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"other.txt": "x\n"})
+    (file,) = predict(index, index.files, root, strip=1).files
+    assert file.status == HunkStatus.MISSING_FILE
+    assert all(h.status == HunkStatus.MISSING_FILE and h.needs_review for h in file.hunks)
+    assert file.result_lines is None
+
+
+def test_binary_target_is_a_conflict_with_a_reason(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {})
+    (root / "dir").mkdir()
+    (root / "dir/f.txt").write_bytes(b"\x00\x01binary")
+    (file,) = predict(index, index.files, root, strip=1).files
+    assert file.status == HunkStatus.CONFLICT
+    assert "binary" in file.reason
+
+
+@pytest.mark.parametrize("name", ["../escape.txt", "a/../../escape.txt"])
+def test_path_escaping_the_tree_is_refused(tmp_path: Path, name: str) -> None:
+    patch = PATCH.replace("a/dir/f.txt", name).replace("b/dir/f.txt", name)
+    index, root = run(tmp_path, patch, {"dir/f.txt": OLD})
+    (tmp_path / "escape.txt").write_text(OLD)
+    with pytest.raises(TreeError, match="outside the tree"):
+        predict(index, index.files, root, strip=0)
+
+
+def test_absolute_path_is_refused(tmp_path: Path) -> None:
+    patch = PATCH.replace("a/dir/f.txt", "/etc/passwd").replace("b/dir/f.txt", "/etc/passwd")
+    index, root = run(tmp_path, patch, {})
+    with pytest.raises(TreeError, match="absolute"):
+        predict(index, index.files, root, strip=0)
+
+
+def test_symlink_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.txt"
+    outside.write_text(OLD)
+    index, root = run(tmp_path, PATCH, {})
+    (root / "dir").mkdir()
+    os.symlink(outside, root / "dir/f.txt")
+    with pytest.raises(TreeError, match="symlink"):
+        predict(index, index.files, root, strip=1)
+
+
+def test_symlink_inside_the_tree_is_followed(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"real.txt": OLD})
+    (root / "dir").mkdir()
+    os.symlink(root / "real.txt", root / "dir/f.txt")
+    (file,) = predict(index, index.files, root, strip=1).files
+    assert file.status == HunkStatus.CLEAN
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_bad_tree_is_refused(tmp_path: Path, kind: str) -> None:
+    index = index_bytes(PATCH.encode())
+    tree = tmp_path / "nope"
+    if kind == "file":
+        tree.write_text("")
+    with pytest.raises(TreeError):
+        predict(index, index.files, tree, strip=1)
+
+
+def test_excluded_hunks_are_reported_and_not_applied(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
+    (file,) = predict(index, index.files, root, strip=1, kept={1: frozenset({2})}).files
+    assert [h.status for h in file.hunks] == [HunkStatus.EXCLUDED, HunkStatus.CLEAN]
+    assert file.result_lines is not None
+    assert b"added after 6\n" not in file.result_lines
+
+
+def test_json_schema_fields(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
+    document = predict(index, index.files, root, strip=1).to_json()
+    assert document["schema"] == SCHEMA
+    json.dumps(document)  # serialisable
+    files = document["files"]
+    assert isinstance(files, list)
+    hunk = files[0]["hunks"][0]
+    assert files[0]["path"] == "dir/f.txt"
+    for key in ("index", "status", "expected_line", "found_line", "offset", "fuzz"):
+        assert key in hunk
+    for key in ("needs_review", "reason", "candidates"):
+        assert key in hunk
+
+
+def test_predict_file_new_file_kinds() -> None:
+    index = index_bytes(
+        b"diff --git a/n.c b/n.c\nnew file mode 100644\n--- /dev/null\n+++ b/n.c\n"
+        b"@@ -0,0 +1,2 @@\n+int a;\n+int b;\n"
+    )
+    hunks = parse_file(index, index.files[0])
+    absent = predict_file("n.c", None, hunks, ChangeKind.NEW)
+    assert absent.status == HunkStatus.CLEAN
+    assert absent.result_lines == (b"int a;\n", b"int b;\n")
+    same = predict_file("n.c", b"int a;\nint b;\n", hunks, ChangeKind.NEW)
+    assert same.status == HunkStatus.ALREADY_APPLIED
+    other = predict_file("n.c", [b"int c;\n"], hunks, ChangeKind.NEW)
+    assert other.status == HunkStatus.FILE_EXISTS
+    assert other.result_lines == (b"int c;\n",)
+
+
+def test_predict_file_deleted_file_kinds() -> None:
+    index = index_bytes(
+        b"diff --git a/d.c b/d.c\ndeleted file mode 100644\n--- a/d.c\n+++ /dev/null\n"
+        b"@@ -1,2 +0,0 @@\n-int a;\n-int b;\n"
+    )
+    hunks = parse_file(index, index.files[0])
+    assert (
+        predict_file("d.c", b"int a;\nint b;\n", hunks, ChangeKind.DELETED).status
+        == HunkStatus.CLEAN
+    )
+    assert predict_file("d.c", None, hunks, ChangeKind.DELETED).status == HunkStatus.ALREADY_APPLIED
+    changed = predict_file("d.c", b"int a;\nint vendor;\nint b;\n", hunks, ChangeKind.DELETED)
+    assert changed.status == HunkStatus.CONFLICT
+    assert changed.hunks[0].alignment
+
+
+def test_two_diffs_of_one_file_apply_in_sequence(tmp_path: Path) -> None:
+    second = """\
+diff --git a/dir/f.txt b/dir/f.txt
+--- a/dir/f.txt
++++ b/dir/f.txt
+@@ -6,3 +6,3 @@
+ line 6
+-added after 6
++ADDED AFTER 6
+ line 7
+"""
+    index, root = run(tmp_path, PATCH + second, {"dir/f.txt": OLD})
+    prediction = predict(index, index.files, root, strip=1)
+    assert [f.status for f in prediction.files] == [HunkStatus.CLEAN, HunkStatus.CLEAN]
+    final = prediction.files[1].result_lines
+    assert final is not None and b"ADDED AFTER 6\n" in final

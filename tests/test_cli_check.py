@@ -1,0 +1,81 @@
+"""``patchsmith check`` through ``main([...])``: exit codes, the table, JSON, --verbose."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def args(case: str, *extra: str) -> list[str]:
+    folder = FIXTURES / f"check-{case}"
+    return ["check", str(folder / "patch.diff"), "--tree", str(folder / "tree"), *extra]
+
+
+def test_clean_exits_zero_and_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("clean")) == 0
+    out = capsys.readouterr().out
+    assert "drivers/md/dm-stripe.c" in out
+    assert "clean" in out
+    assert "1 clean; 0 need review" in out
+
+
+def test_conflict_exits_one_and_verbose_shows_the_alignment(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(args("conflict", "--verbose")) == 1
+    out = capsys.readouterr().out
+    assert "conflict" in out
+    assert "candidate at line" in out
+    assert "vendor_register(sc);" in out  # a vendor line, from the alignment
+
+
+def test_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("trap-wrong-function", "--json")) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "patchsmith.check/1"
+    (file,) = document["files"]
+    assert file["path"] == "drivers/net/ethernet/microsoft/mana/mana_en.c"
+    (hunk,) = file["hunks"]
+    assert hunk["index"] == 1
+    assert hunk["status"] == "fuzz"
+    assert hunk["needs_review"] is True
+    assert hunk["fuzz"] == 2
+    assert "wrong function" in hunk["reason"]
+    assert set(hunk) >= {"expected_line", "found_line", "offset", "candidates"}
+
+
+def test_fuzz_zero_turns_a_fuzz_match_into_a_conflict(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("fuzz", "-F", "0", "--json")) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["files"][0]["hunks"][0]["status"] == "conflict"
+
+
+def test_selection_leaves_files_out(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("new-file", "-x", "*ids*", "--json")) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [f["path"] for f in document["files"]] == ["drivers/md/dm-vdo-compat.h"]
+    assert document["left_out"] == 1
+
+
+def test_issues_lists_only_what_needs_a_person(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("clean", "--issues")) == 0
+    out = capsys.readouterr().out
+    assert "dm-stripe.c" not in out
+
+
+def test_missing_tree_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = FIXTURES / "check-clean"
+    code = main(["check", str(folder / "patch.diff"), "--tree", str(tmp_path / "nope")])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_negative_fuzz_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(args("clean", "-F", "-1")) == 2
+    assert "--fuzz" in capsys.readouterr().err
