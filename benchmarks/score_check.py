@@ -8,8 +8,8 @@ shipped next) and ``scenario.json`` (which files are ``scored``). Each hunk is a
 code), and each scored file is compared with ``truth/``:
 
 - equal: the file is what the vendor shipped;
-- flagged: it differs, but ``check`` said so (a conflict, partially-applied or already-applied
-  hunk, a ``needs_review`` flag, or a file-level verdict that needs a person);
+- flagged: it differs, but ``check`` said so (a fuzz, whitespace, conflict, partially-applied
+  or already-applied hunk, a ``needs_review`` flag, or a file-level verdict that needs a person);
 - silently wrong: it differs and nothing said so. This must be 0.
 
 With ``--gnu`` the same comparison is made for GNU patch (``patch -p1 -f`` on a scratch copy
@@ -34,7 +34,11 @@ from patchsmith.model import HunkStatus
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.source import read_sources
 
+# Every status a person must act on. ``fuzz`` and ``whitespace`` are here because they are not
+# settled: ``check`` exits 1 on them and ``apply`` writes them only with --accept-fuzz.
 FLAG_STATUSES = {
+    HunkStatus.FUZZ,
+    HunkStatus.WHITESPACE,
     HunkStatus.CONFLICT,
     HunkStatus.PARTIALLY_APPLIED,
     HunkStatus.ALREADY_APPLIED,
