@@ -117,7 +117,7 @@ def gnu_patch(
 ) -> Outcome:
     tree = work / "gnu-patch"
     copy_touched(scenario / "vendor-old", tree, paths)
-    code, output, seconds, peak = run(
+    _code, output, seconds, peak = run(
         ["patch", "-p1", "-f", "--no-backup-if-mismatch"], tree, patch
     )
     outcome = Outcome("GNU patch -p1 -f", seconds=seconds, peak_mb=peak)
@@ -151,7 +151,7 @@ def git_apply_reject(
     tree = work / "git-apply-reject"
     copy_touched(scenario / "vendor-old", tree, paths)
     git_init(tree)
-    code, output, seconds, peak = run(["git", "-C", str(tree), "apply", "--reject"], tree, patch)
+    _code, output, seconds, peak = run(["git", "-C", str(tree), "apply", "--reject"], tree, patch)
     outcome = Outcome("git apply --reject", seconds=seconds, peak_mb=peak)
     outcome.hunks_for_a_human = output.count(b"Rejected hunk")
     score(outcome, tree, scenario / "truth", scored, lambda p: (tree / (p + ".rej")).exists())
@@ -354,13 +354,13 @@ def main(argv: list[str] | None = None) -> int:
         + (f" (selection: {' '.join(selection)})" if selection else "")
     )
     print(
-        f"| tool | equal to truth | flagged | **silently wrong** | for a human | time (s) | peak MB |"
+        "| tool | equal to truth | flagged | **silently wrong** | for a human | time (s) | peak MB |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for o in outcomes:
         print(
-            f"| {o.tool} | {o.equal} | {o.flagged} | **{o.silently_wrong}** | {o.hunks_for_a_human} "
-            f"| {o.seconds:.2f} | {o.peak_mb:.0f} |"
+            f"| {o.tool} | {o.equal} | {o.flagged} | **{o.silently_wrong}** "
+            f"| {o.hunks_for_a_human} | {o.seconds:.2f} | {o.peak_mb:.0f} |"
         )
     for o in outcomes:
         if o.wrong_files:

@@ -19,6 +19,7 @@ and :mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
 
 from __future__ import annotations
 
+import errno
 import os
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -500,6 +501,25 @@ def _check_relative(path: str) -> None:
         )
 
 
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _read_all(descriptor: int) -> bytes:
+    """The whole file behind ``descriptor``: one read of the size ``fstat`` gives, then one
+    more to be sure it is the end (a file may grow while it is read)."""
+    size = os.fstat(descriptor).st_size
+    data = os.read(descriptor, size + 1) if size else b""
+    if len(data) <= size:
+        rest = os.read(descriptor, 1 << 16) if size else os.read(descriptor, 1 << 16)
+        if not rest:
+            return data
+        data += rest
+    chunks = [data]
+    while chunk := os.read(descriptor, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class _Tree:
     """Reads files under the root, refusing anything that resolves outside it."""
 
@@ -512,22 +532,41 @@ class _Tree:
         self.real = os.path.realpath(root)
         self.prefix = self.real.rstrip(os.sep) + os.sep
         self._directories: dict[str, str] = {}
+        self._reals: dict[str, str] = {}
 
     def resolve(self, relative: str) -> str:
         _check_relative(relative)
-        # Directories are resolved once each (a kernel patch touches ~1,000 files in a few
-        # hundred directories); the file itself costs one lstat unless it is a symlink.
-        directory, _slash, name = relative.rpartition("/")
-        real_directory = self._directories.get(directory)
-        if real_directory is None:
-            real_directory = self._inside(
-                os.path.realpath(os.path.join(self.real, directory)), directory
-            )
-            self._directories[directory] = real_directory
-        full = os.path.join(real_directory, name)
+        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
         if os.path.islink(full):
             return self._inside(os.path.realpath(full), relative)
         return full
+
+    def _directory(self, relative: str) -> str:
+        """The real path of the directory holding ``relative``, checked to be inside the tree."""
+        # Directories are resolved once each (a kernel patch touches ~1,000 files in a few
+        # hundred directories), and each from its parent's real path: one lstat per new
+        # directory instead of one per component.
+        directory = relative.rpartition("/")[0]
+        real_directory = self._directories.get(directory)
+        if real_directory is None:
+            real_directory = self._inside(self._real(directory), directory)
+            self._directories[directory] = real_directory
+        return real_directory
+
+    def _real(self, directory: str) -> str:
+        """``os.path.realpath`` of ``directory`` under the tree, reusing its parents' (not
+        checked here: a parent outside the tree may still lead back in)."""
+        real = self._reals.get(directory)
+        if real is not None:
+            return real
+        parent, _slash, name = directory.rpartition("/")
+        if not directory or name in ("", "."):
+            real = self.real if not directory else self._real(parent)
+        else:
+            candidate = os.path.join(self._real(parent) if parent else self.real, name)
+            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
+        self._reals[directory] = real
+        return real
 
     def _inside(self, real: str, relative: str) -> str:
         if real != self.real and not real.startswith(self.prefix):
@@ -538,6 +577,30 @@ class _Tree:
         return real
 
     def read(self, relative: str) -> bytes | None:
+        _check_relative(relative)
+        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
+        try:
+            # O_NOFOLLOW: the common file (not a symlink) costs one open and no lstat; a
+            # symlink fails with ELOOP and goes the checked way.
+            descriptor = os.open(full, _READ_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+            return self._read_checked(relative)
+        try:
+            return _read_all(descriptor)
+        except IsADirectoryError as error:
+            raise TreeError(
+                f"{relative} is a directory in the tree, but the patch treats it as a file"
+            ) from error
+        except OSError as error:
+            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+        finally:
+            os.close(descriptor)
+
+    def _read_checked(self, relative: str) -> bytes | None:
         real = self.resolve(relative)
         try:
             with open(real, "rb") as handle:

@@ -53,12 +53,12 @@ class Hunk:
     @property
     def old_lines(self) -> tuple[bytes, ...]:
         """The pre-image: context and removed lines, in order."""
-        return tuple(line.text for line in self.lines if line.op != ADD)
+        return tuple([line.text for line in self.lines if line.op != ADD])
 
     @property
     def new_lines(self) -> tuple[bytes, ...]:
         """The post-image: context and added lines, in order."""
-        return tuple(line.text for line in self.lines if line.op != REMOVE)
+        return tuple([line.text for line in self.lines if line.op != REMOVE])
 
     @property
     def leading_context(self) -> int:
@@ -102,8 +102,39 @@ def parse_file(index: PatchIndex, entry: FileEntry) -> tuple[Hunk, ...]:
     return tuple(parse_hunk(index, entry, h) for h in entry.hunks)
 
 
+# The op of a unified body line, by its first byte.
+_OPS = {0x20: CONTEXT, 0x2B: ADD, 0x2D: REMOVE}
+
+
 def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
-    body = raw.splitlines(keepends=True)[1:]
+    # Only "\n" ends a line in a patch (the index reads it so); bytes.splitlines would also
+    # split at a lone "\r" inside a line, so it is used only when the hunk has no "\r" at all.
+    if b"\r" in raw:
+        body = _split_at_newlines(raw)[1:]
+    else:
+        body = raw.splitlines(keepends=True)[1:]
+    lines: list[HunkLine]
+    # The common hunk, a kernel patch's every hunk: no "\ No newline" marker and no context line
+    # whose space a mailer ate. One pass at C speed where the loop below is per line.
+    if b"\n\\" not in raw and b"\n\n" not in raw and b"\n\r" not in raw:
+        try:
+            lines = [HunkLine(_OPS[text[0]], text[1:]) for text in body]
+        except KeyError:  # a first byte the index would not let through; the loop says what
+            lines = _unified_lines(body)
+    else:
+        lines = _unified_lines(body)
+    return Hunk(
+        number=hunk.number,
+        old_start=hunk.old_start,
+        old_count=hunk.old_count,
+        new_start=hunk.new_start,
+        new_count=hunk.new_count,
+        section=hunk.section,
+        lines=tuple(lines),
+    )
+
+
+def _unified_lines(body: list[bytes]) -> list[HunkLine]:
     lines: list[HunkLine] = []
     for text in body:
         first = text[:1]
@@ -117,15 +148,17 @@ def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
             lines.append(HunkLine(CONTEXT, text))  # a context line whose space a mailer ate
         else:
             lines.append(HunkLine(first.decode("ascii"), text[1:]))
-    return Hunk(
-        number=hunk.number,
-        old_start=hunk.old_start,
-        old_count=hunk.old_count,
-        new_start=hunk.new_start,
-        new_count=hunk.new_count,
-        section=hunk.section,
-        lines=tuple(lines),
-    )
+    return lines
+
+
+def _split_at_newlines(raw: bytes) -> list[bytes]:
+    """``raw``'s lines, each with its ``\\n`` (a lone ``\\r`` stays inside its line)."""
+    pieces = raw.split(b"\n")
+    last = pieces.pop()
+    lines = [piece + b"\n" for piece in pieces]
+    if last:
+        lines.append(last)
+    return lines
 
 
 def _strip_newline(text: bytes) -> bytes:

@@ -7,7 +7,7 @@ import pytest
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.hunk import parse_file
 from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
-from patchsmith.patchfile.source import read_source
+from patchsmith.patchfile.source import PatchSource, read_source
 from tests.conftest import PATCHES
 
 
@@ -196,3 +196,77 @@ def test_prose_without_any_diff_is_an_error() -> None:
 
     with pytest.raises(PatchParseError, match="no file diff found"):
         index_bytes(b"Dear maintainer,\nplease apply.\n")
+
+
+def _read_every_hunk(index: PatchIndex) -> None:
+    for entry in index.files:
+        list(entry.hunks)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hunk_too_short.diff",
+        "hunk_too_long.diff",
+        "garbage_between_hunks.diff",
+        "truncated.diff",
+        "bad_hunk_header.diff",
+    ],
+)
+def test_lazy_index_reports_the_same_malformed_line(name: str) -> None:
+    with pytest.raises(PatchParseError) as eager:
+        load(f"malformed/{name}")
+    with pytest.raises(PatchParseError) as lazy:
+        _read_every_hunk(index_sources(read_source(str(PATCHES / f"malformed/{name}")), lazy=True))
+    assert (lazy.value.line, lazy.value.message) == (eager.value.line, eager.value.message)
+
+
+GIT_TWO_HUNKS = (
+    b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n"
+    b"index 1111111..2222222 100644\n"
+    b"--- a/drivers/md/dm.c\n"
+    b"+++ b/drivers/md/dm.c\n"
+    b"@@ -1,3 +1,3 @@\n"
+    b" int a;\n"
+    b"-int b;\n"
+    b"+int c;\n"
+    b"%s"
+    b"@@ -10 +10 @@\n"
+    b"-int k;\n"
+    b"+int l;\n"
+    b"diff --git a/kernel/sched/core.c b/kernel/sched/core.c\n"
+    b"--- a/kernel/sched/core.c\n"
+    b"+++ b/kernel/sched/core.c\n"
+    b"@@ -1 +1 @@\n"
+    b"-x\n"
+    b"+y\n"
+)
+
+
+def test_lazy_index_reads_git_hunks_on_first_use() -> None:
+    data = GIT_TWO_HUNKS % b" int d;\n"
+    lazy = index_sources([PatchSource("<patch>", data)], lazy=True)
+    assert lazy.files == index_sources([PatchSource("<patch>", data)]).files
+    assert [(h.number, h.line, h.added, h.removed) for h in lazy.files[0].hunks] == [
+        (1, 5, 1, 1),
+        (2, 10, 1, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("middle", "words"),
+    [
+        (b"", "shorter than its header says"),  # the first hunk lacks its last context line
+        (b" int d;\n int e;\n", "longer than its header says"),
+    ],
+)
+def test_lazy_index_checks_a_bad_earlier_hunk_when_it_is_read(middle: bytes, words: str) -> None:
+    data = GIT_TWO_HUNKS % middle
+    with pytest.raises(PatchParseError) as eager:
+        index_sources([PatchSource("<patch>", data)])
+    lazy = index_sources([PatchSource("<patch>", data)], lazy=True)
+    assert lazy.files[1].path == "b/kernel/sched/core.c"  # the file boundaries are sound
+    with pytest.raises(PatchParseError) as late:
+        list(lazy.files[0].hunks)
+    assert words in late.value.message
+    assert (late.value.line, late.value.message) == (eager.value.line, eager.value.message)

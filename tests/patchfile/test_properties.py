@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchsmith.patchfile.hunk import parse_file
-from patchsmith.patchfile.index import index_bytes
+from patchsmith.patchfile.index import index_bytes, index_sources
 from patchsmith.patchfile.select import Selection, render, select
+from patchsmith.patchfile.source import PatchSource
 
 # Content bytes: printable ASCII, Latin-1, tabs, form feeds; never a newline (that ends a line).
 CONTENT = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b""))
@@ -116,3 +117,11 @@ def test_line_parse_agrees_with_unidiff(data: bytes) -> None:
         for patched in parsed
     ]
     assert ours == theirs
+
+
+@settings(max_examples=150, deadline=None)
+@given(patches())
+def test_lazy_index_equals_the_eager_one(data: bytes) -> None:
+    lazy = index_sources([PatchSource("<patch>", data)], lazy=True)
+    assert lazy.files == index_bytes(data).files
+    assert b"".join(render(select(lazy, Selection()), verbose=True)) == data

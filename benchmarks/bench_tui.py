@@ -1,0 +1,180 @@
+"""TUI speed: CPU per scroll key on a 10,000-line side-by-side view, and time to open 500 conflicts.
+
+    .venv/bin/python benchmarks/bench_tui.py [--lines 10000] [--conflicts 500]
+
+Targets (issue 6): at most 30 ms CPU per scroll key, a 500-conflict session interactive in at
+most 1 s. CPU is ``time.process_time()`` around ``pilot.press`` in ``App.run_test`` (headless, so
+it is the app's work, not a terminal's); the session is a literal view-model session so the
+number is the TUI's, not the library's JSON reading. Prints the numbers and the targets; asserts
+nothing (a benchmark never fails a build).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from patchsmith_tui.app import make_app
+from patchsmith_tui.model import HunkView, SessionView
+from patchsmith_tui.screens.resolve import ResolveScreen
+from patchsmith_tui.widgets.side_by_side import SideBySide
+
+from patchsmith.model import HunkStatus
+
+SCROLL_TARGET_MS = 30.0
+OPEN_TARGET_S = 1.0
+
+
+class StaticBackend:
+    """A session that never changes: only reading is measured."""
+
+    def __init__(self, session: SessionView) -> None:
+        self.session = session
+
+    def load(self) -> SessionView:
+        return self.session
+
+    def watched_path(self) -> Path | None:
+        return None
+
+    def accept(self, hunk_id: str) -> None: ...
+    def take_upstream(self, hunk_id: str) -> None: ...
+    def drop(self, hunk_id: str, reason: str) -> None: ...
+    def edit(self, hunk_id: str, text: str) -> None: ...
+    def undo(self, hunk_id: str) -> None: ...
+
+
+def c_file(lines: int, seed: int) -> tuple[str, str]:
+    """A kernel-like C file and a vendor copy that drifted (changed, added, removed lines)."""
+    rng = random.Random(seed)
+    upstream: list[str] = []
+    function = 0
+    while len(upstream) < lines:
+        function += 1
+        upstream += [
+            f"static int dm_target_{function}(struct dm_target *ti, unsigned int argc, char **av)",
+            "{",
+            "\tstruct dm_dev *dev;\t/* the underlying device */",
+            "\tint r;",
+            "",
+            f"\tr = dm_get_device(ti, argv[{function % 4}], dm_table_get_mode(ti->table), &dev);",
+            "\tif (r) {",
+            '\t\tti->error = "Device lookup failed";',
+            "\t\treturn r;",
+            "\t}",
+            "\treturn 0;",
+            "}",
+            "\x0c" if function % 50 == 0 else "",
+        ]
+    upstream = upstream[:lines]
+    vendor: list[str] = []
+    for line in upstream:
+        roll = rng.random()
+        if roll < 0.02:
+            vendor.append(line.replace("dev", "vdev") + " /* vendor */")
+        elif roll < 0.03:
+            vendor += [line, "\tspin_lock_irqsave(&vendor_lock, flags);"]
+        elif roll < 0.035:
+            continue
+        else:
+            vendor.append(line)
+    return "\n".join(upstream) + "\n", "\n".join(vendor) + "\n"
+
+
+def hunk(number: int, pre: str, region: str, post: str, proposal: str) -> HunkView:
+    return HunkView(
+        hunk_id=f"drivers/md/dm-bench.c#{number}",
+        path="drivers/md/dm-bench.c",
+        status=HunkStatus.CONFLICT,
+        needs_review=True,
+        is_open=True,
+        reason="pre-image not found; best candidate 91% similar",
+        expected_line=1,
+        found_line=1,
+        upstream_pre=pre,
+        upstream_post=post,
+        vendor_region=region,
+        proposal=proposal,
+    )
+
+
+async def wait_drawn(app_screen: ResolveScreen, pause: object) -> None:
+    while app_screen.current is None:
+        await pause()  # type: ignore[operator]
+
+
+async def scroll_benchmark(lines: int, presses: int) -> dict[str, list[float]]:
+    upstream, vendor = c_file(lines, seed=1)
+    big = hunk(1, upstream, vendor, upstream, vendor)
+    app = make_app(backend=StaticBackend(SessionView(hunks=(big,))))
+    results: dict[str, list[float]] = {}
+    async with app.run_test(size=(160, 50)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ResolveScreen)
+        await pilot.press("v")  # the drift view: aligned, with word highlights
+        while screen.current is None or screen.current.key[1].value != "drift":
+            await pilot.pause(0.05)
+        view = screen.query_one(SideBySide)
+        view.focus()
+        await pilot.pause()
+        for key in ("pagedown", "down", "pageup"):
+            samples: list[float] = []
+            for _ in range(presses):
+                start = time.process_time()
+                await pilot.press(key)
+                samples.append((time.process_time() - start) * 1000)
+            results[key] = samples
+        assert view.scroll_y > 0
+    return results
+
+
+async def open_benchmark(conflicts: int) -> float:
+    pre = "\tr = dm_exception_store_create(s->store);\n\tif (r)\n\t\treturn r;\n"
+    region = "\tr = dm_exception_store_create(s->store, GFP_NOIO);\n\tif (r)\n\t\treturn r;\n"
+    post = '\tr = dm_exception_store_create(s->store);\n\tif (r) {\n\t\tDMERR("x");\n\t}\n'
+    proposal = f"<<<<<<< vendor\n{region}=======\n{post}>>>>>>> upstream-after\n"
+    template = hunk(0, pre, region, post, proposal)
+    hunks = tuple(
+        replace(template, hunk_id=f"drivers/md/dm-{n // 10}.c#{n % 10 + 1}")
+        for n in range(conflicts)
+    )
+    start = time.perf_counter()
+    app = make_app(backend=StaticBackend(SessionView(hunks=hunks)))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        while not isinstance(screen, ResolveScreen) or screen.current is None:
+            await pilot.pause(0.005)
+            screen = app.screen
+        ready = time.perf_counter() - start
+        # interactive: the next key is handled at once
+        await pilot.press("right_square_bracket")
+    return ready
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--conflicts", type=int, default=500)
+    parser.add_argument("--presses", type=int, default=40)
+    args = parser.parse_args()
+    scroll = asyncio.run(scroll_benchmark(args.lines, args.presses))
+    print(f"scroll, {args.lines} lines side by side (CPU ms per key; target <= {SCROLL_TARGET_MS})")
+    for key, samples in scroll.items():
+        print(
+            f"  {key:<9} median {statistics.median(samples):6.1f}  "
+            f"mean {statistics.fmean(samples):6.1f}  max {max(samples):6.1f}  (n={len(samples)})"
+        )
+    ready = asyncio.run(open_benchmark(args.conflicts))
+    print(
+        f"open, {args.conflicts} conflicts: first screen ready in {ready:.2f} s "
+        f"(target <= {OPEN_TARGET_S} s)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""``patchsmith apply``: the selected hunks applied in a git worktree, conflicts recorded."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from patchsmith.cli.common import (
+    add_patch_argument,
+    add_selection_options,
+    print_json,
+    read_index,
+    selection_from_args,
+)
+from patchsmith.cli.sessionview import write_status
+from patchsmith.errors import UsageError
+from patchsmith.patchfile.select import select
+from patchsmith.workspace import git
+from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.session import SessionStore, session_path
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "apply",
+        help="apply in a git worktree: clean hunks written, conflicts as .rej with proposals",
+        description="Apply the selected hunks to a worktree of the tree on a branch of its own "
+        "(the tree itself is never written). Clean and offset hunks are applied; already-applied "
+        "ones are recorded and skipped; the rest get GNU-patch-format .rej files (or conflict "
+        "blocks with --merge) and a proposal each. Unlike 'patch', nothing is applied with fuzz "
+        "unless you say --accept-fuzz. Running the same command again after a crash continues.",
+        epilog="examples:\n"
+        "  patchsmith apply patch-6.1.187.xz --tree /usr/src/linux --only drivers/md\n"
+        "  patchsmith apply upstream.patch --tree vendor --base vanilla-6.1.180.tar.xz --merge",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_patch_argument(parser)
+    parser.add_argument("--tree", required=True, metavar="DIR", help="the vendor tree (read only)")
+    add_selection_options(parser, tree_option=False)
+    parser.add_argument(
+        "--base",
+        metavar="VANILLA",
+        help="the vanilla tree the patch was made against (directory, tarball, or git ref of "
+        "the tree): proposals become true 3-way merges",
+    )
+    parser.add_argument("--branch", metavar="NAME", help="branch name (default patchsmith/PATCH)")
+    parser.add_argument("--worktree", metavar="PATH", help="where the worktree goes")
+    parser.add_argument(
+        "--accept-fuzz",
+        action="store_true",
+        help="also write hunks found with fuzz, whitespace differences or a review flag",
+    )
+    parser.add_argument(
+        "--merge", action="store_true", help="conflict blocks in the files instead of .rej files"
+    )
+    parser.add_argument(
+        "-F", "--fuzz", type=int, default=2, metavar="N", help="patch's fuzz factor (default 2)"
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="for a git tree with uncommitted changes: apply on a snapshot of them",
+    )
+    parser.add_argument("--json", action="store_true", help="the session as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.fuzz < 0:
+        raise UsageError("-F needs a number of context lines, 0 or more")
+    index = read_index(args.patch)
+    result = select(index, selection_from_args(args))
+    summary = " ".join(
+        shlex.quote(a) for a in sys.argv[1:] if a not in args.patch and a not in ("apply", "--json")
+    )
+    options = ApplyOptions(
+        fuzz=args.fuzz,
+        accept_fuzz=args.accept_fuzz,
+        merge=args.merge,
+        base=args.base,
+        branch=args.branch,
+        worktree=Path(args.worktree) if args.worktree else None,
+        allow_dirty=args.allow_dirty,
+        selection_summary=summary,
+    )
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\r{stage}: {done}/{total}\033[K")
+            if done == total:
+                sys.stderr.write("\n")
+
+    session = apply_patch(index, result, Path(args.tree), options, progress)
+    store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    items = store.open_items()
+    if args.json:
+        print_json(session.to_json())
+    else:
+        write_status(session, items)
+        sys.stdout.write(f"\ncd {session.worktree}\n")
+    return 1 if items else 0

@@ -1,0 +1,106 @@
+"""``patchsmith report``: the review report of an apply session, as Markdown, HTML or JSON.
+
+A thin front end over :mod:`patchsmith.report`: find the session (the current directory's
+worktree, or ``--session``), ask it what is open (the build gate's list), read the combined diff
+and a stored build result, build the report model and render it to stdout or ``-o FILE``. A
+prediction's report comes from ``patchsmith check ... --report FORMAT``.
+
+Exit 0 when nothing is open, 1 when something is, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from patchsmith.errors import GitError, UsageError
+from patchsmith.model import ExitCode
+from patchsmith.report.builders import ReportContext, build_report_from_json, from_session
+from patchsmith.report.model import BuildReport
+from patchsmith.report.render import FORMATS, render
+
+BUILD_RESULT = "build.json"
+"""Where ``patchsmith build`` leaves its result, beside ``session.json``."""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write a review report of the session (md, html or json)",
+        description="Write a report a reviewer who did not run patchsmith can trust: the inputs, "
+        "the selection, every hunk's fate and resolution, the upstream hunk, the vendor's region "
+        "and the result of every hunk that was not clean, the build result and the combined "
+        "diffstat, under a ten-second summary. Works at any point of a session; for a "
+        "prediction use 'patchsmith check ... --report FORMAT'.",
+        epilog="examples:\n"
+        "  patchsmith report --format md > review.md\n"
+        "  patchsmith report --format html -o review.html --session ../worktree",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_output_options(parser, "--format", required=True)
+    parser.add_argument(
+        "--session",
+        metavar="PATH",
+        help="the session (its worktree or session.json); default: the one the current "
+        "directory is in",
+    )
+    parser.set_defaults(run=run)
+
+
+def add_output_options(parser: argparse.ArgumentParser, flag: str, required: bool) -> None:
+    """``--format``/``--report FORMAT`` and ``-o FILE``, shared with ``check``."""
+    parser.add_argument(
+        flag,
+        dest="report_format",
+        choices=FORMATS,
+        required=required,
+        metavar="FORMAT",
+        help="md (GitHub/GitLab Markdown), html (one self-contained file) or json "
+        "(patchsmith.report/1)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
+    )
+
+
+def write_text(text: str, path: str | None) -> None:
+    """The report to ``-o FILE`` (UTF-8) or stdout."""
+    if path is None or path == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{path}: cannot write: {error.strerror}") from error
+
+
+def _stored_build(directory: Path) -> BuildReport | None:
+    try:
+        data = json.loads((directory / BUILD_RESULT).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return build_report_from_json(data) if isinstance(data, dict) else None
+
+
+def run(args: argparse.Namespace) -> int:
+    from patchsmith.workspace import git
+    from patchsmith.workspace.session import SessionStore
+
+    store = SessionStore.open(Path(args.session)) if args.session else SessionStore.find(Path.cwd())
+    session = store.load()
+    items = store.open_items()
+    combined: bytes | None = None
+    worktree = Path(session.worktree)
+    if worktree.is_dir():
+        try:
+            combined = git.diff(worktree, session.base_commit, session.branch)
+        except GitError:
+            combined = None  # the diffstat is left empty rather than failing the report
+    context = ReportContext(tree=session.tree, build=_stored_build(store.path.parent))
+    report = from_session(session, items, context, combined)
+    write_text(render(report, args.report_format), args.output)
+    return int(ExitCode.ATTENTION if items else ExitCode.OK)

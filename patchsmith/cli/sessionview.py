@@ -1,0 +1,67 @@
+"""Helpers the session commands share (apply, status, resolve, abort, finish).
+
+Finding the session from ``--session`` or the current directory, and rendering a session as the
+status table users see. Only CLI modules import this; it holds no domain logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from patchsmith.workspace.session import OpenItem, Session, SessionHunk, SessionStore
+
+
+def add_session_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session",
+        metavar="PATH",
+        help="the session: its worktree or its session.json (default: the worktree the "
+        "current directory is in)",
+    )
+
+
+def store_from_args(args: argparse.Namespace) -> SessionStore:
+    if args.session:
+        return SessionStore.open(Path(args.session))
+    return SessionStore.find(Path.cwd())
+
+
+def fate(hunk: SessionHunk) -> str:
+    """One word or phrase for what happened to a hunk."""
+    if hunk.applied:
+        return "applied" + (f" (offset {hunk.offset:+d})" if hunk.offset else "")
+    if hunk.resolution is not None:
+        word = f"{hunk.resolution}" + (" (reused)" if hunk.reused else "")
+        return word + (f": {hunk.resolution_reason}" if hunk.resolution_reason else "")
+    if not hunk.needs_resolution:
+        return "skipped" if hunk.status == "already-applied" else str(hunk.status)
+    if hunk.proposal is None:
+        return "OPEN (no proposal)"
+    return "OPEN (proposal " + ("has conflicts)" if hunk.proposal_conflicts else "is clean)")
+
+
+def write_status(session: Session, items: list[OpenItem], out: TextIO | None = None) -> None:
+    out = out or sys.stdout
+    counts = ", ".join(f"{key} {value}" for key, value in session.counts.items() if value)
+    out.write(
+        f"session  {session.worktree}\n"
+        f"branch   {session.branch} (base {session.base_commit[:12]}, phase {session.phase})\n"
+        f"patch    {session.patch.name}   tree {session.tree}\n"
+        f"hunks    {len(session.hunks)}: {counts}\n\n"
+    )
+    width = max((len(h.id) for h in session.hunks), default=10)
+    for hunk in session.hunks:
+        out.write(f"  {hunk.id:<{width}}  {hunk.status!s:<17} {fate(hunk)}\n")
+    if items:
+        out.write(f"\n{len(items)} open item(s):\n")
+        for item in items:
+            out.write(f"  {item}\n")
+        out.write(
+            "\nnext: patchsmith resolve HUNK --accept | --upstream | --edit | --drop --reason TEXT"
+            " (or 'patchsmith resolve' for the TUI)\n"
+        )
+    else:
+        out.write("\nnothing open: 'patchsmith finish' writes the combined patch\n")

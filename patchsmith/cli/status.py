@@ -1,0 +1,37 @@
+"""``patchsmith status``: the session's hunks, their fates, and what is still open."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from patchsmith.cli.common import print_json
+from patchsmith.cli.sessionview import add_session_argument, store_from_args, write_status
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "status",
+        help="show the session: every hunk's fate and what is open",
+        description="Show the apply session of the worktree you are in (or --session): every "
+        "hunk's status and resolution, and the open items that keep 'finish' and the build "
+        "gate closed. Exit 1 while anything is open.",
+    )
+    add_session_argument(parser)
+    parser.add_argument("--json", action="store_true", help="the session as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = store_from_args(args)
+    session = store.load()
+    items = store.open_items()
+    if args.json:
+        document = session.to_json()
+        document["open_items"] = [
+            {"kind": i.kind, "path": i.path, "hunk": i.hunk_id, "detail": i.detail} for i in items
+        ]
+        print_json(document)
+    else:
+        write_status(session, items)
+    return 1 if items else 0

@@ -1,0 +1,258 @@
+"""What a kernel module says about the kernel it was built for: ``.modinfo`` and ``.comment``.
+
+A ``.ko`` is an ELF relocatable object. Its ``.modinfo`` section is a run of NUL-terminated
+``key=value`` strings (``name=dm_mod``, ``depends=dm-bufio``, ``vermagic=6.1.0-56-cloud-amd64 SMP
+preempt mod_unload modversions ``) and its ``.comment`` section holds one ``GCC: (Debian
+12.2.0-14+deb12u1) 12.2.0`` string per object file that was linked in. The kernel refuses a module
+whose vermagic differs from its own, so this is the ground truth preflight compares against.
+
+Both ELF classes are read (a 2.6.16 Xen ``686`` module is ELF32), and compressed modules are
+opened transparently: ``.ko.xz`` (Debian from 6.3 on), ``.ko.zst`` and ``.ko.gz``. Debian 12's
+6.1 ``cloud-amd64`` image ships plain ``.ko`` files. Compression is recognised by magic bytes,
+not by the name.
+
+Depends on pyelftools, :mod:`zstandard` and :mod:`patchsmith.errors` only.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import lzma
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import zstandard
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from patchsmith.errors import InputError
+
+# Module file names the kernel's module loader (and kmod) accept, longest suffix first.
+MODULE_SUFFIXES = (".ko.xz", ".ko.zst", ".ko.gz", ".ko")
+
+_XZ_MAGIC = b"\xfd7zXZ\x00"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ELF_MAGIC = b"\x7fELF"
+
+# GCC: (Debian 12.2.0-14+deb12u1) 12.2.0        GCC: (GNU) 4.0.3 (Debian 4.0.2-2)
+# clang version 14.0.6                           Debian clang version 16.0.6 (15~deb12u1)
+_COMPILER_VERSION = re.compile(r"(?:GCC: \([^)]*\) |clang version )(\d+(?:\.\d+)*)")
+
+# gcc-4.0   (the compiler token old kernels, up to 2.6.3x, put at the end of vermagic)
+_VERMAGIC_GCC = re.compile(r"^gcc-(\d+\.\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Vermagic:
+    """A module's ``vermagic`` string, split the way the kernel composes it."""
+
+    text: str
+    """The string as stored, trailing space removed: ``6.1.0-56-cloud-amd64 SMP preempt
+    mod_unload modversions``."""
+    release: str
+    """The first word: the ``UTS_RELEASE`` of the kernel it was built for (``uname -r``)."""
+    flags: tuple[str, ...]
+    """The words after the release, in order, without a ``gcc-X.Y`` word."""
+    gcc: str | None
+    """``4.0`` from a trailing ``gcc-4.0`` (kernels before 2.6.3x put it there); else ``None``."""
+
+    @classmethod
+    def parse(cls, text: str) -> Vermagic:
+        words = text.split()
+        if not words:
+            return cls(text="", release="", flags=(), gcc=None)
+        gcc: str | None = None
+        flags: list[str] = []
+        for word in words[1:]:
+            match = _VERMAGIC_GCC.match(word)
+            if match:
+                gcc = match.group(1)
+            else:
+                flags.append(word)
+        return cls(text=" ".join(words), release=words[0], flags=tuple(flags), gcc=gcc)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """The facts one ``.ko`` carries about itself and its build."""
+
+    path: Path
+    """The file read (compressed or not)."""
+    elf_class: int
+    """32 or 64: a 32-bit target needs a 32-bit build (and a CPU type in vermagic on x86)."""
+    machine: str
+    """pyelftools' ``e_machine`` name: ``EM_X86_64``, ``EM_386``, ``EM_AARCH64`` ..."""
+    modinfo: Mapping[str, tuple[str, ...]] = field(hash=False)
+    """Every ``.modinfo`` key with all its values in order (``alias`` and ``parm`` repeat)."""
+    vermagic: Vermagic | None
+    """Parsed ``vermagic=``; ``None`` if the section has none (not a kernel module)."""
+    comments: tuple[str, ...]
+    """The distinct ``.comment`` strings, in order of first appearance."""
+
+    def first(self, key: str) -> str | None:
+        """The first value of a ``.modinfo`` key, if present."""
+        values = self.modinfo.get(key)
+        return values[0] if values else None
+
+    @property
+    def name(self) -> str:
+        """The name the kernel knows (``dm_mod``): ``name=``, else from the file name."""
+        name = self.first("name")
+        if name:
+            return name
+        return module_stem(self.path).replace("-", "_")
+
+    @property
+    def depends(self) -> tuple[str, ...]:
+        """The modules this one needs loaded first (``depends=dm-bufio,dm-mod``)."""
+        value = self.first("depends") or ""
+        return tuple(item for item in value.split(",") if item)
+
+    @property
+    def srcversion(self) -> str | None:
+        """modpost's checksum of the sources, when the module has one."""
+        return self.first("srcversion")
+
+    @property
+    def compiler(self) -> str | None:
+        """The first compiler string in ``.comment``: ``GCC: (Debian 12.2.0-14+deb12u1) 12.2.0``."""
+        for comment in self.comments:
+            if comment.startswith("GCC:") or "clang" in comment:
+                return comment
+        return self.comments[0] if self.comments else None
+
+    @property
+    def compiler_version(self) -> str | None:
+        """The version number of :attr:`compiler` (``12.2.0``), else vermagic's ``gcc-X.Y``."""
+        if self.compiler is not None:
+            match = _COMPILER_VERSION.search(self.compiler)
+            if match:
+                return match.group(1)
+        if self.vermagic is not None:
+            return self.vermagic.gcc
+        return None
+
+
+def module_stem(path: Path) -> str:
+    """``dm-mod`` for ``dm-mod.ko``, ``dm-mod.ko.xz`` and friends."""
+    name = path.name
+    for suffix in MODULE_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def is_module_file(path: Path) -> bool:
+    """Whether the name ends in one of :data:`MODULE_SUFFIXES`."""
+    return path.name.endswith(MODULE_SUFFIXES)
+
+
+def decompress_module(data: bytes, source: str = "<module>") -> bytes:
+    """The ELF bytes of a module file, decompressing xz, zstd or gzip by magic bytes."""
+    try:
+        if data.startswith(_XZ_MAGIC):
+            return lzma.decompress(data)
+        if data.startswith(_ZSTD_MAGIC):
+            reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
+            return bytes(reader.read())
+        if data.startswith(_GZIP_MAGIC):
+            return gzip.decompress(data)
+    except (
+        lzma.LZMAError,
+        zstandard.ZstdError,
+        OSError,
+        EOFError,
+        zlib.error,
+        ValueError,
+    ) as error:
+        raise InputError(
+            f"{source}: compressed module cannot be decompressed: {error}",
+            hint="the file is truncated or damaged; copy it from the target again",
+        ) from None
+    return data
+
+
+def read_module(path: str | Path) -> ModuleInfo:
+    """Read a module's ``.modinfo`` and ``.comment``.
+
+    Raises :class:`InputError` when the file is missing, cannot be decompressed, or is not ELF.
+    A valid ELF object without ``.modinfo`` gives ``vermagic=None`` (the caller decides whether
+    that is an error).
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no such module file",
+            hint="give a .ko from the target, e.g. /lib/modules/$(uname -r)/kernel/drivers/md/"
+            "dm-mod.ko",
+        ) from None
+    except OSError as error:
+        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
+    return parse_module(decompress_module(raw, str(path)), path)
+
+
+def parse_module(data: bytes, path: Path) -> ModuleInfo:
+    """:func:`read_module` on bytes already in memory (uncompressed ELF)."""
+    if not data.startswith(_ELF_MAGIC):
+        raise InputError(
+            f"{path}: not an ELF file (a kernel module is an ELF object)",
+            hint="pass a .ko, .ko.xz, .ko.zst or .ko.gz file",
+        )
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        elf_class = int(elf.elfclass)
+        machine = str(elf["e_machine"])
+        modinfo_bytes = _section_bytes(elf, ".modinfo")
+        comment_bytes = _section_bytes(elf, ".comment")
+    except (ELFError, ValueError, KeyError, IndexError, OSError) as error:
+        raise InputError(
+            f"{path}: damaged ELF file: {error}",
+            hint="copy the module from the target again",
+        ) from None
+    modinfo = _parse_modinfo(modinfo_bytes)
+    vermagic_values = modinfo.get("vermagic")
+    vermagic = Vermagic.parse(vermagic_values[0]) if vermagic_values else None
+    comments: list[str] = []
+    for item in _strings(comment_bytes):
+        if item not in comments:
+            comments.append(item)
+    return ModuleInfo(
+        path=path,
+        elf_class=elf_class,
+        machine=machine,
+        modinfo=MappingProxyType(modinfo),
+        vermagic=vermagic,
+        comments=tuple(comments),
+    )
+
+
+def _section_bytes(elf: ELFFile, name: str) -> bytes:
+    section = elf.get_section_by_name(name)
+    if section is None or section["sh_type"] == "SHT_NOBITS":
+        return b""
+    return bytes(section.data())
+
+
+def _strings(data: bytes) -> list[str]:
+    # Sections are runs of NUL-terminated strings; alignment padding gives empty ones.
+    return [item.decode("utf-8", "replace").strip() for item in data.split(b"\x00") if item.strip()]
+
+
+def _parse_modinfo(data: bytes) -> dict[str, tuple[str, ...]]:
+    values: dict[str, list[str]] = {}
+    for raw in data.split(b"\x00"):
+        if b"=" not in raw:
+            continue
+        key, _, value = raw.decode("utf-8", "replace").partition("=")
+        # Older kernels prefix keys with the module name in some builds (``dm_mod.parm=``); keep
+        # the key as written, preflight only needs the plain ones.
+        values.setdefault(key.strip(), []).append(value)
+    return {key: tuple(items) for key, items in values.items()}

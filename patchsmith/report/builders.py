@@ -1,0 +1,947 @@
+"""Build a :class:`~patchsmith.report.model.Report` from a prediction (and later a session).
+
+Everything a report says about a hunk is taken from what the engine or the session decided: the
+status, the review flag, the place, the reason, whether it is open. What is computed here is only
+what a reviewer needs to *see* it: the hunk's lines, the vendor's lines at that place, the result
+there (by :func:`patchsmith.engine.locate.apply_located`, the same function apply uses), counts
+and a diffstat.
+
+Evidence (the three diffs) is gathered only for hunks that were not plainly clean, so a report of
+a 3,500-hunk stable patch reads a few dozen regions, not the whole tree.
+
+Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.kernel` (types
+only) and :mod:`patchsmith.report.model`; never on a renderer or a front end.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from patchsmith import __version__
+from patchsmith.engine.locate import apply_located
+from patchsmith.engine.predict import FilePrediction, HunkPrediction, Prediction, split_lines
+from patchsmith.kernel.build import BuildResult
+from patchsmith.kernel.classify import Classification
+from patchsmith.kernel.deps import DependencyWarning
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import Hunk, parse_hunk
+from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
+from patchsmith.patchfile.select import SelectionResult
+from patchsmith.report.model import (
+    BuildReport,
+    ClassCount,
+    Diff,
+    DiffLine,
+    DiffstatEntry,
+    FileReport,
+    HunkReport,
+    HunkResolution,
+    Inputs,
+    LeftOutGroup,
+    PatchInput,
+    Report,
+    ReportKind,
+    SelectionReport,
+    SelectionWarning,
+    StatusCount,
+    Summary,
+)
+from patchsmith.workspace.session import OpenItem, Session, SessionHunk
+
+__all__ = [
+    "ReportContext",
+    "build_report",
+    "build_report_from_json",
+    "diffstat_of",
+    "from_prediction",
+    "from_session",
+    "inputs_from",
+    "selection_report",
+    "summarize",
+]
+
+Clock = Callable[[], datetime]
+
+_KIND_NAMES = {
+    ChangeKind.MODIFIED: "modified",
+    ChangeKind.NEW: "new",
+    ChangeKind.DELETED: "deleted",
+    ChangeKind.RENAMED: "renamed",
+    ChangeKind.COPIED: "copied",
+    ChangeKind.BINARY: "binary",
+    ChangeKind.MODE: "mode",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReportContext:
+    """What a report says about the run besides the outcomes: the inputs as the user gave them."""
+
+    tree: str
+    base: str | None = None
+    config: str | None = None
+    options: tuple[str, ...] = ()
+    """Selection and Kbuild options as typed, for the inputs table and the selection rules."""
+    classes: Mapping[str, Classification] | None = None
+    """Kbuild classes by tree path, when the selection used them."""
+    warnings: Sequence[DependencyWarning] = ()
+    build: BuildReport | None = None
+    version: str = __version__
+    now: Clock | None = None
+    """Injected by tests for a fixed date; the current time (UTC) otherwise."""
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def display(line: bytes) -> str:
+    """A line for display: ending removed, undecodable bytes shown as ``\\xNN``."""
+    if line.endswith(b"\n"):
+        line = line[:-1]
+        if line.endswith(b"\r"):
+            line = line[:-1]
+    return line.decode("utf-8", "backslashreplace")
+
+
+def _raw_header(index: PatchIndex, entry: FileEntry, hunk: HunkEntry) -> str:
+    data = index.sources[entry.source].data
+    end = data.find(b"\n", hunk.start, hunk.end)
+    return display(data[hunk.start : end if end >= 0 else hunk.end])
+
+
+def _generated(context: ReportContext) -> str:
+    moment = context.now() if context.now is not None else datetime.now(UTC)
+    return moment.isoformat(timespec="seconds")
+
+
+def inputs_from(index: PatchIndex, context: ReportContext, strip: int, fuzz: int) -> Inputs:
+    patches = tuple(
+        PatchInput(
+            name=source.name,
+            size=source.raw_size or len(source.data),
+            data_size=len(source.data),
+            sha256=hashlib.sha256(source.data).hexdigest(),
+            compression=source.compression,
+        )
+        for source in index.sources
+    )
+    return Inputs(
+        patches=patches,
+        tree=context.tree,
+        base=context.base,
+        config=context.config,
+        options=context.options,
+        strip=strip,
+        fuzz=fuzz,
+        version=context.version,
+        generated=_generated(context),
+    )
+
+
+# --- selection ------------------------------------------------------------------------------------
+
+
+def describe_rules(result: SelectionResult, options: Sequence[str] = ()) -> tuple[str, ...]:
+    """The rules of a selection as a user would type them."""
+    selection = result.selection
+    rules: list[str] = [f"-i {p}" for p in selection.includes]
+    rules += [f"-x {p}" for p in selection.excludes]
+    rules += [f"--only {d}" for d in selection.only]
+    for flag, ranges in (
+        ("--files", selection.files),
+        ("--hunks", selection.hunks),
+        ("--lines", selection.lines),
+    ):
+        if ranges is not None:
+            rules.append(f"{flag} {ranges.text}")
+    if selection.match_strip:
+        rules.append(f"-p {selection.match_strip}")
+    if selection.invert:
+        rules.append("--invert")
+    known = set(rules)
+    rules += [o for o in options if o not in known and o.startswith("--") and "only" not in o]
+    return tuple(rules)
+
+
+def _group_rule(reason: str, path: str, classes: Mapping[str, Classification] | None) -> str:
+    """The group a left-out file is counted under: its command-line rule, or its Kbuild class."""
+    if reason.startswith("-") or classes is None or path not in classes:
+        return reason
+    return f"Kbuild class: {classes[path].kind}"
+
+
+def selection_report(
+    result: SelectionResult,
+    context: ReportContext,
+    predicted: Mapping[int, FilePrediction] | None = None,
+) -> SelectionReport:
+    groups: dict[str, tuple[int, int, list[str]]] = {}
+    classes: dict[str, list[int]] = {}
+
+    def count_class(path: str, kept_files: int, kept: int, out_files: int, out: int) -> None:
+        kind = _class_of(path, context.classes, predicted, None)
+        if kind is None:
+            return
+        row = classes.setdefault(kind, [0, 0, 0, 0])
+        for position, amount in enumerate((kept_files, kept, out_files, out)):
+            row[position] += amount
+
+    def add(rule: str, files: int, hunks: int, path: str) -> None:
+        old = groups.get(rule, (0, 0, []))
+        old[2].append(path)
+        groups[rule] = (old[0] + files, old[1] + hunks, old[2])
+
+    for decision in result.decisions:
+        total = len(decision.entry.hunks)
+        if decision.reason is not None:
+            rule = _group_rule(decision.reason, decision.tree_path, context.classes)
+            add(rule, 1, total, decision.tree_path)
+            count_class(decision.tree_path, 0, 0, 1, total)
+            continue
+        for _number, why in decision.hunk_reasons:
+            add(why, 0, 1, decision.tree_path)
+        count_class(decision.tree_path, 1, len(decision.kept), 0, len(decision.hunk_reasons))
+    left_out = tuple(
+        LeftOutGroup(rule, files, hunks, tuple(dict.fromkeys(paths)))
+        for rule, (files, hunks, paths) in sorted(
+            groups.items(), key=lambda item: (-item[1][0], -item[1][1], item[0])
+        )
+    )
+    return SelectionReport(
+        rules=describe_rules(result, context.options),
+        files_total=len(result.decisions),
+        hunks_total=result.index.hunk_count,
+        files_kept=len(result.kept),
+        hunks_kept=sum(len(d.kept) for d in result.kept),
+        left_out=left_out,
+        classes=tuple(
+            ClassCount(kind, *row) for kind, row in sorted(classes.items(), key=lambda i: i[0])
+        ),
+        warnings=tuple(_warning(w) for w in context.warnings),
+    )
+
+
+def _warning(warning: DependencyWarning) -> SelectionWarning:
+    return SelectionWarning(
+        kind=str(warning.kind),
+        path=warning.path,
+        hunk=warning.hunk,
+        message=warning.message,
+        other_path=warning.other_path,
+        other_hunk=warning.other_hunk,
+        identifiers=warning.identifiers,
+    )
+
+
+def _class_of(
+    path: str,
+    classes: Mapping[str, Classification] | None,
+    predicted: Mapping[int, FilePrediction] | None,
+    entry: int | None,
+) -> str | None:
+    if classes is not None and path in classes:
+        return str(classes[path].kind)
+    if predicted is not None and entry is not None and entry in predicted:
+        return predicted[entry].kbuild_class
+    return None
+
+
+# --- evidence -------------------------------------------------------------------------------------
+
+
+def _rows(old: Sequence[str], new: Sequence[str]) -> tuple[DiffLine, ...]:
+    """Every line of both sides, as a diff (no context trimming: the regions are small)."""
+    rows: list[DiffLine] = []
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, old_low, old_high, new_low, new_high in matcher.get_opcodes():
+        if tag == "equal":
+            rows.extend(DiffLine(" ", line) for line in old[old_low:old_high])
+            continue
+        rows.extend(DiffLine("-", line) for line in old[old_low:old_high])
+        rows.extend(DiffLine("+", line) for line in new[new_low:new_high])
+    return tuple(rows)
+
+
+def upstream_diff(hunk: Hunk) -> Diff:
+    return Diff(
+        title="upstream",
+        old_label="vanilla",
+        new_label="upstream",
+        old_start=hunk.old_start,
+        new_start=hunk.new_start,
+        lines=tuple(DiffLine(line.op, display(line.text)) for line in hunk.lines),
+        section=hunk.section,
+    )
+
+
+def _region(prediction: HunkPrediction, hunk: Hunk, size: int) -> tuple[int, int] | None:
+    """The 0-based [start, end) of the vendor's lines the hunk concerns, if it has a place."""
+    placement = prediction.placement
+    if placement is not None:
+        start = max(0, placement.start - placement.top)
+        return start, min(size, placement.start + placement.length + placement.bottom)
+    numbered = [row.vendor_line for row in prediction.alignment if row.vendor_line is not None]
+    if numbered:
+        return min(numbered) - 1, max(numbered)
+    if prediction.found_line is not None:
+        if prediction.status == HunkStatus.ALREADY_APPLIED:
+            length = len(hunk.new_lines)
+        else:
+            length = max(len(hunk.old_lines), len(hunk.new_lines))
+        start = prediction.found_line - 1
+        return start, min(size, start + length)
+    if prediction.candidates:
+        best = prediction.candidates[0]
+        return best.line - 1, min(size, best.line - 1 + best.length)
+    return None
+
+
+def _evidence(
+    prediction: HunkPrediction, hunk: Hunk, lines: Sequence[bytes] | None
+) -> tuple[Diff | None, Diff | None]:
+    """(vendor, result) diffs of one hunk on the file's current lines."""
+    if lines is None:
+        return None, None
+    bounds = _region(prediction, hunk, len(lines))
+    if bounds is None:
+        return None, None
+    low, high = bounds
+    region = [display(line) for line in lines[low:high]]
+    expected = [display(line) for line in hunk.old_lines]
+    vendor = Diff(
+        title="vendor",
+        old_label="upstream expects",
+        new_label="vendor has",
+        old_start=hunk.old_start,
+        new_start=low + 1,
+        lines=_rows(expected, region),
+        note="" if expected != region else "the vendor's lines are exactly what upstream expects",
+    )
+    result: Diff | None = None
+    placement = prediction.placement
+    if placement is not None:
+        moved = replace(placement, start=placement.start - low)
+        after = [display(line) for line in apply_located(lines[low:high], [moved])]
+        result = Diff(
+            title="result",
+            old_label="vendor has",
+            new_label="result",
+            old_start=low + 1,
+            new_start=low + 1,
+            lines=_rows(region, after),
+        )
+    elif prediction.status == HunkStatus.ALREADY_APPLIED:
+        result = Diff(
+            title="result",
+            old_label="vendor has",
+            new_label="result",
+            old_start=low + 1,
+            new_start=low + 1,
+            lines=tuple(DiffLine(" ", line) for line in region),
+            note="the vendor already has upstream's change: nothing is written",
+        )
+    return vendor, result
+
+
+# --- summary --------------------------------------------------------------------------------------
+
+
+def summarize(
+    files: Sequence[FileReport],
+    warnings: int,
+    build: BuildReport | None,
+    kind: ReportKind,
+) -> Summary:
+    counter: Counter[HunkStatus] = Counter()
+    fuzzed: list[str] = []
+    silent: list[str] = []
+    unresolved: list[str] = []
+    kept_files = 0
+    kept_hunks = 0
+    for file in files:
+        if not file.selected:
+            counter[HunkStatus.EXCLUDED] += max(len(file.hunks), 1)
+            continue
+        kept_files += 1
+        if not file.hunks:
+            counter[file.status] += 1
+            kept_hunks += 1
+            if file.open:
+                unresolved.append(file.id)
+            continue
+        for hunk in file.hunks:
+            counter[hunk.status] += 1
+            if hunk.status == HunkStatus.EXCLUDED:
+                continue
+            kept_hunks += 1
+            if hunk.open:
+                unresolved.append(hunk.id)
+            if hunk.fuzzy:
+                fuzzed.append(hunk.id)
+                if not hunk.open and not hunk.needs_review and hunk.resolution is None:
+                    silent.append(hunk.id)
+    counts = tuple(StatusCount(s, counter[s]) for s in HunkStatus if counter[s])
+    safe, verdict = _verdict(unresolved, silent, warnings, build, kind)
+    return Summary(
+        files=kept_files,
+        hunks=kept_hunks,
+        counts=counts,
+        fuzzed=tuple(fuzzed),
+        silently_fuzzed=tuple(silent),
+        unresolved=tuple(unresolved),
+        warnings=warnings,
+        safe_to_build=safe,
+        verdict=verdict,
+    )
+
+
+def _verdict(
+    unresolved: Sequence[str],
+    silent: Sequence[str],
+    warnings: int,
+    build: BuildReport | None,
+    kind: ReportKind,
+) -> tuple[bool, str]:
+    if unresolved:
+        noun = "item needs" if len(unresolved) == 1 else "items need"
+        return False, f"{len(unresolved)} {noun} a person before the build gate opens"
+    if silent:
+        return False, f"{len(silent)} hunk(s) went in with fuzz and nobody looked"
+    if build is not None and not build.ok:
+        return False, f"the build failed ({build.message})"
+    read = f"; read the {warnings} selection warning(s) first" if warnings else ""
+    if kind == ReportKind.PREDICTION:
+        return True, f"once applied: every hunk has a safe place or is already there{read}"
+    if build is not None:
+        return True, f"nothing is open and the build passed{read}"
+    return True, f"nothing is open{read}"
+
+
+# --- from a prediction ----------------------------------------------------------------------------
+
+
+def _hunk_report(
+    path: str,
+    entry: FileEntry,
+    hunk_entry: HunkEntry,
+    prediction: HunkPrediction,
+    index: PatchIndex,
+    lines: Callable[[], Sequence[bytes] | None],
+) -> HunkReport:
+    detailed = prediction.status != HunkStatus.CLEAN or prediction.needs_review
+    upstream = vendor = result = None
+    vendor_missing = result_missing = ""
+    if detailed:
+        hunk = parse_hunk(index, entry, hunk_entry)
+        upstream = upstream_diff(hunk)
+        current = lines()
+        vendor, result = _evidence(prediction, hunk, current)
+        if vendor is None:
+            vendor_missing = (
+                "the file is not in the tree (or cannot be read as text)"
+                if current is None
+                else "nothing in the file resembles this hunk's lines"
+            )
+        if result is None:
+            result_missing = (
+                "none yet: this hunk needs a resolution"
+                if not prediction.settled
+                else "nothing is written"
+            )
+    return HunkReport(
+        id=f"{path}#{hunk_entry.number}",
+        index=hunk_entry.number,
+        header=_raw_header(index, entry, hunk_entry),
+        status=prediction.status,
+        expected_line=prediction.expected_line,
+        found_line=prediction.found_line,
+        offset=prediction.offset,
+        fuzz=prediction.fuzz,
+        needs_review=prediction.needs_review,
+        reason=prediction.reason,
+        added=hunk_entry.added,
+        removed=hunk_entry.removed,
+        open=not prediction.settled,
+        upstream=upstream,
+        vendor=vendor,
+        result=result,
+        vendor_missing=vendor_missing,
+        result_missing=result_missing,
+    )
+
+
+def _excluded_hunk(
+    path: str, entry: FileEntry, hunk_entry: HunkEntry, index: PatchIndex, reason: str
+) -> HunkReport:
+    return HunkReport(
+        id=f"{path}#{hunk_entry.number}",
+        index=hunk_entry.number,
+        header=_raw_header(index, entry, hunk_entry),
+        status=HunkStatus.EXCLUDED,
+        expected_line=hunk_entry.old_start,
+        found_line=None,
+        offset=0,
+        fuzz=0,
+        needs_review=False,
+        reason=reason,
+        added=hunk_entry.added,
+        removed=hunk_entry.removed,
+        open=False,
+    )
+
+
+def _file_report(
+    file: FilePrediction,
+    entry: FileEntry,
+    index: PatchIndex,
+    hunk_reasons: Mapping[int, str],
+    classes: Mapping[str, Classification] | None,
+) -> FileReport:
+    by_number = {h.hunk_number: h for h in file.hunks}
+    cache: list[Sequence[bytes] | None] = []
+
+    def lines() -> Sequence[bytes] | None:
+        if not cache:
+            cache.append(split_lines(file.base) if file.base is not None else None)
+        return cache[0]
+
+    hunks: list[HunkReport] = []
+    for hunk_entry in entry.hunks:
+        predicted = by_number.get(hunk_entry.number)
+        if predicted is None:
+            why = hunk_reasons.get(hunk_entry.number, "not predicted")
+            hunks.append(_excluded_hunk(file.path, entry, hunk_entry, index, why))
+        else:
+            hunks.append(_hunk_report(file.path, entry, hunk_entry, predicted, index, lines))
+    classification = classes.get(file.path) if classes is not None else None
+    return FileReport(
+        path=file.path,
+        entry=entry.number,
+        kind=_KIND_NAMES[entry.kind],
+        status=file.status,
+        selected=True,
+        needs_review=file.needs_review,
+        reason=file.reason,
+        added=entry.added,
+        removed=entry.removed,
+        hunks=tuple(hunks),
+        open=not file.settled if not file.hunks else False,
+        old_path=file.old_path,
+        kbuild_class=str(classification.kind) if classification else file.kbuild_class,
+        module=classification.module if classification else None,
+        class_reason=classification.reason if classification else None,
+    )
+
+
+def _left_out_file(
+    entry: FileEntry,
+    path: str,
+    reason: str,
+    index: PatchIndex,
+    classes: Mapping[str, Classification] | None,
+) -> FileReport:
+    classification = classes.get(path) if classes is not None else None
+    return FileReport(
+        path=path,
+        entry=entry.number,
+        kind=_KIND_NAMES[entry.kind],
+        status=HunkStatus.EXCLUDED,
+        selected=False,
+        needs_review=False,
+        reason=reason,
+        added=entry.added,
+        removed=entry.removed,
+        hunks=tuple(_excluded_hunk(path, entry, h, index, reason) for h in entry.hunks),
+        open=False,
+        kbuild_class=str(classification.kind) if classification else None,
+        module=classification.module if classification else None,
+        class_reason=classification.reason if classification else None,
+    )
+
+
+def _diffstat(file: FilePrediction, entry: FileEntry) -> DiffstatEntry | None:
+    """What applying the prediction writes to one file: the hunks with a place."""
+    placed = {p.hunk.number for p in file.placements}
+    added = sum(h.added for h in entry.hunks if h.number in placed)
+    removed = sum(h.removed for h in entry.hunks if h.number in placed)
+    if entry.kind == ChangeKind.DELETED and file.status == HunkStatus.CLEAN:
+        removed = entry.removed
+    if not added and not removed:
+        return None
+    return DiffstatEntry(file.path, added, removed)
+
+
+def from_prediction(
+    prediction: Prediction,
+    index: PatchIndex,
+    context: ReportContext,
+    selection: SelectionResult | None = None,
+) -> Report:
+    """The report of a ``check``: every file of the patch, the kept ones with their prediction."""
+    if selection is not None and not context.options:
+        context = replace(context, options=describe_rules(selection))
+    entries = {entry.number: entry for entry in index.files}
+    predicted = {file.entry_number: file for file in prediction.files}
+    files: list[FileReport] = []
+    diffstat: list[DiffstatEntry] = []
+    decisions = selection.decisions if selection is not None else ()
+    if decisions:
+        order: Iterable[tuple[int, str | None, str, Mapping[int, str]]] = (
+            (d.entry.number, d.reason, d.tree_path, dict(d.hunk_reasons)) for d in decisions
+        )
+    else:
+        order = ((f.entry_number, None, f.path, {}) for f in prediction.files)
+    for number, reason, tree_path, hunk_reasons in order:
+        entry = entries[number]
+        file = predicted.get(number)
+        if file is None:
+            why = reason if reason is not None else "not predicted"
+            files.append(_left_out_file(entry, tree_path, why, index, context.classes))
+            continue
+        files.append(_file_report(file, entry, index, hunk_reasons, context.classes))
+        stat = _diffstat(file, entry)
+        if stat is not None:
+            diffstat.append(stat)
+    selection_part = (
+        selection_report(selection, context, predicted) if selection is not None else None
+    )
+    warnings = len(context.warnings)
+    summary = summarize(files, warnings, context.build, ReportKind.PREDICTION)
+    names = ", ".join(source.name.rsplit("/", 1)[-1] for source in index.sources)
+    strip = selection.strip if selection is not None else prediction.strip
+    return Report(
+        kind=ReportKind.PREDICTION,
+        title=f"{names} on {context.tree}",
+        inputs=inputs_from(index, context, strip, prediction.fuzz),
+        summary=summary,
+        files=tuple(files),
+        diffstat=tuple(diffstat),
+        selection=selection_part,
+        build=context.build,
+    )
+
+
+# --- from a session -------------------------------------------------------------------------------
+
+# Worst first, as ``check`` orders a file's statuses: the status a file shows in one line.
+_SEVERITY = (
+    HunkStatus.CONFLICT,
+    HunkStatus.PARTIALLY_APPLIED,
+    HunkStatus.MISSING_FILE,
+    HunkStatus.FILE_EXISTS,
+    HunkStatus.FUZZ,
+    HunkStatus.WHITESPACE,
+    HunkStatus.ALREADY_APPLIED,
+    HunkStatus.OFFSET,
+    HunkStatus.CLEAN,
+    HunkStatus.EXCLUDED,
+)
+
+
+def _text_lines(text: str) -> list[str]:
+    """Session text (``surrogateescape``-decoded file bytes) as display lines."""
+    data = text.encode("utf-8", "surrogateescape")
+    return [display(line) for line in data.splitlines(keepends=True)]
+
+
+def _session_upstream(hunk: SessionHunk) -> Diff:
+    """Upstream's hunk from the session's copy of its raw text (``@@`` line and body)."""
+    lines = hunk.upstream.encode("utf-8", "surrogateescape").splitlines(keepends=True)
+    header = display(lines[0]) if lines else ""
+    match = _HUNK_HEADER.match(header)
+    old_start, new_start, section = (
+        (int(match.group(1)), int(match.group(2)), match.group(3) or "")
+        if match
+        else (hunk.expected_line, hunk.expected_line, "")
+    )
+    body: list[DiffLine] = []
+    for raw in lines[1:]:
+        op = raw[:1].decode("ascii", "replace")
+        if op == "\\":
+            continue
+        if op not in (" ", "+", "-"):
+            op, raw = " ", b" " + raw
+        body.append(DiffLine(op, display(raw[1:])))
+    return Diff(
+        title="upstream",
+        old_label="vanilla",
+        new_label="upstream",
+        old_start=old_start,
+        new_start=new_start,
+        lines=tuple(body),
+        section=section.strip(),
+    )
+
+
+# @@ -48,7 +49,7 @@ static int snapshot_map(struct dm_target *ti, struct bio *bio)
+_HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
+
+
+def _session_evidence(hunk: SessionHunk) -> tuple[Diff | None, Diff | None]:
+    """(vendor, result) diffs of a session hunk, from what the session recorded."""
+    pre = _text_lines(hunk.pre_image)
+    if hunk.vendor is None:
+        if (
+            hunk.applied
+            and hunk.found_line is not None
+            and hunk.status
+            in (
+                HunkStatus.CLEAN,
+                HunkStatus.OFFSET,
+            )
+        ):
+            # An exact match: the vendor's lines are the pre-image, the result the post-image.
+            post = _text_lines(hunk.post_image)
+            result = Diff(
+                "result",
+                "vendor had",
+                "result",
+                hunk.found_line,
+                hunk.found_line,
+                _rows(pre, post),
+                note="applied by apply at this place",
+            )
+            return None, result
+        return None, None
+    region = _text_lines(hunk.vendor.text)
+    vendor = Diff(
+        title="vendor",
+        old_label="upstream expects",
+        new_label="vendor has",
+        old_start=hunk.expected_line,
+        new_start=hunk.vendor.start,
+        lines=_rows(pre, region),
+    )
+    start = hunk.vendor.start
+    if hunk.resolution is not None and hunk.written is not None:
+        after = _text_lines(hunk.written)
+        note = f"{hunk.resolution}" + (
+            f": {hunk.resolution_reason}" if hunk.resolution_reason else ""
+        )
+        return vendor, Diff(
+            "result", "vendor had", "result", start, start, _rows(region, after), note=note
+        )
+    if hunk.resolution is not None:
+        return vendor, Diff(
+            "result",
+            "vendor had",
+            "result",
+            start,
+            start,
+            tuple(DiffLine(" ", line) for line in region),
+            note=f"{hunk.resolution}: the vendor's lines are kept",
+        )
+    if hunk.proposal is not None:
+        marks = " (it still has conflict markers)" if hunk.proposal_conflicts else ""
+        source = f" ({hunk.proposal_source})" if hunk.proposal_source else ""
+        return vendor, Diff(
+            "result",
+            "vendor has",
+            "proposal",
+            start,
+            start,
+            _rows(region, _text_lines(hunk.proposal)),
+            note=f"the proposal{source}, not accepted yet{marks}",
+        )
+    return vendor, None
+
+
+def _session_hunk(hunk: SessionHunk) -> HunkReport:
+    upstream_text = _session_upstream(hunk)
+    detailed = hunk.status != HunkStatus.CLEAN or hunk.needs_review or hunk.resolution is not None
+    vendor = result = None
+    vendor_missing = result_missing = ""
+    if detailed:
+        vendor, result = _session_evidence(hunk)
+        if vendor is None:
+            vendor_missing = (
+                "not recorded: the session keeps the vendor's lines only for hunks a person "
+                "must resolve"
+            )
+            if hunk.status in (HunkStatus.CLEAN, HunkStatus.OFFSET) and hunk.applied:
+                vendor_missing = "exactly what upstream expects (an exact match)"
+        if result is None:
+            if hunk.open:
+                result_missing = "none yet: this hunk needs a resolution"
+            elif hunk.applied:
+                result_missing = f"applied by apply at line {hunk.found_line}; see the diffstat"
+            else:
+                result_missing = "nothing is written"
+    resolution = None
+    if hunk.resolution is not None:
+        resolution = HunkResolution(
+            resolution=hunk.resolution,
+            by=hunk.resolved_by or "",
+            at=hunk.resolved_at or "",
+            reason=hunk.resolution_reason or "",
+            reused=hunk.reused,
+        )
+    header = hunk.upstream.split("\n", 1)[0].rstrip("\r")
+    return HunkReport(
+        id=hunk.id,
+        index=hunk.number,
+        header=header.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"),
+        status=hunk.status,
+        expected_line=hunk.expected_line,
+        found_line=hunk.found_line,
+        offset=hunk.offset,
+        fuzz=hunk.fuzz,
+        needs_review=hunk.needs_review,
+        reason=hunk.reason,
+        added=sum(1 for line in upstream_text.lines if line.op == "+"),
+        removed=sum(1 for line in upstream_text.lines if line.op == "-"),
+        open=hunk.open,
+        resolution=resolution,
+        upstream=upstream_text if detailed else None,
+        vendor=vendor,
+        result=result,
+        vendor_missing=vendor_missing,
+        result_missing=result_missing,
+    )
+
+
+def diffstat_of(diff: bytes) -> tuple[DiffstatEntry, ...]:
+    """Per-file counts of a ``git diff`` (the session's combined result)."""
+    entries: list[DiffstatEntry] = []
+    path: str | None = None
+    added = removed = 0
+    in_hunk = False
+
+    def close() -> None:
+        if path is not None and (added or removed):
+            entries.append(DiffstatEntry(path, added, removed))
+
+    for line in diff.splitlines():
+        if line.startswith(b"diff --git "):
+            close()
+            path = display(line.split(b" b/", 1)[-1]) if b" b/" in line else display(line)
+            added = removed = 0
+            in_hunk = False
+        elif line.startswith(b"@@"):
+            in_hunk = True
+        elif in_hunk and line.startswith(b"+"):
+            added += 1
+        elif in_hunk and line.startswith(b"-"):
+            removed += 1
+    close()
+    return tuple(entries)
+
+
+def from_session(
+    session: Session,
+    open_items: Sequence[OpenItem],
+    context: ReportContext,
+    combined_diff: bytes | None = None,
+) -> Report:
+    """The report of an apply session, at any point of resolution.
+
+    ``open_items`` is :meth:`SessionStore.open_items` (the build gate's answer); ``combined_diff``
+    is ``git diff base..branch`` of the worktree, for the diffstat, when the worktree exists.
+    """
+    kinds = {f.path: f.kind for f in session.files}
+    by_file: dict[tuple[int, str], list[SessionHunk]] = {}
+    for hunk in session.hunks:
+        by_file.setdefault((hunk.file_number, hunk.path), []).append(hunk)
+    files: list[FileReport] = []
+    for (number, path), hunks in sorted(by_file.items()):
+        reports = tuple(_session_hunk(h) for h in hunks)
+        present = {h.status for h in hunks}
+        status = next((s for s in _SEVERITY if s in present), HunkStatus.CLEAN)
+        classification = context.classes.get(path) if context.classes is not None else None
+        kind = kinds.get(path, "modified")
+        files.append(
+            FileReport(
+                path=path,
+                entry=number,
+                kind=kind if kind in _KIND_NAMES.values() else "modified",
+                status=status,
+                selected=True,
+                needs_review=any(h.needs_review for h in hunks),
+                reason="",
+                added=sum(h.added for h in reports),
+                removed=sum(h.removed for h in reports),
+                hunks=reports,
+                open=False,
+                kbuild_class=str(classification.kind) if classification else None,
+                module=classification.module if classification else None,
+                class_reason=classification.reason if classification else None,
+            )
+        )
+    summary = summarize(files, len(context.warnings), context.build, ReportKind.SESSION)
+    # The build gate's own list is the truth about what is open: it also sees .rej files,
+    # conflict markers and uncommitted edits, which no hunk status shows.
+    gate = tuple(
+        item.hunk_id if item.hunk_id is not None else f"{item.path} ({item.kind})"
+        for item in open_items
+    )
+    safe, verdict = _verdict(
+        gate, summary.silently_fuzzed, summary.warnings, context.build, ReportKind.SESSION
+    )
+    summary = replace(summary, unresolved=gate, safe_to_build=safe, verdict=verdict)
+    patch = session.patch
+    inputs = Inputs(
+        patches=(
+            PatchInput(
+                name=", ".join(patch.paths) or patch.name,
+                size=patch.size,
+                data_size=patch.size,
+                sha256=patch.sha256,
+            ),
+        ),
+        tree=context.tree or session.tree,
+        base=context.base if context.base is not None else session.base,
+        config=context.config,
+        options=context.options or ((session.selection,) if session.selection else ()),
+        strip=session.strip,
+        fuzz=session.fuzz,
+        version=context.version,
+        generated=_generated(context),
+    )
+    return Report(
+        kind=ReportKind.SESSION,
+        title=f"{patch.name} on {inputs.tree} ({session.phase})",
+        inputs=inputs,
+        summary=summary,
+        files=tuple(files),
+        diffstat=diffstat_of(combined_diff) if combined_diff is not None else (),
+        build=context.build,
+    )
+
+
+def build_report(result: BuildResult) -> BuildReport:
+    """The report's view of a :class:`~patchsmith.kernel.build.BuildResult`."""
+    tail = "\n".join(f"{d.location}: {d.message}" for d in result.errors[:20])
+    return BuildReport(
+        ok=result.ok,
+        command=result.command,
+        message=result.message,
+        modules=result.relative_modules(),
+        log_tail=tail,
+    )
+
+
+def build_report_from_json(data: Mapping[str, object]) -> BuildReport:
+    """The report's view of a stored ``build.json`` (``BuildResult.to_json``)."""
+    errors = data.get("errors")
+    lines: list[str] = []
+    if isinstance(errors, list):
+        for error in errors[:20]:
+            if isinstance(error, dict):
+                where = str(error.get("path") or "modpost")
+                if error.get("line") is not None:
+                    where += f":{error['line']}"
+                lines.append(f"{where}: {error.get('message', '')}")
+    modules = data.get("modules_relative") or data.get("modules") or []
+    return BuildReport(
+        ok=bool(data.get("ok")),
+        command=str(data.get("command", "")),
+        message=str(data.get("message", "")),
+        modules=tuple(str(m) for m in modules) if isinstance(modules, list) else (),
+        log_tail="\n".join(lines),
+    )

@@ -1,0 +1,330 @@
+"""The Markdown report, for GitHub and GitLab merge requests.
+
+Layout: a verdict and a status table a reviewer reads in ten seconds, a table of everything that
+needs a look, the inputs, the selection, then one collapsible ``<details>`` block per file with
+its hunk table and, for every hunk that was not plainly clean, fenced ``diff`` blocks of
+upstream's hunk, the vendor's region and the result.
+
+Text from the patch and the tree is never trusted to be plain: code spans and fences are made
+longer than any backtick run inside them, table cells escape ``|``, and text inside HTML tags is
+HTML-escaped, so a hunk containing backticks or ``</details>`` cannot break the layout.
+
+Depends on :mod:`patchsmith.report.model` only.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from patchsmith.report.model import (
+    Diff,
+    DiffstatEntry,
+    FileReport,
+    HunkReport,
+    Report,
+    ReportKind,
+    SelectionReport,
+)
+
+__all__ = ["code_span", "diffstat_text", "fence", "render_markdown"]
+
+_BACKTICKS = re.compile(r"`+")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+
+
+def code_span(text: str, in_table: bool = True) -> str:
+    """``text`` as an inline code span that survives backticks (and ``|`` in a table cell)."""
+    if not text:
+        return ""
+    ticks = "`" * (_longest_backticks(text) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    body = text.replace("|", "\\|") if in_table else text
+    return f"{ticks}{pad}{body}{pad}{ticks}"
+
+
+def fence(text: str, info: str = "") -> str:
+    """A fenced code block longer than any backtick run in ``text``."""
+    ticks = "`" * max(3, _longest_backticks(text) + 1)
+    body = text if text.endswith("\n") or not text else text + "\n"
+    return f"{ticks}{info}\n{body}{ticks}\n"
+
+
+def _plain(text: str) -> str:
+    """Prose from the patch or the engine, safe in a table cell or a paragraph."""
+    escaped = html.escape(text, quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _size(count: int) -> str:
+    return f"{count:,} bytes"
+
+
+def diffstat_text(entries: tuple[DiffstatEntry, ...], width: int = 60) -> str:
+    """``git diff --stat`` style lines, with the closing totals line."""
+    if not entries:
+        return "0 files changed\n"
+    name_width = max(len(e.path) for e in entries)
+    largest = max(e.added + e.removed for e in entries)
+    count_width = len(str(largest))
+    room = max(10, width - min(name_width, 50) - count_width)
+    lines = []
+    for entry in entries:
+        total = entry.added + entry.removed
+        scale = min(1.0, room / largest) if largest else 1.0
+        plus = round(entry.added * scale) or (1 if entry.added else 0)
+        minus = round(entry.removed * scale) or (1 if entry.removed else 0)
+        lines.append(
+            f" {entry.path.ljust(name_width)} | {str(total).rjust(count_width)} "
+            f"{'+' * plus}{'-' * minus}".rstrip()
+        )
+    added = sum(e.added for e in entries)
+    removed = sum(e.removed for e in entries)
+    files = "file" if len(entries) == 1 else "files"
+    lines.append(
+        f" {len(entries)} {files} changed, {added} insertion{'s' if added != 1 else ''}(+), "
+        f"{removed} deletion{'s' if removed != 1 else ''}(-)"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _resolution(hunk: HunkReport) -> str:
+    resolution = hunk.resolution
+    if resolution is None:
+        return "**open**" if hunk.open else "—"
+    text = f"{resolution.resolution}"
+    if resolution.reused:
+        text += " (reused)"
+    who = ", ".join(p for p in (resolution.by, resolution.at) if p)
+    if who:
+        text += f" by {_plain(who)}"
+    if resolution.reason:
+        text += f": {_plain(resolution.reason)}"
+    return text
+
+
+def _summary(report: Report) -> list[str]:
+    summary = report.summary
+    mark = "✅" if summary.safe_to_build else "❌"
+    answer = "yes" if summary.safe_to_build else "no"
+    lines = [f"> {mark} **Safe to build: {answer}**: {_plain(summary.verdict)}", ">"]
+    if summary.silently_fuzzed:
+        listed = ", ".join(code_span(i, False) for i in summary.silently_fuzzed)
+        fuzz_line = f"⚠️ **Silently fuzzed:** {listed}"
+    elif summary.fuzzed:
+        fuzz_line = f"Nothing silently fuzzed ({len(summary.fuzzed)} fuzzed hunk(s), all reviewed)"
+    else:
+        fuzz_line = "Nothing silently fuzzed"
+    facts = [
+        fuzz_line,
+        f"unresolved: **{len(summary.unresolved)}**",
+        f"selection warnings: **{summary.warnings}**",
+    ]
+    if report.kind == ReportKind.PREDICTION:
+        facts.append("a prediction (`check`): nothing was written")
+    else:
+        facts.append("an apply session")
+    lines.append("> " + " · ".join(facts))
+    lines += ["", "| status | hunks |", "|:--|--:|"]
+    for count in summary.counts:
+        lines.append(f"| {count.status} | {count.count} |")
+    lines.append(f"| **kept** | **{summary.hunks}** in {summary.files} file(s) |")
+    return lines
+
+
+def _attention(report: Report) -> list[str]:
+    rows = report.attention
+    if not rows:
+        return ["## Needs attention", "", "Nothing: every kept hunk is clean."]
+    lines = [
+        "## Needs attention",
+        "",
+        "| hunk | status | landed | reason | resolution |",
+        "|---|---|---|---|---|",
+    ]
+    for file, hunk in rows:
+        if hunk is None:
+            state = "**open**" if file.open else "—"
+            lines.append(
+                f"| {code_span(file.id)} | {file.status} | — | {_plain(file.reason)} | {state} |"
+            )
+            continue
+        review = " (review)" if hunk.needs_review else ""
+        lines.append(
+            f"| {code_span(hunk.id)} | {hunk.status}{review} | {hunk.landed} | "
+            f"{_plain(hunk.reason)} | {_resolution(hunk)} |"
+        )
+    return lines
+
+
+def _inputs(report: Report) -> list[str]:
+    inputs = report.inputs
+    lines = ["## Inputs", "", "| | |", "|---|---|"]
+    for patch in inputs.patches:
+        packed = f", {patch.compression} {_size(patch.size)}" if patch.compression else ""
+        lines.append(
+            f"| patch | {code_span(patch.name)} ({_size(patch.data_size)}{packed}), "
+            f"sha256 {code_span(patch.sha256)} |"
+        )
+    lines.append(f"| tree | {code_span(inputs.tree)} |")
+    lines.append(f"| base | {code_span(inputs.base) if inputs.base else '—'} |")
+    lines.append(f"| config | {code_span(inputs.config) if inputs.config else '—'} |")
+    options = " ".join(inputs.options)
+    lines.append(f"| options | {code_span(options) if options else '—'} |")
+    lines.append(
+        f"| paths | stripped by {inputs.strip} (`-p{inputs.strip}`), fuzz up to {inputs.fuzz} |"
+    )
+    lines.append(f"| patchsmith | {_plain(inputs.version)} |")
+    lines.append(f"| date | {_plain(inputs.generated)} |")
+    return lines
+
+
+def _selection(selection: SelectionReport | None) -> list[str]:
+    lines = ["## Selection", ""]
+    if selection is None:
+        return [*lines, _NO_SELECTION]
+    rules = ", ".join(code_span(r, False) for r in selection.rules) or "none (everything kept)"
+    lines.append(f"Rules: {rules}.")
+    lines.append("")
+    lines.append(
+        f"Kept **{selection.files_kept}** of {selection.files_total} files and "
+        f"**{selection.hunks_kept}** of {selection.hunks_total} hunks; left out "
+        f"{selection.files_left_out} files and {selection.hunks_left_out} hunks."
+    )
+    if selection.left_out:
+        lines += ["", "| left out by | files | hunks |", "|---|--:|--:|"]
+        for group in selection.left_out:
+            lines.append(f"| {code_span(group.rule)} | {group.files} | {group.hunks} |")
+        lines += ["", "<details><summary>Left-out files</summary>", ""]
+        lines += ["| file | left out by |", "|---|---|"]
+        for group in selection.left_out:
+            for path in group.paths:
+                lines.append(f"| {code_span(path)} | {code_span(group.rule)} |")
+        lines += ["", "</details>"]
+    if selection.classes:
+        lines += [
+            "",
+            "| Kbuild class | kept files | kept hunks | left-out files | left-out hunks |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        for row in selection.classes:
+            lines.append(
+                f"| {row.kbuild_class} | {row.kept_files} | {row.kept_hunks} | "
+                f"{row.left_out_files} | {row.left_out_hunks} |"
+            )
+    lines.append("")
+    if selection.warnings:
+        lines.append(f"**Warnings ({len(selection.warnings)}):**")
+        lines.append("")
+        for warning in selection.warnings:
+            lines.append(f"- {code_span(warning.kind, False)}: {_plain(warning.message)}")
+    else:
+        lines.append("No dependency or header warnings.")
+    return lines
+
+
+_NO_SELECTION = (
+    "Not recorded here: the options are under Inputs; "
+    "`patchsmith filter --explain` with them lists what was left out and why."
+)
+
+
+def _diff_block(diff: Diff | None, heading: str, missing: str) -> list[str]:
+    if diff is None:
+        return [f"{heading}: {_plain(missing)}.", ""]
+    where = f"{diff.old_label} line {diff.old_start} → {diff.new_label} line {diff.new_start}"
+    note = f" {_plain(diff.note)}." if diff.note else ""
+    return [f"{heading} ({_plain(where)}):{note}", "", fence(diff.unified(), "diff")]
+
+
+def _hunk_detail(file: FileReport, hunk: HunkReport) -> list[str]:
+    review = ", needs review" if hunk.needs_review else ""
+    reason = f": {_plain(hunk.reason)}" if hunk.reason else ""
+    lines = [f"#### {code_span(hunk.id, False)} {hunk.status}{review}{reason}", ""]
+    if hunk.resolution is not None or hunk.open:
+        lines += [f"Resolution: {_resolution(hunk)}", ""]
+    lines += _diff_block(hunk.upstream, "Upstream's hunk", "not shown")
+    lines += _diff_block(hunk.vendor, "The vendor's region", hunk.vendor_missing or "not shown")
+    lines += _diff_block(hunk.result, "Result", hunk.result_missing or "not shown")
+    return lines
+
+
+def _file(file: FileReport) -> list[str]:
+    hunks = file.hunks
+    count = f"{len(hunks)} hunk{'s' if len(hunks) != 1 else ''}"
+    extra = f", {file.kbuild_class}" if file.kbuild_class else ""
+    module = f" ({file.module})" if file.module else ""
+    summary = (
+        f"<b>{_h(str(file.status))}</b> <code>{_h(file.path)}</code> — {count}, "
+        f"+{file.added} −{file.removed}{_h(extra)}{_h(module)}"
+    )
+    lines = ["<details>", f"<summary>{summary}</summary>", ""]
+    facts = [f"{file.kind} file"]
+    if file.old_path:
+        facts.append(f"from {code_span(file.old_path, False)}")
+    if file.class_reason:
+        facts.append(f"Kbuild: {_plain(file.class_reason)}")
+    if file.reason:
+        facts.append(_plain(file.reason))
+    lines += [" · ".join(facts), ""]
+    if file.hunks:
+        lines += [
+            "| # | hunk | status | landed | reason | resolution |",
+            "|--:|---|---|---|---|---|",
+        ]
+        for hunk in file.hunks:
+            review = " (review)" if hunk.needs_review else ""
+            lines.append(
+                f"| {hunk.index} | {code_span(hunk.header)} | {hunk.status}{review} | "
+                f"{hunk.landed} | {_plain(hunk.reason)} | {_resolution(hunk)} |"
+            )
+        lines.append("")
+    for hunk in file.hunks:
+        if hunk.detailed:
+            lines += _hunk_detail(file, hunk)
+    lines += ["</details>", ""]
+    return lines
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report as GitHub/GitLab-flavoured Markdown."""
+    lines = [f"# patchsmith report: {_plain(report.title)}", ""]
+    lines += _summary(report)
+    lines.append("")
+    lines += _attention(report)
+    lines.append("")
+    lines += _inputs(report)
+    lines.append("")
+    lines += _selection(report.selection)
+    lines += ["", "## Files", ""]
+    kept = report.kept_files
+    if not kept:
+        lines += ["No file diff was kept.", ""]
+    for file in kept:
+        lines += _file(file)
+    if report.build is not None:
+        build = report.build
+        state = "passed" if build.ok else "**failed**"
+        lines += [
+            "## Build",
+            "",
+            f"{code_span(build.command, False)} {state}: {_plain(build.message)}",
+        ]
+        if build.modules:
+            lines += ["", "Modules: " + ", ".join(code_span(m, False) for m in build.modules)]
+        if build.log_tail:
+            lines += ["", fence(build.log_tail)]
+        lines.append("")
+    lines += ["## Diffstat", ""]
+    what = "what applying writes" if report.kind == ReportKind.PREDICTION else "the final result"
+    lines += [f"The combined change ({what}):", "", fence(diffstat_text(report.diffstat))]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

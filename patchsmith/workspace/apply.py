@@ -1,0 +1,984 @@
+"""Apply: turn the engine's prediction into a worktree a person can resolve and a compiler build.
+
+:func:`apply_patch` never writes to the source tree. It
+
+1. snapshots the tree (a git repository: ``HEAD``, or the dirty state with ``allow_dirty``; a
+   plain directory: the touched files, into a repository patchsmith keeps outside the tree) and
+   creates a worktree on a branch of its own with only the touched files checked out
+   (:mod:`patchsmith.workspace.git`);
+2. records the session (phase ``applying``) so that a crash leaves something to continue from;
+3. predicts every selected hunk on the worktree with :func:`patchsmith.engine.predict.predict`
+   and writes the hunks the engine placed, through the engine's own
+   :func:`~patchsmith.engine.locate.apply_located` (one implementation of "apply"): ``clean`` and
+   ``offset`` always, ``fuzz``/``whitespace``/flagged ones only with ``accept_fuzz``;
+   ``already-applied`` is recorded and skipped; the rest go to GNU-patch-format ``.rej`` files
+   beside their file (the bytes ``patch`` writes, line numbers shifted by what was applied above);
+4. commits "apply clean hunks", then with ``merge`` puts a diff3 conflict block
+   (``<<<<<<< vendor``, ``||||||| upstream-before``, ``=======``, ``>>>>>>> upstream-after``) in
+   place of each conflict's region instead of a ``.rej``;
+5. computes a proposal for every open hunk: a 3-way merge (``git merge-file --diff3``) of the
+   vendor's region with upstream's pre- and post-image. With ``base`` (the vanilla tree: a
+   directory, a tarball or a git ref) the vendor's region is found by aligning the whole vanilla
+   file with the vendor's, so the merge is the per-file 3-way restricted to that hunk; without
+   one, the engine's best candidate region is used. Proposals are recorded, never applied;
+6. reuses remembered resolutions (:mod:`patchsmith.workspace.memory`), one commit each, marked
+   ``reused``; then marks the session ``ready``.
+
+Running the same apply again after a crash continues: the worktree's touched files are reset to
+the base commit and steps 3-6 run again (the engine is deterministic).
+
+Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`,
+:mod:`patchsmith.errors` and the rest of :mod:`patchsmith.workspace`; never on the CLI.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tarfile
+import time
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TypeVar
+
+from patchsmith.engine.locate import Placement, apply_located, expected_index, find_candidates
+from patchsmith.engine.predict import (
+    FilePrediction,
+    HunkPrediction,
+    predict,
+    split_lines,
+    strip_path,
+)
+from patchsmith.errors import SessionError, TreeError, UsageError
+from patchsmith.model import HunkStatus, Resolution
+from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
+from patchsmith.patchfile.index import ChangeKind, PatchIndex
+from patchsmith.patchfile.select import FileDecision, SelectionResult
+from patchsmith.workspace import git, memory
+from patchsmith.workspace.session import (
+    PatchInfo,
+    Phase,
+    Region,
+    Session,
+    SessionFile,
+    SessionHunk,
+    SessionStore,
+    has_markers,
+    now,
+    session_path,
+    to_bytes,
+    to_text,
+    write_atomic,
+)
+
+Progress = Callable[[str, int, int], None]
+"""Called with (stage, done, total); stages: ``snapshot``, ``worktree``, ``predict``, ``write``,
+``proposals``, ``memory``."""
+
+T = TypeVar("T", bound=Hashable)
+
+LABELS = ("vendor", "upstream-before", "upstream-after")
+"""Conflict-marker labels: ours is the vendor's code, base and theirs are upstream's images."""
+
+PAUSE_ENV = "PATCHSMITH_TEST_PAUSE_AT"
+"""Test hook: ``<stage>:<file>`` makes apply create ``<file>`` and sleep at ``<stage>``
+(``written``: files written, nothing committed), so a test can kill it there."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyOptions:
+    """What ``patchsmith apply`` was asked to do, beyond the patch and the selection."""
+
+    fuzz: int = 2
+    accept_fuzz: bool = False
+    """Write ``fuzz``, ``whitespace`` and flagged (``needs_review``) hunks the engine placed."""
+    merge: bool = False
+    """Conflict blocks in the files instead of ``.rej`` files."""
+    base: str | None = None
+    """The vanilla tree: a directory, a tarball, or a git ref in the tree's repository."""
+    branch: str | None = None
+    worktree: Path | None = None
+    allow_dirty: bool = False
+    name: str | None = None
+    """The patch's name for the branch and the worktree (default: from the patch file name)."""
+    selection_summary: str = ""
+    use_memory: bool = True
+
+
+# --- naming ---------------------------------------------------------------------------------------
+
+# patch-6.1.187.xz, 0001-dm-fix.patch.gz, upstream.diff
+_SUFFIXES = re.compile(r"(\.(gz|bz2|xz|zst|patch|diff|mbox|txt))+$")
+
+
+def patch_name(index: PatchIndex) -> str:
+    """A branch-safe name for the patch: its file name without the usual suffixes."""
+    names = [source.name for source in index.sources]
+    raw = os.path.basename(names[0]) if names and names[0] not in ("-", "<stdin>") else "stdin"
+    stem = _SUFFIXES.sub("", raw) or "patch"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.") or "patch"
+    return safe.replace("..", ".")
+
+
+def patch_info(index: PatchIndex, name: str) -> PatchInfo:
+    digest = hashlib.sha256()
+    size = 0
+    for source in index.sources:
+        digest.update(source.data)
+        size += len(source.data)
+    return PatchInfo(name, tuple(s.name for s in index.sources), size, digest.hexdigest())
+
+
+def touched_paths(result: SelectionResult) -> list[str]:
+    """Every tree path the kept file diffs read or write (both sides of a rename)."""
+    paths: dict[str, None] = {}
+    for decision in result.kept:
+        entry = decision.entry
+        for name in (entry.old_name, entry.new_name):
+            if name is not None:
+                paths[strip_path(name, result.strip)] = None
+    return list(paths)
+
+
+def _pause(stage: str) -> None:
+    value = os.environ.get(PAUSE_ENV, "")
+    if value.startswith(stage + ":"):
+        Path(value.split(":", 1)[1]).write_text(str(os.getpid()), encoding="ascii")
+        time.sleep(3600)
+
+
+# --- the vanilla base -----------------------------------------------------------------------------
+
+
+class VanillaBase:
+    """Reads files of the vanilla tree named by ``--base``: a directory, a tarball, a git ref."""
+
+    def __init__(self, spec: str, tree_repo: Path | None) -> None:
+        self.spec = spec
+        self.directory: Path | None = None
+        self.tarball: Path | None = None
+        self.ref: str | None = None
+        self.repo = tree_repo
+        path = Path(spec)
+        if path.is_dir():
+            self.directory = path
+        elif path.is_file():
+            self.tarball = path
+        elif tree_repo is not None and _ref_ok(tree_repo, spec):
+            self.ref = spec
+        else:
+            raise UsageError(
+                f"--base {spec}: not a directory, a tarball, or a git ref of the tree",
+                hint="pass the unpacked vanilla tree, its tarball (linux-6.1.180.tar.xz) or a "
+                "ref like v6.1.180 when --tree is a git repository",
+            )
+        self._members: dict[str, bytes] | None = None
+
+    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        """The vanilla bytes of each path (``None`` when the vanilla tree lacks it)."""
+        if self.directory is not None:
+            out: dict[str, bytes | None] = {}
+            for path in paths:
+                try:
+                    out[path] = (self.directory / path).read_bytes()
+                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                    out[path] = None
+            return out
+        if self.ref is not None:
+            assert self.repo is not None
+            return {p: git.show_file(self.repo, self.ref, p) for p in paths}
+        return self._from_tarball(paths)
+
+    def _from_tarball(self, paths: Sequence[str]) -> dict[str, bytes | None]:
+        assert self.tarball is not None
+        wanted = set(paths)
+        found: dict[str, bytes | None] = dict.fromkeys(paths)
+        try:
+            with tarfile.open(self.tarball, "r:*") as archive:
+                for member in archive:
+                    if not member.isfile():
+                        continue
+                    name = member.name.lstrip("./")
+                    relative = name.split("/", 1)[1] if "/" in name else name
+                    for candidate in (relative, name):
+                        if candidate in wanted and found[candidate] is None:
+                            handle = archive.extractfile(member)
+                            if handle is not None:
+                                found[candidate] = handle.read()
+        except (tarfile.TarError, OSError) as error:
+            raise UsageError(f"--base {self.spec}: cannot read the tarball: {error}") from error
+        return found
+
+
+def _ref_ok(repo: Path, ref: str) -> bool:
+    return git.run_git(["rev-parse", "--verify", "--quiet", ref], cwd=repo, check=False).code == 0
+
+
+# --- the worktree ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    git_dir: Path
+    worktree: Path
+    branch: str
+    base_commit: str
+    kind: str
+    repo_root: Path | None
+
+
+def _default_worktree(tree: Path, name: str) -> Path:
+    folder = git.data_home() / "worktrees"
+    stem = f"{os.path.basename(os.path.realpath(tree)) or 'tree'}-{name}"
+    candidate = folder / stem
+    number = 2
+    while candidate.exists():
+        candidate = folder / f"{stem}-{number}"
+        number += 1
+    return candidate
+
+
+def _existing_session(git_dir: Path, branch: str) -> tuple[Path | None, SessionStore | None]:
+    worktree = git.worktree_of_branch(git_dir, branch)
+    if worktree is None or not worktree.exists():
+        return worktree, None
+    store = SessionStore(session_path(git.git_dir_of(worktree)))
+    return worktree, (store if store.path.exists() else None)
+
+
+def _prepare(
+    tree: Path, touched: list[str], options: ApplyOptions, name: str, progress: Progress | None
+) -> tuple[_Place, SessionStore | None]:
+    """The worktree for this apply, or the one an interrupted apply left (with its store)."""
+    root = git.repository_root(tree)
+    branch = options.branch or f"patchsmith/{name}"
+    if root is not None:
+        git_dir = git.common_dir(root)
+        kind = "git"
+    else:
+        git_dir = git.tree_repository(tree)
+        kind = "plain"
+    if git.ref_exists(git_dir, f"refs/heads/{branch}"):
+        worktree, store = _existing_session(git_dir, branch)
+        if store is not None:
+            session = store.read()
+            if session.phase == Phase.APPLYING:
+                place = _Place(
+                    git_dir, Path(session.worktree), branch, session.base_commit, kind, root
+                )
+                return place, store
+            raise SessionError(
+                f"there is already a session on branch {branch} (worktree {session.worktree})",
+                hint="continue it ('patchsmith status --session "
+                f"{session.worktree}'), remove it ('patchsmith abort --session "
+                f"{session.worktree}'), or pass --branch NAME",
+            )
+        ours = worktree is None or str(worktree).startswith(str(git.data_home()))
+        if kind == "plain" or (ours and branch.startswith("patchsmith/")):
+            # Left by an apply that died before it could record the session: ours to remove.
+            if worktree is not None:
+                git.remove_worktree(git_dir, worktree)
+            git.delete_branch(git_dir, branch)
+        else:
+            raise SessionError(
+                f"branch {branch} already exists in {root}",
+                hint="pass --branch NAME, or delete the branch",
+            )
+    if progress is not None:
+        progress("snapshot", 0, 1)
+    if kind == "git":
+        assert root is not None
+        dirty = git.dirty_paths(root)
+        if dirty and not options.allow_dirty:
+            raise TreeError(
+                f"the tree {tree} has uncommitted changes ({len(dirty)} path(s), e.g. {dirty[0]})",
+                hint="commit or stash them, or pass --allow-dirty to apply on a snapshot of the "
+                "current state (the tree itself is never changed)",
+            )
+        base = git.snapshot_dirty(root) if dirty else git.rev_parse(root, "HEAD")
+        checkout: list[str] | None = touched
+    else:
+        base = git.snapshot_paths(
+            git_dir, tree, touched, f"patchsmith: base snapshot of {os.path.realpath(tree)}"
+        )
+        checkout = None  # the base holds only the touched files
+    if progress is not None:
+        progress("snapshot", 1, 1)
+        progress("worktree", 0, 1)
+    worktree = options.worktree or _default_worktree(tree, name)
+    if worktree.exists() and any(worktree.iterdir()):
+        raise UsageError(
+            f"--worktree {worktree} exists and is not empty", hint="pick a new path for it"
+        )
+    if os.path.realpath(worktree).startswith(os.path.realpath(tree) + os.sep):
+        raise UsageError(
+            f"--worktree {worktree} is inside the tree",
+            hint="patchsmith never writes into the tree; pick a path outside it",
+        )
+    if worktree.exists():
+        worktree.rmdir()
+    git.add_worktree(git_dir, worktree.absolute(), branch, base, checkout)
+    if progress is not None:
+        progress("worktree", 1, 1)
+    return _Place(git_dir, worktree.absolute(), branch, base, kind, root), None
+
+
+# --- GNU patch's reject format ---------------------------------------------------------------
+
+
+def _range(start: int, count: int) -> str:
+    """GNU patch's ``print_unidiff_range``."""
+    if count == 0:
+        return f"{start - 1},0"
+    if count == 1:
+        return str(start)
+    return f"{start},{count}"
+
+
+def _header_line(raw_header: bytes, tag: bytes, path: str) -> bytes:
+    """``--- PATH<timestamp>`` as GNU patch writes it in a ``.rej`` (the name replaced by the
+    file it patched, the rest of the patch's header line kept)."""
+    for line in raw_header.splitlines(keepends=True):
+        if line.startswith(tag + b" "):
+            rest = line[len(tag) + 1 :].rstrip(b"\r\n")
+            timestamp = rest[rest.index(b"\t") :] if b"\t" in rest else b""
+            return tag + b" " + path.encode("utf-8", "surrogateescape") + timestamp + b"\n"
+    return tag + b" " + path.encode("utf-8", "surrogateescape") + b"\n"
+
+
+# The tail of a unified hunk header (the function name GNU patch copies into the .rej):
+#   @@ -17,7 +19,7 @@ static int dm_table_add_target(...)
+_HUNK_TAIL = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@([^\r\n]*)")
+
+
+def reject_hunk(raw: bytes, hunk: Hunk, out_offset: int) -> bytes:
+    """One hunk as GNU patch 2.7 writes it to a ``.rej``: the line numbers shifted by what was
+    applied above it, removed lines before added ones in each change, ``\\ No newline``
+    markers kept."""
+    lines = raw.splitlines(keepends=True)
+    match = _HUNK_TAIL.match(lines[0]) if lines else None
+    tail = match.group(1) if match else b""
+    old_start = hunk.old_start + (1 if hunk.old_count == 0 else 0) + out_offset
+    new_start = hunk.new_start + (1 if hunk.new_count == 0 else 0) + out_offset
+    header = (
+        f"@@ -{_range(old_start, hunk.old_count)} +{_range(new_start, hunk.new_count)} @@".encode()
+        + tail
+        + b"\n"
+    )
+    body: list[bytes] = []
+    removed: list[bytes] = []
+    added: list[bytes] = []
+
+    def flush() -> None:
+        body.extend(removed)
+        body.extend(added)
+        removed.clear()
+        added.clear()
+
+    previous: list[bytes] | None = None
+    for line in lines[1:]:
+        first = line[:1]
+        if first == b"\\":
+            if previous is not None:
+                previous.append(line)
+            continue
+        if first == b"-":
+            removed.append(line)
+            previous = removed
+        elif first == b"+":
+            added.append(line)
+            previous = added
+        else:
+            flush()
+            body.append(line if first == b" " else b" " + line)
+            previous = body
+    flush()
+    return header + b"".join(body)
+
+
+# --- proposals ------------------------------------------------------------------------------------
+
+
+def _map_range(
+    matcher: difflib.SequenceMatcher[bytes], start: int, end: int, size: int
+) -> tuple[int, int]:
+    """Where the vanilla lines ``[start, end)`` are in the vendor's file."""
+    new_start = new_end = None
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if new_start is None and i1 <= start < i2:
+            new_start = j1 + (start - i1) if tag == "equal" else j1
+        if new_start is None and start == i1 == i2:
+            new_start = j1
+        if end > start and i1 <= end - 1 < i2:
+            new_end = j1 + (end - 1 - i1) + 1 if tag == "equal" else j2
+    if new_start is None:
+        new_start = size
+    if new_end is None or end <= start:
+        new_end = new_start
+    return new_start, max(new_start, new_end)
+
+
+def _merge(vendor: bytes, pre: bytes, post: bytes) -> tuple[bytes, bool]:
+    """The 3-way merge of one region: (text, whether it kept conflict markers)."""
+    if vendor == pre:
+        return post, False
+    if vendor == post:
+        return vendor, False
+    merged, conflicts = git.merge_file(vendor, pre, post, LABELS)
+    if conflicts:
+        merged = refine_conflicts(merged)
+    return merged, has_markers(merged)
+
+
+# A conflict block of git merge-file --diff3 with our labels.
+_BLOCK = re.compile(
+    rb"^<<<<<<< vendor\n(.*?)^\|\|\|\|\|\|\| upstream-before\n(.*?)^=======\n(.*?)"
+    rb"^>>>>>>> upstream-after\n",
+    re.M | re.S,
+)
+# Words, runs of blanks, and single punctuation characters: what a word-level merge moves.
+_TOKEN = re.compile(rb"\w+|\s+|[^\w\s]")
+
+
+def merge_sequences(base: Sequence[T], ours: Sequence[T], theirs: Sequence[T]) -> list[T] | None:
+    """A 3-way merge of two edits of ``base``, or ``None`` when they touch the same place.
+
+    Unlike ``git merge-file`` (which calls adjacent edits a conflict), edits that do not overlap
+    are both kept: what wiggle does. Identical edits count once.
+    """
+
+    def edits(other: Sequence[T]) -> list[tuple[int, int, list[T]]]:
+        matcher = difflib.SequenceMatcher(None, list(base), list(other), autojunk=False)
+        return [
+            (i1, i2, list(other[j1:j2]))
+            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+            if tag != "equal"
+        ]
+
+    mine = edits(ours)
+    yours = [e for e in edits(theirs) if e not in mine]
+    for a1, a2, _a in mine:
+        for b1, b2, _b in yours:
+            if a1 < b2 and b1 < a2:
+                return None  # overlapping ranges
+            if a1 == b1 or (a1 == a2 and b1 < a1 < b2) or (b1 == b2 and a1 < b1 < a2):
+                return None  # an insertion at or inside the other's change
+    out: list[T] = []
+    cursor = 0
+    for start, end, replacement in sorted(mine + yours, key=lambda e: (e[0], e[1])):
+        out.extend(base[cursor:start])
+        out.extend(replacement)
+        cursor = end
+    out.extend(base[cursor:])
+    return out
+
+
+def refine_conflicts(merged: bytes) -> bytes:
+    """Settle the conflict blocks of a line merge that a finer merge can settle: adjacent line
+    edits, then (for blocks of equally many lines) word-level edits line by line."""
+
+    def settle(match: re.Match[bytes]) -> bytes:
+        ours, base, theirs = (split_lines(match.group(n)) for n in (1, 2, 3))
+        lines = merge_sequences(base, ours, theirs)
+        if lines is not None:
+            return b"".join(lines)
+        if len(ours) == len(base) == len(theirs):
+            out: list[bytes] = []
+            for b, o, t in zip(base, ours, theirs, strict=True):
+                words = merge_sequences(_TOKEN.findall(b), _TOKEN.findall(o), _TOKEN.findall(t))
+                if words is None:
+                    return match.group(0)
+                out.append(b"".join(words))
+            return b"".join(out)
+        return match.group(0)
+
+    return _BLOCK.sub(settle, merged)
+
+
+def _with_newline(data: bytes) -> bytes:
+    return data if not data or data.endswith(b"\n") else data + b"\n"
+
+
+def marker_block(vendor: bytes, pre: bytes, post: bytes) -> bytes:
+    """The diff3 block ``--merge`` puts in the file for a conflict."""
+    return (
+        b"<<<<<<< vendor\n"
+        + _with_newline(vendor)
+        + b"||||||| upstream-before\n"
+        + _with_newline(pre)
+        + b"=======\n"
+        + _with_newline(post)
+        + b">>>>>>> upstream-after\n"
+    )
+
+
+# --- one file -------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _FileWork:
+    """What apply does to one file (mutable while it is being worked out)."""
+
+    decision: FileDecision
+    prediction: FilePrediction
+    hunks: tuple[Hunk, ...]
+    result: bytes | None
+    """The file's new content after the applied hunks (``None``: deleted or untouched)."""
+    write: bool
+    delete_path: str | None
+    session_hunks: list[SessionHunk]
+    rejects: list[tuple[str, bytes]]
+    reject_header: bytes
+
+
+def _is_applied(prediction: HunkPrediction, accept_fuzz: bool) -> bool:
+    if prediction.placement is None:
+        return False
+    if prediction.status in (HunkStatus.CLEAN, HunkStatus.OFFSET) and not prediction.needs_review:
+        return True
+    return accept_fuzz and prediction.status in (
+        HunkStatus.CLEAN,
+        HunkStatus.OFFSET,
+        HunkStatus.FUZZ,
+        HunkStatus.WHITESPACE,
+    )
+
+
+def _delta(hunk: Hunk) -> int:
+    return sum(1 for line in hunk.lines if line.op == ADD) - sum(
+        1 for line in hunk.lines if line.op == REMOVE
+    )
+
+
+def _vendor_range(
+    hunk: Hunk,
+    prediction: HunkPrediction,
+    lines: Sequence[bytes],
+    matcher: difflib.SequenceMatcher[bytes] | None,
+    vanilla: Sequence[bytes] | None,
+) -> tuple[int, int, str] | None:
+    """0-based [start, end) of the vendor's region for an open hunk in the original file."""
+    pre = hunk.old_lines
+    if matcher is not None and vanilla is not None:
+        start = hunk.old_start - 1 if hunk.old_count else hunk.old_start
+        if list(vanilla[start : start + len(pre)]) == list(pre):
+            low, high = _map_range(matcher, start, start + len(pre), len(lines))
+            return low, high, "3way"
+    placement = prediction.placement
+    if placement is not None:
+        low = max(0, placement.start - placement.top)
+        high = min(len(lines), placement.start + placement.length + placement.bottom)
+        return low, high, "hunk-local"
+    candidates = prediction.candidates or tuple(
+        find_candidates(lines, pre, hunk.new_lines, expected_index(hunk))
+    )
+    if candidates:
+        best = candidates[0]
+        return best.line - 1, best.line - 1 + best.length, "hunk-local"
+    return None
+
+
+def _work_file(
+    index: PatchIndex,
+    decision: FileDecision,
+    prediction: FilePrediction,
+    options: ApplyOptions,
+    vanilla: bytes | None,
+    ids: dict[str, int],
+) -> _FileWork:
+    entry = decision.entry
+    all_hunks = {h.number: h for h in parse_file(index, entry)}
+    hunks = tuple(all_hunks[p.hunk_number] for p in prediction.hunks)
+    base_lines = split_lines(prediction.base) if prediction.base is not None else []
+    applied = [p for p in prediction.hunks if _is_applied(p, options.accept_fuzz)]
+    placements: list[Placement] = [p.placement for p in applied if p.placement is not None]
+    path = prediction.path
+    result: bytes | None = None
+    write = False
+    delete_path: str | None = None
+    kind = entry.kind
+    if kind == ChangeKind.DELETED:
+        if prediction.status == HunkStatus.CLEAN and not prediction.needs_review:
+            delete_path = path
+    elif (
+        prediction.base is not None
+        and (placements or kind == ChangeKind.NEW)
+        and (kind != ChangeKind.NEW or prediction.status == HunkStatus.CLEAN)
+    ):
+        result = b"".join(apply_located(base_lines, placements))
+        write = True
+    if (
+        kind == ChangeKind.RENAMED
+        and prediction.old_path
+        and prediction.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+        and all(_is_applied(p, options.accept_fuzz) for p in prediction.hunks)
+    ):
+        result = b"".join(apply_located(base_lines, placements))
+        write = True
+        delete_path = prediction.old_path
+    # Open hunks: their region in the file as written, proposals, reject text.
+    matcher: difflib.SequenceMatcher[bytes] | None = None
+    vanilla_lines: list[bytes] | None = None
+    if vanilla is not None and prediction.base is not None:
+        vanilla_lines = split_lines(vanilla)
+        matcher = difflib.SequenceMatcher(
+            None, vanilla_lines, base_lines, autojunk=len(base_lines) > 20000
+        )
+    applied_numbers = {p.hunk_number for p in applied}
+    out_offset = 0
+    shift_points: list[tuple[int, int, int]] = []  # (start, end, delta) of applied hunks
+    for prediction_hunk in applied:
+        placement = prediction_hunk.placement
+        assert placement is not None
+        shift_points.append(
+            (placement.start, placement.start + placement.length, _delta(placement.hunk))
+        )
+    session_hunks: list[SessionHunk] = []
+    rejects: list[tuple[str, bytes]] = []
+    raw_header = index.file_header(entry)
+    source = index.sources[entry.source].data
+    for hunk_prediction, hunk in zip(prediction.hunks, hunks, strict=True):
+        hunk_entry = entry.hunks[hunk.number - 1]
+        raw = source[hunk_entry.start : hunk_entry.end]
+        hunk_id = f"{path}#{hunk.number}"
+        if hunk_id in ids:
+            hunk_id = f"{path}#{entry.number}.{hunk.number}"
+        ids[hunk_id] = 1
+        is_applied = hunk.number in applied_numbers
+        item = SessionHunk(
+            id=hunk_id,
+            path=path,
+            file_number=entry.number,
+            number=hunk.number,
+            status=hunk_prediction.status,
+            needs_review=hunk_prediction.needs_review,
+            reason=hunk_prediction.reason,
+            expected_line=hunk_prediction.expected_line,
+            found_line=hunk_prediction.found_line,
+            offset=hunk_prediction.offset,
+            fuzz=hunk_prediction.fuzz,
+            applied=is_applied,
+            upstream=to_text(raw),
+            pre_image=to_text(b"".join(hunk.old_lines)),
+            post_image=to_text(b"".join(hunk.new_lines)),
+        )
+        if is_applied:
+            out_offset += _delta(hunk)
+        if item.needs_resolution and not is_applied:
+            rejects.append((hunk_id, reject_hunk(raw, hunk, out_offset)))
+            if prediction.base is not None and kind != ChangeKind.NEW:
+                found = _vendor_range(hunk, hunk_prediction, base_lines, matcher, vanilla_lines)
+                if found is not None:
+                    item = _with_region(item, found, base_lines, shift_points, hunk)
+        session_hunks.append(item)
+    return _FileWork(
+        decision=decision,
+        prediction=prediction,
+        hunks=hunks,
+        result=result,
+        write=write,
+        delete_path=delete_path,
+        session_hunks=session_hunks,
+        rejects=rejects,
+        reject_header=_header_line(raw_header, b"---", path)
+        + _header_line(raw_header, b"+++", path),
+    )
+
+
+def _with_region(
+    item: SessionHunk,
+    found: tuple[int, int, str],
+    base_lines: Sequence[bytes],
+    shift_points: Sequence[tuple[int, int, int]],
+    hunk: Hunk,
+) -> SessionHunk:
+    low, high, how = found
+    for start, end, _delta_lines in shift_points:
+        if start < high and low < end:
+            # An applied hunk sits inside this region: the region as read no longer exists.
+            return replace(item, reason=item.reason + "; its region overlaps an applied hunk")
+    shift = sum(delta for start, end, delta in shift_points if end <= low)
+    vendor = b"".join(base_lines[low:high])
+    proposal, conflicts = _merge(vendor, b"".join(hunk.old_lines), b"".join(hunk.new_lines))
+    region = Region(low + shift + 1, to_text(vendor))
+    return replace(
+        item,
+        vendor=region,
+        current=region,
+        proposal=to_text(proposal),
+        proposal_conflicts=conflicts,
+        proposal_source=how,
+    )
+
+
+# --- the whole apply ------------------------------------------------------------------------------
+
+
+def apply_patch(
+    index: PatchIndex,
+    selection: SelectionResult,
+    tree: Path,
+    options: ApplyOptions,
+    progress: Progress | None = None,
+) -> Session:
+    """Apply the selected hunks in a new worktree; return the session (see the module doc)."""
+    tree = Path(tree)
+    if not tree.is_dir():
+        raise TreeError(f"the tree {tree} is not a directory", hint="pass --tree DIR")
+    if not selection.kept:
+        raise UsageError("the selection keeps no file of the patch", hint="check the -i/--only")
+    name = options.name or patch_name(index)
+    info = patch_info(index, name)
+    touched = touched_paths(selection)
+    place, resumed = _prepare(tree, touched, options, name, progress)
+    worktree = place.worktree
+    store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
+    with store.locked():
+        if resumed is not None:
+            previous = store.read()
+            if previous.patch.sha256 != info.sha256:
+                raise SessionError(
+                    "an interrupted apply of a different patch is on this branch",
+                    hint=f"'patchsmith abort --session {previous.worktree}' first",
+                )
+            _reset(worktree, place.base_commit, set(touched) | set(previous.touched))
+        vanilla_reader = (
+            VanillaBase(options.base, place.repo_root) if options.base is not None else None
+        )
+        session = Session(
+            patch=info,
+            tree=os.path.realpath(tree),
+            tree_kind=place.kind,
+            worktree=str(worktree),
+            branch=place.branch,
+            git_dir=str(place.git_dir),
+            base_commit=place.base_commit,
+            strip=selection.strip,
+            fuzz=options.fuzz,
+            selection=options.selection_summary,
+            accept_fuzz=options.accept_fuzz,
+            merge=options.merge,
+            base=options.base,
+            created=now(),
+            phase=Phase.APPLYING,
+            files=tuple(SessionFile(p, "touched") for p in touched),
+        )
+        store.write(session)
+        session = _apply_in(index, selection, worktree, session, options, vanilla_reader, progress)
+        store.write(session)
+    if options.use_memory:
+        session = _reuse(store, session, progress)
+    return session
+
+
+def _reset(worktree: Path, base: str, paths: set[str]) -> None:
+    """Put an interrupted apply's worktree back to the base commit (touched paths only)."""
+    git.run_git(["reset", "-q", "--soft", base], cwd=worktree)
+    listed = sorted(paths)
+    if listed:
+        git.run_git(
+            ["reset", "-q", base, "--pathspec-from-file=-", "--pathspec-file-nul"],
+            cwd=worktree,
+            input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in listed) + b"\0",
+        )
+    for path in listed:
+        data = git.show_file(worktree, base, path)
+        target = worktree / path
+        reject = worktree / (path + ".rej")
+        if reject.exists():
+            reject.unlink()
+        if data is None:
+            if target.exists() or target.is_symlink():
+                target.unlink()
+        elif not target.exists() or target.read_bytes() != data:
+            write_atomic(target, data)
+
+
+def _apply_in(
+    index: PatchIndex,
+    selection: SelectionResult,
+    worktree: Path,
+    session: Session,
+    options: ApplyOptions,
+    vanilla_reader: VanillaBase | None,
+    progress: Progress | None,
+) -> Session:
+    kept = selection.kept
+    predicted = predict(
+        index,
+        [d.entry for d in kept],
+        worktree,
+        selection.strip,
+        options.fuzz,
+        progress=(lambda done, total, _path: progress("predict", done, total))
+        if progress is not None
+        else None,
+        kept={d.entry.number: d.kept for d in kept if not d.whole and d.entry.hunks},
+    )
+    by_number = {p.entry_number: p for p in predicted.files}
+    vanilla: dict[str, bytes | None] = {}
+    if vanilla_reader is not None:
+        wanted = [
+            strip_path(d.entry.old_name, selection.strip)
+            for d in kept
+            if d.entry.old_name is not None
+        ]
+        vanilla = vanilla_reader.read_many(wanted)
+    works: list[_FileWork] = []
+    ids: dict[str, int] = {}
+    for number, decision in enumerate(kept, start=1):
+        entry = decision.entry
+        prediction = by_number[entry.number]
+        old = strip_path(entry.old_name, selection.strip) if entry.old_name is not None else None
+        works.append(
+            _work_file(
+                index,
+                decision,
+                prediction,
+                options,
+                vanilla.get(old) if old is not None else None,
+                ids,
+            )
+        )
+        if progress is not None:
+            progress("proposals", number, len(kept))
+    # Write: contents first, then deletions, then nothing more until the commit.
+    written: list[str] = []
+    for number, work in enumerate(works, start=1):
+        path = work.prediction.path
+        if work.write and work.result is not None:
+            write_atomic(worktree / path, work.result)
+            written.append(path)
+        if work.delete_path is not None:
+            target = worktree / work.delete_path
+            if target.exists() or target.is_symlink():
+                target.unlink()
+            written.append(work.delete_path)
+        if progress is not None:
+            progress("write", number, len(works))
+    _pause("written")
+    files = tuple(
+        SessionFile(
+            work.prediction.path,
+            work.decision.entry.kind.name.lower(),
+            to_text(work.reject_header) if work.rejects else "",
+            tuple((hunk_id, to_text(text)) for hunk_id, text in work.rejects),
+        )
+        for work in works
+    )
+    extra = [f.path for f in session.files if f.path not in {w.prediction.path for w in works}]
+    files += tuple(SessionFile(p, "touched") for p in extra)
+    touched = sorted({f.path for f in files} | set(written))
+    applied_commit = git.commit_paths(
+        worktree, touched, f"patchsmith: apply clean hunks of {session.patch.name}"
+    )
+    # After the commit: what a person resolves. Rejects, or conflict blocks with --merge.
+    hunks: list[SessionHunk] = []
+    for work in works:
+        path = work.prediction.path
+        file_hunks = list(work.session_hunks)
+        rejects = list(work.rejects)
+        if options.merge:
+            file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects)
+        if rejects:
+            data = work.reject_header + b"".join(text for _id, text in rejects)
+            write_atomic(worktree / (path + ".rej"), data)
+        hunks.extend(file_hunks)
+        if options.merge:
+            files = tuple(
+                replace(
+                    f,
+                    rejects=tuple((i, to_text(t)) for i, t in rejects),
+                    reject_header=f.reject_header if rejects else "",
+                )
+                if f.path == path
+                else f
+                for f in files
+            )
+    return replace(
+        session,
+        phase=Phase.READY,
+        applied_commit=applied_commit,
+        files=files,
+        hunks=tuple(hunks),
+    )
+
+
+def _put_markers(
+    worktree: Path, path: str, hunks: list[SessionHunk], rejects: list[tuple[str, bytes]]
+) -> tuple[list[SessionHunk], list[tuple[str, bytes]]]:
+    """With ``--merge``: a conflict block in place of each open hunk's region (bottom up, so
+    line numbers above stay right); hunks without a region keep their reject."""
+    target = worktree / path
+    if not target.is_file():
+        return hunks, rejects
+    lines = split_lines(target.read_bytes())
+    by_id = {h.id: h for h in hunks}
+    placed: dict[str, SessionHunk] = {}
+    ordered = sorted(
+        (h for h in hunks if h.current is not None and h.open),
+        key=lambda h: h.current.start if h.current is not None else 0,
+    )
+    previous_end = 0
+    chosen: list[SessionHunk] = []
+    for hunk in ordered:
+        assert hunk.current is not None
+        start = hunk.current.start - 1
+        if start < previous_end:
+            continue  # overlaps the region of the hunk above: keep its reject
+        chosen.append(hunk)
+        previous_end = start + hunk.current.count
+    growth = 0
+    out: list[bytes] = []
+    cursor = 0
+    for hunk in chosen:
+        assert hunk.current is not None and hunk.vendor is not None
+        start = hunk.current.start - 1
+        count = hunk.current.count
+        block = marker_block(
+            to_bytes(hunk.vendor.text), to_bytes(hunk.pre_image), to_bytes(hunk.post_image)
+        )
+        out.extend(lines[cursor:start])
+        out.append(block)
+        cursor = start + count
+        placed[hunk.id] = replace(hunk, current=Region(start + 1 + growth, to_text(block)))
+        growth += len(split_lines(block)) - count
+    out.extend(lines[cursor:])
+    if chosen:
+        write_atomic(target, b"".join(out))
+    result = [placed.get(h.id, by_id[h.id]) for h in hunks]
+    left = [(i, t) for i, t in rejects if i not in placed]
+    return result, left
+
+
+def _reuse(store: SessionStore, session: Session, progress: Progress | None) -> Session:
+    """Apply remembered resolutions to the open hunks that match them."""
+    open_hunks = session.open_hunks
+    for number, hunk in enumerate(open_hunks, start=1):
+        remembered = memory.recall(hunk)
+        if remembered is None:
+            continue
+        try:
+            session = store.resolve(
+                hunk.id,
+                remembered.resolution,
+                reason=remembered.reason or "reused from resolution memory",
+                text=remembered.text if remembered.resolution == Resolution.EDITED else None,
+                reused=True,
+                by=remembered.by or None,
+                at=remembered.at or None,
+            )
+        except SessionError:
+            continue  # the remembered decision does not fit this file any more: leave it open
+        if progress is not None:
+            progress("memory", number, len(open_hunks))
+    return session
+
+
+def materialise(session: Session, progress: git.ProgressCallback | None = None) -> int:
+    """Fill the session's worktree with the whole tree, for a build (``git.materialise_full``)."""
+    source = Path(session.tree) if session.tree_kind == "plain" else None
+    return git.materialise_full(Path(session.worktree), source, progress)

@@ -1,0 +1,45 @@
+"""Finish a session: the gate, the last commit, and the combined patch.
+
+:func:`finish_session` refuses (:class:`~patchsmith.errors.GateError`, listing the items) while a
+hunk is unresolved, a ``.rej`` file remains, a touched file has conflict markers, or apply did
+not finish. Otherwise it commits any hand edits of touched files, writes ``git diff base..branch``
+(which applies to the original tree with ``patch -p1``) and marks the session finished.
+Depends on the other workspace modules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from patchsmith.errors import GateError
+from patchsmith.workspace import git
+from patchsmith.workspace.session import Phase, SessionStore, write_atomic
+
+
+def default_output(store: SessionStore, name: str) -> Path:
+    """Beside the session (in the worktree's git directory, never in the tree)."""
+    return store.path.parent / f"{name}.carried.patch"
+
+
+def finish_session(store: SessionStore, output: str | None = None) -> Path:
+    """Check the gate, commit, write the combined patch; return where it was written."""
+    items = [i for i in store.open_items() if i.kind != "uncommitted"]
+    if items:
+        raise GateError(
+            f"{len(items)} item(s) still open: " + "; ".join(str(i) for i in items[:5]),
+            [str(i) for i in items],
+            hint="'patchsmith status' lists them; resolve each, or 'patchsmith abort'",
+        )
+    with store.locked():
+        session = store.read()
+        worktree = Path(session.worktree)
+        dirty = set(git.changed_paths(worktree)) & set(session.touched)
+        if dirty:
+            git.commit_paths(worktree, sorted(dirty), "patchsmith: hand edits before finish")
+        tip = git.head(worktree)
+        patch = git.diff(worktree, session.base_commit, tip)
+        target = Path(output) if output else default_output(store, session.patch.name)
+        write_atomic(target, patch)
+        store.write(replace(session, phase=Phase.FINISHED))
+    return target

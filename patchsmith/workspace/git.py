@@ -1,0 +1,603 @@
+"""The one module that runs git: scrubbed environment, explicit paths, nothing left running.
+
+Every git command patchsmith runs goes through :func:`run_git`. It
+
+- drops every ``GIT_*`` variable a hook or a shell may have leaked (``GIT_DIR``,
+  ``GIT_WORK_TREE``, ``GIT_INDEX_FILE``, ``GIT_OBJECT_DIRECTORY``...), keeping only the identity
+  variables (``GIT_AUTHOR_NAME`` and friends) a user sets on purpose;
+- ignores the system and global config (``GIT_CONFIG_NOSYSTEM=1``, ``GIT_CONFIG_GLOBAL=/dev/null``)
+  and overrides what a repository's own config could do to us (``-c core.hooksPath=/dev/null``,
+  ``-c color.ui=never``, ``--no-ext-diff`` on every diff, no gpg signing, no auto gc);
+- names the repository explicitly (``-C``, ``--git-dir``, ``--work-tree``) and never changes the
+  process's working directory.
+
+Why ``subprocess`` and not GitPython's ``Git.execute``: GitPython builds the child's environment
+as ``os.environ.copy()`` updated with ours, so it can add variables but cannot remove a leaked
+``GIT_DIR``; and its ``Repo`` objects keep ``git cat-file --batch`` children alive until closed.
+Running git directly with a complete environment of our own fixes the first and makes the second
+impossible (a test checks that no ``cat-file`` process outlives a command).
+
+The user's identity is read once from their real global config (``user.name``/``user.email``)
+and passed as ``GIT_AUTHOR_*``/``GIT_COMMITTER_*``; without one, ``$USER`` is used.
+
+Two kinds of trees (see :func:`prepare_worktree`):
+
+- a git repository: a worktree on a new branch from ``HEAD`` (or from a snapshot of the dirty
+  state, with ``allow_dirty``), created with ``--no-checkout`` and populated with only the paths
+  the patch touches (the other index entries are marked skip-worktree);
+- a plain directory: a repository of patchsmith's own outside the tree
+  (``$XDG_DATA_HOME/patchsmith/trees/<hash of the real path>``) whose base commit holds the
+  touched files, hashed straight from the tree with ``hash-object --no-filters`` (so the tree's
+  ``.gitignore`` cannot hide anything and nothing is written to it).
+
+Either way :func:`materialise_full` later fills in the rest of the tree for a build, with
+progress. Depends on :mod:`patchsmith.errors` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from patchsmith.errors import GitError, TreeError
+
+GIT = "git"
+
+_KEEP = frozenset(
+    {
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_COMMITTER_DATE",
+    }
+)
+"""The only ``GIT_*`` variables passed through: identity, which users set on purpose."""
+
+_OVERRIDES: tuple[str, ...] = (
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "color.ui=never",
+    "-c",
+    "core.autocrlf=false",
+    "-c",
+    "core.safecrlf=false",
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.quotePath=false",
+    "-c",
+    "commit.gpgSign=false",
+    "-c",
+    "gc.auto=0",
+    "-c",
+    "diff.noprefix=false",
+    "-c",
+    "diff.mnemonicPrefix=false",
+    "-c",
+    "advice.detachedHead=false",
+)
+"""Settings a repository's own config might have that would change what we read or run."""
+
+ProgressCallback = Callable[[int, int], None]
+"""Called with (done, total) while a long operation runs."""
+
+
+def _identity_from_user_config() -> dict[str, str]:
+    """``user.name``/``user.email`` from the user's real global config, read without hooks."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update({"GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
+    found: dict[str, str] = {}
+    for key in ("user.name", "user.email"):
+        try:
+            result = subprocess.run(
+                [GIT, "config", "--global", "--get", key],
+                env=env,
+                capture_output=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError:
+            return found
+        value = result.stdout.decode("utf-8", "replace").strip()
+        if result.returncode == 0 and value:
+            found[key] = value
+    return found
+
+
+_identity_cache: dict[str, str] | None = None
+
+
+def identity() -> tuple[str, str]:
+    """(name, email) for commits and for "who resolved this": env, then git config, then $USER."""
+    global _identity_cache
+    name = os.environ.get("GIT_AUTHOR_NAME") or os.environ.get("GIT_COMMITTER_NAME")
+    email = os.environ.get("GIT_AUTHOR_EMAIL") or os.environ.get("GIT_COMMITTER_EMAIL")
+    if not (name and email):
+        if _identity_cache is None:
+            _identity_cache = _identity_from_user_config()
+        user = os.environ.get("USER") or os.environ.get("LOGNAME") or "patchsmith"
+        name = name or _identity_cache.get("user.name") or user
+        email = email or _identity_cache.get("user.email") or f"{user}@localhost"
+    return name, email
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment every git child gets: ours, with nothing leaked."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+    name, email = identity()
+    env.setdefault("GIT_AUTHOR_NAME", name)
+    env.setdefault("GIT_AUTHOR_EMAIL", email)
+    env.setdefault("GIT_COMMITTER_NAME", name)
+    env.setdefault("GIT_COMMITTER_EMAIL", email)
+    env.update(
+        {
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_OPTIONAL_LOCKS": "0",
+            "LC_ALL": "C",
+            "LANGUAGE": "C",
+        }
+    )
+    env.pop("GIT_EDITOR", None)
+    if extra:
+        env.update(extra)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class GitResult:
+    """What a git command returned when the caller looks at the exit code itself."""
+
+    code: int
+    stdout: bytes
+    stderr: bytes
+
+
+def run_git(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    git_dir: Path | None = None,
+    work_tree: Path | None = None,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> GitResult:
+    """Run one git command; raise :class:`GitError` when it fails and ``check`` is set.
+
+    ``cwd`` becomes ``-C``; ``git_dir``/``work_tree`` become ``--git-dir``/``--work-tree``.
+    """
+    command: list[str] = [GIT]
+    if cwd is not None:
+        command += ["-C", os.fspath(cwd)]
+    if git_dir is not None:
+        command.append(f"--git-dir={os.fspath(git_dir)}")
+    if work_tree is not None:
+        command.append(f"--work-tree={os.fspath(work_tree)}")
+    command += list(_OVERRIDES)
+    command += list(args)
+    try:
+        result = subprocess.run(
+            command,
+            input=input,
+            capture_output=True,
+            env=git_env(env),
+            check=False,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+    except FileNotFoundError as error:
+        raise GitError(
+            "git is not installed", hint="install git (Debian: apt install git)"
+        ) from error
+    if check and result.returncode != 0:
+        said = result.stderr.decode("utf-8", "replace").strip()
+        raise GitError(
+            f"git {' '.join(args[:2])} failed: {said.splitlines()[-1] if said else 'no output'}",
+            hint="see the git output above; run again with --debug for the full command",
+            output=said,
+        )
+    return GitResult(result.returncode, result.stdout, result.stderr)
+
+
+def _out(result: GitResult) -> str:
+    return result.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+# --- facts about a directory -------------------------------------------------------------------
+
+
+def repository_root(path: Path) -> Path | None:
+    """The top of the git repository whose top ``path`` is, or ``None``.
+
+    A directory *inside* someone else's repository (an unpacked tarball under a repo) is a plain
+    directory for patchsmith: snapshotting the enclosing repository would be wrong.
+    """
+    result = run_git(["rev-parse", "--show-toplevel"], cwd=path, check=False)
+    if result.code != 0:
+        return None
+    top = Path(_out(result))
+    if os.path.realpath(top) != os.path.realpath(path):
+        return None
+    return top
+
+
+def git_dir_of(path: Path) -> Path:
+    """The git directory of the worktree or repository at ``path`` (absolute)."""
+    result = run_git(["rev-parse", "--absolute-git-dir"], cwd=path, check=False)
+    if result.code != 0:
+        raise GitError(
+            f"{path} is not inside a git worktree",
+            hint="run from inside a patchsmith worktree, or pass --session PATH",
+        )
+    return Path(_out(result))
+
+
+def rev_parse(path: Path, rev: str) -> str:
+    return _out(run_git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], cwd=path))
+
+
+def ref_exists(git_dir: Path, ref: str) -> bool:
+    result = run_git(["rev-parse", "--verify", "--quiet", ref], git_dir=git_dir, check=False)
+    return result.code == 0
+
+
+def dirty_paths(root: Path) -> list[str]:
+    """Tracked changes and untracked (not ignored) files of a repository's working tree."""
+    result = run_git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], cwd=root)
+    entries = [e for e in result.stdout.decode("utf-8", "surrogateescape").split("\0") if e]
+    return [e[3:] for e in entries if len(e) > 3]
+
+
+def snapshot_dirty(root: Path) -> str:
+    """A commit of the working tree as it is (tracked and untracked), parented on HEAD.
+
+    Built with a temporary index, so the user's index, working tree and branches stay as they
+    were; only objects are added to the repository.
+    """
+    with tempfile.TemporaryDirectory(prefix="patchsmith-index-") as scratch:
+        env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+        run_git(["read-tree", "HEAD"], cwd=root, env=env)
+        run_git(["add", "-A", "--", "."], cwd=root, env=env)
+        tree = _out(run_git(["write-tree"], cwd=root, env=env))
+    head = rev_parse(root, "HEAD")
+    message = b"patchsmith: snapshot of the uncommitted state (--allow-dirty)\n"
+    return _out(run_git(["commit-tree", tree, "-p", head], cwd=root, input=message))
+
+
+# --- the repository patchsmith keeps for a plain directory --------------------------------------
+
+
+def data_home() -> Path:
+    """``$XDG_DATA_HOME/patchsmith`` (default ``~/.local/share/patchsmith``)."""
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(base) / "patchsmith"
+
+
+def tree_key(tree: Path) -> str:
+    """A short, stable name for a tree: a hash of its real path plus its last component."""
+    real = os.path.realpath(tree)
+    digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in os.path.basename(real))
+    return f"{name or 'root'}-{digest}"
+
+
+def tree_repository(tree: Path) -> Path:
+    """The git directory patchsmith keeps for a plain directory, created on first use."""
+    git_dir = data_home() / "trees" / tree_key(tree) / "repo.git"
+    if not (git_dir / "HEAD").exists():
+        git_dir.parent.mkdir(parents=True, exist_ok=True)
+        run_git(["init", "--quiet", "--bare", os.fspath(git_dir)])
+        # Our own repository: make checkouts byte-exact whatever .gitattributes a tree carries.
+        info = git_dir / "info"
+        info.mkdir(exist_ok=True)
+        (info / "attributes").write_text("* -text -filter -ident\n", encoding="ascii")
+        run_git(["config", "core.bare", "false"], git_dir=git_dir)
+        run_git(["config", "core.logAllRefUpdates", "true"], git_dir=git_dir)
+        (git_dir.parent / "TREE").write_text(os.path.realpath(tree) + "\n", encoding="utf-8")
+    return git_dir
+
+
+def _mode_of(path: str) -> str | None:
+    """The git mode of a file in the tree, or ``None`` for what git cannot hold (a directory)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    import stat
+
+    if stat.S_ISLNK(info.st_mode):
+        return "120000"
+    if stat.S_ISREG(info.st_mode):
+        return "100755" if info.st_mode & 0o111 else "100644"
+    return None
+
+
+def snapshot_paths(git_dir: Path, tree: Path, paths: Iterable[str], message: str) -> str:
+    """A parentless commit holding ``paths`` of ``tree`` exactly as they are (missing ones left
+    out), hashed without filters and without reading the tree's ``.gitignore``. Nothing is
+    written to ``tree``."""
+    entries: list[tuple[str, str]] = []  # (mode, path)
+    real = os.path.realpath(tree)
+    for path in sorted(set(paths)):
+        full = os.path.join(real, path)
+        if os.path.realpath(os.path.dirname(full)) != os.path.dirname(full) and not (
+            os.path.realpath(os.path.dirname(full)) + os.sep
+        ).startswith(real + os.sep):
+            raise TreeError(f"{path} leads through a symlink out of the tree")
+        mode = _mode_of(full)
+        if mode is not None:
+            entries.append((mode, path))
+    blobs: list[str] = []
+    files = [p for m, p in entries if m != "120000"]
+    if files:
+        listing = "".join(os.path.join(real, p) + "\n" for p in files).encode(
+            "utf-8", "surrogateescape"
+        )
+        hashed = _out(
+            run_git(
+                ["hash-object", "-w", "--no-filters", "--stdin-paths"],
+                git_dir=git_dir,
+                input=listing,
+            )
+        ).split()
+        blobs = list(hashed)
+    by_path = dict(zip(files, blobs, strict=True))
+    info_lines: list[bytes] = []
+    for mode, path in entries:
+        if mode == "120000":
+            target = os.readlink(os.path.join(real, path)).encode("utf-8", "surrogateescape")
+            sha = _out(run_git(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=target))
+        else:
+            sha = by_path[path]
+        info_lines.append(f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0")
+    with tempfile.TemporaryDirectory(prefix="patchsmith-index-") as scratch:
+        env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
+        run_git(["read-tree", "--empty"], git_dir=git_dir, env=env)
+        if info_lines:
+            run_git(
+                ["update-index", "-z", "--index-info"],
+                git_dir=git_dir,
+                env=env,
+                input=b"".join(info_lines),
+            )
+        tree_sha = _out(run_git(["write-tree"], git_dir=git_dir, env=env))
+    return _out(
+        run_git(
+            ["commit-tree", tree_sha],
+            git_dir=git_dir,
+            input=message.encode("utf-8") + b"\n",
+        )
+    )
+
+
+# --- worktrees ------------------------------------------------------------------------------------
+
+
+def add_worktree(
+    git_dir: Path, worktree: Path, branch: str, commit: str, paths: Iterable[str] | None
+) -> None:
+    """A worktree at ``worktree`` on a new ``branch`` at ``commit``, with only ``paths`` checked
+    out (all of them when ``None``); the other files are marked skip-worktree."""
+    worktree.parent.mkdir(parents=True, exist_ok=True)
+    run_git(
+        ["worktree", "add", "--quiet", "--no-checkout", "-b", branch, os.fspath(worktree), commit],
+        git_dir=git_dir,
+    )
+    run_git(["read-tree", commit], cwd=worktree)
+    if paths is None:
+        run_git(["checkout-index", "-a", "-f"], cwd=worktree)
+        return
+    wanted = set(paths)
+    listed = run_git(["ls-files", "-z"], cwd=worktree).stdout.split(b"\0")
+    skip = [p for p in listed if p and p.decode("utf-8", "surrogateescape") not in wanted]
+    if skip:
+        run_git(
+            ["update-index", "-z", "--skip-worktree", "--stdin"],
+            cwd=worktree,
+            input=b"\0".join(skip) + b"\0",
+        )
+    present = [p for p in listed if p and p.decode("utf-8", "surrogateescape") in wanted]
+    if present:
+        run_git(
+            ["checkout-index", "-f", "-z", "--stdin"],
+            cwd=worktree,
+            input=b"\0".join(present) + b"\0",
+        )
+
+
+def remove_worktree(git_dir: Path, worktree: Path) -> None:
+    """Remove a worktree (its files and its administrative directory)."""
+    if worktree.exists():
+        run_git(["worktree", "remove", "--force", "--force", os.fspath(worktree)], git_dir=git_dir)
+    run_git(["worktree", "prune"], git_dir=git_dir, check=False)
+    if worktree.exists():
+        shutil.rmtree(worktree)
+
+
+def delete_branch(git_dir: Path, branch: str) -> None:
+    run_git(["branch", "-D", "--quiet", branch], git_dir=git_dir, check=False)
+
+
+def common_dir(worktree: Path) -> Path:
+    """The repository's shared git directory (where branches live) for a worktree."""
+    result = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=worktree)
+    return Path(_out(result))
+
+
+def worktree_of_branch(git_dir: Path, branch: str) -> Path | None:
+    """The worktree that has ``branch`` checked out, if any."""
+    listing = _out(run_git(["worktree", "list", "--porcelain"], git_dir=git_dir))
+    current: Path | None = None
+    for line in listing.splitlines():
+        if line.startswith("worktree "):
+            current = Path(line[len("worktree ") :])
+        elif line == f"branch refs/heads/{branch}" and current is not None:
+            return current
+    return None
+
+
+def commit_paths(worktree: Path, paths: Iterable[str], message: str) -> str:
+    """Stage ``paths`` (added, changed or deleted) and commit them; return HEAD.
+
+    Commits even when nothing changed (``--allow-empty``), so the branch's story always has the
+    step. Hooks never run (``core.hooksPath=/dev/null`` and ``--no-verify``).
+    """
+    listed = sorted(set(paths))
+    if listed:
+        run_git(
+            ["add", "-f", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            cwd=worktree,
+            input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in listed) + b"\0",
+        )
+    run_git(
+        ["commit", "--quiet", "--no-verify", "--allow-empty", "--no-edit", "-F", "-"],
+        cwd=worktree,
+        input=message.encode("utf-8") + b"\n",
+    )
+    return rev_parse(worktree, "HEAD")
+
+
+def head(worktree: Path) -> str:
+    return rev_parse(worktree, "HEAD")
+
+
+def last_message(worktree: Path) -> str:
+    return _out(run_git(["log", "-1", "--format=%B"], cwd=worktree))
+
+
+def show_file(worktree: Path, commit: str, path: str) -> bytes | None:
+    """A file's bytes at ``commit``, or ``None`` when it is not there."""
+    result = run_git(["cat-file", "blob", f"{commit}:{path}"], cwd=worktree, check=False)
+    return result.stdout if result.code == 0 else None
+
+
+def diff(worktree: Path, base: str, tip: str) -> bytes:
+    """``git diff base..tip`` as bytes, in the form ``patch -p1`` reads (a/ b/, no renames)."""
+    return run_git(
+        [
+            "diff",
+            "--no-ext-diff",
+            "--no-color",
+            "--no-renames",
+            "--no-textconv",
+            "--binary",
+            "--src-prefix=a/",
+            "--dst-prefix=b/",
+            f"{base}..{tip}",
+        ],
+        cwd=worktree,
+    ).stdout
+
+
+def changed_paths(worktree: Path) -> list[str]:
+    """Paths with uncommitted changes in a worktree (tracked or untracked, not ignored)."""
+    return dirty_paths(worktree)
+
+
+def merge_file(
+    ours: bytes, base: bytes, theirs: bytes, labels: tuple[str, str, str]
+) -> tuple[bytes, int]:
+    """``git merge-file -p --diff3``: the merged text and the number of conflicts (0 = clean)."""
+    with tempfile.TemporaryDirectory(prefix="patchsmith-merge-") as scratch:
+        names = []
+        for name, data in (("ours", ours), ("base", base), ("theirs", theirs)):
+            path = os.path.join(scratch, name)
+            with open(path, "wb") as handle:
+                handle.write(data)
+            names.append(path)
+        result = run_git(
+            [
+                "merge-file",
+                "-p",
+                "--diff3",
+                "-L",
+                labels[0],
+                "-L",
+                labels[1],
+                "-L",
+                labels[2],
+                *names,
+            ],
+            check=False,
+        )
+    if result.code < 0 or result.code > 127:
+        raise GitError(
+            "git merge-file failed",
+            output=result.stderr.decode("utf-8", "replace"),
+        )
+    return result.stdout, result.code
+
+
+# --- the full tree, for a build -----------------------------------------------------------------
+
+
+def skipped_paths(worktree: Path) -> list[str]:
+    """Index entries marked skip-worktree: what a sparse worktree has not materialised."""
+    listed = run_git(["ls-files", "-t", "-z"], cwd=worktree).stdout.split(b"\0")
+    return [e[2:].decode("utf-8", "surrogateescape") for e in listed if e.startswith(b"S ")]
+
+
+def materialise_full(
+    worktree: Path,
+    source: Path | None = None,
+    progress: ProgressCallback | None = None,
+    batch: int = 2000,
+) -> int:
+    """Fill in the files a sparse worktree left out; return how many were written.
+
+    For a git repository's worktree the skip-worktree entries are checked out from the index.
+    For a plain directory (``source`` given) the files of ``source`` that the worktree does not
+    hold are copied from it (the base commit only holds the touched files); ``source`` is only
+    read. ``progress`` gets (done, total) after each batch.
+    """
+    if source is None:
+        skipped = skipped_paths(worktree)
+        total = len(skipped)
+        for start in range(0, total, batch):
+            chunk = skipped[start : start + batch]
+            data = b"\0".join(p.encode("utf-8", "surrogateescape") for p in chunk) + b"\0"
+            run_git(
+                ["update-index", "-z", "--no-skip-worktree", "--stdin"], cwd=worktree, input=data
+            )
+            run_git(["checkout-index", "-f", "-z", "--stdin"], cwd=worktree, input=data)
+            if progress is not None:
+                progress(min(start + batch, total), total)
+        return total
+    tracked = {
+        p.decode("utf-8", "surrogateescape")
+        for p in run_git(["ls-files", "-z"], cwd=worktree).stdout.split(b"\0")
+        if p
+    }
+    real = os.path.realpath(source)
+    todo: list[str] = []
+    for directory, subdirs, files in os.walk(real):
+        relative_dir = os.path.relpath(directory, real)
+        if relative_dir == ".":
+            subdirs[:] = [d for d in subdirs if d != ".git"]
+            relative_dir = ""
+        for name in files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]:
+            relative = os.path.join(relative_dir, name) if relative_dir else name
+            if relative not in tracked and not os.path.lexists(worktree / relative):
+                todo.append(relative)
+    total = len(todo)
+    for done, relative in enumerate(todo, start=1):
+        target = worktree / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        origin = os.path.join(real, relative)
+        if os.path.islink(origin):
+            os.symlink(os.readlink(origin), target)
+        else:
+            shutil.copy2(origin, target)
+        if progress is not None and (done % batch == 0 or done == total):
+            progress(done, total)
+    return total

@@ -1,0 +1,932 @@
+"""Session state: every hunk's fate and resolution, kept in the worktree's git directory.
+
+This is the API the CLI (``status``, ``resolve``, ``finish``), the TUI, the reports and the build
+gate call. A session is created by :func:`patchsmith.workspace.apply.apply_patch`; afterwards::
+
+    store = SessionStore.find(Path.cwd())           # or SessionStore.open(path), SessionStore(json)
+    session = store.load()                          # -> Session (frozen), recovers a crashed step
+    for hunk in session.hunks: hunk.id, hunk.status, hunk.open, hunk.proposal, hunk.resolution
+    store.resolve("drivers/md/dm.c#2", Resolution.ACCEPTED)             # the proposal
+    store.resolve("drivers/md/dm.c#3", Resolution.DROPPED, reason="already backported")
+    store.resolve("drivers/md/dm.c#4", Resolution.EDITED, text="...new region text...")
+    store.resolve("drivers/md/dm.c#5", Resolution.UPSTREAM)             # upstream's post-image
+    store.undo("drivers/md/dm.c#2")
+    store.open_items()      # -> list[OpenItem]: unresolved hunks, .rej files, conflict markers
+    store.next_open()       # -> SessionHunk | None
+
+Every mutating call returns the new :class:`Session`. Files are written in the worktree only,
+each resolution is one commit on the session's branch, and the resolution is remembered for the
+next run (:mod:`patchsmith.workspace.memory`).
+
+Storage: ``<git dir of the worktree>/patchsmith/session.json`` (never in the tree, never
+committed), written atomically (temporary file, fsync, ``os.replace``) under an exclusive
+``fcntl.flock`` on ``lock`` beside it; ``"schema": "patchsmith.session/1"``. A resolution first
+records its intent (:class:`Pending`), then writes the file, commits, and records the result; a
+crash anywhere in between is finished or rolled back by the next :meth:`SessionStore.load`, so the
+TUI and the CLI always see one consistent state.
+
+Text fields hold file bytes decoded as UTF-8 with ``surrogateescape``: Latin-1 and other bytes
+survive the JSON round trip (:func:`to_bytes` gives the bytes back).
+
+Depends on :mod:`patchsmith.model`, :mod:`patchsmith.errors` and the other workspace modules.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from patchsmith.errors import SessionError
+from patchsmith.model import HunkStatus, Resolution
+from patchsmith.workspace import git
+from patchsmith.workspace import memory as memory
+
+SCHEMA = "patchsmith.session/1"
+SESSION_DIR = "patchsmith"
+SESSION_FILE = "session.json"
+LOCK_TIMEOUT = 10.0
+"""Seconds a mutating call waits for another process's lock before giving up."""
+
+MARKERS = (b"<<<<<<< ", b"||||||| ", b"=======", b">>>>>>> ")
+# A conflict marker line as git merge-file and patchsmith write them:
+#   <<<<<<< vendor
+#   >>>>>>> upstream-after
+_MARKER_LINE = re.compile(rb"^(<{7} |>{7} |\|{7} |={7}$)", re.M)
+
+
+def to_text(data: bytes) -> str:
+    """File bytes as a JSON-safe string (``surrogateescape`` keeps every byte)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def to_bytes(text: str) -> bytes:
+    """The inverse of :func:`to_text`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def has_markers(data: bytes) -> bool:
+    """Whether ``data`` holds a conflict marker line."""
+    return _MARKER_LINE.search(data) is not None
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+
+
+class Phase:
+    """Where a session is in its life. Strings, so the JSON reads naturally."""
+
+    APPLYING = "applying"
+    """``apply`` started and has not finished (a crash leaves this; ``apply`` again continues)."""
+    READY = "ready"
+    """Applied; hunks may be open."""
+    FINISHED = "finished"
+    """``finish`` wrote the combined patch."""
+
+
+OPEN_STATUSES = frozenset(
+    {
+        HunkStatus.CONFLICT,
+        HunkStatus.PARTIALLY_APPLIED,
+        HunkStatus.MISSING_FILE,
+        HunkStatus.FILE_EXISTS,
+        HunkStatus.FUZZ,
+        HunkStatus.WHITESPACE,
+    }
+)
+"""Statuses that need a person when the hunk was not applied."""
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A run of lines in a worktree file: where a resolution goes."""
+
+    start: int
+    """1-based first line (for an empty region: the line it sits before)."""
+    text: str
+    """The lines, exactly (see :func:`to_text`)."""
+
+    @property
+    def count(self) -> int:
+        return len(to_bytes(self.text).splitlines(keepends=True))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHunk:
+    """One selected hunk: what happened to it on apply and how it was resolved."""
+
+    id: str
+    """``path#N`` (``drivers/md/dm.c#2``): stable across runs and easy to type."""
+    path: str
+    """The file in the tree (prefix stripped)."""
+    file_number: int
+    """The file diff's number in the patch (``--files`` numbering)."""
+    number: int
+    """The hunk's number within its file diff (``--hunks`` numbering)."""
+    status: HunkStatus
+    """The engine's verdict (DESIGN.md's vocabulary)."""
+    needs_review: bool
+    reason: str
+    """Why the engine gave this status or flag."""
+    expected_line: int
+    """The line the patch states."""
+    found_line: int | None
+    offset: int
+    fuzz: int
+    applied: bool
+    """Written into the worktree by ``apply`` (clean, offset, or fuzz with ``--accept-fuzz``)."""
+    upstream: str
+    """The hunk as in the patch (``@@`` line and body)."""
+    pre_image: str
+    """Upstream's lines before the change (context and removed)."""
+    post_image: str
+    """Upstream's lines after the change (context and added)."""
+    vendor: Region | None = None
+    """The vendor's lines where the hunk belongs (the best candidate), in the worktree file as
+    ``apply`` left it; ``None`` when there is no such place."""
+    current: Region | None = None
+    """What the worktree holds at that place now: the vendor's lines, or with ``--merge`` the
+    conflict-marker block. A resolution replaces exactly this."""
+    proposal: str | None = None
+    """The proposed replacement for :attr:`current` (never applied without a person saying so)."""
+    proposal_conflicts: bool = False
+    """Whether the proposal still has conflict markers (it cannot be accepted as is)."""
+    proposal_source: str = ""
+    """``3way`` (with ``--base``), ``hunk-local`` (without), ``vendor`` (keep the vendor's)."""
+    resolution: Resolution | None = None
+    resolution_reason: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    reused: bool = False
+    """The resolution came from resolution memory (an earlier run), not from a person now."""
+    written: str | None = None
+    """What the resolution put in place of :attr:`current` (for ``undo``)."""
+
+    @property
+    def needs_resolution(self) -> bool:
+        """Whether a person must decide this hunk's fate (resolved or not)."""
+        if self.applied or self.status == HunkStatus.EXCLUDED:
+            return False
+        if self.status == HunkStatus.ALREADY_APPLIED:
+            return self.needs_review
+        return self.status in OPEN_STATUSES or self.needs_review
+
+    @property
+    def open(self) -> bool:
+        """Needs a resolution and has none yet."""
+        return self.needs_resolution and self.resolution is None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, Region):
+                value = {"start": value.start, "text": value.text}
+            elif isinstance(value, HunkStatus | Resolution):
+                value = str(value)
+            data[item.name] = value
+        data["open"] = self.open
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SessionHunk:
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            if item.name not in data:
+                continue
+            value = data[item.name]
+            if item.name in ("vendor", "current") and value is not None:
+                value = Region(int(value["start"]), str(value["text"]))
+            elif item.name == "status":
+                value = HunkStatus(value)
+            elif item.name == "resolution" and value is not None:
+                value = Resolution(value)
+            values[item.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFile:
+    """One file the session touches."""
+
+    path: str
+    kind: str
+    """The file diff's kind (``modified``, ``new``, ``deleted``, ``renamed``...)."""
+    reject_header: str = ""
+    """The ``---``/``+++`` lines of its ``.rej`` file (GNU patch's form)."""
+    rejects: tuple[tuple[str, str], ...] = ()
+    """(hunk id, reject text) for each hunk written to the ``.rej`` file, in order."""
+
+
+@dataclass(frozen=True, slots=True)
+class PatchInfo:
+    """Which patch this session applies (checked again when ``apply`` continues)."""
+
+    name: str
+    paths: tuple[str, ...]
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A resolution in flight: recorded before the file is written, cleared after the commit."""
+
+    op: str
+    hunk_id: str
+    action: str
+    """A :class:`Resolution` value, or ``undo``."""
+    reason: str | None
+    before_sha: str
+    after_sha: str
+    written: str | None
+    by: str
+    at: str
+    reused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """Everything about one apply: where, from what, and every hunk's fate."""
+
+    patch: PatchInfo
+    tree: str
+    """The source tree (real path). Only ever read."""
+    tree_kind: str
+    """``git`` (a repository: worktree from its HEAD) or ``plain`` (a repository of our own)."""
+    worktree: str
+    branch: str
+    git_dir: str
+    """The repository's common git directory (where the branch lives)."""
+    base_commit: str
+    """The snapshot the worktree starts from; ``git diff base..branch`` is the result."""
+    strip: int
+    fuzz: int
+    selection: str
+    """A one-line summary of the selection options."""
+    accept_fuzz: bool
+    merge: bool
+    base: str | None
+    """``--base`` (vanilla tree, tarball or ref), if given."""
+    created: str
+    phase: str = Phase.APPLYING
+    applied_commit: str | None = None
+    """The "apply clean hunks" commit."""
+    files: tuple[SessionFile, ...] = ()
+    hunks: tuple[SessionHunk, ...] = ()
+    pending: Pending | None = None
+    schema: str = SCHEMA
+
+    @property
+    def touched(self) -> tuple[str, ...]:
+        return tuple(f.path for f in self.files)
+
+    def hunk(self, hunk_id: str) -> SessionHunk:
+        """The hunk with this id (``path#N``); a bare number ``N`` means the N-th hunk listed."""
+        for hunk in self.hunks:
+            if hunk.id == hunk_id:
+                return hunk
+        if hunk_id.isdigit() and 1 <= int(hunk_id) <= len(self.hunks):
+            return self.hunks[int(hunk_id) - 1]
+        matches = [h for h in self.hunks if h.id.endswith("/" + hunk_id) or h.id == hunk_id]
+        if len(matches) == 1:
+            return matches[0]
+        raise SessionError(
+            f"no hunk {hunk_id!r} in this session",
+            hint="'patchsmith status' lists the hunk ids (like drivers/md/dm.c#2)",
+        )
+
+    @property
+    def open_hunks(self) -> tuple[SessionHunk, ...]:
+        return tuple(h for h in self.hunks if h.open)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Hunks by status, and by resolution."""
+        out: dict[str, int] = {}
+        for hunk in self.hunks:
+            out[str(hunk.status)] = out.get(str(hunk.status), 0) + 1
+        for hunk in self.hunks:
+            if hunk.resolution is not None:
+                key = "reused" if hunk.reused else str(hunk.resolution)
+                out[key] = out.get(key, 0) + 1
+        out["open"] = len(self.open_hunks)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": self.schema,
+            "phase": self.phase,
+            "patch": {
+                "name": self.patch.name,
+                "paths": list(self.patch.paths),
+                "size": self.patch.size,
+                "sha256": self.patch.sha256,
+            },
+            "tree": self.tree,
+            "tree_kind": self.tree_kind,
+            "worktree": self.worktree,
+            "branch": self.branch,
+            "git_dir": self.git_dir,
+            "base_commit": self.base_commit,
+            "applied_commit": self.applied_commit,
+            "strip": self.strip,
+            "fuzz": self.fuzz,
+            "selection": self.selection,
+            "accept_fuzz": self.accept_fuzz,
+            "merge": self.merge,
+            "base": self.base,
+            "created": self.created,
+            "counts": self.counts,
+            "files": [
+                {
+                    "path": f.path,
+                    "kind": f.kind,
+                    "reject_header": f.reject_header,
+                    "rejects": [list(r) for r in f.rejects],
+                }
+                for f in self.files
+            ],
+            "hunks": [h.to_json() for h in self.hunks],
+            "pending": None if self.pending is None else _plain(self.pending),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "session") -> Session:
+        schema = data.get("schema")
+        if schema != SCHEMA:
+            raise SessionError(
+                f"{source} was written by a different patchsmith (schema {schema!r}, this one"
+                f" reads {SCHEMA!r})",
+                hint="finish or abort it with the patchsmith that created it, or start again"
+                " with 'patchsmith abort' and 'patchsmith apply'",
+            )
+        try:
+            patch = data["patch"]
+            pending = data.get("pending")
+            return cls(
+                schema=schema,
+                phase=data["phase"],
+                patch=PatchInfo(
+                    patch["name"], tuple(patch["paths"]), int(patch["size"]), patch["sha256"]
+                ),
+                tree=data["tree"],
+                tree_kind=data["tree_kind"],
+                worktree=data["worktree"],
+                branch=data["branch"],
+                git_dir=data["git_dir"],
+                base_commit=data["base_commit"],
+                applied_commit=data.get("applied_commit"),
+                strip=int(data["strip"]),
+                fuzz=int(data["fuzz"]),
+                selection=data["selection"],
+                accept_fuzz=bool(data["accept_fuzz"]),
+                merge=bool(data["merge"]),
+                base=data.get("base"),
+                created=data["created"],
+                files=tuple(
+                    SessionFile(
+                        f["path"],
+                        f["kind"],
+                        f.get("reject_header", ""),
+                        tuple((a, b) for a, b in f.get("rejects", [])),
+                    )
+                    for f in data["files"]
+                ),
+                hunks=tuple(SessionHunk.from_json(h) for h in data["hunks"]),
+                pending=None if pending is None else Pending(**pending),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise SessionError(
+                f"{source} is damaged: {error!r}",
+                hint="'patchsmith abort' removes the session and its worktree",
+            ) from error
+
+
+def _plain(value: Any) -> dict[str, Any]:
+    return {item.name: getattr(value, item.name) for item in fields(value)}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenItem:
+    """Something that keeps a session from finishing."""
+
+    kind: str
+    """``hunk`` (unresolved), ``reject`` (a ``.rej`` file), ``marker`` (conflict markers in a
+    touched file), ``interrupted`` (apply did not finish), ``uncommitted`` (a touched file
+    differs from the branch)."""
+    path: str
+    detail: str
+    hunk_id: str | None = None
+
+    def __str__(self) -> str:
+        where = self.hunk_id or self.path
+        return f"{self.kind}: {where}: {self.detail}"
+
+
+# --- locating a region in a file ----------------------------------------------------------------
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    return data.splitlines(keepends=True) if b"\r" in data else _split_nl(data)
+
+
+def _split_nl(data: bytes) -> list[bytes]:
+    lines = data.split(b"\n")
+    out = [line + b"\n" for line in lines[:-1]]
+    if lines[-1]:
+        out.append(lines[-1])
+    return out
+
+
+def find_region(lines: list[bytes], region: Region) -> int | None:
+    """0-based index where ``region``'s lines are in ``lines``, nearest its recorded start."""
+    wanted = split_lines(to_bytes(region.text))
+    expected = max(region.start - 1, 0)
+    if not wanted:
+        return min(expected, len(lines))
+    best: int | None = None
+    first = wanted[0]
+    for index, line in enumerate(lines):
+        if line != first or lines[index : index + len(wanted)] != wanted:
+            continue
+        if best is None or abs(index - expected) < abs(best - expected):
+            best = index
+    return best
+
+
+def replace_region(data: bytes, region: Region, new_text: bytes) -> tuple[bytes, int]:
+    """``data`` with ``region`` replaced by ``new_text``, and where (0-based line) it was."""
+    lines = split_lines(data)
+    at = find_region(lines, region)
+    if at is None:
+        raise SessionError(
+            f"the lines this hunk replaces (from line {region.start}) are no longer in the file",
+            hint="the file was edited by hand; resolve with --edit, or undo the other change",
+        )
+    count = region.count
+    return b"".join(lines[:at]) + new_text + b"".join(lines[at + count :]), at
+
+
+# --- the store ------------------------------------------------------------------------------------
+
+
+def session_path(git_dir: Path) -> Path:
+    """Where the session of the worktree whose git dir is ``git_dir`` lives."""
+    return git_dir / SESSION_DIR / SESSION_FILE
+
+
+def _sha(data: bytes | None) -> str:
+    return "absent" if data is None else hashlib.sha256(data).hexdigest()
+
+
+class SessionStore:
+    """Reads, locks, recovers and changes one session. Cheap to create; holds no open files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        """The ``session.json`` file."""
+
+    # -- finding one --
+
+    @classmethod
+    def find(cls, start: Path) -> SessionStore:
+        """The session of the worktree ``start`` is in (a directory inside it, or the worktree)."""
+        git_dir = git.git_dir_of(start)
+        path = session_path(git_dir)
+        if not path.exists():
+            raise SessionError(
+                f"no patchsmith session in the worktree at {start}",
+                hint="run 'patchsmith apply PATCH --tree DIR' first, or pass --session PATH",
+            )
+        return cls(path)
+
+    @classmethod
+    def open(cls, where: Path) -> SessionStore:
+        """A session from ``--session``: the ``session.json`` file or a worktree directory."""
+        if where.is_file():
+            return cls(where)
+        if where.is_dir():
+            return cls.find(where)
+        raise SessionError(f"{where}: no such session", hint="pass the worktree or session.json")
+
+    # -- locking and storage --
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.parent / "lock"
+
+    @contextlib.contextmanager
+    def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold the session's lock (exclusive, across processes) for the block."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as error:
+                    if error.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise SessionError(
+                            "another patchsmith process is working on this session",
+                            hint="wait for it to finish (or close the other terminal's TUI)",
+                        ) from error
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            os.close(handle)
+
+    def read(self) -> Session:
+        """The session as stored, without recovery or locking (atomic writes make this safe)."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError as error:
+            raise SessionError(
+                f"no session at {self.path}",
+                hint="run 'patchsmith apply PATCH --tree DIR' first",
+            ) from error
+        try:
+            data = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise SessionError(
+                f"{self.path} is not valid JSON ({error})",
+                hint="'patchsmith abort' removes the session and its worktree",
+            ) from error
+        if not isinstance(data, dict):
+            raise SessionError(f"{self.path} is not a patchsmith session")
+        return Session.from_json(data, str(self.path))
+
+    def write(self, session: Session) -> None:
+        """Store ``session`` atomically (call with the lock held)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = json.dumps(session.to_json(), indent=1, ensure_ascii=True).encode("ascii")
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(data + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        directory = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    def load(self) -> Session:
+        """The session, with a crashed resolution finished or rolled back first."""
+        session = self.read()
+        if session.pending is None:
+            return session
+        try:
+            with self.locked(timeout=0.5):
+                return self._recover(self.read())
+        except SessionError:
+            return session  # another process holds it and will finish its own step
+
+    # -- reading --
+
+    def open_items(self) -> list[OpenItem]:
+        """What keeps the session from finishing: the build gate's and ``finish``'s question."""
+        session = self.load()
+        items: list[OpenItem] = []
+        if session.phase == Phase.APPLYING:
+            items.append(
+                OpenItem(
+                    "interrupted",
+                    session.worktree,
+                    "apply did not finish; run the same 'patchsmith apply' again to continue",
+                )
+            )
+        for hunk in session.open_hunks:
+            items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
+        worktree = Path(session.worktree)
+        for path in session.touched:
+            full = worktree / path
+            reject = worktree / (path + ".rej")
+            if reject.exists():
+                items.append(OpenItem("reject", path + ".rej", "reject file left in the worktree"))
+            if full.is_file() and not full.is_symlink():
+                data = full.read_bytes()
+                if has_markers(data):
+                    line = data[: _MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
+                    items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
+        if session.phase != Phase.APPLYING and worktree.exists():
+            dirty = set(git.changed_paths(worktree))
+            for path in session.touched:
+                if path in dirty and not any(i.path == path and i.kind == "marker" for i in items):
+                    items.append(OpenItem("uncommitted", path, "changed since the last commit"))
+        return items
+
+    def next_open(self) -> SessionHunk | None:
+        hunks = self.load().open_hunks
+        return hunks[0] if hunks else None
+
+    # -- changing --
+
+    def resolve(
+        self,
+        hunk_id: str,
+        action: Resolution,
+        reason: str | None = None,
+        text: str | None = None,
+        *,
+        reused: bool = False,
+        by: str | None = None,
+        at: str | None = None,
+        remember: bool = True,
+    ) -> Session:
+        """Settle one hunk; write the file, commit it, remember the decision.
+
+        ``ACCEPTED`` writes the proposal (refused while it has conflict markers), ``UPSTREAM``
+        upstream's post-image, ``DROPPED`` keeps the vendor's lines (``reason`` required),
+        ``EDITED`` writes ``text``. A hunk that is already resolved is undone first.
+        """
+        with self.locked():
+            session = self._recover(self.read())
+            self._require_ready(session)
+            hunk = session.hunk(hunk_id)
+            if not hunk.needs_resolution:
+                raise SessionError(
+                    f"{hunk.id} needs no resolution ({hunk.status}"
+                    f"{', applied' if hunk.applied else ''})",
+                    hint="'patchsmith status' shows which hunks are open",
+                )
+            if hunk.resolution is not None:
+                session = self._undo(session, hunk)
+                hunk = session.hunk(hunk.id)
+            replacement = self._replacement(hunk, action, reason, text)
+            session = self._change(
+                session,
+                hunk,
+                str(action),
+                reason,
+                replacement,
+                by=by or _who(),
+                at=at or now(),
+                reused=reused,
+            )
+        if remember and not reused:
+            memory.remember(session.hunk(hunk.id))
+        return session
+
+    def undo(self, hunk_id: str) -> Session:
+        """Take back a hunk's resolution: the file returns to what it was, in a new commit."""
+        with self.locked():
+            session = self._recover(self.read())
+            self._require_ready(session)
+            hunk = session.hunk(hunk_id)
+            if hunk.resolution is None:
+                raise SessionError(f"{hunk.id} has no resolution to undo")
+            return self._undo(session, hunk)
+
+    # -- internals --
+
+    @staticmethod
+    def _require_ready(session: Session) -> None:
+        if session.phase == Phase.APPLYING:
+            raise SessionError(
+                "apply did not finish for this session",
+                hint="run the same 'patchsmith apply' again to continue, or 'patchsmith abort'",
+            )
+        if session.phase == Phase.FINISHED:
+            raise SessionError("this session is finished", hint="start a new one with apply")
+
+    @staticmethod
+    def _replacement(
+        hunk: SessionHunk, action: Resolution, reason: str | None, text: str | None
+    ) -> str | None:
+        """What goes in place of ``hunk.current`` (``None``: the file is left as it is)."""
+        if action == Resolution.DROPPED:
+            if not reason:
+                raise SessionError(
+                    "dropping a hunk needs a reason", hint="pass --reason TEXT (e.g. 'backported')"
+                )
+            if hunk.current is not None and hunk.vendor is not None:
+                return hunk.vendor.text
+            return None
+        if hunk.current is None:
+            if action == Resolution.UPSTREAM and hunk.status == HunkStatus.FILE_EXISTS:
+                return hunk.post_image
+            raise SessionError(
+                f"{hunk.id} has no place in the file to write to ({hunk.status})",
+                hint="drop it with --drop --reason TEXT, or change the file by hand in the"
+                " worktree, commit, and drop it with the reason",
+            )
+        if action == Resolution.ACCEPTED:
+            if hunk.proposal is None:
+                raise SessionError(f"{hunk.id} has no proposal", hint="use --upstream or --edit")
+            if hunk.proposal_conflicts:
+                raise SessionError(
+                    f"the proposal for {hunk.id} still has conflict markers",
+                    hint="resolve it with --edit (the markers show what to choose)",
+                )
+            return hunk.proposal
+        if action == Resolution.UPSTREAM:
+            return hunk.post_image
+        if action == Resolution.EDITED:
+            if text is None:
+                raise SessionError("an edit needs the new text")
+            if has_markers(to_bytes(text)):
+                raise SessionError(
+                    "the edited text still has conflict markers",
+                    hint="remove the <<<<<<< ||||||| ======= >>>>>>> lines",
+                )
+            return text
+        raise SessionError(f"unknown resolution {action!r}")
+
+    def _change(
+        self,
+        session: Session,
+        hunk: SessionHunk,
+        action: str,
+        reason: str | None,
+        replacement: str | None,
+        *,
+        by: str,
+        at: str,
+        reused: bool,
+    ) -> Session:
+        worktree = Path(session.worktree)
+        target = worktree / hunk.path
+        before = target.read_bytes() if target.exists() else None
+        after = before
+        if replacement is not None:
+            if action == "undo":
+                assert hunk.written is not None and hunk.current is not None
+                region = Region(hunk.current.start, hunk.written)
+                after, _ = replace_region(before or b"", region, to_bytes(hunk.current.text))
+            elif hunk.current is None:
+                after = to_bytes(replacement)
+            else:
+                after, _ = replace_region(before or b"", hunk.current, to_bytes(replacement))
+        op = uuid.uuid4().hex
+        pending = Pending(
+            op=op,
+            hunk_id=hunk.id,
+            action=action,
+            reason=reason,
+            before_sha=_sha(before),
+            after_sha=_sha(after),
+            written=replacement,
+            by=by,
+            at=at,
+            reused=reused,
+        )
+        self.write(replace(session, pending=pending))
+        if after != before and after is not None:
+            _write_atomic(target, after)
+        return self._commit_and_record(replace(session, pending=pending))
+
+    def _commit_and_record(self, session: Session) -> Session:
+        pending = session.pending
+        assert pending is not None
+        worktree = Path(session.worktree)
+        hunk = session.hunk(pending.hunk_id)
+        verb = "undo" if pending.action == "undo" else f"resolve ({pending.action})"
+        message = f"patchsmith: {verb} {hunk.id}"
+        if pending.reason:
+            message += f"\n\n{pending.reason}"
+        message += f"\n\nPatchsmith-Op: {pending.op}"
+        git.commit_paths(worktree, [hunk.path], message)
+        return self._record_only(session, hunk, pending)
+
+    def _rewrite_reject(self, session: Session, hunk: SessionHunk, pending: Pending) -> None:
+        """Keep ``path.rej`` listing exactly the file's unresolved rejected hunks."""
+        worktree = Path(session.worktree)
+        for file in session.files:
+            if file.path != hunk.path or not file.rejects:
+                continue
+            resolved = {h.id for h in session.hunks if h.resolution is not None}
+            if pending.action == "undo":
+                resolved.discard(hunk.id)
+            else:
+                resolved.add(hunk.id)
+            left = [text for hunk_id, text in file.rejects if hunk_id not in resolved]
+            reject = worktree / (file.path + ".rej")
+            if left:
+                _write_atomic(reject, to_bytes(file.reject_header + "".join(left)))
+            elif reject.exists():
+                reject.unlink()
+
+    def _undo(self, session: Session, hunk: SessionHunk) -> Session:
+        replacement = hunk.written if hunk.current is not None else None
+        if hunk.current is not None and hunk.written is None:
+            replacement = None
+        return self._change(
+            session,
+            hunk,
+            "undo",
+            None,
+            replacement,
+            by=_who(),
+            at=now(),
+            reused=False,
+        )
+
+    def _recover(self, session: Session) -> Session:
+        """Finish or roll back a resolution a crash interrupted (call with the lock held)."""
+        pending = session.pending
+        if pending is None:
+            return session
+        worktree = Path(session.worktree)
+        if f"Patchsmith-Op: {pending.op}" in git.last_message(worktree):
+            # Committed; only the session update was lost.
+            return self._record_only(session, session.hunk(pending.hunk_id), pending)
+        target = worktree / session.hunk(pending.hunk_id).path
+        current = _sha(target.read_bytes() if target.exists() else None)
+        if current == pending.after_sha:
+            return self._commit_and_record(session)
+        # Not written (or changed by hand since): forget the intent, keep the file as it is.
+        result = replace(session, pending=None)
+        self.write(result)
+        return result
+
+    def _record_only(self, session: Session, hunk: SessionHunk, pending: Pending) -> Session:
+        self._rewrite_reject(session, hunk, pending)
+        if pending.action == "undo":
+            updated = replace(
+                hunk,
+                resolution=None,
+                resolution_reason=None,
+                resolved_by=None,
+                resolved_at=None,
+                reused=False,
+                written=None,
+            )
+        else:
+            updated = replace(
+                hunk,
+                resolution=Resolution(pending.action),
+                resolution_reason=pending.reason,
+                resolved_by=pending.by,
+                resolved_at=pending.at,
+                reused=pending.reused,
+                written=pending.written,
+            )
+        result = replace(
+            session,
+            hunks=tuple(updated if h.id == hunk.id else h for h in session.hunks),
+            pending=None,
+        )
+        self.write(result)
+        return result
+
+
+def _who() -> str:
+    name, email = git.identity()
+    return f"{name} <{email}>"
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.patchsmith-tmp")
+    mode = None
+    if target.exists():
+        mode = target.stat().st_mode & 0o7777
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if mode is not None:
+        os.chmod(temporary, mode)
+    os.replace(temporary, target)
+
+
+write_atomic = _write_atomic
+"""Public alias: the apply stage writes worktree files the same way."""
+
+__all__ = [
+    "SCHEMA",
+    "OpenItem",
+    "PatchInfo",
+    "Pending",
+    "Phase",
+    "Region",
+    "Session",
+    "SessionFile",
+    "SessionHunk",
+    "SessionStore",
+    "has_markers",
+    "session_path",
+    "to_bytes",
+    "to_text",
+]

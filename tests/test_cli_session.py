@@ -1,0 +1,88 @@
+"""The session commands through main(): apply, status, resolve, finish, abort."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import main
+from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    target = tmp_path / "vendor"
+    shutil.copytree(DEMO / "vendor", target)
+    return target
+
+
+def _worktree(capsys: pytest.CaptureFixture[str], tree: Path) -> Path:
+    code = main(["apply", str(DEMO_PATCH), "--tree", str(tree), "--json"])
+    assert code == 1
+    return Path(json.loads(capsys.readouterr().out)["worktree"])
+
+
+def test_apply_status_resolve_finish(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = fingerprint(tree)
+    worktree = _worktree(capsys, tree)
+    monkeypatch.chdir(worktree / "drivers")
+    assert main(["status"]) == 1
+    out = capsys.readouterr().out
+    assert "Makefile#1" in out and "OPEN" in out
+    assert main(["status", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["schema"] == "patchsmith.session/1"
+    assert {i["kind"] for i in document["open_items"]} == {"hunk", "reject"}
+    assert main(["finish"]) == 1
+    assert "still open" in capsys.readouterr().err
+    assert main(["resolve", "Makefile#1", "--accept"]) == 1
+    assert main(["resolve", "--next", "--drop"]) == 2
+    assert main(["resolve", "--next", "--drop", "--reason", "vendor's own fix"]) == 0
+    output = tmp_path / "carried.patch"
+    assert main(["finish", "-o", str(output)]) == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(tree, copy)
+    check = subprocess.run(["patch", "-p1", "--dry-run", "-i", str(output)], cwd=copy, check=False)
+    assert check.returncode == 0
+    assert main(["abort", "--session", str(worktree)]) == 0
+    assert not worktree.exists()
+    assert fingerprint(tree) == before
+
+
+def test_resolve_without_a_terminal_prints_the_summary(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worktree = _worktree(capsys, tree)
+    assert main(["resolve", "--session", str(worktree)]) == 1
+    captured = capsys.readouterr()
+    assert "Makefile#1" in captured.out and "not a terminal" in captured.err
+
+
+def test_resolve_edit_uses_the_editor(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worktree = _worktree(capsys, tree)
+    editor = tmp_path / "editor.sh"
+    editor.write_text(
+        "#!/bin/sh\nprintf '\\tif (!s->valid || s->merge_failed || dm_suspended(ti))\\n' > \"$1\"\n"
+    )
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    code = main(["resolve", "drivers/md/dm-snap.c#3", "--edit", "--session", str(worktree)])
+    assert code == 1  # the Makefile is still open
+    text = (worktree / "drivers/md/dm-snap.c").read_text()
+    assert "s->merge_failed || dm_suspended(ti)" in text
+
+
+def test_status_outside_a_worktree_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["status"]) == 3 or main(["status"]) == 2
+    assert "hint:" in capsys.readouterr().err

@@ -1,0 +1,32 @@
+"""A real session on disk for the TUI tests: the bundled demo scenario applied with the library.
+
+The tests check every action's effect by reading this session back through
+:class:`~patchsmith.workspace.session.SessionStore`, as ``patchsmith status`` would.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from patchsmith.cli.common import read_index
+from patchsmith.patchfile.select import Selection, select
+from patchsmith.workspace import git
+from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.session import SessionStore, session_path
+
+DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+
+
+def demo_session(tmp_path: Path, *, only: tuple[str, ...] = ()) -> SessionStore:
+    """Copy the demo scenario to ``tmp_path``, apply its patch, and return the session's store."""
+    vendor = tmp_path / "vendor"
+    shutil.copytree(DEMO / "vendor", vendor, symlinks=True)
+    patch = tmp_path / "patch-6.1.999.diff"
+    shutil.copy2(DEMO / "patch-6.1.999.diff", patch)
+    index = read_index([str(patch)])
+    selection = select(index, Selection(only=only))
+    session = apply_patch(
+        index, selection, vendor, ApplyOptions(worktree=tmp_path / "worktree", use_memory=False)
+    )
+    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))

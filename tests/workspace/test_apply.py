@@ -1,0 +1,231 @@
+"""apply: the engine's verdicts written to a worktree, GNU patch's rejects, the tree untouched."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli.common import read_index
+from patchsmith.errors import SessionError, TreeError
+from patchsmith.model import HunkStatus, Resolution
+from patchsmith.patchfile.select import Selection, select
+from patchsmith.workspace import git
+from patchsmith.workspace.apply import (
+    PAUSE_ENV,
+    ApplyOptions,
+    apply_patch,
+    materialise,
+    merge_sequences,
+    refine_conflicts,
+)
+from patchsmith.workspace.finish import finish_session
+from patchsmith.workspace.session import Phase, SessionStore, session_path
+from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def _apply(tree: Path, **options: object) -> tuple[SessionStore, object]:
+    index = read_index([str(DEMO_PATCH)])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions(**options))  # type: ignore[arg-type]
+    store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    return store, session
+
+
+def test_statuses_commits_and_rejects(demo_tree: Path) -> None:
+    store, _ = _apply(demo_tree)
+    session = store.load()
+    fates = {h.id: (h.status, h.applied, h.open) for h in session.hunks}
+    assert fates["drivers/md/dm-snap.c#1"] == (HunkStatus.CLEAN, True, False)
+    assert fates["drivers/md/dm-snap.c#2"] == (HunkStatus.OFFSET, True, False)
+    assert fates["drivers/md/dm-snap.c#3"] == (HunkStatus.CONFLICT, False, True)
+    assert fates["drivers/md/dm-table.c#1"] == (HunkStatus.ALREADY_APPLIED, False, False)
+    assert fates["Makefile#1"] == (HunkStatus.CONFLICT, False, True)
+    worktree = Path(session.worktree)
+    log = git.run_git(["log", "--format=%s"], cwd=worktree).stdout.decode().splitlines()
+    assert log == ["patchsmith: apply clean hunks of patch-6.1.999", log[1]]
+    assert log[1].startswith("patchsmith: base snapshot of")
+    assert (worktree / "Makefile.rej").exists()
+    makefile = next(h for h in session.hunks if h.id == "Makefile#1")
+    assert makefile.proposal is not None and not makefile.proposal_conflicts
+    assert "SUBLEVEL = 999\nEXTRAVERSION = -cloud\n" in makefile.proposal
+    kinds = {i.kind for i in store.open_items()}
+    assert kinds == {"hunk", "reject"}
+
+
+def test_rejects_are_the_bytes_gnu_patch_writes(demo_tree: Path, tmp_path: Path) -> None:
+    store, _ = _apply(demo_tree)
+    worktree = Path(store.load().worktree)
+    copy = tmp_path / "gnu"
+    shutil.copytree(DEMO / "vendor", copy)
+    subprocess.run(
+        ["patch", "-p1", "-N", "-F0", "-s", "-i", str(DEMO_PATCH)],
+        cwd=copy,
+        capture_output=True,
+        check=False,
+    )
+    for name in ("Makefile.rej", "drivers/md/dm-snap.c.rej"):
+        assert (worktree / name).read_bytes() == (copy / name).read_bytes(), name
+
+
+def test_rejects_match_gnu_patch_with_timestamps_and_shifted_numbers(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    (tree / "d").mkdir(parents=True)
+    old = "".join(f"line {n}\n" for n in range(1, 41))
+    (tree / "d" / "g.c").write_text(old)
+    new = old.replace("line 3\n", "line 3\nadded1\nadded2\n").replace("line 30", "LINE 30")
+    (tmp_path / "a" / "d").mkdir(parents=True)
+    (tmp_path / "b" / "d").mkdir(parents=True)
+    (tmp_path / "a" / "d" / "g.c").write_text(old)
+    (tmp_path / "b" / "d" / "g.c").write_text(new)
+    diff = subprocess.run(
+        ["diff", "-u", "-F", "^line 1$", "a/d/g.c", "b/d/g.c"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    ).stdout
+    patch_file = tmp_path / "p.diff"
+    patch_file.write_bytes(diff)
+    (tree / "d" / "g.c").write_text(old.replace("line 29\n", "vendor 29\n"))
+    gnu = tmp_path / "gnu"
+    shutil.copytree(tree, gnu)
+    subprocess.run(["patch", "-p1", "-F0", "-s", "-i", str(patch_file)], cwd=gnu, check=False)
+    index = read_index([str(patch_file)])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions(fuzz=0))
+    ours = (Path(session.worktree) / "d" / "g.c.rej").read_bytes()
+    assert ours == (gnu / "d" / "g.c.rej").read_bytes()
+    assert b"@@ -29,7 +31,7 @@ line 1" in ours
+
+
+def test_the_tree_is_byte_identical_after_everything(demo_tree: Path, tmp_path: Path) -> None:
+    before = fingerprint(demo_tree)
+    store, _ = _apply(demo_tree, base=str(DEMO / "vanilla"))
+    assert fingerprint(demo_tree) == before
+    store.resolve("Makefile#1", Resolution.ACCEPTED)
+    store.resolve("drivers/md/dm-snap.c#3", Resolution.UPSTREAM)
+    store.undo("drivers/md/dm-snap.c#3")
+    store.resolve("drivers/md/dm-snap.c#3", Resolution.DROPPED, reason="vendor has it")
+    assert fingerprint(demo_tree) == before
+    assert store.open_items() == []
+    out = finish_session(store, str(tmp_path / "final.patch"))
+    assert fingerprint(demo_tree) == before
+    copy = tmp_path / "check"
+    shutil.copytree(demo_tree, copy)
+    result = subprocess.run(
+        ["patch", "-p1", "--dry-run", "-i", str(out)], cwd=copy, capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stdout
+    assert b"SUBLEVEL = 999" in out.read_bytes()
+    session = store.load()
+    git.remove_worktree(Path(session.git_dir), Path(session.worktree))
+    assert fingerprint(demo_tree) == before
+
+
+def test_merge_puts_conflict_blocks_in_the_file(demo_tree: Path) -> None:
+    store, _ = _apply(demo_tree, merge=True)
+    session = store.load()
+    worktree = Path(session.worktree)
+    text = (worktree / "drivers/md/dm-snap.c").read_bytes()
+    assert b"<<<<<<< vendor\n" in text and b">>>>>>> upstream-after\n" in text
+    assert not (worktree / "drivers/md/dm-snap.c.rej").exists()
+    assert any(i.kind == "marker" for i in store.open_items())
+    store.resolve("drivers/md/dm-snap.c#3", Resolution.DROPPED, reason="keep vendor")
+    assert b"<<<<<<<" not in (worktree / "drivers/md/dm-snap.c").read_bytes()
+    assert b"dm_suspended(ti)" in (worktree / "drivers/md/dm-snap.c").read_bytes()
+
+
+def test_base_as_tarball_gives_three_way_proposals(demo_tree: Path, tmp_path: Path) -> None:
+    tarball = tmp_path / "vanilla.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        archive.add(DEMO / "vanilla", arcname="linux-6.1.998")
+    store, _ = _apply(demo_tree, base=str(tarball))
+    hunk = store.load().hunk("Makefile#1")
+    assert hunk.proposal_source == "3way"
+    assert hunk.proposal is not None and "-cloud" in hunk.proposal
+
+
+def test_git_tree_dirty_is_refused_unless_allowed(demo_repo: Path) -> None:
+    (demo_repo / "Makefile").write_text("local change\n")
+    with pytest.raises(TreeError) as caught:
+        _apply(demo_repo)
+    assert caught.value.hint is not None and "--allow-dirty" in caught.value.hint
+    store, _ = _apply(demo_repo, allow_dirty=True)
+    session = store.load()
+    assert session.tree_kind == "git"
+    worktree = Path(session.worktree)
+    assert (worktree / "Makefile").read_text() == "local change\n"
+    assert not (worktree / "kernel/Makefile").exists()  # sparse: only touched files
+    assert (demo_repo / "Makefile").read_text() == "local change\n"
+    assert materialise(session) > 0
+    assert (worktree / "kernel/Makefile").exists()
+
+
+def test_materialise_plain_tree_copies_the_rest(demo_tree: Path) -> None:
+    store, _ = _apply(demo_tree)
+    session = store.load()
+    worktree = Path(session.worktree)
+    assert not (worktree / "Kbuild").exists()
+    assert materialise(session) > 0
+    assert (worktree / "Kbuild").read_bytes() == (demo_tree / "Kbuild").read_bytes()
+
+
+def test_a_second_apply_on_the_same_branch_is_refused(demo_tree: Path) -> None:
+    _apply(demo_tree)
+    with pytest.raises(SessionError) as caught:
+        _apply(demo_tree)
+    assert caught.value.hint is not None and "abort" in caught.value.hint
+
+
+def test_kill_during_apply_then_status_and_continue(demo_tree: Path, tmp_path: Path) -> None:
+    signal_file = tmp_path / "paused"
+    env = dict(os.environ)
+    env[PAUSE_ENV] = f"written:{signal_file}"
+    command = [
+        sys.executable,
+        "-m",
+        "patchsmith",
+        "apply",
+        str(DEMO_PATCH),
+        "--tree",
+        str(demo_tree),
+    ]
+    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not signal_file.exists():
+        assert child.poll() is None, "apply ended before the pause"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    worktree = git.data_home() / "worktrees" / "vendor-patch-6.1.999"
+    store = SessionStore.find(worktree)
+    session = store.load()
+    assert session.phase == Phase.APPLYING
+    assert next(i.kind for i in store.open_items()) == "interrupted"
+    with pytest.raises(SessionError):
+        store.resolve("Makefile#1", Resolution.ACCEPTED)
+    index = read_index([str(DEMO_PATCH)])
+    apply_patch(index, select(index, Selection()), demo_tree, ApplyOptions())
+    session = store.load()
+    assert session.phase == Phase.READY
+    assert len(session.open_hunks) == 2
+    log = git.run_git(["log", "--format=%s"], cwd=worktree).stdout.decode().splitlines()
+    assert len(log) == 2
+
+
+def test_merge_sequences_and_refine() -> None:
+    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 2, 8]) == [1, 9, 8]
+    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 7, 3]) is None
+    block = (
+        b"<<<<<<< vendor\nA = 1\nB = x\n||||||| upstream-before\nA = 1\nB = 2\n"
+        b"=======\nA = 5\nB = 2\n>>>>>>> upstream-after\n"
+    )
+    assert refine_conflicts(block) == b"A = 5\nB = x\n"

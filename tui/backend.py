@@ -1,0 +1,89 @@
+"""The adapter from the library's :class:`SessionStore` to the TUI's :class:`SessionBackend`.
+
+This is the only module of the TUI that knows the library's session types: it turns a
+:class:`~patchsmith.workspace.session.SessionHunk` into a :class:`HunkView` and each key press
+into one store call, the same calls ``patchsmith resolve HUNK --accept|--upstream|--drop|--edit``
+makes. Errors are the library's (``SessionError`` and friends) and reach the screen unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from patchsmith.model import Resolution
+from patchsmith.workspace.session import Session, SessionHunk, SessionStore
+
+from .model import HunkView, SessionView
+
+
+def hunk_view(hunk: SessionHunk) -> HunkView:
+    """What the TUI shows of one session hunk."""
+    vendor_line = hunk.vendor.start if hunk.vendor is not None else hunk.found_line
+    current_line = hunk.current.start if hunk.current is not None else vendor_line
+    proposal = hunk.proposal
+    if proposal is None:
+        proposal = hunk.current.text if hunk.current is not None else ""
+    return HunkView(
+        hunk_id=hunk.id,
+        path=hunk.path,
+        status=hunk.status,
+        needs_review=hunk.needs_review,
+        is_open=hunk.open,
+        reason=hunk.reason,
+        expected_line=hunk.expected_line,
+        found_line=vendor_line,
+        upstream_pre=hunk.pre_image,
+        upstream_post=hunk.post_image,
+        vendor_region=hunk.vendor.text if hunk.vendor is not None else "",
+        proposal=proposal,
+        proposal_line=current_line,
+        resolution=hunk.resolution,
+        resolved_by=hunk.resolved_by or "",
+        resolved_at=hunk.resolved_at or "",
+        reused=hunk.reused,
+        drop_reason=hunk.resolution_reason or "",
+    )
+
+
+def session_view(session: Session, source: Path | None = None) -> SessionView:
+    """What the TUI shows of a whole session."""
+    title = f"{session.patch.name} onto {session.tree}"
+    return SessionView(
+        hunks=tuple(hunk_view(hunk) for hunk in session.hunks), title=title, source=source
+    )
+
+
+class LibraryBackend:
+    """A session on disk, read and changed through ``patchsmith.workspace.session``."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+
+    @classmethod
+    def open(cls, session_path: Path | None) -> LibraryBackend:
+        """The session at ``session_path`` (``session.json`` or a worktree), or the current
+        folder's; raises ``SessionError`` when there is none."""
+        if session_path is None:
+            return cls(SessionStore.find(Path.cwd()))
+        return cls(SessionStore.open(session_path))
+
+    def load(self) -> SessionView:
+        return session_view(self.store.load(), self.store.path)
+
+    def watched_path(self) -> Path | None:
+        return self.store.path
+
+    def accept(self, hunk_id: str) -> None:
+        self.store.resolve(hunk_id, Resolution.ACCEPTED)
+
+    def take_upstream(self, hunk_id: str) -> None:
+        self.store.resolve(hunk_id, Resolution.UPSTREAM)
+
+    def drop(self, hunk_id: str, reason: str) -> None:
+        self.store.resolve(hunk_id, Resolution.DROPPED, reason=reason)
+
+    def edit(self, hunk_id: str, text: str) -> None:
+        self.store.resolve(hunk_id, Resolution.EDITED, text=text)
+
+    def undo(self, hunk_id: str) -> None:
+        self.store.undo(hunk_id)

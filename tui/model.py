@@ -1,0 +1,188 @@
+"""The view-model of the TUI: plain frozen data of what a screen shows, and the backend protocol.
+
+Screens and widgets render :class:`SessionView` and :class:`HunkView` and never see the library's
+own types, so the library's session format can change without touching a widget, and tests can
+drive a screen from a few literal values. :mod:`patchsmith_tui.backend` adapts the library's
+``SessionStore`` to :class:`SessionBackend`; every action a person takes goes through it.
+
+Depends on :mod:`patchsmith.model` only (for the status and resolution vocabulary); never on
+Textual, so it is importable and testable without a terminal.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from patchsmith.model import HunkStatus, Resolution
+
+
+@dataclass(frozen=True)
+class HunkView:
+    """One hunk as the TUI shows it: list row, header line and the texts of both views."""
+
+    hunk_id: str
+    """Stable id, ``path#n`` (the same id ``patchsmith resolve HUNK`` takes)."""
+    path: str
+    """Path in the tree: picks the syntax highlighter and groups the list."""
+    status: HunkStatus
+    """The predicted status (DESIGN.md vocabulary), shown as a badge."""
+    needs_review: bool
+    """True when a person must decide even though the hunk has a place (fuzz, far offset…)."""
+    is_open: bool
+    """True while the build gate counts this hunk as unresolved."""
+    reason: str
+    """Why ``check`` gave this status, shown in the header line."""
+    expected_line: int
+    """Where upstream's hunk header says the hunk goes (1-based)."""
+    found_line: int | None
+    """Where the best candidate region starts in the vendor file, if anywhere."""
+    upstream_pre: str
+    """Upstream's pre-image: what the hunk expects to find."""
+    upstream_post: str
+    """Upstream's post-image: what the hunk leaves behind on a vanilla tree."""
+    vendor_region: str
+    """The vendor's lines at the best candidate location (empty when there is none)."""
+    proposal: str
+    """The proposed result for the region, with conflict markers where the merge was ambiguous."""
+    proposal_line: int | None = None
+    """Where the proposal's region starts in the worktree file (defaults to ``found_line``)."""
+    resolution: Resolution | None = None
+    """How the hunk was settled, if it was."""
+    resolved_by: str = ""
+    """Who settled it (user name), for the header line."""
+    resolved_at: str = ""
+    """When it was settled (ISO 8601), for the header line."""
+    reused: bool = False
+    """True when the resolution came from resolution memory (a previous run)."""
+    drop_reason: str = ""
+    """The reason given when the hunk was dropped."""
+
+    @property
+    def needs_decision(self) -> bool:
+        """True for the hunks progress counts: those that did or do need a person."""
+        return self.is_open or self.resolution is not None
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """The whole session as the TUI shows it."""
+
+    hunks: tuple[HunkView, ...]
+    """Every hunk of the session, in patch order."""
+    title: str = ""
+    """What the session is about (patch name, tree), for the title bar."""
+    source: Path | None = None
+    """The session file: its modification time tells the TUI to reload."""
+
+    @property
+    def open_count(self) -> int:
+        """Hunks the build gate still waits for."""
+        return sum(1 for hunk in self.hunks if hunk.is_open)
+
+    @property
+    def decided_count(self) -> int:
+        """Hunks that needed a person and got a resolution."""
+        return sum(1 for hunk in self.hunks if hunk.resolution is not None)
+
+    @property
+    def decision_count(self) -> int:
+        """Hunks that need (or needed) a person: the denominator of the progress line."""
+        return sum(1 for hunk in self.hunks if hunk.needs_decision)
+
+    @property
+    def ready(self) -> bool:
+        """True when nothing is unresolved: the build gate is open."""
+        return self.open_count == 0
+
+    def status_counts(self) -> Counter[HunkStatus]:
+        """How many hunks have each status."""
+        return Counter(hunk.status for hunk in self.hunks)
+
+    def find(self, hunk_id: str) -> HunkView | None:
+        """The hunk with this id, or None."""
+        for hunk in self.hunks:
+            if hunk.hunk_id == hunk_id:
+                return hunk
+        return None
+
+
+class Action(enum.StrEnum):
+    """What a person can do to a hunk; each maps to one library session call."""
+
+    ACCEPT = "accept"
+    UPSTREAM = "upstream"
+    DROP = "drop"
+    EDIT = "edit"
+    UNDO = "undo"
+
+
+class SessionBackend(Protocol):
+    """What the TUI needs from the library. Implementations raise ``PatchsmithError`` subclasses.
+
+    Every method reads or writes the session on disk, so a ``patchsmith status`` in another
+    terminal sees an action at once and the TUI sees the CLI's actions on the next reload.
+    """
+
+    def load(self) -> SessionView:
+        """Read the session from disk."""
+        ...
+
+    def watched_path(self) -> Path | None:
+        """The file whose modification time changes when the session changes."""
+        ...
+
+    def accept(self, hunk_id: str) -> None:
+        """Resolve the hunk with its proposal."""
+        ...
+
+    def take_upstream(self, hunk_id: str) -> None:
+        """Resolve the hunk with upstream's post-image as is."""
+        ...
+
+    def drop(self, hunk_id: str, reason: str) -> None:
+        """Leave the vendor code; ``reason`` is required."""
+        ...
+
+    def edit(self, hunk_id: str, text: str) -> None:
+        """Resolve the hunk with text a person wrote."""
+        ...
+
+    def undo(self, hunk_id: str) -> None:
+        """Take the hunk's resolution back."""
+        ...
+
+
+class StatusFilter(enum.StrEnum):
+    """The hunk list's filter, cycled with a key; the names are shown in the list's title."""
+
+    REVIEW = "review"
+    """Hunks that need (or needed) a person, open or resolved: the default."""
+    OPEN = "open"
+    """Only what the build gate still waits for."""
+    CONFLICT = "conflict"
+    """Only hunks whose status is ``conflict``."""
+    RESOLVED = "resolved"
+    """Only hunks that have a resolution."""
+    ALL = "all"
+    """Every hunk, including clean and excluded ones."""
+
+    def keeps(self, hunk: HunkView) -> bool:
+        """True when the list shows ``hunk`` under this filter."""
+        if self is StatusFilter.ALL:
+            return True
+        if self is StatusFilter.OPEN:
+            return hunk.is_open
+        if self is StatusFilter.REVIEW:
+            return hunk.needs_decision
+        if self is StatusFilter.RESOLVED:
+            return hunk.resolution is not None
+        return hunk.status is HunkStatus.CONFLICT
+
+    def next(self) -> StatusFilter:
+        """The filter after this one, wrapping around."""
+        members = list(StatusFilter)
+        return members[(members.index(self) + 1) % len(members)]

@@ -1,0 +1,1 @@
+"""Screens of the patchsmith TUI: the resolve screen, dialogs, help and the error screen."""

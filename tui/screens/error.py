@@ -1,0 +1,40 @@
+"""The screen shown instead of a crash when there is nothing to resolve or it cannot be read.
+
+It shows the error's ``details()`` (the same text the CLI prints) and quits with the error's exit
+code. Depends on Textual and :mod:`patchsmith.errors`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from patchsmith.errors import PatchsmithError
+
+
+class ErrorScreen(Screen[None]):
+    """A message, a hint and a way out."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q,escape,enter", "leave", "Quit", id="error-quit"),
+    ]
+
+    def __init__(self, error: PatchsmithError, title: str = "patchsmith cannot resolve") -> None:
+        super().__init__()
+        self.error = error
+        self.heading = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-box", classes="dialog"):
+            yield Static(self.heading, classes="title")
+            yield Static(self.error.details(), id="error-details")
+            yield Static("Press q to quit.", classes="help-hint")
+        yield Footer()
+
+    def action_leave(self) -> None:
+        self.app.exit(return_code=self.error.exit_code)

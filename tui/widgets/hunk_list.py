@@ -1,0 +1,90 @@
+"""The hunk list: one entry per hunk with its status badge and resolution.
+
+An ``OptionList`` (a Line-API widget) so a session of hundreds of hunks opens at once; each entry
+is two lines: the hunk id, then the status badge (DESIGN.md vocabulary) and what was decided.
+Selecting an entry is reported by ``OptionList.OptionHighlighted``; the screen reacts to it.
+
+Depends on Textual, Rich and :mod:`patchsmith_tui.model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from patchsmith.model import HunkStatus
+
+from ..model import HunkView
+
+BADGE_STYLES: dict[HunkStatus, Style] = {
+    HunkStatus.CLEAN: Style(color="#98c379"),
+    HunkStatus.OFFSET: Style(color="#98c379"),
+    HunkStatus.WHITESPACE: Style(color="#e5c07b"),
+    HunkStatus.FUZZ: Style(color="#e5c07b", bold=True),
+    HunkStatus.ALREADY_APPLIED: Style(color="#61afef"),
+    HunkStatus.PARTIALLY_APPLIED: Style(color="#d19a66", bold=True),
+    HunkStatus.CONFLICT: Style(color="#e06c75", bold=True),
+    HunkStatus.MISSING_FILE: Style(color="#e06c75"),
+    HunkStatus.FILE_EXISTS: Style(color="#e06c75"),
+    HunkStatus.EXCLUDED: Style(color="#7f848e"),
+}
+"""Badge colours; the badge text is always the status name, so NO_COLOR loses nothing."""
+
+
+def badge(hunk: HunkView) -> Text:
+    """The status badge, with ``review`` when a located hunk still needs a person."""
+    text = Text(f"[{hunk.status.value}]", style=BADGE_STYLES[hunk.status])
+    if hunk.needs_review and hunk.status is not HunkStatus.CONFLICT:
+        text.append(" review", style=Style(color="#e5c07b", italic=True))
+    return text
+
+
+def decision(hunk: HunkView) -> Text:
+    """What happened to the hunk: ``✓ accepted``, ``● open`` or nothing."""
+    if hunk.resolution is not None:
+        label = f"✓ {hunk.resolution.value}" + (" (reused)" if hunk.reused else "")
+        return Text(label, style=Style(color="#98c379"))
+    if hunk.is_open:
+        return Text("● open", style=Style(color="#e06c75", bold=True))
+    return Text("")
+
+
+def prompt(hunk: HunkView) -> Text:
+    """The two-line list entry of a hunk."""
+    text = Text(hunk.hunk_id, no_wrap=True, overflow="ellipsis")
+    text.append("\n  ")
+    text.append_text(badge(hunk))
+    status = decision(hunk)
+    if status:
+        text.append(" ")
+        text.append_text(status)
+    return text
+
+
+class HunkList(OptionList):
+    """The list of hunks under the current filter."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,j", "cursor_down", "Down", show=False),
+        Binding("up,k", "cursor_up", "Up", show=False),
+    ]
+
+    def show(self, hunks: Sequence[HunkView], selected: str | None) -> None:
+        """Replace the entries, keeping ``selected`` highlighted if it is still listed."""
+        self.set_options(Option(prompt(hunk), id=hunk.hunk_id) for hunk in hunks)
+        if not hunks:
+            return
+        ids = [hunk.hunk_id for hunk in hunks]
+        self.highlighted = ids.index(selected) if selected in ids else 0
+
+    @property
+    def selected_id(self) -> str | None:
+        """The id of the highlighted hunk, if any."""
+        option = self.highlighted_option
+        return option.id if option is not None else None

@@ -1,0 +1,192 @@
+"""The side-by-side view: one Line-API widget drawing both halves of a :class:`RenderedView`.
+
+Only visible lines are drawn (``render_line``), each from strips the worker already highlighted;
+the joined screen line is cached per (row, horizontal offset, width), so scrolling back and forth
+costs a dictionary lookup. Both halves share one scroll position, which is what keeps them
+aligned: there is no second pane to mirror. Scrolling never animates.
+
+Depends on Textual and :mod:`patchsmith_tui.render`; knows nothing about sessions.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..render import RenderedView, Row, RowKind, Side
+
+CACHE_LIMIT = 4000
+"""Screen lines kept; a few screens' worth at several horizontal offsets."""
+
+_GUTTER = Style(color="#7f848e")
+_SEPARATOR = Style(color="#5c6370")
+_MARKER_STYLES = {
+    RowKind.SAME: _GUTTER,
+    RowKind.CHANGED: Style(color="#e5c07b", bold=True),
+    RowKind.LEFT_ONLY: Style(color="#e06c75", bold=True),
+    RowKind.RIGHT_ONLY: Style(color="#98c379", bold=True),
+    RowKind.CONFLICT: Style(color="#ffd75f", bold=True, reverse=True),
+}
+
+
+class SideBySide(ScrollView, can_focus=True):
+    """Two aligned texts side by side with line numbers and a change marker per row."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "scroll_up", "Scroll up", show=False),
+        Binding("down,j", "scroll_down", "Scroll down", show=False),
+        Binding("left,h", "scroll_left", "Scroll left", show=False),
+        Binding("right,l", "scroll_right", "Scroll right", show=False),
+        Binding("pageup,ctrl+b", "page_up", "Page up", show=False),
+        Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("end,G", "scroll_end", "Bottom", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SideBySide {
+        background: $surface;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.view: RenderedView | None = None
+        self.placeholder = "Select a hunk."
+        self._cache: dict[tuple[int, int, int], Strip] = {}
+
+    # Content -------------------------------------------------------------------------------
+
+    def show(self, view: RenderedView | None, placeholder: str = "") -> None:
+        """Draw ``view`` from its first row (or the placeholder text when it is None)."""
+        self.view = view
+        if placeholder:
+            self.placeholder = placeholder
+        self._cache.clear()
+        self._update_virtual_size()
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def goto_row(self, row: int) -> None:
+        """Scroll so ``row`` is near the top, with two rows of context above it."""
+        self.scroll_to(y=max(row - 2, 0), animate=False, immediate=True)
+
+    @property
+    def top_row(self) -> int:
+        """The row at the top of the viewport."""
+        return round(self.scroll_y)
+
+    def _update_virtual_size(self) -> None:
+        view = self.view
+        width = self.scrollable_content_region.width or self.size.width
+        if view is None:
+            self.virtual_size = Size(width, 1)
+            return
+        gutters = 2 * (view.number_width + 2) + 1
+        half = max((width - gutters) // 2, 1)
+        overflow = max(view.text_width - half, 0)
+        self.virtual_size = Size(width + overflow, len(view.rows))
+
+    def on_resize(self) -> None:
+        self._cache.clear()
+        self._update_virtual_size()
+
+    # Scrolling without animation -----------------------------------------------------------
+
+    def action_scroll_up(self) -> None:
+        self.scroll_to(y=self.scroll_y - 1, animate=False, immediate=True)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_to(y=self.scroll_y + 1, animate=False, immediate=True)
+
+    def action_scroll_left(self) -> None:
+        self.scroll_to(x=self.scroll_x - 4, animate=False, immediate=True)
+
+    def action_scroll_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + 4, animate=False, immediate=True)
+
+    def action_page_up(self) -> None:
+        self.scroll_to(
+            y=self.scroll_y - self.scrollable_content_region.height, animate=False, immediate=True
+        )
+
+    def action_page_down(self) -> None:
+        self.scroll_to(
+            y=self.scroll_y + self.scrollable_content_region.height, animate=False, immediate=True
+        )
+
+    def action_scroll_home(self) -> None:
+        self.scroll_to(0, 0, animate=False, immediate=True)
+
+    def action_scroll_end(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
+
+    # Drawing -------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        base = self.rich_style
+        view = self.view
+        if view is None:
+            text = self.placeholder if y == 0 else ""
+            return Strip([Segment(text[:width], base)]).extend_cell_length(width, base)
+        row_index = round(self.scroll_y) + y
+        if row_index >= len(view.rows):
+            return Strip.blank(width, base)
+        scroll_x = round(self.scroll_x)
+        key = (row_index, scroll_x, width)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        strip = self._draw_row(view, view.rows[row_index], scroll_x, width, base)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = strip
+        return strip
+
+    def _draw_row(
+        self, view: RenderedView, row: Row, scroll_x: int, width: int, base: Style
+    ) -> Strip:
+        number_width = view.number_width
+        gutter = number_width + 2
+        text_total = max(width - 2 * gutter - 1, 2)
+        left_width = text_total // 2
+        right_width = text_total - left_width
+        marker = row.kind.value
+        marker_style = base + _MARKER_STYLES[row.kind]
+        parts = [
+            self._half(row.left, marker, marker_style, number_width, scroll_x, left_width, base),
+            Strip([Segment("│", base + _SEPARATOR)], 1),
+            self._half(row.right, marker, marker_style, number_width, scroll_x, right_width, base),
+        ]
+        return Strip.join(parts).crop(0, width)
+
+    @staticmethod
+    def _half(
+        side: Side | None,
+        marker: str,
+        marker_style: Style,
+        number_width: int,
+        scroll_x: int,
+        text_width: int,
+        base: Style,
+    ) -> Strip:
+        if side is None:
+            filler = base + Style(color="#3e4451")
+            return Strip(
+                [Segment(" " * (number_width + 2), base), Segment("╱" * text_width, filler)],
+                number_width + 2 + text_width,
+            )
+        number = Segment(f"{side.number:>{number_width}}", base + _GUTTER)
+        text = side.strip.crop(scroll_x, scroll_x + text_width).apply_style(base)
+        background = base + side.background if side.background else base
+        text = text.extend_cell_length(text_width, background)
+        return Strip.join(
+            [Strip([number, Segment(marker, marker_style), Segment(" ", base)]), text]
+        )
