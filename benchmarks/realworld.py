@@ -353,9 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{meta['old']} -> {meta['new']}: {len(paths)} files in the patch, {len(scored)} scored"
         + (f" (selection: {' '.join(selection)})" if selection else "")
     )
-    print(
-        "| tool | equal to truth | flagged | **silently wrong** | for a human | time (s) | peak MB |"
-    )
+    print("| tool | equal | flagged | **silently wrong** | for a human | time (s) | peak MB |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for o in outcomes:
         print(
