@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from patchsmith.cli import COMMANDS, main
+    from patchsmith.cli import main
 
     if not DEMO.is_dir():
         raise InputError(
@@ -56,32 +56,28 @@ def run(args: argparse.Namespace) -> int:
         str(work / "config"),
     )
     kbuild = ["--tree", tree, "--config", config]
+    worktree = str(work / "worktree")
+    session = ["--session", worktree]
+    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui
     steps: list[list[str]] = [
         ["ls", "--hunks", patch, *kbuild],
         ["filter", patch, "--modules-only", *kbuild, "--explain", "-o", str(work / "md.patch")],
+        ["check", patch, "--modules-only", *kbuild],
+        [
+            "apply",
+            patch,
+            "--modules-only",
+            *kbuild,
+            "--base",
+            str(work / "vanilla"),
+            "--worktree",
+            worktree,
+        ],
+        ["status", *session],
     ]
-    if "check" in COMMANDS:
-        steps.append(["check", patch, "--tree", tree, "--only", "drivers/md"])
-    if "apply" in COMMANDS:
-        steps.append(
-            [
-                "apply",
-                patch,
-                "--tree",
-                tree,
-                "--only",
-                "drivers/md",
-                "--base",
-                str(work / "vanilla"),
-                "--worktree",
-                str(work / "worktree"),
-            ]
-        )
-    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui
-    if "status" in COMMANDS:
-        steps.append(["status", "--session", str(work / "worktree")])
-    if "resolve" in COMMANDS and interactive:
-        steps.append(["resolve", "--session", str(work / "worktree")])
+    if interactive:
+        steps.append(["resolve", *session])
+    steps.append(["report", "--format", "html", "-o", str(work / "report.html"), *session])
     sys.stdout.write(f"# the demo scenario is in {work}\n")
     for step in steps:
         sys.stdout.write(f"\n$ patchsmith {' '.join(step)}\n")
@@ -90,4 +86,15 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"# exit code {code}\n")
         if code >= 2:
             return code
+    after = main(["status", *session]) if interactive else 1
+    sys.stdout.write(
+        f"\n# the review report: {work / 'report.html'}\n"
+        + (
+            "# everything is resolved: 'patchsmith finish --session "
+            f"{worktree}' writes the combined patch\n"
+            if after == 0
+            else f"# to resolve what is open: patchsmith resolve --session {worktree}\n"
+            "#   (the TUI; or 'patchsmith resolve HUNK --accept|--upstream|--drop|--edit')\n"
+        )
+    )
     return 0

@@ -110,3 +110,11 @@ def test_merge_view_stops_at_conflict_blocks() -> None:
 def test_conflict_ranges_include_markers_and_close_an_unterminated_block() -> None:
     lines = ["a", "<<<<<<< vendor", "b", "=======", "c", ">>>>>>> upstream-after", "d", "<<<<<<<"]
     assert conflict_ranges(lines) == [(1, 6), (7, 8)]
+
+
+def test_the_inline_editor_indents_with_tabs_in_tab_indented_code() -> None:
+    from patchsmith_tui.screens.dialogs import _indent_type
+
+    assert _indent_type("\tif (x)\n\t\treturn 0;\n") == "tabs"
+    assert _indent_type("    x = 1\n") == "spaces"
+    assert _indent_type("int x;\n") == "tabs"

@@ -6,7 +6,7 @@ answer to the library. Depends on Textual only.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -60,6 +60,16 @@ class DropDialog(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+def _indent_type(text: str) -> Literal["tabs", "spaces"]:
+    """Tabs unless the text indents with spaces and never with a tab."""
+    lines = text.splitlines()
+    if any(line.startswith("\t") for line in lines):
+        return "tabs"
+    if any(line.startswith("    ") for line in lines):
+        return "spaces"
+    return "tabs"
+
+
 class EditScreen(ModalScreen[str | None]):
     """Edit a hunk's result inline; ``ctrl+s`` saves it as an ``edited`` resolution."""
 
@@ -80,13 +90,17 @@ class EditScreen(ModalScreen[str | None]):
                 f"Edit the result of {self.hunk_id}  (ctrl+s save · escape cancel)",
                 classes="title",
             )
-            yield TextArea(
+            area = TextArea(
                 self.text,
                 language=self.language,
                 show_line_numbers=True,
                 tab_behavior="indent",
                 id="edit-text",
             )
+            # Tab inserts what the file uses: kernel C and Makefiles indent with tabs, and a
+            # resolution typed with spaces would be a whitespace change nobody asked for.
+            area.indent_type = _indent_type(self.text)
+            yield area
 
     def action_save(self) -> None:
         self.dismiss(self.query_one("#edit-text", TextArea).text)
