@@ -122,6 +122,12 @@ def main(argv: list[str]) -> int:
         based_time = time.perf_counter() - start
         equal, listed, wrong, names = score(scenario, based)
         clean = sum(1 for h in based.hunks if h.open and h.proposal and not h.proposal_conflicts)
+        # Comparable with git apply --3way, which merges silently: files with an open hunk
+        # that has no clean proposal (a clean 3-way proposal still waits for a person here).
+        hard = {
+            h.path for h in based.hunks if h.open and (h.proposal is None or h.proposal_conflicts)
+        }
+        print(f"with --base:    files with an open hunk and no clean proposal: {len(hard)}")
         print(
             f"with --base:    equal {equal}, unresolved {listed}, silently wrong {wrong}"
             f"  ({based_time:.2f} s; {clean} open hunks have a clean proposal)"

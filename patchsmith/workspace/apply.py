@@ -55,7 +55,7 @@ from patchsmith.engine.predict import (
 from patchsmith.errors import SessionError, TreeError, UsageError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
-from patchsmith.patchfile.index import ChangeKind, PatchIndex
+from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.select import FileDecision, SelectionResult
 from patchsmith.workspace import git, memory
 from patchsmith.workspace.session import (
@@ -674,6 +674,8 @@ def _work_file(
                 if found is not None:
                     item = _with_region(item, found, base_lines, shift_points, hunk)
         session_hunks.append(item)
+    if not prediction.hunks:
+        session_hunks.append(_hunkless(index, entry, prediction, write or delete_path is not None))
     return _FileWork(
         decision=decision,
         prediction=prediction,
@@ -685,6 +687,35 @@ def _work_file(
         rejects=rejects,
         reject_header=_header_line(raw_header, b"---", path)
         + _header_line(raw_header, b"+++", path),
+    )
+
+
+def _hunkless(
+    index: PatchIndex, entry: FileEntry, prediction: FilePrediction, done: bool
+) -> SessionHunk:
+    """A file diff without hunks (binary, mode change, pure rename, empty file) as one item,
+    ``path#0``, so it is never left out of the session silently."""
+    review = prediction.needs_review or (not done and entry.kind != ChangeKind.DELETED)
+    reason = prediction.reason
+    if entry.kind in (ChangeKind.MODE, ChangeKind.BINARY) or not done:
+        review = True
+        reason = (reason + "; " if reason else "") + "not applied by patchsmith: do it by hand"
+    return SessionHunk(
+        id=f"{prediction.path}#0",
+        path=prediction.path,
+        file_number=entry.number,
+        number=0,
+        status=prediction.status,
+        needs_review=review,
+        reason=reason,
+        expected_line=0,
+        found_line=None,
+        offset=0,
+        fuzz=0,
+        applied=done,
+        upstream=to_text(index.file_header(entry)),
+        pre_image="",
+        post_image="",
     )
 
 

@@ -229,3 +229,15 @@ def test_merge_sequences_and_refine() -> None:
         b"=======\nA = 5\nB = 2\n>>>>>>> upstream-after\n"
     )
     assert refine_conflicts(block) == b"A = 5\nB = x\n"
+
+
+def test_hunkless_diffs_are_listed_not_dropped(tmp_path: Path) -> None:
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "script.sh").write_text("echo hi\n")
+    patch_file = tmp_path / "mode.diff"
+    patch_file.write_text("diff --git a/script.sh b/script.sh\nold mode 100644\nnew mode 100755\n")
+    index = read_index([str(patch_file)])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+    item = session.hunk("script.sh#0")
+    assert item.open and "by hand" in item.reason
