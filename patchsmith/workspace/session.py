@@ -63,7 +63,10 @@ MARKERS = (b"<<<<<<< ", b"||||||| ", b"=======", b">>>>>>> ")
 # A conflict marker line as git merge-file and patchsmith write them:
 #   <<<<<<< vendor
 #   >>>>>>> upstream-after
-_MARKER_LINE = re.compile(rb"^(<{7} |>{7} |\|{7} |={7}$)", re.M)
+# Only the opening and closing lines count: a bare "=======" is also a reStructuredText heading
+# underline (the kernel's Documentation/ is full of them), and "|||||||"/"=======" only ever
+# appear between these two.
+_MARKER_LINE = re.compile(rb"^(?:<{7}|>{7})(?: |\r?$)", re.M)
 
 
 def to_text(data: bytes) -> str:

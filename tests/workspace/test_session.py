@@ -141,3 +141,11 @@ def test_latin1_survives_the_json_round_trip() -> None:
     data = b"caf\xe9 \xff\n"
     assert to_bytes(to_text(data)) == data
     assert to_bytes(json.loads(json.dumps(to_text(data)))) == data
+
+
+def test_a_restructuredtext_underline_is_not_a_conflict_marker() -> None:
+    from patchsmith.workspace.session import has_markers
+
+    assert not has_markers(b"Title\n=======\n\ntext\n")
+    assert has_markers(b"a\n<<<<<<< vendor\nb\n=======\nc\n>>>>>>> upstream-after\n")
+    assert has_markers(b"<<<<<<< vendor\r\nb\r\n")
