@@ -79,3 +79,28 @@ def test_missing_tree_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture
 def test_negative_fuzz_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(args("clean", "-F", "-1")) == 2
     assert "--fuzz" in capsys.readouterr().err
+
+
+def test_report_formats_match_the_report_commands() -> None:
+    # check declares --report itself so that its start-up skips the report modules.
+    from patchsmith.cli.check import REPORT_FORMATS
+    from patchsmith.report.render import FORMATS
+
+    assert REPORT_FORMATS == FORMATS
+
+
+def test_check_starts_without_the_report_or_rich_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from patchsmith.cli import build_parser\n"
+        "build_parser('check')\n"
+        "heavy = [m for m in sys.modules if m.startswith(('patchsmith.report', 'rich', 'difflib'))]\n"
+        "print(heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -26,6 +26,9 @@ from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
 from patchsmith.patchfile.select import select
 
+REPORT_FORMATS = ("md", "html", "json")
+"""``--report``'s choices: :data:`patchsmith.report.render.FORMATS`, without importing it."""
+
 # Colours per status, shared by the table and the summary line.
 _STYLE = {
     HunkStatus.CLEAN: "green",
@@ -91,9 +94,20 @@ def add_parser(subparsers: Any) -> None:
         help="list only the hunks that need a person",
     )
     # --report FORMAT [-o FILE]: the review report of this prediction (patchsmith.report).
-    from patchsmith.cli.report import add_output_options
-
-    add_output_options(parser, "--report", required=False)
+    # Declared here rather than with patchsmith.cli.report's add_output_options: importing that
+    # loads the report builders, the workspace and the Kbuild modules, which cost check more
+    # start-up time than predicting a small patch (a test keeps the two in step).
+    parser.add_argument(
+        "--report",
+        dest="report_format",
+        choices=REPORT_FORMATS,
+        metavar="FORMAT",
+        help="md (GitHub/GitLab Markdown), html (one self-contained file) or json "
+        "(patchsmith.report/1)",
+    )
+    parser.add_argument(
+        "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
+    )
     parser.set_defaults(run=run)
 
 
@@ -118,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
         fuzz=args.fuzz,
         kept=kept,
         classes=classes,
+        # Only the report shows the vendor's lines; the table and JSON need statuses only.
+        keep_contents=args.report_format is not None,
     )
     if args.report_format is not None:
         from patchsmith.cli.report import write_text

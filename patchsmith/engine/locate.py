@@ -26,7 +26,6 @@ The safety rules (why a located hunk gets ``needs_review``) are described at
 
 from __future__ import annotations
 
-import difflib
 import io
 import re
 from collections import Counter
@@ -48,6 +47,8 @@ always reviewed."""
 DUPLICATE_WINDOW = 25
 """How many lines around a match are searched for the lines the hunk adds (the duplicate-code
 trap: a fix the vendor backported a few lines away from where upstream put it)."""
+
+assert DUPLICATE_WINDOW <= LARGE_OFFSET  # the duplicate look reuses the span of the post look
 
 DUPLICATE_MIN_CHARS = 24
 """A block of added lines shorter than this (whitespace collapsed) is too common to mean anything
@@ -310,24 +311,47 @@ class FileLines:
 
         Sliced from the bytes when ``first`` was an exact hit and the file was never split.
         """
-        position = self._hit_bytes.get(first)
-        if self._lines is not None or position is None:
+        span = self.span_around(first, last, reach)
+        if span is None:
             low = max(0, first - reach)
             return low, self.lines[low : min(len(self.lines), last + reach)]
+        low, start, end = span
+        return low, split_lines(self.blob[start:end])
+
+    def span_around(self, first: int, last: int, reach: int) -> tuple[int, int, int] | None:
+        """What :meth:`around` covers as (index of the first line, start byte, end byte), or
+        ``None`` when the file is held as lines or ``first`` was not an exact hit."""
+        position = self._hit_bytes.get(first)
+        if self._lines is not None or position is None:
+            return None
         blob = self.blob
-        start = position
-        back = 0
-        while back < reach and start > 0:
-            start = blob.rfind(b"\n", 0, start - 1) + 1
-            back += 1
-        end = position
-        for _ in range(last - first + reach):
-            newline = blob.find(b"\n", end)
-            if newline < 0:
-                end = len(blob)
-                break
-            end = newline + 1
-        return first - back, split_lines(blob[start:end])
+        back, start = _lines_back(blob, position, reach)
+        return first - back, start, _lines_forward(blob, position, last - first + reach)
+
+    def find_all_in(self, image: Sequence[bytes], span: tuple[int, int, int]) -> list[int]:
+        """The hits of :meth:`find_all` that start inside ``span`` (from :meth:`span_around`),
+        searched for only there."""
+        if not image:
+            return []
+        low, start, end = span
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        # A hit starting on the span's last line may run past its end.
+        limit = min(len(blob), end + len(needle))
+        hits: list[int] = []
+        line = low
+        last = start
+        position = blob.find(needle, start, limit)
+        while 0 <= position < end:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                line += blob.count(b"\n", last, position)
+                last = position
+                hits.append(line)
+            position = blob.find(needle, position + 1, limit)
+        return hits
 
     def contains(self, text: bytes) -> bool:
         """Whether ``text`` occurs anywhere in the file: a cheap test before a careful one."""
@@ -355,6 +379,39 @@ class FileLines:
 def split_lines(data: bytes) -> list[bytes]:
     """A file's lines with their endings; only ``\\n`` ends a line, as for GNU patch."""
     return io.BytesIO(data).readlines()
+
+
+def _lines_back(blob: bytes, position: int, count: int) -> tuple[int, int]:
+    """From ``position`` (a line start), up to ``count`` lines up: (lines gone, start byte)."""
+    if count <= 0 or position == 0:
+        return 0, position
+    guess = 64 * (count + 1)
+    while True:
+        low = max(0, position - guess)
+        # The newline just before ``position`` ends the line above: count + 1 newlines bound
+        # the ``count`` lines above.
+        parts = blob[low:position].rsplit(b"\n", count + 1)
+        if len(parts) == count + 2:
+            return count, low + len(parts[0]) + 1
+        if low == 0:
+            return len(parts) - 1, 0
+        guess *= 4
+
+
+def _lines_forward(blob: bytes, position: int, count: int) -> int:
+    """The byte just past ``count`` lines from ``position`` (the end of the file at most)."""
+    if count <= 0:
+        return position
+    guess = 64 * (count + 1)
+    while True:
+        high = min(len(blob), position + guess)
+        chunk = blob[position:high]
+        parts = chunk.split(b"\n", count)
+        if len(parts) == count + 1:
+            return high - len(parts[-1])
+        if high == len(blob):
+            return high
+        guess *= 4
 
 
 def normalize(line: bytes) -> bytes:
@@ -478,12 +535,23 @@ def locate_hunk(
         return _locate_insertion(view, hunk, images, expected)
 
     # Rung 1 and 2: exact.
-    adds = any(line.op == ADD for line in hunk.lines)
+    adds = len(hunk.lines) > len(images.pre)  # the lines not in the pre-image are added ones
     pre_hits = view.find_all(images.pre)
+    pre_at = nearest(pre_hits, expected, floor)
     # A post-image without added lines is only context and proves nothing when the pre-image
     # is also there; without the pre-image it still counts (the removal is done).
-    post_hits = view.find_all(images.post) if adds or not pre_hits else []
-    pre_at = nearest(pre_hits, expected, floor)
+    post_hits: list[int] | None = [] if pre_hits and not adds else None
+    # The file's bytes from LARGE_OFFSET lines above the match to as far below its end (None
+    # when the file is held as lines): where the rules that look near a match look.
+    near: tuple[int, int, int] | None = None
+    if pre_at is not None and adds:  # without added lines neither rule has anything to seek
+        near = view.span_around(pre_at, pre_at + len(images.pre), LARGE_OFFSET + 1)
+        if post_hits is None and near is not None:
+            # With the pre-image found, the post-image matters only near it (the "fix may
+            # already be there" rule looks within LARGE_OFFSET lines): only there is searched.
+            post_hits = view.find_all_in(images.post, near)
+    if post_hits is None:
+        post_hits = view.find_all(images.post)
     post_at = nearest(post_hits, expected, floor)
     if pre_at is not None:
         return _judge_applicable(
@@ -498,6 +566,7 @@ def locate_hunk(
             top=0,
             bottom=0,
             whitespace=False,
+            near=near,
         )
     if post_at is not None:
         return _already_applied(view, images, expected, post_at, post_hits, "exact")
@@ -667,8 +736,13 @@ def _judge_applicable(
     top: int,
     bottom: int,
     whitespace: bool,
+    near: tuple[int, int, int] | None = None,
 ) -> Location:
-    """A pre-image match: pick the status and apply the safety rules."""
+    """A pre-image match: pick the status and apply the safety rules.
+
+    ``near`` is the span of the file's bytes around the match that :func:`locate_hunk` already
+    measured (see :meth:`FileLines.span_around`), when it did.
+    """
     shift = at - expected
     reasons: list[str] = []
     review = False
@@ -681,7 +755,7 @@ def _judge_applicable(
     else:
         status = HunkStatus.OFFSET
 
-    others = sorted({h for h in hits if h != at})
+    others = [] if len(hits) == 1 and hits[0] == at else sorted({h for h in hits if h != at})
     if others and not (status == HunkStatus.CLEAN and _confirmed_only_here(view, hunk, at, others)):
         # A clean match is trusted over its copies only when the hunk header's function confirms
         # it: a vendor's copy of a function can sit at the stated line.
@@ -716,7 +790,7 @@ def _judge_applicable(
         review = True
         reasons.append(f"matched {abs(shift)} lines from where it was expected")
 
-    duplicate = _duplicate_nearby(view, hunk, images, at, at + len(images.pre))
+    duplicate = _duplicate_nearby(view, hunk, images, at, at + len(images.pre), near)
     if duplicate is not None:
         review = True
         reasons.append(duplicate)
@@ -839,7 +913,12 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
 
 
 def _duplicate_nearby(
-    view: FileLines, hunk: Hunk, images: _Images, start: int, end: int
+    view: FileLines,
+    hunk: Hunk,
+    images: _Images,
+    start: int,
+    end: int,
+    near: tuple[int, int, int] | None = None,
 ) -> str | None:
     """Whether a block of lines the hunk adds already exists near the match, in the same
     function and next to the hunk's context: the duplicate-code trap.
@@ -853,12 +932,17 @@ def _duplicate_nearby(
     pure additions count: when a change group replaces lines, the replaced lines are still at
     the match, so the fix cannot already be there.
     """
+    if len(hunk.lines) == len(images.pre):  # nothing added
+        return None
     groups = _pure_additions(hunk)
     if not groups:
         return None
     in_pre: set[bytes] | None = None
     window: tuple[int, Sequence[bytes]] | None = None
     for group in groups:
+        # Collapsing whitespace never lengthens a line: a group this short as bytes is short.
+        if sum(map(len, group)) < DUPLICATE_MIN_CHARS:
+            continue
         block = [n for n in map(normalize, group) if n]
         if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
@@ -868,8 +952,15 @@ def _duplicate_nearby(
         if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
         # Cheap test first, on the lines near the match only: the longest word of the block
-        # (whitespace cannot differ inside a word) must occur there at all.
+        # (whitespace cannot differ inside a word) must occur there at all. On the file's
+        # bytes when the match was an exact hit (``near``, which covers more than the window,
+        # or the window itself), so the lines are split only for a real look.
         probe = max((word for n in block for word in n.split()), key=len)
+        if near is None:
+            near = view.span_around(start, end, DUPLICATE_WINDOW)
+        if near is not None and window is None:
+            if view.blob.find(probe, near[1], near[2]) < 0:
+                continue
         if window is None:
             window = view.around(start, end, DUPLICATE_WINDOW)
         if b"".join(window[1]).find(probe) < 0:
@@ -1116,6 +1207,8 @@ def find_candidates(
     windows (widened by the hunk's length each side, then trimmed to what matched) are
     scored with ``difflib``.
     """
+    import difflib  # only conflicts need it: not loaded for a clean run's start-up
+
     file = view if isinstance(view, FileLines) else FileLines(view)
     npre = [normalize(line) for line in pre]
     npost = [normalize(line) for line in post]
@@ -1167,6 +1260,8 @@ def find_candidates(
 
 def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[AlignmentRow, ...]:
     """Row by row: which pre-image lines the vendor's region has, changed, lacks or adds."""
+    import difflib  # only conflicts need it: not loaded for a clean run's start-up
+
     npre = [normalize(line) for line in pre]
     nregion = [normalize(line) for line in region]
     rows: list[AlignmentRow] = []

@@ -16,7 +16,8 @@ Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, cast
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.index import DiffFormat, FileEntry, HunkEntry, PatchIndex
@@ -105,6 +106,21 @@ def parse_file(index: PatchIndex, entry: FileEntry) -> tuple[Hunk, ...]:
 # The op of a unified body line, by its first byte.
 _OPS = {0x20: CONTEXT, 0x2B: ADD, 0x2D: REMOVE}
 
+# HunkLine(op, text) without the frozen dataclass's __init__, which sets each field through
+# object.__setattr__: a kernel patch has tens of thousands of lines and this halves their cost.
+# The slot descriptors are the fields' own storage; the assert keeps this in step with the class.
+assert tuple(f.name for f in fields(HunkLine)) == ("op", "text")
+_new_object = object.__new__
+_set_op = cast(Any, HunkLine).op.__set__
+_set_text = cast(Any, HunkLine).text.__set__
+
+
+def _hunk_line(op: str, text: bytes) -> HunkLine:
+    line: HunkLine = _new_object(HunkLine)
+    _set_op(line, op)
+    _set_text(line, text)
+    return line
+
 
 def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
     # Only "\n" ends a line in a patch (the index reads it so); bytes.splitlines would also
@@ -118,7 +134,7 @@ def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
     # whose space a mailer ate. One pass at C speed where the loop below is per line.
     if b"\n\\" not in raw and b"\n\n" not in raw and b"\n\r" not in raw:
         try:
-            lines = [HunkLine(_OPS[text[0]], text[1:]) for text in body]
+            lines = [_hunk_line(_OPS[text[0]], text[1:]) for text in body]
         except KeyError:  # a first byte the index would not let through; the loop says what
             lines = _unified_lines(body)
     else:

@@ -201,6 +201,9 @@ class SessionHunk:
                 value = str(value)
             data[item.name] = value
         data["open"] = self.open
+        # ``check --json`` and reports call the hunk's number within its file "index"; say it
+        # under that name too so one reader handles all three documents.
+        data["index"] = self.number
         return data
 
     @classmethod
