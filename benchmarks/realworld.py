@@ -260,11 +260,9 @@ def patchsmith_apply(
         if hunk.get("resolution") is None
         and hunk.get("status") not in ("clean", "offset", "excluded")
     }
-    outcome.hunks_for_a_human = sum(
-        1
-        for hunk in document.get("hunks", [])
-        if hunk.get("status") not in ("clean", "offset", "excluded") or hunk.get("needs_review")
-    )
+    # Hunks a person must settle: patchsmith's own open list (already-applied hunks are
+    # recorded decisions with their evidence, not work).
+    outcome.hunks_for_a_human = sum(1 for hunk in document.get("hunks", []) if hunk.get("open"))
     score(
         outcome,
         worktree,
