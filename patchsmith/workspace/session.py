@@ -677,6 +677,9 @@ class SessionStore:
                     hint="'patchsmith status' shows which hunks are open",
                 )
             if hunk.resolution is not None:
+                # Refuse before taking the old resolution back: a resolution that cannot be
+                # made must leave the hunk exactly as it was.
+                self._replacement(replace(hunk, resolution=None), action, reason, text)
                 session = self._undo(session, hunk)
                 hunk = session.hunk(hunk.id)
             replacement = self._replacement(hunk, action, reason, text)

@@ -149,3 +149,15 @@ def test_a_restructuredtext_underline_is_not_a_conflict_marker() -> None:
     assert not has_markers(b"Title\n=======\n\ntext\n")
     assert has_markers(b"a\n<<<<<<< vendor\nb\n=======\nc\n>>>>>>> upstream-after\n")
     assert has_markers(b"<<<<<<< vendor\r\nb\r\n")
+
+
+def test_a_refused_resolution_leaves_the_previous_one_in_place(store: SessionStore) -> None:
+    session = store.resolve("drivers/md/dm-snap.c#3", Resolution.EDITED, text="\tmine\n")
+    worktree = Path(session.worktree)
+    before = (worktree / "drivers/md/dm-snap.c").read_bytes()
+    with pytest.raises(SessionError, match="still has conflict markers"):
+        store.resolve("drivers/md/dm-snap.c#3", Resolution.ACCEPTED)
+    hunk = store.load().hunk("drivers/md/dm-snap.c#3")
+    assert hunk.resolution == Resolution.EDITED
+    assert (worktree / "drivers/md/dm-snap.c").read_bytes() == before
+    assert not (worktree / "drivers/md/dm-snap.c.rej").exists()
