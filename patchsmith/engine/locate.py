@@ -328,28 +328,54 @@ class FileLines:
         back, start = _lines_back(blob, position, reach)
         return first - back, start, _lines_forward(blob, position, last - first + reach)
 
-    def find_all_in(self, image: Sequence[bytes], span: tuple[int, int, int]) -> list[int]:
-        """The hits of :meth:`find_all` that start inside ``span`` (from :meth:`span_around`),
-        searched for only there."""
+    def bytes_around(self, first: int, last: int, reach: int) -> tuple[int, int] | None:
+        """A byte range holding at least lines ``first - reach`` to ``last + reach`` (clipped),
+        maybe more: what a search near a match needs, found by counting newlines (no line is
+        made). ``None`` when the file is held as lines or ``first`` was not an exact hit."""
+        position = self._hit_bytes.get(first)
+        if self._lines is not None or position is None:
+            return None
+        blob = self.blob
+        size = len(blob)
+        # Above: ``reach`` lines start after the newline ending line first - reach - 1.
+        guess = 48 * (reach + 1)
+        start = max(0, position - guess)
+        while start and blob.count(b"\n", start, position) <= reach:
+            guess *= 4
+            start = max(0, position - guess)
+        # Below: from ``first``, the lines up to last + reach - 1 each end with a newline.
+        below = last - first + reach
+        guess = 48 * (below + 1)
+        end = min(size, position + guess)
+        while end < size and blob.count(b"\n", position, end) < below:
+            guess *= 4
+            end = min(size, position + guess)
+        return start, end
+
+    def find_all_between(
+        self, image: Sequence[bytes], span: tuple[int, int], first: int
+    ) -> list[int]:
+        """The hits of :meth:`find_all` that start in the byte range ``span`` (from
+        :meth:`bytes_around` for the exact hit ``first``), searched for only there."""
         if not image:
             return []
-        low, start, end = span
+        start, end = span
+        origin = self._hit_bytes[first]
         needle = b"".join(image)
         at_end = not image[-1].endswith(b"\n")
         blob = self.blob
-        # A hit starting on the span's last line may run past its end.
+        # A hit starting inside the range may run past its end.
         limit = min(len(blob), end + len(needle))
         hits: list[int] = []
-        line = low
-        last = start
         position = blob.find(needle, start, limit)
         while 0 <= position < end:
             if (position == 0 or blob[position - 1] == 0x0A) and (
                 not at_end or position + len(needle) == len(blob)
             ):
-                line += blob.count(b"\n", last, position)
-                last = position
-                hits.append(line)
+                if position < origin:
+                    hits.append(first - blob.count(b"\n", position, origin))
+                else:
+                    hits.append(first + blob.count(b"\n", origin, position))
             position = blob.find(needle, position + 1, limit)
         return hits
 
@@ -422,6 +448,8 @@ def normalize(line: bytes) -> bytes:
 def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
     """The hit GNU patch would take: the nearest to ``expected`` at or after ``floor``; on a tie
     the one after (patch tries ``+n`` before ``-n``)."""
+    if isinstance(hits, list) and len(hits) < 2:  # the common case: one hit, or none
+        return hits[0] if hits and hits[0] >= floor else None
     best: int | None = None
     for hit in hits:
         if hit < floor:
@@ -543,13 +571,13 @@ def locate_hunk(
     post_hits: list[int] | None = [] if pre_hits and not adds else None
     # The file's bytes from LARGE_OFFSET lines above the match to as far below its end (None
     # when the file is held as lines): where the rules that look near a match look.
-    near: tuple[int, int, int] | None = None
+    near: tuple[int, int] | None = None
     if pre_at is not None and adds:  # without added lines neither rule has anything to seek
-        near = view.span_around(pre_at, pre_at + len(images.pre), LARGE_OFFSET + 1)
+        near = view.bytes_around(pre_at, pre_at + len(images.pre), LARGE_OFFSET + 1)
         if post_hits is None and near is not None:
             # With the pre-image found, the post-image matters only near it (the "fix may
             # already be there" rule looks within LARGE_OFFSET lines): only there is searched.
-            post_hits = view.find_all_in(images.post, near)
+            post_hits = view.find_all_between(images.post, near, pre_at)
     if post_hits is None:
         post_hits = view.find_all(images.post)
     post_at = nearest(post_hits, expected, floor)
@@ -736,12 +764,12 @@ def _judge_applicable(
     top: int,
     bottom: int,
     whitespace: bool,
-    near: tuple[int, int, int] | None = None,
+    near: tuple[int, int] | None = None,
 ) -> Location:
     """A pre-image match: pick the status and apply the safety rules.
 
-    ``near`` is the span of the file's bytes around the match that :func:`locate_hunk` already
-    measured (see :meth:`FileLines.span_around`), when it did.
+    ``near`` is the range of the file's bytes around the match that :func:`locate_hunk` already
+    measured (see :meth:`FileLines.bytes_around`), when it did.
     """
     shift = at - expected
     reasons: list[str] = []
@@ -918,7 +946,7 @@ def _duplicate_nearby(
     images: _Images,
     start: int,
     end: int,
-    near: tuple[int, int, int] | None = None,
+    near: tuple[int, int] | None = None,
 ) -> str | None:
     """Whether a block of lines the hunk adds already exists near the match, in the same
     function and next to the hunk's context: the duplicate-code trap.
@@ -939,10 +967,22 @@ def _duplicate_nearby(
         return None
     in_pre: set[bytes] | None = None
     window: tuple[int, Sequence[bytes]] | None = None
+    pre_bytes: bytes | None = None
+    if near is None:
+        near = view.bytes_around(start, end, DUPLICATE_WINDOW)
     for group in groups:
         # Collapsing whitespace never lengthens a line: a group this short as bytes is short.
         if sum(map(len, group)) < DUPLICATE_MIN_CHARS:
             continue
+        if near is not None:
+            # The quick no, before any line is normalized: the group's longest word, when no
+            # pre-image line holds it, is in a line the block keeps, and a block with a word
+            # missing from the lines near the match cannot be there.
+            word = max(b" ".join(group).split(), key=len, default=b"")
+            if pre_bytes is None:
+                pre_bytes = b"".join(images.pre)
+            if word and word not in pre_bytes and view.blob.find(word, *near) < 0:
+                continue
         block = [n for n in map(normalize, group) if n]
         if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
@@ -953,14 +993,11 @@ def _duplicate_nearby(
             continue
         # Cheap test first, on the lines near the match only: the longest word of the block
         # (whitespace cannot differ inside a word) must occur there at all. On the file's
-        # bytes when the match was an exact hit (``near``, which covers more than the window,
-        # or the window itself), so the lines are split only for a real look.
+        # bytes when the match was an exact hit (``near`` covers at least the window), so the
+        # lines are split only for a real look.
         probe = max((word for n in block for word in n.split()), key=len)
-        if near is None:
-            near = view.span_around(start, end, DUPLICATE_WINDOW)
-        if near is not None and window is None:
-            if view.blob.find(probe, near[1], near[2]) < 0:
-                continue
+        if near is not None and window is None and view.blob.find(probe, *near) < 0:
+            continue
         if window is None:
             window = view.around(start, end, DUPLICATE_WINDOW)
         if b"".join(window[1]).find(probe) < 0:

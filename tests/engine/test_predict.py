@@ -143,6 +143,34 @@ def test_symlink_inside_the_tree_is_followed(tmp_path: Path) -> None:
     assert file.status == HunkStatus.CLEAN
 
 
+def test_symlinked_directory_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+    # Directories are resolved from their parent's real path, one component at a time; a link
+    # anywhere on the way out is still caught.
+    outside = tmp_path / "elsewhere"
+    (outside / "deeper").mkdir(parents=True)
+    (outside / "deeper/f.txt").write_text(OLD)
+    patch = PATCH.replace("dir/f.txt", "dir/deeper/f.txt")
+    index, root = run(tmp_path, patch, {})
+    os.symlink(outside, root / "dir")
+    with pytest.raises(TreeError, match="symlink"):
+        predict(index, index.files, root, strip=1)
+
+
+def test_symlinked_directory_inside_the_tree_is_followed(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"real/f.txt": OLD})
+    os.symlink(Path("real"), root / "dir")  # relative, resolved against the tree
+    (file,) = predict(index, index.files, root, strip=1).files
+    assert file.status == HunkStatus.CLEAN
+
+
+def test_statuses_only_keeps_no_contents(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
+    (kept,) = predict(index, index.files, root, strip=1).files
+    (bare,) = predict(index, index.files, root, strip=1, keep_contents=False).files
+    assert kept.base is not None and bare.base is None
+    assert kept.hunks == bare.hunks
+
+
 @pytest.mark.parametrize("kind", ["missing", "file"])
 def test_bad_tree_is_refused(tmp_path: Path, kind: str) -> None:
     index = index_bytes(PATCH.encode())
