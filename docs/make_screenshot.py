@@ -2,20 +2,39 @@
 
     .venv/bin/python docs/make_screenshot.py [OUTPUT]
 
-Applies ``fixtures/demo`` in a scratch folder (HOME and XDG dirs there too, so nothing of the
-user's is touched), opens the TUI on the session at 120x36, selects the conflict in
-``drivers/md/dm-snap.c`` and saves Textual's SVG screenshot.
+Applies ``fixtures/demo`` in a scratch folder, ``$TMPDIR/patchsmith-demo`` so the title bar shows
+a tidy path rather than a random one (HOME and XDG dirs there too, so nothing of the user's is
+touched; the folder is removed afterwards), opens the TUI on the session at 120x36, selects the
+conflict in ``drivers/md/dm-snap.c`` and saves Textual's SVG screenshot.
+
+The SVG gets ``xml:space="preserve"``: without it librsvg (``rsvg-convert``, some image viewers)
+drops the leading spaces of each text run and draws neighbouring spans run together.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SCRATCH = Path(tempfile.gettempdir()) / "patchsmith-demo"
+MARKER = ".made-by-make_screenshot"
+"""Left in the scratch folder, so a folder of the same name made by anything else is never
+deleted."""
+
+
+def fresh_scratch() -> Path:
+    if SCRATCH.exists():
+        if not (SCRATCH / MARKER).exists():
+            sys.exit(f"{SCRATCH} exists and was not made by this script: move it away first")
+        shutil.rmtree(SCRATCH)
+    SCRATCH.mkdir()
+    (SCRATCH / MARKER).touch()
+    return SCRATCH
 
 
 async def shoot(output: Path) -> None:
@@ -25,11 +44,12 @@ async def shoot(output: Path) -> None:
 
     from tests.tui.demo_session import demo_session
 
-    with tempfile.TemporaryDirectory(prefix="patchsmith-shot-") as scratch:
-        os.environ["HOME"] = scratch
-        os.environ["XDG_DATA_HOME"] = str(Path(scratch) / "data")
+    scratch = fresh_scratch()
+    try:
+        os.environ["HOME"] = str(scratch)
+        os.environ["XDG_DATA_HOME"] = str(scratch / "data")
         os.environ.pop("NO_COLOR", None)
-        store = demo_session(Path(scratch))
+        store = demo_session(scratch)
         app = make_app(store.path)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.screen
@@ -39,7 +59,10 @@ async def shoot(output: Path) -> None:
                 await pilot.pause(0.05)
             await pilot.press("n")
             await pilot.pause()
-            app.save_screenshot(filename=output.name, path=str(output.parent))
+            svg = app.export_screenshot()
+    finally:
+        shutil.rmtree(scratch)
+    output.write_text(svg.replace("<svg ", '<svg xml:space="preserve" ', 1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,14 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
     proposal = hunk.proposal
     if proposal is None:
         proposal = hunk.current.text if hunk.current is not None else ""
+    result: str | None = None
+    if hunk.resolution is not None:
+        # ``current`` is the region as apply left it and ``written`` what the resolution put in
+        # its place; a resolution that wrote nothing left ``current`` (or no region) in the file.
+        if hunk.written is not None:
+            result = hunk.written
+        else:
+            result = hunk.current.text if hunk.current is not None else ""
     return HunkView(
         hunk_id=hunk.id,
         path=hunk.path,
@@ -42,6 +50,8 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
         resolved_at=hunk.resolved_at or "",
         reused=hunk.reused,
         drop_reason=hunk.resolution_reason or "",
+        result=result,
+        result_line=current_line if hunk.current is not None else 1,
     )
 
 

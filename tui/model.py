@@ -60,6 +60,17 @@ class HunkView:
     """True when the resolution came from resolution memory (a previous run)."""
     drop_reason: str = ""
     """The reason given when the hunk was dropped."""
+    result: str | None = None
+    """What the worktree holds for the hunk now that it is resolved (the edit, the proposal,
+    upstream's lines, or the vendor's code kept by a drop); ``None`` while unresolved. The merge
+    view shows this instead of the proposal, so a resolved hunk never shows stale markers."""
+    result_line: int | None = None
+    """Where :attr:`result` starts in the worktree file (defaults to ``proposal_line``)."""
+
+    @property
+    def start_text(self) -> str:
+        """What an edit starts from: the result once resolved, else the proposal."""
+        return self.result if self.result is not None else self.proposal
 
     @property
     def needs_decision(self) -> bool:

@@ -137,6 +137,7 @@ def sample_session() -> SessionView:
                 proposal=MAKEFILE_POST,
                 resolution=Resolution.ACCEPTED,
                 resolved_by="alice",
+                result=MAKEFILE_POST,
             ),
             HunkView(
                 hunk_id="drivers/md/dm.c#1",
@@ -172,6 +173,11 @@ class FakeBackend:
     def watched_path(self) -> Path | None:
         return None
 
+    def _hunk(self, hunk_id: str) -> HunkView:
+        hunk = self.session.find(hunk_id)
+        assert hunk is not None, hunk_id
+        return hunk
+
     def _settle(self, hunk_id: str, **changes: object) -> None:
         hunks = tuple(
             replace(hunk, **changes) if hunk.hunk_id == hunk_id else hunk  # type: ignore[arg-type]
@@ -181,20 +187,29 @@ class FakeBackend:
 
     def accept(self, hunk_id: str) -> None:
         self.calls.append(("accept", hunk_id))
-        self._settle(hunk_id, resolution=Resolution.ACCEPTED, is_open=False)
+        result = self._hunk(hunk_id).proposal
+        self._settle(hunk_id, resolution=Resolution.ACCEPTED, is_open=False, result=result)
 
     def take_upstream(self, hunk_id: str) -> None:
         self.calls.append(("upstream", hunk_id))
-        self._settle(hunk_id, resolution=Resolution.UPSTREAM, is_open=False)
+        result = self._hunk(hunk_id).upstream_post
+        self._settle(hunk_id, resolution=Resolution.UPSTREAM, is_open=False, result=result)
 
     def drop(self, hunk_id: str, reason: str) -> None:
         self.calls.append(("drop", hunk_id, reason))
-        self._settle(hunk_id, resolution=Resolution.DROPPED, is_open=False, drop_reason=reason)
+        result = self._hunk(hunk_id).vendor_region
+        self._settle(
+            hunk_id,
+            resolution=Resolution.DROPPED,
+            is_open=False,
+            drop_reason=reason,
+            result=result,
+        )
 
     def edit(self, hunk_id: str, text: str) -> None:
         self.calls.append(("edit", hunk_id, text))
-        self._settle(hunk_id, resolution=Resolution.EDITED, is_open=False)
+        self._settle(hunk_id, resolution=Resolution.EDITED, is_open=False, result=text)
 
     def undo(self, hunk_id: str) -> None:
         self.calls.append(("undo", hunk_id))
-        self._settle(hunk_id, resolution=None, is_open=True)
+        self._settle(hunk_id, resolution=None, is_open=True, result=None, drop_reason="")

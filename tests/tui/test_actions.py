@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 from patchsmith_tui.app import PatchsmithApp, make_app
+from patchsmith_tui.render import RowKind, split_text, visible
 from patchsmith_tui.screens.dialogs import EditScreen
 from patchsmith_tui.screens.error import ErrorScreen
+from patchsmith_tui.screens.resolve import ResolveScreen
+from patchsmith_tui.widgets.side_by_side import SideBySide
 
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
@@ -155,6 +158,71 @@ async def test_undo(store: SessionStore) -> None:
         await pilot.press("u")
         await settle(pilot)
     assert resolution(store, MAKEFILE) is None
+
+
+def right_side(screen: ResolveScreen) -> list[str]:
+    """The lines the merge view shows on its right half, as drawn (tabs expanded)."""
+    assert screen.current is not None
+    return [row.right.strip.text for row in screen.current.rows if row.right is not None]
+
+
+def worktree_region(store: SessionStore, hunk_id: str) -> list[str]:
+    """What the worktree file holds now where the hunk's resolution went, as drawn."""
+    session = store.load()
+    hunk = session.hunk(hunk_id)
+    assert hunk.current is not None
+    lines = (Path(session.worktree) / hunk.path).read_text().split("\n")
+    text = hunk.written if hunk.written is not None else hunk.current.text
+    count = len(split_text(text))
+    return [
+        visible(line) for line in lines[hunk.current.start - 1 : hunk.current.start - 1 + count]
+    ]
+
+
+@asynctest
+async def test_merge_view_shows_the_worktree_after_a_resolution(store: SessionStore) -> None:
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        screen = resolve_screen(pilot)
+        view = screen.query_one(SideBySide)
+        assert screen.current is not None
+        assert screen.current.conflicts == 1
+        assert view.titles[1] == "proposal"
+
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press(*"vendor fix is enough", "enter")
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        vendor = store.load().hunk(SNAP).vendor
+        assert vendor is not None
+        assert right_side(screen) == [visible(line) for line in split_text(vendor.text)]
+        assert right_side(screen) == worktree_region(store, SNAP)
+        assert screen.current is not None
+        assert not any(row.kind is RowKind.CONFLICT for row in screen.current.rows)
+        assert view.titles[1].startswith("result (dropped: vendor's code kept by ")
+
+        await pilot.press("u")  # the proposal, markers and all, comes back
+        await settle(pilot)
+        assert screen.current is not None
+        assert screen.current.conflicts == 1
+        assert any("<<<<<<<" in line for line in right_side(screen))
+        assert view.titles[1] == "proposal"
+
+        await pilot.press("e")
+        await pilot.pause()
+        editor = app.screen
+        assert isinstance(editor, EditScreen)
+        text = store.load().hunk(SNAP).post_image.replace("valid)", "valid) /* edited */")
+        editor.query_one("#edit-text").text = text  # type: ignore[attr-defined]
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        assert right_side(screen) == [visible(line) for line in split_text(text)]
+        assert right_side(screen) == worktree_region(store, SNAP)
+        assert view.titles[1].startswith("result (edited by ")
 
 
 @asynctest

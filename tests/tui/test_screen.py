@@ -6,6 +6,8 @@ What each key asks of the library is checked on the fake backend's call log here
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from patchsmith_tui.app import make_app
 from patchsmith_tui.model import StatusFilter
@@ -15,6 +17,7 @@ from patchsmith_tui.screens.error import ErrorScreen
 from patchsmith_tui.screens.help import HelpScreen
 from patchsmith_tui.widgets.hunk_list import HunkList
 from patchsmith_tui.widgets.side_by_side import SideBySide
+from textual.widget import Widget
 
 from patchsmith.errors import SessionError
 from tests.tui.helpers import asynctest, resolve_screen, settle
@@ -227,6 +230,51 @@ async def test_small_and_wide_terminals(size: tuple[int, int]) -> None:
         view = resolve_screen(pilot).query_one(SideBySide)
         assert view.size.width > 20
         await pilot.press("pagedown", "pageup", "right", "left")
+
+
+LONG_TITLE = "patch-6.1.999 onto /srv/build/" + "very-long-vendor-tree-name/" * 4 + "linux"
+
+
+def line(widget: Widget, y: int = 0) -> str:
+    """The text a widget draws on its line ``y``."""
+    return widget.render_line(y).text
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 36), (160, 48), (200, 60)])
+@asynctest
+async def test_header_lines_never_overlap(size: tuple[int, int]) -> None:
+    backend = FakeBackend()
+    # A long title, and a list entry wider than the narrow sidebar ("✓ accepted (reused)").
+    hunks = tuple(
+        replace(hunk, reused=True) if hunk.resolution else hunk for hunk in backend.session.hunks
+    )
+    backend.session = replace(backend.session, title=LONG_TITLE, hunks=hunks)
+    app = make_app(backend=backend)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        progress = screen.query_one("#progress")
+        title = screen.query_one("#session-title")
+        assert line(progress).rstrip() == "1 of 3 resolved · 2 unresolved"
+        assert progress.region.right + 3 <= title.region.x
+        shown = line(title).rstrip()
+        full = f"patchsmith resolve · {LONG_TITLE}"
+        assert shown == full or (shown.endswith("…") and full.startswith(shown[:-1]))
+
+        shown = line(screen.query_one("#filter-bar")).strip()
+        assert shown.startswith("review: 3 of 4 · f")
+        assert shown == "review: 3 of 4 · f filter" or shown.endswith("…")
+
+        # Every list entry stays two lines however narrow the sidebar is.
+        hunk_list = screen.query_one(HunkList)
+        assert hunk_list.virtual_size.height == 2 * hunk_list.option_count
+
+        # The column titles sit over their halves: the separator is in the same column.
+        view = screen.query_one(SideBySide)
+        titles, first_row = line(view, 0), line(view, 1)
+        assert titles.index("│") == first_row.index("│")
+        assert titles[: titles.index("│")].strip().startswith("upstream res")
+        assert titles[titles.index("│") + 1 :].strip() == "proposal"
 
 
 @asynctest

@@ -3,6 +3,10 @@
 The baselines under ``__snapshots__/`` were looked at before they were accepted; they depend on
 the Textual version, which pyproject pins to one minor release. Regenerate with
 ``pytest tests/tui/test_snapshots.py --snapshot-update`` only after looking at the new images.
+To look with librsvg, add ``xml:space="preserve"`` first, or it draws neighbouring spans run
+together (it drops each text run's leading spaces)::
+
+    sed 's/<svg /<svg xml:space="preserve" /' X.svg | rsvg-convert -o /tmp/X.png
 The session is the literal sample (no clock, no user name), so the pictures are stable.
 """
 
@@ -47,6 +51,13 @@ def test_merge_view(snap_compare: SnapCompare) -> None:
 def test_drift_view(snap_compare: SnapCompare) -> None:
     app = make_app(backend=FakeBackend())
     assert snap_compare(app, terminal_size=(120, 36), run_before=_keys("v"))
+
+
+def test_resolved_hunk_shows_the_result(snap_compare: SnapCompare) -> None:
+    # Makefile#1 was accepted: the right half is what the worktree holds, titled as such.
+    app = make_app(backend=FakeBackend())
+    keys = _keys("right_square_bracket", "right_square_bracket")
+    assert snap_compare(app, terminal_size=(120, 36), run_before=keys)
 
 
 def test_small_terminal(snap_compare: SnapCompare) -> None:

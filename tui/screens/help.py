@@ -22,8 +22,9 @@ INTRO = (
 
 VIEWS = (
     "drift view: upstream's pre-image (left) against the vendor's code at the best candidate "
-    "location (right).\nmerge view: upstream's post-image (left) against the proposal (right); "
-    "conflict blocks are marked ! in the gutter.\nGutter markers: ~ changed, - left only, "
+    "location (right).\nmerge view: upstream's post-image (left) against the proposal (right), "
+    "or once the hunk is resolved, what the worktree now holds; conflict blocks are marked ! in "
+    "the gutter.\nGutter markers: ~ changed, - left only, "
     "+ right only, ! conflict."
 )
 

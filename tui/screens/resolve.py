@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 
 from patchsmith.errors import PatchsmithError
+from patchsmith.model import Resolution
 
 from ..messages import ViewRendered
 from ..model import HunkView, SessionBackend, SessionView, StatusFilter
@@ -48,6 +49,14 @@ RENDER_CACHE = 64
 """Rendered views kept, so going back to a hunk is instant."""
 
 _TEXTAREA_LANGUAGES = {".py": "python", ".sh": "bash", ".c": "c", ".h": "c"}
+
+_RESULT_TITLES = {
+    Resolution.ACCEPTED: "result (proposal accepted",
+    Resolution.EDITED: "result (edited",
+    Resolution.UPSTREAM: "result (upstream's lines",
+    Resolution.DROPPED: "result (dropped: vendor's code kept",
+}
+"""The merge view's right-hand title once a hunk is resolved; `` by NAME)`` follows."""
 
 
 class ResolveScreen(Screen[None]):
@@ -150,7 +159,11 @@ class ResolveScreen(Screen[None]):
     # Layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Static(id="topbar")
+        # Progress and gate on the left at their natural width; the title takes what is left and
+        # is the part cut (with an ellipsis) on a narrow terminal, never overlapped.
+        with Horizontal(id="topbar"):
+            yield Static(id="progress")
+            yield Static(id="session-title")
         with Horizontal(id="body"):
             with Vertical(id="sidebar"):
                 yield Static(id="filter-bar")
@@ -158,9 +171,6 @@ class ResolveScreen(Screen[None]):
                 yield Static(id="counts")
             with Vertical(id="detail"):
                 yield Static(id="hunk-header")
-                with Horizontal(id="titles"):
-                    yield Static(id="left-title")
-                    yield Static(id="right-title")
                 yield SideBySide(id="view")
         yield Footer()
 
@@ -212,13 +222,16 @@ class ResolveScreen(Screen[None]):
         with self.prevent(OptionList.OptionHighlighted):
             hunk_list.show(hunks, selected)
         total = len(self.session.hunks)
+        # "review: 2 of 7 · f filter". Separators end the span before them (see
+        # _refresh_topbar); the key hint goes last, so it is what a narrow sidebar cuts.
         self.query_one("#filter-bar", Static).update(
             Text.assemble(
-                ("filter: ", "dim"),
                 (self.status_filter.value, "bold"),
-                (f"  {len(hunks)} of {total}", "dim"),
-                ("  f", "bold"),
-                (" next", "dim"),
+                (f": {len(hunks)} of {total} · ", "dim"),
+                ("f ", "bold"),
+                ("filter", "dim"),
+                no_wrap=True,
+                overflow="ellipsis",
             )
         )
         counts = self.session.status_counts()
@@ -231,19 +244,22 @@ class ResolveScreen(Screen[None]):
         self.select(selected)
 
     def _refresh_topbar(self) -> None:
-        # Progress and the gate come first: on an 80-column terminal the title is what gets cut.
+        # Spaces between spans end the span before them rather than start the next: librsvg
+        # (rsvg-convert) drops a text run's leading spaces when it draws Textual's SVG
+        # screenshots, which made "2 unresolved" and the title look run together.
         session = self.session
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{session.decided_count} of {session.decision_count} resolved", "bold")
-        text.append(" · ")
+        progress = Text(no_wrap=True)
+        progress.append(f"{session.decided_count} of {session.decision_count} resolved ", "bold")
+        progress.append("· ")
         if session.ready:
-            text.append("ready to build", "bold green")
+            progress.append("ready to build", "bold green")
         else:
-            text.append(f"{session.open_count} unresolved", "bold red")
-        text.append("   patchsmith resolve", "dim")
+            progress.append(f"{session.open_count} unresolved", "bold red")
+        title = Text("patchsmith resolve", style="dim", no_wrap=True, overflow="ellipsis")
         if session.title:
-            text.append(f" · {session.title}", "dim")
-        self.query_one("#topbar", Static).update(text)
+            title.append(f" · {session.title}")
+        self.query_one("#progress", Static).update(progress)
+        self.query_one("#session-title", Static).update(title)
 
     # Selection and rendering ---------------------------------------------------------------
 
@@ -270,6 +286,8 @@ class ResolveScreen(Screen[None]):
             return
         key = self._key(hunk)
         if self.current is not None and self.current.key == key:
+            # Same texts, but the titles may differ (an accepted proposal is the result).
+            view.set_titles(self._titles(hunk))
             return
         cached = self._rendered.get(key)
         if cached is not None:
@@ -288,7 +306,24 @@ class ResolveScreen(Screen[None]):
         found = hunk.found_line or hunk.expected_line
         if kind is ViewKind.DRIFT:
             return hunk.upstream_pre, hunk.vendor_region, hunk.expected_line, found
-        return hunk.upstream_post, hunk.proposal, hunk.expected_line, hunk.proposal_line or found
+        proposal_line = hunk.proposal_line or found
+        if hunk.resolution is not None and hunk.result is not None:
+            # What is in the worktree now, not the proposal it replaced (which may have markers).
+            result_line = hunk.result_line or proposal_line
+            return hunk.upstream_post, hunk.result, hunk.expected_line, result_line
+        return hunk.upstream_post, hunk.proposal, hunk.expected_line, proposal_line
+
+    def _titles(self, hunk: HunkView) -> tuple[str, str]:
+        """The column titles over the two halves of the view."""
+        if self.view_kind is ViewKind.DRIFT:
+            return "upstream expects (pre-image)", "vendor tree has"
+        if hunk.resolution is not None and hunk.result is not None:
+            # "Name <email>" as git identities come: the name is enough in a column title.
+            who = hunk.resolved_by.split(" <", 1)[0]
+            by = f" by {who}" if who else ""
+            reused = ", reused" if hunk.reused else ""
+            return "upstream result (post-image)", f"{_RESULT_TITLES[hunk.resolution]}{by}{reused})"
+        return "upstream result (post-image)", "proposal"
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="render")
     def render_hunk(
@@ -316,28 +351,21 @@ class ResolveScreen(Screen[None]):
     def _display(self, view: RenderedView) -> None:
         self.current = view
         self._stop = -1
-        self.query_one(SideBySide).show(view)
         hunk = self.session.find(view.key[0])
+        titles = self._titles(hunk) if hunk is not None else ("", "")
+        self.query_one(SideBySide).show(view, titles=titles)
         self._refresh_header(hunk)
 
     def _refresh_header(self, hunk: HunkView | None) -> None:
         header = self.query_one("#hunk-header", Static)
-        left = self.query_one("#left-title", Static)
-        right = self.query_one("#right-title", Static)
         if hunk is None:
             header.update("")
-            left.update("")
-            right.update("")
             return
+        # Most important first (a narrow terminal cuts the end of each line): which hunk, its
+        # status, what was decided, then where it is. Spaces end the span before them.
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(hunk.hunk_id, style="bold")
-        line.append("  ")
+        line.append(f"{hunk.hunk_id}  ", style="bold")
         line.append_text(badge(hunk))
-        where = f"  expected line {hunk.expected_line}"
-        if hunk.found_line is not None:
-            offset = hunk.found_line - hunk.expected_line
-            where += f", found {hunk.found_line}" + (f" ({offset:+d})" if offset else "")
-        line.append(where, style="dim")
         state = decision(hunk)
         if state:
             line.append("  ")
@@ -346,24 +374,24 @@ class ResolveScreen(Screen[None]):
                 line.append(f" by {hunk.resolved_by}", style="dim")
             if hunk.drop_reason:
                 line.append(f": {hunk.drop_reason}", style="dim")
+        where = f"expected line {hunk.expected_line}"
+        if hunk.found_line is not None:
+            offset = hunk.found_line - hunk.expected_line
+            where += f", found {hunk.found_line}" + (f" ({offset:+d})" if offset else "")
+        line.append("  · ")
+        line.append(where, style="dim")
         line.append(f"\n{hunk.reason or 'no reason recorded'}", style="italic")
         view = self.current
-        position = ""
+        position = f"{self.view_kind.value} view"
         if view is not None and view.key[0] == hunk.hunk_id:
             noun = "conflict" if view.conflicts else "difference"
             count = len(view.stops)
             plural = "" if count == 1 else "s"
-            position = f"  {self.view_kind.value} view · {count} {noun}{plural}"
+            position += f" · {count} {noun}{plural}"
             if self._stop >= 0:
-                position = f"  {self.view_kind.value} view · {noun} {self._stop + 1} of {count}"
-        line.append(f"\n{position.strip()}  (v switches)", style="dim")
+                position = f"{self.view_kind.value} view · {noun} {self._stop + 1} of {count}"
+        line.append(f"\n{position}  (v switches)", style="dim")
         header.update(line)
-        if self.view_kind is ViewKind.DRIFT:
-            left.update(Text("upstream expects (pre-image)", style="bold"))
-            right.update(Text("vendor tree has", style="bold"))
-        else:
-            left.update(Text("upstream result (post-image)", style="bold"))
-            right.update(Text("proposal", style="bold"))
 
     # Navigation ----------------------------------------------------------------------------
 
@@ -508,7 +536,7 @@ class ResolveScreen(Screen[None]):
             return
         language = _TEXTAREA_LANGUAGES.get(PurePosixPath(hunk.path).suffix)
         self.app.push_screen(
-            EditScreen(hunk.hunk_id, hunk.proposal, language),
+            EditScreen(hunk.hunk_id, hunk.start_text, language),
             lambda text: self._save_edit(hunk, text),
         )
 
@@ -520,7 +548,7 @@ class ResolveScreen(Screen[None]):
         suffix = PurePosixPath(hunk.path).suffix or ".txt"
         with tempfile.TemporaryDirectory(prefix="patchsmith-edit-") as folder:
             path = Path(folder) / f"hunk{suffix}"
-            path.write_text(hunk.proposal, encoding="utf-8", errors="surrogateescape")
+            path.write_text(hunk.start_text, encoding="utf-8", errors="surrogateescape")
             try:
                 with self.app.suspend():
                     completed = subprocess.run([*shlex.split(editor), str(path)], check=False)
@@ -534,8 +562,11 @@ class ResolveScreen(Screen[None]):
                 )
                 return
             text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        if text == hunk.proposal:
-            self.notify("Unchanged: nothing saved (use a to accept the proposal).")
+        if text == hunk.start_text:
+            if hunk.resolution is None:
+                self.notify("Unchanged: nothing saved (use a to accept the proposal).")
+            else:
+                self.notify("Unchanged: nothing saved.")
             return
         self._save_edit(hunk, text)
 

@@ -5,6 +5,9 @@ the joined screen line is cached per (row, horizontal offset, width), so scrolli
 costs a dictionary lookup. Both halves share one scroll position, which is what keeps them
 aligned: there is no second pane to mirror. Scrolling never animates.
 
+The first line is a sticky title row drawn with the same column arithmetic as the rows, so each
+title sits over its half whatever the width, the line-number width or the scroll bar.
+
 Depends on Textual and :mod:`patchsmith_tui.render`; knows nothing about sessions.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -24,7 +28,11 @@ from ..render import RenderedView, Row, RowKind, Side
 CACHE_LIMIT = 4000
 """Screen lines kept; a few screens' worth at several horizontal offsets."""
 
+TITLE_ROWS = 1
+"""Lines above the rows: the column titles, which do not scroll."""
+
 _GUTTER = Style(color="#7f848e")
+_TITLE = Style(bold=True, color="#e5c07b")
 _SEPARATOR = Style(color="#5c6370")
 _MARKER_STYLES = {
     RowKind.SAME: _GUTTER,
@@ -59,19 +67,33 @@ class SideBySide(ScrollView, can_focus=True):
         super().__init__(id=id, classes=classes)
         self.view: RenderedView | None = None
         self.placeholder = "Select a hunk."
+        self.titles = ("", "")
         self._cache: dict[tuple[int, int, int], Strip] = {}
 
     # Content -------------------------------------------------------------------------------
 
-    def show(self, view: RenderedView | None, placeholder: str = "") -> None:
-        """Draw ``view`` from its first row (or the placeholder text when it is None)."""
+    def show(
+        self,
+        view: RenderedView | None,
+        placeholder: str = "",
+        titles: tuple[str, str] = ("", ""),
+    ) -> None:
+        """Draw ``view`` from its first row under ``titles`` (left, right), or the placeholder
+        text when it is None."""
         self.view = view
+        self.titles = titles
         if placeholder:
             self.placeholder = placeholder
         self._cache.clear()
         self._update_virtual_size()
         self.scroll_to(0, 0, animate=False, immediate=True)
         self.refresh()
+
+    def set_titles(self, titles: tuple[str, str]) -> None:
+        """Change the column titles (left, right) without touching the rows or the scroll."""
+        if titles != self.titles:
+            self.titles = titles
+            self.refresh_line(0)
 
     def goto_row(self, row: int) -> None:
         """Scroll so ``row`` is near the top, with two rows of context above it."""
@@ -91,7 +113,7 @@ class SideBySide(ScrollView, can_focus=True):
         gutters = 2 * (view.number_width + 2) + 1
         half = max((width - gutters) // 2, 1)
         overflow = max(view.text_width - half, 0)
-        self.virtual_size = Size(width + overflow, len(view.rows))
+        self.virtual_size = Size(width + overflow, len(view.rows) + TITLE_ROWS)
 
     def on_resize(self) -> None:
         self._cache.clear()
@@ -111,15 +133,14 @@ class SideBySide(ScrollView, can_focus=True):
     def action_scroll_right(self) -> None:
         self.scroll_to(x=self.scroll_x + 4, animate=False, immediate=True)
 
+    def _page(self) -> int:
+        return max(self.scrollable_content_region.height - TITLE_ROWS, 1)
+
     def action_page_up(self) -> None:
-        self.scroll_to(
-            y=self.scroll_y - self.scrollable_content_region.height, animate=False, immediate=True
-        )
+        self.scroll_to(y=self.scroll_y - self._page(), animate=False, immediate=True)
 
     def action_page_down(self) -> None:
-        self.scroll_to(
-            y=self.scroll_y + self.scrollable_content_region.height, animate=False, immediate=True
-        )
+        self.scroll_to(y=self.scroll_y + self._page(), animate=False, immediate=True)
 
     def action_scroll_home(self) -> None:
         self.scroll_to(0, 0, animate=False, immediate=True)
@@ -136,7 +157,9 @@ class SideBySide(ScrollView, can_focus=True):
         if view is None:
             text = self.placeholder if y == 0 else ""
             return Strip([Segment(text[:width], base)]).extend_cell_length(width, base)
-        row_index = round(self.scroll_y) + y
+        if y < TITLE_ROWS:
+            return self._draw_titles(view, width, base)
+        row_index = round(self.scroll_y) + y - TITLE_ROWS
         if row_index >= len(view.rows):
             return Strip.blank(width, base)
         scroll_x = round(self.scroll_x)
@@ -150,14 +173,37 @@ class SideBySide(ScrollView, can_focus=True):
         self._cache[key] = strip
         return strip
 
+    @staticmethod
+    def columns(view: RenderedView, width: int) -> tuple[int, int, int]:
+        """(gutter, left text width, right text width): the one split both rows and titles use."""
+        gutter = view.number_width + 2
+        text_total = max(width - 2 * gutter - 1, 2)
+        left_width = text_total // 2
+        return gutter, left_width, text_total - left_width
+
+    def _draw_titles(self, view: RenderedView, width: int, base: Style) -> Strip:
+        gutter, left_width, right_width = self.columns(view, width)
+        style = base + _TITLE
+        left_title, right_title = self.titles
+        left_cells, right_cells = gutter + left_width, gutter + right_width
+        # One blank cell before each title, in the base style: a styled segment that starts with
+        # a space is drawn one cell too far left by some SVG renderers (librsvg).
+        strip = Strip(
+            [
+                Segment(" ", base),
+                Segment(_fit(left_title, left_cells - 1), style),
+                Segment("│", base + _SEPARATOR),
+                Segment(" ", base),
+                Segment(_fit(right_title, right_cells - 1), style),
+            ]
+        )
+        return strip.crop(0, width).extend_cell_length(width, base)
+
     def _draw_row(
         self, view: RenderedView, row: Row, scroll_x: int, width: int, base: Style
     ) -> Strip:
         number_width = view.number_width
-        gutter = number_width + 2
-        text_total = max(width - 2 * gutter - 1, 2)
-        left_width = text_total // 2
-        right_width = text_total - left_width
+        _, left_width, right_width = self.columns(view, width)
         marker = row.kind.value
         marker_style = base + _MARKER_STYLES[row.kind]
         parts = [
@@ -190,3 +236,12 @@ class SideBySide(ScrollView, can_focus=True):
         return Strip.join(
             [Strip([number, Segment(marker, marker_style), Segment(" ", base)]), text]
         )
+
+
+def _fit(text: str, cells: int) -> str:
+    """``text`` padded or cut to exactly ``cells`` cells, ending in an ellipsis when cut."""
+    if cell_len(text) <= cells:
+        return set_cell_size(text, cells)
+    if cells <= 1:
+        return set_cell_size("…", cells)
+    return set_cell_size(text, cells - 1) + "…"
