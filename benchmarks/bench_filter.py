@@ -16,7 +16,10 @@ the best wall time of each is compared (the machine's other load only ever adds 
 is each child's own ``ru_maxrss`` (``os.wait4``). The outputs must be byte-identical. The same is
 done on the patch concatenated four times, to show how time and memory grow with input size.
 patchsmith's number includes Python's start-up and imports; the in-process numbers (read, index,
-select, render, without start-up) are printed too.
+select, render, without start-up) are printed too, and so is patchsmith's wall time on a one-file
+patch (its fixed cost). patchsmith runs with its bytecode cached (``PYTHONPYCACHEPREFIX`` in the
+scratch folder, after a warm-up run), as an installed package's is: with
+``PYTHONDONTWRITEBYTECODE`` set, as in some sandboxes, every run would recompile every module.
 
 Targets (issue 2): wall time at most 3x filterdiff's, peak memory at most 3x the patch size,
 linear in input size. This script prints; it asserts nothing about time.
@@ -115,11 +118,13 @@ def times_four(patch: Path, folder: Path) -> Path:
 # --- measuring ------------------------------------------------------------------------------------
 
 
-def run_once(command: list[str], output: Path) -> tuple[float, float, int]:
+def run_once(
+    command: list[str], output: Path, env: dict[str, str] | None = None
+) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds and peak RSS bytes of one child process."""
     with open(output, "wb") as out:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out)
+        child = subprocess.Popen(command, stdout=out, env=env)
         _pid, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -128,13 +133,24 @@ def run_once(command: list[str], output: Path) -> tuple[float, float, int]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
-def measure(commands: dict[str, list[str]], folder: Path, runs: int) -> dict[str, Run]:
+def cached_bytecode_env(folder: Path) -> dict[str, str]:
+    """The environment with Python writing and reading bytecode in ``folder/pycache``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
+    return env
+
+
+def measure(
+    commands: dict[str, list[str]], folder: Path, runs: int, env: dict[str, str] | None = None
+) -> dict[str, Run]:
     """Run each command ``runs`` times, alternating; keep the best wall time of each."""
     best: dict[str, tuple[float, float]] = {}
     peak: dict[str, int] = {}
+    for command in commands.values():  # warm-up: page cache, bytecode cache
+        run_once(command, folder / "warm-up.out", env)
     for _ in range(runs):
         for name, command in commands.items():
-            wall, cpu, rss = run_once(command, folder / f"{name}.out")
+            wall, cpu, rss = run_once(command, folder / f"{name}.out", env)
             if name not in best or wall < best[name][0]:
                 best[name] = (wall, cpu)
             peak[name] = max(peak.get(name, 0), rss)
@@ -199,6 +215,19 @@ def main(argv: list[str] | None = None) -> int:
     patch = args.patch if args.patch is not None else build_patch(args.cache, args.downloads)
     with tempfile.TemporaryDirectory(prefix="bench-filter-") as scratch:
         folder = Path(scratch)
+        env = cached_bytecode_env(folder)
+        tiny = folder / "one-file.patch"
+        tiny.write_bytes(
+            b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n--- a/drivers/md/dm.c\n"
+            b"+++ b/drivers/md/dm.c\n@@ -1 +1 @@\n-a\n+b\n"
+        )
+        fixed = measure(
+            {"start-up": [str(patchsmith), "filter", "--only", ONLY, str(tiny)]},
+            folder,
+            args.runs,
+            env,
+        )["start-up"]
+        print(f"patchsmith on a one-file patch (start-up, imports): {fixed.wall * 1000:.0f} ms")
         inputs = {
             "1x": patch,
             "4x": times_four(patch, args.cache if args.patch is None else folder),
@@ -210,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 "filterdiff": [filterdiff, "-i", GLOB, str(path)],
                 "patchsmith": [str(patchsmith), "filter", "--only", ONLY, str(path)],
             }
-            results[label] = runs = measure(commands, folder, args.runs)
+            results[label] = runs = measure(commands, folder, args.runs, env)
             same = (folder / "filterdiff.out").read_bytes() == (
                 folder / "patchsmith.out"
             ).read_bytes()

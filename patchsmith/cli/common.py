@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchsmith.errors import UsageError
@@ -152,7 +151,8 @@ def _patterns_from(files: list[str]) -> list[str]:
     patterns: list[str] = []
     for name in files:
         try:
-            text = Path(name).read_text(encoding="utf-8", errors="surrogateescape")
+            with open(name, encoding="utf-8", errors="surrogateescape") as stream:
+                text = stream.read()
         except OSError as error:
             raise UsageError(f"{name}: cannot read pattern file: {error.strerror}") from error
         patterns.extend(line.strip() for line in text.splitlines() if line.strip())

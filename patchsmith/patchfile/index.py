@@ -21,7 +21,7 @@ import enum
 import gc
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from patchsmith.errors import PatchParseError
@@ -80,30 +80,42 @@ class LazyHunks(Sequence[HunkEntry]):
     only later: when something first looks at this file's hunks.
     """
 
-    __slots__ = ("_end", "_first_hunk", "_hunks", "_line", "_number", "_source", "_start")
+    __slots__ = ("_end", "_first_hunk", "_hunks", "_lines", "_number", "_source")
 
     def __init__(
-        self, source: PatchSource, number: int, start: int, line: int, first_hunk: int, end: int
+        self, source: PatchSource, number: int, lines: _LineIndex, first_hunk: int, end: int
     ) -> None:
         # Plain fields rather than a closure: one object per file diff, which keeps the garbage
         # collector's work (it runs every few hundred allocations) small on 10,000-file patches.
         self._source = source
         self._number = number
-        self._start = start
-        self._line = line
+        self._lines = lines
         self._first_hunk = first_hunk
         self._end = end
         self._hunks: tuple[HunkEntry, ...] | None = None
 
+    def _scan(self, hunks: list[HunkEntry] | None) -> None:
+        scanner = _Scanner(self._source, self._number, 0)
+        scanner.lines = self._lines
+        cursor = scanner.unified_hunks(self._first_hunk, hunks)
+        if cursor != self._end:
+            stray = _ANY_HUNK_HEADER.search(self._source.data, cursor, self._end)
+            raise scanner.stray_hunk_error(stray.start() if stray is not None else cursor)
+
+    def check(self) -> None:
+        """Raise :class:`PatchParseError` if reading the hunks would; build nothing.
+
+        ``filter`` checks the files it writes this way: the same checks as reading them, without
+        a line number for every hunk (counting lines up to a file deep in a 40 MB patch costs
+        more than the scan). A line number is counted only for an error.
+        """
+        if self._hunks is None:
+            self._scan(None)
+
     def _read(self) -> tuple[HunkEntry, ...]:
         if self._hunks is None:
-            scanner = _Scanner(self._source, self._number, 0)
-            scanner.lines = _Lines(self._source.data, self._start, self._line)
             hunks: list[HunkEntry] = []
-            cursor = scanner.unified_hunks(self._first_hunk, hunks)
-            if cursor != self._end:
-                stray = _ANY_HUNK_HEADER.search(self._source.data, cursor, self._end)
-                raise scanner.stray_hunk_error(stray.start() if stray is not None else cursor)
+            self._scan(hunks)
             self._hunks = tuple(hunks)
         return self._hunks
 
@@ -214,7 +226,9 @@ class PatchIndex:
     """The index of one or more inputs, read in order (a quilt series gives several)."""
 
     sources: tuple[PatchSource, ...]
-    files: tuple[FileEntry, ...]
+    files: Sequence[FileEntry]
+    """In input order: a tuple, or with ``index_sources(..., lazy=True)`` a :class:`LazyFiles`
+    that makes each entry when it is first looked at."""
     mails: tuple[Mail, ...] = field(default=())
 
     @property
@@ -238,6 +252,8 @@ class PatchIndex:
 
     def trailer(self, source: int) -> bytes:
         """The text after the last file diff of a source."""
+        if isinstance(self.files, LazyFiles):
+            return self.sources[source].data[self.files.last_end(source) :]
         ends = [f.end for f in self.files if f.source == source]
         return self.sources[source].data[max(ends, default=0) :]
 
@@ -249,6 +265,182 @@ class PatchIndex:
                     yield self.lead(entry)
                     yield self.data(entry)
             yield self.trailer(number)
+
+
+class LazyFiles(Sequence[FileEntry]):
+    """The file diffs of ``index_sources(..., lazy=True)``, each made when first looked at.
+
+    ``filter --only drivers/md`` on a 40 MB patch writes 60 of its 14,000 file diffs: making an
+    entry for each of the others (names decoded, a line number counted from the top) cost more
+    than C ``filterdiff``'s whole run. A plain git file diff is kept as the match of its header
+    until then; :meth:`name_table`, :meth:`span` and :meth:`check` answer what selecting and
+    writing need without entries. Entries are made once and kept, so they compare and behave
+    like the eager index's (a property test checks it).
+    """
+
+    __slots__ = (
+        "_cache",
+        "_ends",
+        "_first_of_source",
+        "_items",
+        "_leads",
+        "_lines",
+        "_mails",
+        "_names",
+        "_sources",
+        "_starts",
+    )
+
+    def __init__(self, sources: Sequence[PatchSource]) -> None:
+        self._sources = tuple(sources)
+        self._lines = [_LineIndex(source.data) for source in sources]
+        self._items: list[re.Match[bytes] | FileEntry] = []
+        """A plain git file diff's header match, or the entry the general path made (its line
+        number not yet counted)."""
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._leads: list[int] = []
+        self._first_of_source: list[int] = []
+        self._mails: dict[int, int] = {}
+        self._cache: dict[int, FileEntry] = {}
+        self._names: tuple[list[str | None], list[str | None], list[bool]] | None = None
+
+    def add(self, source: int, scanner: _Scanner, mails: Sequence[int | None]) -> None:
+        """Take the file diffs a lazy :class:`_Scanner` found in source ``source`` (in order)."""
+        first = len(self._items)
+        self._first_of_source.append(first)
+        self._items += scanner.plain
+        self._starts += scanner.starts
+        self._ends += scanner.ends
+        self._leads += scanner.leads
+        for offset, mail in enumerate(mails):
+            if mail is not None:
+                self._mails[first + offset] = mail
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, item: int) -> FileEntry: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> tuple[FileEntry, ...]: ...
+
+    def __getitem__(self, item: int | slice) -> FileEntry | tuple[FileEntry, ...]:
+        if isinstance(item, slice):
+            return tuple(self[i] for i in range(*item.indices(len(self))))
+        number = item + len(self) if item < 0 else item
+        if not 0 <= number < len(self):
+            raise IndexError("file index out of range")
+        entry = self._cache.get(number)
+        if entry is None:
+            entry = self._cache[number] = self._make(number)
+        return entry
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        return (self[i] for i in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (LazyFiles, tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LazyFiles(<{len(self)} file diffs>)"
+
+    def source_of(self, number: int) -> int:
+        """The source index of file diff ``number`` (0-based)."""
+        return bisect.bisect_right(self._first_of_source, number) - 1
+
+    def span(self, number: int) -> tuple[int, int, int]:
+        """(source, start, end) of file diff ``number`` (0-based), without making its entry."""
+        return self.source_of(number), self._starts[number], self._ends[number]
+
+    def last_end(self, source: int) -> int:
+        """Where the last file diff of ``source`` ends (the trailer starts there)."""
+        following = self._first_of_source[source + 1 : source + 2]
+        last = (following[0] if following else len(self._items)) - 1
+        return self._ends[last] if last >= self._first_of_source[source] else 0
+
+    def name_table(self) -> tuple[list[str | None], list[str | None], list[bool]]:
+        """Every file diff's old name, new name and whether it is a git diff, as three lists:
+        what selecting by path needs, at a fraction of the cost of making the entries."""
+        if self._names is None:
+            olds: list[str | None] = []
+            news: list[str | None] = []
+            gits: list[bool] = []
+            for item in self._items:
+                if isinstance(item, FileEntry):
+                    olds.append(item.old_name)
+                    news.append(item.new_name)
+                    gits.append(item.git)
+                    continue
+                flag, old_raw, new_raw = item.group(2, 5, 6)
+                olds.append(
+                    None if old_raw == b"/dev/null" or flag == b"new" else decode_path(old_raw)
+                )
+                news.append(
+                    None if new_raw == b"/dev/null" or flag == b"deleted" else decode_path(new_raw)
+                )
+                gits.append(True)
+            self._names = (olds, news, gits)
+        return self._names
+
+    def check(self, number: int) -> None:
+        """Raise :class:`PatchParseError` where reading file diff ``number``'s hunks would."""
+        entry = self._cache.get(number)
+        item = self._items[number] if entry is None else entry
+        if isinstance(item, FileEntry):
+            if isinstance(item.hunks, LazyHunks):
+                item.hunks.check()
+            return
+        self._hunks(number, item).check()
+
+    def _hunks(self, number: int, header: re.Match[bytes]) -> LazyHunks:
+        source = self.source_of(number)
+        return LazyHunks(
+            self._sources[source], source, self._lines[source], header.end(), self._ends[number]
+        )
+
+    def _make(self, number: int) -> FileEntry:
+        item = self._items[number]
+        source = self.source_of(number)
+        line = self._lines[source].at(self._starts[number])
+        mail = self._mails.get(number)
+        if isinstance(item, FileEntry):
+            return replace(item, line=line, mail=mail)
+        flag, mode, index, old_raw, new_raw = item.group(2, 3, 4, 5, 6)
+        headers: list[tuple[str, str]] = []
+        if flag is not None:
+            headers.append((flag.decode() + " file mode", mode.decode()))
+        if index is not None:
+            headers.append(("index", decode_path(index)))
+        old_name = None if old_raw == b"/dev/null" or flag == b"new" else decode_path(old_raw)
+        new_name = None if new_raw == b"/dev/null" or flag == b"deleted" else decode_path(new_raw)
+        if old_name is None:
+            kind = ChangeKind.NEW
+        elif new_name is None:
+            kind = ChangeKind.DELETED
+        else:
+            kind = ChangeKind.MODIFIED
+        return FileEntry(
+            number=number + 1,
+            source=source,
+            lead_start=self._leads[number],
+            start=self._starts[number],
+            end=self._ends[number],
+            line=line,
+            old_name=old_name,
+            new_name=new_name,
+            git=True,
+            headers=tuple(headers),
+            kind=kind,
+            format=DiffFormat.UNIFIED,
+            hunks=self._hunks(number, item),
+            mail=mail,
+        )
 
 
 # --- regular expressions; each comment shows a line it matches ---------------------------------
@@ -272,25 +464,43 @@ _ANY_HUNK_HEADER = re.compile(rb"^@@ -\d", re.M)
 # lets the regex engine skip between newlines, where "^" with re.M tries every byte (3x slower).
 _BODY_STOP = re.compile(rb"\n(?:[^ +\-\\\r\n]|@@ |--- |\+\+\+ |\r[^\n])")
 
-# In the hunks of a lazily read git file diff, a line that neither a hunk body nor a hunk header
-# can be, or a ---/+++ pair: the text up to the next "diff --git" is then not all hunks (mail
-# text, a non-git diff), so the general path decides where the diff ends. An empty line stops
-# too: it is a context line only if the counts say so (git writes " " for one).
-_HUNKS_STOP = re.compile(rb"\n(?:[^ +\-\\@]|--- [^\n]*\n\+\+\+ )")
-
-# The common git file diff, read in one match (anything else takes the general path):
+# The common git file diff's header, read in one match (anything else takes the general path);
+# group 1 is all of it after "diff --git ", 2 "new"/"deleted", 3 its mode, 4 the index value,
+# 5 and 6 the names:
 # diff --git a/drivers/md/dm.c b/drivers/md/dm.c
+# new file mode 100644                        (or "deleted file mode 100644", or neither)
 # index 4a3e1c2..9b8d7f0 100644
 # --- a/drivers/md/dm.c
 # +++ b/drivers/md/dm.c
 # @@ -1,5 +1,6 @@
-_GIT_PLAIN = re.compile(
-    rb"diff --git [^\r\n]*\n"
+_PLAIN_HEADER = (
+    rb"([^\r\n]*\n"
+    rb"(?:(new|deleted) file mode ([0-7]+)\n)?"
     rb"(?:index ([0-9a-f]+\.\.[0-9a-f]+(?: [0-7]+)?)\n)?"
     rb"--- ([^\t\r\n \"]+)\n"
     rb"\+\+\+ ([^\t\r\n \"]+)\n"
-    rb"(?=@@ )"
+    rb"(?=@@ ))"
 )
+_PLAIN_AT = re.compile(rb"diff --git " + _PLAIN_HEADER)
+_DIFF_GIT = len(b"diff --git ")
+
+# In the hunks of a lazily read git file diff, the next line that is not a hunk line, with the
+# newline before it (a literal first character lets the regex engine skip between newlines,
+# and each branch starting with a literal or a class lets it skip that branch in one test):
+# group 1, the next plain git header (above); group 7, another "diff --git" line; no group, a
+# line that neither a hunk body nor a hunk header can be, or a ---/+++ pair. Then the text up
+# to the next "diff --git" is not all hunks (mail text, a non-git diff), and the general path
+# decides where the diff ends. An empty line stops too: it is a context line only if the
+# counts say so (git writes " " for one). One pass of this over the input finds every file
+# boundary and checks every line between them.
+_LAZY_NEXT = re.compile(
+    rb"\n(?:diff --git (?:" + _PLAIN_HEADER + rb"|())|[^ +\-\\@]|--- [^\n]*\n\+\+\+ )"
+)
+_PLAIN_GROUP, _GIT_GROUP = 1, 7
+
+# The last character of a line that may be a mail signature ("--", "-- "), before its newline.
+_SIGNATURE_TAILS = b"- \r"
+
 
 # *** 1,5 ****        --- 1,6 ----       *** 0 ****
 _CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
@@ -454,6 +664,35 @@ class _Lines:
         return self._line
 
 
+class _LineIndex(_Lines):
+    """Line numbers of byte offsets asked for in any order, for lazily read entries.
+
+    Each answer is counted from the nearest offset already answered below it, so reading the
+    entries of a patch in order counts its lines once, and ``filter``, which asks for none,
+    counts nothing.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._offsets = [0]
+        self._numbers = [1]
+
+    def at(self, pos: int) -> int:
+        slot = bisect.bisect_right(self._offsets, pos) - 1
+        base = self._offsets[slot]
+        line = self._numbers[slot] + self.data.count(b"\n", base, pos)
+        if pos != base:
+            self._offsets.insert(slot + 1, pos)
+            self._numbers.insert(slot + 1, line)
+        return line
+
+
+def _after_signature(data: bytes, end: int) -> bool:
+    """Whether the line just before ``end`` is a mail signature's "--" (not a removed line)."""
+    last_line = data[data.rfind(b"\n", 0, end - 1) + 1 : end]
+    return last_line.rstrip(b"\r\n") in (b"--", b"-- ")
+
+
 class _Scanner:
     """Scans one input. Positions are byte offsets into ``data``."""
 
@@ -465,10 +704,17 @@ class _Scanner:
         self.size = len(source.data)
         self.number = source_number
         self.next_file = first_file_number
-        self.lines = _Lines(self.data)
+        self.lines: _Lines = _LineIndex(self.data) if lazy else _Lines(self.data)
         self.files: list[FileEntry] = []
         self.lazy = lazy
-        """Read the hunks of git file diffs on first use (:class:`LazyHunks`)."""
+        """Read the hunks of git file diffs on first use (:class:`LazyHunks`), and leave plain
+        git file diffs as the matches of their headers in ``plain`` (:class:`LazyFiles`)."""
+        self.found = 0
+        self.plain: list[re.Match[bytes] | FileEntry] = []
+        """Lazy mode: every file diff, in order (a plain git one as its header's match)."""
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.leads: list[int] = []
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -485,7 +731,9 @@ class _Scanner:
 
     # -- the scan ----------------------------------------------------------------------------------
 
-    def scan(self) -> list[FileEntry]:
+    def scan(self) -> int:
+        """Find every file diff; return how many. Eager mode fills ``files``, lazy mode
+        ``plain``, ``starts``, ``ends`` and ``leads``."""
         pos = 0
         lead_start = 0
         while pos < self.size:
@@ -493,20 +741,32 @@ class _Scanner:
             if match is None:
                 break
             candidate = match.start()
+            if self.lazy:
+                run_end = self.plain_run(candidate, lead_start)
+                if run_end is not None:
+                    lead_start = pos = run_end
+                    continue
             parsed = self.file_at(candidate, lead_start)
             if parsed is None:
                 pos = self.line_end(candidate)
                 continue
             self.check_interstitial(lead_start, candidate)
-            self.files.append(parsed)
+            if self.lazy:
+                self.plain.append(parsed)
+                self.starts.append(parsed.start)
+                self.ends.append(parsed.end)
+                self.leads.append(lead_start)
+            else:
+                self.files.append(parsed)
+            self.found += 1
             lead_start = pos = parsed.end
         self.check_interstitial(lead_start, self.size)
-        return self.files
+        return self.found
 
     def check_interstitial(self, start: int, end: int) -> None:
         """Text between file diffs is kept, but a hunk header there has lost its file header."""
         match = _ANY_HUNK_HEADER.search(self.data, start, end)
-        if match is not None and self.files:
+        if match is not None and self.found:
             raise self.stray_hunk_error(match.start())
 
     def stray_hunk_error(self, pos: int) -> PatchParseError:
@@ -519,12 +779,9 @@ class _Scanner:
 
     def file_at(self, pos: int, lead_start: int) -> FileEntry | None:
         """Parse a file diff starting at ``pos``, or ``None`` if the line only looks like one."""
-        if self.lazy:
-            plain = self.plain_git_entry(pos, lead_start)
-            if plain is not None:
-                return plain
         data = self.data
-        first_line = self.lines.at(pos)
+        # Lazy mode counts no lines while scanning: LazyFiles fills in the real number.
+        first_line = 0 if self.lazy else self.lines.at(pos)
         git = data.startswith(b"diff --git ", pos)
         binary_line = False
         old_name: str | None = None
@@ -573,7 +830,8 @@ class _Scanner:
         elif fmt == DiffFormat.UNIFIED:
             end = self.lazy_end(cursor) if git and self.lazy else None
             if end is not None:
-                lazy_hunks = LazyHunks(self.source, self.number, pos, first_line, cursor, end)
+                assert isinstance(self.lines, _LineIndex)
+                lazy_hunks = LazyHunks(self.source, self.number, self.lines, cursor, end)
                 cursor = end
             else:
                 cursor = self.unified_hunks(cursor, hunks)
@@ -604,45 +862,46 @@ class _Scanner:
 
     # -- lazy git file diffs -----------------------------------------------------------------------
 
-    def plain_git_entry(self, pos: int, lead_start: int) -> FileEntry | None:
-        """The common case (``diff --git``, ``index``, ``---``, ``+++``, hunks) in one match.
+    def plain_run(self, pos: int, lead_start: int) -> int | None:
+        """Read the run of plain git file diffs starting at ``pos`` (:data:`_PLAIN_HEADER`,
+        hunks up to the next ``diff --git``); return where it ends, or ``None`` when the diff at
+        ``pos`` needs the general path.
 
-        Gives the same entry the general path would, or ``None`` to let it decide.
+        One ``finditer`` walks the whole run: each match is the next file's header, and any
+        other match is a line that is not a hunk line, which hands that file to the general
+        path. Nothing per file is built here but the match (:class:`LazyFiles` makes entries).
         """
-        match = _GIT_PLAIN.match(self.data, pos)
-        if match is None:
+        data = self.data
+        first = _PLAIN_AT.match(data, pos)
+        if first is None:
             return None
-        body = match.end()
-        end = self.lazy_end(body)
-        if end is None:
-            return None
-        index, old_raw, new_raw = match.groups()
-        old_name = None if old_raw == b"/dev/null" else decode_path(old_raw)
-        new_name = None if new_raw == b"/dev/null" else decode_path(new_raw)
-        if old_name is None:
-            kind = ChangeKind.NEW
-        elif new_name is None:
-            kind = ChangeKind.DELETED
+        run = [first]
+        for stop in _LAZY_NEXT.finditer(data, first.end()):
+            end = stop.start() + 1
+            kind = stop.lastindex
+            if kind is None or (data[end - 2] in _SIGNATURE_TAILS and _after_signature(data, end)):
+                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT  # this file needs the general path
+                break
+            if kind == _GIT_GROUP:  # a git file diff with other headers: the general path
+                break
+            run.append(stop)
         else:
-            kind = ChangeKind.MODIFIED
-        line = self.lines.at(pos)
-        entry = FileEntry(
-            number=self.next_file,
-            source=self.number,
-            lead_start=lead_start,
-            start=pos,
-            end=end,
-            line=line,
-            old_name=old_name,
-            new_name=new_name,
-            git=True,
-            headers=(("index", decode_path(index)),) if index is not None else (),
-            kind=kind,
-            format=DiffFormat.UNIFIED,
-            hunks=LazyHunks(self.source, self.number, pos, line, body, end),
-        )
-        self.next_file += 1
-        return entry
+            end = self.size
+            if _after_signature(data, end):
+                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT
+        if not run:
+            return None
+        self.check_interstitial(lead_start, pos)
+        starts = [match.start(_PLAIN_GROUP) - _DIFF_GIT for match in run]
+        self.plain += run
+        self.starts += starts
+        self.leads.append(lead_start)
+        self.leads += starts[1:]
+        self.ends += starts[1:]
+        self.ends.append(end)
+        self.found += len(run)
+        self.next_file += len(run)
+        return end
 
     def lazy_end(self, body: int) -> int | None:
         """Where a git file diff whose first hunk starts at ``body`` ends, without reading its
@@ -657,15 +916,14 @@ class _Scanner:
         if not data.startswith(b"@@ ", body):
             return None
         # One search finds both the next "diff --git" line and any line that is not hunk.
-        stop = _HUNKS_STOP.search(data, body - 1)
+        stop = _LAZY_NEXT.search(data, body)
         if stop is None:
             section_end = self.size
-        elif data.startswith(b"diff --git ", stop.start() + 1):
+        elif stop.lastindex is not None:  # a "diff --git" line
             section_end = stop.start() + 1
         else:
             return None  # mail text, an empty line, a non-git diff: the general path walks it
-        last_line = data[data.rfind(b"\n", 0, section_end - 1) + 1 : section_end]
-        if last_line.rstrip(b"\r\n") in (b"--", b"-- "):
+        if _after_signature(data, section_end):
             return None  # a mail signature on its own: not a removed line
         return section_end
 
@@ -778,7 +1036,9 @@ class _Scanner:
 
     # -- unified hunks -----------------------------------------------------------------------------
 
-    def unified_hunks(self, cursor: int, hunks: list[HunkEntry]) -> int:
+    def unified_hunks(self, cursor: int, hunks: list[HunkEntry] | None) -> int:
+        """Read the hunks from ``cursor`` into ``hunks`` (or, with ``None``, only check them);
+        return where they end."""
         data = self.data
         while data.startswith(b"@@ ", cursor):
             header = self.line(cursor)
@@ -795,21 +1055,22 @@ class _Scanner:
             new_count = int(match.group(4)) if match.group(4) is not None else 1
             body = cursor + len(header)
             end, added, removed = self.hunk_body(body, old_count, new_count, cursor)
-            hunks.append(
-                HunkEntry(
-                    number=len(hunks) + 1,
-                    start=cursor,
-                    end=end,
-                    line=self.lines.at(cursor),
-                    old_start=old_start,
-                    old_count=old_count,
-                    new_start=new_start,
-                    new_count=new_count,
-                    section=decode_path(match.group(5)),
-                    added=added,
-                    removed=removed,
+            if hunks is not None:
+                hunks.append(
+                    HunkEntry(
+                        number=len(hunks) + 1,
+                        start=cursor,
+                        end=end,
+                        line=self.lines.at(cursor),
+                        old_start=old_start,
+                        old_count=old_count,
+                        new_start=new_start,
+                        new_count=new_count,
+                        section=decode_path(match.group(5)),
+                        added=added,
+                        removed=removed,
+                    )
                 )
-            )
             cursor = end
             self.check_after_hunk(cursor)
         return cursor
@@ -887,7 +1148,7 @@ class _Scanner:
             return
         if line.startswith(b"--- ") and self.data.startswith(b"+++ ", pos + len(line)):
             return  # the next file's header
-        if line.startswith(b"--- ") and not self.files and not line.strip(b"- \r\n"):
+        if line.startswith(b"--- ") and not self.found and not line.strip(b"- \r\n"):
             return
         raise self.error(
             pos,
@@ -972,16 +1233,18 @@ def _count_prefixed(text: bytes, prefixes: tuple[bytes, ...]) -> int:
     return sum(1 for line in text.splitlines() if line.startswith(prefixes))
 
 
-def _mails(source: PatchSource, number: int, files: Sequence[FileEntry]) -> list[Mail]:
+def _mails(
+    source: PatchSource, number: int, starts: Sequence[int], ends: Sequence[int]
+) -> list[Mail]:
     """The mails of an mbox, found in the text between file diffs: no line of a file diff (a
     header, a hunk, base85) starts with "From ", and a 40 MB patch has next to no such text."""
     data = source.data
     gaps: list[tuple[int, int]] = []
     previous_end = 0
-    for entry in files:
-        if entry.start > previous_end:
-            gaps.append((previous_end, entry.start))
-        previous_end = entry.end
+    for start, end in zip(starts, ends, strict=True):
+        if start > previous_end:
+            gaps.append((previous_end, start))
+        previous_end = end
     gaps.append((previous_end, len(data)))
     starts = [m.start() for gap in gaps for m in _MBOX_FROM.finditer(data, *gap)]
     if not starts:
@@ -1042,6 +1305,7 @@ class PausedGarbageCollector:
 
 def _index_sources(sources: Sequence[PatchSource], lazy: bool) -> PatchIndex:
     files: list[FileEntry] = []
+    lazy_files = LazyFiles(sources) if lazy else None
     mails: list[Mail] = []
     for number, source in enumerate(sources):
         if not source.data:
@@ -1051,8 +1315,9 @@ def _index_sources(sources: Sequence[PatchSource], lazy: bool) -> PatchIndex:
                 line=1,
                 hint="pass a patch file, or pipe one to '-'",
             )
-        found = _Scanner(source, number, len(files) + 1, lazy).scan()
-        if not found:
+        first_number = len(lazy_files) if lazy_files is not None else len(files)
+        scanner = _Scanner(source, number, first_number + 1, lazy)
+        if not scanner.scan():
             binary = b"\x00" in source.data[:65536]
             raise PatchParseError(
                 "binary data, not a patch" if binary else "no file diff found in the input",
@@ -1062,25 +1327,35 @@ def _index_sources(sources: Sequence[PatchSource], lazy: bool) -> PatchIndex:
                 if not binary
                 else "compressed inputs (gzip, bzip2, xz, zstd) are recognised; is this one?",
             )
-        source_mails = _mails(source, number, found)
+        found = scanner.files
+        if lazy_files is not None:
+            starts, ends = scanner.starts, scanner.ends
+        else:
+            starts, ends = [f.start for f in found], [f.end for f in found]
+        source_mails = _mails(source, number, starts, ends)
+        file_mails: list[int | None] = []
         if source_mails:
-            starts = [m.start for m in source_mails]
+            mail_starts = [m.start for m in source_mails]
             first_mail = len(mails)
-            found = [
-                _with_mail(entry, first_mail + bisect.bisect_right(starts, entry.start) - 1)
-                for entry in found
-            ]
+            for start in starts:
+                mail = bisect.bisect_right(mail_starts, start) - 1
+                file_mails.append(first_mail + mail if mail >= 0 else None)
             mails.extend(source_mails)
-        files.extend(found)
-    return PatchIndex(sources=tuple(sources), files=tuple(files), mails=tuple(mails))
+        if lazy_files is not None:
+            lazy_files.add(number, scanner, file_mails)
+        else:
+            if file_mails:
+                found = [_with_mail(e, m) for e, m in zip(found, file_mails, strict=True)]
+            files.extend(found)
+    return PatchIndex(
+        sources=tuple(sources),
+        files=lazy_files if lazy_files is not None else tuple(files),
+        mails=tuple(mails),
+    )
 
 
-def _with_mail(entry: FileEntry, mail: int) -> FileEntry:
-    if mail < 0:
-        return entry
-    from dataclasses import replace
-
-    return replace(entry, mail=mail)
+def _with_mail(entry: FileEntry, mail: int | None) -> FileEntry:
+    return entry if mail is None else replace(entry, mail=mail)
 
 
 def index_bytes(data: bytes, name: str = "<patch>") -> PatchIndex:

@@ -25,12 +25,14 @@ import fnmatch
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import (
     DiffFormat,
     FileEntry,
     HunkEntry,
+    LazyFiles,
     PatchIndex,
     PausedGarbageCollector,
     encode_path,
@@ -105,7 +107,10 @@ def strip_components(name: str, count: int) -> str:
 
 def best_name(entry: FileEntry) -> str:
     """filterdiff's choice of the name to match: fewest components, then shortest basename."""
-    old, new = entry.old_name, entry.new_name
+    return _best_name(entry.old_name, entry.new_name)
+
+
+def _best_name(old: str | None, new: str | None) -> str:
     if old is None or new is None or old == new:
         return old if old is not None else new if new is not None else ""
     # min() of the two with this key would do; written out, it runs once per file of a 40 MB
@@ -122,12 +127,22 @@ def detect_strip(index: PatchIndex) -> int:
     differ) vote 1; git ``--no-prefix`` and names starting with a kernel top-level directory
     vote 0.
     """
+    if isinstance(index.files, LazyFiles):
+        return _detect_strip(*index.files.name_table())
+    files = index.files
+    return _detect_strip(
+        [f.old_name for f in files], [f.new_name for f in files], [f.git for f in files]
+    )
+
+
+def _detect_strip(
+    olds: Sequence[str | None], news: Sequence[str | None], gits: Sequence[bool]
+) -> int:
     votes = [0, 0]
-    for entry in index.files:
-        old, new = entry.old_name, entry.new_name
+    for old, new, git in zip(olds, news, gits, strict=True):
         if old is not None and new is not None:
             old_top, new_top = old.split("/", 1)[0], new.split("/", 1)[0]
-            if entry.git:
+            if git:
                 votes[1 if (old_top, new_top) == ("a", "b") else 0] += 1
                 continue
             if old_top != new_top and "/" in old and "/" in new:
@@ -191,15 +206,63 @@ class SelectionResult:
     index: PatchIndex
     selection: Selection
     strip: int
-    decisions: tuple[FileDecision, ...]
+    decisions: Sequence[FileDecision]
+    """One per file diff, in input order: a tuple, or for a path-only selection over a lazy
+    index a :class:`LazyDecisions`."""
 
     @property
     def kept(self) -> tuple[FileDecision, ...]:
+        if isinstance(self.decisions, LazyDecisions):
+            return tuple(self.decisions[i] for i in self.decisions.selected)
         return tuple(d for d in self.decisions if d.selected)
 
     @property
     def left_out(self) -> tuple[FileDecision, ...]:
         return tuple(d for d in self.decisions if not d.selected)
+
+
+class LazyDecisions(Sequence[FileDecision]):
+    """The decisions of a selection by path only (no ``--hunks``/``--lines``) over a
+    :class:`LazyFiles` index, each made when first looked at.
+
+    The reasons are decided up front from the names alone; a :class:`FileDecision` needs the
+    file's entry, which ``filter`` never makes for the thousands of files it leaves out.
+    """
+
+    __slots__ = ("_cache", "_reasons", "_strip", "files", "selected")
+
+    def __init__(self, files: LazyFiles, strip: int, reasons: list[str | None]) -> None:
+        self.files = files
+        self._strip = strip
+        self._reasons = reasons
+        self.selected = tuple(i for i, reason in enumerate(reasons) if reason is None)
+        """0-based numbers of the kept file diffs, in order."""
+        self._cache: dict[int, FileDecision] = {}
+
+    def __len__(self) -> int:
+        return len(self._reasons)
+
+    @overload
+    def __getitem__(self, item: int) -> FileDecision: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> tuple[FileDecision, ...]: ...
+
+    def __getitem__(self, item: int | slice) -> FileDecision | tuple[FileDecision, ...]:
+        if isinstance(item, slice):
+            return tuple(self[i] for i in range(*item.indices(len(self))))
+        number = item + len(self) if item < 0 else item
+        decision = self._cache.get(number)
+        if decision is None:
+            entry = self.files[number]
+            reason = self._reasons[number]
+            kept = tuple(h.number for h in entry.hunks) if reason is None else ()
+            tree_path = strip_components(entry.path, self._strip)
+            decision = self._cache[number] = FileDecision(entry, tree_path, kept, reason)
+        return decision
+
+    def __iter__(self) -> Iterator[FileDecision]:
+        return (self[i] for i in range(len(self)))
 
 
 def _compile_globs(patterns: Sequence[str]) -> re.Pattern[str] | None:
@@ -224,18 +287,22 @@ class _PathRules:
 
     def reason(self, entry: FileEntry) -> str | None:
         """Why the path rules leave ``entry`` out, or ``None`` when they keep it."""
+        return self.reason_for(entry.number, entry.old_name, entry.new_name)
+
+    def reason_for(self, number: int, old_name: str | None, new_name: str | None) -> str | None:
+        """:meth:`reason` for file diff ``number`` (1-based) with these names."""
         selection = self.selection
-        if selection.files is not None and entry.number not in selection.files:
+        if selection.files is not None and number not in selection.files:
             return f"--files {selection.files.text}"
         if self.includes is not None or self.excludes is not None:
-            matched = strip_components(best_name(entry), selection.match_strip)
+            matched = strip_components(_best_name(old_name, new_name), selection.match_strip)
             if self.excludes is not None and self.excludes.match(matched):
                 pattern = next(p for p in selection.excludes if fnmatch.fnmatchcase(matched, p))
                 return f"-x {pattern}"
             if self.includes is not None and not self.includes.match(matched):
                 return self.include_reason
         if self.only:
-            for name in (entry.old_name, entry.new_name):
+            for name in (old_name, new_name):
                 if name is not None:
                     path = strip_components(name, self.strip)
                     if path in self.only or path.startswith(self.only_prefixes):
@@ -251,6 +318,9 @@ def select(index: PatchIndex, selection: Selection) -> SelectionResult:
 
 
 def _select(index: PatchIndex, selection: Selection) -> SelectionResult:
+    files = index.files
+    if isinstance(files, LazyFiles) and selection.hunks is None and selection.lines is None:
+        return _select_paths(index, files, selection)
     strip = selection.strip if selection.strip is not None else detect_strip(index)
     rules = _PathRules(selection, strip)
     decisions: list[FileDecision] = []
@@ -280,6 +350,30 @@ def _select(index: PatchIndex, selection: Selection) -> SelectionResult:
     return SelectionResult(index, selection, strip, tuple(decisions))
 
 
+def _select_paths(index: PatchIndex, files: LazyFiles, selection: Selection) -> SelectionResult:
+    """:func:`_select` when only the path rules decide, from the names alone (``filter``)."""
+    olds, news, gits = files.name_table()
+    strip = selection.strip if selection.strip is not None else _detect_strip(olds, news, gits)
+    rules = _PathRules(selection, strip)
+    reasons: list[str | None] = []
+    for number, (old, new) in enumerate(zip(olds, news, strict=True), start=1):
+        reason = rules.reason_for(number, old, new)
+        if selection.invert:
+            reason = None if reason is not None else "--invert: matched the path rules"
+        if reason is None and selection.file_rules:
+            name = new if new is not None else old
+            tree_path = strip_components(name if name is not None else "", strip)
+            for rule in selection.file_rules:
+                reason = rule(tree_path)
+                if reason is not None:
+                    break
+        reasons.append(reason)
+    decisions = LazyDecisions(files, strip, reasons)
+    for number in decisions.selected:
+        files.check(number)  # what reading a kept file's hunks checks (their counts)
+    return SelectionResult(index, selection, strip, decisions)
+
+
 def _hunk_reason(hunk: HunkEntry, selection: Selection) -> str | None:
     if selection.hunks is not None and hunk.number not in selection.hunks:
         return f"--hunks {selection.hunks.text}"
@@ -304,6 +398,13 @@ def render(result: SelectionResult, strip: int = 0, verbose: bool = False) -> It
     is not part of a diff (filterdiff ``-v``); otherwise only file diffs are written.
     """
     index = result.index
+    decisions = result.decisions
+    if isinstance(decisions, LazyDecisions) and strip == 0 and not verbose:
+        # Every kept file is kept whole (no hunk rules): its bytes, without making its entry.
+        for number in decisions.selected:
+            source, start, end = decisions.files.span(number)
+            yield index.sources[source].data[start:end]
+        return
     by_source: dict[int, list[FileDecision]] = {}
     for decision in result.decisions:
         by_source.setdefault(decision.entry.source, []).append(decision)

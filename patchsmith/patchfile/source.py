@@ -4,21 +4,23 @@ Compression is detected from magic bytes, never from the file name, so ``patch-2
 a ``.gz`` renamed ``.diff`` and a plain patch all read the same way. Every input is returned as the
 exact decompressed bytes: nothing is decoded, normalised or re-encoded here.
 
-Depends only on :mod:`patchsmith.errors` and on the optional ``zstandard`` package.
+Depends only on :mod:`patchsmith.errors` and on the optional ``zstandard`` package. The
+decompressors and :mod:`pathlib` are imported only when an input needs them: ``filter`` on a
+plain patch file is a short-lived process, and their imports were a tenth of its start-up.
 """
 
 from __future__ import annotations
 
-import bz2
-import gzip
-import lzma
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from patchsmith.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # (magic bytes, name) of every container we open; the first match wins.
 _MAGIC: tuple[tuple[bytes, str], ...] = (
@@ -58,10 +60,16 @@ def decompress(raw: bytes, name: str) -> tuple[bytes, str | None]:
     kind = detect_compression(raw[:8])
     if kind is None:
         return raw, None
+    import lzma  # here, not at the top: most inputs are plain text
+
     try:
         if kind == "gzip":
+            import gzip
+
             return gzip.decompress(raw), kind
         if kind == "bzip2":
+            import bz2
+
             return bz2.decompress(raw), kind
         if kind == "xz":
             return lzma.decompress(raw), kind
@@ -95,6 +103,10 @@ def read_source(path: str, stdin: BinaryIO | None = None) -> list[PatchSource]:
         raw = stream.read()
         data, kind = decompress(raw, "<stdin>")
         return [PatchSource("<stdin>", data, kind, len(raw))]
+    if not os.path.isdir(path) and os.path.basename(path) != "series":
+        return [_read_one(path)]
+    from pathlib import Path
+
     target = Path(path)
     if target.is_dir():
         series = target / "series"
@@ -108,10 +120,10 @@ def read_source(path: str, stdin: BinaryIO | None = None) -> list[PatchSource]:
                 f"{path}: directory holds no series file and no *.patch or *.diff files",
                 hint="pass a patch file, a quilt series file, or a folder of format-patch output",
             )
-        return [_read_one(p) for p in members]
+        return [_read_one(str(p)) for p in members]
     if target.name == "series" and target.is_file():
         return _read_series(target)
-    return [_read_one(target)]
+    return [_read_one(path)]
 
 
 def read_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[PatchSource]:
@@ -122,17 +134,18 @@ def read_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> list[Pa
     return sources
 
 
-def _read_one(path: Path) -> PatchSource:
+def _read_one(path: str) -> PatchSource:
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as stream:
+            raw = stream.read()
     except FileNotFoundError as error:
         raise InputError(f"{path}: no such file", hint="check the patch path") from error
     except IsADirectoryError as error:  # pragma: no cover - directories are handled above
         raise InputError(f"{path}: is a directory") from error
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror}") from error
-    data, kind = decompress(raw, str(path))
-    return PatchSource(str(path), data, kind, len(raw))
+    data, kind = decompress(raw, path)
+    return PatchSource(path, data, kind, len(raw))
 
 
 def _read_series(series: Path) -> list[PatchSource]:
@@ -152,7 +165,7 @@ def _read_series(series: Path) -> list[PatchSource]:
                 f"{series}:{number}: lists {text.split()[0]}, which does not exist",
                 hint="quilt series entries are relative to the folder of the series file",
             )
-        sources.append(_read_one(member))
+        sources.append(_read_one(str(member)))
     if not sources:
         raise InputError(f"{series}: the series lists no patches")
     return sources

@@ -270,3 +270,77 @@ def test_lazy_index_checks_a_bad_earlier_hunk_when_it_is_read(middle: bytes, wor
         list(lazy.files[0].hunks)
     assert words in late.value.message
     assert (late.value.line, late.value.message) == (eager.value.line, eager.value.message)
+
+
+# Every kind of git file diff the lazy scan reads in one match (a plain one, a new and a deleted
+# file) next to ones it hands to the general path (a mode change, a rename without edits, a
+# hunk followed by a mail signature, an empty line in a hunk).
+MIXED_GIT = (
+    b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n"
+    b"index 1111111..2222222 100644\n"
+    b"--- a/drivers/md/dm.c\n"
+    b"+++ b/drivers/md/dm.c\n"
+    b"@@ -1,2 +1,2 @@\n"
+    b" int a;\n"
+    b"-int b;\n"
+    b"+int c;\n"
+    b"diff --git a/drivers/md/new.c b/drivers/md/new.c\n"
+    b"new file mode 100644\n"
+    b"index 0000000..3333333\n"
+    b"--- /dev/null\n"
+    b"+++ b/drivers/md/new.c\n"
+    b"@@ -0,0 +1 @@\n"
+    b"+int n;\n"
+    b"diff --git a/drivers/md/old.c b/drivers/md/old.c\n"
+    b"deleted file mode 100644\n"
+    b"index 4444444..0000000\n"
+    b"--- a/drivers/md/old.c\n"
+    b"+++ /dev/null\n"
+    b"@@ -1 +0,0 @@\n"
+    b"-int o;\n"
+    b"diff --git a/scripts/run.sh b/scripts/run.sh\n"
+    b"old mode 100644\n"
+    b"new mode 100755\n"
+    b"diff --git a/kernel/a.c b/kernel/b.c\n"
+    b"similarity index 100%\n"
+    b"rename from kernel/a.c\n"
+    b"rename to kernel/b.c\n"
+    b"diff --git a/kernel/sched/core.c b/kernel/sched/core.c\n"
+    b"index 5555555..6666666 100644\n"
+    b"--- a/kernel/sched/core.c\n"
+    b"+++ b/kernel/sched/core.c\n"
+    b"@@ -1,3 +1,3 @@\n"
+    b" x\n"
+    b"\n"
+    b"-y\n"
+    b"+z\n"
+    b"diff --git a/mm/slab.c b/mm/slab.c\n"
+    b"index 7777777..8888888 100644\n"
+    b"--- a/mm/slab.c\n"
+    b"+++ b/mm/slab.c\n"
+    b"@@ -1 +1 @@\n"
+    b"-p\n"
+    b"+q\n"
+    b"-- \n"
+    b"2.39.0\n"
+)
+
+
+def test_lazy_index_of_mixed_git_diffs_equals_the_eager_one() -> None:
+    lazy = index_sources([PatchSource("<patch>", MIXED_GIT)], lazy=True)
+    eager = index_sources([PatchSource("<patch>", MIXED_GIT)])
+    assert [(f.path, f.kind) for f in eager.files][1:3] == [
+        ("b/drivers/md/new.c", ChangeKind.NEW),
+        ("a/drivers/md/old.c", ChangeKind.DELETED),
+    ]
+    assert lazy.files == eager.files
+    assert [f.line for f in lazy.files] == [f.line for f in eager.files]
+    assert lazy.trailer(0) == eager.trailer(0) == b"-- \n2.39.0\n"
+
+
+def test_lazy_index_makes_entries_in_any_order_with_their_line_numbers() -> None:
+    lazy = index_sources([PatchSource("<patch>", MIXED_GIT)], lazy=True)
+    eager = index_sources([PatchSource("<patch>", MIXED_GIT)])
+    for number in (6, 2, 0, 4):
+        assert lazy.files[number] == eager.files[number]
+    assert lazy.files[-1] == eager.files[-1]

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
-from patchsmith.errors import UsageError
+from patchsmith.errors import PatchParseError, UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
 from patchsmith.patchfile.select import RangeSet, Selection, detect_strip, render, select
-from patchsmith.patchfile.source import read_source
+from patchsmith.patchfile.source import PatchSource, read_source
 from tests.conftest import PATCHES
 
 
@@ -150,3 +150,40 @@ def test_byte_identical_to_filterdiff(name: str, options: list[str], selection: 
         ["filterdiff", *options, str(path)], check=True, capture_output=True
     ).stdout
     assert output(load(name), selection) == expected
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        Selection(only=("drivers/md",)),
+        Selection(only=("kernel",), invert=True),
+        Selection(includes=("*/kernel/*",), excludes=("*/core.c",)),
+        Selection(files=RangeSet.parse("2-4")),
+        Selection(only=("drivers/md",), hunks=RangeSet.parse("1")),
+    ],
+)
+def test_lazy_index_selects_and_writes_what_the_eager_one_does(selection: Selection) -> None:
+    from tests.patchfile.test_index import MIXED_GIT
+
+    data = MIXED_GIT
+    lazy = index_sources([PatchSource("<patch>", data)], lazy=True)
+    eager = index_sources([PatchSource("<patch>", data)])
+    lazy_result, eager_result = select(lazy, selection), select(eager, selection)
+    assert b"".join(render(lazy_result)) == b"".join(render(eager_result))
+    assert lazy_result.kept == eager_result.kept
+    assert tuple(lazy_result.decisions) == tuple(eager_result.decisions)
+    assert b"".join(render(lazy_result, verbose=True)) == b"".join(
+        render(eager_result, verbose=True)
+    )
+
+
+def test_lazy_selection_checks_the_hunks_of_the_files_it_keeps() -> None:
+    bad = b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n--- a/drivers/md/dm.c\n"
+    bad += b"+++ b/drivers/md/dm.c\n@@ -1,3 +1,3 @@\n-a\n+b\n"
+    with pytest.raises(PatchParseError) as eager:
+        index_sources([PatchSource("<patch>", bad)])
+    lazy = index_sources([PatchSource("<patch>", bad)], lazy=True)
+    with pytest.raises(PatchParseError, match="input ends inside the hunk") as caught:
+        select(lazy, Selection(only=("drivers/md",)))
+    assert (caught.value.line, caught.value.message) == (eager.value.line, eager.value.message)
+    assert select(lazy, Selection(only=("kernel",))).kept == ()
