@@ -34,6 +34,21 @@ class HunkStatus(enum.StrEnum):
     """Left out by the selection."""
 
 
+SEVERITY: tuple[HunkStatus, ...] = (
+    HunkStatus.CONFLICT,
+    HunkStatus.PARTIALLY_APPLIED,
+    HunkStatus.MISSING_FILE,
+    HunkStatus.FILE_EXISTS,
+    HunkStatus.FUZZ,
+    HunkStatus.WHITESPACE,
+    HunkStatus.ALREADY_APPLIED,
+    HunkStatus.OFFSET,
+    HunkStatus.CLEAN,
+    HunkStatus.EXCLUDED,
+)
+"""Statuses worst first: a file's one-line status is the first of these any of its hunks has."""
+
+
 class Resolution(enum.StrEnum):
     """How a person (or a remembered decision) settled a hunk that did not apply cleanly."""
 

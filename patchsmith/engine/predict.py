@@ -38,7 +38,7 @@ from patchsmith.engine.locate import (
     split_lines,
 )
 from patchsmith.errors import TreeError
-from patchsmith.model import HunkStatus
+from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 
@@ -72,19 +72,6 @@ SETTLED_OR_EXCLUDED = SETTLED | {HunkStatus.EXCLUDED}
 # below it, shifted by what it shifted.
 _PLACED = APPLICABLE | {HunkStatus.ALREADY_APPLIED}
 
-# Worst first: the status a file shows in a one-line summary.
-_SEVERITY = (
-    HunkStatus.CONFLICT,
-    HunkStatus.PARTIALLY_APPLIED,
-    HunkStatus.MISSING_FILE,
-    HunkStatus.FILE_EXISTS,
-    HunkStatus.FUZZ,
-    HunkStatus.WHITESPACE,
-    HunkStatus.ALREADY_APPLIED,
-    HunkStatus.OFFSET,
-    HunkStatus.CLEAN,
-    HunkStatus.EXCLUDED,
-)
 
 Progress = Callable[[int, int, str], None]
 """Called after each file diff with (files done, files in total, path)."""
@@ -300,7 +287,7 @@ def _uniform(
 
 def _summary(hunks: Sequence[HunkPrediction], default: HunkStatus) -> HunkStatus:
     present = {h.status for h in hunks}
-    for status in _SEVERITY:
+    for status in SEVERITY:
         if status in present:
             return status
     return default

@@ -29,7 +29,7 @@ from patchsmith.engine.predict import FilePrediction, HunkPrediction, Prediction
 from patchsmith.kernel.build import BuildResult
 from patchsmith.kernel.classify import Classification
 from patchsmith.kernel.deps import DependencyWarning
-from patchsmith.model import HunkStatus
+from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
 from patchsmith.patchfile.select import SelectionResult
@@ -629,19 +629,6 @@ def from_prediction(
 
 # --- from a session -------------------------------------------------------------------------------
 
-# Worst first, as ``check`` orders a file's statuses: the status a file shows in one line.
-_SEVERITY = (
-    HunkStatus.CONFLICT,
-    HunkStatus.PARTIALLY_APPLIED,
-    HunkStatus.MISSING_FILE,
-    HunkStatus.FILE_EXISTS,
-    HunkStatus.FUZZ,
-    HunkStatus.WHITESPACE,
-    HunkStatus.ALREADY_APPLIED,
-    HunkStatus.OFFSET,
-    HunkStatus.CLEAN,
-    HunkStatus.EXCLUDED,
-)
 
 
 def _text_lines(text: str) -> list[str]:
@@ -852,7 +839,7 @@ def from_session(
     for (number, path), hunks in sorted(by_file.items()):
         reports = tuple(_session_hunk(h) for h in hunks)
         present = {h.status for h in hunks}
-        status = next((s for s in _SEVERITY if s in present), HunkStatus.CLEAN)
+        status = next((s for s in SEVERITY if s in present), HunkStatus.CLEAN)
         classification = context.classes.get(path) if context.classes is not None else None
         kind = kinds.get(path, "modified")
         files.append(
