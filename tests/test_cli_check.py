@@ -104,3 +104,16 @@ def test_check_starts_without_the_report_or_rich_modules() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_all_clean_files_get_one_row_unless_all_is_asked(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    args = ["check", str(demo / "patch-6.1.999.diff"), "--tree", str(demo / "vendor")]
+    assert main(args) == 1
+    rows = capsys.readouterr().out.splitlines()
+    assert any(r.startswith("kernel/sched/core.c") and "clean" in r for r in rows)
+    assert sum("#1" in r for r in rows) == 3  # Makefile, dm-snap.c, dm-table.c
+    assert main([*args, "--all"]) == 1
+    assert sum("#1" in r for r in capsys.readouterr().out.splitlines()) == 5

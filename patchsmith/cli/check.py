@@ -94,6 +94,12 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="list only the hunks that need a person",
     )
+    parser.add_argument(
+        "--all",
+        dest="every",
+        action="store_true",
+        help="a row for every hunk (by default a file whose hunks are all clean gets one row)",
+    )
     # --report FORMAT [-o FILE]: the review report of this prediction (patchsmith.report).
     # Declared here rather than with patchsmith.cli.report's add_output_options: importing that
     # loads the report builders, the workspace and the Kbuild modules, which cost check more
@@ -169,7 +175,13 @@ def _run(args: argparse.Namespace) -> int:
         # whole prediction on a kernel patch; pipe through 'jq .' to read it.
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     else:
-        render(prediction, verbose=args.verbose, issues=args.issues, left_out=len(result.left_out))
+        render(
+            prediction,
+            verbose=args.verbose,
+            issues=args.issues,
+            left_out=len(result.left_out),
+            every=args.every,
+        )
     return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
 
 
@@ -190,20 +202,36 @@ def _offset(hunk: HunkPrediction) -> str:
     return " ".join(parts)
 
 
-def _rows(file: FilePrediction, issues: bool) -> list[HunkPrediction]:
-    if not issues:
+def _rows(file: FilePrediction, issues: bool, every: bool) -> list[HunkPrediction]:
+    """The hunks of ``file`` that get a row of their own.
+
+    By default a file whose hunks are all clean gets one summary row instead: on a stable patch
+    that is thousands of rows nobody reads, and what needs a person would scroll away.
+    """
+    if issues:
+        return [h for h in file.hunks if not h.settled]
+    if every or any(h.status != HunkStatus.CLEAN or h.needs_review for h in file.hunks):
         return list(file.hunks)
-    return [h for h in file.hunks if not h.settled]
+    return []
 
 
-def render(prediction: Prediction, *, verbose: bool, issues: bool, left_out: int = 0) -> None:
+def render(
+    prediction: Prediction,
+    *,
+    verbose: bool,
+    issues: bool,
+    left_out: int = 0,
+    every: bool = False,
+) -> None:
     """The human view: one table row per hunk, grouped by file, then a summary line."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
 
-    console = Console(highlight=False)
+    # Piped output is read in a pager or a log: give the reason column room instead of rich's
+    # default of 80 columns.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("file / hunk", overflow="fold")
     table.add_column("status", no_wrap=True)
@@ -211,7 +239,7 @@ def render(prediction: Prediction, *, verbose: bool, issues: bool, left_out: int
     table.add_column("offset", no_wrap=True, justify="right")
     table.add_column("reason", overflow="fold", ratio=1)
     for file in prediction.files:
-        rows = _rows(file, issues)
+        rows = _rows(file, issues, every)
         if issues and not rows and file.settled:
             continue
         name = file.path if file.old_path is None else f"{file.old_path} → {file.path}"
@@ -219,9 +247,17 @@ def render(prediction: Prediction, *, verbose: bool, issues: bool, left_out: int
             name += f"  [{file.kbuild_class}]"
         style = _STYLE.get(file.status, "")
         flag = " !" if file.needs_review and not file.hunks else ""
+        summary_only = bool(file.hunks) and not rows and not issues
+        if summary_only:
+            count = len(file.hunks)
+            status_text = Text(f"clean ×{count}" if count > 1 else "clean", style=style)
+        elif not file.hunks:
+            status_text = Text(f"{file.status}{flag}", style=style)
+        else:
+            status_text = Text("")
         table.add_row(
             Text(name, style="bold"),
-            Text(f"{file.status}{flag}", style=style) if not file.hunks else "",
+            status_text,
             "",
             "",
             Text(file.reason, style="dim") if file.reason else "",
