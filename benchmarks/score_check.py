@@ -1,9 +1,12 @@
 """Score ``patchsmith check`` on a real scenario: would applying its verdicts give what the
 vendor shipped next?
 
-Usage: ``score_check.py SCENARIO_DIR [--gnu]``. The scenario (``make-scenario``) has
-``upstream.patch``, ``vendor-old/`` (the tree the patch goes onto), ``truth/`` (what the vendor
-shipped next) and ``scenario.json`` (which files are ``scored``). Each hunk is applied where
+Usage: ``score_check.py SCENARIO_DIR [--base [VANILLA]] [--gnu]``. The scenario
+(``make-scenario``) has ``upstream.patch``, ``vendor-old/`` (the tree the patch goes onto),
+``vanilla-old/`` (the tree the patch was made against), ``truth/`` (what the vendor shipped next)
+and ``scenario.json`` (which files are ``scored``). With ``--base`` the prediction is given the
+vanilla tree (``check --base``; ``vanilla-old/`` unless a directory is named), and the run
+without it is scored too, for comparison. Each hunk is applied where
 ``check`` says, in memory (:func:`patchsmith.engine.locate.apply_located`, the apply stage's own
 code), and each scored file is compared with ``truth/``:
 
@@ -65,11 +68,19 @@ def scored_paths(scenario: Path) -> set[str]:
     return {d["path"] for d in meta.get("detail", []) if d.get("scored", True)}
 
 
-def score_patchsmith(scenario: Path) -> tuple[dict[str, list[str]], float]:
+def score_patchsmith(
+    scenario: Path, base: Path | None = None
+) -> tuple[dict[str, list[str]], float, int]:
+    """The outcome per scored file, the prediction's seconds and its count of hunks (or
+    hunk-less files) a person must look at: not settled, the same as ``check --issues``."""
     index = index_sources(read_sources([str(scenario / "upstream.patch")]))
     started = time.perf_counter()
-    prediction = predict(index, index.files, scenario / "vendor-old", strip=1)
+    prediction = predict(index, index.files, scenario / "vendor-old", strip=1, base=base)
     elapsed = time.perf_counter() - started
+    open_items = sum(
+        sum(1 for h in f.hunks if not h.settled) if f.hunks else int(not f.settled)
+        for f in prediction.files
+    )
     scored = scored_paths(scenario)
     # The last diff of a path holds its final contents (diffs of one file run in sequence).
     final: dict[str, FilePrediction] = {}
@@ -89,7 +100,7 @@ def score_patchsmith(scenario: Path) -> tuple[dict[str, list[str]], float]:
             outcome["flagged"].append(path)
         else:
             outcome["silently wrong"].append(path)
-    return outcome, elapsed
+    return outcome, elapsed, open_items
 
 
 def score_gnu(scenario: Path) -> dict[str, list[str]]:
@@ -147,12 +158,25 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenario", type=Path)
     parser.add_argument("--gnu", action="store_true", help="score GNU patch the same way")
+    parser.add_argument(
+        "--base",
+        nargs="?",
+        const="",
+        metavar="VANILLA",
+        help="also score check --base with the vanilla tree (default: SCENARIO/vanilla-old)",
+    )
     args = parser.parse_args()
-    outcome, elapsed = score_patchsmith(args.scenario)
-    report(f"patchsmith check ({elapsed:.2f}s)", outcome)
+    outcome, elapsed, open_items = score_patchsmith(args.scenario)
+    report(f"patchsmith check ({elapsed:.2f}s, {open_items} hunks open)", outcome)
+    wrong = bool(outcome["silently wrong"])
+    if args.base is not None:
+        base = Path(args.base) if args.base else args.scenario / "vanilla-old"
+        outcome, elapsed, open_items = score_patchsmith(args.scenario, base)
+        report(f"patchsmith check --base ({elapsed:.2f}s, {open_items} hunks open)", outcome)
+        wrong = wrong or bool(outcome["silently wrong"])
     if args.gnu:
         report("GNU patch -p1 -f", score_gnu(args.scenario))
-    return 1 if outcome["silently wrong"] else 0
+    return 1 if wrong else 0
 
 
 if __name__ == "__main__":

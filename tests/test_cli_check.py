@@ -117,3 +117,22 @@ def test_all_clean_files_get_one_row_unless_all_is_asked(
     assert sum("#1" in r for r in rows) == 3  # Makefile, dm-snap.c, dm-table.c
     assert main([*args, "--all"]) == 1
     assert sum("#1" in r for r in capsys.readouterr().out.splitlines()) == 5
+
+
+def test_base_clears_a_flag_the_vendor_did_not_cause(capsys: pytest.CaptureFixture[str]) -> None:
+    case = "base-unchanged-neighbourhood"
+    assert main(args(case, "--issues")) == 1
+    assert "already exist" in capsys.readouterr().out
+    base = str(FIXTURES / f"check-{case}" / "base")
+    assert main(args(case, "--json", "--base", base)) == 0
+    (hunk,) = json.loads(capsys.readouterr().out)["files"][0]["hunks"]
+    assert hunk["status"] == "offset" and not hunk["needs_review"]
+    assert "equals vanilla's" in hunk["reason"]
+
+
+def test_base_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tarball = tmp_path / "linux.tar.xz"
+    tarball.write_bytes(b"")
+    assert main(args("clean", "--base", str(tarball))) == 2
+    error = capsys.readouterr().err
+    assert "not a directory" in error and "apply --base" in error

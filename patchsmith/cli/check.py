@@ -66,6 +66,14 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--tree", required=True, metavar="DIR", help="the vendor tree to check against (read only)"
     )
+    parser.add_argument(
+        "--base",
+        metavar="VANILLA",
+        help="the vanilla tree the patch was made against, as a directory (apply also takes a "
+        "tarball or a git ref; check does not). A clean or offset hunk flagged because the "
+        "lines it adds already exist nearby, or because its lines match elsewhere too, is "
+        "cleared when the vendor's code around it equals vanilla's (read only)",
+    )
     # Declared after the selection options on purpose: here -p is patch's -p (strip N path
     # components to find the file in the tree); the selection's --strip-match keeps its long name.
     parser.add_argument(
@@ -156,6 +164,7 @@ def _run(args: argparse.Namespace) -> int:
         classes=classes,
         # Only the report shows the vendor's lines; the table and JSON need statuses only.
         keep_contents=args.report_format is not None,
+        base=_base_directory(args.base),
     )
     if args.report_format is not None:
         from patchsmith.cli.report import write_text
@@ -183,6 +192,20 @@ def _run(args: argparse.Namespace) -> int:
             every=args.every,
         )
     return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+
+
+def _base_directory(base: str | None) -> Path | None:
+    """``--base`` as a directory; a tarball or a git ref is for ``apply`` only."""
+    if base is None:
+        return None
+    path = Path(base)
+    if not path.is_dir():
+        raise UsageError(
+            f"--base {base}: not a directory",
+            hint="check takes the unpacked vanilla tree; 'patchsmith apply --base' also reads "
+            "a tarball or a git ref",
+        )
+    return path
 
 
 def _location(hunk: HunkPrediction) -> str:

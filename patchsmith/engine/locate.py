@@ -30,7 +30,7 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
@@ -54,6 +54,23 @@ DUPLICATE_MIN_CHARS = 24
 """A block of added lines shorter than this (whitespace collapsed) is too common to mean anything
 when found nearby: ``return 0;`` or ``}`` appear everywhere. ``if (IS_ERR(rt)) return rt;``
 (the ``icmp.c`` case) is longer."""
+
+RULE_AMBIGUOUS = "ambiguous"
+RULE_POST_IMAGE = "post-image"
+RULE_FAR = "far"
+RULE_WRONG_FUNCTION = "wrong-function"
+RULE_DUPLICATE = "duplicate"
+RULE_EDGE = "edge"
+RULE_FUZZ_CORE = "fuzz-core"
+RULE_WHITESPACE = "whitespace"
+RULE_NO_CONTEXT = "no-context"
+"""Names of the safety rules, as :attr:`Location.rules` records them."""
+
+VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE})
+"""The rules whose flag an unchanged neighbourhood lifts (see :func:`clear_with_vanilla`): both
+are about what surrounds a match, which vanilla shows upstream saw too. Fuzz, whitespace, far,
+wrong-function and edge flags say the match itself is uncertain, and the post-image rule says
+the fix may be there already: vanilla cannot vouch for any of those."""
 
 MAX_PARTIAL_GROUPS = 8
 """Partially-applied detection tries every mix of applied and unapplied change groups; beyond
@@ -173,6 +190,10 @@ class Location:
     growth: int = 0
     """Lines the file grows by above the next hunk because of this one, for the running shift:
     the post-image's extra length when the vendor already has the post-image."""
+    rules: tuple[str, ...] = ()
+    """The safety rules (``RULE_*``) that set ``needs_review`` on a match that would apply, so a
+    later judgement (:func:`clear_with_vanilla`) can tell which flags it may lift without
+    parsing :attr:`reasons`."""
 
     @property
     def reason(self) -> str:
@@ -550,6 +571,10 @@ def locate_hunk(
       definition-looking line above it) is not the function named in the hunk header, or cannot
       be confirmed because the header names none;
     - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere.
+
+    Each flag names its rule in :attr:`Location.rules`. Given the vanilla file, the caller may
+    lift the duplicate-code and ambiguity flags of an exact match with
+    :func:`clear_with_vanilla` (the vendor left the neighbourhood as upstream saw it).
     """
     if isinstance(lines, FileLines):
         view = lines
@@ -738,6 +763,7 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: _Images, expected: in
             reasons=("the hunk has no context lines: its place cannot be checked",)
             if review
             else (),
+            rules=(RULE_NO_CONTEXT,) if review else (),
             placement=Placement(hunk, expected),
             span=0,
             growth=len(images.post),
@@ -773,6 +799,7 @@ def _judge_applicable(
     """
     shift = at - expected
     reasons: list[str] = []
+    rules: list[str] = []
     review = False
     if fuzz_level:
         status = HunkStatus.FUZZ
@@ -788,6 +815,7 @@ def _judge_applicable(
         # A clean match is trusted over its copies only when the hunk header's function confirms
         # it: a vendor's copy of a function can sit at the stated line.
         review = True
+        rules.append(RULE_AMBIGUOUS)
         where = ", ".join(str(h + 1) for h in others[:5])
         reasons.append(f"ambiguous: the same lines also match at line {where}")
     near_post = [
@@ -798,6 +826,7 @@ def _judge_applicable(
     if near_post:
         post_hits = near_post
         review = True
+        rules.append(RULE_POST_IMAGE)
         reasons.append(
             f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
             " there"
@@ -813,19 +842,23 @@ def _judge_applicable(
         unverifiable = verdict is not None and verdict.startswith("cannot")
         if verdict is not None and not (status == HunkStatus.OFFSET and unverifiable):
             review = True
+            rules.append(RULE_WRONG_FUNCTION)
             reasons.append(verdict)
     if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) and abs(shift) > LARGE_OFFSET:
         review = True
+        rules.append(RULE_FAR)
         reasons.append(f"matched {abs(shift)} lines from where it was expected")
 
     duplicate = _duplicate_nearby(view, hunk, images, at, at + len(images.pre), near)
     if duplicate is not None:
         review = True
+        rules.append(RULE_DUPLICATE)
         reasons.append(duplicate)
 
     edge = _edge_violation(view, hunk, images, at)
     if edge:
         review = True
+        rules.append(RULE_EDGE)
         reasons.append(edge)
 
     if fuzz_level:
@@ -836,11 +869,13 @@ def _judge_applicable(
         reasons.insert(0, f"fuzz {fuzz_level}: {detail}")
         if len(images.pre) - top - bottom < MIN_FUZZ_CORE:
             review = True
+            rules.append(RULE_FUZZ_CORE)
             reasons.append("too few lines left to compare after dropping context")
     elif whitespace:
         reasons.insert(0, "matches only with whitespace differences ignored")
         if _removed_lines_differ(view, hunk, at):
             review = True
+            rules.append(RULE_WHITESPACE)
             reasons.append("lines the hunk removes differ in whitespace from the vendor's")
     elif status == HunkStatus.OFFSET and not reasons:
         reasons.append(
@@ -858,6 +893,7 @@ def _judge_applicable(
         reasons=tuple(reasons),
         placement=Placement(hunk, at + top, top, bottom),
         span=len(images.pre),
+        rules=tuple(rules),
     )
 
 
@@ -1089,6 +1125,77 @@ def _removed_lines_differ(view: FileLines, hunk: Hunk, at: int) -> bool:
             return True
         index += 1
     return False
+
+
+# --- the vanilla base -----------------------------------------------------------------------------
+
+
+VANILLA_CLEARED = "the vendor's code around it equals vanilla's, so upstream wrote it this way"
+"""The reason :func:`clear_with_vanilla` appends to the flag it lifts."""
+
+
+def unchanged_since_vanilla(
+    view: FileLines,
+    at: int,
+    span: int,
+    vanilla: FileLines,
+    stated: int,
+    reach: int = DUPLICATE_WINDOW,
+) -> bool:
+    """Whether the vendor left a match's neighbourhood as vanilla had it.
+
+    Compares the vendor's lines ``at - reach`` to ``at + span + reach`` with vanilla's lines
+    ``stated - reach`` to ``stated + span + reach`` (both clipped at the file's edges), byte for
+    byte. ``at`` is where the hunk matched in the vendor's file, ``stated`` where the patch says
+    its pre-image starts (0-based): in vanilla, the file upstream diffed against, the stated
+    line is exact. The windows must also sit the same way in their files (as many lines above
+    the match), so a clipped window cannot line up with a longer one by accident.
+
+    Equal means upstream saw exactly this code around the place and chose to write its lines
+    there; a vendor's backport nearby, a copy of the function, or any other vendor edit within
+    ``reach`` lines makes them differ.
+    """
+    if span <= 0 or not 0 <= stated <= len(vanilla) - span:
+        return False
+    low, mine = view.around(at, at + span, reach)
+    vanilla_low, theirs = vanilla.around(stated, stated + span, reach)
+    return at - low == stated - vanilla_low and list(mine) == list(theirs)
+
+
+def clear_with_vanilla(
+    view: FileLines, hunk: Hunk, location: Location, vanilla: FileLines
+) -> Location:
+    """``location`` with its review flag lifted when vanilla shows the flag is upstream's own
+    doing, else ``location`` unchanged.
+
+    Only an exact match (``clean`` or ``offset``, no fuzz) flagged by nothing but the
+    duplicate-code or ambiguity rules (:data:`VANILLA_CLEARABLE`) qualifies, and only when the
+    vendor did not change the neighbourhood (:func:`unchanged_since_vanilla` over
+    :data:`DUPLICATE_WINDOW` lines each side: the span the duplicate rule searches). The
+    ambiguity rule looked at the whole file, so for it vanilla must also hold the pre-image at
+    least as often as the vendor's file: a copy the vendor added elsewhere may need the fix too,
+    and stays flagged. The already-backported case (``icmp.c``) stays flagged because the
+    vendor's backport is in the window and vanilla lacks it.
+
+    The status is kept, and so are the reasons, with :data:`VANILLA_CLEARED` appended: a report
+    still shows the evidence and why it was judged safe.
+    """
+    rules = set(location.rules)
+    if (
+        not location.needs_review
+        or location.status not in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+        or location.fuzz
+        or location.found is None
+        or not rules
+        or not rules <= VANILLA_CLEARABLE
+    ):
+        return location
+    pre = hunk.old_lines
+    if not unchanged_since_vanilla(view, location.found, len(pre), vanilla, hunk.old_start - 1):
+        return location
+    if RULE_AMBIGUOUS in rules and len(vanilla.find_all(pre)) < len(view.find_all(pre)):
+        return location
+    return replace(location, needs_review=False, reasons=(*location.reasons, VANILLA_CLEARED))
 
 
 # --- partially applied and conflicts --------------------------------------------------------------

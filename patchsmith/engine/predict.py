@@ -34,6 +34,7 @@ from patchsmith.engine.locate import (
     Placement,
     align,
     apply_located,
+    clear_with_vanilla,
     locate_hunk,
     split_lines,
 )
@@ -45,6 +46,7 @@ from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 __all__ = [
     "SCHEMA",
     "AlignmentRow",
+    "BaseReader",
     "Candidate",
     "FilePrediction",
     "HunkPrediction",
@@ -75,6 +77,10 @@ _PLACED = APPLICABLE | {HunkStatus.ALREADY_APPLIED}
 
 Progress = Callable[[int, int, str], None]
 """Called after each file diff with (files done, files in total, path)."""
+
+BaseReader = Callable[[str], bytes | None]
+"""The vanilla file at a tree-relative path (``None`` when vanilla lacks it): how :func:`predict`
+reads a base that is not a directory (a tarball or a git ref the caller has read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,6 +317,7 @@ def predict_file(
     old_path: str | None = None,
     target_exists: bool = False,
     keep_base: bool = True,
+    base_lines: Sequence[bytes] | bytes | None = None,
 ) -> FilePrediction:
     """Predict one file diff against the file's current lines (``None``: the file is absent).
 
@@ -321,12 +328,22 @@ def predict_file(
     ``old_lines`` may also be the file's bytes as read: then the file is only split into lines
     if a hunk needs more than an exact search (see :class:`~patchsmith.engine.locate.FileLines`).
     ``keep_base=False`` leaves :attr:`FilePrediction.base` ``None`` (see :func:`predict`).
+
+    ``base_lines`` is the vanilla file the diff was made against (lines or bytes), when known:
+    a clean or offset hunk flagged only because of its surroundings is then cleared if the
+    vendor left them as vanilla had them (:func:`~patchsmith.engine.locate.clear_with_vanilla`).
+    Not to be confused with ``keep_base``, which is about the vendor's file.
     """
     view: FileLines | None = None
     if isinstance(old_lines, bytes):
         view = FileLines(data=old_lines)
     elif old_lines is not None:
         view = FileLines(old_lines)
+    vanilla: FileLines | None = None
+    if isinstance(base_lines, bytes):
+        vanilla = FileLines(data=base_lines)
+    elif base_lines is not None:
+        vanilla = FileLines(base_lines)
 
     def done(
         status: HunkStatus,
@@ -451,6 +468,8 @@ def predict_file(
     floor = 0
     for hunk in hunks:
         location = locate_hunk(view, hunk, delta=delta, floor=floor, fuzz=fuzz)
+        if vanilla is not None and location.needs_review:
+            location = clear_with_vanilla(view, hunk, location, vanilla)
         predictions.append(_hunk_prediction(number, hunk, location))
         if location.found is not None and location.status in _PLACED:
             delta = location.next_delta
@@ -510,11 +529,11 @@ def _read_all(descriptor: int) -> bytes:
 class _Tree:
     """Reads files under the root, refusing anything that resolves outside it."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, what: str = "the tree", option: str = "--tree") -> None:
         if not root.exists():
-            raise TreeError(f"the tree {root} does not exist", hint="pass --tree DIR")
+            raise TreeError(f"{what} {root} does not exist", hint=f"pass {option} DIR")
         if not root.is_dir():
-            raise TreeError(f"the tree {root} is not a directory", hint="pass --tree DIR")
+            raise TreeError(f"{what} {root} is not a directory", hint=f"pass {option} DIR")
         self.root = root
         self.real = os.path.realpath(root)
         self.prefix = self.real.rstrip(os.sep) + os.sep
@@ -630,6 +649,14 @@ def _remember(
         state[target] = None
 
 
+def _clearable(prediction: FilePrediction) -> bool:
+    """Whether a vanilla file could lift a flag of this file diff (a flagged exact match)."""
+    return prediction.kind not in (ChangeKind.NEW, ChangeKind.DELETED, ChangeKind.BINARY) and any(
+        h.needs_review and h.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+        for h in prediction.hunks
+    )
+
+
 def predict(
     index: PatchIndex,
     entries: Iterable[FileEntry],
@@ -640,6 +667,7 @@ def predict(
     classes: Mapping[str, str] | None = None,
     kept: Mapping[int, Collection[int]] | None = None,
     keep_contents: bool = True,
+    base: Path | BaseReader | None = None,
 ) -> Prediction:
     """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only.
 
@@ -651,8 +679,24 @@ def predict(
     table): :attr:`FilePrediction.base` (and so ``result_lines``) is then ``None``. Holding every
     file a kernel patch touches (50 MB) until the end costs a fifth of the prediction's time in
     fresh memory; let go, each file's buffer is reused for the next.
+
+    ``base`` is the vanilla tree the patch was made against: a directory (read under the same
+    rules as ``tree``: no path out of it, no symlink out of it) or a :data:`BaseReader`. With it,
+    a clean or offset hunk flagged only by the duplicate-code or ambiguity rule is cleared when
+    the vendor's code around the match equals vanilla's (see :func:`predict_file`). A vanilla
+    file is read only for a file diff with such a hunk, and only for the first diff of a path:
+    a later diff of the same file was made against vanilla plus the earlier one, which is not
+    on disk.
     """
     source_tree = _Tree(tree)
+    read_base: BaseReader | None = None
+    if isinstance(base, Path):
+        read_base = _Tree(base, what="the vanilla tree", option="--base").read
+    elif base is not None:
+        read_base = base
+    # Paths an earlier diff of this patch touched: their vanilla is no longer what the next
+    # diff of them was made against.
+    diffed: set[str] = set()
     selected = list(entries)
     # The in-memory state of files earlier diffs of this patch touched: path -> lines, or None
     # for a file an earlier diff deleted. A later diff of the same file sees this, not the disk.
@@ -726,6 +770,22 @@ def predict(
                 target_exists=target_exists,
                 keep_base=keep_contents or target in repeated or old_rel in repeated,
             )
+            if read_base is not None and source not in diffed and _clearable(prediction):
+                vanilla = read_base(source)
+                if vanilla is not None:
+                    prediction = predict_file(
+                        target,
+                        data,
+                        hunks,
+                        entry.kind,
+                        fuzz,
+                        entry_number=entry.number,
+                        old_path=old_rel if moved else None,
+                        target_exists=target_exists,
+                        keep_base=keep_contents or target in repeated or old_rel in repeated,
+                        base_lines=vanilla,
+                    )
+        diffed.update(r for r in (old_rel, new_rel) if r is not None)
         if excluded:
             left_out = _uniform(
                 entry.number, excluded, HunkStatus.EXCLUDED, "left out by --hunks/--lines"

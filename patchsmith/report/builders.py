@@ -630,7 +630,6 @@ def from_prediction(
 # --- from a session -------------------------------------------------------------------------------
 
 
-
 def _text_lines(text: str) -> list[str]:
     """Session text (``surrogateescape``-decoded file bytes) as display lines."""
     data = text.encode("utf-8", "surrogateescape")

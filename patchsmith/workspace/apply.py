@@ -8,11 +8,13 @@
    (:mod:`patchsmith.workspace.git`);
 2. records the session (phase ``applying``) so that a crash leaves something to continue from;
 3. predicts every selected hunk on the worktree with :func:`patchsmith.engine.predict.predict`
-   and writes the hunks the engine placed, through the engine's own
-   :func:`~patchsmith.engine.locate.apply_located` (one implementation of "apply"): ``clean`` and
-   ``offset`` always, ``fuzz``/``whitespace``/flagged ones only with ``accept_fuzz``;
-   ``already-applied`` is recorded and skipped; the rest go to GNU-patch-format ``.rej`` files
-   beside their file (the bytes ``patch`` writes, line numbers shifted by what was applied above);
+   (given ``base``, the engine also reads the vanilla files, to clear a flag on an exact match
+   whose surroundings the vendor left as vanilla had them) and writes the hunks the engine
+   placed, through the engine's own :func:`~patchsmith.engine.locate.apply_located` (one
+   implementation of "apply"): ``clean`` and ``offset`` always, ``fuzz``/``whitespace``/flagged
+   ones only with ``accept_fuzz``; ``already-applied`` is recorded and skipped; the rest go to
+   GNU-patch-format ``.rej`` files beside their file (the bytes ``patch`` writes, line numbers
+   shifted by what was applied above);
 4. commits "apply clean hunks", then with ``merge`` puts a diff3 conflict block
    (``<<<<<<< vendor``, ``||||||| upstream-before``, ``=======``, ``>>>>>>> upstream-after``) in
    place of each conflict's region instead of a ``.rej``;
@@ -46,6 +48,7 @@ from typing import TypeVar
 
 from patchsmith.engine.locate import Placement, apply_located, expected_index, find_candidates
 from patchsmith.engine.predict import (
+    BaseReader,
     FilePrediction,
     HunkPrediction,
     predict,
@@ -838,6 +841,25 @@ def _apply_in(
     progress: Progress | None,
 ) -> Session:
     kept = selection.kept
+    vanilla: dict[str, bytes | None] = {}
+    wanted: list[str] = []
+    if vanilla_reader is not None:
+        wanted = [
+            strip_path(d.entry.old_name, selection.strip)
+            for d in kept
+            if d.entry.old_name is not None
+        ]
+    # The engine reads the vanilla files itself to judge flagged matches (a clean match next to
+    # code it adds was vanilla's too): a directory under the tree's safety rules, after it has
+    # refused any path out of the tree; a tarball or a git ref, read once here (they hold no
+    # path out of the tree to follow).
+    base: Path | BaseReader | None = None
+    if vanilla_reader is not None:
+        if vanilla_reader.directory is not None:
+            base = vanilla_reader.directory
+        else:
+            vanilla = vanilla_reader.read_many(wanted)
+            base = vanilla.get
     predicted = predict(
         index,
         [d.entry for d in kept],
@@ -848,15 +870,10 @@ def _apply_in(
         if progress is not None
         else None,
         kept={d.entry.number: d.kept for d in kept if not d.whole and d.entry.hunks},
+        base=base,
     )
     by_number = {p.entry_number: p for p in predicted.files}
-    vanilla: dict[str, bytes | None] = {}
-    if vanilla_reader is not None:
-        wanted = [
-            strip_path(d.entry.old_name, selection.strip)
-            for d in kept
-            if d.entry.old_name is not None
-        ]
+    if vanilla_reader is not None and vanilla_reader.directory is not None:
         vanilla = vanilla_reader.read_many(wanted)
     works: list[_FileWork] = []
     ids: dict[str, int] = {}

@@ -1,6 +1,10 @@
 """Golden tests over fixtures/check-*: each folder has a vendor tree, a patch and the expected
 status of every hunk. For the traps, the test also shows that GNU patch accepts the patch (so
-the fixture documents the peer's silent failure); that part is skipped without ``patch``."""
+the fixture documents the peer's silent failure); that part is skipped without ``patch``.
+
+A folder with a ``base/`` (the vanilla tree the patch was made against) is checked with it
+(``check --base``); its ``expected.json`` then says under ``without_base`` what a check without
+the base gives, and that is checked too."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,15 +31,28 @@ def test_every_case_is_here() -> None:
         "clean", "offset", "whitespace", "fuzz", "already-applied", "partially-applied",
         "conflict", "missing-file", "file-exists", "new-file", "deleted-file", "renamed-file",
         "two-diffs-one-file", "trap-duplicate-code", "trap-wrong-function", "trap-ambiguous",
+        "base-unchanged-neighbourhood", "base-backported-nearby",
     ):  # fmt: skip
         assert case in names
+
+
+def _files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
 def test_fixture(case: Path) -> None:
     expected = json.loads((case / "expected.json").read_text())
+    base = case / "base" if (case / "base").is_dir() else None
+    _check_case(case, expected, base)
+    if "without_base" in expected:
+        assert base is not None, "without_base needs a base/ to compare with"
+        _check_case(case, expected["without_base"], None)
+
+
+def _check_case(case: Path, expected: dict[str, Any], base: Path | None) -> None:
     index = index_sources(read_sources([str(case / "patch.diff")]))
-    prediction = predict(index, index.files, case / "tree", strip=1)
+    prediction = predict(index, index.files, case / "tree", strip=1, base=base)
     assert len(prediction.files) == len(expected["files"])
     for file, want in zip(prediction.files, expected["files"], strict=True):
         assert file.path == want["path"]
@@ -50,10 +68,18 @@ def test_fixture(case: Path) -> None:
                     assert getattr(hunk, key) == wanted[key]
             if "reason_contains" in wanted:
                 assert wanted["reason_contains"] in hunk.reason
-    tree_before = {p: p.read_bytes() for p in (case / "tree").rglob("*") if p.is_file()}
-    code = main(["check", str(case / "patch.diff"), "--tree", str(case / "tree"), "-p", "1"])
+            if "reason_lacks" in wanted:
+                assert wanted["reason_lacks"] not in hunk.reason
+    tree_before = _files(case / "tree")
+    base_before = _files(base) if base is not None else {}
+    argv = ["check", str(case / "patch.diff"), "--tree", str(case / "tree"), "-p", "1"]
+    if base is not None:
+        argv += ["--base", str(base)]
+    code = main(argv)
     assert code == expected["exit"]
-    assert {p: p.read_bytes() for p in (case / "tree").rglob("*") if p.is_file()} == tree_before
+    assert _files(case / "tree") == tree_before
+    if base is not None:
+        assert _files(base) == base_before
 
 
 @pytest.mark.parametrize(

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
+    RULE_AMBIGUOUS,
+    RULE_DUPLICATE,
+    RULE_EDGE,
+    RULE_FAR,
+    RULE_POST_IMAGE,
+    RULE_WRONG_FUNCTION,
+    VANILLA_CLEARED,
     FileLines,
     Placement,
     apply_located,
+    clear_with_vanilla,
     enclosing_function,
     find_candidates,
     locate_hunk,
     nearest,
     normalize,
+    unchanged_since_vanilla,
 )
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
@@ -330,3 +341,104 @@ def test_enclosing_function_skips_labels() -> None:
 
 def test_normalize() -> None:
     assert normalize(b"\t if  (x)\t{ \r\n") == b"if (x) {"
+
+
+# --- clearing a flag with the vanilla file ------------------------------------------------------
+
+# up(): upstream adds a second wait after enabling the interrupt; the same three lines are
+# already above, so the duplicate-code rule flags the (correct) hunk.
+WAIT_FILE = lines(
+    "static int up(struct d *dev)\n{\n\tint ret;\n\n"
+    "\tret = wait_ready(dev, TIMEOUT_MS);\n\tif (ret)\n\t\treturn ret;\n"
+    "\twritel(CLK_ON, dev->base + CLK);\n\twritel(RST_OFF, dev->base + RST);\n"
+    "\twritel(IRQ_ON, dev->base + IRQ);\n\n\treturn 0;\n}"
+)
+WAIT_HUNK = hunk_of(
+    " \twritel(CLK_ON, dev->base + CLK);\n \twritel(RST_OFF, dev->base + RST);\n"
+    " \twritel(IRQ_ON, dev->base + IRQ);\n"
+    "+\tret = wait_ready(dev, TIMEOUT_MS);\n+\tif (ret)\n+\t\treturn ret;\n"
+    " \n \treturn 0;\n }\n",
+    8,
+    "static int up(struct d *dev)",
+)
+
+
+def test_duplicate_flag_cleared_when_the_neighbourhood_is_vanillas() -> None:
+    location = locate_hunk(WAIT_FILE, WAIT_HUNK)
+    assert location.status == HunkStatus.CLEAN
+    assert location.needs_review
+    assert location.rules == (RULE_DUPLICATE,)
+    cleared = clear_with_vanilla(
+        FileLines(WAIT_FILE), WAIT_HUNK, location, FileLines(data=b"".join(WAIT_FILE))
+    )
+    assert cleared.status == HunkStatus.CLEAN
+    assert not cleared.needs_review
+    assert cleared.placement == location.placement
+    # The evidence stays, with why it no longer needs a person.
+    assert cleared.reasons == (*location.reasons, VANILLA_CLEARED)
+
+
+def test_duplicate_flag_kept_when_the_vendor_changed_the_neighbourhood() -> None:
+    # Vanilla had no wait before the clock: the vendor added it, so the block nearby is the
+    # vendor's (a backport), not upstream's own repetition.
+    vanilla = WAIT_FILE[:4] + WAIT_FILE[7:]
+    hunk = hunk_of(
+        "".join(f"{line.op}{line.text.decode()}" for line in WAIT_HUNK.lines),
+        5,
+        WAIT_HUNK.section,
+    )
+    location = locate_hunk(WAIT_FILE, hunk)
+    assert location.needs_review
+    assert location.status == HunkStatus.OFFSET
+    kept = clear_with_vanilla(FileLines(WAIT_FILE), hunk, location, FileLines(vanilla))
+    assert kept is location
+
+
+def test_no_clearing_when_another_rule_flagged_too() -> None:
+    location = locate_hunk(WAIT_FILE, WAIT_HUNK)
+    vanilla = FileLines(WAIT_FILE)
+    for rule in (RULE_EDGE, RULE_POST_IMAGE, RULE_WRONG_FUNCTION, RULE_FAR):
+        flagged = replace(location, rules=(RULE_DUPLICATE, rule))
+        assert clear_with_vanilla(FileLines(WAIT_FILE), WAIT_HUNK, flagged, vanilla) is flagged
+    fuzzy = replace(location, status=HunkStatus.FUZZ, fuzz=1)
+    assert clear_with_vanilla(FileLines(WAIT_FILE), WAIT_HUNK, fuzzy, vanilla) is fuzzy
+
+
+def test_ambiguity_cleared_only_when_vanilla_has_the_same_copies() -> None:
+    # The header names no function, so a clean match with a copy elsewhere is flagged.
+    hunk = hunk_of("".join(f"{line.op}{line.text.decode()}" for line in HUNK.lines), 4, section="")
+    filler = lines("\n".join(f"int filler_{i};" for i in range(40)))
+    vanilla = FILE + filler
+    vendor = vanilla + FILE[1:]  # the vendor added a copy, far below the window
+    location = locate_hunk(vendor, hunk)
+    assert location.status == HunkStatus.CLEAN
+    assert RULE_AMBIGUOUS in location.rules
+    assert unchanged_since_vanilla(FileLines(vendor), 3, len(hunk.old_lines), FileLines(vanilla), 3)
+    # The copy is the vendor's: it may need the fix too.
+    kept = clear_with_vanilla(FileLines(vendor), hunk, location, FileLines(vanilla))
+    assert kept.needs_review
+    # Upstream's own repetition: the copy was in vanilla too.
+    cleared = clear_with_vanilla(FileLines(vendor), hunk, location, FileLines(vendor))
+    assert not cleared.needs_review
+
+
+def test_unchanged_since_vanilla_compares_aligned_windows() -> None:
+    text = lines("\n".join(f"line {i}" for i in range(60)))
+    view = FileLines(text)
+    assert unchanged_since_vanilla(view, 30, 3, FileLines(text), 30)
+    # A vendor line added just inside the window, above or below, is a change.
+    assert not unchanged_since_vanilla(
+        FileLines(text[:6] + lines("vendor") + text[6:]), 31, 3, view, 30
+    )
+    assert not unchanged_since_vanilla(
+        FileLines(text[:57] + lines("vendor") + text[57:]), 30, 3, view, 30
+    )
+    # ...but one outside it is not.
+    assert unchanged_since_vanilla(
+        FileLines(text[:3] + lines("vendor") + text[3:]), 31, 3, view, 30
+    )
+    # Near the top of the file both windows are clipped, and must be clipped alike.
+    assert unchanged_since_vanilla(view, 2, 3, FileLines(text), 2)
+    assert not unchanged_since_vanilla(FileLines(text[1:]), 1, 3, view, 2)
+    # The stated place must exist in vanilla.
+    assert not unchanged_since_vanilla(view, 30, 3, FileLines(text[:20]), 30)

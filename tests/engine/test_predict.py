@@ -252,3 +252,137 @@ diff --git a/dir/f.txt b/dir/f.txt
     assert [f.status for f in prediction.files] == [HunkStatus.CLEAN, HunkStatus.CLEAN]
     final = prediction.files[1].result_lines
     assert final is not None and b"ADDED AFTER 6\n" in final
+
+
+# --- a vanilla base -------------------------------------------------------------------------------
+
+# Upstream adds a second wait; the same lines are three lines above, so without a base the
+# duplicate-code rule flags the hunk. The vendor's file is vanilla's here.
+WAIT = (
+    "static int up(struct d *dev)\n{\n\tint ret;\n\n"
+    "\tret = wait_ready(dev, TIMEOUT_MS);\n\tif (ret)\n\t\treturn ret;\n"
+    "\twritel(CLK_ON, dev->base + CLK);\n\twritel(RST_OFF, dev->base + RST);\n"
+    "\twritel(IRQ_ON, dev->base + IRQ);\n\n\treturn 0;\n}\n"
+)
+WAIT_PATCH = """\
+diff --git a/drv/up.c b/drv/up.c
+--- a/drv/up.c
++++ b/drv/up.c
+@@ -8,6 +8,9 @@ static int up(struct d *dev)
+ \twritel(CLK_ON, dev->base + CLK);
+ \twritel(RST_OFF, dev->base + RST);
+ \twritel(IRQ_ON, dev->base + IRQ);
++\tret = wait_ready(dev, TIMEOUT_MS);
++\tif (ret)
++\t\treturn ret;
+\x20
+ \treturn 0;
+ }
+"""
+
+
+def vanilla_with(tmp_path: Path, files: dict[str, str]) -> Path:
+    root = tmp_path / "vanilla"
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_base_directory_clears_a_duplicate_flag(tmp_path: Path) -> None:
+    index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
+    flagged = predict(index, index.files, root, strip=1).files[0].hunks[0]
+    assert flagged.status == HunkStatus.CLEAN
+    assert flagged.needs_review
+    base = vanilla_with(tmp_path, {"drv/up.c": WAIT})
+    cleared = predict(index, index.files, root, strip=1, base=base).files[0].hunks[0]
+    assert cleared.status == HunkStatus.CLEAN
+    assert not cleared.needs_review
+    assert cleared.reason.startswith(flagged.reason + "; ")
+    assert "equals vanilla's" in cleared.reason
+
+
+def test_base_reader_callable_and_predict_file(tmp_path: Path) -> None:
+    index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
+    asked: list[str] = []
+
+    def read(path: str) -> bytes | None:
+        asked.append(path)
+        return WAIT.encode()
+
+    prediction = predict(index, index.files, root, strip=1, base=read)
+    assert asked == ["drv/up.c"]
+    assert prediction.settled
+    hunks = parse_file(index, index.files[0])
+    file = predict_file(
+        "drv/up.c", WAIT.encode(), hunks, ChangeKind.MODIFIED, base_lines=WAIT.encode()
+    )
+    assert not file.needs_review
+
+
+def test_base_is_read_only_for_flagged_exact_matches(tmp_path: Path) -> None:
+    index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
+
+    def read(path: str) -> bytes | None:
+        raise AssertionError(f"read {path} although nothing is flagged")
+
+    assert predict(index, index.files, root, strip=1, base=read).settled
+
+
+def test_base_keeps_the_flag_when_the_vendor_changed_the_neighbourhood(tmp_path: Path) -> None:
+    index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
+    # Vanilla lacked the first wait: the vendor added it (a backport next to upstream's place).
+    vanilla = WAIT.replace(
+        "\tret = wait_ready(dev, TIMEOUT_MS);\n\tif (ret)\n\t\treturn ret;\n", ""
+    )
+    base = vanilla_with(tmp_path, {"drv/up.c": vanilla})
+    hunk = predict(index, index.files, root, strip=1, base=base).files[0].hunks[0]
+    assert hunk.needs_review
+    assert "vanilla" not in hunk.reason
+
+
+def test_base_symlink_out_of_the_vanilla_tree_is_refused(tmp_path: Path) -> None:
+    index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
+    outside = tmp_path / "secret.c"
+    outside.write_text(WAIT)
+    base = tmp_path / "vanilla"
+    (base / "drv").mkdir(parents=True)
+    os.symlink(outside, base / "drv/up.c")
+    with pytest.raises(TreeError, match="symlink"):
+        predict(index, index.files, root, strip=1, base=base)
+
+
+def test_missing_base_directory_names_the_option(tmp_path: Path) -> None:
+    index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
+    with pytest.raises(TreeError, match="vanilla tree") as raised:
+        predict(index, index.files, root, strip=1, base=tmp_path / "nowhere")
+    assert raised.value.hint is not None and "--base" in raised.value.hint
+
+
+def test_base_is_not_used_for_a_later_diff_of_the_same_file(tmp_path: Path) -> None:
+    # A second diff of a file was made against vanilla plus the first one: the vanilla file on
+    # disk is not what it was made against, so it must not vouch for it.
+    down = "\nstatic void down(struct d *dev)\n{\n\twritel(0, dev->base + IRQ);\n}\n"
+    first = """\
+diff --git a/drv/up.c b/drv/up.c
+--- a/drv/up.c
++++ b/drv/up.c
+@@ -15,4 +15,4 @@
+ static void down(struct d *dev)
+ {
+-\twritel(0, dev->base + IRQ);
++\twritel(0, dev->base + CLK);
+ }
+"""
+    index, root = run(tmp_path, first + WAIT_PATCH, {"drv/up.c": WAIT + down})
+    asked: list[str] = []
+
+    def read(path: str) -> bytes | None:
+        asked.append(path)
+        return (WAIT + down).encode()
+
+    prediction = predict(index, index.files, root, strip=1, base=read)
+    assert [f.hunks[0].status for f in prediction.files] == [HunkStatus.CLEAN] * 2
+    assert prediction.files[1].hunks[0].needs_review
+    assert asked == []

@@ -27,8 +27,9 @@ from patchsmith.workspace.apply import (
     refine_conflicts,
 )
 from patchsmith.workspace.finish import finish_session
-from patchsmith.workspace.session import Phase, SessionStore, session_path
+from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
 from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
+from tests.workspace.conftest import git as run_git
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -241,3 +242,70 @@ def test_hunkless_diffs_are_listed_not_dropped(tmp_path: Path) -> None:
     session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
     item = session.hunk("script.sh#0")
     assert item.open and "by hand" in item.reason
+
+
+# --- the vanilla base clears flags it can vouch for -----------------------------------------------
+
+BASE_CASE = REPO / "fixtures" / "check-base-unchanged-neighbourhood"
+BACKPORT_CASE = REPO / "fixtures" / "check-base-backported-nearby"
+
+
+def _apply_case(case: Path, tmp_path: Path, base: str | None) -> tuple[Path, Session]:
+    tree = tmp_path / "vendor"
+    shutil.copytree(case / "tree", tree)
+    index = read_index([str(case / "patch.diff")])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions(base=base))
+    return tree, session
+
+
+def _the_hunk(session: Session) -> tuple[HunkStatus, bool, bool, str]:
+    (hunk,) = session.hunks
+    return hunk.status, hunk.applied, hunk.open, hunk.reason
+
+
+@pytest.mark.parametrize("form", ["directory", "tarball"])
+def test_apply_base_applies_a_hunk_whose_neighbourhood_is_vanillas(
+    tmp_path: Path, form: str
+) -> None:
+    base = str(BASE_CASE / "base")
+    if form == "tarball":
+        tarball = tmp_path / "vanilla.tar.gz"
+        with tarfile.open(tarball, "w:gz") as archive:
+            archive.add(BASE_CASE / "base", arcname="linux-6.1.998")
+        base = str(tarball)
+    tree, session = _apply_case(BASE_CASE, tmp_path, base)
+    status, applied, still_open, reason = _the_hunk(session)
+    assert (status, applied, still_open) == (HunkStatus.OFFSET, True, False)
+    assert "equals vanilla's" in reason
+    path = "drivers/misc/demo-power.c"
+    wait = "\tret = demo_wait_ready(dev, DEMO_TIMEOUT_MS);\n\tif (ret)\n\t\treturn ret;\n"
+    irq = "\twritel(DEMO_IRQ_ON, dev->base + DEMO_IRQ);\n"
+    expected = (tree / path).read_text().replace(irq, irq + wait)
+    assert (Path(session.worktree) / path).read_text() == expected
+    assert not (Path(session.worktree) / (path + ".rej")).exists()
+
+
+def test_apply_base_as_a_git_ref_clears_the_flag_too(tmp_path: Path) -> None:
+    tree = tmp_path / "repo"
+    shutil.copytree(BASE_CASE / "base", tree)
+    run_git(tree, "init", "-q")
+    run_git(tree, "add", "-A")
+    run_git(tree, "commit", "-qm", "vanilla")
+    run_git(tree, "tag", "v-vanilla")
+    shutil.copytree(BASE_CASE / "tree", tree, dirs_exist_ok=True)
+    run_git(tree, "commit", "-qam", "vendor")
+    index = read_index([str(BASE_CASE / "patch.diff")])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions(base="v-vanilla"))
+    assert _the_hunk(session)[:3] == (HunkStatus.OFFSET, True, False)
+
+
+def test_apply_without_base_leaves_the_hunk_open(tmp_path: Path) -> None:
+    _tree, session = _apply_case(BASE_CASE, tmp_path, None)
+    assert _the_hunk(session)[:3] == (HunkStatus.OFFSET, False, True)
+
+
+def test_apply_base_keeps_a_vendor_backport_open(tmp_path: Path) -> None:
+    _tree, session = _apply_case(BACKPORT_CASE, tmp_path, str(BACKPORT_CASE / "base"))
+    status, applied, still_open, reason = _the_hunk(session)
+    assert (status, applied, still_open) == (HunkStatus.CLEAN, False, True)
+    assert "already exist" in reason and "vanilla" not in reason
