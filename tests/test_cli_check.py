@@ -136,3 +136,25 @@ def test_base_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert main(args("clean", "--base", str(tarball))) == 2
     error = capsys.readouterr().err
     assert "not a directory" in error and "apply --base" in error
+
+
+def test_check_report_carries_the_kbuild_selection_and_its_warnings(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    args = [
+        "check",
+        str(fixtures / "kernel-tree.patch"),
+        "--tree",
+        str(fixtures / "kernel-tree"),
+        "--config",
+        str(fixtures / "kernel-tree.config"),
+        "--modules-only",
+        "--report",
+        "md",
+    ]
+    main(args)
+    out = capsys.readouterr().out
+    assert "Rules: `--modules-only`." in out
+    assert "| `Kbuild class: builtin` | 1 | 1 |" in out
+    assert "uses DEMO\\_CORE\\_FLAG\\_SYNC, which left-out include/linux/demo\\_core.h" in out

@@ -13,7 +13,7 @@ import gc
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patchsmith.cli.common import (
     add_patch_argument,
@@ -26,6 +26,9 @@ from patchsmith.engine.predict import SCHEMA, FilePrediction, HunkPrediction, Pr
 from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
 from patchsmith.patchfile.select import select
+
+if TYPE_CHECKING:
+    from patchsmith.kernel.deps import DependencyWarning
 
 REPORT_FORMATS = ("md", "html", "json")
 """``--report``'s choices: :data:`patchsmith.report.render.FORMATS`, without importing it."""
@@ -171,7 +174,20 @@ def _run(args: argparse.Namespace) -> int:
         from patchsmith.report.builders import ReportContext
         from patchsmith.report.render import render_prediction_report
 
-        context = ReportContext(tree=args.tree)
+        report_classes = None
+        warnings: list[DependencyWarning] = []
+        if classifier is not None:
+            from patchsmith.kernel.selection import selection_warnings
+
+            report_classes = classifier.classify_all([d.tree_path for d in result.decisions])
+            warnings = selection_warnings(result, report_classes)
+        context = ReportContext(
+            tree=args.tree,
+            base=args.base,
+            config=getattr(args, "config", None),
+            classes=report_classes,
+            warnings=warnings,
+        )
         text = render_prediction_report(prediction, index, args.report_format, context, result)
         write_text(text, args.output)
         if args.output is None or args.output == "-":

@@ -29,6 +29,7 @@ from patchsmith.engine.predict import FilePrediction, HunkPrediction, Prediction
 from patchsmith.kernel.build import BuildResult
 from patchsmith.kernel.classify import Classification
 from patchsmith.kernel.deps import DependencyWarning
+from patchsmith.kernel.selection import ClassRule
 from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
@@ -164,6 +165,10 @@ def describe_rules(result: SelectionResult, options: Sequence[str] = ()) -> tupl
         rules.append(f"-p {selection.match_strip}")
     if selection.invert:
         rules.append("--invert")
+    for rule in selection.file_rules:
+        if isinstance(rule, ClassRule):
+            kinds = sorted(kind.value for kind in rule.keep)
+            rules.append("--modules-only" if kinds == ["module"] else f"--class {','.join(kinds)}")
     known = set(rules)
     rules += [o for o in options if o not in known and o.startswith("--") and "only" not in o]
     return tuple(rules)
