@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, BinaryIO
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
 from patchsmith.patchfile.select import RangeSet, Selection
 from patchsmith.patchfile.source import read_sources
 
+# Imports for the type checker only (mypy reads TYPE_CHECKING as true): typing alone cost 1.6 ms
+# of ``filter``'s start-up, and the Kbuild classifier is loaded only when an option needs it.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
     from patchsmith.kernel.selection import Classifier
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
 
 from patchsmith.cli.common import (
     add_patch_argument,
@@ -16,6 +15,10 @@ from patchsmith.cli.common import (
 )
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import SelectionResult, render, select
+
+TYPE_CHECKING = False  # mypy reads it as true; importing typing would slow every run's start-up
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def add_parser(subparsers: Any) -> None:

@@ -9,7 +9,14 @@ import pytest
 
 from patchsmith.errors import PatchParseError, UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
-from patchsmith.patchfile.select import RangeSet, Selection, detect_strip, render, select
+from patchsmith.patchfile.select import (
+    RangeSet,
+    Selection,
+    detect_strip,
+    render,
+    select,
+    strip_components,
+)
 from patchsmith.patchfile.source import PatchSource, read_source
 from tests.conftest import PATCHES
 
@@ -187,3 +194,47 @@ def test_lazy_selection_checks_the_hunks_of_the_files_it_keeps() -> None:
         select(lazy, Selection(only=("drivers/md",)))
     assert (caught.value.line, caught.value.message) == (eager.value.line, eager.value.message)
     assert select(lazy, Selection(only=("kernel",))).kept == ()
+
+
+def _git_diff(old: bytes, new: bytes) -> bytes:
+    return b"diff --git %s %s\n--- %s\n+++ %s\n@@ -1 +1 @@\n-a\n+b\n" % (old, new, old, new)
+
+
+# Names that test --only's matching on raw bytes: no "/", regex characters, Latin-1 bytes, a
+# directory name that is only a prefix of another, a rename out of the directory.
+_ONLY_NAMES = [
+    (b"a/drivers/md/dm.c", b"b/drivers/md/dm.c"),
+    (b"a/drivers/md", b"b/drivers/md"),
+    (b"a/drivers/mdx/x.c", b"b/drivers/mdx/x.c"),
+    (b"drivers", b"drivers"),
+    (b"a/drivers/c++/f\xe9.c", b"b/drivers/c++/f\xe9.c"),
+    (b"a/drivers/md/old.c", b"b/fs/new.c"),
+    (b"a/x/drivers/md/deep.c", b"b/x/drivers/md/deep.c"),
+]
+
+
+@pytest.mark.parametrize("strip", [0, 1, 2])
+@pytest.mark.parametrize(
+    "only",
+    [("drivers/md",), ("drivers/md/",), ("drivers/c++", "drivers"), ("drivers/c++/f\udce9.c",)],
+)
+def test_only_keeps_the_tree_paths_in_or_under_its_directories(
+    strip: int, only: tuple[str, ...]
+) -> None:
+    data = b"".join(_git_diff(old, new) for old, new in _ONLY_NAMES)
+    dirs = [d.strip("/") for d in only]
+
+    def wanted(name: str) -> bool:
+        path = strip_components(name, strip)
+        return any(path == d or path.startswith(d + "/") for d in dirs)
+
+    expected = [
+        number
+        for number, (old, new) in enumerate(_ONLY_NAMES, start=1)
+        if wanted(old.decode("utf-8", "surrogateescape"))
+        or wanted(new.decode("utf-8", "surrogateescape"))
+    ]
+    for lazy in (False, True):
+        index = index_sources([PatchSource("<patch>", data)], lazy=lazy)
+        kept = select(index, Selection(only=only, strip=strip)).kept
+        assert [d.entry.number for d in kept] == expected, (lazy, strip, only)
