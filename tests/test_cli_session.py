@@ -64,6 +64,15 @@ def test_resolve_without_a_terminal_prints_the_summary(
     assert "Makefile#1" in captured.out and "not a terminal" in captured.err
 
 
+def test_tui_without_a_terminal_prints_the_summary_too(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    worktree = _worktree(capsys, tree)
+    assert main(["tui", "--session", str(worktree)]) == 1
+    captured = capsys.readouterr()
+    assert "Makefile#1" in captured.out and "not a terminal" in captured.err
+
+
 def test_resolve_edit_uses_the_editor(
     tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

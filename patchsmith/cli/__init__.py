@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "apply": "apply in a git worktree: clean hunks written, conflicts as .rej with proposals",
     "status": "show the session: every hunk's fate and what is open",
     "resolve": "settle a hunk (--accept, --upstream, --drop, --edit), or open the TUI",
+    "tui": "open the resolution TUI (the same as 'resolve' with no hunk)",
     "abort": "throw the session away: worktree, branch and state",
     "finish": "write the combined patch once nothing is open",
     "report": "write a review report (Markdown, HTML or JSON)",

@@ -47,7 +47,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     store = store_from_args(args)
     if args.hunk is None and not args.next:
-        return _interactive(store)
+        return open_tui(store)
     session = store.load()
     if args.next:
         hunk = next(iter(session.open_hunks), None)
@@ -108,7 +108,8 @@ def _edit(hunk: SessionHunk) -> str:
         os.unlink(name)
 
 
-def _interactive(store: SessionStore) -> int:
+def open_tui(store: SessionStore) -> int:
+    """The TUI on ``store``; the status summary (exit 1) without a terminal or without the TUI."""
     if _terminal():
         try:
             module = importlib.import_module("patchsmith_tui.app")
