@@ -521,14 +521,22 @@ def apply_located(lines: Sequence[bytes], placements: Iterable[Placement]) -> li
 # --- the ladder -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class _Images:
-    """The pre- and post-image of a hunk, computed once."""
+    """The pre- and post-image of a hunk, computed once.
 
-    pre: tuple[bytes, ...]
-    post: tuple[bytes, ...]
-    leading: int
-    trailing: int
+    A plain class, not a frozen dataclass: one is made per hunk and never kept, and a frozen
+    dataclass's ``__init__`` (``object.__setattr__`` per field) costs more than twice as much.
+    """
+
+    __slots__ = ("leading", "post", "pre", "trailing")
+
+    def __init__(
+        self, pre: tuple[bytes, ...], post: tuple[bytes, ...], leading: int, trailing: int
+    ) -> None:
+        self.pre = pre
+        self.post = post
+        self.leading = leading
+        self.trailing = trailing
 
 
 def _images(hunk: Hunk) -> _Images:
@@ -1027,16 +1035,21 @@ def _duplicate_nearby(
         block = [n for n in block if n not in in_pre]
         if sum(len(n) for n in block) < DUPLICATE_MIN_CHARS:
             continue
-        # Cheap test first, on the lines near the match only: the longest word of the block
-        # (whitespace cannot differ inside a word) must occur there at all. On the file's
-        # bytes when the match was an exact hit (``near`` covers at least the window), so the
-        # lines are split only for a real look.
-        probe = max((word for n in block for word in n.split()), key=len)
-        if near is not None and window is None and view.blob.find(probe, *near) < 0:
-            continue
+        # Cheap test first, on the lines near the match only: every word of the block
+        # (whitespace cannot differ inside a word) must occur there at all, the longest (the
+        # most telling) tried first. On the file's bytes when the match was an exact hit
+        # (``near`` covers at least the window), so the lines are split only for a real look;
+        # then on the window itself, before its lines are normalized. Testing every word
+        # rather than only the longest spares that normalizing for most hunks that get here.
+        words = sorted({word for n in block for word in n.split()}, key=len, reverse=True)
+        if near is not None and window is None:
+            blob, (low, high) = view.blob, near
+            if any(blob.find(word, low, high) < 0 for word in words):
+                continue
         if window is None:
             window = view.around(start, end, DUPLICATE_WINDOW)
-        if b"".join(window[1]).find(probe) < 0:
+        text = b"".join(window[1])
+        if any(word not in text for word in words):
             continue
         found = _block_with_context(images, block, *window)
         if found is None or not _same_function_at(view, start, found):
