@@ -48,7 +48,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from patchsmith.errors import SessionError
+from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.workspace import git
 from patchsmith.workspace import memory as memory
@@ -510,7 +510,14 @@ class SessionStore:
     @classmethod
     def find(cls, start: Path) -> SessionStore:
         """The session of the worktree ``start`` is in (a directory inside it, or the worktree)."""
-        git_dir = git.git_dir_of(start)
+        try:
+            git_dir = git.git_dir_of(start)
+        except GitError as error:
+            # Not being in a worktree is a usage matter (exit 2), not a failure of git.
+            raise SessionError(
+                f"no patchsmith session here: {start} is not inside a git worktree",
+                hint="run from inside the worktree 'patchsmith apply' made, or pass --session PATH",
+            ) from error
         path = session_path(git_dir)
         if not path.exists():
             raise SessionError(
