@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from patchsmith.cli.common import (
 )
 from patchsmith.cli.sessionview import write_status
 from patchsmith.errors import UsageError
-from patchsmith.patchfile.select import select
+from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.session import SessionStore, session_path
@@ -72,10 +71,9 @@ def run(args: argparse.Namespace) -> int:
     if args.fuzz < 0:
         raise UsageError("-F needs a number of context lines, 0 or more")
     index = read_index(args.patch)
-    result = select(index, selection_from_args(args))
-    summary = " ".join(
-        shlex.quote(a) for a in sys.argv[1:] if a not in args.patch and a not in ("apply", "--json")
-    )
+    selection = selection_from_args(args)
+    result = select(index, selection)
+    summary = " ".join(describe(selection))
     options = ApplyOptions(
         fuzz=args.fuzz,
         accept_fuzz=args.accept_fuzz,

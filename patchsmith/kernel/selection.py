@@ -71,6 +71,12 @@ class ClassRule:
         self.classifier = classifier
         self.keep = keep
 
+    @property
+    def description(self) -> str:
+        """The rule as typed: ``--modules-only`` or ``--class module,header``."""
+        kinds = sorted(kind.value for kind in self.keep)
+        return "--modules-only" if kinds == ["module"] else f"--class {','.join(kinds)}"
+
     def __call__(self, path: str) -> str | None:
         found = self.classifier(path)
         if found.kind in self.keep:

@@ -206,6 +206,33 @@ class Selection:
     ``None`` to keep it. Added by :mod:`patchsmith.kernel` front ends."""
 
 
+def describe(selection: Selection) -> tuple[str, ...]:
+    """The rules of ``selection`` as a user would type them (for sessions and reports).
+
+    A ``file_rules`` entry describes itself through a ``description`` attribute when it has one
+    (the Kbuild class rule says ``--modules-only`` or ``--class module,header``).
+    """
+    rules: list[str] = [f"-i {p}" for p in selection.includes]
+    rules += [f"-x {p}" for p in selection.excludes]
+    rules += [f"--only {d}" for d in selection.only]
+    for flag, ranges in (
+        ("--files", selection.files),
+        ("--hunks", selection.hunks),
+        ("--lines", selection.lines),
+    ):
+        if ranges is not None:
+            rules.append(f"{flag} {ranges.text}")
+    if selection.match_strip:
+        rules.append(f"-p {selection.match_strip}")
+    if selection.invert:
+        rules.append("--invert")
+    for rule in selection.file_rules:
+        description = getattr(rule, "description", None)
+        if isinstance(description, str):
+            rules.append(description)
+    return tuple(rules)
+
+
 @dataclass(frozen=True, slots=True)
 class FileDecision:
     """What the selection did with one file diff."""

@@ -29,11 +29,10 @@ from patchsmith.engine.predict import FilePrediction, HunkPrediction, Prediction
 from patchsmith.kernel.build import BuildResult
 from patchsmith.kernel.classify import Classification
 from patchsmith.kernel.deps import DependencyWarning
-from patchsmith.kernel.selection import ClassRule
 from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
-from patchsmith.patchfile.select import SelectionResult
+from patchsmith.patchfile.select import SelectionResult, describe
 from patchsmith.report.model import (
     BuildReport,
     ClassCount,
@@ -149,26 +148,8 @@ def inputs_from(index: PatchIndex, context: ReportContext, strip: int, fuzz: int
 
 
 def describe_rules(result: SelectionResult, options: Sequence[str] = ()) -> tuple[str, ...]:
-    """The rules of a selection as a user would type them."""
-    selection = result.selection
-    rules: list[str] = [f"-i {p}" for p in selection.includes]
-    rules += [f"-x {p}" for p in selection.excludes]
-    rules += [f"--only {d}" for d in selection.only]
-    for flag, ranges in (
-        ("--files", selection.files),
-        ("--hunks", selection.hunks),
-        ("--lines", selection.lines),
-    ):
-        if ranges is not None:
-            rules.append(f"{flag} {ranges.text}")
-    if selection.match_strip:
-        rules.append(f"-p {selection.match_strip}")
-    if selection.invert:
-        rules.append("--invert")
-    for rule in selection.file_rules:
-        if isinstance(rule, ClassRule):
-            kinds = sorted(kind.value for kind in rule.keep)
-            rules.append("--modules-only" if kinds == ["module"] else f"--class {','.join(kinds)}")
+    """The rules of a selection as a user would type them, plus any further options given."""
+    rules = list(describe(result.selection))
     known = set(rules)
     rules += [o for o in options if o not in known and o.startswith("--") and "only" not in o]
     return tuple(rules)

@@ -238,3 +238,22 @@ def test_only_keeps_the_tree_paths_in_or_under_its_directories(
         index = index_sources([PatchSource("<patch>", data)], lazy=lazy)
         kept = select(index, Selection(only=only, strip=strip)).kept
         assert [d.entry.number for d in kept] == expected, (lazy, strip, only)
+
+
+def test_describe_gives_the_rules_as_typed() -> None:
+    from patchsmith.patchfile.select import describe
+
+    selection = Selection(
+        includes=("*/md/*",),
+        excludes=("*raid*",),
+        only=("drivers/md",),
+        hunks=RangeSet.parse("x1", "--hunks range"),
+        invert=True,
+    )
+    assert describe(selection) == (
+        "-i */md/*",
+        "-x *raid*",
+        "--only drivers/md",
+        "--hunks x1",
+        "--invert",
+    )
