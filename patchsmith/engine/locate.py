@@ -99,6 +99,10 @@ conflict (it is still reported as evidence)."""
 _DEFINITION = re.compile(rb"^[A-Za-z_$]")
 #   out_unlock:
 _LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
+# The same lines found in a file's bytes: a line (without its newline) that follows a newline
+# and starts like a definition. Starting with a literal newline lets the regex engine skip
+# ahead to each line start instead of trying every byte.
+_DEFINITION_AFTER_NEWLINE = re.compile(rb"\n([A-Za-z_$][^\n]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +331,45 @@ class FileLines:
             position = blob.find(needle, position + 1)
         return hits
 
+    def holds_at(self, image: Sequence[bytes], index: int) -> bool:
+        """Whether ``image`` occurs exactly at line ``index``, as :meth:`find_all` would find it.
+
+        Searched from the last hit on (from the start if that is below ``index``) up to the
+        first hit at or past ``index``: hunks come in file order, so a file's hunks matching
+        where they say read the file once, instead of once per hunk as :meth:`find_all` does.
+        """
+        if not image:
+            return False
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        mark, line = self._mark
+        position = blob.find(needle, mark if line <= index else 0)
+        while position >= 0:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                line = self.line_at(position)
+                if line >= index:
+                    if line != index:
+                        return False
+                    self._hit_bytes[line] = position
+                    return True
+            position = blob.find(needle, position + 1)
+        return False
+
+    def definition_above(self, index: int) -> bytes | None:
+        """The line :func:`enclosing_function` finds for ``index``, or ``None``.
+
+        Read from the bytes, going up from the line's start, when ``index`` was an exact hit and
+        the file was never split: the lines up to the definition are all it looks at.
+        """
+        position = self._hit_bytes.get(index)
+        if self._lines is not None or position is None:
+            found = enclosing_function(self.lines, index)
+            return found[1] if found is not None else None
+        return _definition_before(self.blob, position)
+
     def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
         """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
 
@@ -443,6 +486,33 @@ def _lines_back(blob: bytes, position: int, count: int) -> tuple[int, int]:
         if low == 0:
             return len(parts) - 1, 0
         guess *= 4
+
+
+def _definition_before(blob: bytes, position: int) -> bytes | None:
+    """The nearest definition-looking line that ends before ``position`` (a line start), with
+    its newline, as :func:`enclosing_function` finds it among the lines. Searched in chunks
+    going up, each four times the last: most hunks sit a few hundred bytes below their
+    function's first line, so one small search finds it."""
+    end = position
+    size = 512
+    while end > 0:
+        # Back to a line start, so the chunk holds whole lines; every line above ``position``
+        # ends with a newline.
+        start = blob.rfind(b"\n", 0, max(0, end - size)) + 1
+        # From the newline before ``start``, so a definition on the chunk's first line counts;
+        # the last one in the chunk that is not a label is the nearest.
+        found: list[bytes] = _DEFINITION_AFTER_NEWLINE.findall(blob, max(0, start - 1), end)
+        for line in reversed(found):
+            if not _LABEL.match(line):  # the same answer with or without the newline
+                return line + b"\n"
+        if start == 0:
+            # The file's first line has no newline before it.
+            first = blob[: blob.find(b"\n", 0, end) + 1]
+            if _DEFINITION.match(first) and not _LABEL.match(first):
+                return first
+        end = start
+        size *= 4
+    return None
 
 
 def _lines_forward(blob: bytes, position: int, count: int) -> int:
@@ -597,7 +667,17 @@ def locate_hunk(
 
     # Rung 1 and 2: exact.
     adds = len(hunk.lines) > len(images.pre)  # the lines not in the pre-image are added ones
-    pre_hits = view.find_all(images.pre)
+    if (
+        expected >= floor
+        and view.holds_at(images.pre, expected)
+        and _function_check(view, hunk, expected) is None
+    ):
+        # A clean match in the function the header names: other hits would be neither nearer
+        # nor flagged (the ambiguity rule spares such a match), so the whole file is not
+        # searched for them.
+        pre_hits = [expected]
+    else:
+        pre_hits = view.find_all(images.pre)
     pre_at = nearest(pre_hits, expected, floor)
     # A post-image without added lines is only context and proves nothing when the pre-image
     # is also there; without the pre-image it still counts (the removal is done).
@@ -976,11 +1056,11 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
     if not section.strip():
         return "cannot confirm the location: the hunk header names no function"
     # git names the function from the lines above the hunk's first line.
-    found = enclosing_function(view.lines, at)
-    if found is not None and _same_function(section, found[1]):
+    found = view.definition_above(at)
+    if found is not None and _same_function(section, found):
         return None
     # The hunk's own context may contain the definition line (a hunk at a function's start).
-    name = found[1].decode("utf-8", "replace").strip() if found else "nothing"
+    name = found.decode("utf-8", "replace").strip() if found else "nothing"
     return f"wrong function? the hunk is for '{hunk.section.strip()}' but the match is in '{name}'"
 
 

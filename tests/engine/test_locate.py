@@ -339,6 +339,32 @@ def test_enclosing_function_skips_labels() -> None:
     assert enclosing_function(text, 3) == (0, b"static int f(void)\n")
 
 
+def test_definition_above_from_bytes_agrees_with_the_lines() -> None:
+    # The bytes path (an exact hit in a file never split) must find what enclosing_function
+    # finds on the lines, at every line: labels skipped, the first line counted, a long gap.
+    data = (
+        b"int top(void)\n{\nout:\n\treturn 0;\n}\n"
+        + b"\tfiller;\n" * 400
+        + b"static int f(void)\n{\nerr:\n\tx;\n}\n\n$weird\nlast\n"
+    )
+    split = lines(data.decode())
+    for index in range(len(split)):
+        view = FileLines(data=data)
+        assert view.holds_at([split[index]], index) == (index in view.find_all([split[index]]))
+        view = FileLines(data=data)
+        view.find_all([split[index]])  # records the hit's byte offset
+        found = enclosing_function(split, index)
+        assert view.definition_above(index) == (found[1] if found else None)
+
+
+def test_holds_at_only_at_that_line() -> None:
+    view = FileLines(data=b"a\nb\na\nb\nc\n")
+    assert view.holds_at([b"a\n", b"b\n"], 2)
+    assert not view.holds_at([b"a\n", b"b\n"], 1)
+    assert view.holds_at([b"a\n", b"b\n"], 0)  # searched from the start when below the mark
+    assert not FileLines(data=b"a\nb").holds_at([b"a\n", b"b\n"], 0)
+
+
 def test_normalize() -> None:
     assert normalize(b"\t if  (x)\t{ \r\n") == b"if (x) {"
 
