@@ -1,9 +1,12 @@
 """The side-by-side view: one Line-API widget drawing both halves of a :class:`RenderedView`.
 
 Only visible lines are drawn (``render_line``), each from strips the worker already highlighted;
-the joined screen line is cached per (row, horizontal offset, width), so scrolling back and forth
-costs a dictionary lookup. Both halves share one scroll position, which is what keeps them
-aligned: there is no second pane to mirror. Scrolling never animates.
+the joined screen line is cached per (row, horizontal offset, width) for the last few screens, so
+scrolling back and forth costs a dictionary lookup. A line is built from segments into one new
+strip; nothing is cached on the view's rows, so what stays alive does not grow with how far a
+person scrolls (issue 6: each full garbage collection walks all of it). Both halves share one
+scroll position, which is what keeps them aligned: there is no second pane to mirror. Scrolling
+never animates.
 
 The first line is a sticky title row drawn with the same column arithmetic as the rows, so each
 title sits over its half whatever the width, the line-number width or the scroll bar.
@@ -13,6 +16,7 @@ Depends on Textual and :mod:`patchsmith_tui.render`; knows nothing about session
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from rich.cells import cell_len, set_cell_size
@@ -25,8 +29,10 @@ from textual.strip import Strip
 
 from ..render import RenderedView, Row, RowKind, Side
 
-CACHE_LIMIT = 4000
-"""Screen lines kept; a few screens' worth at several horizontal offsets."""
+CACHE_LIMIT = 256
+"""Screen lines kept, least recently drawn dropped first: about five screens, so paging back
+and forth is a lookup. Kept small on purpose: each cached line is a few dozen objects the garbage
+collector walks on every full collection, so a large cache makes some key presses slow."""
 
 TITLE_ROWS = 1
 """Lines above the rows: the column titles, which do not scroll."""
@@ -164,14 +170,14 @@ class SideBySide(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         scroll_x = round(self.scroll_x)
         key = (row_index, scroll_x, width)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
-        strip = self._draw_row(view, view.rows[row_index], scroll_x, width, base)
-        if len(self._cache) >= CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[key] = strip
-        return strip
+        cache = self._cache
+        cached = cache.pop(key, None)
+        if cached is None:
+            cached = self._draw_row(view, view.rows[row_index], scroll_x, width, base)
+            if len(cache) >= CACHE_LIMIT:
+                del cache[next(iter(cache))]
+        cache[key] = cached  # (re)inserted last: the dict's order is least recently used first
+        return cached
 
     @staticmethod
     def columns(view: RenderedView, width: int) -> tuple[int, int, int]:
@@ -202,40 +208,80 @@ class SideBySide(ScrollView, can_focus=True):
     def _draw_row(
         self, view: RenderedView, row: Row, scroll_x: int, width: int, base: Style
     ) -> Strip:
+        # Built from segments into one new Strip. Never call Strip.crop/apply_style on a row's
+        # own strip: those cache their result *on that strip*, so every row ever drawn would
+        # keep a few derived strips (each with seven caches) alive inside the view. That grew
+        # the heap with every page scrolled and made each full garbage collection slower.
         number_width = view.number_width
         _, left_width, right_width = self.columns(view, width)
         marker = row.kind.value
         marker_style = base + _MARKER_STYLES[row.kind]
-        parts = [
-            self._half(row.left, marker, marker_style, number_width, scroll_x, left_width, base),
-            Strip([Segment("│", base + _SEPARATOR)], 1),
-            self._half(row.right, marker, marker_style, number_width, scroll_x, right_width, base),
-        ]
-        return Strip.join(parts).crop(0, width)
+        segments: list[Segment] = []
+        _half(segments, row.left, marker, marker_style, number_width, scroll_x, left_width, base)
+        segments.append(Segment("│", base + _SEPARATOR))
+        _half(segments, row.right, marker, marker_style, number_width, scroll_x, right_width, base)
+        total = 2 * (number_width + 2) + 1 + left_width + right_width
+        if total > width:
+            return Strip(_crop(segments, 0, width), width)
+        return Strip(segments, total)
 
-    @staticmethod
-    def _half(
-        side: Side | None,
-        marker: str,
-        marker_style: Style,
-        number_width: int,
-        scroll_x: int,
-        text_width: int,
-        base: Style,
-    ) -> Strip:
-        if side is None:
-            filler = base + Style(color="#3e4451")
-            return Strip(
-                [Segment(" " * (number_width + 2), base), Segment("╱" * text_width, filler)],
-                number_width + 2 + text_width,
-            )
-        number = Segment(f"{side.number:>{number_width}}", base + _GUTTER)
-        text = side.strip.crop(scroll_x, scroll_x + text_width).apply_style(base)
+
+def _half(
+    out: list[Segment],
+    side: Side | None,
+    marker: str,
+    marker_style: Style,
+    number_width: int,
+    scroll_x: int,
+    text_width: int,
+    base: Style,
+) -> None:
+    """Append one half of a row to ``out``: exactly ``number_width + 2 + text_width`` cells."""
+    if side is None:
+        filler = base + Style(color="#3e4451")
+        out.append(Segment(" " * (number_width + 2), base))
+        out.append(Segment("╱" * text_width, filler))
+        return
+    out.append(Segment(f"{side.number:>{number_width}}", base + _GUTTER))
+    out.append(Segment(marker, marker_style))
+    out.append(Segment(" ", base))
+    strip = side.strip
+    length = strip.cell_length
+    start = max(scroll_x, 0)
+    end = min(length, scroll_x + text_width)
+    if start == 0 and end == length:
+        text = list(strip)
+    else:
+        text = _crop(strip, start, end)
+    cells = max(end - start, 0)
+    out.extend(Segment.apply_style(text, base))
+    if cells < text_width:
         background = base + side.background if side.background else base
-        text = text.extend_cell_length(text_width, background)
-        return Strip.join(
-            [Strip([number, Segment(marker, marker_style), Segment(" ", base)]), text]
-        )
+        out.append(Segment(" " * (text_width - cells), background))
+
+
+def _crop(segments: Iterable[Segment], start: int, end: int) -> list[Segment]:
+    """The cells ``start`` to ``end`` of ``segments`` (as ``Strip.crop``, with no cache)."""
+    out: list[Segment] = []
+    if end <= start:
+        return out
+    position = 0
+    for segment in segments:
+        text = segment.text
+        next_position = position + cell_len(text)
+        if next_position <= start:
+            position = next_position
+            continue
+        if position >= end:
+            break
+        if position < start:
+            segment = segment.split_cells(start - position)[1]
+            position = start
+        if next_position > end:
+            segment = segment.split_cells(end - position)[0]
+        out.append(segment)
+        position = next_position
+    return out
 
 
 def _fit(text: str, cells: int) -> str:
