@@ -20,6 +20,7 @@ and :mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -759,7 +760,8 @@ def predict(
                 needs_review=True,
             )
         else:
-            prediction = predict_file(
+            predict_this = functools.partial(
+                predict_file,
                 target,
                 data,
                 hunks,
@@ -770,21 +772,13 @@ def predict(
                 target_exists=target_exists,
                 keep_base=keep_contents or target in repeated or old_rel in repeated,
             )
+            prediction = predict_this()
             if read_base is not None and source not in diffed and _clearable(prediction):
+                # Only a file with a flag vanilla could lift is read from the base, and predicted
+                # again with it (a handful of files on a stable patch).
                 vanilla = read_base(source)
                 if vanilla is not None:
-                    prediction = predict_file(
-                        target,
-                        data,
-                        hunks,
-                        entry.kind,
-                        fuzz,
-                        entry_number=entry.number,
-                        old_path=old_rel if moved else None,
-                        target_exists=target_exists,
-                        keep_base=keep_contents or target in repeated or old_rel in repeated,
-                        base_lines=vanilla,
-                    )
+                    prediction = predict_this(base_lines=vanilla)
         diffed.update(r for r in (old_rel, new_rel) if r is not None)
         if excluded:
             left_out = _uniform(
