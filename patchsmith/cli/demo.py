@@ -86,13 +86,17 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"# exit code {code}\n")
         if code >= 2:
             return code
-    after = main(["status", *session]) if interactive else 1
+    from patchsmith.workspace.session import SessionStore
+
+    still_open = SessionStore.open(Path(worktree)).open_items()
+    if interactive:
+        main(["status", *session])
     sys.stdout.write(
         f"\n# the review report: {work / 'report.html'}\n"
         + (
             "# everything is resolved: 'patchsmith finish --session "
             f"{worktree}' writes the combined patch\n"
-            if after == 0
+            if not still_open
             else f"# to resolve what is open: patchsmith resolve --session {worktree}\n"
             "#   (the TUI; or 'patchsmith resolve HUNK --accept|--upstream|--drop|--edit')\n"
         )
