@@ -666,7 +666,9 @@ def locate_hunk(
         return _locate_insertion(view, hunk, images, expected)
 
     # Rung 1 and 2: exact.
-    adds = len(hunk.lines) > len(images.pre)  # the lines not in the pre-image are added ones
+    # The lines not in the pre-image are added ones (hunk.ops has one op a line, and unlike
+    # hunk.lines makes no line objects: see Hunk).
+    adds = len(hunk.ops) > len(images.pre)
     if (
         expected >= floor
         and view.holds_at(images.pre, expected)
@@ -1084,7 +1086,7 @@ def _duplicate_nearby(
     pure additions count: when a change group replaces lines, the replaced lines are still at
     the match, so the fix cannot already be there.
     """
-    if len(hunk.lines) == len(images.pre):  # nothing added
+    if len(hunk.ops) == len(images.pre):  # nothing added
         return None
     groups = _pure_additions(hunk)
     if not groups:
@@ -1181,20 +1183,14 @@ def _same_function_at(view: FileLines, first: int, second: int) -> bool:
 
 def _pure_additions(hunk: Hunk) -> list[list[bytes]]:
     """The added lines of each change group that removes nothing."""
+    # Read from hunk.ops rather than hunk.lines, whose objects most hunks never need made (see
+    # Hunk): the change groups are the runs of ops between context lines.
     groups: list[list[bytes]] = []
-    current: list[bytes] = []
-    removes = False
-    for line in hunk.lines:
-        if line.op == CONTEXT:
-            if current and not removes:
-                groups.append(current)
-            current, removes = [], False
-        elif line.op == REMOVE:
-            removes = True
-        else:
-            current.append(line.text)
-    if current and not removes:
-        groups.append(current)
+    start = 0
+    for run in hunk.ops.split(CONTEXT):
+        if run and REMOVE not in run:
+            groups.append(list(hunk.texts[start : start + len(run)]))
+        start += len(run) + 1
     return groups
 
 

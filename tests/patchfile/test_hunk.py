@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, HunkLine, _hunk_line, parse_file
+from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk, HunkLine, _hunk_line, parse_file
 from patchsmith.patchfile.index import index_bytes
 
 HEADER = b"--- a/f.c\n+++ b/f.c\n"
@@ -47,3 +47,17 @@ def test_crlf_lines_keep_their_endings_on_the_fast_path() -> None:
         (REMOVE, b"b\r\n"),
         (ADD, b"c\r\n"),
     ]
+
+
+def test_a_parsed_hunk_makes_its_lines_on_demand_and_equals_one_made_from_them() -> None:
+    index = index_bytes(HEADER + b"@@ -1,3 +1,4 @@ f\n a\n-b\n+c\n+d\n e\n")
+    (parsed,) = parse_file(index, index.files[0])
+    assert parsed.ops == " -++ "
+    assert parsed.old_lines == (b"a\n", b"b\n", b"e\n")
+    assert parsed.new_lines == (b"a\n", b"c\n", b"d\n", b"e\n")
+    assert (parsed.leading_context, parsed.trailing_context) == (1, 1)
+    made = Hunk(1, 1, 3, 1, 4, "f", parsed.lines)
+    assert made == parsed
+    assert hash(made) == hash(parsed)
+    assert made.lines == parsed.lines
+    assert parsed.lines[1] == HunkLine(REMOVE, b"b\n")
