@@ -229,6 +229,7 @@ class FileLines:
     __slots__ = (
         "_blob",
         "_counts",
+        "_definition",
         "_hit_bytes",
         "_length",
         "_lines",
@@ -249,6 +250,10 @@ class FileLines:
         # (byte offset, line index) of the last hit: hunks come in file order, so counting
         # newlines from there instead of from the start keeps a file's searches linear.
         self._mark = (0, 0)
+        # (byte offset of a line start, the definition above it) of the last
+        # :meth:`definition_above` read from the bytes: the next hunk, most often in the same
+        # function, looks only at the lines between.
+        self._definition: tuple[int, bytes | None] = (0, None)
         # line index -> byte offset of lines found by exact searches, so a look around a match
         # can slice the bytes instead of splitting the whole file.
         self._hit_bytes: dict[int, int] = {}
@@ -368,7 +373,12 @@ class FileLines:
         if self._lines is not None or position is None:
             found = enclosing_function(self.lines, index)
             return found[1] if found is not None else None
-        return _definition_before(self.blob, position)
+        floor, above = self._definition
+        if floor > position:
+            floor, above = 0, None
+        found_bytes = _definition_before(self.blob, position, floor, above)
+        self._definition = (position, found_bytes)
+        return found_bytes
 
     def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
         """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
@@ -488,17 +498,23 @@ def _lines_back(blob: bytes, position: int, count: int) -> tuple[int, int]:
         guess *= 4
 
 
-def _definition_before(blob: bytes, position: int) -> bytes | None:
+def _definition_before(
+    blob: bytes, position: int, floor: int = 0, above: bytes | None = None
+) -> bytes | None:
     """The nearest definition-looking line that ends before ``position`` (a line start), with
     its newline, as :func:`enclosing_function` finds it among the lines. Searched in chunks
     going up, each four times the last: most hunks sit a few hundred bytes below their
-    function's first line, so one small search finds it."""
+    function's first line, so one small search finds it.
+
+    Only the lines from ``floor`` (a line start no later than ``position``) down are searched:
+    ``above`` is the answer for ``floor`` (a call made earlier), so it stands when none of them
+    is a definition."""
     end = position
     size = 512
-    while end > 0:
+    while end > floor:
         # Back to a line start, so the chunk holds whole lines; every line above ``position``
         # ends with a newline.
-        start = blob.rfind(b"\n", 0, max(0, end - size)) + 1
+        start = max(floor, blob.rfind(b"\n", 0, max(0, end - size)) + 1)
         # From the newline before ``start``, so a definition on the chunk's first line counts;
         # the last one in the chunk that is not a label is the nearest.
         found: list[bytes] = _DEFINITION_AFTER_NEWLINE.findall(blob, max(0, start - 1), end)
@@ -512,7 +528,7 @@ def _definition_before(blob: bytes, position: int) -> bytes | None:
                 return first
         end = start
         size *= 4
-    return None
+    return above
 
 
 def _lines_forward(blob: bytes, position: int, count: int) -> int:
