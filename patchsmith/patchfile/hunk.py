@@ -204,15 +204,7 @@ def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:
     if not ops.translate(None, b" +-"):
         return _hunk_of(hunk, ops.decode("ascii"), [text[1:] for text in body])
     lines = _unified_lines(body)
-    return Hunk(
-        hunk.number,
-        hunk.old_start,
-        hunk.old_count,
-        hunk.new_start,
-        hunk.new_count,
-        hunk.section,
-        lines,
-    )
+    return _hunk_of(hunk, "".join(line.op for line in lines), [line.text for line in lines])
 
 
 _first_byte = itemgetter(0)
@@ -313,12 +305,4 @@ def _context_hunk(raw: bytes, hunk: HunkEntry, source: str) -> Hunk:
                 source=source,
                 line=hunk.line,
             )
-    return Hunk(
-        hunk.number,
-        hunk.old_start,
-        hunk.old_count,
-        hunk.new_start,
-        hunk.new_count,
-        hunk.section,
-        lines,
-    )
+    return _hunk_of(hunk, "".join(line.op for line in lines), [line.text for line in lines])
