@@ -30,10 +30,11 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
+from patchsmith.record import record
 
 LARGE_OFFSET = 50
 """Beyond this many lines from where the hunk was expected (after the shift of earlier hunks) a
@@ -105,7 +106,7 @@ _LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
 _DEFINITION_AFTER_NEWLINE = re.compile(rb"\n([A-Za-z_$][^\n]*)")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Placement:
     """Where a hunk's changes go in a file: everything :func:`apply_located` needs."""
 
@@ -124,7 +125,7 @@ class Placement:
         return len(self.hunk.old_lines) - self.top - self.bottom
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Candidate:
     """A region of the file that resembles the hunk: evidence for a conflict or a flagged match."""
 
@@ -146,7 +147,7 @@ class Candidate:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AlignmentRow:
     """One row of the alignment of a hunk's pre-image with the vendor's best candidate region."""
 
@@ -169,7 +170,7 @@ class AlignmentRow:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Location:
     """The verdict of the ladder for one hunk."""
 

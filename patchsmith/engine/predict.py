@@ -24,7 +24,7 @@ import functools
 import os
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 
 from patchsmith.engine.locate import (
@@ -43,6 +43,7 @@ from patchsmith.errors import TreeError
 from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
+from patchsmith.record import record
 
 __all__ = [
     "SCHEMA",
@@ -84,7 +85,7 @@ BaseReader = Callable[[str], bytes | None]
 reads a base that is not a directory (a tarball or a git ref the caller has read)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkPrediction:
     """One hunk's predicted fate, with the evidence."""
 
@@ -134,7 +135,7 @@ class HunkPrediction:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FilePrediction:
     """One file diff's predicted fate."""
 
@@ -194,7 +195,7 @@ class FilePrediction:
         return data
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Prediction:
     """Every selected file diff's prediction, in patch order."""
 

@@ -30,11 +30,12 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from patchsmith.errors import GateError, InputError, TreeError
+from patchsmith.record import record
 
 # drivers/md/dm.c:12:5: error: expected ';' before '}' token
 # /abs/hello.c:7: warning: ...          (no column: older gcc, or the linker)
@@ -66,7 +67,7 @@ class GateSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkSpan:
     """The lines of a worktree file a hunk wrote: lets a compiler error name its hunk."""
 
@@ -78,7 +79,7 @@ class HunkSpan:
     """Last line, inclusive."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diagnostic:
     """One compiler or modpost message, mapped back to the worktree."""
 
@@ -112,7 +113,7 @@ class Diagnostic:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildStep:
     """One make invocation."""
 
@@ -121,7 +122,7 @@ class BuildStep:
     """The kept module directory this step builds; ``None`` for preparation steps."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildRequest:
     """What to build and how."""
 
@@ -147,7 +148,7 @@ class BuildRequest:
     """More ``VAR=value`` arguments for make (``ARCH=i386``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildProgress:
     """One line of make output, with where the build is."""
 
@@ -160,7 +161,7 @@ class BuildProgress:
     """Objects compiled so far (Kbuild ``CC [M]`` lines), over all steps."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepResult:
     argv: tuple[str, ...]
     directory: str | None
@@ -168,7 +169,7 @@ class StepResult:
     duration: float
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildResult:
     """What a build produced."""
 

@@ -24,7 +24,6 @@ import posixpath
 import re
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from patchsmith.kernel.kbuild import (
     DESCENT_LISTS,
@@ -33,6 +32,7 @@ from patchsmith.kernel.kbuild import (
     ObjectRef,
     describe,
 )
+from patchsmith.record import record
 
 
 class FileClass(enum.StrEnum):
@@ -57,7 +57,7 @@ class FileClass(enum.StrEnum):
     """Cannot tell: an odd Kbuild file, or a source no Kbuild line names."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Classification:
     """The class of one path and why."""
 

@@ -17,11 +17,12 @@ import gzip
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
 from patchsmith.errors import ConfigError
+from patchsmith.record import record
 
 # CONFIG_BLK_DEV_DM=m        CONFIG_LOCALVERSION="-cloud"        CONFIG_HZ=250
 _ASSIGNMENT = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
@@ -66,7 +67,7 @@ _ARCH_OPTIONS: tuple[tuple[str, str], ...] = (
 _HEADER_ALIASES = {"x86_64": "x86", "i386": "x86", "amd64": "x86", "aarch64": "arm64"}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KernelConfig:
     """The options of one kernel configuration."""
 

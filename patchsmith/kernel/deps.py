@@ -25,10 +25,10 @@ import enum
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from patchsmith.kernel.classify import Classification, FileClass
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk
+from patchsmith.record import record
 
 
 class WarningKind(enum.StrEnum):
@@ -38,7 +38,7 @@ class WarningKind(enum.StrEnum):
     """A kept hunk changes a header that built-in code also includes."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchHunk:
     """A parsed hunk with the tree-relative path of its file."""
 
@@ -46,7 +46,7 @@ class PatchHunk:
     hunk: Hunk
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DependencyWarning:
     """One reason a kept hunk may not be safe without something left out."""
 

@@ -22,7 +22,7 @@ import lzma
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -31,6 +31,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from patchsmith.errors import InputError
+from patchsmith.record import record
 
 # Module file names the kernel's module loader (and kmod) accept, longest suffix first.
 MODULE_SUFFIXES = (".ko.xz", ".ko.zst", ".ko.gz", ".ko")
@@ -48,7 +49,7 @@ _COMPILER_VERSION = re.compile(r"(?:GCC: \([^)]*\) |clang version )(\d+(?:\.\d+)
 _VERMAGIC_GCC = re.compile(r"^gcc-(\d+\.\d+)$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Vermagic:
     """A module's ``vermagic`` string, split the way the kernel composes it."""
 
@@ -78,7 +79,7 @@ class Vermagic:
         return cls(text=" ".join(words), release=words[0], flags=tuple(flags), gcc=gcc)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ModuleInfo:
     """The facts one ``.ko`` carries about itself and its build."""
 

@@ -34,6 +34,7 @@ from types import MappingProxyType
 
 from patchsmith.errors import TreeError
 from patchsmith.kernel.config import KernelConfig
+from patchsmith.record import record
 
 # The lists the top-level Makefile links into vmlinux (2.6 to 5.x name them here; 6.1 moved most
 # of them into the root Kbuild's obj-y, leaving core-y/drivers-y/libs-y for the arch Makefile).
@@ -46,7 +47,7 @@ _MAX_DEPTH = 40
 _MAX_INCLUDE_DEPTH = 6
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ObjectRef:
     """One object (``foo.o``), directory (``bar/``) or program named in a Kbuild list."""
 
@@ -101,7 +102,7 @@ def split_list_name(name: str) -> tuple[str, str | None]:
     return head, tail
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KbuildFile:
     """One evaluated Kbuild file (with whatever it includes)."""
 
@@ -121,7 +122,7 @@ class KbuildFile:
         return [ref for ref in self.refs if ref.target == target]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DirectoryState:
     """Whether make reaches a directory under this config, and how."""
 

@@ -29,13 +29,13 @@ import re
 import tarfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from patchsmith import __version__
 from patchsmith.errors import InputError
 from patchsmith.kernel.elfinfo import ModuleInfo, read_module
+from patchsmith.record import record
 
 DEFAULT_SUBDIR = "updates"
 
@@ -47,7 +47,7 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _SAFE_SUBDIR = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PackagedModule:
     """One module in the package."""
 
@@ -75,7 +75,7 @@ class PackagedModule:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PackageResult:
     """What :func:`package_modules` wrote."""
 

@@ -31,13 +31,13 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from patchsmith.errors import ConfigError, InputError, TreeError
 from patchsmith.kernel.config import KernelConfig, load_config
 from patchsmith.kernel.elfinfo import ModuleInfo, is_module_file, module_stem, read_module
+from patchsmith.record import record
 
 # #define UTS_RELEASE "6.1.0-56-cloud-amd64"
 _UTS_RELEASE = re.compile(r'^\s*#\s*define\s+UTS_RELEASE\s+"([^"]*)"', re.MULTILINE)
@@ -99,7 +99,7 @@ _RANDSTRUCT_PREFIX = "RANDSTRUCT_"
 TreeKind = Literal["tree", "kernel-dir"]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Check:
     """One comparison between the target and the build; a failure comes with a fix."""
 
@@ -124,7 +124,7 @@ class Check:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TreeFacts:
     """What the tree (or prepared kernel directory) the build will use says about its kernel."""
 
@@ -152,7 +152,7 @@ class TreeFacts:
         return None if self.config is None else vermagic_flags(self.config)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompilerFacts:
     """The local compiler the build will run."""
 
@@ -166,7 +166,7 @@ class CompilerFacts:
     """Why it could not be run, if it could not."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PreflightReport:
     """The facts compared and the checks made."""
 

@@ -17,19 +17,20 @@ Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import field, fields
 from itertools import compress
 from operator import itemgetter
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.index import DiffFormat, FileEntry, HunkEntry, PatchIndex
+from patchsmith.record import record
 
 CONTEXT = " "
 ADD = "+"
 REMOVE = "-"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkLine:
     """One line of a hunk body."""
 
@@ -41,7 +42,7 @@ class HunkLine:
     absent."""
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@record
 class Hunk:
     """A parsed hunk: numbers from the header and its lines.
 
@@ -86,7 +87,7 @@ class Hunk:
     def lines(self) -> tuple[HunkLine, ...]:
         """The lines in order (made on first use, then kept)."""
         if self._lines is None:
-            object.__setattr__(self, "_lines", tuple(map(_hunk_line, self.ops, self.texts)))
+            object.__setattr__(self, "_lines", tuple(map(HunkLine, self.ops, self.texts)))
         assert self._lines is not None
         return self._lines
 
@@ -129,7 +130,8 @@ def _init(
     texts: tuple[bytes, ...],
     lines: tuple[HunkLine, ...] | None,
 ) -> None:
-    """Set every field of a new :class:`Hunk` (it is frozen: through ``object.__setattr__``)."""
+    """Set every field of a new :class:`Hunk` (a record, frozen to the type checker: through
+    ``object.__setattr__``)."""
     for name, value in zip(_FIELDS, (*numbers, ops, texts, lines), strict=True):
         object.__setattr__(hunk, name, value)
 
@@ -169,23 +171,6 @@ def parse_file(index: PatchIndex, entry: FileEntry) -> tuple[Hunk, ...]:
 
 # The op of a unified body line, by its first byte.
 _OPS = {0x20: CONTEXT, 0x2B: ADD, 0x2D: REMOVE}
-
-# HunkLine(op, text) without the frozen dataclass's __init__, which sets each field through
-# object.__setattr__: a kernel patch has tens of thousands of lines and this halves their cost.
-# The slot descriptors are the fields' own storage; the assert keeps this in step with the class.
-# They are taken from the class's __dict__ (typed Any) rather than through typing.cast: typing is
-# not otherwise imported on check's path, and importing it costs ~2 ms of start-up.
-assert tuple(f.name for f in fields(HunkLine)) == ("op", "text")
-_new_object = object.__new__
-_set_op = HunkLine.__dict__["op"].__set__
-_set_text = HunkLine.__dict__["text"].__set__
-
-
-def _hunk_line(op: str, text: bytes) -> HunkLine:
-    line: HunkLine = _new_object(HunkLine)
-    _set_op(line, op)
-    _set_text(line, text)
-    return line
 
 
 def _unified_hunk(raw: bytes, hunk: HunkEntry) -> Hunk:

@@ -21,10 +21,11 @@ import enum
 import gc
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.source import PatchSource
+from patchsmith.record import record
 
 # typing is for the type checker only: importing it cost 1.6 ms of every ``filter`` run's start-up.
 # mypy reads TYPE_CHECKING as true; at run time the last definition of an overloaded method wins,
@@ -60,7 +61,7 @@ class DiffFormat(enum.StrEnum):
     """No hunks at all: a mode change, an empty new file, a rename without edits, a binary."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkEntry:
     """One hunk: its byte range in the input and the numbers of its header."""
 
@@ -160,7 +161,7 @@ class LazyHunks(Sequence[HunkEntry]):
         return repr(self._read()) if self._hunks is not None else "LazyHunks(<not read yet>)"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileEntry:
     """One file diff: byte ranges, the names on both sides and git's extended headers."""
 
@@ -220,7 +221,7 @@ class FileEntry:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Mail:
     """One message of an mbox or ``git format-patch`` output."""
 
@@ -232,7 +233,7 @@ class Mail:
     date: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchIndex:
     """The index of one or more inputs, read in order (a quilt series gives several)."""
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import (
@@ -37,6 +37,7 @@ from patchsmith.patchfile.index import (
     decode_path,
     encode_path,
 )
+from patchsmith.record import record
 
 # typing is for the type checker only: importing it cost 1.6 ms of every ``filter`` run's start-up.
 # mypy reads TYPE_CHECKING as true; at run time the last definition of an overloaded method wins,
@@ -59,7 +60,7 @@ KERNEL_TOP_DIRS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RangeSet:
     """A filterdiff range list such as ``1,3-5,7-``; ``x1-2`` is everything but 1 and 2."""
 
@@ -184,7 +185,7 @@ def _decode_or_none(name: bytes | None) -> str | None:
     return None if name is None else decode_path(name)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Selection:
     """What to keep. An empty selection keeps everything."""
 
@@ -233,7 +234,7 @@ def describe(selection: Selection) -> tuple[str, ...]:
     return tuple(rules)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileDecision:
     """What the selection did with one file diff."""
 
@@ -256,7 +257,7 @@ class FileDecision:
         return self.selected and len(self.kept) == len(self.entry.hunks)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SelectionResult:
     index: PatchIndex
     selection: Selection

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from patchsmith.errors import InputError
+from patchsmith.record import record
 
 # Imports for the type checker only (mypy reads TYPE_CHECKING as true): typing and pathlib cost
 # ``filter`` start-up time on every run.
@@ -36,7 +36,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 STDIN = "-"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchSource:
     """One input patch as read: the name a user recognises and the exact decompressed bytes."""
 

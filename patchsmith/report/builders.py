@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from patchsmith import __version__
@@ -33,6 +33,7 @@ from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
 from patchsmith.patchfile.select import SelectionResult, describe
+from patchsmith.record import record
 from patchsmith.report.model import (
     BuildReport,
     ClassCount,
@@ -79,7 +80,7 @@ _KIND_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ReportContext:
     """What a report says about the run besides the outcomes: the inputs as the user gave them."""
 

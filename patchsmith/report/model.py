@@ -16,9 +16,9 @@ Depends on :mod:`patchsmith.model` only; never on a renderer, the CLI or the TUI
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.record import record
 
 SCHEMA = "patchsmith.report/1"
 """The ``schema`` value of the JSON form; ``patchsmith/schemas/report-1.json`` describes it."""
@@ -39,7 +39,7 @@ class ReportKind(enum.StrEnum):
 # --- inputs ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchInput:
     """One patch file as read, identified so a reviewer can check it is the published one."""
 
@@ -55,7 +55,7 @@ class PatchInput:
     """``gzip``, ``bzip2``, ``xz``, ``zstd`` or ``None``."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Inputs:
     """What went in: enough to reproduce the run."""
 
@@ -81,7 +81,7 @@ class Inputs:
 # --- selection ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LeftOutGroup:
     """Files and hunks left out for one reason (a rule or a Kbuild class)."""
 
@@ -94,7 +94,7 @@ class LeftOutGroup:
     """The files concerned (tree paths), in patch order."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ClassCount:
     """Files and hunks of one Kbuild class, kept and left out."""
 
@@ -105,7 +105,7 @@ class ClassCount:
     left_out_hunks: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SelectionWarning:
     """A dependency or header warning from selection (:mod:`patchsmith.kernel.deps`)."""
 
@@ -119,7 +119,7 @@ class SelectionWarning:
     identifiers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SelectionReport:
     """What the selection kept and left out, and why."""
 
@@ -147,7 +147,7 @@ class SelectionReport:
 # --- outcomes -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DiffLine:
     """One line of a shown diff."""
 
@@ -157,7 +157,7 @@ class DiffLine:
     """The line without its ending, decoded for display (undecodable bytes as ``\\xNN``)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Diff:
     """A diff shown to the reviewer: upstream's hunk, the vendor's region or the final result."""
 
@@ -196,7 +196,7 @@ class Diff:
         return head + "".join(f"{line.op}{line.text}\n" for line in self.lines)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkResolution:
     """How a person (or a remembered decision) settled a hunk."""
 
@@ -211,7 +211,7 @@ class HunkResolution:
     """Taken from resolution memory (an earlier run) rather than decided now."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class HunkReport:
     """One hunk's fate, with the evidence a reviewer needs to check it."""
 
@@ -267,7 +267,7 @@ class HunkReport:
         return f"line {self.found_line}{tail}"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FileReport:
     """One file diff of the patch: kept or left out, with its hunks."""
 
@@ -304,13 +304,13 @@ class FileReport:
         return self.status != HunkStatus.CLEAN or any(h.detailed for h in self.hunks)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StatusCount:
     status: HunkStatus
     count: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Summary:
     """The ten-second answer at the top of every report."""
 
@@ -334,7 +334,7 @@ class Summary:
     """Why it is or is not safe to build, one clause (without the yes or no)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BuildReport:
     """The result of the build gate's compile, when there was one."""
 
@@ -347,14 +347,14 @@ class BuildReport:
     """The last lines of the build log (the error, when it failed)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DiffstatEntry:
     path: str
     added: int
     removed: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Report:
     """A whole review report."""
 

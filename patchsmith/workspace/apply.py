@@ -60,6 +60,7 @@ from patchsmith.model import HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.select import FileDecision, SelectionResult
+from patchsmith.record import record
 from patchsmith.workspace import git, memory
 from patchsmith.workspace.session import (
     PatchInfo,
@@ -91,7 +92,7 @@ PAUSE_ENV = "PATCHSMITH_TEST_PAUSE_AT"
 (``written``: files written, nothing committed), so a test can kill it there."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApplyOptions:
     """What ``patchsmith apply`` was asked to do, beyond the patch and the selection."""
 
@@ -223,7 +224,7 @@ def _ref_ok(repo: Path, ref: str) -> bool:
 # --- the worktree ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _Place:
     git_dir: Path
     worktree: Path

@@ -42,10 +42,10 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from patchsmith.errors import GitError, TreeError
+from patchsmith.record import record
 
 GIT = "git"
 
@@ -154,7 +154,7 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GitResult:
     """What a git command returned when the caller looks at the exit code itself."""
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from patchsmith.model import Resolution
+from patchsmith.record import record
 from patchsmith.workspace import git
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 SCHEMA = "patchsmith.resolution/1"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Remembered:
     """A stored decision."""
 

@@ -44,12 +44,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
 from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.record import record
 from patchsmith.workspace import git
 from patchsmith.workspace import memory as memory
 
@@ -112,7 +113,7 @@ OPEN_STATUSES = frozenset(
 """Statuses that need a person when the hunk was not applied."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Region:
     """A run of lines in a worktree file: where a resolution goes."""
 
@@ -126,7 +127,7 @@ class Region:
         return len(to_bytes(self.text).splitlines(keepends=True))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionHunk:
     """One selected hunk: what happened to it on apply and how it was resolved."""
 
@@ -223,7 +224,7 @@ class SessionHunk:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionFile:
     """One file the session touches."""
 
@@ -236,7 +237,7 @@ class SessionFile:
     """(hunk id, reject text) for each hunk written to the ``.rej`` file, in order."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PatchInfo:
     """Which patch this session applies (checked again when ``apply`` continues)."""
 
@@ -246,7 +247,7 @@ class PatchInfo:
     sha256: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Pending:
     """A resolution in flight: recorded before the file is written, cleared after the commit."""
 
@@ -263,7 +264,7 @@ class Pending:
     reused: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Session:
     """Everything about one apply: where, from what, and every hunk's fate."""
 
@@ -425,7 +426,7 @@ def _plain(value: Any) -> dict[str, Any]:
     return {item.name: getattr(value, item.name) for item in fields(value)}
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OpenItem:
     """Something that keeps a session from finishing."""
 

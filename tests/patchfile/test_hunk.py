@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk, HunkLine, _hunk_line, parse_file
+from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk, HunkLine, parse_file
 from patchsmith.patchfile.index import index_bytes
 
 HEADER = b"--- a/f.c\n+++ b/f.c\n"
@@ -12,13 +12,6 @@ def lines_of(body: bytes) -> list[tuple[str, bytes]]:
     index = index_bytes(HEADER + body)
     (hunk,) = parse_file(index, index.files[0])
     return [(line.op, line.text) for line in hunk.lines]
-
-
-def test_the_fast_constructor_makes_ordinary_lines() -> None:
-    made = _hunk_line(ADD, b"x\n")
-    assert made == HunkLine(ADD, b"x\n")
-    assert hash(made) == hash(HunkLine(ADD, b"x\n"))
-    assert repr(made) == repr(HunkLine(ADD, b"x\n"))
 
 
 def test_a_lone_carriage_return_stays_inside_its_line() -> None:
