@@ -1054,6 +1054,10 @@ def enclosing_function(lines: Sequence[bytes], index: int) -> tuple[int, bytes] 
 
 def _same_function(section: bytes, line: bytes) -> bool:
     """Whether a hunk header's section text names this file line (git truncates sections)."""
+    if section and not section.isspace() and line.startswith(section):
+        # The common answer, without normalizing: git copies the line (stripped, maybe cut
+        # short), and a prefix stays a prefix once whitespace runs are collapsed.
+        return True
     left = normalize(section)
     right = normalize(line)
     if not left or not right:
@@ -1201,14 +1205,14 @@ def _same_function_at(view: FileLines, first: int, second: int) -> bool:
 def _pure_additions(hunk: Hunk) -> list[list[bytes]]:
     """The added lines of each change group that removes nothing."""
     # Read from hunk.ops rather than hunk.lines, whose objects most hunks never need made (see
-    # Hunk): the change groups are the runs of ops between context lines.
-    groups: list[list[bytes]] = []
-    start = 0
-    for run in hunk.ops.split(CONTEXT):
-        if run and REMOVE not in run:
-            groups.append(list(hunk.texts[start : start + len(run)]))
-        start += len(run) + 1
-    return groups
+    # Hunk): a change group is a run of ops between context lines, and a pure addition one
+    # that is all "+" (_ADDITION_RUN finds them in C).
+    texts = hunk.texts
+    return [list(texts[run.start() : run.end()]) for run in _ADDITION_RUN.finditer(hunk.ops)]
+
+
+_ADDITION_RUN = re.compile(r"(?<![+-])\++(?![+-])")
+"""A maximal run of added lines with no removed line next to it: a pure addition group."""
 
 
 def _edge_violation(view: FileLines, hunk: Hunk, images: _Images, at: int) -> str:

@@ -522,8 +522,11 @@ def _read_all(descriptor: int) -> bytes:
     """The whole file behind ``descriptor``: a read of the size ``fstat`` gives, then reads
     until the end (a file may grow while it is read)."""
     size = os.fstat(descriptor).st_size
-    chunks: list[bytes] = []
-    while chunk := os.read(descriptor, size + 1 if not chunks else 1 << 20):
+    first = os.read(descriptor, size + 1)
+    if len(first) <= size:
+        return first  # a short read of a regular file is its end: no second read to see it
+    chunks = [first]
+    while chunk := os.read(descriptor, 1 << 20):
         chunks.append(chunk)
     return b"".join(chunks)
 

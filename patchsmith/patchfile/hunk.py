@@ -62,10 +62,12 @@ class Hunk:
     """One character per line: ``" "`` context, ``"+"`` added, ``"-"`` removed."""
     texts: tuple[bytes, ...]
     """Each line's text, as :attr:`HunkLine.text`."""
-    _lines: tuple[HunkLine, ...] | None = field(compare=False, repr=False)
+    _lines: tuple[HunkLine, ...] | None = field(default=None, compare=False, repr=False)
+    """:attr:`lines` once made."""
 
-    def __init__(
-        self,
+    @classmethod
+    def from_lines(
+        cls,
         number: int,
         old_start: int,
         old_count: int,
@@ -73,15 +75,12 @@ class Hunk:
         new_count: int,
         section: str,
         lines: Iterable[HunkLine],
-    ) -> None:
-        lines = tuple(lines)
-        _init(
-            self,
-            (number, old_start, old_count, new_start, new_count, section),
-            "".join([line.op for line in lines]),
-            tuple([line.text for line in lines]),
-            lines,
-        )
+    ) -> Hunk:
+        """A hunk of these header numbers and lines (the parser makes ops and texts directly)."""
+        made = tuple(lines)
+        ops = "".join([line.op for line in made])
+        texts = tuple([line.text for line in made])
+        return cls(number, old_start, old_count, new_start, new_count, section, ops, texts, made)
 
     @property
     def lines(self) -> tuple[HunkLine, ...]:
@@ -123,37 +122,18 @@ class Hunk:
         return f"@@ -{old} +{new} @@{tail}"
 
 
-def _init(
-    hunk: Hunk,
-    numbers: tuple[int, int, int, int, int, str],
-    ops: str,
-    texts: tuple[bytes, ...],
-    lines: tuple[HunkLine, ...] | None,
-) -> None:
-    """Set every field of a new :class:`Hunk` (a record, frozen to the type checker: through
-    ``object.__setattr__``)."""
-    for name, value in zip(_FIELDS, (*numbers, ops, texts, lines), strict=True):
-        object.__setattr__(hunk, name, value)
-
-
-_FIELDS = tuple(f.name for f in fields(Hunk))
-assert _FIELDS[:6] == ("number", "old_start", "old_count", "new_start", "new_count", "section")
-assert _FIELDS[6:] == ("ops", "texts", "_lines")  # _init's argument order
-
-
 def _hunk_of(entry: HunkEntry, ops: str, texts: list[bytes]) -> Hunk:
     """A :class:`Hunk` of ``entry``'s numbers whose lines are made only when asked for."""
-    hunk: Hunk = object.__new__(Hunk)
-    numbers = (
+    return Hunk(
         entry.number,
         entry.old_start,
         entry.old_count,
         entry.new_start,
         entry.new_count,
         entry.section,
+        ops,
+        tuple(texts),
     )
-    _init(hunk, numbers, ops, tuple(texts), None)
-    return hunk
 
 
 def parse_hunk(index: PatchIndex, entry: FileEntry, hunk: HunkEntry) -> Hunk:

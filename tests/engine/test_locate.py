@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
@@ -17,6 +19,8 @@ from patchsmith.engine.locate import (
     VANILLA_CLEARED,
     FileLines,
     Placement,
+    _pure_additions,
+    _same_function,
     apply_located,
     clear_with_vanilla,
     enclosing_function,
@@ -468,3 +472,36 @@ def test_unchanged_since_vanilla_compares_aligned_windows() -> None:
     assert not unchanged_since_vanilla(FileLines(text[1:]), 1, 3, view, 2)
     # The stated place must exist in vanilla.
     assert not unchanged_since_vanilla(view, 30, 3, FileLines(text[:20]), 30)
+
+
+# Lines and hunk sections made of a few words and whitespace runs: where prefix and
+# whitespace-collapsing rules could disagree.
+_words = st.sampled_from([b"int", b"foo(", b"void", b"x)", b"{", b""])
+_spaces = st.sampled_from([b"", b" ", b"  ", b"\t", b" \t "])
+_texts = st.lists(st.tuples(_spaces, _words), max_size=5).map(
+    lambda parts: b"".join(space + word for space, word in parts)
+)
+
+
+@given(section=_texts, line=_texts, tail=_texts)
+def test_same_function_agrees_with_its_definition(section: bytes, line: bytes, tail: bytes) -> None:
+    # _same_function answers a raw prefix without normalizing; the answer must be the one the
+    # whitespace-collapsed comparison gives, for lines that start with the section and others.
+    for candidate in (line, section + tail, line + b"\n"):
+        left, right = normalize(section), normalize(candidate)
+        expected = bool(left and right) and (right.startswith(left) or left.startswith(right))
+        assert _same_function(section, candidate) == expected
+
+
+@given(ops=st.text(alphabet=" +-", max_size=30))
+def test_pure_additions_are_the_all_added_change_groups(ops: str) -> None:
+    # A change group is a run of ops between context lines; a pure addition has no "-".
+    texts = tuple(f"{i}\n".encode() for i in range(len(ops)))
+    hunk = Hunk(1, 1, 1, 1, 1, "", ops, texts)
+    expected: list[list[bytes]] = []
+    start = 0
+    for run in ops.split(" "):
+        if run and "-" not in run:
+            expected.append(list(texts[start : start + len(run)]))
+        start += len(run) + 1
+    assert _pure_additions(hunk) == expected

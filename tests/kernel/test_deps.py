@@ -31,7 +31,7 @@ def fixture_hunks() -> dict[str, list[PatchHunk]]:
 
 def hunk(*lines: str) -> Hunk:
     parsed = tuple(HunkLine(line[0], line[1:].encode() + b"\n") for line in lines)
-    return Hunk(1, 1, 1, 1, 1, "", parsed)
+    return Hunk.from_lines(1, 1, 1, 1, 1, "", parsed)
 
 
 def test_kept_module_hunk_uses_macro_a_left_out_header_adds() -> None:

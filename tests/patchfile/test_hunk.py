@@ -49,7 +49,7 @@ def test_a_parsed_hunk_makes_its_lines_on_demand_and_equals_one_made_from_them()
     assert parsed.old_lines == (b"a\n", b"b\n", b"e\n")
     assert parsed.new_lines == (b"a\n", b"c\n", b"d\n", b"e\n")
     assert (parsed.leading_context, parsed.trailing_context) == (1, 1)
-    made = Hunk(1, 1, 3, 1, 4, "f", parsed.lines)
+    made = Hunk.from_lines(1, 1, 3, 1, 4, "f", parsed.lines)
     assert made == parsed
     assert hash(made) == hash(parsed)
     assert made.lines == parsed.lines
