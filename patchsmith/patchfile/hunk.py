@@ -17,7 +17,7 @@ Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import field, fields
+from dataclasses import field
 from itertools import compress
 from operator import itemgetter
 
