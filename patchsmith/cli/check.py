@@ -32,6 +32,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from patchsmith.cli.table import Cell
     from patchsmith.kernel.deps import DependencyWarning
 
 REPORT_FORMATS = ("md", "html", "json")
@@ -267,76 +268,71 @@ def render(
     every: bool = False,
 ) -> None:
     """The human view: one table row per hunk, grouped by file, then a summary line."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-    from rich.text import Text
+    from patchsmith.cli.table import format_table, styled, terminal_width, use_colour
 
-    # Piped output is read in a pager or a log: give the reason column room instead of rich's
-    # default of 80 columns.
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    table.add_column("file / hunk", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    table.add_column("line", no_wrap=True, justify="right")
-    table.add_column("offset", no_wrap=True, justify="right")
-    table.add_column("reason", overflow="fold", ratio=1)
+    out = sys.stdout
+    colour = use_colour(out)
+    rows: list[list[Cell]] = []
     for file in prediction.files:
-        rows = _rows(file, issues, every)
-        if issues and not rows and file.settled:
+        hunk_rows = _rows(file, issues, every)
+        if issues and not hunk_rows and file.settled:
             continue
         name = file.path if file.old_path is None else f"{file.old_path} → {file.path}"
         if file.kbuild_class:
             name += f"  [{file.kbuild_class}]"
         style = _STYLE.get(file.status, "")
         flag = " !" if file.needs_review and not file.hunks else ""
-        summary_only = bool(file.hunks) and not rows and not issues
-        if summary_only:
+        if file.hunks and not hunk_rows and not issues:
             count = len(file.hunks)
-            status_text = Text(f"clean ×{count}" if count > 1 else "clean", style=style)
+            status = f"clean ×{count}" if count > 1 else "clean"
         elif not file.hunks:
-            status_text = Text(f"{file.status}{flag}", style=style)
+            status = f"{file.status}{flag}"
         else:
-            status_text = Text("")
-        table.add_row(
-            Text(name, style="bold"),
-            status_text,
-            "",
-            "",
-            Text(file.reason, style="dim") if file.reason else "",
-        )
-        for hunk in rows:
+            status = ""
+        rows.append([(name, "bold"), (status, style), "", "", (file.reason, "dim")])
+        for hunk in hunk_rows:
             mark = " !" if hunk.needs_review else ""
-            table.add_row(
-                f"  #{hunk.hunk_number}",
-                Text(f"{hunk.status}{mark}", style=_STYLE.get(hunk.status, "")),
-                _location(hunk),
-                _offset(hunk),
-                hunk.reason,
+            rows.append(
+                [
+                    f"  #{hunk.hunk_number}",
+                    (f"{hunk.status}{mark}", _STYLE.get(hunk.status, "")),
+                    _location(hunk),
+                    _offset(hunk),
+                    hunk.reason,
+                ]
             )
-    console.print(table)
+    lines = format_table(
+        ("file / hunk", "status", "line", "offset", "reason"),
+        rows,
+        right=(2, 3),
+        width=terminal_width(out),
+        colour=colour,
+    )
     if verbose:
         for file in prediction.files:
             for hunk in file.hunks:
                 if hunk.alignment:
-                    _print_alignment(console, file, hunk, escape)
+                    lines.extend(_alignment_lines(file, hunk, colour))
     counts = prediction.counts
-    summary = Text()
+    summary: list[Cell] = []
     for status in HunkStatus:
         if counts.get(status):
             if summary:
                 summary.append(", ")
-            summary.append(f"{counts[status]} {status}", style=_STYLE.get(status, ""))
+            summary.append((f"{counts[status]} {status}", _STYLE.get(status, "")))
     summary.append(f"; {prediction.review_count} need review")
     if left_out:
         summary.append(f"; {left_out} file(s) left out by the selection")
-    console.print(summary)
+    lines.append(styled(summary, colour))
+    out.write("\n".join(lines) + "\n")
 
 
-def _print_alignment(console: Any, file: FilePrediction, hunk: HunkPrediction, escape: Any) -> None:
+def _alignment_lines(file: FilePrediction, hunk: HunkPrediction, colour: bool) -> list[str]:
     """The pre-image next to the vendor's best candidate: why the hunk does not apply."""
+    from patchsmith.cli.table import paint
+
     where = f" (candidate at line {hunk.candidates[0].line})" if hunk.candidates else ""
-    console.print(f"\n[bold]{escape(file.path)} #{hunk.hunk_number}[/bold]{where}")
+    lines = ["", paint(f"{file.path} #{hunk.hunk_number}", "bold", colour) + where]
     marks = {"same": " ", "changed": "~", "missing": "-", "extra": "+"}
     styles = {"same": "dim", "changed": "yellow", "missing": "red", "extra": "cyan"}
     for row in hunk.alignment:
@@ -344,7 +340,8 @@ def _print_alignment(console: Any, file: FilePrediction, hunk: HunkPrediction, e
         vendor = _show(row.vendor)
         line = f"{row.vendor_line:>6}" if row.vendor_line is not None else "      "
         text = f"{marks[row.op]} {line}  {expected:<60.60} | {vendor}"
-        console.print(escape(text), style=styles[row.op], soft_wrap=True)
+        lines.append(paint(text.rstrip(), styles[row.op], colour))
+    return lines
 
 
 def _show(line: bytes | None) -> str:
