@@ -491,6 +491,11 @@ def predict_file(
 
 def strip_path(name: str, strip: int) -> str:
     """``name`` without its first ``strip`` components (``-p``); raises if it has too few."""
+    if name and name[0] != "/" and name[-1] != "/" and "//" not in name:
+        # The common name, no empty component: one split, at most strip + 1 pieces.
+        pieces = name.split("/", strip)
+        if len(pieces) > strip:
+            return pieces[-1]
     parts = [p for p in name.split("/") if p]
     if name.startswith("/") and strip == 0:
         raise TreeError(
@@ -718,16 +723,19 @@ def predict(
             return state[relative] is not None
         return source_tree.exists(relative)
 
-    # Only files that more than one diff touches need their predicted contents kept.
+    # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
+    # touches need their predicted contents kept.
+    paths: list[tuple[str | None, str | None]] = []
     seen: Counter[str] = Counter()
     for entry in selected:
-        seen.update({strip_path(name, strip) for name in entry.names})
+        old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
+        new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
+        paths.append((old_rel, new_rel))
+        seen.update({relative for relative in (old_rel, new_rel) if relative is not None})
     repeated = {path for path, count in seen.items() if count > 1}
 
     files: list[FilePrediction] = []
-    for done_count, entry in enumerate(selected, start=1):
-        old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
-        new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
+    for done_count, (entry, (old_rel, new_rel)) in enumerate(zip(selected, paths), start=1):
         for relative in (old_rel, new_rel):
             if relative is not None:
                 _check_relative(relative)

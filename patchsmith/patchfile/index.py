@@ -479,6 +479,10 @@ _ANY_HUNK_HEADER = re.compile(rb"^@@ -\d", re.M)
 # '-', '\', or an empty line ("\n", "\r\n"), plus the next hunk or file header. It is matched
 # with the newline before it, searching from just before a line start: a literal first character
 # lets the regex engine skip between newlines, where "^" with re.M tries every byte (3x slower).
+_BODY_STARTS = (b" ", b"+", b"-", b"\\")
+"""The first bytes of a unified hunk's body lines (a line after a complete hunk that starts so
+is looked at closely)."""
+
 _BODY_STOP = re.compile(rb"\n(?:[^ +\-\\\r\n]|@@ |--- |\+\+\+ |\r[^\n])")
 
 # The common git file diff's header, read in one match (anything else takes the general path);
@@ -1162,9 +1166,9 @@ class _Scanner:
 
     def check_after_hunk(self, pos: int) -> None:
         """A completed hunk followed by more hunk-like lines is longer than its header says."""
+        if self.data[pos : pos + 1] not in _BODY_STARTS:
+            return  # the next hunk's "@@", the next diff, the end: nothing to look at
         line = self.line(pos)
-        if not line or line[:1] not in (b" ", b"+", b"-", b"\\"):
-            return
         if line.rstrip(b"\r\n") in (b"--", b"-- "):  # a mail signature
             return
         if line.startswith(b"--- ") and self.data.startswith(b"+++ ", pos + len(line)):

@@ -9,8 +9,10 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from patchsmith.engine.predict import SCHEMA, predict, predict_file
+from patchsmith.engine.predict import SCHEMA, predict, predict_file, strip_path
 from patchsmith.errors import TreeError
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import parse_file
@@ -386,3 +388,18 @@ diff --git a/drv/up.c b/drv/up.c
     assert [f.hunks[0].status for f in prediction.files] == [HunkStatus.CLEAN] * 2
     assert prediction.files[1].hunks[0].needs_review
     assert asked == []
+
+
+@given(
+    name=st.lists(st.sampled_from(["a", "b", "", "..", "."]), max_size=5).map("/".join),
+    strip=st.integers(min_value=0, max_value=4),
+)
+def test_strip_path_keeps_patch_s_meaning(name: str, strip: int) -> None:
+    # -p N drops N components; empty components (a leading, doubled or trailing "/") count for
+    # nothing, as in GNU patch; too few components is an error, never an empty path.
+    parts = [part for part in name.split("/") if part]
+    if (name.startswith("/") and strip == 0) or len(parts) <= strip:
+        with pytest.raises(TreeError):
+            strip_path(name, strip)
+    else:
+        assert strip_path(name, strip) == "/".join(parts[strip:])
