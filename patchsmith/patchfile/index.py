@@ -1065,8 +1065,12 @@ class _Scanner:
         """Read the hunks from ``cursor`` into ``hunks`` (or, with ``None``, only check them);
         return where they end."""
         data = self.data
+        # The loop a kernel patch runs thousands of times: the header line is sliced here and
+        # its groups read at once, rather than through the helpers.
         while data.startswith(b"@@ ", cursor):
-            header = self.line(cursor)
+            newline = data.find(b"\n", cursor)
+            body = self.size if newline < 0 else newline + 1
+            header = data[cursor:body]
             match = _UNIFIED_HUNK.match(header)
             if match is None:
                 raise self.error(
@@ -1074,12 +1078,10 @@ class _Scanner:
                     f"malformed hunk header {header.rstrip()!r}",
                     hint="a unified hunk header looks like '@@ -12,7 +12,8 @@'",
                 )
-            old_start = int(match.group(1))
-            old_count = int(match.group(2)) if match.group(2) is not None else 1
-            new_start = int(match.group(3))
-            new_count = int(match.group(4)) if match.group(4) is not None else 1
-            body = cursor + len(header)
-            end, added, removed = self.hunk_body(body, old_count, new_count, cursor)
+            old_start, old_count, new_start, new_count, section = match.groups()
+            old = 1 if old_count is None else int(old_count)
+            new = 1 if new_count is None else int(new_count)
+            end, added, removed = self.hunk_body(body, old, new, cursor)
             if hunks is not None:
                 hunks.append(
                     HunkEntry(
@@ -1087,11 +1089,11 @@ class _Scanner:
                         start=cursor,
                         end=end,
                         line=self.lines.at(cursor),
-                        old_start=old_start,
-                        old_count=old_count,
-                        new_start=new_start,
-                        new_count=new_count,
-                        section=decode_path(match.group(5)),
+                        old_start=int(old_start),
+                        old_count=old,
+                        new_start=int(new_start),
+                        new_count=new,
+                        section=section.decode("utf-8", "surrogateescape"),  # decode_path
                         added=added,
                         removed=removed,
                     )
