@@ -735,7 +735,9 @@ def predict(
     repeated = {path for path, count in seen.items() if count > 1}
 
     files: list[FilePrediction] = []
-    for done_count, (entry, (old_rel, new_rel)) in enumerate(zip(selected, paths), start=1):
+    for done_count, (entry, (old_rel, new_rel)) in enumerate(
+        zip(selected, paths, strict=True), start=1
+    ):
         for relative in (old_rel, new_rel):
             if relative is not None:
                 _check_relative(relative)
