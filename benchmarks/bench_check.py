@@ -1,8 +1,9 @@
 """Wall time of ``patchsmith check`` against ``patch -p1 --dry-run -f``, measured in the same run.
 
-Usage: ``bench_check.py SCENARIO_DIR [--runs N]``. ``check`` reads ``upstream.patch`` against
-the full ``vendor-old/`` tree (it only opens the files the patch names); GNU patch runs on a
-scratch copy of exactly those files, so both read the same bytes. Each command runs ``--runs``
+Usage: ``bench_check.py SCENARIO_DIR [--runs N]``. ``check``, both as ``--json`` and as the
+table a person reads (piped), reads ``upstream.patch`` against the full ``vendor-old/`` tree (it
+only opens the files the patch names); GNU patch runs on a scratch copy of exactly those files,
+so both read the same bytes. Each command runs ``--runs``
 times, alternating, after one warm-up each (so both see a warm page cache); the best time of
 each is compared. The target is a ratio of at most 1.5.
 
@@ -83,31 +84,38 @@ def main() -> int:
         cached = cached_bytecode_env(folder)
         as_is = dict(os.environ)
         gnu = [patch, "-p1", "--dry-run", "-f", "-s", "-d", str(copy)]
+        table = [word for word in check if word != "--json"]
         timed(check, env=cached)  # warm-up: page cache, and writes the bytecode cache
+        timed(table, env=cached)
         timed(check, env=as_is)
         timed(gnu, patch_file)
         ours: list[float] = []
+        tables: list[float] = []
         uncached: list[float] = []
         theirs: list[float] = []
         for _ in range(args.runs):
             ours.append(timed(check, env=cached))
+            tables.append(timed(table, env=cached))
             uncached.append(timed(check, env=as_is))
             theirs.append(timed(gnu, patch_file))
-    best_ours, best_uncached, best_theirs = min(ours), min(uncached), min(theirs)
+    best_ours, best_table = min(ours), min(tables)
+    best_uncached, best_theirs = min(uncached), min(theirs)
     ratio = best_ours / best_theirs
+    table_ratio = best_table / best_theirs
     no_cache = "PYTHONDONTWRITEBYTECODE set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
     print(f"files {len(index.files)}, hunks {index.hunk_count}, runs {args.runs} (best of)")
     print(
         f"patchsmith check --json : {best_ours:.3f}s (bytecode cached, as bench_filter.py runs it)"
     )
+    print(f"patchsmith check (table): {best_table:.3f}s (piped), ratio {table_ratio:.2f}x")
     print(
-        f"  without the cache      : {best_uncached:.3f}s "
+        f"  --json without cache   : {best_uncached:.3f}s "
         f"(this environment as is{': ' + no_cache if no_cache else ''}), "
         f"ratio {best_uncached / best_theirs:.2f}x"
     )
     print(f"patch -p1 --dry-run -f  : {best_theirs:.3f}s")
-    verdict = "within" if ratio <= TARGET else "OVER"
-    print(f"ratio {ratio:.2f}x ({verdict} the {TARGET}x target)")
+    verdict = "within" if max(ratio, table_ratio) <= TARGET else "OVER"
+    print(f"ratio {ratio:.2f}x --json, {table_ratio:.2f}x table ({verdict} the {TARGET}x target)")
     return 0
 
 
