@@ -15,7 +15,9 @@ Why ``subprocess`` and not GitPython's ``Git.execute``: GitPython builds the chi
 as ``os.environ.copy()`` updated with ours, so it can add variables but cannot remove a leaked
 ``GIT_DIR``; and its ``Repo`` objects keep ``git cat-file --batch`` children alive until closed.
 Running git directly with a complete environment of our own fixes the first and makes the second
-impossible (a test checks that no ``cat-file`` process outlives a command).
+impossible (a test checks that no ``cat-file`` process outlives a command). GitPython is a test
+dependency instead: ``tests/workspace/test_git_oracle.py`` reads what apply and abort did
+through it, a second git client, so a mistake shared by this module and its tests cannot hide.
 
 The user's identity is read once from their real global config (``user.name``/``user.email``)
 and passed as ``GIT_AUTHOR_*``/``GIT_COMMITTER_*``; without one, ``$USER`` is used.

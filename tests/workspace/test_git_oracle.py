@@ -1,0 +1,78 @@
+"""apply and abort seen through GitPython: a second git client reading what patchsmith did.
+
+patchsmith runs git itself, through ``subprocess`` with a scrubbed environment (see
+``patchsmith/workspace/git.py``). These tests read the result with GitPython instead, so a
+mistake shared by patchsmith's git helpers and its own tests cannot hide: the user's repository
+keeps its branch, HEAD, index and files, and the session is one worktree on its own branch
+whose commits descend from the user's HEAD and touch only the files the clean hunks change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import git  # GitPython, a test dependency (the 'dev' extra)
+
+from patchsmith.cli import main
+from patchsmith.cli.common import read_index
+from patchsmith.patchfile.select import Selection, select
+from patchsmith.workspace import git as ours
+from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.session import Session, SessionStore, session_path
+from tests.workspace.conftest import DEMO_PATCH
+
+
+def _apply(tree: Path) -> Session:
+    index = read_index([str(DEMO_PATCH)])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+    return SessionStore(session_path(ours.git_dir_of(Path(session.worktree)))).load()
+
+
+def test_apply_leaves_the_users_repository_as_it_was(demo_repo: Path) -> None:
+    before = git.Repo(demo_repo)
+    head, branch = before.head.commit, before.active_branch.name
+    heads_before = {ref.name: ref.commit.hexsha for ref in before.heads}
+
+    session = _apply(demo_repo)
+
+    repo = git.Repo(demo_repo)
+    assert repo.head.commit == head
+    assert repo.active_branch.name == branch
+    assert not repo.is_dirty(untracked_files=True)
+    heads = {ref.name: ref.commit.hexsha for ref in repo.heads}
+    new = set(heads) - set(heads_before)
+    assert {name: heads[name] for name in heads_before} == heads_before
+    assert new == {"patchsmith/patch-6.1.999"}
+
+    worktree = git.Repo(session.worktree)
+    assert worktree.active_branch.name == "patchsmith/patch-6.1.999"
+    assert worktree.head.commit.hexsha == heads["patchsmith/patch-6.1.999"]
+    assert repo.is_ancestor(head, worktree.head.commit)
+    listed = repo.git.worktree("list", "--porcelain").splitlines()
+    paths = {
+        Path(line.split(" ", 1)[1]).resolve() for line in listed if line.startswith("worktree ")
+    }
+    assert Path(session.worktree).resolve() in paths
+
+    # The commits on the session branch change exactly the files whose hunks applied.
+    applied = {hunk.path for hunk in session.hunks if hunk.applied}
+    changed = {diff.b_path for diff in head.diff(worktree.head.commit)}
+    assert applied and changed == applied
+    assert (Path(session.worktree) / "Makefile.rej").exists()  # rejects stay untracked
+    assert "Makefile.rej" in worktree.untracked_files
+
+
+def test_abort_removes_the_worktree_and_the_branch(demo_repo: Path) -> None:
+    session = _apply(demo_repo)
+    assert main(["abort", "--session", session.worktree]) == 0
+    repo = git.Repo(demo_repo)
+    assert not Path(session.worktree).exists()
+    assert [ref.name for ref in repo.heads] == [repo.active_branch.name]
+    assert _worktrees(repo) == {demo_repo.resolve()}
+
+
+def _worktrees(repo: git.Repo) -> set[Path]:
+    listed = repo.git.worktree("list", "--porcelain").splitlines()
+    return {
+        Path(line.split(" ", 1)[1]).resolve() for line in listed if line.startswith("worktree ")
+    }
