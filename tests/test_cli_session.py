@@ -96,3 +96,45 @@ def test_status_outside_a_worktree_is_a_usage_error(
     assert main(["status"]) == 2
     err = capsys.readouterr().err
     assert "is not inside a git worktree" in err and "--session PATH" in err
+
+
+def test_the_session_is_found_from_the_tree_it_was_made_from(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain tree: its sessions live in the repository patchsmith keeps for it, and status,
+    # resolve and abort find them from the tree or any folder in it, and say where they are.
+    worktree = _worktree(capsys, tree)
+    monkeypatch.chdir(tree / "drivers" / "md")
+    assert main(["status"]) == 1
+    captured = capsys.readouterr()
+    assert "Makefile#1" in captured.out
+    assert f"the session of this tree, in {worktree.resolve()}" in captured.err
+    assert main(["abort"]) == 0
+    assert not worktree.exists()
+    capsys.readouterr()
+    assert main(["status"]) == 2
+    assert "nor in a tree patchsmith has applied to" in capsys.readouterr().err
+
+
+def test_a_git_tree_finds_its_session_and_names_both_when_there_are_two(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO / "vendor", repo)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "vendor"]):
+        subprocess.run(["git", "-C", str(repo), *command], check=True)
+    first = _worktree(capsys, repo)
+    monkeypatch.chdir(repo)
+    assert main(["status", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["worktree"] == str(first)
+    code = main(["apply", str(DEMO_PATCH), "--tree", str(repo), "--branch", "second", "--json"])
+    assert code == 1
+    second = json.loads(capsys.readouterr().out)["worktree"]
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "has 2 patchsmith sessions" in err and str(first) in err and second in err
+    assert "--session WORKTREE" in err
+    # Inside a worktree, that worktree's session is meant, whatever else the tree has.
+    monkeypatch.chdir(first)
+    assert main(["status", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["worktree"] == str(first)

@@ -98,5 +98,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(session.to_json())
     else:
         write_status(session, items)
-        sys.stdout.write(f"\ncd {session.worktree}\n")
+        sys.stdout.write(
+            f"\ncd {session.worktree}\n"
+            f"(status, resolve, finish and abort also find this session from {session.tree})\n"
+        )
     return 1 if items else 0

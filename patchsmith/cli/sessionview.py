@@ -7,6 +7,7 @@ status table users see. Only CLI modules import this; it holds no domain logic.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -19,14 +20,22 @@ def add_session_argument(parser: argparse.ArgumentParser) -> None:
         "--session",
         metavar="PATH",
         help="the session: its worktree or its session.json (default: the worktree the "
-        "current directory is in)",
+        "current directory is in, or the session made from the tree it is in)",
     )
 
 
 def store_from_args(args: argparse.Namespace) -> SessionStore:
+    """The session ``--session`` names; else the one of the worktree the current directory is
+    in; else the one made from the tree it is in (said on stderr, so the user knows)."""
     if args.session:
         return SessionStore.open(Path(args.session))
-    return SessionStore.find(Path.cwd())
+    here = Path.cwd()
+    store = SessionStore.find(here)
+    worktree = os.path.realpath(store.read().worktree)
+    real = os.path.realpath(here)
+    if real != worktree and not real.startswith(worktree.rstrip(os.sep) + os.sep):
+        sys.stderr.write(f"patchsmith: the session of this tree, in {worktree}\n")
+    return store
 
 
 def fate(hunk: SessionHunk) -> str:

@@ -436,6 +436,30 @@ def common_dir(worktree: Path) -> Path:
     return Path(_out(result))
 
 
+def worktrees(git_dir: Path) -> list[Path]:
+    """Every worktree of the repository at ``git_dir``, as ``git worktree list`` gives them."""
+    listing = _out(run_git(["worktree", "list", "--porcelain"], git_dir=git_dir))
+    prefix = "worktree "
+    return [Path(line[len(prefix) :]) for line in listing.splitlines() if line.startswith(prefix)]
+
+
+def repositories_for(start: Path) -> list[Path]:
+    """The git directories where sessions made from the tree holding ``start`` live: the
+    repository ``start`` is in (a git tree's sessions are its worktrees), and the repository
+    patchsmith keeps for the nearest enclosing plain tree it has worked on."""
+    found: list[Path] = []
+    result = run_git(["rev-parse", "--show-toplevel"], cwd=start, check=False)
+    if result.code == 0:
+        found.append(common_dir(Path(_out(result))))
+    real = Path(os.path.realpath(start))
+    for folder in (real, *real.parents):
+        kept = data_home() / "trees" / tree_key(folder) / "repo.git"
+        if (kept / "HEAD").exists():
+            found.append(kept)
+            break
+    return found
+
+
 def worktree_of_branch(git_dir: Path, branch: str) -> Path | None:
     """The worktree that has ``branch`` checked out, if any."""
     listing = _out(run_git(["worktree", "list", "--porcelain"], git_dir=git_dir))

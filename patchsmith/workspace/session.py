@@ -510,22 +510,53 @@ class SessionStore:
 
     @classmethod
     def find(cls, start: Path) -> SessionStore:
-        """The session of the worktree ``start`` is in (a directory inside it, or the worktree)."""
+        """The session of the worktree ``start`` is in (a directory inside it, or the
+        worktree); else, from the tree a session was made from (or a folder inside it), that
+        tree's session, when it has exactly one."""
         try:
-            git_dir = git.git_dir_of(start)
-        except GitError as error:
+            git_dir: Path | None = git.git_dir_of(start)
+        except GitError:
+            git_dir = None
+        if git_dir is not None and session_path(git_dir).exists():
+            return cls(session_path(git_dir))
+        found = cls.of_tree(start)
+        if len(found) == 1:
+            return found[0]
+        if found:
+            listed = ", ".join(store.read().worktree for store in found)
+            raise SessionError(
+                f"{start} has {len(found)} patchsmith sessions: {listed}",
+                hint="pass --session WORKTREE for the one you mean",
+            )
+        if git_dir is None:
             # Not being in a worktree is a usage matter (exit 2), not a failure of git.
             raise SessionError(
-                f"no patchsmith session here: {start} is not inside a git worktree",
+                f"no patchsmith session here: {start} is not inside a git worktree, nor in a "
+                "tree patchsmith has applied to",
                 hint="run from inside the worktree 'patchsmith apply' made, or pass --session PATH",
-            ) from error
-        path = session_path(git_dir)
-        if not path.exists():
-            raise SessionError(
-                f"no patchsmith session in the worktree at {start}",
-                hint="run 'patchsmith apply PATCH --tree DIR' first, or pass --session PATH",
             )
-        return cls(path)
+        raise SessionError(
+            f"no patchsmith session in the worktree at {start}",
+            hint="run 'patchsmith apply PATCH --tree DIR' first, or pass --session PATH",
+        )
+
+    @classmethod
+    def of_tree(cls, start: Path) -> list[SessionStore]:
+        """The sessions made from the tree ``start`` is in (see :func:`git.repositories_for`):
+        worktrees with a session whose source tree holds ``start``."""
+        real = os.path.realpath(start)
+        stores: list[SessionStore] = []
+        for repository in git.repositories_for(start):
+            for worktree in git.worktrees(repository):
+                if not worktree.is_dir():
+                    continue  # a worktree deleted by hand; 'git worktree prune' forgets it
+                path = session_path(git.git_dir_of(worktree))
+                if not path.exists():
+                    continue
+                tree = os.path.realpath(cls(path).read().tree)
+                if real == tree or real.startswith(tree.rstrip(os.sep) + os.sep):
+                    stores.append(cls(path))
+        return stores
 
     @classmethod
     def open(cls, where: Path) -> SessionStore:
