@@ -52,6 +52,7 @@ __all__ = [
     "Candidate",
     "FilePrediction",
     "HunkPrediction",
+    "ModeChange",
     "Placement",
     "Prediction",
     "apply_located",
@@ -136,6 +137,59 @@ class HunkPrediction:
 
 
 @record
+class ModeChange:
+    """A file diff's change of its file's mode (git's ``old mode`` and ``new mode`` headers),
+    judged against the mode the tree's file has. Modes are git's: ``100644``, ``100755``,
+    ``120000`` (a symlink)."""
+
+    old: str
+    new: str
+    found: str | None
+    """The tree's file's mode, ``None`` when the file is absent."""
+    status: HunkStatus
+    """``clean`` when the tree has ``old``, ``already-applied`` when it has ``new``, else
+    ``conflict``."""
+
+    @property
+    def settled(self) -> bool:
+        return self.status in SETTLED
+
+    @property
+    def reason(self) -> str:
+        change = f"mode {self.old} → {self.new}"
+        if self.status == HunkStatus.CLEAN:
+            return change
+        if self.status == HunkStatus.ALREADY_APPLIED:
+            return f"{change}: already {self.new}"
+        found = "absent" if self.found is None else f"mode {self.found}"
+        return f"{change}, but the tree's file is {found}"
+
+    def to_json(self) -> dict[str, object]:
+        return {"old": self.old, "new": self.new, "found": self.found, "status": str(self.status)}
+
+
+def judge_mode(old: str, new: str, found: str | None) -> ModeChange:
+    """The verdict on a mode change ``old`` → ``new`` for a file whose mode is ``found``."""
+    if found == old:
+        status = HunkStatus.CLEAN
+    elif found == new:
+        status = HunkStatus.ALREADY_APPLIED
+    else:
+        status = HunkStatus.CONFLICT
+    return ModeChange(old, new, found, status)
+
+
+def git_mode(st_mode: int) -> str | None:
+    """The mode git records for a file with this ``stat`` mode, or ``None`` (a directory...).
+    Only the owner's execute bit makes a regular file ``100755``, as in git."""
+    if st_mode & 0o170000 == 0o120000:
+        return "120000"
+    if st_mode & 0o170000 == 0o100000:
+        return "100755" if st_mode & 0o100 else "100644"
+    return None
+
+
+@record
 class FilePrediction:
     """One file diff's predicted fate."""
 
@@ -160,6 +214,8 @@ class FilePrediction:
     """For a diff without hunks, the file-level flag; otherwise any hunk's."""
     kbuild_class: str | None = None
     """The Kbuild class, when the caller asked for Kbuild selection."""
+    mode: ModeChange | None = None
+    """The diff's change of the file's mode, if it has one (with or without hunks)."""
 
     @property
     def placements(self) -> tuple[Placement, ...]:
@@ -176,6 +232,8 @@ class FilePrediction:
 
     @property
     def settled(self) -> bool:
+        if self.mode is not None and not self.mode.settled:
+            return False
         if self.hunks:
             return all(h.settled for h in self.hunks)
         return self.status in SETTLED and not self.needs_review
@@ -191,6 +249,8 @@ class FilePrediction:
         data["status"] = str(self.status)
         data["needs_review"] = self.needs_review
         data["reason"] = self.reason
+        if self.mode is not None:
+            data["mode"] = self.mode.to_json()
         data["hunks"] = [h.to_json(verbose) for h in self.hunks]
         return data
 
@@ -220,7 +280,7 @@ class Prediction:
         return sum(
             sum(1 for h in f.hunks if h.needs_review) if f.hunks else int(f.needs_review)
             for f in self.files
-        )
+        ) + sum(1 for f in self.files if f.hunks and f.mode is not None and not f.mode.settled)
 
     @property
     def settled(self) -> bool:
@@ -638,6 +698,16 @@ class _Tree:
     def exists(self, relative: str) -> bool:
         return os.path.lexists(self.resolve(relative))
 
+    def mode(self, relative: str) -> str | None:
+        """The git mode of the file at ``relative`` (``None`` when absent): a symlink's own,
+        ``120000``, not its target's."""
+        _check_relative(relative)
+        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
+        try:
+            return git_mode(os.lstat(full).st_mode)
+        except FileNotFoundError:
+            return None
+
 
 def _remember(
     state: dict[str, bytes | None],
@@ -657,6 +727,24 @@ def _remember(
         HunkStatus.ALREADY_APPLIED,
     ):
         state[target] = None
+
+
+def _with_mode(prediction: FilePrediction, mode: ModeChange) -> FilePrediction:
+    """``prediction`` with its diff's mode change judged: the file's own verdict for a diff
+    that only changes the mode, a note (and a flag when it conflicts) beside the hunks'."""
+    conflict = not mode.settled
+    if not prediction.hunks:
+        return replace(
+            prediction,
+            mode=mode,
+            status=mode.status,
+            reason=mode.reason,
+            needs_review=prediction.needs_review or conflict,
+        )
+    reason = "; ".join(r for r in (prediction.reason, mode.reason) if r)
+    return replace(
+        prediction, mode=mode, reason=reason, needs_review=prediction.needs_review or conflict
+    )
 
 
 def _clearable(prediction: FilePrediction) -> bool:
@@ -722,6 +810,13 @@ def predict(
         if relative in state:
             return state[relative] is not None
         return source_tree.exists(relative)
+
+    def mode_of(relative: str) -> str | None:
+        """The file's git mode (on disk: an earlier diff of this patch changing it is not
+        followed), ``None`` when absent or deleted by an earlier diff."""
+        if relative in state and state[relative] is None:
+            return None
+        return source_tree.mode(relative)
 
     # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
     # touches need their predicted contents kept.
@@ -800,6 +895,9 @@ def predict(
             )
             merged = sorted(prediction.hunks + left_out, key=lambda h: h.hunk_number)
             prediction = replace(prediction, hunks=tuple(merged))
+        old_mode, new_mode = entry.header("old mode"), entry.header("new mode")
+        if old_mode is not None and new_mode is not None and entry.kind != ChangeKind.BINARY:
+            prediction = _with_mode(prediction, judge_mode(old_mode, new_mode, mode_of(source)))
         if classes is not None and target in classes:
             prediction = replace(prediction, kbuild_class=classes[target])
         files.append(prediction)

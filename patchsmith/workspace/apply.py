@@ -536,6 +536,8 @@ class _FileWork:
     session_hunks: list[SessionHunk]
     rejects: list[tuple[str, bytes]]
     reject_header: bytes
+    mode: str | None = None
+    """The git mode to give the file (a mode change that applies, or a new file's mode)."""
 
 
 def _is_applied(prediction: HunkPrediction, accept_fuzz: bool) -> bool:
@@ -678,8 +680,16 @@ def _work_file(
                 if found is not None:
                     item = _with_region(item, found, base_lines, shift_points, hunk)
         session_hunks.append(item)
+    mode = _mode_to_set(entry, prediction, write)
     if not prediction.hunks:
-        session_hunks.append(_hunkless(index, entry, prediction, write or delete_path is not None))
+        done = write or delete_path is not None
+        if prediction.mode is not None:
+            done = prediction.mode.settled
+        session_hunks.append(_hunkless(index, entry, prediction, done))
+    elif prediction.mode is not None:
+        # The mode part of a diff that also has hunks: an item of its own, so a mode change is
+        # shown done, or left open, and never dropped without a word.
+        session_hunks.insert(0, _hunkless(index, entry, prediction, prediction.mode.settled))
     return _FileWork(
         decision=decision,
         prediction=prediction,
@@ -691,7 +701,18 @@ def _work_file(
         rejects=rejects,
         reject_header=_header_line(raw_header, b"---", path)
         + _header_line(raw_header, b"+++", path),
+        mode=mode,
     )
+
+
+def _mode_to_set(entry: FileEntry, prediction: FilePrediction, write: bool) -> str | None:
+    """The mode apply gives the file: a mode change the tree's file is ready for, or the mode
+    of a new file it writes (``new file mode 100755`` for a script)."""
+    if prediction.mode is not None:
+        return prediction.mode.new if prediction.mode.status == HunkStatus.CLEAN else None
+    if entry.kind == ChangeKind.NEW and write:
+        return entry.header("new file mode")
+    return None
 
 
 def _hunkless(
@@ -701,7 +722,12 @@ def _hunkless(
     ``path#0``, so it is never left out of the session silently."""
     review = prediction.needs_review or (not done and entry.kind != ChangeKind.DELETED)
     reason = prediction.reason
-    if entry.kind in (ChangeKind.MODE, ChangeKind.BINARY) or not done:
+    status = prediction.status
+    if prediction.mode is not None and prediction.hunks:
+        # The mode item of a diff with hunks: its own verdict, not the hunks'.
+        reason, status = prediction.mode.reason, prediction.mode.status
+        review = not done
+    if entry.kind == ChangeKind.BINARY or not done:
         review = True
         reason = (reason + "; " if reason else "") + "not applied by patchsmith: do it by hand"
     return SessionHunk(
@@ -709,7 +735,7 @@ def _hunkless(
         path=prediction.path,
         file_number=entry.number,
         number=0,
-        status=prediction.status,
+        status=status,
         needs_review=review,
         reason=reason,
         expected_line=0,
@@ -896,10 +922,15 @@ def _apply_in(
             progress("proposals", number, len(kept))
     # Write: contents first, then deletions, then nothing more until the commit.
     written: list[str] = []
+    modes: dict[str, str] = {}
     for number, work in enumerate(works, start=1):
         path = work.prediction.path
         if work.write and work.result is not None:
             write_atomic(worktree / path, work.result)
+            written.append(path)
+        if work.mode is not None and (worktree / path).is_file():
+            git.set_mode(worktree / path, work.mode)
+            modes[path] = work.mode
             written.append(path)
         if work.delete_path is not None:
             target = worktree / work.delete_path
@@ -922,7 +953,7 @@ def _apply_in(
     files += tuple(SessionFile(p, "touched") for p in extra)
     touched = sorted({f.path for f in files} | set(written))
     applied_commit = git.commit_paths(
-        worktree, touched, f"patchsmith: apply clean hunks of {session.patch.name}"
+        worktree, touched, f"patchsmith: apply clean hunks of {session.patch.name}", modes
     )
     # After the commit: what a person resolves. Rejects, or conflict blocks with --merge.
     hunks: list[SessionHunk] = []

@@ -41,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -309,18 +310,29 @@ def tree_repository(tree: Path) -> Path:
     return git_dir
 
 
+def set_mode(path: Path, mode: str) -> None:
+    """Give the file at ``path`` git's mode ``mode`` on disk: ``100755`` sets the execute bits
+    where the read bits are, ``100644`` clears them (symlinks and others are left alone)."""
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        return
+    current = stat.S_IMODE(info.st_mode)
+    if mode == "100755":
+        os.chmod(path, current | ((current & 0o444) >> 2))
+    elif mode == "100644":
+        os.chmod(path, current & ~0o111)
+
+
 def _mode_of(path: str) -> str | None:
     """The git mode of a file in the tree, or ``None`` for what git cannot hold (a directory)."""
     try:
         info = os.lstat(path)
     except FileNotFoundError:
         return None
-    import stat
-
     if stat.S_ISLNK(info.st_mode):
         return "120000"
     if stat.S_ISREG(info.st_mode):
-        return "100755" if info.st_mode & 0o111 else "100644"
+        return "100755" if info.st_mode & 0o100 else "100644"  # the owner's bit, as git reads
     return None
 
 
@@ -472,8 +484,13 @@ def worktree_of_branch(git_dir: Path, branch: str) -> Path | None:
     return None
 
 
-def commit_paths(worktree: Path, paths: Iterable[str], message: str) -> str:
+def commit_paths(
+    worktree: Path, paths: Iterable[str], message: str, modes: Mapping[str, str] | None = None
+) -> str:
     """Stage ``paths`` (added, changed or deleted) and commit them; return HEAD.
+
+    ``modes`` gives paths whose git mode (``100644``/``100755``) is recorded as given, whatever
+    ``core.fileMode`` says: a user's repository may ignore executable bits.
 
     Commits even when nothing changed (``--allow-empty``), so the branch's story always has the
     step. Hooks never run (``core.hooksPath=/dev/null`` and ``--no-verify``).
@@ -485,6 +502,10 @@ def commit_paths(worktree: Path, paths: Iterable[str], message: str) -> str:
             cwd=worktree,
             input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in listed) + b"\0",
         )
+    for flag in ("+x", "-x"):
+        chosen = sorted(p for p, m in (modes or {}).items() if (m == "100755") == (flag == "+x"))
+        if chosen:
+            run_git(["update-index", f"--chmod={flag}", "--", *chosen], cwd=worktree)
     run_git(
         ["commit", "--quiet", "--no-verify", "--allow-empty", "--no-edit", "-F", "-"],
         cwd=worktree,

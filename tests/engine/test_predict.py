@@ -403,3 +403,69 @@ def test_strip_path_keeps_patch_s_meaning(name: str, strip: int) -> None:
             strip_path(name, strip)
     else:
         assert strip_path(name, strip) == "/".join(parts[strip:])
+
+
+MODE_PATCH = """\
+diff --git a/scripts/run.sh b/scripts/run.sh
+old mode 100755
+new mode 100644
+index 1111111..2222222
+--- a/scripts/run.sh
++++ b/scripts/run.sh
+@@ -1,3 +1,3 @@
+ echo a
+-echo b
++echo B
+ echo c
+diff --git a/scripts/only.sh b/scripts/only.sh
+old mode 100755
+new mode 100644
+"""
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected", "settled"),
+    [
+        ((0o755, 0o755), (HunkStatus.CLEAN, HunkStatus.CLEAN), True),
+        ((0o644, 0o644), (HunkStatus.ALREADY_APPLIED, HunkStatus.ALREADY_APPLIED), True),
+        ((0o744, 0o611), (HunkStatus.CLEAN, HunkStatus.ALREADY_APPLIED), True),  # owner's bit
+    ],
+)
+def test_a_mode_change_is_judged_on_the_trees_mode(
+    tmp_path: Path,
+    modes: tuple[int, int],
+    expected: tuple[HunkStatus, HunkStatus],
+    settled: bool,
+) -> None:
+    index, root = run(
+        tmp_path, MODE_PATCH, {"scripts/run.sh": "echo a\necho b\necho c\n", "scripts/only.sh": ""}
+    )
+    for name, mode in zip(("run.sh", "only.sh"), modes, strict=True):
+        (root / "scripts" / name).chmod(mode)
+    prediction = predict(index, index.files, root, strip=1)
+    with_hunks, mode_only = prediction.files
+    assert with_hunks.mode is not None and mode_only.mode is not None
+    assert (with_hunks.mode.status, mode_only.mode.status) == expected
+    # The hunks keep their own verdict; a diff without hunks takes the mode's.
+    assert [h.status for h in with_hunks.hunks] == [HunkStatus.CLEAN]
+    assert mode_only.status == expected[1]
+    assert "mode 100755 → 100644" in with_hunks.reason
+    assert prediction.settled is settled
+    document = prediction.to_json()["files"]
+    assert isinstance(document, list)
+    assert document[1]["mode"] == {
+        "old": "100755",
+        "new": "100644",
+        "found": mode_only.mode.found,
+        "status": str(expected[1]),
+    }
+
+
+def test_a_mode_change_on_a_symlink_is_a_conflict(tmp_path: Path) -> None:
+    index, root = run(tmp_path, MODE_PATCH, {"scripts/run.sh": "echo a\necho b\necho c\n"})
+    (root / "scripts" / "only.sh").symlink_to("run.sh")
+    prediction = predict(index, index.files, root, strip=1)
+    mode = prediction.files[1].mode
+    assert mode is not None and (mode.found, mode.status) == ("120000", HunkStatus.CONFLICT)
+    assert prediction.files[1].needs_review and not prediction.settled
+    assert prediction.review_count == 1

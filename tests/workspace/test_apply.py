@@ -233,15 +233,25 @@ def test_merge_sequences_and_refine() -> None:
 
 
 def test_hunkless_diffs_are_listed_not_dropped(tmp_path: Path) -> None:
+    # A mode change is applied and listed as done; a binary diff, which patchsmith does not
+    # apply, stays open for a person: neither disappears from the session.
     tree = tmp_path / "t"
     tree.mkdir()
     (tree / "script.sh").write_text("echo hi\n")
-    patch_file = tmp_path / "mode.diff"
-    patch_file.write_text("diff --git a/script.sh b/script.sh\nold mode 100644\nnew mode 100755\n")
+    (tree / "blob.bin").write_bytes(b"\0\1")
+    patch_file = tmp_path / "hunkless.diff"
+    patch_file.write_text(
+        "diff --git a/script.sh b/script.sh\nold mode 100644\nnew mode 100755\n"
+        "diff --git a/blob.bin b/blob.bin\nindex 1111111..2222222 100644\n"
+        "Binary files a/blob.bin and b/blob.bin differ\n"
+    )
     index = read_index([str(patch_file)])
     session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
-    item = session.hunk("script.sh#0")
-    assert item.open and "by hand" in item.reason
+    mode = session.hunk("script.sh#0")
+    assert mode.applied and not mode.open and mode.reason == "mode 100644 → 100755"
+    assert (Path(session.worktree) / "script.sh").stat().st_mode & 0o100
+    binary = session.hunk("blob.bin#0")
+    assert binary.open and "by hand" in binary.reason
 
 
 # --- the vanilla base clears flags it can vouch for -----------------------------------------------

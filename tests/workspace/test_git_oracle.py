@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import git  # GitPython, a test dependency (the 'dev' extra)
+import pytest
 
 from patchsmith.cli import main
 from patchsmith.cli.common import read_index
@@ -76,3 +77,69 @@ def _worktrees(repo: git.Repo) -> set[Path]:
     return {
         Path(line.split(" ", 1)[1]).resolve() for line in listed if line.startswith("worktree ")
     }
+
+
+MODE_PATCH = b"""\
+diff --git a/scripts/run.sh b/scripts/run.sh
+old mode 100755
+new mode 100644
+index 1111111..2222222
+--- a/scripts/run.sh
++++ b/scripts/run.sh
+@@ -1,3 +1,3 @@
+ echo a
+-echo b
++echo B
+ echo c
+diff --git a/scripts/only.sh b/scripts/only.sh
+old mode 100644
+new mode 100755
+diff --git a/scripts/new.sh b/scripts/new.sh
+new file mode 100755
+index 0000000..3333333
+--- /dev/null
++++ b/scripts/new.sh
+@@ -0,0 +1,2 @@
++#!/bin/sh
++echo new
+"""
+
+
+@pytest.mark.parametrize("file_mode", ["true", "false"])
+def test_mode_changes_and_new_scripts_are_committed_with_their_modes(
+    tmp_path: Path, file_mode: str
+) -> None:
+    # core.fileMode=false (a repository on a filesystem without execute bits) must not lose
+    # them: the modes are recorded in the index, not read back from the disk.
+    tree = tmp_path / "repo"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "scripts/run.sh").write_text("echo a\necho b\necho c\n")
+    (tree / "scripts/run.sh").chmod(0o755)
+    (tree / "scripts/only.sh").write_text("echo only\n")
+    repo = git.Repo.init(tree)
+    repo.git.config("core.fileMode", file_mode)
+    repo.git.add("-A")
+    repo.git.update_index("--chmod=+x", "scripts/run.sh")
+    repo.git.commit("-q", "-m", "vendor")
+    patch = tmp_path / "modes.patch"
+    patch.write_bytes(MODE_PATCH)
+    index = read_index([str(patch)])
+    applied = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+    session = SessionStore(session_path(ours.git_dir_of(Path(applied.worktree)))).load()
+
+    fates = {h.id: (h.applied, h.open) for h in session.hunks}
+    assert fates == {
+        "scripts/run.sh#0": (True, False),  # the mode part of a diff with hunks: its own item
+        "scripts/run.sh#1": (True, False),
+        "scripts/only.sh#0": (True, False),
+        "scripts/new.sh#1": (True, False),
+    }
+    commit = git.Repo(session.worktree).head.commit
+    assert commit.tree["scripts/run.sh"].mode == 0o100644
+    assert commit.tree["scripts/only.sh"].mode == 0o100755
+    assert commit.tree["scripts/new.sh"].mode == 0o100755
+    worktree = Path(session.worktree)
+    assert not (worktree / "scripts/run.sh").stat().st_mode & 0o100
+    assert (worktree / "scripts/new.sh").stat().st_mode & 0o100
+    assert (worktree / "scripts/run.sh").read_text() == "echo a\necho B\necho c\n"
+    assert git.Repo(tree).head.commit.tree["scripts/run.sh"].mode == 0o100755  # untouched
