@@ -698,6 +698,15 @@ class _Tree:
     def exists(self, relative: str) -> bool:
         return os.path.lexists(self.resolve(relative))
 
+    def link(self, relative: str) -> tuple[bool, bytes | None]:
+        """Whether anything is at ``relative``, and its target if it is a symlink (not
+        followed: where it points is only read as text)."""
+        _check_relative(relative)
+        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
+        if not os.path.lexists(full):
+            return False, None
+        return True, os.readlink(os.fsencode(full)) if os.path.islink(full) else None
+
     def mode(self, relative: str) -> str | None:
         """The git mode of the file at ``relative`` (``None`` when absent): a symlink's own,
         ``120000``, not its target's."""
@@ -727,6 +736,51 @@ def _remember(
         HunkStatus.ALREADY_APPLIED,
     ):
         state[target] = None
+
+
+SYMLINK = "120000"
+"""git's mode of a symbolic link: the file's content is the link's target."""
+
+
+def _new_symlink(
+    entry: FileEntry, path: str, hunks: Sequence[Hunk], found: tuple[bool, bytes | None]
+) -> FilePrediction:
+    """A diff creating a symlink, judged on what the tree has at ``path``: (whether anything
+    is there, the target when it is a symlink)."""
+    target = b"".join(_image(hunks, post=True))
+    shown = target.decode("utf-8", "replace")
+    exists, existing = found
+    if not exists:
+        # Placed like any new file's hunks (the link's target is the file's content); apply
+        # makes it a symlink from the mode.
+        reason = f"new symlink → {shown}"
+        return FilePrediction(
+            path=path,
+            entry_number=entry.number,
+            kind=entry.kind,
+            status=HunkStatus.CLEAN,
+            hunks=tuple(_hunk_prediction(entry.number, h, locate_hunk([], h)) for h in hunks),
+            base=b"",
+            reason=reason,
+        )
+    if existing == target:
+        status, reason, review = HunkStatus.ALREADY_APPLIED, "the symlink is already there", False
+    else:
+        status, reason, review = (
+            HunkStatus.FILE_EXISTS,
+            f"the patch creates a symlink → {shown}, but the tree already has this path",
+            True,
+        )
+    return FilePrediction(
+        path=path,
+        entry_number=entry.number,
+        kind=entry.kind,
+        status=status,
+        hunks=_uniform(entry.number, hunks, status, reason, review=review),
+        base=None,
+        reason=reason,
+        needs_review=review,
+    )
 
 
 def _with_mode(prediction: FilePrediction, mode: ModeChange) -> FilePrediction:
@@ -847,7 +901,9 @@ def predict(
         moved = entry.kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and old_rel != new_rel
         source = old_rel if moved else target
         assert source is not None
-        data = current(source)
+        new_link = entry.kind == ChangeKind.NEW and entry.header("new file mode") == SYMLINK
+        # A new symlink is judged on the link itself (below), never read through.
+        data = current(source) if not new_link else None
         target_exists = False
         if moved:
             target_exists = exists(target)
@@ -856,7 +912,9 @@ def predict(
                 data = current(target)
                 target_exists = False
         binary = data is not None and b"\x00" in data
-        if binary and entry.kind != ChangeKind.DELETED and hunks:
+        if new_link:
+            prediction = _new_symlink(entry, target, hunks, source_tree.link(target))
+        elif binary and entry.kind != ChangeKind.DELETED and hunks:
             reason = "the tree's file is binary (it contains NUL bytes); the patch changes text"
             prediction = FilePrediction(
                 path=target,

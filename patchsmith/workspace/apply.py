@@ -48,6 +48,7 @@ from typing import TypeVar
 
 from patchsmith.engine.locate import Placement, apply_located, expected_index, find_candidates
 from patchsmith.engine.predict import (
+    SYMLINK,
     BaseReader,
     FilePrediction,
     HunkPrediction,
@@ -617,14 +618,15 @@ def _work_file(
         result = b"".join(apply_located(base_lines, placements))
         write = True
     if (
-        kind == ChangeKind.RENAMED
+        kind in (ChangeKind.RENAMED, ChangeKind.COPIED)
         and prediction.old_path
         and prediction.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
         and all(_is_applied(p, options.accept_fuzz) for p in prediction.hunks)
     ):
         result = b"".join(apply_located(base_lines, placements))
         write = True
-        delete_path = prediction.old_path
+        if kind == ChangeKind.RENAMED:
+            delete_path = prediction.old_path
     # Open hunks: their region in the file as written, proposals, reject text.
     matcher: difflib.SequenceMatcher[bytes] | None = None
     vanilla_lines: list[bytes] | None = None
@@ -703,6 +705,14 @@ def _work_file(
         + _header_line(raw_header, b"+++", path),
         mode=mode,
     )
+
+
+def _write_symlink(path: Path, target: bytes) -> None:
+    """Make ``path`` a symlink to ``target`` (as the patch spells it; never followed here)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    os.symlink(os.fsdecode(target), path)
 
 
 def _mode_to_set(entry: FileEntry, prediction: FilePrediction, write: bool) -> str | None:
@@ -925,10 +935,13 @@ def _apply_in(
     modes: dict[str, str] = {}
     for number, work in enumerate(works, start=1):
         path = work.prediction.path
-        if work.write and work.result is not None:
+        if work.write and work.result is not None and work.mode == SYMLINK:
+            _write_symlink(worktree / path, work.result)
+            written.append(path)
+        elif work.write and work.result is not None:
             write_atomic(worktree / path, work.result)
             written.append(path)
-        if work.mode is not None and (worktree / path).is_file():
+        if work.mode not in (None, SYMLINK) and (worktree / path).is_file():
             git.set_mode(worktree / path, work.mode)
             modes[path] = work.mode
             written.append(path)

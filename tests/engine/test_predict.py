@@ -469,3 +469,38 @@ def test_a_mode_change_on_a_symlink_is_a_conflict(tmp_path: Path) -> None:
     assert mode is not None and (mode.found, mode.status) == ("120000", HunkStatus.CONFLICT)
     assert prediction.files[1].needs_review and not prediction.settled
     assert prediction.review_count == 1
+
+
+LINK_PATCH = """\
+diff --git a/include/dt-bindings b/include/dt-bindings
+new file mode 120000
+index 0000000..1234567
+--- /dev/null
++++ b/include/dt-bindings
+@@ -0,0 +1 @@
++../scripts/dtc/include-prefixes/dt-bindings
+\\ No newline at end of file
+"""
+
+
+@pytest.mark.parametrize(
+    ("existing", "status"),
+    [
+        (None, HunkStatus.CLEAN),
+        ("../scripts/dtc/include-prefixes/dt-bindings", HunkStatus.ALREADY_APPLIED),
+        ("/etc", HunkStatus.FILE_EXISTS),  # a link out of the tree: read as text, not followed
+    ],
+)
+def test_a_new_symlink_is_judged_on_the_link_not_through_it(
+    tmp_path: Path, existing: str | None, status: HunkStatus
+) -> None:
+    index, root = run(tmp_path, LINK_PATCH, {"include/linux/x.h": ""})
+    if existing is not None:
+        (root / "include/dt-bindings").symlink_to(existing)
+    (file,) = predict(index, index.files, root, strip=1).files
+    assert file.status == status
+    assert [h.status for h in file.hunks] == [status]
+    if status == HunkStatus.CLEAN:
+        assert file.reason == "new symlink → ../scripts/dtc/include-prefixes/dt-bindings"
+        assert file.result_lines == (b"../scripts/dtc/include-prefixes/dt-bindings",)
+    assert file.needs_review is (status == HunkStatus.FILE_EXISTS)

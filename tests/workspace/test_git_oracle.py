@@ -9,6 +9,7 @@ whose commits descend from the user's HEAD and touch only the files the clean hu
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import git  # GitPython, a test dependency (the 'dev' extra)
@@ -143,3 +144,40 @@ def test_mode_changes_and_new_scripts_are_committed_with_their_modes(
     assert (worktree / "scripts/new.sh").stat().st_mode & 0o100
     assert (worktree / "scripts/run.sh").read_text() == "echo a\necho B\necho c\n"
     assert git.Repo(tree).head.commit.tree["scripts/run.sh"].mode == 0o100755  # untouched
+
+
+LINK_AND_COPY = b"""\
+diff --git a/include/dt-bindings b/include/dt-bindings
+new file mode 120000
+index 0000000..1234567
+--- /dev/null
++++ b/include/dt-bindings
+@@ -0,0 +1 @@
++../scripts/dt-bindings
+\\ No newline at end of file
+diff --git a/scripts/run.sh b/scripts/copy.sh
+similarity index 100%
+copy from scripts/run.sh
+copy to scripts/copy.sh
+"""
+
+
+def test_a_new_symlink_is_a_symlink_and_a_plain_copy_is_written(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "include").mkdir()
+    (tree / "scripts/run.sh").write_text("echo run\n")
+    patch = tmp_path / "link.patch"
+    patch.write_bytes(LINK_AND_COPY)
+    index = read_index([str(patch)])
+    applied = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+    worktree = Path(applied.worktree)
+    link = worktree / "include/dt-bindings"
+    assert link.is_symlink() and os.readlink(link) == "../scripts/dt-bindings"
+    assert (worktree / "scripts/copy.sh").read_text() == "echo run\n"
+    assert (worktree / "scripts/run.sh").read_text() == "echo run\n"  # a copy keeps its source
+    commit = git.Repo(worktree).head.commit
+    assert commit.tree["include/dt-bindings"].mode == 0o120000
+    assert commit.tree["include/dt-bindings"].data_stream.read() == b"../scripts/dt-bindings"
+    assert commit.tree["scripts/copy.sh"].data_stream.read() == b"echo run\n"
+    assert not [h for h in applied.hunks if h.open]
