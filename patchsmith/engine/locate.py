@@ -65,13 +65,16 @@ RULE_EDGE = "edge"
 RULE_FUZZ_CORE = "fuzz-core"
 RULE_WHITESPACE = "whitespace"
 RULE_NO_CONTEXT = "no-context"
+RULE_READS_AS_BOTH = "reads-as-both"
+RULE_NEARER_FUZZY = "nearer-fuzzy"
 """Names of the safety rules, as :attr:`Location.rules` records them."""
 
-VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE})
-"""The rules whose flag an unchanged neighbourhood lifts (see :func:`clear_with_vanilla`): both
-are about what surrounds a match, which vanilla shows upstream saw too. Fuzz, whitespace, far,
+VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE, RULE_READS_AS_BOTH})
+"""The rules whose flag an unchanged neighbourhood lifts (see :func:`clear_with_vanilla`): they
+are about what surrounds a match, which vanilla shows upstream saw too (for reads-as-both:
+vanilla read as the hunk's result at that place as well, yet lacked the fix). Fuzz, whitespace, far,
 wrong-function and edge flags say the match itself is uncertain, and the post-image rule says
-the fix may be there already: vanilla cannot vouch for any of those."""
+the fix may be there already, elsewhere: vanilla cannot vouch for any of those."""
 
 MAX_PARTIAL_GROUPS = 8
 """Partially-applied detection tries every mix of applied and unapplied change groups; beyond
@@ -454,6 +457,19 @@ class FileLines:
             position = blob.find(needle, position + 1, limit)
         return hits
 
+    def image_at(self, image: Sequence[bytes], index: int) -> bool:
+        """Whether ``image`` occurs exactly at line ``index`` (as :meth:`find_all` would find
+        it): a comparison at one place, from the bytes when ``index`` was an exact hit."""
+        if not image:
+            return False
+        position = self._hit_bytes.get(index)
+        if self._lines is not None or position is None:
+            return list(self.lines[index : index + len(image)]) == list(image)
+        needle = b"".join(image)
+        if not self.blob.startswith(needle, position):
+            return False
+        return image[-1].endswith(b"\n") or position + len(needle) == len(self.blob)
+
     def contains(self, text: bytes) -> bool:
         """Whether ``text`` occurs anywhere in the file: a cheap test before a careful one."""
         return self.blob.find(text) >= 0
@@ -665,10 +681,16 @@ def locate_hunk(
     - wrong function: a fuzz or whitespace match whose enclosing function (the nearest
       definition-looking line above it) is not the function named in the hunk header, or cannot
       be confirmed because the header names none;
-    - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere.
+    - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere;
+    - post-image: the hunk's result is also in the file near the match, in the same function;
+    - reads as both: the lines at the match are the hunk's result as well (what it adds repeats
+      its context), or, for a hunk found already applied, its original with fuzz: the file
+      cannot tell whether the fix is there;
+    - nearer fuzzy: an exact match at an offset, while the pre-image matches with fuzz nearer to
+      the stated line (the exact one may be a copy, the stated place changed by the vendor).
 
     Each flag names its rule in :attr:`Location.rules`. Given the vanilla file, the caller may
-    lift the duplicate-code and ambiguity flags of an exact match with
+    lift the duplicate-code, ambiguity and reads-as-both flags of an exact match with
     :func:`clear_with_vanilla` (the vendor left the neighbourhood as upstream saw it).
     """
     if isinstance(lines, FileLines):
@@ -714,7 +736,7 @@ def locate_hunk(
         post_hits = view.find_all(images.post)
     post_at = nearest(post_hits, expected, floor)
     if pre_at is not None:
-        return _judge_applicable(
+        location = _judge_applicable(
             view,
             hunk,
             images,
@@ -728,8 +750,19 @@ def locate_hunk(
             whitespace=False,
             near=near,
         )
+        if location.status == HunkStatus.OFFSET and fuzz:
+            return _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location)
+        return location
     if post_at is not None:
-        return _already_applied(view, images, expected, post_at, post_hits, "exact")
+        return _already_applied(
+            view,
+            images,
+            expected,
+            post_at,
+            post_hits,
+            "exact",
+            original=_original_with_fuzz(view, images, post_at, fuzz) if _adds_little(hunk) else 0,
+        )
 
     # Rung 3: whitespace.
     npre = [normalize(line) for line in images.pre]
@@ -817,6 +850,69 @@ def locate_hunk(
             )
 
     return _conflict(view, hunk, images, expected, floor)
+
+
+def _check_nearer_fuzzy(
+    view: FileLines, images: _Images, expected: int, at: int, fuzz: int, location: Location
+) -> Location:
+    """``location`` (an exact match at an offset), flagged when the pre-image also matches
+    with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
+    wrong place, and the stated one the right place with its context changed by the vendor."""
+    for level in range(1, fuzz + 1):
+        cut = _fuzz_cut(images, level)
+        if cut is None:
+            continue
+        top, bottom = cut
+        core = images.pre[top : len(images.pre) - bottom]
+        if not core:
+            continue
+        nearer = [
+            hit - top
+            for hit in view.find_all(core)
+            if hit - top != at and abs(hit - top - expected) < abs(at - expected)
+        ]
+        if nearer:
+            line = min(nearer, key=lambda hit: abs(hit - expected)) + 1
+            return replace(
+                location,
+                needs_review=True,
+                rules=(*location.rules, RULE_NEARER_FUZZY),
+                reasons=(
+                    *location.reasons,
+                    f"with {level} context line{'s' if level != 1 else ''} ignored it also"
+                    f" matches at line {line}, nearer to where the patch says: the exact match"
+                    " may be a copy",
+                ),
+            )
+    return location
+
+
+def _adds_little(hunk: Hunk) -> bool:
+    """Whether the lines the hunk adds are too few or too common (``}``, a blank line) to be
+    evidence on their own that it is applied: then finding its result proves little (see
+    :data:`DUPLICATE_MIN_CHARS`). An added ``if (...) return rt;`` is evidence; a removal is not."""
+    added = [text for op, text in zip(hunk.ops, hunk.texts, strict=True) if op == ADD]
+    return sum(len(normalize(text)) for text in added) < DUPLICATE_MIN_CHARS
+
+
+def _original_with_fuzz(view: FileLines, images: _Images, at: int, fuzz: int) -> int:
+    """The lowest fuzz level at which the pre-image matches lines overlapping the post-image
+    found at ``at``, or 0. Then the vendor's lines read as both: the fix applied, or not applied
+    with context changed (a removal of "c }" from "} c } c } b" reads so when the vendor
+    changed the first "}")."""
+    for level in range(1, fuzz + 1):
+        cut = _fuzz_cut(images, level)
+        if cut is None:
+            continue
+        top, bottom = cut
+        core = images.pre[top : len(images.pre) - bottom]
+        if not core:
+            continue
+        for hit in view.find_all(core):
+            start = hit - top
+            if start < at + len(images.post) and at < start + len(images.pre):
+                return level
+    return 0
 
 
 def _fuzz_cut(images: _Images, level: int) -> tuple[int, int] | None:
@@ -938,6 +1034,25 @@ def _judge_applicable(
             f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
             " there"
         )
+    elif (
+        images.post != images.pre
+        and (
+            at in post_hits
+            # A hunk that only removes has no post-image search (see locate_hunk): look here.
+            or (len(hunk.ops) == len(images.pre) and view.image_at(images.post, at))
+        )
+        # A hunk with less trailing than leading context ends at the end of the file (GNU
+        # patch's rule, see _edge_violation): its result reads so only if it ends there too.
+        and (images.trailing >= images.leading or at + len(images.post) == len(view))
+    ):
+        # The lines here read as the hunk's result too (what it adds repeats the lines next to
+        # it: "}" after "}", a blank after a blank), so the file cannot tell applied from not.
+        review = True
+        rules.append(RULE_READS_AS_BOTH)
+        reasons.append(
+            "the lines here also read as the hunk's result (what it adds repeats its context):"
+            " the fix may already be there"
+        )
 
     dropped_mismatch: list[int] = []
     if fuzz_level:
@@ -1012,17 +1127,29 @@ def _already_applied(
     hits: Sequence[int],
     how: str,
     fuzz_level: int = 0,
+    original: int = 0,
 ) -> Location:
+    """The post-image found at ``at``. ``original`` is the fuzz level at which the pre-image
+    matches over the same lines too (0: it does not; see :func:`_original_with_fuzz`)."""
     reasons = [f"the post-image is already there ({how} match)"]
+    rules: tuple[str, ...] = ()
     if len({h for h in hits if h != at}):
         reasons.append("the post-image also occurs elsewhere in the file")
+    if original:
+        rules = (RULE_READS_AS_BOTH,)
+        reasons.append(
+            f"the same lines also read as the hunk's original with {original} context"
+            f" line{'s' if original != 1 else ''} ignored (what it removes or adds repeats its"
+            " context): the fix may not be there"
+        )
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
         expected=expected,
         found=at,
         shift=at - expected,
         fuzz=fuzz_level,
-        needs_review=fuzz_level > 0 or how == "whitespace",
+        needs_review=fuzz_level > 0 or how == "whitespace" or bool(original),
+        rules=rules,
         reasons=tuple(reasons),
         span=len(images.post),
         growth=len(images.post) - len(images.pre),

@@ -14,7 +14,9 @@ from patchsmith.engine.locate import (
     RULE_DUPLICATE,
     RULE_EDGE,
     RULE_FAR,
+    RULE_NEARER_FUZZY,
     RULE_POST_IMAGE,
+    RULE_READS_AS_BOTH,
     RULE_WRONG_FUNCTION,
     VANILLA_CLEARED,
     FileLines,
@@ -505,3 +507,59 @@ def test_pure_additions_are_the_all_added_change_groups(ops: str) -> None:
             expected.append(list(texts[start : start + len(run)]))
         start += len(run) + 1
     assert _pure_additions(hunk) == expected
+
+
+# --- files that read two ways: repeated lines make "applied" and "not applied" look alike ------
+
+
+def test_a_hunk_whose_result_is_already_its_context_is_flagged() -> None:
+    # Adding a "}" before three "}" to a file that has four: the pre-image (its context) and
+    # its result both match at line 3, so applying may be applying twice (GNU patch does).
+    hunk = hunk_of(" \tif (a) {\n \tif (b) {\n \tif (c) {\n+\t}\n \t}\n \t}\n \t}\n", start=3)
+    file = lines(
+        "static int f(void)\n{\n\tif (a) {\n\tif (b) {\n\tif (c) {\n\t}\n\t}\n\t}\n\t}\n"
+        "\treturn 0;\n}"
+    )
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.CLEAN and location.needs_review
+    assert RULE_READS_AS_BOTH in location.rules
+
+
+def test_removing_one_of_a_run_of_equal_lines_is_flagged() -> None:
+    # The hunk removes one "{" of five; the vendor's file has four: both readings fit.
+    hunk = hunk_of(" {\n-\t{\n \t{\n \t{\n \t{\n", start=2)
+    file = lines("int f(void)\n{\n\t{\n\t{\n\t{\n\t{\n\n\ta\n}")
+    location = locate_hunk(file, hunk)
+    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
+
+
+def test_a_removal_at_the_end_of_the_file_is_not_read_as_applied() -> None:
+    # No trailing context: the hunk ends at the end of the file, and the lines it removes are
+    # still there, so its result (the leading context alone) is not what the file reads as.
+    hunk = hunk_of(" /gen_crc32table\n /oid_registry_data.c\n-/test_fortify.log\n", start=5)
+    file = lines("/a\n/b\n/c\n/d\n/gen_crc32table\n/oid_registry_data.c\n/test_fortify.log")
+    location = locate_hunk(file, hunk)
+    assert (location.status, location.needs_review) == (HunkStatus.CLEAN, False)
+
+
+def test_already_applied_is_flagged_when_the_lines_also_read_as_the_original_with_fuzz() -> None:
+    # The hunk removes "c }" from "} c } c } b }"; the vendor changed the first "}" to "c".
+    # "} c } b }" (its result) is in the file, and so is its original with one line ignored.
+    hunk = hunk_of(" \t}\n \tc\n \t}\n-\tc\n-\t}\n \tb\n }\n", start=6, section="")
+    file = lines("int f(void)\n{\n\t}\n\t{\n\treturn 0;\n\tc\n\tc\n\t}\n\tc\n\t}\n\tb\n}")
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.ALREADY_APPLIED
+    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
+
+
+def test_an_exact_copy_at_an_offset_is_flagged_when_the_stated_place_matches_with_fuzz() -> None:
+    # The vendor changed the first context line at the stated place (line 3): the only exact
+    # match is a copy of the lines further down, which GNU patch and git apply would take.
+    hunk = hunk_of(" \ta\n \tx++;\n \tx++;\n+\treturn 0;\n \tx++;\n \t}\n", start=3, section="")
+    file = lines(
+        "int f(void)\n{\n\tc\n\tx++;\n\tx++;\n\tx++;\n\t}\n\tb\n\tb\n"
+        "\ta\n\tx++;\n\tx++;\n\tx++;\n\t}\n}"
+    )
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.OFFSET and location.found == 9
+    assert location.needs_review and RULE_NEARER_FUZZY in location.rules

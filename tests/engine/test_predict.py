@@ -3,16 +3,24 @@ sequence of diffs of one file, refusals (paths out of the tree, symlinks out), a
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchsmith.engine.predict import SCHEMA, predict, predict_file, strip_path
+from patchsmith.engine.predict import (
+    SCHEMA,
+    SETTLED,
+    FilePrediction,
+    predict,
+    predict_file,
+    strip_path,
+)
 from patchsmith.errors import TreeError
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import parse_file
@@ -504,3 +512,128 @@ def test_a_new_symlink_is_judged_on_the_link_not_through_it(
         assert file.reason == "new symlink → ../scripts/dtc/include-prefixes/dt-bindings"
         assert file.result_lines == (b"../scripts/dtc/include-prefixes/dt-bindings",)
     assert file.needs_review is (status == HunkStatus.FILE_EXISTS)
+
+
+# Files made of few distinct lines, so hunks repeat and the ladder's ambiguity and duplicate
+# rules fire; edits that replace, insert and delete runs of them.
+_LINES = st.sampled_from(["a\n", "b\n", "c\n", "{\n", "}\n", "\n", "return 0;\n", "x++;\n"])
+_FILES = st.lists(_LINES, min_size=1, max_size=40)
+
+
+@st.composite
+def _edits(draw: st.DrawFn) -> tuple[list[str], list[str]]:
+    old = draw(_FILES)
+    new = list(old)
+    for _ in range(draw(st.integers(min_value=1, max_value=4))):
+        start = draw(st.integers(min_value=0, max_value=len(new)))
+        end = draw(st.integers(min_value=start, max_value=min(len(new), start + 3)))
+        new[start:end] = draw(st.lists(_LINES, max_size=3))
+    return old, new
+
+
+@given(_edits())
+@settings(max_examples=150, deadline=None)
+def test_on_the_vanilla_file_every_hunk_is_clean_and_the_result_is_upstreams(
+    edit: tuple[list[str], list[str]],
+) -> None:
+    # On the file the patch was made against, every hunk matches where it says (a review
+    # flag is allowed: the lines repeat), and applying them gives exactly the patch's result.
+    old, new = edit
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    if not diff:
+        return
+    index = index_bytes(diff.encode())
+    (file,) = predict_file_of(index, "".join(old).encode())
+    assert [(h.status, h.offset) for h in file.hunks] == [(HunkStatus.CLEAN, 0)] * len(file.hunks)
+    assert file.result_lines is not None
+    assert b"".join(file.result_lines) == "".join(new).encode()
+
+
+def predict_file_of(index: PatchIndex, data: bytes) -> tuple[FilePrediction]:
+    (entry,) = index.files
+    return (predict_file("f.c", data, parse_file(index, entry), entry.kind),)
+
+
+@st.composite
+def _vendor_edits(draw: st.DrawFn) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(vanilla, upstream's result, the vendor's file, what applying upstream to it must give).
+
+    The vendor's file is vanilla with lines inserted outside every hunk ("moved"), with a copy
+    of one hunk's old lines inserted there (a duplicated helper: "copied"), or with one hunk's
+    first context line changed ("fuzzed"). In each case the right result is upstream's change
+    where upstream made it, with the vendor's own lines kept.
+    """
+    old, new = draw(_edits())
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    index = index_bytes(diff.encode()) if diff else None
+    hunks = parse_file(index, index.files[0]) if index is not None else ()
+    spans = [(h.old_start - 1 if h.old_count else h.old_start, h) for h in hunks]
+    free = [i for i in range(len(old) + 1) if all(i <= s or i >= s + h.old_count for s, h in spans)]
+    vendor, expected = list(old), list(new)
+
+    def insert(point: int, added: list[str]) -> None:
+        # Where ``point`` lands in upstream's result: shifted by every hunk above it.
+        shift = sum(h.new_count - h.old_count for s, h in spans if s + h.old_count <= point)
+        vendor[point:point] = added
+        expected[point + shift : point + shift] = added
+
+    kind = draw(st.sampled_from(["moved", "copied", "fuzzed"]))
+    if kind == "moved" and free:
+        for point in sorted(draw(st.lists(st.sampled_from(free), max_size=4)), reverse=True):
+            insert(point, draw(st.lists(_LINES, min_size=1, max_size=3)))
+    elif kind == "copied" and free and spans:
+        _start, hunk = draw(st.sampled_from(spans))
+        copy = [line.decode() for line in hunk.old_lines] or ["x++;\n"]
+        insert(draw(st.sampled_from(free)), copy)
+    elif kind == "fuzzed" and spans:
+        _start, hunk = draw(st.sampled_from(spans))
+        if hunk.ops.startswith(" ") and hunk.old_count and hunk.new_count:
+            other = draw(_LINES.filter(lambda line: line != old[hunk.old_start - 1]))
+            vendor[hunk.old_start - 1] = expected[hunk.new_start - 1] = other
+    return old, new, vendor, expected
+
+
+@given(_vendor_edits())
+@settings(max_examples=1000, deadline=None)
+def test_an_unflagged_verdict_on_a_vendor_file_is_never_wrong(
+    case: tuple[list[str], list[str], list[str], list[str]],
+) -> None:
+    # The tool's promise: when every hunk is clean, offset or already applied and none is
+    # flagged, applying them gives exactly upstream's change on the vendor's file. A flag may
+    # be raised (the lines repeat, so a hunk can match in several places); being wrong without
+    # one may not. benchmarks/generated_traps.py counts the same against GNU patch and git.
+    old, new, vendor, expected = case
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    if not diff:
+        return
+    index = index_bytes(diff.encode())
+    (file,) = predict_file_of(index, "".join(vendor).encode())
+    if all(h.status in SETTLED and not h.needs_review for h in file.hunks):
+        assert file.result_lines is not None
+        assert b"".join(file.result_lines) == "".join(expected).encode()
+
+
+_BODY_LINES = st.sampled_from(
+    ["\ta\n", "\tb\n", "\tc\n", "\t{\n", "\t}\n", "\n", "\treturn 0;\n", "\tx++;\n"]
+)
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_a_fix_the_vendor_already_carries_is_never_applied_silently(data: st.DataObject) -> None:
+    # The vendor's file is upstream's result (inside one function, as a backport is): each
+    # hunk must be reported already applied, or flagged; a clean or offset verdict without a
+    # flag would apply the fix a second time, which is what GNU patch -f does.
+    old = data.draw(st.lists(_BODY_LINES, min_size=1, max_size=40))
+    new = list(old)
+    for _ in range(data.draw(st.integers(min_value=1, max_value=4))):
+        start = data.draw(st.integers(min_value=0, max_value=len(new)))
+        end = data.draw(st.integers(min_value=start, max_value=min(len(new), start + 3)))
+        new[start:end] = data.draw(st.lists(_BODY_LINES, max_size=3))
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    if not diff:
+        return
+    index = index_bytes(diff.encode())
+    (file,) = predict_file_of(index, ("int f(void)\n" + "".join(new)).encode())
+    for hunk in file.hunks:
+        assert hunk.status == HunkStatus.ALREADY_APPLIED or hunk.needs_review, hunk
