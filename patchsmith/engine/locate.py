@@ -21,20 +21,27 @@ The partially-applied search runs before fuzz on purpose: an exact image with on
 present is stronger evidence than a pre-image that only matches after ignoring context.
 
 The safety rules (why a located hunk gets ``needs_review``) are described at
-:func:`locate_hunk`. Depends on :mod:`patchsmith.model` and :mod:`patchsmith.patchfile.hunk`.
+:func:`locate_hunk`.
+
+The file is held and searched by :class:`~patchsmith.engine.filelines.FileLines`, rungs 4 and 6
+are in :mod:`patchsmith.engine.conflict`, and the records the ladder returns are in
+:mod:`patchsmith.engine.records`. Depends on those three modules, :mod:`patchsmith.model` and
+:mod:`patchsmith.patchfile.hunk`. None of them may import this module (that would be a cycle:
+this module imports them all), and like the whole engine it never imports the workspace, the
+reports or the CLI.
 """
 
 from __future__ import annotations
 
-import io
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
+from patchsmith.engine.conflict import conflict, find_partial
+from patchsmith.engine.filelines import FileLines, enclosing_function, nearest, normalize
+from patchsmith.engine.records import Images, Location, Placement
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
-from patchsmith.record import record
 
 LARGE_OFFSET = 50
 """Beyond this many lines from where the hunk was expected (after the shift of earlier hunks) a
@@ -76,514 +83,10 @@ vanilla read as the hunk's result at that place as well, yet lacked the fix). Fu
 wrong-function and edge flags say the match itself is uncertain, and the post-image rule says
 the fix may be there already, elsewhere: vanilla cannot vouch for any of those."""
 
-MAX_PARTIAL_GROUPS = 8
-"""Partially-applied detection tries every mix of applied and unapplied change groups; beyond
-this many groups (2**8 images) the hunk is left to the similarity evidence instead."""
-
 MIN_FUZZ_CORE = 4
 """A fuzz match is trusted only if at least this many pre-image lines were still compared: with
 three lines of context and one changed line, fuzz 2 leaves three lines, which match by chance in
 repetitive code (error paths, ``switch`` cases)."""
-
-CANDIDATE_COUNT = 3
-"""How many candidate regions a conflict reports."""
-
-ANCHOR_MAX_OCCURRENCES = 20
-"""A pre-image line that occurs more often than this in the file is too common to anchor a
-candidate region on (blank lines, braces, ``return ret;``)."""
-
-MIN_SIMILARITY = 0.5
-"""Below this similarity a candidate region is too different to support a verdict other than
-conflict (it is still reported as evidence)."""
-
-# A line that starts a definition git would name in a hunk header: it begins with a letter,
-# ``_`` or ``$`` (git's default funcname rule and diff -p's), and is not a goto label.
-#   static int mana_process_rx_cqe(struct mana_rxq *rxq, struct mana_cq *cq,
-#   struct dm_target_type {
-_DEFINITION = re.compile(rb"^[A-Za-z_$]")
-#   out_unlock:
-_LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
-# The same lines found in a file's bytes: a line (without its newline) that follows a newline
-# and starts like a definition. Starting with a literal newline lets the regex engine skip
-# ahead to each line start instead of trying every byte.
-_DEFINITION_AFTER_NEWLINE = re.compile(rb"\n([A-Za-z_$][^\n]*)")
-
-
-@record
-class Placement:
-    """Where a hunk's changes go in a file: everything :func:`apply_located` needs."""
-
-    hunk: Hunk
-    start: int
-    """0-based index of the first file line covered by the compared part of the pre-image (with
-    fuzz, the dropped leading context lines lie just above it and are left as they are)."""
-    top: int = 0
-    """Leading context lines of the hunk that were not compared (fuzz)."""
-    bottom: int = 0
-    """Trailing context lines of the hunk that were not compared (fuzz)."""
-
-    @property
-    def length(self) -> int:
-        """How many file lines the compared part of the pre-image covers."""
-        return len(self.hunk.old_lines) - self.top - self.bottom
-
-
-@record
-class Candidate:
-    """A region of the file that resembles the hunk: evidence for a conflict or a flagged match."""
-
-    line: int
-    """1-based first line of the region."""
-    length: int
-    """Number of file lines in the region."""
-    similarity: float
-    """``difflib`` ratio between the hunk's pre-image and the region (whitespace collapsed)."""
-    post_similarity: float = 0.0
-    """The same ratio against the post-image: high when the vendor already has the change."""
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "line": self.line,
-            "length": self.length,
-            "similarity": round(self.similarity, 3),
-            "post_similarity": round(self.post_similarity, 3),
-        }
-
-
-@record
-class AlignmentRow:
-    """One row of the alignment of a hunk's pre-image with the vendor's best candidate region."""
-
-    op: str
-    """``same``, ``changed`` (the vendor's line differs), ``missing`` (the vendor lacks the
-    expected line) or ``extra`` (the vendor has a line the pre-image does not)."""
-    expected: bytes | None
-    """The pre-image line (``None`` for ``extra``)."""
-    vendor: bytes | None
-    """The vendor's line (``None`` for ``missing``)."""
-    vendor_line: int | None = None
-    """1-based line number of the vendor's line in the file."""
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "op": self.op,
-            "expected": _text(self.expected),
-            "vendor": _text(self.vendor),
-            "vendor_line": self.vendor_line,
-        }
-
-
-@record
-class Location:
-    """The verdict of the ladder for one hunk."""
-
-    status: HunkStatus
-    expected: int
-    """0-based index where the hunk was expected (stated line plus the running shift)."""
-    found: int | None
-    """0-based index where the hunk's full window (pre-image, post-image or mixed image) starts
-    in the file, ``None`` when not found."""
-    shift: int
-    """``found - expected``: how far the search had to go (0 when not found)."""
-    fuzz: int = 0
-    needs_review: bool = False
-    reasons: tuple[str, ...] = ()
-    """Why the hunk got this status or a review flag, most important first."""
-    placement: Placement | None = None
-    """Set when the hunk would be applied (clean, offset, whitespace, fuzz)."""
-    span: int = 0
-    """How many file lines the match covers."""
-    candidates: tuple[Candidate, ...] = ()
-    alignment: tuple[AlignmentRow, ...] = ()
-    growth: int = 0
-    """Lines the file grows by above the next hunk because of this one, for the running shift:
-    the post-image's extra length when the vendor already has the post-image."""
-    rules: tuple[str, ...] = ()
-    """The safety rules (``RULE_*``) that set ``needs_review`` on a match that would apply, so a
-    later judgement (:func:`clear_with_vanilla`) can tell which flags it may lift without
-    parsing :attr:`reasons`."""
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(self.reasons)
-
-    @property
-    def next_delta(self) -> int:
-        """The running shift for the next hunk of the same file (GNU patch's ``last_offset``)."""
-        return self.shift + self.growth
-
-    @property
-    def end(self) -> int | None:
-        """0-based index just past the matched region: no later hunk may start above it."""
-        if self.found is None:
-            return None
-        return self.found + self.span
-
-
-class FileLines:
-    """A file's lines with search helpers built on demand (a cache, so not a frozen dataclass).
-
-    Made from lines or from the file's bytes. Exact searches run on the bytes with
-    ``bytes.find`` (C speed) and keep hits that start on a line boundary, so the common case (a
-    clean hunk) never splits the file into lines: on a kernel patch, building two million line
-    objects costs more than every search together. Lines and the whitespace-collapsed copy are
-    built only when a hunk needs them.
-    """
-
-    __slots__ = (
-        "_blob",
-        "_counts",
-        "_definition",
-        "_hit_bytes",
-        "_length",
-        "_lines",
-        "_mark",
-        "_normalized",
-        "_normalized_blob",
-    )
-
-    def __init__(self, lines: Sequence[bytes] | None = None, data: bytes | None = None) -> None:
-        if lines is None and data is None:
-            raise ValueError("FileLines needs lines or data")
-        self._lines = lines
-        self._blob = data
-        self._normalized: list[bytes] | None = None
-        self._normalized_blob: bytes | None = None
-        self._counts: Counter[bytes] | None = None
-        self._length: int | None = None
-        # (byte offset, line index) of the last hit: hunks come in file order, so counting
-        # newlines from there instead of from the start keeps a file's searches linear.
-        self._mark = (0, 0)
-        # (byte offset of a line start, the definition above it) of the last
-        # :meth:`definition_above` read from the bytes: the next hunk, most often in the same
-        # function, looks only at the lines between.
-        self._definition: tuple[int, bytes | None] = (0, None)
-        # line index -> byte offset of lines found by exact searches, so a look around a match
-        # can slice the bytes instead of splitting the whole file.
-        self._hit_bytes: dict[int, int] = {}
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> FileLines:
-        return cls(data=data)
-
-    @property
-    def lines(self) -> Sequence[bytes]:
-        if self._lines is None:
-            assert self._blob is not None
-            self._lines = split_lines(self._blob)
-        return self._lines
-
-    @property
-    def blob(self) -> bytes:
-        if self._blob is None:
-            assert self._lines is not None
-            self._blob = b"".join(self._lines)
-        return self._blob
-
-    @property
-    def normalized(self) -> list[bytes]:
-        if self._normalized is None:
-            self._normalized = [normalize(line) for line in self.lines]
-        return self._normalized
-
-    @property
-    def normalized_blob(self) -> bytes:
-        if self._normalized_blob is None:
-            self._normalized_blob = b"".join(line + b"\n" for line in self.normalized)
-        return self._normalized_blob
-
-    @property
-    def counts(self) -> Counter[bytes]:
-        if self._counts is None:
-            self._counts = Counter(self.normalized)
-        return self._counts
-
-    def __len__(self) -> int:
-        if self._lines is not None:
-            return len(self._lines)
-        if self._length is None:
-            blob = self.blob
-            self._length = blob.count(b"\n") + (0 if not blob or blob.endswith(b"\n") else 1)
-        return self._length
-
-    def line_at(self, position: int) -> int:
-        """The 0-based line index of a byte offset that starts a line."""
-        mark, line = self._mark
-        if position >= mark:
-            line += self.blob.count(b"\n", mark, position)
-        else:
-            line = self.blob.count(b"\n", 0, position)
-        self._mark = (position, line)
-        return line
-
-    def find_all(self, image: Sequence[bytes]) -> list[int]:
-        """Every 0-based index where ``image`` occurs exactly, in file order.
-
-        Every line of an image but the last ends with ``\\n``, so a hit of the joined image
-        that starts on a line boundary is a match of whole lines; a last line without a newline
-        (``\\ No newline at end of file``) must end the file.
-        """
-        if not image:
-            return []
-        needle = b"".join(image)
-        at_end = not image[-1].endswith(b"\n")
-        blob = self.blob
-        hits: list[int] = []
-        position = blob.find(needle)
-        while position >= 0:
-            if (position == 0 or blob[position - 1] == 0x0A) and (
-                not at_end or position + len(needle) == len(blob)
-            ):
-                line = self.line_at(position)
-                self._hit_bytes[line] = position
-                hits.append(line)
-            position = blob.find(needle, position + 1)
-        return hits
-
-    def holds_at(self, image: Sequence[bytes], index: int) -> bool:
-        """Whether ``image`` occurs exactly at line ``index``, as :meth:`find_all` would find it.
-
-        Searched from the last hit on (from the start if that is below ``index``) up to the
-        first hit at or past ``index``: hunks come in file order, so a file's hunks matching
-        where they say read the file once, instead of once per hunk as :meth:`find_all` does.
-        """
-        if not image:
-            return False
-        needle = b"".join(image)
-        at_end = not image[-1].endswith(b"\n")
-        blob = self.blob
-        mark, line = self._mark
-        position = blob.find(needle, mark if line <= index else 0)
-        while position >= 0:
-            if (position == 0 or blob[position - 1] == 0x0A) and (
-                not at_end or position + len(needle) == len(blob)
-            ):
-                line = self.line_at(position)
-                if line >= index:
-                    if line != index:
-                        return False
-                    self._hit_bytes[line] = position
-                    return True
-            position = blob.find(needle, position + 1)
-        return False
-
-    def definition_above(self, index: int) -> bytes | None:
-        """The line :func:`enclosing_function` finds for ``index``, or ``None``.
-
-        Read from the bytes, going up from the line's start, when ``index`` was an exact hit and
-        the file was never split: the lines up to the definition are all it looks at.
-        """
-        position = self._hit_bytes.get(index)
-        if self._lines is not None or position is None:
-            found = enclosing_function(self.lines, index)
-            return found[1] if found is not None else None
-        floor, above = self._definition
-        if floor > position:
-            floor, above = 0, None
-        found_bytes = _definition_before(self.blob, position, floor, above)
-        self._definition = (position, found_bytes)
-        return found_bytes
-
-    def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
-        """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
-
-        Sliced from the bytes when ``first`` was an exact hit and the file was never split.
-        """
-        span = self.span_around(first, last, reach)
-        if span is None:
-            low = max(0, first - reach)
-            return low, self.lines[low : min(len(self.lines), last + reach)]
-        low, start, end = span
-        return low, split_lines(self.blob[start:end])
-
-    def span_around(self, first: int, last: int, reach: int) -> tuple[int, int, int] | None:
-        """What :meth:`around` covers as (index of the first line, start byte, end byte), or
-        ``None`` when the file is held as lines or ``first`` was not an exact hit."""
-        position = self._hit_bytes.get(first)
-        if self._lines is not None or position is None:
-            return None
-        blob = self.blob
-        back, start = _lines_back(blob, position, reach)
-        return first - back, start, _lines_forward(blob, position, last - first + reach)
-
-    def bytes_around(self, first: int, last: int, reach: int) -> tuple[int, int] | None:
-        """A byte range holding at least lines ``first - reach`` to ``last + reach`` (clipped),
-        maybe more: what a search near a match needs, found by counting newlines (no line is
-        made). ``None`` when the file is held as lines or ``first`` was not an exact hit."""
-        position = self._hit_bytes.get(first)
-        if self._lines is not None or position is None:
-            return None
-        blob = self.blob
-        size = len(blob)
-        # Above: ``reach`` lines start after the newline ending line first - reach - 1.
-        guess = 48 * (reach + 1)
-        start = max(0, position - guess)
-        while start and blob.count(b"\n", start, position) <= reach:
-            guess *= 4
-            start = max(0, position - guess)
-        # Below: from ``first``, the lines up to last + reach - 1 each end with a newline.
-        below = last - first + reach
-        guess = 48 * (below + 1)
-        end = min(size, position + guess)
-        while end < size and blob.count(b"\n", position, end) < below:
-            guess *= 4
-            end = min(size, position + guess)
-        return start, end
-
-    def find_all_between(
-        self, image: Sequence[bytes], span: tuple[int, int], first: int
-    ) -> list[int]:
-        """The hits of :meth:`find_all` that start in the byte range ``span`` (from
-        :meth:`bytes_around` for the exact hit ``first``), searched for only there."""
-        if not image:
-            return []
-        start, end = span
-        origin = self._hit_bytes[first]
-        needle = b"".join(image)
-        at_end = not image[-1].endswith(b"\n")
-        blob = self.blob
-        # A hit starting inside the range may run past its end.
-        limit = min(len(blob), end + len(needle))
-        hits: list[int] = []
-        position = blob.find(needle, start, limit)
-        while 0 <= position < end:
-            if (position == 0 or blob[position - 1] == 0x0A) and (
-                not at_end or position + len(needle) == len(blob)
-            ):
-                if position < origin:
-                    hits.append(first - blob.count(b"\n", position, origin))
-                else:
-                    hits.append(first + blob.count(b"\n", origin, position))
-            position = blob.find(needle, position + 1, limit)
-        return hits
-
-    def image_at(self, image: Sequence[bytes], index: int) -> bool:
-        """Whether ``image`` occurs exactly at line ``index`` (as :meth:`find_all` would find
-        it): a comparison at one place, from the bytes when ``index`` was an exact hit."""
-        if not image:
-            return False
-        position = self._hit_bytes.get(index)
-        if self._lines is not None or position is None:
-            return list(self.lines[index : index + len(image)]) == list(image)
-        needle = b"".join(image)
-        if not self.blob.startswith(needle, position):
-            return False
-        return image[-1].endswith(b"\n") or position + len(needle) == len(self.blob)
-
-    def contains(self, text: bytes) -> bool:
-        """Whether ``text`` occurs anywhere in the file: a cheap test before a careful one."""
-        return self.blob.find(text) >= 0
-
-    def find_all_normalized(self, image: Sequence[bytes]) -> list[int]:
-        """Every index where ``image`` occurs with whitespace collapsed (``image`` normalized)."""
-        if not image:
-            return []
-        needle = b"".join(line + b"\n" for line in image)
-        blob = self.normalized_blob
-        hits: list[int] = []
-        position = blob.find(needle)
-        line = 0
-        last = 0
-        while position >= 0:
-            if position == 0 or blob[position - 1] == 0x0A:
-                line += blob.count(b"\n", last, position)
-                last = position
-                hits.append(line)
-            position = blob.find(needle, position + 1)
-        return hits
-
-
-def split_lines(data: bytes) -> list[bytes]:
-    """A file's lines with their endings; only ``\\n`` ends a line, as for GNU patch."""
-    return io.BytesIO(data).readlines()
-
-
-def _lines_back(blob: bytes, position: int, count: int) -> tuple[int, int]:
-    """From ``position`` (a line start), up to ``count`` lines up: (lines gone, start byte)."""
-    if count <= 0 or position == 0:
-        return 0, position
-    guess = 64 * (count + 1)
-    while True:
-        low = max(0, position - guess)
-        # The newline just before ``position`` ends the line above: count + 1 newlines bound
-        # the ``count`` lines above.
-        parts = blob[low:position].rsplit(b"\n", count + 1)
-        if len(parts) == count + 2:
-            return count, low + len(parts[0]) + 1
-        if low == 0:
-            return len(parts) - 1, 0
-        guess *= 4
-
-
-def _definition_before(
-    blob: bytes, position: int, floor: int = 0, above: bytes | None = None
-) -> bytes | None:
-    """The nearest definition-looking line that ends before ``position`` (a line start), with
-    its newline, as :func:`enclosing_function` finds it among the lines. Searched in chunks
-    going up, each four times the last: most hunks sit a few hundred bytes below their
-    function's first line, so one small search finds it.
-
-    Only the lines from ``floor`` (a line start no later than ``position``) down are searched:
-    ``above`` is the answer for ``floor`` (a call made earlier), so it stands when none of them
-    is a definition."""
-    end = position
-    size = 512
-    while end > floor:
-        # Back to a line start, so the chunk holds whole lines; every line above ``position``
-        # ends with a newline.
-        start = max(floor, blob.rfind(b"\n", 0, max(0, end - size)) + 1)
-        # From the newline before ``start``, so a definition on the chunk's first line counts;
-        # the last one in the chunk that is not a label is the nearest.
-        found: list[bytes] = _DEFINITION_AFTER_NEWLINE.findall(blob, max(0, start - 1), end)
-        for line in reversed(found):
-            if not _LABEL.match(line):  # the same answer with or without the newline
-                return line + b"\n"
-        if start == 0:
-            # The file's first line has no newline before it.
-            first = blob[: blob.find(b"\n", 0, end) + 1]
-            if _DEFINITION.match(first) and not _LABEL.match(first):
-                return first
-        end = start
-        size *= 4
-    return above
-
-
-def _lines_forward(blob: bytes, position: int, count: int) -> int:
-    """The byte just past ``count`` lines from ``position`` (the end of the file at most)."""
-    if count <= 0:
-        return position
-    guess = 64 * (count + 1)
-    while True:
-        high = min(len(blob), position + guess)
-        chunk = blob[position:high]
-        parts = chunk.split(b"\n", count)
-        if len(parts) == count + 1:
-            return high - len(parts[-1])
-        if high == len(blob):
-            return high
-        guess *= 4
-
-
-def normalize(line: bytes) -> bytes:
-    """A line with every whitespace run collapsed to one space and the ends stripped."""
-    return b" ".join(line.split())
-
-
-def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
-    """The hit GNU patch would take: the nearest to ``expected`` at or after ``floor``; on a tie
-    the one after (patch tries ``+n`` before ``-n``)."""
-    if isinstance(hits, list) and len(hits) < 2:  # the common case: one hit, or none
-        return hits[0] if hits and hits[0] >= floor else None
-    best: int | None = None
-    for hit in hits:
-        if hit < floor:
-            continue
-        if best is None or (abs(hit - expected), hit < expected) < (
-            abs(best - expected),
-            best < expected,
-        ):
-            best = hit
-    return best
 
 
 def apply_located(lines: Sequence[bytes], placements: Iterable[Placement]) -> list[bytes]:
@@ -624,26 +127,8 @@ def apply_located(lines: Sequence[bytes], placements: Iterable[Placement]) -> li
 # --- the ladder -----------------------------------------------------------------------------------
 
 
-class _Images:
-    """The pre- and post-image of a hunk, computed once.
-
-    A plain class, not a frozen dataclass: one is made per hunk and never kept, and a frozen
-    dataclass's ``__init__`` (``object.__setattr__`` per field) costs more than twice as much.
-    """
-
-    __slots__ = ("leading", "post", "pre", "trailing")
-
-    def __init__(
-        self, pre: tuple[bytes, ...], post: tuple[bytes, ...], leading: int, trailing: int
-    ) -> None:
-        self.pre = pre
-        self.post = post
-        self.leading = leading
-        self.trailing = trailing
-
-
-def _images(hunk: Hunk) -> _Images:
-    return _Images(hunk.old_lines, hunk.new_lines, hunk.leading_context, hunk.trailing_context)
+def _images(hunk: Hunk) -> Images:
+    return Images(hunk.old_lines, hunk.new_lines, hunk.leading_context, hunk.trailing_context)
 
 
 def expected_index(hunk: Hunk, delta: int = 0) -> int:
@@ -808,7 +293,7 @@ def locate_hunk(
             return _already_applied(view, images, expected, post_at, post_ws, "whitespace")
 
     # Rung 4: some change groups applied, some not.
-    partial = _find_partial(view, hunk, expected, floor)
+    partial = find_partial(view, hunk, expected, floor)
     if partial is not None:
         return partial
 
@@ -849,11 +334,11 @@ def locate_hunk(
                 view, images, expected, post_at, post_hits, f"fuzz {level}", fuzz_level=level
             )
 
-    return _conflict(view, hunk, images, expected, floor)
+    return conflict(view, hunk, images, expected, floor)
 
 
 def _check_nearer_fuzzy(
-    view: FileLines, images: _Images, expected: int, at: int, fuzz: int, location: Location
+    view: FileLines, images: Images, expected: int, at: int, fuzz: int, location: Location
 ) -> Location:
     """``location`` (an exact match at an offset), flagged when the pre-image also matches
     with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
@@ -895,7 +380,7 @@ def _adds_little(hunk: Hunk) -> bool:
     return sum(len(normalize(text)) for text in added) < DUPLICATE_MIN_CHARS
 
 
-def _original_with_fuzz(view: FileLines, images: _Images, at: int, fuzz: int) -> int:
+def _original_with_fuzz(view: FileLines, images: Images, at: int, fuzz: int) -> int:
     """The lowest fuzz level at which the pre-image matches lines overlapping the post-image
     found at ``at``, or 0. Then the vendor's lines read as both: the fix applied, or not applied
     with context changed (a removal of "c }" from "} c } c } b" reads so when the vendor
@@ -915,7 +400,7 @@ def _original_with_fuzz(view: FileLines, images: _Images, at: int, fuzz: int) ->
     return 0
 
 
-def _fuzz_cut(images: _Images, level: int) -> tuple[int, int] | None:
+def _fuzz_cut(images: Images, level: int) -> tuple[int, int] | None:
     """How many leading and trailing context lines GNU patch ignores at fuzz ``level``.
 
     GNU patch measures fuzz against the larger of the two contexts, so a hunk at the top of a
@@ -934,14 +419,14 @@ def _fuzz_cut(images: _Images, level: int) -> tuple[int, int] | None:
     return top, bottom
 
 
-def _fuzz_cut_raw(images: _Images, level: int) -> tuple[int, int]:
+def _fuzz_cut_raw(images: Images, level: int) -> tuple[int, int]:
     context = max(images.leading, images.trailing)
     top = min(max(level + images.leading - context, 0), images.leading)
     bottom = min(max(level + images.trailing - context, 0), images.trailing)
     return top, bottom
 
 
-def _locate_insertion(view: FileLines, hunk: Hunk, images: _Images, expected: int) -> Location:
+def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int) -> Location:
     """A hunk without pre-image lines: it inserts at a line number with nothing to check."""
     if images.post and view.find_all(images.post):
         at = nearest(view.find_all(images.post), expected)
@@ -983,7 +468,7 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: _Images, expected: in
 def _judge_applicable(
     view: FileLines,
     hunk: Hunk,
-    images: _Images,
+    images: Images,
     expected: int,
     at: int,
     hits: Sequence[int],
@@ -1121,7 +606,7 @@ def _judge_applicable(
 
 def _already_applied(
     view: FileLines,
-    images: _Images,
+    images: Images,
     expected: int,
     at: int,
     hits: Sequence[int],
@@ -1157,7 +642,7 @@ def _already_applied(
 
 
 def _dropped_mismatches(
-    view: FileLines, images: _Images, at: int, top: int, bottom: int
+    view: FileLines, images: Images, at: int, top: int, bottom: int
 ) -> list[int]:
     """Indexes (into the pre-image) of ignored context lines that differ from the file."""
     differ: list[int] = []
@@ -1168,15 +653,6 @@ def _dropped_mismatches(
         if not (0 <= file_index < len(view)) or view.lines[file_index] != pre[index]:
             differ.append(index)
     return differ
-
-
-def enclosing_function(lines: Sequence[bytes], index: int) -> tuple[int, bytes] | None:
-    """The nearest definition-looking line strictly above ``index``: (0-based index, line)."""
-    for position in range(min(index, len(lines)) - 1, -1, -1):
-        line = lines[position]
-        if _DEFINITION.match(line) and not _LABEL.match(line):
-            return position, line
-    return None
 
 
 def _same_function(section: bytes, line: bytes) -> bool:
@@ -1217,7 +693,7 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
 def _duplicate_nearby(
     view: FileLines,
     hunk: Hunk,
-    images: _Images,
+    images: Images,
     start: int,
     end: int,
     near: tuple[int, int] | None = None,
@@ -1295,7 +771,7 @@ def _duplicate_nearby(
 
 
 def _block_with_context(
-    images: _Images, block: Sequence[bytes], low: int, window: Sequence[bytes]
+    images: Images, block: Sequence[bytes], low: int, window: Sequence[bytes]
 ) -> int | None:
     """0-based file index of ``block`` (normalized, blank lines ignored) in ``window`` (which
     starts at file index ``low``) where at least half of the hunk's distinctive context lines
@@ -1342,7 +818,7 @@ _ADDITION_RUN = re.compile(r"(?<![+-])\++(?![+-])")
 """A maximal run of added lines with no removed line next to it: a pure addition group."""
 
 
-def _edge_violation(view: FileLines, hunk: Hunk, images: _Images, at: int) -> str:
+def _edge_violation(view: FileLines, hunk: Hunk, images: Images, at: int) -> str:
     """GNU patch's rule: a hunk with less leading than trailing context that starts at line 1
     must match at the top of the file; one with less trailing context, at the end of it."""
     if images.leading < images.trailing and hunk.old_start <= 1 and at != 0:
@@ -1433,246 +909,3 @@ def clear_with_vanilla(
     if RULE_AMBIGUOUS in rules and len(vanilla.find_all(pre)) < len(view.find_all(pre)):
         return location
     return replace(location, needs_review=False, reasons=(*location.reasons, VANILLA_CLEARED))
-
-
-# --- partially applied and conflicts --------------------------------------------------------------
-
-
-def _find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Location | None:
-    """An exact or whitespace match of an image with some change groups applied, some not."""
-    segments: list[tuple[str, list[bytes], list[bytes]]] = []
-    for line in hunk.lines:
-        if line.op == CONTEXT:
-            segments.append(("context", [line.text], [line.text]))
-            continue
-        if not segments or segments[-1][0] != "change":
-            segments.append(("change", [], []))
-        if line.op == REMOVE:
-            segments[-1][1].append(line.text)
-        else:
-            segments[-1][2].append(line.text)
-    changes = [i for i, s in enumerate(segments) if s[0] == "change"]
-    if len(changes) < 2 or len(changes) > MAX_PARTIAL_GROUPS:
-        return None
-    best: tuple[int, int, tuple[int, ...], bool] | None = None  # (distance, at, applied, ws)
-    for mask in range(1, 2 ** len(changes) - 1):
-        applied = tuple(n for n in range(len(changes)) if mask >> n & 1)
-        image: list[bytes] = []
-        for index, (kind, old, new) in enumerate(segments):
-            if kind == "context":
-                image.extend(old)
-            else:
-                image.extend(new if changes.index(index) in applied else old)
-        hits = view.find_all(image)
-        whitespace = False
-        if not hits:
-            hits = view.find_all_normalized([normalize(line) for line in image])
-            whitespace = True
-        at = nearest(hits, expected, floor)
-        if at is None:
-            continue
-        key = abs(at - expected)
-        if best is None or key < best[0]:
-            best = (key, at, applied, whitespace)
-    if best is None:
-        return None
-    _distance, at, applied, whitespace = best
-    present = ", ".join(str(n + 1) for n in applied)
-    missing = ", ".join(str(n + 1) for n in range(len(changes)) if n not in applied)
-    reasons = [
-        f"change group {present} of {len(changes)} already present, {missing} not"
-        + (" (whitespace ignored)" if whitespace else "")
-    ]
-    return Location(
-        status=HunkStatus.PARTIALLY_APPLIED,
-        expected=expected,
-        found=at,
-        shift=at - expected,
-        needs_review=True,
-        reasons=tuple(reasons),
-        span=0,
-    )
-
-
-def _conflict(view: FileLines, hunk: Hunk, images: _Images, expected: int, floor: int) -> Location:
-    """No safe location: gather candidate regions and align the best one with the pre-image."""
-    candidates = find_candidates(view, images.pre, images.post, expected)
-    alignment: tuple[AlignmentRow, ...] = ()
-    reasons: list[str] = []
-    status = HunkStatus.CONFLICT
-    found: int | None = None
-    if candidates:
-        best = candidates[0]
-        found = best.line - 1
-        region = view.lines[found : found + best.length]
-        alignment = align(images.pre, region, found)
-        verdict = _verdict_from_region(images, region, best)
-        if verdict is not None:
-            status, text = verdict
-            reasons.append(text)
-        else:
-            missing = sum(1 for row in alignment if row.op == "missing")
-            changed = sum(1 for row in alignment if row.op == "changed")
-            reasons.append(
-                f"no safe location; closest region at line {best.line}"
-                f" (similarity {best.similarity:.2f}): {changed} line(s) changed,"
-                f" {missing} missing in the vendor's code"
-            )
-    else:
-        reasons.append("no safe location; no region of the file resembles the hunk")
-    return Location(
-        status=status,
-        expected=expected,
-        found=None,
-        shift=0,
-        needs_review=True,
-        reasons=tuple(reasons),
-        candidates=tuple(candidates),
-        alignment=alignment,
-    )
-
-
-def _verdict_from_region(
-    images: _Images, region: Sequence[bytes], best: Candidate
-) -> tuple[HunkStatus, str] | None:
-    """Read partially-applied or already-applied off the best region, when it is clear.
-
-    Only distinctive lines count: a line the hunk adds that also appears in its pre-image, or a
-    short one (``}``, ``break;``), says nothing about whether the change is there.
-    """
-    if max(best.similarity, best.post_similarity) < MIN_SIMILARITY:
-        return None
-    pre = {normalize(line) for line in images.pre}
-    post = {normalize(line) for line in images.post}
-    added = {n for n in post - pre if len(n) >= 8}
-    removed = {n for n in pre - post if len(n) >= 8}
-    if not added and not removed:
-        return None
-    have = {normalize(line) for line in region}
-    added_present = len(added & have)
-    removed_present = len(removed & have)
-    if added and added_present == len(added) and removed_present == 0:
-        return (
-            HunkStatus.ALREADY_APPLIED,
-            f"every change is present at line {best.line} but the surrounding lines differ"
-            f" (similarity to the post-image {best.post_similarity:.2f})",
-        )
-    # One added line found proves little (``kfree(sc);`` is in every error path): ask for at
-    # least two, or half of them.
-    enough = added_present >= 2 or added_present * 2 >= len(added)
-    if added_present and enough and (added_present < len(added) or removed_present):
-        return (
-            HunkStatus.PARTIALLY_APPLIED,
-            f"at line {best.line}: {added_present} of {len(added)} added lines present,"
-            f" {removed_present} of {len(removed)} removed lines still there",
-        )
-    if not added and removed and removed_present == 0 and best.post_similarity >= best.similarity:
-        return (
-            HunkStatus.ALREADY_APPLIED,
-            f"the lines the hunk removes are gone from the region at line {best.line}",
-        )
-    return None
-
-
-def find_candidates(
-    view: FileLines | Sequence[bytes],
-    pre: Sequence[bytes],
-    post: Sequence[bytes] = (),
-    expected: int = 0,
-    count: int = CANDIDATE_COUNT,
-) -> list[Candidate]:
-    """Regions of the file most similar to ``pre`` (and ``post``), best first.
-
-    Comparing the pre-image with every window of the file would be quadratic; instead the
-    pre-image's lines that are rare in the file anchor where a window can start, and only those
-    windows (widened by the hunk's length each side, then trimmed to what matched) are
-    scored with ``difflib``.
-    """
-    import difflib  # only conflicts need it: not loaded for a clean run's start-up
-
-    file = view if isinstance(view, FileLines) else FileLines(view)
-    npre = [normalize(line) for line in pre]
-    npost = [normalize(line) for line in post]
-    counts = file.counts
-    anchors: list[tuple[int, int, bytes]] = []  # (occurrences, index in image, line)
-    for image_index, line in enumerate(npre):
-        if len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
-            anchors.append((counts[line], image_index, line))
-    offset_in_post = {line: i for i, line in reversed(list(enumerate(npost)))}
-    for line in npost:
-        if line not in npre and len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
-            anchors.append((counts[line], offset_in_post[line], line))
-    anchors.sort()
-    starts: set[int] = set()
-    normalized = file.normalized
-    for _occurrences, image_index, line in anchors[:8]:
-        for position, text in enumerate(normalized):
-            if text == line:
-                starts.add(position - image_index)
-    size = max(len(npre), 1)
-    slack = max(size, 5)
-    scored: dict[int, Candidate] = {}
-    for start in sorted(starts):
-        low = max(0, start - slack)
-        high = min(len(normalized), start + size + slack)
-        window = normalized[low:high]
-        matcher = difflib.SequenceMatcher(None, npre, window, autojunk=False)
-        blocks = [b for b in matcher.get_matching_blocks() if b.size]
-        if not blocks:
-            continue
-        first = low + blocks[0].b
-        last = low + blocks[-1].b + blocks[-1].size
-        region = normalized[first:last]
-        matched = sum(b.size for b in blocks)
-        similarity = 2 * matched / (len(npre) + len(region))
-        post_similarity = (
-            difflib.SequenceMatcher(None, npost, region, autojunk=False).ratio() if npost else 0.0
-        )
-        candidate = Candidate(first + 1, last - first, similarity, post_similarity)
-        previous = scored.get(first)
-        if previous is None or previous.similarity < similarity:
-            scored[first] = candidate
-    ranked = sorted(
-        scored.values(),
-        key=lambda c: (-max(c.similarity, c.post_similarity), abs(c.line - 1 - expected)),
-    )
-    return ranked[:count]
-
-
-def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[AlignmentRow, ...]:
-    """Row by row: which pre-image lines the vendor's region has, changed, lacks or adds."""
-    import difflib  # only conflicts need it: not loaded for a clean run's start-up
-
-    npre = [normalize(line) for line in pre]
-    nregion = [normalize(line) for line in region]
-    rows: list[AlignmentRow] = []
-    matcher = difflib.SequenceMatcher(None, npre, nregion, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
-                rows.append(AlignmentRow("same", pre[i], region[j], first + j + 1))
-        elif tag == "replace":
-            width = max(i2 - i1, j2 - j1)
-            for k in range(width):
-                expected = pre[i1 + k] if i1 + k < i2 else None
-                vendor = region[j1 + k] if j1 + k < j2 else None
-                op = (
-                    "changed"
-                    if expected is not None and vendor is not None
-                    else ("missing" if vendor is None else "extra")
-                )
-                line = first + j1 + k + 1 if vendor is not None else None
-                rows.append(AlignmentRow(op, expected, vendor, line))
-        elif tag == "delete":
-            for i in range(i1, i2):
-                rows.append(AlignmentRow("missing", pre[i], None, None))
-        else:
-            for j in range(j1, j2):
-                rows.append(AlignmentRow("extra", None, region[j], first + j + 1))
-    return tuple(rows)
-
-
-def _text(line: bytes | None) -> str | None:
-    if line is None:
-        return None
-    return line.rstrip(b"\r\n").decode("utf-8", "replace")

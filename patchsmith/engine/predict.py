@@ -13,8 +13,10 @@ The tree is never written. A path in the patch that escapes the tree (``../``, a
 through a symlink pointing outside it raises :class:`~patchsmith.errors.TreeError`: reading what
 a hostile patch names is how a tool leaks ``/etc/shadow`` into a report.
 
-Depends on :mod:`patchsmith.engine.locate`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`
-and :mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
+Depends on the locate ladder's modules (:mod:`patchsmith.engine.locate`,
+:mod:`~patchsmith.engine.conflict`, :mod:`~patchsmith.engine.filelines`,
+:mod:`~patchsmith.engine.records`), :mod:`patchsmith.patchfile`, :mod:`patchsmith.model` and
+:mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
 """
 
 from __future__ import annotations
@@ -27,18 +29,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import field, replace
 from pathlib import Path
 
-from patchsmith.engine.locate import (
-    AlignmentRow,
-    Candidate,
-    FileLines,
-    Location,
-    Placement,
-    align,
-    apply_located,
-    clear_with_vanilla,
-    locate_hunk,
-    split_lines,
-)
+from patchsmith.engine.conflict import align
+from patchsmith.engine.filelines import FileLines, split_lines
+from patchsmith.engine.locate import apply_located, clear_with_vanilla, locate_hunk
+from patchsmith.engine.records import AlignmentRow, Candidate, Location, Placement
 from patchsmith.errors import TreeError
 from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
@@ -388,7 +382,7 @@ def predict_file(
     whether the destination already exists (then the diff is ``file-exists``).
 
     ``old_lines`` may also be the file's bytes as read: then the file is only split into lines
-    if a hunk needs more than an exact search (see :class:`~patchsmith.engine.locate.FileLines`).
+    if a hunk needs more than an exact search (see :class:`~patchsmith.engine.filelines.FileLines`).
     ``keep_base=False`` leaves :attr:`FilePrediction.base` ``None`` (see :func:`predict`).
 
     ``base_lines`` is the vanilla file the diff was made against (lines or bytes), when known:

@@ -46,7 +46,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
-from patchsmith.engine.locate import Placement, apply_located, expected_index, find_candidates
+from patchsmith.engine.conflict import find_candidates
+from patchsmith.engine.locate import apply_located, expected_index
 from patchsmith.engine.predict import (
     SYMLINK,
     BaseReader,
@@ -56,6 +57,7 @@ from patchsmith.engine.predict import (
     split_lines,
     strip_path,
 )
+from patchsmith.engine.records import Placement
 from patchsmith.errors import SessionError, TreeError, UsageError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file

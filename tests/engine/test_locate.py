@@ -8,6 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from patchsmith.engine.conflict import find_candidates
+from patchsmith.engine.filelines import FileLines, enclosing_function, nearest, normalize
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
     RULE_AMBIGUOUS,
@@ -19,19 +21,14 @@ from patchsmith.engine.locate import (
     RULE_READS_AS_BOTH,
     RULE_WRONG_FUNCTION,
     VANILLA_CLEARED,
-    FileLines,
-    Placement,
     _pure_additions,
     _same_function,
     apply_located,
     clear_with_vanilla,
-    enclosing_function,
-    find_candidates,
     locate_hunk,
-    nearest,
-    normalize,
     unchanged_since_vanilla,
 )
+from patchsmith.engine.records import Placement
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import index_bytes

@@ -1,0 +1,273 @@
+"""The last rungs of the locate ladder: partially applied hunks and conflicts.
+
+When neither an exact nor a whitespace match is found, the ladder
+(:func:`~patchsmith.engine.locate.locate_hunk`) asks :func:`find_partial` for an image with some
+of the hunk's change groups applied and some not (rung 4, before fuzz); when fuzz fails too,
+:func:`conflict` gathers the evidence: the regions of the file most like the hunk
+(:func:`find_candidates`), the best one aligned row by row with the pre-image (:func:`align`),
+and from them a partially-applied or already-applied verdict when it is clear. Prediction and
+the apply stage call :func:`align` and :func:`find_candidates` directly.
+
+Depends on :mod:`patchsmith.engine.filelines`, :mod:`patchsmith.engine.records`,
+:mod:`patchsmith.model` and :mod:`patchsmith.patchfile.hunk`. It must not import
+:mod:`patchsmith.engine.locate`: the ladder imports this module, which is why the records both
+use live in :mod:`patchsmith.engine.records`. Never imports the workspace, the reports or the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from patchsmith.engine.filelines import FileLines, nearest, normalize
+from patchsmith.engine.records import AlignmentRow, Candidate, Images, Location
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import CONTEXT, REMOVE, Hunk
+
+MAX_PARTIAL_GROUPS = 8
+"""Partially-applied detection tries every mix of applied and unapplied change groups; beyond
+this many groups (2**8 images) the hunk is left to the similarity evidence instead."""
+
+CANDIDATE_COUNT = 3
+"""How many candidate regions a conflict reports."""
+
+ANCHOR_MAX_OCCURRENCES = 20
+"""A pre-image line that occurs more often than this in the file is too common to anchor a
+candidate region on (blank lines, braces, ``return ret;``)."""
+
+MIN_SIMILARITY = 0.5
+"""Below this similarity a candidate region is too different to support a verdict other than
+conflict (it is still reported as evidence)."""
+
+
+def find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Location | None:
+    """An exact or whitespace match of an image with some change groups applied, some not."""
+    segments: list[tuple[str, list[bytes], list[bytes]]] = []
+    for line in hunk.lines:
+        if line.op == CONTEXT:
+            segments.append(("context", [line.text], [line.text]))
+            continue
+        if not segments or segments[-1][0] != "change":
+            segments.append(("change", [], []))
+        if line.op == REMOVE:
+            segments[-1][1].append(line.text)
+        else:
+            segments[-1][2].append(line.text)
+    changes = [i for i, s in enumerate(segments) if s[0] == "change"]
+    if len(changes) < 2 or len(changes) > MAX_PARTIAL_GROUPS:
+        return None
+    best: tuple[int, int, tuple[int, ...], bool] | None = None  # (distance, at, applied, ws)
+    for mask in range(1, 2 ** len(changes) - 1):
+        applied = tuple(n for n in range(len(changes)) if mask >> n & 1)
+        image: list[bytes] = []
+        for index, (kind, old, new) in enumerate(segments):
+            if kind == "context":
+                image.extend(old)
+            else:
+                image.extend(new if changes.index(index) in applied else old)
+        hits = view.find_all(image)
+        whitespace = False
+        if not hits:
+            hits = view.find_all_normalized([normalize(line) for line in image])
+            whitespace = True
+        at = nearest(hits, expected, floor)
+        if at is None:
+            continue
+        key = abs(at - expected)
+        if best is None or key < best[0]:
+            best = (key, at, applied, whitespace)
+    if best is None:
+        return None
+    _distance, at, applied, whitespace = best
+    present = ", ".join(str(n + 1) for n in applied)
+    missing = ", ".join(str(n + 1) for n in range(len(changes)) if n not in applied)
+    reasons = [
+        f"change group {present} of {len(changes)} already present, {missing} not"
+        + (" (whitespace ignored)" if whitespace else "")
+    ]
+    return Location(
+        status=HunkStatus.PARTIALLY_APPLIED,
+        expected=expected,
+        found=at,
+        shift=at - expected,
+        needs_review=True,
+        reasons=tuple(reasons),
+        span=0,
+    )
+
+
+def conflict(view: FileLines, hunk: Hunk, images: Images, expected: int, floor: int) -> Location:
+    """No safe location: gather candidate regions and align the best one with the pre-image."""
+    candidates = find_candidates(view, images.pre, images.post, expected)
+    alignment: tuple[AlignmentRow, ...] = ()
+    reasons: list[str] = []
+    status = HunkStatus.CONFLICT
+    found: int | None = None
+    if candidates:
+        best = candidates[0]
+        found = best.line - 1
+        region = view.lines[found : found + best.length]
+        alignment = align(images.pre, region, found)
+        verdict = _verdict_from_region(images, region, best)
+        if verdict is not None:
+            status, text = verdict
+            reasons.append(text)
+        else:
+            missing = sum(1 for row in alignment if row.op == "missing")
+            changed = sum(1 for row in alignment if row.op == "changed")
+            reasons.append(
+                f"no safe location; closest region at line {best.line}"
+                f" (similarity {best.similarity:.2f}): {changed} line(s) changed,"
+                f" {missing} missing in the vendor's code"
+            )
+    else:
+        reasons.append("no safe location; no region of the file resembles the hunk")
+    return Location(
+        status=status,
+        expected=expected,
+        found=None,
+        shift=0,
+        needs_review=True,
+        reasons=tuple(reasons),
+        candidates=tuple(candidates),
+        alignment=alignment,
+    )
+
+
+def _verdict_from_region(
+    images: Images, region: Sequence[bytes], best: Candidate
+) -> tuple[HunkStatus, str] | None:
+    """Read partially-applied or already-applied off the best region, when it is clear.
+
+    Only distinctive lines count: a line the hunk adds that also appears in its pre-image, or a
+    short one (``}``, ``break;``), says nothing about whether the change is there.
+    """
+    if max(best.similarity, best.post_similarity) < MIN_SIMILARITY:
+        return None
+    pre = {normalize(line) for line in images.pre}
+    post = {normalize(line) for line in images.post}
+    added = {n for n in post - pre if len(n) >= 8}
+    removed = {n for n in pre - post if len(n) >= 8}
+    if not added and not removed:
+        return None
+    have = {normalize(line) for line in region}
+    added_present = len(added & have)
+    removed_present = len(removed & have)
+    if added and added_present == len(added) and removed_present == 0:
+        return (
+            HunkStatus.ALREADY_APPLIED,
+            f"every change is present at line {best.line} but the surrounding lines differ"
+            f" (similarity to the post-image {best.post_similarity:.2f})",
+        )
+    # One added line found proves little (``kfree(sc);`` is in every error path): ask for at
+    # least two, or half of them.
+    enough = added_present >= 2 or added_present * 2 >= len(added)
+    if added_present and enough and (added_present < len(added) or removed_present):
+        return (
+            HunkStatus.PARTIALLY_APPLIED,
+            f"at line {best.line}: {added_present} of {len(added)} added lines present,"
+            f" {removed_present} of {len(removed)} removed lines still there",
+        )
+    if not added and removed and removed_present == 0 and best.post_similarity >= best.similarity:
+        return (
+            HunkStatus.ALREADY_APPLIED,
+            f"the lines the hunk removes are gone from the region at line {best.line}",
+        )
+    return None
+
+
+def find_candidates(
+    view: FileLines | Sequence[bytes],
+    pre: Sequence[bytes],
+    post: Sequence[bytes] = (),
+    expected: int = 0,
+    count: int = CANDIDATE_COUNT,
+) -> list[Candidate]:
+    """Regions of the file most similar to ``pre`` (and ``post``), best first.
+
+    Comparing the pre-image with every window of the file would be quadratic; instead the
+    pre-image's lines that are rare in the file anchor where a window can start, and only those
+    windows (widened by the hunk's length each side, then trimmed to what matched) are
+    scored with ``difflib``.
+    """
+    import difflib  # only conflicts need it: not loaded for a clean run's start-up
+
+    file = view if isinstance(view, FileLines) else FileLines(view)
+    npre = [normalize(line) for line in pre]
+    npost = [normalize(line) for line in post]
+    counts = file.counts
+    anchors: list[tuple[int, int, bytes]] = []  # (occurrences, index in image, line)
+    for image_index, line in enumerate(npre):
+        if len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((counts[line], image_index, line))
+    offset_in_post = {line: i for i, line in reversed(list(enumerate(npost)))}
+    for line in npost:
+        if line not in npre and len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((counts[line], offset_in_post[line], line))
+    anchors.sort()
+    starts: set[int] = set()
+    normalized = file.normalized
+    for _occurrences, image_index, line in anchors[:8]:
+        for position, text in enumerate(normalized):
+            if text == line:
+                starts.add(position - image_index)
+    size = max(len(npre), 1)
+    slack = max(size, 5)
+    scored: dict[int, Candidate] = {}
+    for start in sorted(starts):
+        low = max(0, start - slack)
+        high = min(len(normalized), start + size + slack)
+        window = normalized[low:high]
+        matcher = difflib.SequenceMatcher(None, npre, window, autojunk=False)
+        blocks = [b for b in matcher.get_matching_blocks() if b.size]
+        if not blocks:
+            continue
+        first = low + blocks[0].b
+        last = low + blocks[-1].b + blocks[-1].size
+        region = normalized[first:last]
+        matched = sum(b.size for b in blocks)
+        similarity = 2 * matched / (len(npre) + len(region))
+        post_similarity = (
+            difflib.SequenceMatcher(None, npost, region, autojunk=False).ratio() if npost else 0.0
+        )
+        candidate = Candidate(first + 1, last - first, similarity, post_similarity)
+        previous = scored.get(first)
+        if previous is None or previous.similarity < similarity:
+            scored[first] = candidate
+    ranked = sorted(
+        scored.values(),
+        key=lambda c: (-max(c.similarity, c.post_similarity), abs(c.line - 1 - expected)),
+    )
+    return ranked[:count]
+
+
+def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[AlignmentRow, ...]:
+    """Row by row: which pre-image lines the vendor's region has, changed, lacks or adds."""
+    import difflib  # only conflicts need it: not loaded for a clean run's start-up
+
+    npre = [normalize(line) for line in pre]
+    nregion = [normalize(line) for line in region]
+    rows: list[AlignmentRow] = []
+    matcher = difflib.SequenceMatcher(None, npre, nregion, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                rows.append(AlignmentRow("same", pre[i], region[j], first + j + 1))
+        elif tag == "replace":
+            width = max(i2 - i1, j2 - j1)
+            for k in range(width):
+                expected = pre[i1 + k] if i1 + k < i2 else None
+                vendor = region[j1 + k] if j1 + k < j2 else None
+                op = (
+                    "changed"
+                    if expected is not None and vendor is not None
+                    else ("missing" if vendor is None else "extra")
+                )
+                line = first + j1 + k + 1 if vendor is not None else None
+                rows.append(AlignmentRow(op, expected, vendor, line))
+        elif tag == "delete":
+            for i in range(i1, i2):
+                rows.append(AlignmentRow("missing", pre[i], None, None))
+        else:
+            for j in range(j1, j2):
+                rows.append(AlignmentRow("extra", None, region[j], first + j + 1))
+    return tuple(rows)

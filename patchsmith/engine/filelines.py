@@ -1,0 +1,409 @@
+"""A target file held as bytes, and the byte-level searches the locate ladder runs on it.
+
+:class:`FileLines` keeps a file as it was read (``bytes`` with their line endings) and finds
+images (runs of whole lines) in it with ``bytes.find``, splitting it into lines only when a hunk
+needs more than an exact search. Beside it, the helpers that work on such bytes and lines:
+:func:`split_lines`, :func:`normalize` (whitespace collapsed), :func:`enclosing_function` (the
+definition line git would name in a hunk header) and :func:`nearest` (which of a search's hits
+GNU patch would take). Lines are compared as bytes and never decoded; nothing here reads or
+writes files.
+
+This is the bottom of the engine: it knows nothing of hunks, locations or statuses and depends
+on nothing but the standard library, so :mod:`patchsmith.engine.conflict` and
+:mod:`patchsmith.engine.locate` both import it without a cycle. It must never import another
+engine module (they import this one), the workspace, the reports or the CLI.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+# A line that starts a definition git would name in a hunk header: it begins with a letter,
+# ``_`` or ``$`` (git's default funcname rule and diff -p's), and is not a goto label.
+#   static int mana_process_rx_cqe(struct mana_rxq *rxq, struct mana_cq *cq,
+#   struct dm_target_type {
+_DEFINITION = re.compile(rb"^[A-Za-z_$]")
+#   out_unlock:
+_LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
+# The same lines found in a file's bytes: a line (without its newline) that follows a newline
+# and starts like a definition. Starting with a literal newline lets the regex engine skip
+# ahead to each line start instead of trying every byte.
+_DEFINITION_AFTER_NEWLINE = re.compile(rb"\n([A-Za-z_$][^\n]*)")
+
+
+class FileLines:
+    """A file's lines with search helpers built on demand (a cache, so not a frozen dataclass).
+
+    Made from lines or from the file's bytes. Exact searches run on the bytes with
+    ``bytes.find`` (C speed) and keep hits that start on a line boundary, so the common case (a
+    clean hunk) never splits the file into lines: on a kernel patch, building two million line
+    objects costs more than every search together. Lines and the whitespace-collapsed copy are
+    built only when a hunk needs them.
+    """
+
+    __slots__ = (
+        "_blob",
+        "_counts",
+        "_definition",
+        "_hit_bytes",
+        "_length",
+        "_lines",
+        "_mark",
+        "_normalized",
+        "_normalized_blob",
+    )
+
+    def __init__(self, lines: Sequence[bytes] | None = None, data: bytes | None = None) -> None:
+        if lines is None and data is None:
+            raise ValueError("FileLines needs lines or data")
+        self._lines = lines
+        self._blob = data
+        self._normalized: list[bytes] | None = None
+        self._normalized_blob: bytes | None = None
+        self._counts: Counter[bytes] | None = None
+        self._length: int | None = None
+        # (byte offset, line index) of the last hit: hunks come in file order, so counting
+        # newlines from there instead of from the start keeps a file's searches linear.
+        self._mark = (0, 0)
+        # (byte offset of a line start, the definition above it) of the last
+        # :meth:`definition_above` read from the bytes: the next hunk, most often in the same
+        # function, looks only at the lines between.
+        self._definition: tuple[int, bytes | None] = (0, None)
+        # line index -> byte offset of lines found by exact searches, so a look around a match
+        # can slice the bytes instead of splitting the whole file.
+        self._hit_bytes: dict[int, int] = {}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> FileLines:
+        return cls(data=data)
+
+    @property
+    def lines(self) -> Sequence[bytes]:
+        if self._lines is None:
+            assert self._blob is not None
+            self._lines = split_lines(self._blob)
+        return self._lines
+
+    @property
+    def blob(self) -> bytes:
+        if self._blob is None:
+            assert self._lines is not None
+            self._blob = b"".join(self._lines)
+        return self._blob
+
+    @property
+    def normalized(self) -> list[bytes]:
+        if self._normalized is None:
+            self._normalized = [normalize(line) for line in self.lines]
+        return self._normalized
+
+    @property
+    def normalized_blob(self) -> bytes:
+        if self._normalized_blob is None:
+            self._normalized_blob = b"".join(line + b"\n" for line in self.normalized)
+        return self._normalized_blob
+
+    @property
+    def counts(self) -> Counter[bytes]:
+        if self._counts is None:
+            self._counts = Counter(self.normalized)
+        return self._counts
+
+    def __len__(self) -> int:
+        if self._lines is not None:
+            return len(self._lines)
+        if self._length is None:
+            blob = self.blob
+            self._length = blob.count(b"\n") + (0 if not blob or blob.endswith(b"\n") else 1)
+        return self._length
+
+    def line_at(self, position: int) -> int:
+        """The 0-based line index of a byte offset that starts a line."""
+        mark, line = self._mark
+        if position >= mark:
+            line += self.blob.count(b"\n", mark, position)
+        else:
+            line = self.blob.count(b"\n", 0, position)
+        self._mark = (position, line)
+        return line
+
+    def find_all(self, image: Sequence[bytes]) -> list[int]:
+        """Every 0-based index where ``image`` occurs exactly, in file order.
+
+        Every line of an image but the last ends with ``\\n``, so a hit of the joined image
+        that starts on a line boundary is a match of whole lines; a last line without a newline
+        (``\\ No newline at end of file``) must end the file.
+        """
+        if not image:
+            return []
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        hits: list[int] = []
+        position = blob.find(needle)
+        while position >= 0:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                line = self.line_at(position)
+                self._hit_bytes[line] = position
+                hits.append(line)
+            position = blob.find(needle, position + 1)
+        return hits
+
+    def holds_at(self, image: Sequence[bytes], index: int) -> bool:
+        """Whether ``image`` occurs exactly at line ``index``, as :meth:`find_all` would find it.
+
+        Searched from the last hit on (from the start if that is below ``index``) up to the
+        first hit at or past ``index``: hunks come in file order, so a file's hunks matching
+        where they say read the file once, instead of once per hunk as :meth:`find_all` does.
+        """
+        if not image:
+            return False
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        mark, line = self._mark
+        position = blob.find(needle, mark if line <= index else 0)
+        while position >= 0:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                line = self.line_at(position)
+                if line >= index:
+                    if line != index:
+                        return False
+                    self._hit_bytes[line] = position
+                    return True
+            position = blob.find(needle, position + 1)
+        return False
+
+    def definition_above(self, index: int) -> bytes | None:
+        """The line :func:`enclosing_function` finds for ``index``, or ``None``.
+
+        Read from the bytes, going up from the line's start, when ``index`` was an exact hit and
+        the file was never split: the lines up to the definition are all it looks at.
+        """
+        position = self._hit_bytes.get(index)
+        if self._lines is not None or position is None:
+            found = enclosing_function(self.lines, index)
+            return found[1] if found is not None else None
+        floor, above = self._definition
+        if floor > position:
+            floor, above = 0, None
+        found_bytes = _definition_before(self.blob, position, floor, above)
+        self._definition = (position, found_bytes)
+        return found_bytes
+
+    def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
+        """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
+
+        Sliced from the bytes when ``first`` was an exact hit and the file was never split.
+        """
+        span = self.span_around(first, last, reach)
+        if span is None:
+            low = max(0, first - reach)
+            return low, self.lines[low : min(len(self.lines), last + reach)]
+        low, start, end = span
+        return low, split_lines(self.blob[start:end])
+
+    def span_around(self, first: int, last: int, reach: int) -> tuple[int, int, int] | None:
+        """What :meth:`around` covers as (index of the first line, start byte, end byte), or
+        ``None`` when the file is held as lines or ``first`` was not an exact hit."""
+        position = self._hit_bytes.get(first)
+        if self._lines is not None or position is None:
+            return None
+        blob = self.blob
+        back, start = _lines_back(blob, position, reach)
+        return first - back, start, _lines_forward(blob, position, last - first + reach)
+
+    def bytes_around(self, first: int, last: int, reach: int) -> tuple[int, int] | None:
+        """A byte range holding at least lines ``first - reach`` to ``last + reach`` (clipped),
+        maybe more: what a search near a match needs, found by counting newlines (no line is
+        made). ``None`` when the file is held as lines or ``first`` was not an exact hit."""
+        position = self._hit_bytes.get(first)
+        if self._lines is not None or position is None:
+            return None
+        blob = self.blob
+        size = len(blob)
+        # Above: ``reach`` lines start after the newline ending line first - reach - 1.
+        guess = 48 * (reach + 1)
+        start = max(0, position - guess)
+        while start and blob.count(b"\n", start, position) <= reach:
+            guess *= 4
+            start = max(0, position - guess)
+        # Below: from ``first``, the lines up to last + reach - 1 each end with a newline.
+        below = last - first + reach
+        guess = 48 * (below + 1)
+        end = min(size, position + guess)
+        while end < size and blob.count(b"\n", position, end) < below:
+            guess *= 4
+            end = min(size, position + guess)
+        return start, end
+
+    def find_all_between(
+        self, image: Sequence[bytes], span: tuple[int, int], first: int
+    ) -> list[int]:
+        """The hits of :meth:`find_all` that start in the byte range ``span`` (from
+        :meth:`bytes_around` for the exact hit ``first``), searched for only there."""
+        if not image:
+            return []
+        start, end = span
+        origin = self._hit_bytes[first]
+        needle = b"".join(image)
+        at_end = not image[-1].endswith(b"\n")
+        blob = self.blob
+        # A hit starting inside the range may run past its end.
+        limit = min(len(blob), end + len(needle))
+        hits: list[int] = []
+        position = blob.find(needle, start, limit)
+        while 0 <= position < end:
+            if (position == 0 or blob[position - 1] == 0x0A) and (
+                not at_end or position + len(needle) == len(blob)
+            ):
+                if position < origin:
+                    hits.append(first - blob.count(b"\n", position, origin))
+                else:
+                    hits.append(first + blob.count(b"\n", origin, position))
+            position = blob.find(needle, position + 1, limit)
+        return hits
+
+    def image_at(self, image: Sequence[bytes], index: int) -> bool:
+        """Whether ``image`` occurs exactly at line ``index`` (as :meth:`find_all` would find
+        it): a comparison at one place, from the bytes when ``index`` was an exact hit."""
+        if not image:
+            return False
+        position = self._hit_bytes.get(index)
+        if self._lines is not None or position is None:
+            return list(self.lines[index : index + len(image)]) == list(image)
+        needle = b"".join(image)
+        if not self.blob.startswith(needle, position):
+            return False
+        return image[-1].endswith(b"\n") or position + len(needle) == len(self.blob)
+
+    def contains(self, text: bytes) -> bool:
+        """Whether ``text`` occurs anywhere in the file: a cheap test before a careful one."""
+        return self.blob.find(text) >= 0
+
+    def find_all_normalized(self, image: Sequence[bytes]) -> list[int]:
+        """Every index where ``image`` occurs with whitespace collapsed (``image`` normalized)."""
+        if not image:
+            return []
+        needle = b"".join(line + b"\n" for line in image)
+        blob = self.normalized_blob
+        hits: list[int] = []
+        position = blob.find(needle)
+        line = 0
+        last = 0
+        while position >= 0:
+            if position == 0 or blob[position - 1] == 0x0A:
+                line += blob.count(b"\n", last, position)
+                last = position
+                hits.append(line)
+            position = blob.find(needle, position + 1)
+        return hits
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """A file's lines with their endings; only ``\\n`` ends a line, as for GNU patch."""
+    return io.BytesIO(data).readlines()
+
+
+def _lines_back(blob: bytes, position: int, count: int) -> tuple[int, int]:
+    """From ``position`` (a line start), up to ``count`` lines up: (lines gone, start byte)."""
+    if count <= 0 or position == 0:
+        return 0, position
+    guess = 64 * (count + 1)
+    while True:
+        low = max(0, position - guess)
+        # The newline just before ``position`` ends the line above: count + 1 newlines bound
+        # the ``count`` lines above.
+        parts = blob[low:position].rsplit(b"\n", count + 1)
+        if len(parts) == count + 2:
+            return count, low + len(parts[0]) + 1
+        if low == 0:
+            return len(parts) - 1, 0
+        guess *= 4
+
+
+def _definition_before(
+    blob: bytes, position: int, floor: int = 0, above: bytes | None = None
+) -> bytes | None:
+    """The nearest definition-looking line that ends before ``position`` (a line start), with
+    its newline, as :func:`enclosing_function` finds it among the lines. Searched in chunks
+    going up, each four times the last: most hunks sit a few hundred bytes below their
+    function's first line, so one small search finds it.
+
+    Only the lines from ``floor`` (a line start no later than ``position``) down are searched:
+    ``above`` is the answer for ``floor`` (a call made earlier), so it stands when none of them
+    is a definition."""
+    end = position
+    size = 512
+    while end > floor:
+        # Back to a line start, so the chunk holds whole lines; every line above ``position``
+        # ends with a newline.
+        start = max(floor, blob.rfind(b"\n", 0, max(0, end - size)) + 1)
+        # From the newline before ``start``, so a definition on the chunk's first line counts;
+        # the last one in the chunk that is not a label is the nearest.
+        found: list[bytes] = _DEFINITION_AFTER_NEWLINE.findall(blob, max(0, start - 1), end)
+        for line in reversed(found):
+            if not _LABEL.match(line):  # the same answer with or without the newline
+                return line + b"\n"
+        if start == 0:
+            # The file's first line has no newline before it.
+            first = blob[: blob.find(b"\n", 0, end) + 1]
+            if _DEFINITION.match(first) and not _LABEL.match(first):
+                return first
+        end = start
+        size *= 4
+    return above
+
+
+def _lines_forward(blob: bytes, position: int, count: int) -> int:
+    """The byte just past ``count`` lines from ``position`` (the end of the file at most)."""
+    if count <= 0:
+        return position
+    guess = 64 * (count + 1)
+    while True:
+        high = min(len(blob), position + guess)
+        chunk = blob[position:high]
+        parts = chunk.split(b"\n", count)
+        if len(parts) == count + 1:
+            return high - len(parts[-1])
+        if high == len(blob):
+            return high
+        guess *= 4
+
+
+def normalize(line: bytes) -> bytes:
+    """A line with every whitespace run collapsed to one space and the ends stripped."""
+    return b" ".join(line.split())
+
+
+def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
+    """The hit GNU patch would take: the nearest to ``expected`` at or after ``floor``; on a tie
+    the one after (patch tries ``+n`` before ``-n``)."""
+    if isinstance(hits, list) and len(hits) < 2:  # the common case: one hit, or none
+        return hits[0] if hits and hits[0] >= floor else None
+    best: int | None = None
+    for hit in hits:
+        if hit < floor:
+            continue
+        if best is None or (abs(hit - expected), hit < expected) < (
+            abs(best - expected),
+            best < expected,
+        ):
+            best = hit
+    return best
+
+
+def enclosing_function(lines: Sequence[bytes], index: int) -> tuple[int, bytes] | None:
+    """The nearest definition-looking line strictly above ``index``: (0-based index, line)."""
+    for position in range(min(index, len(lines)) - 1, -1, -1):
+        line = lines[position]
+        if _DEFINITION.match(line) and not _LABEL.match(line):
+            return position, line
+    return None

@@ -1,0 +1,156 @@
+"""The records of the locate ladder: where a hunk goes, the verdict and its evidence.
+
+:class:`Placement` (what :func:`~patchsmith.engine.locate.apply_located` needs), :class:`Location`
+(the ladder's verdict for one hunk), :class:`Candidate` and :class:`AlignmentRow` (the evidence of
+a conflict), and :class:`Images` (a hunk's pre- and post-image, computed once per hunk and handed
+from rung to rung).
+
+They live apart from the ladder so that both the ladder (:mod:`patchsmith.engine.locate`) and
+its last rungs (:mod:`patchsmith.engine.conflict`, which the ladder imports) can import them:
+kept in locate.py, they would make conflict.py import locate.py back, a cycle. Depends on
+:mod:`patchsmith.model`, :mod:`patchsmith.patchfile.hunk` and :mod:`patchsmith.record` only; it
+must never import another engine module (they import this one), the workspace, the reports or
+the CLI.
+"""
+
+from __future__ import annotations
+
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import Hunk
+from patchsmith.record import record
+
+
+@record
+class Placement:
+    """Where a hunk's changes go in a file: everything
+    :func:`~patchsmith.engine.locate.apply_located` needs."""
+
+    hunk: Hunk
+    start: int
+    """0-based index of the first file line covered by the compared part of the pre-image (with
+    fuzz, the dropped leading context lines lie just above it and are left as they are)."""
+    top: int = 0
+    """Leading context lines of the hunk that were not compared (fuzz)."""
+    bottom: int = 0
+    """Trailing context lines of the hunk that were not compared (fuzz)."""
+
+    @property
+    def length(self) -> int:
+        """How many file lines the compared part of the pre-image covers."""
+        return len(self.hunk.old_lines) - self.top - self.bottom
+
+
+@record
+class Candidate:
+    """A region of the file that resembles the hunk: evidence for a conflict or a flagged match."""
+
+    line: int
+    """1-based first line of the region."""
+    length: int
+    """Number of file lines in the region."""
+    similarity: float
+    """``difflib`` ratio between the hunk's pre-image and the region (whitespace collapsed)."""
+    post_similarity: float = 0.0
+    """The same ratio against the post-image: high when the vendor already has the change."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "line": self.line,
+            "length": self.length,
+            "similarity": round(self.similarity, 3),
+            "post_similarity": round(self.post_similarity, 3),
+        }
+
+
+@record
+class AlignmentRow:
+    """One row of the alignment of a hunk's pre-image with the vendor's best candidate region."""
+
+    op: str
+    """``same``, ``changed`` (the vendor's line differs), ``missing`` (the vendor lacks the
+    expected line) or ``extra`` (the vendor has a line the pre-image does not)."""
+    expected: bytes | None
+    """The pre-image line (``None`` for ``extra``)."""
+    vendor: bytes | None
+    """The vendor's line (``None`` for ``missing``)."""
+    vendor_line: int | None = None
+    """1-based line number of the vendor's line in the file."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "op": self.op,
+            "expected": _text(self.expected),
+            "vendor": _text(self.vendor),
+            "vendor_line": self.vendor_line,
+        }
+
+
+@record
+class Location:
+    """The verdict of the ladder for one hunk."""
+
+    status: HunkStatus
+    expected: int
+    """0-based index where the hunk was expected (stated line plus the running shift)."""
+    found: int | None
+    """0-based index where the hunk's full window (pre-image, post-image or mixed image) starts
+    in the file, ``None`` when not found."""
+    shift: int
+    """``found - expected``: how far the search had to go (0 when not found)."""
+    fuzz: int = 0
+    needs_review: bool = False
+    reasons: tuple[str, ...] = ()
+    """Why the hunk got this status or a review flag, most important first."""
+    placement: Placement | None = None
+    """Set when the hunk would be applied (clean, offset, whitespace, fuzz)."""
+    span: int = 0
+    """How many file lines the match covers."""
+    candidates: tuple[Candidate, ...] = ()
+    alignment: tuple[AlignmentRow, ...] = ()
+    growth: int = 0
+    """Lines the file grows by above the next hunk because of this one, for the running shift:
+    the post-image's extra length when the vendor already has the post-image."""
+    rules: tuple[str, ...] = ()
+    """The safety rules (``RULE_*``) that set ``needs_review`` on a match that would apply, so a
+    later judgement (:func:`~patchsmith.engine.locate.clear_with_vanilla`) can tell which flags
+    it may lift without parsing :attr:`reasons`."""
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    @property
+    def next_delta(self) -> int:
+        """The running shift for the next hunk of the same file (GNU patch's ``last_offset``)."""
+        return self.shift + self.growth
+
+    @property
+    def end(self) -> int | None:
+        """0-based index just past the matched region: no later hunk may start above it."""
+        if self.found is None:
+            return None
+        return self.found + self.span
+
+
+class Images:
+    """The pre- and post-image of a hunk, computed once.
+
+    A plain class, not a frozen dataclass: one is made per hunk and never kept, and a frozen
+    dataclass's ``__init__`` (``object.__setattr__`` per field) costs more than twice as much.
+    """
+
+    __slots__ = ("leading", "post", "pre", "trailing")
+
+    def __init__(
+        self, pre: tuple[bytes, ...], post: tuple[bytes, ...], leading: int, trailing: int
+    ) -> None:
+        self.pre = pre
+        self.post = post
+        self.leading = leading
+        self.trailing = trailing
+
+
+def _text(line: bytes | None) -> str | None:
+    if line is None:
+        return None
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
