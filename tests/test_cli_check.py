@@ -158,3 +158,17 @@ def test_check_report_carries_the_kbuild_selection_and_its_warnings(
     assert "Rules: `--modules-only`." in out
     assert "| `Kbuild class: builtin` | 1 | 1 |" in out
     assert "uses DEMO\\_CORE\\_FLAG\\_SYNC, which left-out include/linux/demo\\_core.h" in out
+
+
+def test_report_attention_only_fits_a_merge_request_comment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    base = ["check", str(demo / "patch-6.1.999.diff"), "--tree", str(demo / "vendor")]
+    full, short = tmp_path / "full.md", tmp_path / "short.md"
+    assert main([*base, "--report", "md", "-o", str(full)]) == 1
+    assert main([*base, "--report", "md", "--attention-only", "-o", str(short)]) == 1
+    capsys.readouterr()
+    text = short.read_text()
+    assert "went in clean" in text and "--attention-only" in text
+    assert len(text) < len(full.read_text())

@@ -131,6 +131,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
     )
+    parser.add_argument(
+        "--attention-only",
+        action="store_true",
+        help="with --report md or html: list only the files with something to look at, and "
+        "the diffstat's totals (a stable patch's full report is over a merge request comment's "
+        "size limit); json always has everything",
+    )
     parser.set_defaults(run=run)
 
 
@@ -193,7 +200,9 @@ def _run(args: argparse.Namespace) -> int:
             classes=report_classes,
             warnings=warnings,
         )
-        text = render_prediction_report(prediction, index, args.report_format, context, result)
+        text = render_prediction_report(
+            prediction, index, args.report_format, context, result, args.attention_only
+        )
         write_text(text, args.output)
         if args.output is None or args.output == "-":
             return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)

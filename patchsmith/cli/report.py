@@ -45,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
         "--session",
         metavar="PATH",
         help="the session (its worktree or session.json); default: the one the current "
-        "directory is in",
+        "directory is in, or the one made from the tree it is in",
     )
     parser.set_defaults(run=run)
 
@@ -63,6 +63,13 @@ def add_output_options(parser: argparse.ArgumentParser, flag: str, required: boo
     )
     parser.add_argument(
         "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
+    )
+    parser.add_argument(
+        "--attention-only",
+        action="store_true",
+        help="md and html: list only the files with something to look at, and the diffstat's "
+        "totals (a stable patch's full report is over a merge request comment's size limit); "
+        "json always has everything",
     )
 
 
@@ -87,10 +94,10 @@ def _stored_build(directory: Path) -> BuildReport | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from patchsmith.cli.sessionview import store_from_args
     from patchsmith.workspace import git
-    from patchsmith.workspace.session import SessionStore
 
-    store = SessionStore.open(Path(args.session)) if args.session else SessionStore.find(Path.cwd())
+    store = store_from_args(args)
     session = store.load()
     items = store.open_items()
     combined: bytes | None = None
@@ -102,5 +109,5 @@ def run(args: argparse.Namespace) -> int:
             combined = None  # the diffstat is left empty rather than failing the report
     context = ReportContext(tree=session.tree, build=_stored_build(store.path.parent))
     report = from_session(session, items, context, combined)
-    write_text(render(report, args.report_format), args.output)
+    write_text(render(report, args.report_format, args.attention_only), args.output)
     return int(ExitCode.ATTENTION if items else ExitCode.OK)

@@ -68,6 +68,22 @@ def _size(count: int) -> str:
     return f"{count:,} bytes"
 
 
+def omitted_count(report: Report) -> tuple[int, int]:
+    """(files, hunks) of the kept files that an attention-only report does not list."""
+    listed = {id(f) for f in report.attention_files}
+    rest = [f for f in report.kept_files if id(f) not in listed]
+    return len(rest), sum(len(f.hunks) for f in rest)
+
+
+def _omitted_note(report: Report) -> str:
+    files, hunks = omitted_count(report)
+    return (
+        f"Only the files with something to look at are listed, with the evidence of the hunks a "
+        f"person has to look at: {files} more kept file(s), {hunks} hunk(s), went in clean (the "
+        "full report lists them, and shows every offset hunk: run without `--attention-only`)."
+    )
+
+
 def diffstat_text(entries: tuple[DiffstatEntry, ...], width: int = 60) -> str:
     """``git diff --stat`` style lines, with the closing totals line."""
     if not entries:
@@ -257,7 +273,7 @@ def _hunk_detail(file: FileReport, hunk: HunkReport) -> list[str]:
     return lines
 
 
-def _file(file: FileReport) -> list[str]:
+def _file(file: FileReport, attention_only: bool = False) -> list[str]:
     hunks = file.hunks
     count = f"{len(hunks)} hunk{'s' if len(hunks) != 1 else ''}"
     extra = f", {file.kbuild_class}" if file.kbuild_class else ""
@@ -288,14 +304,16 @@ def _file(file: FileReport) -> list[str]:
             )
         lines.append("")
     for hunk in file.hunks:
-        if hunk.detailed:
+        if hunk.detailed and (hunk.for_a_person or not attention_only):
             lines += _hunk_detail(file, hunk)
     lines += ["</details>", ""]
     return lines
 
 
-def render_markdown(report: Report) -> str:
-    """The whole report as GitHub/GitLab-flavoured Markdown."""
+def render_markdown(report: Report, attention_only: bool = False) -> str:
+    """The whole report as GitHub/GitLab-flavoured Markdown. ``attention_only`` lists only the
+    files with something to look at and the diffstat's totals: a stable patch's full report is
+    far over a merge request comment's size limit."""
     lines = [f"# patchsmith report: {_plain(report.title)}", ""]
     lines += _summary(report)
     lines.append("")
@@ -305,11 +323,13 @@ def render_markdown(report: Report) -> str:
     lines.append("")
     lines += _selection(report.selection)
     lines += ["", "## Files", ""]
-    kept = report.kept_files
-    if not kept:
+    kept = report.attention_files if attention_only else report.kept_files
+    if not report.kept_files:
         lines += ["No file diff was kept.", ""]
+    elif attention_only:
+        lines += [_omitted_note(report), ""]
     for file in kept:
-        lines += _file(file)
+        lines += _file(file, attention_only)
     if report.build is not None:
         build = report.build
         state = "passed" if build.ok else "**failed**"
@@ -325,6 +345,9 @@ def render_markdown(report: Report) -> str:
         lines.append("")
     lines += ["## Diffstat", ""]
     what = "what applying writes" if report.kind == ReportKind.PREDICTION else "the final result"
-    lines += [f"The combined change ({what}):", "", fence(diffstat_text(report.diffstat))]
+    stat = diffstat_text(report.diffstat)
+    if attention_only:
+        stat = stat.splitlines()[-1] + "\n"  # the totals line
+    lines += [f"The combined change ({what}):", "", fence(stat)]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"

@@ -250,6 +250,18 @@ class HunkReport:
         return self.upstream is not None
 
     @property
+    def for_a_person(self) -> bool:
+        """Whether a person has to look, or did: flagged, not settled (fuzz, a conflict...),
+        still open, or resolved by someone. A plain offset or an already-applied fix is not."""
+        settled = (HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.ALREADY_APPLIED)
+        return (
+            self.needs_review
+            or self.open
+            or self.resolution is not None
+            or self.status not in (*settled, HunkStatus.EXCLUDED)
+        )
+
+    @property
     def fuzzy(self) -> bool:
         return self.status in FUZZY
 
@@ -377,6 +389,12 @@ class Report:
     @property
     def left_out_files(self) -> tuple[FileReport, ...]:
         return tuple(f for f in self.files if not f.selected)
+
+    @property
+    def attention_files(self) -> tuple[FileReport, ...]:
+        """The kept files with something in :attr:`attention`, in patch order."""
+        wanted = {id(file) for file, _hunk in self.attention}
+        return tuple(f for f in self.kept_files if id(f) in wanted)
 
     @property
     def attention(self) -> tuple[tuple[FileReport, HunkReport | None], ...]:

@@ -20,16 +20,19 @@ FORMATS = ("md", "html", "json")
 """The formats every report command accepts, as ``--format`` and ``--report`` take them."""
 
 
-def render(report: Report, fmt: str) -> str:
-    """``report`` as Markdown (``md``), HTML (``html``) or JSON (``json``) text."""
+def render(report: Report, fmt: str, attention_only: bool = False) -> str:
+    """``report`` as Markdown (``md``), HTML (``html``) or JSON (``json``) text.
+
+    ``attention_only`` shortens the Markdown and HTML to the files with something to look at;
+    JSON, read by programs, always has everything."""
     if fmt == "md":
         from patchsmith.report.markdown import render_markdown
 
-        return render_markdown(report)
+        return render_markdown(report, attention_only)
     if fmt == "html":
         from patchsmith.report.html import render_html
 
-        return render_html(report)
+        return render_html(report, attention_only)
     if fmt == "json":
         from patchsmith.report.jsonreport import render_json
 
@@ -43,6 +46,7 @@ def render_prediction_report(
     fmt: str,
     context: ReportContext,
     selection: SelectionResult | None = None,
+    attention_only: bool = False,
 ) -> str:
     """The report of a ``check`` run, for ``patchsmith check ... --report FORMAT``."""
-    return render(from_prediction(prediction, index, context, selection), fmt)
+    return render(from_prediction(prediction, index, context, selection), fmt, attention_only)

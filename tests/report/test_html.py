@@ -155,3 +155,19 @@ def test_chromium_renders_it(demo_html: tuple[Report, str], tmp_path: Path) -> N
     data = shot.read_bytes()
     assert data.startswith(b"\x89PNG")
     assert len(data) > 20_000  # a blank page compresses to a few kB
+
+
+def test_attention_only_lists_fewer_files_and_keeps_the_conflicts(
+    make_demo_report: Callable[..., Report],
+) -> None:
+    report = make_demo_report()
+    short = render_html(report, attention_only=True)
+    assert "2 more kept file(s), 2 hunk(s), went in clean" in short
+    assert "device-mapper.h" not in short.split("<h2>Files</h2>")[1]
+    assert 'data-hunk="drivers/md/dm-snap.c#3"' in short
+    # The conflict's evidence is in the page; the offset hunk's row is, its evidence is not.
+    (snap,) = [f for f in report.files if f.path == "drivers/md/dm-snap.c"]
+    assert f'<div id="h-{snap.entry}-3">' in short
+    assert f'<div id="h-{snap.entry}-2">' not in short
+    assert f'<div id="h-{snap.entry}-2">' in render_html(report)
+    assert 'data-hunk="drivers/md/dm-snap.c#2"' in short

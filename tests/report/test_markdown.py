@@ -112,3 +112,28 @@ def test_text_from_the_patch_cannot_break_the_layout() -> None:
     assert "<code>a/`odd`|name.c</code>" in text
     assert "closest region &lt;here&gt; \\| there" in text
     assert "``a/`odd`\\|name.c#1``" in text
+
+
+def test_attention_only_keeps_what_a_person_must_read(
+    make_demo_report: Callable[..., Report],
+) -> None:
+    # The demo: Makefile#1 and dm-snap.c#3 conflict, dm-snap.c#2 is an offset, dm-table.c#1 is
+    # already applied; device-mapper.h and kernel/sched/core.c go in clean.
+    report = make_demo_report()
+    full = render_markdown(report)
+    short = render_markdown(report, attention_only=True)
+    assert len(short) < len(full)
+    files = short.split("## Files")[1].split("## Diffstat")[0]
+    assert "2 more kept file(s), 2 hunk(s), went in clean" in files
+    for listed in ("<code>Makefile</code>", "drivers/md/dm-snap.c", "drivers/md/dm-table.c"):
+        assert listed in files
+    assert "device-mapper.h" not in files and "kernel/sched/core.c" not in files
+    # Evidence only for the hunks a person has to look at; the offset keeps its table row.
+    assert "#### `drivers/md/dm-snap.c#3`" in files and "#### `Makefile#1`" in files
+    assert "#### `drivers/md/dm-snap.c#2`" not in files
+    assert "#### `drivers/md/dm-snap.c#2`" in full
+    assert "line 44 (offset +5)" in files
+    # The summary and the attention table are the full report's; the diffstat is its totals.
+    assert short.split("## Files")[0] == full.split("## Files")[0]
+    stat = short.split("## Diffstat")[1]
+    assert " files changed, " in stat and " | " not in stat
