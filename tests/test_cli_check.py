@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +174,23 @@ def test_report_attention_only_fits_a_merge_request_comment(
     text = short.read_text()
     assert "went in clean" in text and "--attention-only" in text
     assert len(text) < len(full.read_text())
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_terminal_sees_progress_and_a_pipe_does_not(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(args("clean", "--json")) == 0
+    shown = terminal.getvalue()
+    assert "\rcheck: 1/1 files" in shown
+    assert shown.endswith("\r\x1b[K")  # the line is cleared before the results
+    json.loads(capsys.readouterr().out)  # stdout is the document alone
+    monkeypatch.undo()
+    assert main(args("clean", "--json")) == 0
+    assert "check:" not in capsys.readouterr().err

@@ -21,7 +21,14 @@ from patchsmith.cli.common import (
     read_index,
     selection_from_args,
 )
-from patchsmith.engine.predict import SCHEMA, FilePrediction, HunkPrediction, Prediction, predict
+from patchsmith.engine.predict import (
+    SCHEMA,
+    FilePrediction,
+    HunkPrediction,
+    Prediction,
+    Progress,
+    predict,
+)
 from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
 from patchsmith.patchfile.select import select
@@ -180,7 +187,10 @@ def _run(args: argparse.Namespace) -> int:
         # Only the report shows the vendor's lines; the table and JSON need statuses only.
         keep_contents=args.report_format is not None,
         base=_base_directory(args.base),
+        progress=_terminal_progress(),
     )
+    if sys.stderr.isatty():
+        sys.stderr.write("\r\033[K")  # the progress line, gone before the results
     if args.report_format is not None:
         from patchsmith.cli.report import write_text
         from patchsmith.report.builders import ReportContext
@@ -222,6 +232,20 @@ def _run(args: argparse.Namespace) -> int:
             every=args.every,
         )
     return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+
+
+def _terminal_progress() -> Progress | None:
+    """On a terminal, ``check: 640/1080 files`` on stderr while predicting (a kernel patch
+    against a big tree takes seconds); nothing when stderr is a file or a pipe."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, _path: str) -> None:
+        if done % 64 == 0 or done == total:  # a write per file would slow a fast check down
+            sys.stderr.write(f"\rcheck: {done}/{total} files\033[K")
+            sys.stderr.flush()
+
+    return show
 
 
 def _base_directory(base: str | None) -> Path | None:
