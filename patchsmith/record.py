@@ -20,17 +20,13 @@ from __future__ import annotations
 
 from dataclasses import Field, dataclass, field
 
-# The type checker's view (mypy reads TYPE_CHECKING as true); at run time typing is not
-# imported, which would cost ~2 ms of every command's start-up (see cli/common.py).
+from patchsmith.typing_shim import dataclass_transform
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import TypeVar, dataclass_transform
+    from typing import TypeVar
 
     _T = TypeVar("_T")
-else:
-
-    def dataclass_transform(**_options: object) -> object:
-        return lambda function: function
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field, Field))

@@ -16,7 +16,8 @@ Two things go beyond filterdiff: ``--only DIR`` matches a directory whatever the
 change, an empty new file, a binary) are selectable by name, where filterdiff silently drops or
 keeps them whatever the pattern.
 
-Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
+Depends on :mod:`patchsmith.patchfile.index`, :mod:`patchsmith.patchfile.names` and
+:mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations
@@ -34,23 +35,10 @@ from patchsmith.patchfile.index import (
     LazyFiles,
     PatchIndex,
     PausedGarbageCollector,
-    decode_path,
-    encode_path,
 )
+from patchsmith.patchfile.names import decode_path, encode_path
 from patchsmith.record import record
-
-# typing is for the type checker only: importing it cost 1.6 ms of every ``filter`` run's start-up.
-# mypy reads TYPE_CHECKING as true; at run time the last definition of an overloaded method wins,
-# so a do-nothing ``overload`` is all the interpreter needs.
-TYPE_CHECKING = False
-if not TYPE_CHECKING:
-
-    def overload(function):  # never seen by the type checker
-        return function
-
-else:
-    from typing import overload
-
+from patchsmith.typing_shim import overload
 
 # Top-level directories of a kernel tree: a first path component that is one of these is a tree
 # path, not a prefix such as "a/" or "linux-2.6.16.29/".

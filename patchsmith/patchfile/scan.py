@@ -1,0 +1,790 @@
+"""The scanner: finds where every file diff and hunk of one input starts and ends, and checks them.
+
+A kernel patch can be tens of megabytes, so nothing here builds per-line objects. The scanner
+jumps between header lines with compiled regular expressions and checks hunk bodies by counting
+line prefixes in C (``bytes.count``); it walks a hunk line by line only when the counts do not
+settle it (a mail signature after the last hunk, a malformed hunk).
+
+:class:`_Scanner` reads one input, eagerly (:class:`FileEntry` records with their hunks) or
+lazily (a plain git file diff left as the match of its header, for
+:class:`~patchsmith.patchfile.index.LazyFiles`, and the hunks of other git file diffs as
+:class:`LazyHunks`). :class:`LazyHunks` is here and not with the records because it and the
+scanner make each other: the scanner makes one for a git file diff, and reading one runs the
+scanner. :class:`_Lines` and :class:`_LineIndex` turn byte offsets into line numbers; the
+index's lazy file list and the mail splitter (:mod:`patchsmith.patchfile.mbox`) use them too.
+The underscore names are private to :mod:`patchsmith.patchfile`, not to this module.
+
+The scanner's loops run once per hunk on 40 MB patches: every name they use is a global of this
+module (``from ... import name``), never an attribute looked up through another module.
+
+Depends on :mod:`patchsmith.errors`, :mod:`patchsmith.patchfile.source`,
+:mod:`patchsmith.patchfile.entries` and :mod:`patchsmith.patchfile.names` only. It must not
+import :mod:`patchsmith.patchfile.index` or :mod:`patchsmith.patchfile.mbox` (they import this
+module), nor anything outside :mod:`patchsmith.patchfile`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator, Sequence
+
+from patchsmith.errors import PatchParseError
+from patchsmith.patchfile.entries import ChangeKind, DiffFormat, FileEntry, HunkEntry
+from patchsmith.patchfile.names import _git_line_names, _header_name, decode_path, unquote_c
+from patchsmith.patchfile.source import PatchSource
+from patchsmith.typing_shim import overload
+
+# --- regular expressions; each comment shows a line it matches ---------------------------------
+
+# diff --git a/drivers/md/dm.c b/drivers/md/dm.c
+# diff -urN linux-2.6.16.28/drivers/md/dm.c linux-2.6.16.29/drivers/md/dm.c
+# --- a/drivers/md/dm.c
+# *** drivers/md/dm.c.orig	2006-09-12 20:02:10.000000000 +0200
+_FILE_START = re.compile(rb"^(?:diff |--- |\*\*\* )", re.M)
+
+# @@ -1,5 +1,6 @@ static int dm_table_add_target(struct dm_table *t, const char *type,
+# @@ -0,0 +1 @@
+_UNIFIED_HUNK = re.compile(rb"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@ ?([^\r\n]*)")
+
+# @@ -12,3 +12,4 @@   (only "is there a hunk header here", for the garbage check)
+_ANY_HUNK_HEADER = re.compile(rb"^@@ -\d", re.M)
+
+# The first line that cannot continue a unified hunk body: anything not starting with ' ', '+',
+# '-', '\', or an empty line ("\n", "\r\n"), plus the next hunk or file header. It is matched
+# with the newline before it, searching from just before a line start: a literal first character
+# lets the regex engine skip between newlines, where "^" with re.M tries every byte (3x slower).
+_BODY_STARTS = (b" ", b"+", b"-", b"\\")
+"""The first bytes of a unified hunk's body lines (a line after a complete hunk that starts so
+is looked at closely)."""
+
+_BODY_STOP = re.compile(rb"\n(?:[^ +\-\\\r\n]|@@ |--- |\+\+\+ |\r[^\n])")
+
+# The common git file diff's header, read in one match (anything else takes the general path);
+# group 1 is all of it after "diff --git ", 2 "new"/"deleted", 3 its mode, 4 the index value,
+# 5 and 6 the names:
+# diff --git a/drivers/md/dm.c b/drivers/md/dm.c
+# new file mode 100644                        (or "deleted file mode 100644", or neither)
+# index 4a3e1c2..9b8d7f0 100644
+# --- a/drivers/md/dm.c
+# +++ b/drivers/md/dm.c
+# @@ -1,5 +1,6 @@
+_PLAIN_HEADER = (
+    rb"([^\r\n]*\n"
+    rb"(?:(new|deleted) file mode ([0-7]+)\n)?"
+    rb"(?:index ([0-9a-f]+\.\.[0-9a-f]+(?: [0-7]+)?)\n)?"
+    rb"--- ([^\t\r\n \"]+)\n"
+    rb"\+\+\+ ([^\t\r\n \"]+)\n"
+    rb"(?=@@ ))"
+)
+_PLAIN_AT = re.compile(rb"diff --git " + _PLAIN_HEADER)
+_DIFF_GIT = len(b"diff --git ")
+
+# In the hunks of a lazily read git file diff, the next line that is not a hunk line, with the
+# newline before it (a literal first character lets the regex engine skip between newlines,
+# and each branch starting with a literal or a class lets it skip that branch in one test):
+# group 1, the next plain git header (above); group 7, another "diff --git" line; no group, a
+# line that neither a hunk body nor a hunk header can be, or a ---/+++ pair. Then the text up
+# to the next "diff --git" is not all hunks (mail text, a non-git diff), and the general path
+# decides where the diff ends. An empty line stops too: it is a context line only if the
+# counts say so (git writes " " for one). One pass of this over the input finds every file
+# boundary and checks every line between them.
+_LAZY_NEXT = re.compile(
+    rb"\n(?:diff --git (?:" + _PLAIN_HEADER + rb"|())|[^ +\-\\@]|--- [^\n]*\n\+\+\+ )"
+)
+_PLAIN_GROUP, _GIT_GROUP = 1, 7
+
+# The last character of a line that may be a mail signature ("--", "-- "), before its newline.
+_SIGNATURE_TAILS = b"- \r"
+
+
+# *** 1,5 ****        --- 1,6 ----       *** 0 ****
+_CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
+_CONTEXT_NEW_RANGE = re.compile(rb"--- (\d+)(?:,(\d+))? ----")
+
+# The first line that cannot continue a context-format hunk.
+_CONTEXT_STOP = re.compile(
+    rb"^(?!  |! |\+ |- |\\|\*\*\* \d+(?:,\d+)? \*\*\*\*|--- \d+(?:,\d+)? ----|\r?\n)", re.M
+)
+
+# git's extended header lines, in the order git writes them.
+_GIT_HEADERS = (
+    b"old mode ",
+    b"new mode ",
+    b"deleted file mode ",
+    b"new file mode ",
+    b"copy from ",
+    b"copy to ",
+    b"rename from ",
+    b"rename to ",
+    b"similarity index ",
+    b"dissimilarity index ",
+    b"index ",
+)
+
+
+class _Lines:
+    """Line-number bookkeeping for monotonic byte offsets."""
+
+    def __init__(self, data: bytes, pos: int = 0, line: int = 1) -> None:
+        """Count from ``pos``, known to be the start of input line ``line``."""
+        self.data = data
+        self._anchor = (pos, line)
+        self._pos = pos
+        self._line = line
+
+    def at(self, pos: int) -> int:
+        if pos < self._pos:
+            self._pos, self._line = self._anchor if pos >= self._anchor[0] else (0, 1)
+        self._line += self.data.count(b"\n", self._pos, pos)
+        self._pos = pos
+        return self._line
+
+
+class _LineIndex(_Lines):
+    """Line numbers of byte offsets asked for in any order, for lazily read entries.
+
+    Each answer is counted from the nearest offset already answered below it, so reading the
+    entries of a patch in order counts its lines once, and ``filter``, which asks for none,
+    counts nothing.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self._offsets = [0]
+        self._numbers = [1]
+
+    def at(self, pos: int) -> int:
+        slot = bisect.bisect_right(self._offsets, pos) - 1
+        base = self._offsets[slot]
+        line = self._numbers[slot] + self.data.count(b"\n", base, pos)
+        if pos != base:
+            self._offsets.insert(slot + 1, pos)
+            self._numbers.insert(slot + 1, line)
+        return line
+
+
+def _after_signature(data: bytes, end: int) -> bool:
+    """Whether the line just before ``end`` is a mail signature's "--" (not a removed line)."""
+    last_line = data[data.rfind(b"\n", 0, end - 1) + 1 : end]
+    return last_line.rstrip(b"\r\n") in (b"--", b"-- ")
+
+
+class _Scanner:
+    """Scans one input. Positions are byte offsets into ``data``."""
+
+    def __init__(
+        self, source: PatchSource, source_number: int, first_file_number: int, lazy: bool = False
+    ) -> None:
+        self.source = source
+        self.data = source.data
+        self.size = len(source.data)
+        self.number = source_number
+        self.next_file = first_file_number
+        self.lines: _Lines = _LineIndex(self.data) if lazy else _Lines(self.data)
+        self.files: list[FileEntry] = []
+        self.lazy = lazy
+        """Read the hunks of git file diffs on first use (:class:`LazyHunks`), and leave plain
+        git file diffs as the matches of their headers in ``plain`` (:class:`LazyFiles`)."""
+        self.found = 0
+        self.plain: list[re.Match[bytes] | FileEntry] = []
+        """Lazy mode: every file diff, in order (a plain git one as its header's match)."""
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.leads: list[int] = []
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def line_end(self, pos: int) -> int:
+        """Offset just past the line starting at ``pos`` (its newline included)."""
+        end = self.data.find(b"\n", pos)
+        return self.size if end < 0 else end + 1
+
+    def line(self, pos: int) -> bytes:
+        return self.data[pos : self.line_end(pos)]
+
+    def error(self, pos: int, message: str, hint: str | None = None) -> PatchParseError:
+        return PatchParseError(message, source=self.source.name, line=self.lines.at(pos), hint=hint)
+
+    # -- the scan ----------------------------------------------------------------------------------
+
+    def scan(self) -> int:
+        """Find every file diff; return how many. Eager mode fills ``files``, lazy mode
+        ``plain``, ``starts``, ``ends`` and ``leads``."""
+        pos = 0
+        lead_start = 0
+        while pos < self.size:
+            match = _FILE_START.search(self.data, pos)
+            if match is None:
+                break
+            candidate = match.start()
+            if self.lazy:
+                run_end = self.plain_run(candidate, lead_start)
+                if run_end is not None:
+                    lead_start = pos = run_end
+                    continue
+            parsed = self.file_at(candidate, lead_start)
+            if parsed is None:
+                pos = self.line_end(candidate)
+                continue
+            self.check_interstitial(lead_start, candidate)
+            if self.lazy:
+                self.plain.append(parsed)
+                self.starts.append(parsed.start)
+                self.ends.append(parsed.end)
+                self.leads.append(lead_start)
+            else:
+                self.files.append(parsed)
+            self.found += 1
+            lead_start = pos = parsed.end
+        self.check_interstitial(lead_start, self.size)
+        return self.found
+
+    def check_interstitial(self, start: int, end: int) -> None:
+        """Text between file diffs is kept, but a hunk header there has lost its file header."""
+        match = _ANY_HUNK_HEADER.search(self.data, start, end)
+        if match is not None and self.found:
+            raise self.stray_hunk_error(match.start())
+
+    def stray_hunk_error(self, pos: int) -> PatchParseError:
+        return self.error(
+            pos,
+            "hunk header outside any file diff: text between hunks that is not a header",
+            hint="the patch was probably edited by hand or pasted; every hunk must follow the "
+            "previous hunk directly or a ---/+++ file header",
+        )
+
+    def file_at(self, pos: int, lead_start: int) -> FileEntry | None:
+        """Parse a file diff starting at ``pos``, or ``None`` if the line only looks like one."""
+        data = self.data
+        # Lazy mode counts no lines while scanning: LazyFiles fills in the real number.
+        first_line = 0 if self.lazy else self.lines.at(pos)
+        git = data.startswith(b"diff --git ", pos)
+        binary_line = False
+        old_name: str | None = None
+        new_name: str | None = None
+        headers: list[tuple[str, str]] = []
+        cursor = pos
+        if data.startswith(b"diff ", pos):
+            first = self.line(pos)
+            cursor = pos + len(first)
+            if git:
+                old_name, new_name = _git_line_names(first[len(b"diff --git ") :])
+                cursor = self.git_headers(cursor, headers)
+            names = self.name_pair(cursor)
+            if names is not None:
+                old_name, new_name, cursor, fmt = names
+            elif git:
+                fmt = DiffFormat.NONE
+            else:
+                marker = self.line(cursor)
+                if marker.startswith(b"Binary files "):
+                    cursor += len(marker)
+                    fmt = DiffFormat.NONE
+                    binary_line = True
+                    old_name, new_name = self.names_from_diff_command(first)
+                else:
+                    return None  # a "diff ..." line in prose, or "diff -r" with only "Only in"
+        else:
+            names = self.name_pair(pos)
+            if names is None:
+                return None
+            old_name, new_name, cursor, fmt = names
+
+        if git:
+            old_name, new_name = self.apply_git_headers(headers, old_name, new_name)
+        hunks: list[HunkEntry] = []
+        lazy_hunks: LazyHunks | None = None
+        binary = binary_line
+        if fmt == DiffFormat.NONE and not binary:
+            nxt = self.line(cursor)
+            if nxt.startswith(b"GIT binary patch"):
+                cursor = self.git_binary(cursor + len(nxt))
+                binary = True
+            elif nxt.startswith(b"Binary files ") and nxt.rstrip().endswith(b"differ"):
+                cursor += len(nxt)
+                binary = True
+        elif fmt == DiffFormat.UNIFIED:
+            end = self.lazy_end(cursor) if git and self.lazy else None
+            if end is not None:
+                assert isinstance(self.lines, _LineIndex)
+                lazy_hunks = LazyHunks(self.source, self.number, self.lines, cursor, end)
+                cursor = end
+            else:
+                cursor = self.unified_hunks(cursor, hunks)
+        else:
+            cursor = self.context_hunks(cursor, hunks)
+        entry_hunks: Sequence[HunkEntry] = lazy_hunks if lazy_hunks is not None else tuple(hunks)
+        if git and not binary and fmt != DiffFormat.NONE and not entry_hunks:
+            fmt = DiffFormat.NONE
+
+        kind = self.kind_of(old_name, new_name, headers, binary, entry_hunks)
+        entry = FileEntry(
+            number=self.next_file,
+            source=self.number,
+            lead_start=lead_start,
+            start=pos,
+            end=cursor,
+            line=first_line,
+            old_name=old_name,
+            new_name=new_name,
+            git=git,
+            headers=tuple(headers),
+            kind=kind,
+            format=fmt if entry_hunks else DiffFormat.NONE,
+            hunks=entry_hunks,
+        )
+        self.next_file += 1
+        return entry
+
+    # -- lazy git file diffs -----------------------------------------------------------------------
+
+    def plain_run(self, pos: int, lead_start: int) -> int | None:
+        """Read the run of plain git file diffs starting at ``pos`` (:data:`_PLAIN_HEADER`,
+        hunks up to the next ``diff --git``); return where it ends, or ``None`` when the diff at
+        ``pos`` needs the general path.
+
+        One ``finditer`` walks the whole run: each match is the next file's header, and any
+        other match is a line that is not a hunk line, which hands that file to the general
+        path. Nothing per file is built here but the match (:class:`LazyFiles` makes entries).
+        """
+        data = self.data
+        first = _PLAIN_AT.match(data, pos)
+        if first is None:
+            return None
+        run = [first]
+        for stop in _LAZY_NEXT.finditer(data, first.end()):
+            end = stop.start() + 1
+            kind = stop.lastindex
+            if kind is None or (data[end - 2] in _SIGNATURE_TAILS and _after_signature(data, end)):
+                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT  # this file needs the general path
+                break
+            if kind == _GIT_GROUP:  # a git file diff with other headers: the general path
+                break
+            run.append(stop)
+        else:
+            end = self.size
+            if _after_signature(data, end):
+                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT
+        if not run:
+            return None
+        self.check_interstitial(lead_start, pos)
+        starts = [match.start(_PLAIN_GROUP) - _DIFF_GIT for match in run]
+        self.plain += run
+        self.starts += starts
+        self.leads.append(lead_start)
+        self.leads += starts[1:]
+        self.ends += starts[1:]
+        self.ends.append(end)
+        self.found += len(run)
+        self.next_file += len(run)
+        return end
+
+    def lazy_end(self, body: int) -> int | None:
+        """Where a git file diff whose first hunk starts at ``body`` ends, without reading its
+        hunks, or ``None`` when only reading them can tell.
+
+        No line of a hunk body starts with ``diff --git``, so the diff ends at the next such line
+        when every line up to it could be a hunk line. Whether the counts of the ``@@`` lines
+        agree with the bodies is checked when the hunks are read: counting here would cost more
+        than the rest of the scan.
+        """
+        data = self.data
+        if not data.startswith(b"@@ ", body):
+            return None
+        # One search finds both the next "diff --git" line and any line that is not hunk.
+        stop = _LAZY_NEXT.search(data, body)
+        if stop is None:
+            section_end = self.size
+        elif stop.lastindex is not None:  # a "diff --git" line
+            section_end = stop.start() + 1
+        else:
+            return None  # mail text, an empty line, a non-git diff: the general path walks it
+        if _after_signature(data, section_end):
+            return None  # a mail signature on its own: not a removed line
+        return section_end
+
+    @staticmethod
+    def names_from_diff_command(line: bytes) -> tuple[str | None, str | None]:
+        """``diff -urN a/x b/x`` (used only for "Binary files ... differ" entries)."""
+        words = line.rstrip(b"\r\n").split()
+        paths = [w for w in words[1:] if not w.startswith(b"-")]
+        if len(paths) >= 2:
+            return decode_path(paths[-2]), decode_path(paths[-1])
+        return None, None
+
+    def git_headers(self, cursor: int, headers: list[tuple[str, str]]) -> int:
+        while cursor < self.size:
+            line = self.line(cursor)
+            for key in _GIT_HEADERS:
+                if line.startswith(key):
+                    value = line[len(key) :].rstrip(b"\r\n")
+                    quotable = key in (b"rename from ", b"rename to ", b"copy from ", b"copy to ")
+                    if quotable and value.startswith(b'"'):
+                        try:
+                            value = unquote_c(value)[0]
+                        except ValueError:
+                            pass  # not a well-formed quoted name: keep it as written
+                    headers.append((key.decode().strip(), decode_path(value)))
+                    break
+            else:
+                return cursor
+            cursor += len(line)
+        return cursor
+
+    @staticmethod
+    def apply_git_headers(
+        headers: list[tuple[str, str]], old: str | None, new: str | None
+    ) -> tuple[str | None, str | None]:
+        """Rename/copy headers give unprefixed names; keep the diff line's prefixes on them."""
+        values = dict(headers)
+
+        def prefixed(name: str, like: str | None) -> str:
+            if like is not None and "/" in like:
+                prefix = like.split("/", 1)[0]
+                if prefix in ("a", "b") or like.endswith("/" + name):
+                    return f"{prefix}/{name}" if not like.endswith(name) else like
+            return name
+
+        if "rename from" in values or "copy from" in values:
+            source = values.get("rename from", values.get("copy from", ""))
+            old = prefixed(source, old)
+        if "rename to" in values or "copy to" in values:
+            target = values.get("rename to", values.get("copy to", ""))
+            new = prefixed(target, new)
+        if "new file mode" in values:
+            old = None
+        if "deleted file mode" in values:
+            new = None
+        return old, new
+
+    def name_pair(self, pos: int) -> tuple[str | None, str | None, int, DiffFormat] | None:
+        """``--- old`` + ``+++ new`` (+ a hunk), or ``*** old`` + ``--- new`` (+ a hunk)."""
+        data = self.data
+        if data.startswith(b"--- ", pos):
+            first = self.line(pos)
+            second_at = pos + len(first)
+            if not data.startswith(b"+++ ", second_at):
+                return None
+            second = self.line(second_at)
+            body = second_at + len(second)
+            if not data.startswith(b"@@ ", body) and body < self.size:
+                # "--- a\n+++ b\n" followed by something other than a hunk: a removed "-- a"
+                # line of an earlier hunk, or prose. Only a diff whose hunk follows counts.
+                return None
+            return (
+                _header_name(first[4:]),
+                _header_name(second[4:]),
+                body,
+                DiffFormat.UNIFIED,
+            )
+        if data.startswith(b"*** ", pos):
+            first = self.line(pos)
+            second_at = pos + len(first)
+            if not data.startswith(b"--- ", second_at):
+                return None
+            second = self.line(second_at)
+            body = second_at + len(second)
+            if not data.startswith(b"***************", body):
+                return None
+            return (
+                _header_name(first[4:]),
+                _header_name(second[4:]),
+                body,
+                DiffFormat.CONTEXT,
+            )
+        return None
+
+    def git_binary(self, cursor: int) -> int:
+        """Skip ``literal N``/``delta N`` blocks of base85 lines, each ended by an empty line."""
+        blocks = 0
+        while cursor < self.size and blocks < 2:
+            line = self.line(cursor)
+            if not (line.startswith((b"literal ", b"delta "))):
+                break
+            cursor += len(line)
+            while cursor < self.size:
+                line = self.line(cursor)
+                cursor += len(line)
+                if line.strip() == b"":
+                    break
+            blocks += 1
+        return cursor
+
+    # -- unified hunks -----------------------------------------------------------------------------
+
+    def unified_hunks(self, cursor: int, hunks: list[HunkEntry] | None) -> int:
+        """Read the hunks from ``cursor`` into ``hunks`` (or, with ``None``, only check them);
+        return where they end."""
+        data = self.data
+        # The loop a kernel patch runs thousands of times: the header line is sliced here and
+        # its groups read at once, rather than through the helpers.
+        while data.startswith(b"@@ ", cursor):
+            newline = data.find(b"\n", cursor)
+            body = self.size if newline < 0 else newline + 1
+            header = data[cursor:body]
+            match = _UNIFIED_HUNK.match(header)
+            if match is None:
+                raise self.error(
+                    cursor,
+                    f"malformed hunk header {header.rstrip()!r}",
+                    hint="a unified hunk header looks like '@@ -12,7 +12,8 @@'",
+                )
+            old_start, old_count, new_start, new_count, section = match.groups()
+            old = 1 if old_count is None else int(old_count)
+            new = 1 if new_count is None else int(new_count)
+            end, added, removed = self.hunk_body(body, old, new, cursor)
+            if hunks is not None:
+                hunks.append(
+                    HunkEntry(
+                        number=len(hunks) + 1,
+                        start=cursor,
+                        end=end,
+                        line=self.lines.at(cursor),
+                        old_start=int(old_start),
+                        old_count=old,
+                        new_start=int(new_start),
+                        new_count=new,
+                        section=section.decode("utf-8", "surrogateescape"),  # decode_path
+                        added=added,
+                        removed=removed,
+                    )
+                )
+            cursor = end
+            self.check_after_hunk(cursor)
+        return cursor
+
+    def hunk_body(self, body: int, old: int, new: int, header: int) -> tuple[int, int, int]:
+        """Where a hunk body ends, with its added and removed line counts.
+
+        The fast path counts prefixes between ``body`` and the first line that cannot belong to
+        a hunk; if that settles both counts exactly, that is the end. Otherwise walk line by line.
+        """
+        data = self.data
+        stop = _BODY_STOP.search(data, body - 1)
+        end = self.size if stop is None else stop.start() + 1
+        if end > body:
+            chunk = data[body:end]
+            total = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            first = chunk[0:1]
+            plus = chunk.count(b"\n+") + (first == b"+") - chunk.endswith(b"\n+")
+            minus = chunk.count(b"\n-") + (first == b"-") - chunk.endswith(b"\n-")
+            marks = chunk.count(b"\n\\") + (first == b"\\") - chunk.endswith(b"\n\\")
+            context = total - plus - minus - marks
+            if context + minus == old and context + plus == new and marks <= 2:
+                return end, plus, minus
+        return self.walk_hunk(body, old, new, header)
+
+    def walk_hunk(self, pos: int, old: int, new: int, header: int) -> tuple[int, int, int]:
+        data = self.data
+        added = removed = 0
+        old_left, new_left = old, new
+        while old_left > 0 or new_left > 0:
+            if pos >= self.size:
+                raise self.error(
+                    pos,
+                    f"input ends inside the hunk at line {self.lines.at(header)}: "
+                    f"{old_left} old and {new_left} new lines missing",
+                    hint="the patch is truncated, or the hunk header's counts are wrong",
+                )
+            char = data[pos]
+            if char in (0x20, 0x0A) or (char == 0x0D and data.startswith(b"\r\n", pos)):
+                old_left -= 1
+                new_left -= 1
+            elif char == 0x2D:  # '-'
+                old_left -= 1
+                removed += 1
+            elif char == 0x2B:  # '+'
+                new_left -= 1
+                added += 1
+            elif char == 0x5C:  # '\' No newline at end of file
+                pass
+            else:
+                raise self.error(
+                    pos,
+                    f"hunk at line {self.lines.at(header)} is shorter than its header says: "
+                    f"expected {old_left} more old and {new_left} more new lines, found "
+                    f"{self.line(pos)[:40].rstrip()!r}",
+                    hint="fix the counts in the @@ line or restore the missing lines",
+                )
+            if old_left < 0 or new_left < 0:
+                raise self.error(
+                    pos,
+                    f"hunk at line {self.lines.at(header)} has more lines than its header says",
+                    hint="fix the counts in the @@ line",
+                )
+            pos = self.line_end(pos)
+        if data.startswith(b"\\", pos):
+            pos = self.line_end(pos)
+        return pos, added, removed
+
+    def check_after_hunk(self, pos: int) -> None:
+        """A completed hunk followed by more hunk-like lines is longer than its header says."""
+        if self.data[pos : pos + 1] not in _BODY_STARTS:
+            return  # the next hunk's "@@", the next diff, the end: nothing to look at
+        line = self.line(pos)
+        if line.rstrip(b"\r\n") in (b"--", b"-- "):  # a mail signature
+            return
+        if line.startswith(b"--- ") and self.data.startswith(b"+++ ", pos + len(line)):
+            return  # the next file's header
+        if line.startswith(b"--- ") and not self.found and not line.strip(b"- \r\n"):
+            return
+        raise self.error(
+            pos,
+            f"hunk is longer than its header says: {line[:40].rstrip()!r} follows a complete hunk",
+            hint="fix the counts in the @@ line, or remove the stray line",
+        )
+
+    # -- context-format hunks ----------------------------------------------------------------------
+
+    def context_hunks(self, cursor: int, hunks: list[HunkEntry]) -> int:
+        data = self.data
+        while data.startswith(b"***************", cursor):
+            start = cursor
+            cursor = self.line_end(cursor)
+            old_header = self.line(cursor)
+            match = _CONTEXT_OLD_RANGE.match(old_header)
+            if match is None:
+                raise self.error(cursor, f"malformed context hunk range {old_header.rstrip()!r}")
+            old_start, old_count = _context_range(match)
+            cursor += len(old_header)
+            stop = _CONTEXT_STOP.search(data, cursor)
+            end = self.size if stop is None else stop.start()
+            body = data[cursor:end]
+            new_match = re.search(rb"^--- (\d+)(?:,(\d+))? ----", body, re.M)
+            if new_match is None:
+                raise self.error(cursor, "context hunk has no '--- N,M ----' line")
+            new_start, new_count = _context_range(new_match)
+            old_part, new_part = body[: new_match.start()], body[new_match.end() :]
+            removed = _count_prefixed(old_part, (b"- ", b"! "))
+            added = _count_prefixed(new_part, (b"+ ", b"! "))
+            hunks.append(
+                HunkEntry(
+                    number=len(hunks) + 1,
+                    start=start,
+                    end=end,
+                    line=self.lines.at(start),
+                    old_start=old_start,
+                    old_count=old_count,
+                    new_start=new_start,
+                    new_count=new_count,
+                    section=decode_path(self.line(start)[15:].strip()),
+                    added=added,
+                    removed=removed,
+                )
+            )
+            cursor = end
+        return cursor
+
+    @staticmethod
+    def kind_of(
+        old: str | None,
+        new: str | None,
+        headers: Sequence[tuple[str, str]],
+        binary: bool,
+        hunks: Sequence[HunkEntry],
+    ) -> ChangeKind:
+        keys = {key for key, _value in headers}
+        if binary:
+            return ChangeKind.BINARY
+        if old is None or "new file mode" in keys:
+            return ChangeKind.NEW
+        if new is None or "deleted file mode" in keys:
+            return ChangeKind.DELETED
+        if "rename from" in keys:
+            return ChangeKind.RENAMED
+        if "copy from" in keys:
+            return ChangeKind.COPIED
+        if not hunks and ("old mode" in keys or "new mode" in keys):
+            return ChangeKind.MODE
+        return ChangeKind.MODIFIED
+
+
+def _context_range(match: re.Match[bytes]) -> tuple[int, int]:
+    first = int(match.group(1))
+    last = int(match.group(2)) if match.group(2) is not None else first
+    if first == 0 and match.group(2) is None:
+        return 0, 0
+    return first, last - first + 1
+
+
+def _count_prefixed(text: bytes, prefixes: tuple[bytes, ...]) -> int:
+    return sum(1 for line in text.splitlines() if line.startswith(prefixes))
+
+
+class LazyHunks(Sequence[HunkEntry]):
+    """The hunks of one file diff, read on first use (``index_sources(..., lazy=True)``).
+
+    ``filter`` on a 40 MB patch writes a few dozen of its ten thousand files: reading every hunk
+    header of the rest would cost more than the whole of C ``filterdiff``. Reading here applies
+    the same checks as the eager scan, so a malformed hunk still raises :class:`PatchParseError`,
+    only later: when something first looks at this file's hunks.
+    """
+
+    __slots__ = ("_end", "_first_hunk", "_hunks", "_lines", "_number", "_source")
+
+    def __init__(
+        self, source: PatchSource, number: int, lines: _LineIndex, first_hunk: int, end: int
+    ) -> None:
+        # Plain fields rather than a closure: one object per file diff, which keeps the garbage
+        # collector's work (it runs every few hundred allocations) small on 10,000-file patches.
+        self._source = source
+        self._number = number
+        self._lines = lines
+        self._first_hunk = first_hunk
+        self._end = end
+        self._hunks: tuple[HunkEntry, ...] | None = None
+
+    def _scan(self, hunks: list[HunkEntry] | None) -> None:
+        scanner = _Scanner(self._source, self._number, 0)
+        scanner.lines = self._lines
+        cursor = scanner.unified_hunks(self._first_hunk, hunks)
+        if cursor != self._end:
+            stray = _ANY_HUNK_HEADER.search(self._source.data, cursor, self._end)
+            raise scanner.stray_hunk_error(stray.start() if stray is not None else cursor)
+
+    def check(self) -> None:
+        """Raise :class:`PatchParseError` if reading the hunks would; build nothing.
+
+        ``filter`` checks the files it writes this way: the same checks as reading them, without
+        a line number for every hunk (counting lines up to a file deep in a 40 MB patch costs
+        more than the scan). A line number is counted only for an error.
+        """
+        if self._hunks is None:
+            self._scan(None)
+
+    def _read(self) -> tuple[HunkEntry, ...]:
+        if self._hunks is None:
+            hunks: list[HunkEntry] = []
+            self._scan(hunks)
+            self._hunks = tuple(hunks)
+        return self._hunks
+
+    @overload
+    def __getitem__(self, item: int) -> HunkEntry: ...
+
+    @overload
+    def __getitem__(self, item: slice) -> tuple[HunkEntry, ...]: ...
+
+    def __getitem__(self, item: int | slice) -> HunkEntry | tuple[HunkEntry, ...]:
+        return self._read()[item]
+
+    def __len__(self) -> int:
+        return len(self._read())
+
+    def __iter__(self) -> Iterator[HunkEntry]:
+        return iter(self._read())
+
+    def __bool__(self) -> bool:
+        return True  # only entries with at least one "@@" line get a LazyHunks
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (LazyHunks, tuple)):
+            return self._read() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._read())
+
+    def __repr__(self) -> str:
+        return repr(self._read()) if self._hunks is not None else "LazyHunks(<not read yet>)"
