@@ -54,23 +54,38 @@ def edit(rng: random.Random) -> tuple[list[str], list[str]]:
     return old, new
 
 
+class Layout:
+    """Where upstream's hunks sit in the function body, and what a vendor can add around them."""
+
+    def __init__(self, old: list[str], diff: str) -> None:
+        index = index_bytes(diff.encode())
+        offset = len(HEAD.splitlines())  # the diff is of the whole function; bodies are indexed
+        self.spans = [
+            (h.old_start - 1 - offset if h.old_count else h.old_start - offset, h)
+            for h in parse_file(index, index.files[0])
+        ]
+        self.free = [
+            i
+            for i in range(len(old) + 1)
+            if all(i <= start or i >= start + h.old_count for start, h in self.spans)
+        ]
+        """Body indexes outside every hunk: where a vendor's lines leave upstream's alone."""
+
+    def insert(self, vendor: list[str], right: list[str], point: int, lines: list[str]) -> None:
+        """Add ``lines`` at body index ``point`` of the vendor's file, and where that point
+        lands in upstream's result (shifted by every hunk above it)."""
+        vendor[point:point] = lines
+        shift = sum(h.new_count - h.old_count for s, h in self.spans if s + h.old_count <= point)
+        right[point + shift : point + shift] = lines
+
+
 def moved(rng: random.Random, old: list[str], new: list[str], diff: str) -> tuple[str, str]:
     """The vendor's file (vanilla plus lines outside the hunks) and the right result."""
-    index = index_bytes(diff.encode())
-    hunks = parse_file(index, index.files[0])
-    offset = len(HEAD.splitlines())
-    spans = [(h.old_start - 1 - offset if h.old_count else h.old_start - offset, h) for h in hunks]
-    free = [
-        i
-        for i in range(len(old) + 1)
-        if all(i <= start or i >= start + h.old_count for start, h in spans)
-    ]
+    layout = Layout(old, diff)
     vendor, right = list(old), list(new)
-    for point in sorted(rng.sample(free, min(len(free), rng.randint(1, 3))), reverse=True):
-        added = [rng.choice(LINES) for _ in range(rng.randint(1, 3))]
-        vendor[point:point] = added
-        shift = sum(h.new_count - h.old_count for start, h in spans if start + h.old_count <= point)
-        right[point + shift : point + shift] = added
+    count = min(len(layout.free), rng.randint(1, 3))
+    for point in sorted(rng.sample(layout.free, count), reverse=True):
+        layout.insert(vendor, right, point, [rng.choice(LINES) for _ in range(rng.randint(1, 3))])
     return wrap(vendor), wrap(right)
 
 
@@ -78,27 +93,16 @@ def copied(rng: random.Random, old: list[str], new: list[str], diff: str) -> tup
     """The vendor's file with a copy of one hunk's old lines added outside every hunk (a
     vendor's duplicated helper), and the right result: upstream's change where upstream made
     it, the copy left alone."""
-    index = index_bytes(diff.encode())
-    hunks = parse_file(index, index.files[0])
-    offset = len(HEAD.splitlines())
-    spans = [(h.old_start - 1 - offset if h.old_count else h.old_start - offset, h) for h in hunks]
-    free = [
-        i
-        for i in range(len(old) + 1)
-        if all(i <= start or i >= start + h.old_count for start, h in spans)
-    ]
-    if not free:
+    layout = Layout(old, diff)
+    if not layout.free:
         return None  # the hunks cover the whole body: no place outside them
-    _start, hunk = rng.choice(spans)
+    _start, hunk = rng.choice(layout.spans)
     # The body's lines of the hunk (not the function's own first lines or closing brace).
     frame = (HEAD + TAIL).splitlines(keepends=True)
     copy = [line.decode() for line in hunk.old_lines if line.decode() not in frame]
     copy = copy or [rng.choice(LINES)]
-    point = rng.choice(free)
     vendor, right = list(old), list(new)
-    vendor[point:point] = copy
-    shift = sum(h.new_count - h.old_count for s, h in spans if s + h.old_count <= point)
-    right[point + shift : point + shift] = copy
+    layout.insert(vendor, right, rng.choice(layout.free), copy)
     return wrap(vendor), wrap(right)
 
 

@@ -34,7 +34,7 @@ reports or the CLI.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from patchsmith.engine.conflict import conflict, find_partial
@@ -298,15 +298,9 @@ def locate_hunk(
         return partial
 
     # Rung 5: fuzz, GNU patch's way.
-    for level in range(1, fuzz + 1):
-        cut = _fuzz_cut(images, level)
-        if cut is None:
-            continue
-        top, bottom = cut
+    for level, top, bottom in _fuzz_levels(images, fuzz):
         core_pre = images.pre[top : len(images.pre) - bottom]
         core_post = images.post[top : len(images.post) - bottom]
-        if not core_pre:
-            continue
         pre_hits = [h - top for h in view.find_all(core_pre)]
         post_hits = [h - top for h in view.find_all(core_post)]
         pre_at = nearest(pre_hits, expected, floor - top)
@@ -343,14 +337,8 @@ def _check_nearer_fuzzy(
     """``location`` (an exact match at an offset), flagged when the pre-image also matches
     with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
     wrong place, and the stated one the right place with its context changed by the vendor."""
-    for level in range(1, fuzz + 1):
-        cut = _fuzz_cut(images, level)
-        if cut is None:
-            continue
-        top, bottom = cut
+    for level, top, bottom in _fuzz_levels(images, fuzz):
         core = images.pre[top : len(images.pre) - bottom]
-        if not core:
-            continue
         nearer = [
             hit - top
             for hit in view.find_all(core)
@@ -385,19 +373,22 @@ def _original_with_fuzz(view: FileLines, images: Images, at: int, fuzz: int) -> 
     found at ``at``, or 0. Then the vendor's lines read as both: the fix applied, or not applied
     with context changed (a removal of "c }" from "} c } c } b" reads so when the vendor
     changed the first "}")."""
-    for level in range(1, fuzz + 1):
-        cut = _fuzz_cut(images, level)
-        if cut is None:
-            continue
-        top, bottom = cut
+    for level, top, bottom in _fuzz_levels(images, fuzz):
         core = images.pre[top : len(images.pre) - bottom]
-        if not core:
-            continue
         for hit in view.find_all(core):
             start = hit - top
             if start < at + len(images.post) and at < start + len(images.pre):
                 return level
     return 0
+
+
+def _fuzz_levels(images: Images, fuzz: int) -> Iterator[tuple[int, int, int]]:
+    """(level, top, bottom) for each fuzz level up to ``fuzz`` that drops more context than
+    the one below it and leaves some of the pre-image to compare (see :func:`_fuzz_cut`)."""
+    for level in range(1, fuzz + 1):
+        cut = _fuzz_cut(images, level)
+        if cut is not None and cut[0] + cut[1] < len(images.pre):
+            yield level, *cut
 
 
 def _fuzz_cut(images: Images, level: int) -> tuple[int, int] | None:
