@@ -413,30 +413,16 @@ def test_strip_path_keeps_patch_s_meaning(name: str, strip: int) -> None:
         assert strip_path(name, strip) == "/".join(parts[strip:])
 
 
-MODE_PATCH = """\
-diff --git a/scripts/run.sh b/scripts/run.sh
-old mode 100755
-new mode 100644
-index 1111111..2222222
---- a/scripts/run.sh
-+++ b/scripts/run.sh
-@@ -1,3 +1,3 @@
- echo a
--echo b
-+echo B
- echo c
-diff --git a/scripts/only.sh b/scripts/only.sh
-old mode 100755
-new mode 100644
-"""
+MODE_PATCH = (Path(__file__).resolve().parents[2] / "fixtures/patches/git_modes.diff").read_text()
+"""A mode change with a hunk (run.sh 755 -> 644), one alone (only.sh 644 -> 755), a new script."""
 
 
 @pytest.mark.parametrize(
     ("modes", "expected", "settled"),
     [
-        ((0o755, 0o755), (HunkStatus.CLEAN, HunkStatus.CLEAN), True),
-        ((0o644, 0o644), (HunkStatus.ALREADY_APPLIED, HunkStatus.ALREADY_APPLIED), True),
-        ((0o744, 0o611), (HunkStatus.CLEAN, HunkStatus.ALREADY_APPLIED), True),  # owner's bit
+        ((0o755, 0o644), (HunkStatus.CLEAN, HunkStatus.CLEAN), True),
+        ((0o644, 0o755), (HunkStatus.ALREADY_APPLIED, HunkStatus.ALREADY_APPLIED), True),
+        ((0o744, 0o711), (HunkStatus.CLEAN, HunkStatus.ALREADY_APPLIED), True),  # owner's bit
     ],
 )
 def test_a_mode_change_is_judged_on_the_trees_mode(
@@ -451,7 +437,8 @@ def test_a_mode_change_is_judged_on_the_trees_mode(
     for name, mode in zip(("run.sh", "only.sh"), modes, strict=True):
         (root / "scripts" / name).chmod(mode)
     prediction = predict(index, index.files, root, strip=1)
-    with_hunks, mode_only = prediction.files
+    with_hunks, mode_only, new_script = prediction.files
+    assert new_script.mode is None and new_script.status == HunkStatus.CLEAN
     assert with_hunks.mode is not None and mode_only.mode is not None
     assert (with_hunks.mode.status, mode_only.mode.status) == expected
     # The hunks keep their own verdict; a diff without hunks takes the mode's.
@@ -462,8 +449,8 @@ def test_a_mode_change_is_judged_on_the_trees_mode(
     document = prediction.to_json()["files"]
     assert isinstance(document, list)
     assert document[1]["mode"] == {
-        "old": "100755",
-        "new": "100644",
+        "old": "100644",
+        "new": "100755",
         "found": mode_only.mode.found,
         "status": str(expected[1]),
     }

@@ -80,30 +80,8 @@ def _worktrees(repo: git.Repo) -> set[Path]:
     }
 
 
-MODE_PATCH = b"""\
-diff --git a/scripts/run.sh b/scripts/run.sh
-old mode 100755
-new mode 100644
-index 1111111..2222222
---- a/scripts/run.sh
-+++ b/scripts/run.sh
-@@ -1,3 +1,3 @@
- echo a
--echo b
-+echo B
- echo c
-diff --git a/scripts/only.sh b/scripts/only.sh
-old mode 100644
-new mode 100755
-diff --git a/scripts/new.sh b/scripts/new.sh
-new file mode 100755
-index 0000000..3333333
---- /dev/null
-+++ b/scripts/new.sh
-@@ -0,0 +1,2 @@
-+#!/bin/sh
-+echo new
-"""
+MODES = Path(__file__).resolve().parents[2] / "fixtures" / "patches" / "git_modes.diff"
+"""A mode change with a hunk (run.sh 755 -> 644), one alone (only.sh 644 -> 755), a new script."""
 
 
 @pytest.mark.parametrize("file_mode", ["true", "false"])
@@ -122,9 +100,7 @@ def test_mode_changes_and_new_scripts_are_committed_with_their_modes(
     repo.git.add("-A")
     repo.git.update_index("--chmod=+x", "scripts/run.sh")
     repo.git.commit("-q", "-m", "vendor")
-    patch = tmp_path / "modes.patch"
-    patch.write_bytes(MODE_PATCH)
-    index = read_index([str(patch)])
+    index = read_index([str(MODES)])
     applied = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
     session = SessionStore(session_path(ours.git_dir_of(Path(applied.worktree)))).load()
 
