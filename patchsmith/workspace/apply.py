@@ -857,6 +857,9 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
             cwd=worktree,
             input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in listed) + b"\0",
         )
+    # Modes too: the interrupted run may have set a mode change's mode already, and the next
+    # run judges the mode change on the file as it finds it.
+    modes = git.modes_at(worktree, base, listed)
     for path in listed:
         data = git.show_file(worktree, base, path)
         target = worktree / path
@@ -866,8 +869,13 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
         if data is None:
             if target.exists() or target.is_symlink():
                 target.unlink()
-        elif not target.exists() or target.read_bytes() != data:
+            continue
+        if target.is_symlink() or not target.exists() or target.read_bytes() != data:
+            if target.is_symlink():
+                target.unlink()
             write_atomic(target, data)
+        if modes.get(path) in ("100644", "100755"):
+            git.set_mode(target, modes[path])
 
 
 def _apply_in(

@@ -528,6 +528,20 @@ def show_file(worktree: Path, commit: str, path: str) -> bytes | None:
     return result.stdout if result.code == 0 else None
 
 
+def modes_at(worktree: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
+    """The git modes (``100644``, ``100755``, ``120000``) of ``paths`` at ``commit``; a path
+    not there is left out."""
+    if not paths:
+        return {}
+    listing = run_git(["ls-tree", "-z", commit, "--", *paths], cwd=worktree).stdout
+    modes: dict[str, str] = {}
+    for entry in listing.split(b"\0"):
+        if entry:
+            info, _tab, name = entry.partition(b"\t")
+            modes[name.decode("utf-8", "surrogateescape")] = info.split(b" ", 1)[0].decode()
+    return modes
+
+
 def diff(worktree: Path, base: str, tip: str) -> bytes:
     """``git diff base..tip`` as bytes, in the form ``patch -p1`` reads (a/ b/, no renames)."""
     return run_git(

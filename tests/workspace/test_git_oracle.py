@@ -10,6 +10,10 @@ whose commits descend from the user's HEAD and touch only the files the clean hu
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import git  # GitPython, a test dependency (the 'dev' extra)
@@ -19,7 +23,7 @@ from patchsmith.cli import main
 from patchsmith.cli.common import read_index
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git as ours
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.apply import PAUSE_ENV, ApplyOptions, apply_patch
 from patchsmith.workspace.session import Session, SessionStore, session_path
 from tests.workspace.conftest import DEMO_PATCH
 
@@ -80,6 +84,7 @@ def _worktrees(repo: git.Repo) -> set[Path]:
     }
 
 
+REPO = Path(__file__).resolve().parents[2]
 MODES = Path(__file__).resolve().parents[2] / "fixtures" / "patches" / "git_modes.diff"
 """A mode change with a hunk (run.sh 755 -> 644), one alone (only.sh 644 -> 755), a new script."""
 
@@ -90,16 +95,7 @@ def test_mode_changes_and_new_scripts_are_committed_with_their_modes(
 ) -> None:
     # core.fileMode=false (a repository on a filesystem without execute bits) must not lose
     # them: the modes are recorded in the index, not read back from the disk.
-    tree = tmp_path / "repo"
-    (tree / "scripts").mkdir(parents=True)
-    (tree / "scripts/run.sh").write_text("echo a\necho b\necho c\n")
-    (tree / "scripts/run.sh").chmod(0o755)
-    (tree / "scripts/only.sh").write_text("echo only\n")
-    repo = git.Repo.init(tree)
-    repo.git.config("core.fileMode", file_mode)
-    repo.git.add("-A")
-    repo.git.update_index("--chmod=+x", "scripts/run.sh")
-    repo.git.commit("-q", "-m", "vendor")
+    tree = _mode_tree(tmp_path, file_mode)
     index = read_index([str(MODES)])
     applied = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
     session = SessionStore(session_path(ours.git_dir_of(Path(applied.worktree)))).load()
@@ -157,3 +153,42 @@ def test_a_new_symlink_is_a_symlink_and_a_plain_copy_is_written(tmp_path: Path) 
     assert commit.tree["include/dt-bindings"].data_stream.read() == b"../scripts/dt-bindings"
     assert commit.tree["scripts/copy.sh"].data_stream.read() == b"echo run\n"
     assert not [h for h in applied.hunks if h.open]
+
+
+def test_an_apply_killed_after_writing_still_commits_the_modes(tmp_path: Path) -> None:
+    # The killed run set run.sh's new mode on disk; the next run must put the base back (modes
+    # included) before judging, or it reads the mode change as already done and, in a
+    # repository that ignores executable bits, never records it.
+    tree = _mode_tree(tmp_path, file_mode="false")
+    signal_file = tmp_path / "paused"
+    env = {**os.environ, PAUSE_ENV: f"written:{signal_file}"}
+    command = [sys.executable, "-m", "patchsmith", "apply", str(MODES), "--tree", str(tree)]
+    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not signal_file.exists():
+        assert child.poll() is None, "apply ended before the pause"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    index = read_index([str(MODES)])
+    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+    assert {h.id: h.applied for h in session.hunks}["scripts/run.sh#0"]
+    commit = git.Repo(session.worktree).head.commit
+    assert commit.tree["scripts/run.sh"].mode == 0o100644
+    assert commit.tree["scripts/only.sh"].mode == 0o100755
+
+
+def _mode_tree(tmp_path: Path, file_mode: str) -> Path:
+    """A repository for git_modes.diff: run.sh executable, only.sh not, core.fileMode as given."""
+    tree = tmp_path / "repo"
+    (tree / "scripts").mkdir(parents=True)
+    (tree / "scripts/run.sh").write_text("echo a\necho b\necho c\n")
+    (tree / "scripts/run.sh").chmod(0o755)
+    (tree / "scripts/only.sh").write_text("echo only\n")
+    repo = git.Repo.init(tree)
+    repo.git.config("core.fileMode", file_mode)
+    repo.git.add("-A")
+    repo.git.update_index("--chmod=+x", "scripts/run.sh")
+    repo.git.commit("-q", "-m", "vendor")
+    return tree
