@@ -1,8 +1,9 @@
 """``patchsmith check``: every selected hunk's predicted fate on the vendor tree, nothing written.
 
 A thin front end over :func:`patchsmith.engine.predict.predict`: parse options, select, predict,
-render (a rich table, or JSON with the ``patchsmith.check/1`` schema). Exit 0 when every hunk is
-clean, offset or already applied without a review flag; 1 otherwise; 2 for bad input.
+render (a plain-text table, see :mod:`patchsmith.cli.table`, or JSON with the
+``patchsmith.check/1`` schema). Exit 0 when every hunk is clean, offset or already applied
+without a review flag; 1 otherwise; 2 for bad input.
 """
 
 from __future__ import annotations
