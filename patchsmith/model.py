@@ -66,3 +66,20 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2
     INTERNAL = 3
     INTERRUPTED = 130
+
+
+# --- git's file modes ---------------------------------------------------------------------------
+
+SYMLINK = "120000"
+"""git's mode of a symbolic link: the file's content is the link's target."""
+
+
+def git_mode(st_mode: int) -> str | None:
+    """The mode git records for a file with this ``stat`` mode (``100644``, ``100755``,
+    :data:`SYMLINK`), or ``None`` for what git cannot hold (a directory...). Only the owner's
+    execute bit makes a regular file ``100755``, as in git."""
+    if st_mode & 0o170000 == 0o120000:
+        return SYMLINK
+    if st_mode & 0o170000 == 0o100000:
+        return "100755" if st_mode & 0o100 else "100644"
+    return None

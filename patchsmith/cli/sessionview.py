@@ -7,7 +7,6 @@ status table users see. Only CLI modules import this; it holds no domain logic.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -29,12 +28,9 @@ def store_from_args(args: argparse.Namespace) -> SessionStore:
     in; else the one made from the tree it is in (said on stderr, so the user knows)."""
     if args.session:
         return SessionStore.open(Path(args.session))
-    here = Path.cwd()
-    store = SessionStore.find(here)
-    worktree = os.path.realpath(store.read().worktree)
-    real = os.path.realpath(here)
-    if real != worktree and not real.startswith(worktree.rstrip(os.sep) + os.sep):
-        sys.stderr.write(f"patchsmith: the session of this tree, in {worktree}\n")
+    store = SessionStore.find(Path.cwd())
+    if store.from_tree is not None:
+        sys.stderr.write(f"patchsmith: the session of this tree, in {store.from_tree}\n")
     return store
 
 

@@ -34,7 +34,7 @@ from patchsmith.engine.filelines import FileLines, split_lines
 from patchsmith.engine.locate import apply_located, clear_with_vanilla, locate_hunk
 from patchsmith.engine.records import AlignmentRow, Candidate, Location, Placement
 from patchsmith.errors import TreeError
-from patchsmith.model import SEVERITY, HunkStatus
+from patchsmith.model import SEVERITY, SYMLINK, HunkStatus, git_mode
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.record import record
@@ -171,16 +171,6 @@ def judge_mode(old: str, new: str, found: str | None) -> ModeChange:
     else:
         status = HunkStatus.CONFLICT
     return ModeChange(old, new, found, status)
-
-
-def git_mode(st_mode: int) -> str | None:
-    """The mode git records for a file with this ``stat`` mode, or ``None`` (a directory...).
-    Only the owner's execute bit makes a regular file ``100755``, as in git."""
-    if st_mode & 0o170000 == 0o120000:
-        return "120000"
-    if st_mode & 0o170000 == 0o100000:
-        return "100755" if st_mode & 0o100 else "100644"
-    return None
 
 
 @record
@@ -652,8 +642,7 @@ class _Tree:
     def read(self, relative: str) -> bytes | None:
         if not _NOFOLLOW:
             return self._read_checked(relative)
-        _check_relative(relative)
-        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
+        full = self._unfollowed(relative)
         try:
             # O_NOFOLLOW: the common file (not a symlink) costs one open and no lstat; a
             # symlink fails with ELOOP and goes the checked way.
@@ -692,11 +681,16 @@ class _Tree:
     def exists(self, relative: str) -> bool:
         return os.path.lexists(self.resolve(relative))
 
+    def _unfollowed(self, relative: str) -> str:
+        """The real path of ``relative`` with its directories resolved (and checked to be in
+        the tree) and its last component as it is: a symlink there is not followed."""
+        _check_relative(relative)
+        return os.path.join(self._directory(relative), relative.rpartition("/")[2])
+
     def link(self, relative: str) -> tuple[bool, bytes | None]:
         """Whether anything is at ``relative``, and its target if it is a symlink (not
         followed: where it points is only read as text)."""
-        _check_relative(relative)
-        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
+        full = self._unfollowed(relative)
         if not os.path.lexists(full):
             return False, None
         return True, os.readlink(os.fsencode(full)) if os.path.islink(full) else None
@@ -704,10 +698,8 @@ class _Tree:
     def mode(self, relative: str) -> str | None:
         """The git mode of the file at ``relative`` (``None`` when absent): a symlink's own,
         ``120000``, not its target's."""
-        _check_relative(relative)
-        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
         try:
-            return git_mode(os.lstat(full).st_mode)
+            return git_mode(os.lstat(self._unfollowed(relative)).st_mode)
         except FileNotFoundError:
             return None
 
@@ -730,10 +722,6 @@ def _remember(
         HunkStatus.ALREADY_APPLIED,
     ):
         state[target] = None
-
-
-SYMLINK = "120000"
-"""git's mode of a symbolic link: the file's content is the link's target."""
 
 
 def _new_symlink(

@@ -49,7 +49,6 @@ from typing import TypeVar
 from patchsmith.engine.conflict import find_candidates
 from patchsmith.engine.locate import apply_located, expected_index
 from patchsmith.engine.predict import (
-    SYMLINK,
     BaseReader,
     FilePrediction,
     HunkPrediction,
@@ -59,7 +58,7 @@ from patchsmith.engine.predict import (
 )
 from patchsmith.engine.records import Placement
 from patchsmith.errors import SessionError, TreeError, UsageError
-from patchsmith.model import HunkStatus, Resolution
+from patchsmith.model import SYMLINK, HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.select import FileDecision, SelectionResult
@@ -945,11 +944,9 @@ def _apply_in(
     modes: dict[str, str] = {}
     for number, work in enumerate(works, start=1):
         path = work.prediction.path
-        if work.write and work.result is not None and work.mode == SYMLINK:
-            _write_symlink(worktree / path, work.result)
-            written.append(path)
-        elif work.write and work.result is not None:
-            write_atomic(worktree / path, work.result)
+        if work.write and work.result is not None:
+            write = _write_symlink if work.mode == SYMLINK else write_atomic
+            write(worktree / path, work.result)
             written.append(path)
         if work.mode not in (None, SYMLINK) and (worktree / path).is_file():
             git.set_mode(worktree / path, work.mode)

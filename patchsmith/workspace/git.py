@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from patchsmith.errors import GitError, TreeError
+from patchsmith.model import git_mode
 from patchsmith.record import record
 
 GIT = "git"
@@ -326,14 +327,9 @@ def set_mode(path: Path, mode: str) -> None:
 def _mode_of(path: str) -> str | None:
     """The git mode of a file in the tree, or ``None`` for what git cannot hold (a directory)."""
     try:
-        info = os.lstat(path)
+        return git_mode(os.lstat(path).st_mode)
     except FileNotFoundError:
         return None
-    if stat.S_ISLNK(info.st_mode):
-        return "120000"
-    if stat.S_ISREG(info.st_mode):
-        return "100755" if info.st_mode & 0o100 else "100644"  # the owner's bit, as git reads
-    return None
 
 
 def snapshot_paths(git_dir: Path, tree: Path, paths: Iterable[str], message: str) -> str:

@@ -502,9 +502,12 @@ def _sha(data: bytes | None) -> str:
 class SessionStore:
     """Reads, locks, recovers and changes one session. Cheap to create; holds no open files."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, from_tree: str | None = None) -> None:
         self.path = Path(path)
         """The ``session.json`` file."""
+        self.from_tree = from_tree
+        """The session's worktree, when :meth:`find` found it from the tree the session was
+        made from rather than from inside the worktree (the CLI says so)."""
 
     # -- finding one --
 
@@ -523,7 +526,7 @@ class SessionStore:
         if len(found) == 1:
             return found[0]
         if found:
-            listed = ", ".join(store.read().worktree for store in found)
+            listed = ", ".join(str(store.from_tree) for store in found)
             raise SessionError(
                 f"{start} has {len(found)} patchsmith sessions: {listed}",
                 hint="pass --session WORKTREE for the one you mean",
@@ -553,9 +556,10 @@ class SessionStore:
                 path = session_path(git.git_dir_of(worktree))
                 if not path.exists():
                     continue
-                tree = os.path.realpath(cls(path).read().tree)
+                session = cls(path).read()
+                tree = os.path.realpath(session.tree)
                 if real == tree or real.startswith(tree.rstrip(os.sep) + os.sep):
-                    stores.append(cls(path))
+                    stores.append(cls(path, from_tree=session.worktree))
         return stores
 
     @classmethod
