@@ -13,14 +13,15 @@
    placed, through the engine's own :func:`~patchsmith.engine.locate.apply_located` (one
    implementation of "apply"): ``clean`` and ``offset`` always, ``fuzz``/``whitespace``/flagged
    ones only with ``accept_fuzz``; ``already-applied`` is recorded and skipped; the rest go to
-   GNU-patch-format ``.rej`` files beside their file (the bytes ``patch`` writes, line numbers
-   shifted by what was applied above);
+   GNU-patch-format ``.rej`` files beside their file (:mod:`patchsmith.patchfile.reject`: the
+   bytes ``patch`` writes, line numbers shifted by what was applied above);
 4. commits "apply clean hunks", then with ``merge`` puts a diff3 conflict block
    (``<<<<<<< vendor``, ``||||||| upstream-before``, ``=======``, ``>>>>>>> upstream-after``) in
    place of each conflict's region instead of a ``.rej``;
-5. computes a proposal for every open hunk: a 3-way merge (``git merge-file --diff3``) of the
-   vendor's region with upstream's pre- and post-image. With ``base`` (the vanilla tree: a
-   directory, a tarball or a git ref) the vendor's region is found by aligning the whole vanilla
+5. computes a proposal for every open hunk with :mod:`patchsmith.engine.merge`: a 3-way merge
+   (``git merge-file --diff3``) of the vendor's region with upstream's pre- and post-image. With
+   ``base`` (the vanilla tree: a directory, a tarball or a git ref, read by
+   :mod:`patchsmith.workspace.base`) the vendor's region is found by aligning the whole vanilla
    file with the vendor's, so the merge is the per-file 3-way restricted to that hunk; without
    one, the engine's best candidate region is used. Proposals are recorded, never applied;
 6. reuses remembered resolutions (:mod:`patchsmith.workspace.memory`), one commit each, marked
@@ -39,15 +40,13 @@ import difflib
 import hashlib
 import os
 import re
-import tarfile
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
 
-from patchsmith.engine.conflict import find_candidates
-from patchsmith.engine.locate import apply_located, expected_index
+from patchsmith.engine.locate import apply_located
+from patchsmith.engine.merge import align_with_vanilla, marker_block, merge_region, vendor_region
 from patchsmith.engine.predict import (
     BaseReader,
     FilePrediction,
@@ -61,9 +60,11 @@ from patchsmith.errors import SessionError, TreeError, UsageError
 from patchsmith.model import SYMLINK, HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
+from patchsmith.patchfile.reject import reject_header, reject_hunk
 from patchsmith.patchfile.select import FileDecision, SelectionResult
 from patchsmith.record import record
 from patchsmith.workspace import git, memory
+from patchsmith.workspace.base import VanillaBase
 from patchsmith.workspace.session import (
     PatchInfo,
     Phase,
@@ -72,7 +73,6 @@ from patchsmith.workspace.session import (
     SessionFile,
     SessionHunk,
     SessionStore,
-    has_markers,
     now,
     session_path,
     to_bytes,
@@ -83,11 +83,6 @@ from patchsmith.workspace.session import (
 Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total); stages: ``snapshot``, ``worktree``, ``predict``, ``write``,
 ``proposals``, ``memory``."""
-
-T = TypeVar("T", bound=Hashable)
-
-LABELS = ("vendor", "upstream-before", "upstream-after")
-"""Conflict-marker labels: ours is the vendor's code, base and theirs are upstream's images."""
 
 PAUSE_ENV = "PATCHSMITH_TEST_PAUSE_AT"
 """Test hook: ``<stage>:<file>`` makes apply create ``<file>`` and sleep at ``<stage>``
@@ -154,73 +149,6 @@ def _pause(stage: str) -> None:
     if value.startswith(stage + ":"):
         Path(value.split(":", 1)[1]).write_text(str(os.getpid()), encoding="ascii")
         time.sleep(3600)
-
-
-# --- the vanilla base -----------------------------------------------------------------------------
-
-
-class VanillaBase:
-    """Reads files of the vanilla tree named by ``--base``: a directory, a tarball, a git ref."""
-
-    def __init__(self, spec: str, tree_repo: Path | None) -> None:
-        self.spec = spec
-        self.directory: Path | None = None
-        self.tarball: Path | None = None
-        self.ref: str | None = None
-        self.repo = tree_repo
-        path = Path(spec)
-        if path.is_dir():
-            self.directory = path
-        elif path.is_file():
-            self.tarball = path
-        elif tree_repo is not None and _ref_ok(tree_repo, spec):
-            self.ref = spec
-        else:
-            raise UsageError(
-                f"--base {spec}: not a directory, a tarball, or a git ref of the tree",
-                hint="pass the unpacked vanilla tree, its tarball (linux-6.1.180.tar.xz) or a "
-                "ref like v6.1.180 when --tree is a git repository",
-            )
-        self._members: dict[str, bytes] | None = None
-
-    def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
-        """The vanilla bytes of each path (``None`` when the vanilla tree lacks it)."""
-        if self.directory is not None:
-            out: dict[str, bytes | None] = {}
-            for path in paths:
-                try:
-                    out[path] = (self.directory / path).read_bytes()
-                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                    out[path] = None
-            return out
-        if self.ref is not None:
-            assert self.repo is not None
-            return {p: git.show_file(self.repo, self.ref, p) for p in paths}
-        return self._from_tarball(paths)
-
-    def _from_tarball(self, paths: Sequence[str]) -> dict[str, bytes | None]:
-        assert self.tarball is not None
-        wanted = set(paths)
-        found: dict[str, bytes | None] = dict.fromkeys(paths)
-        try:
-            with tarfile.open(self.tarball, "r:*") as archive:
-                for member in archive:
-                    if not member.isfile():
-                        continue
-                    name = member.name.lstrip("./")
-                    relative = name.split("/", 1)[1] if "/" in name else name
-                    for candidate in (relative, name):
-                        if candidate in wanted and found[candidate] is None:
-                            handle = archive.extractfile(member)
-                            if handle is not None:
-                                found[candidate] = handle.read()
-        except (tarfile.TarError, OSError) as error:
-            raise UsageError(f"--base {self.spec}: cannot read the tarball: {error}") from error
-        return found
-
-
-def _ref_ok(repo: Path, ref: str) -> bool:
-    return git.run_git(["rev-parse", "--verify", "--quiet", ref], cwd=repo, check=False).code == 0
 
 
 # --- the worktree ---------------------------------------------------------------------------------
@@ -332,195 +260,6 @@ def _prepare(
     return _Place(git_dir, worktree.absolute(), branch, base, kind, root), None
 
 
-# --- GNU patch's reject format ---------------------------------------------------------------
-
-
-def _range(start: int, count: int) -> str:
-    """GNU patch's ``print_unidiff_range``."""
-    if count == 0:
-        return f"{start - 1},0"
-    if count == 1:
-        return str(start)
-    return f"{start},{count}"
-
-
-def _header_line(raw_header: bytes, tag: bytes, path: str) -> bytes:
-    """``--- PATH<timestamp>`` as GNU patch writes it in a ``.rej`` (the name replaced by the
-    file it patched, the rest of the patch's header line kept)."""
-    for line in raw_header.splitlines(keepends=True):
-        if line.startswith(tag + b" "):
-            rest = line[len(tag) + 1 :].rstrip(b"\r\n")
-            timestamp = rest[rest.index(b"\t") :] if b"\t" in rest else b""
-            return tag + b" " + path.encode("utf-8", "surrogateescape") + timestamp + b"\n"
-    return tag + b" " + path.encode("utf-8", "surrogateescape") + b"\n"
-
-
-# The tail of a unified hunk header (the function name GNU patch copies into the .rej):
-#   @@ -17,7 +19,7 @@ static int dm_table_add_target(...)
-_HUNK_TAIL = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@([^\r\n]*)")
-
-
-def reject_hunk(raw: bytes, hunk: Hunk, out_offset: int) -> bytes:
-    """One hunk as GNU patch 2.7 writes it to a ``.rej``: the line numbers shifted by what was
-    applied above it, removed lines before added ones in each change, ``\\ No newline``
-    markers kept."""
-    lines = raw.splitlines(keepends=True)
-    match = _HUNK_TAIL.match(lines[0]) if lines else None
-    tail = match.group(1) if match else b""
-    old_start = hunk.old_start + (1 if hunk.old_count == 0 else 0) + out_offset
-    new_start = hunk.new_start + (1 if hunk.new_count == 0 else 0) + out_offset
-    header = (
-        f"@@ -{_range(old_start, hunk.old_count)} +{_range(new_start, hunk.new_count)} @@".encode()
-        + tail
-        + b"\n"
-    )
-    body: list[bytes] = []
-    removed: list[bytes] = []
-    added: list[bytes] = []
-
-    def flush() -> None:
-        body.extend(removed)
-        body.extend(added)
-        removed.clear()
-        added.clear()
-
-    previous: list[bytes] | None = None
-    for line in lines[1:]:
-        first = line[:1]
-        if first == b"\\":
-            if previous is not None:
-                previous.append(line)
-            continue
-        if first == b"-":
-            removed.append(line)
-            previous = removed
-        elif first == b"+":
-            added.append(line)
-            previous = added
-        else:
-            flush()
-            body.append(line if first == b" " else b" " + line)
-            previous = body
-    flush()
-    return header + b"".join(body)
-
-
-# --- proposals ------------------------------------------------------------------------------------
-
-
-def _map_range(
-    matcher: difflib.SequenceMatcher[bytes], start: int, end: int, size: int
-) -> tuple[int, int]:
-    """Where the vanilla lines ``[start, end)`` are in the vendor's file."""
-    new_start = new_end = None
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if new_start is None and i1 <= start < i2:
-            new_start = j1 + (start - i1) if tag == "equal" else j1
-        if new_start is None and start == i1 == i2:
-            new_start = j1
-        if end > start and i1 <= end - 1 < i2:
-            new_end = j1 + (end - 1 - i1) + 1 if tag == "equal" else j2
-    if new_start is None:
-        new_start = size
-    if new_end is None or end <= start:
-        new_end = new_start
-    return new_start, max(new_start, new_end)
-
-
-def _merge(vendor: bytes, pre: bytes, post: bytes) -> tuple[bytes, bool]:
-    """The 3-way merge of one region: (text, whether it kept conflict markers)."""
-    if vendor == pre:
-        return post, False
-    if vendor == post:
-        return vendor, False
-    merged, conflicts = git.merge_file(vendor, pre, post, LABELS)
-    if conflicts:
-        merged = refine_conflicts(merged)
-    return merged, has_markers(merged)
-
-
-# A conflict block of git merge-file --diff3 with our labels.
-_BLOCK = re.compile(
-    rb"^<<<<<<< vendor\n(.*?)^\|\|\|\|\|\|\| upstream-before\n(.*?)^=======\n(.*?)"
-    rb"^>>>>>>> upstream-after\n",
-    re.M | re.S,
-)
-# Words, runs of blanks, and single punctuation characters: what a word-level merge moves.
-_TOKEN = re.compile(rb"\w+|\s+|[^\w\s]")
-
-
-def merge_sequences(base: Sequence[T], ours: Sequence[T], theirs: Sequence[T]) -> list[T] | None:
-    """A 3-way merge of two edits of ``base``, or ``None`` when they touch the same place.
-
-    Unlike ``git merge-file`` (which calls adjacent edits a conflict), edits that do not overlap
-    are both kept: what wiggle does. Identical edits count once.
-    """
-
-    def edits(other: Sequence[T]) -> list[tuple[int, int, list[T]]]:
-        matcher = difflib.SequenceMatcher(None, list(base), list(other), autojunk=False)
-        return [
-            (i1, i2, list(other[j1:j2]))
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes()
-            if tag != "equal"
-        ]
-
-    mine = edits(ours)
-    yours = [e for e in edits(theirs) if e not in mine]
-    for a1, a2, _a in mine:
-        for b1, b2, _b in yours:
-            if a1 < b2 and b1 < a2:
-                return None  # overlapping ranges
-            if a1 == b1 or (a1 == a2 and b1 < a1 < b2) or (b1 == b2 and a1 < b1 < a2):
-                return None  # an insertion at or inside the other's change
-    out: list[T] = []
-    cursor = 0
-    for start, end, replacement in sorted(mine + yours, key=lambda e: (e[0], e[1])):
-        out.extend(base[cursor:start])
-        out.extend(replacement)
-        cursor = end
-    out.extend(base[cursor:])
-    return out
-
-
-def refine_conflicts(merged: bytes) -> bytes:
-    """Settle the conflict blocks of a line merge that a finer merge can settle: adjacent line
-    edits, then (for blocks of equally many lines) word-level edits line by line."""
-
-    def settle(match: re.Match[bytes]) -> bytes:
-        ours, base, theirs = (split_lines(match.group(n)) for n in (1, 2, 3))
-        lines = merge_sequences(base, ours, theirs)
-        if lines is not None:
-            return b"".join(lines)
-        if len(ours) == len(base) == len(theirs):
-            out: list[bytes] = []
-            for b, o, t in zip(base, ours, theirs, strict=True):
-                words = merge_sequences(_TOKEN.findall(b), _TOKEN.findall(o), _TOKEN.findall(t))
-                if words is None:
-                    return match.group(0)
-                out.append(b"".join(words))
-            return b"".join(out)
-        return match.group(0)
-
-    return _BLOCK.sub(settle, merged)
-
-
-def _with_newline(data: bytes) -> bytes:
-    return data if not data or data.endswith(b"\n") else data + b"\n"
-
-
-def marker_block(vendor: bytes, pre: bytes, post: bytes) -> bytes:
-    """The diff3 block ``--merge`` puts in the file for a conflict."""
-    return (
-        b"<<<<<<< vendor\n"
-        + _with_newline(vendor)
-        + b"||||||| upstream-before\n"
-        + _with_newline(pre)
-        + b"=======\n"
-        + _with_newline(post)
-        + b">>>>>>> upstream-after\n"
-    )
-
-
 # --- one file -------------------------------------------------------------------------------------
 
 
@@ -559,34 +298,6 @@ def _delta(hunk: Hunk) -> int:
     return sum(1 for line in hunk.lines if line.op == ADD) - sum(
         1 for line in hunk.lines if line.op == REMOVE
     )
-
-
-def _vendor_range(
-    hunk: Hunk,
-    prediction: HunkPrediction,
-    lines: Sequence[bytes],
-    matcher: difflib.SequenceMatcher[bytes] | None,
-    vanilla: Sequence[bytes] | None,
-) -> tuple[int, int, str] | None:
-    """0-based [start, end) of the vendor's region for an open hunk in the original file."""
-    pre = hunk.old_lines
-    if matcher is not None and vanilla is not None:
-        start = hunk.old_start - 1 if hunk.old_count else hunk.old_start
-        if list(vanilla[start : start + len(pre)]) == list(pre):
-            low, high = _map_range(matcher, start, start + len(pre), len(lines))
-            return low, high, "3way"
-    placement = prediction.placement
-    if placement is not None:
-        low = max(0, placement.start - placement.top)
-        high = min(len(lines), placement.start + placement.length + placement.bottom)
-        return low, high, "hunk-local"
-    candidates = prediction.candidates or tuple(
-        find_candidates(lines, pre, hunk.new_lines, expected_index(hunk))
-    )
-    if candidates:
-        best = candidates[0]
-        return best.line - 1, best.line - 1 + best.length, "hunk-local"
-    return None
 
 
 def _work_file(
@@ -633,9 +344,7 @@ def _work_file(
     vanilla_lines: list[bytes] | None = None
     if vanilla is not None and prediction.base is not None:
         vanilla_lines = split_lines(vanilla)
-        matcher = difflib.SequenceMatcher(
-            None, vanilla_lines, base_lines, autojunk=len(base_lines) > 20000
-        )
+        matcher = align_with_vanilla(vanilla_lines, base_lines)
     applied_numbers = {p.hunk_number for p in applied}
     out_offset = 0
     shift_points: list[tuple[int, int, int]] = []  # (start, end, delta) of applied hunks
@@ -679,7 +388,7 @@ def _work_file(
         if item.needs_resolution and not is_applied:
             rejects.append((hunk_id, reject_hunk(raw, hunk, out_offset)))
             if prediction.base is not None and kind != ChangeKind.NEW:
-                found = _vendor_range(hunk, hunk_prediction, base_lines, matcher, vanilla_lines)
+                found = vendor_region(hunk, hunk_prediction, base_lines, matcher, vanilla_lines)
                 if found is not None:
                     item = _with_region(item, found, base_lines, shift_points, hunk)
         session_hunks.append(item)
@@ -702,8 +411,7 @@ def _work_file(
         delete_path=delete_path,
         session_hunks=session_hunks,
         rejects=rejects,
-        reject_header=_header_line(raw_header, b"---", path)
-        + _header_line(raw_header, b"+++", path),
+        reject_header=reject_header(raw_header, path),
         mode=mode,
     )
 
@@ -774,7 +482,9 @@ def _with_region(
             return replace(item, reason=item.reason + "; its region overlaps an applied hunk")
     shift = sum(delta for start, end, delta in shift_points if end <= low)
     vendor = b"".join(base_lines[low:high])
-    proposal, conflicts = _merge(vendor, b"".join(hunk.old_lines), b"".join(hunk.new_lines))
+    proposal, conflicts = merge_region(
+        vendor, b"".join(hunk.old_lines), b"".join(hunk.new_lines), git.merge_file
+    )
     region = Region(low + shift + 1, to_text(vendor))
     return replace(
         item,

@@ -23,8 +23,6 @@ from patchsmith.workspace.apply import (
     ApplyOptions,
     apply_patch,
     materialise,
-    merge_sequences,
-    refine_conflicts,
 )
 from patchsmith.workspace.finish import finish_session
 from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
@@ -220,16 +218,6 @@ def test_kill_during_apply_then_status_and_continue(demo_tree: Path, tmp_path: P
     assert len(session.open_hunks) == 2
     log = git.run_git(["log", "--format=%s"], cwd=worktree).stdout.decode().splitlines()
     assert len(log) == 2
-
-
-def test_merge_sequences_and_refine() -> None:
-    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 2, 8]) == [1, 9, 8]
-    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 7, 3]) is None
-    block = (
-        b"<<<<<<< vendor\nA = 1\nB = x\n||||||| upstream-before\nA = 1\nB = 2\n"
-        b"=======\nA = 5\nB = 2\n>>>>>>> upstream-after\n"
-    )
-    assert refine_conflicts(block) == b"A = 5\nB = x\n"
 
 
 def test_hunkless_diffs_are_listed_not_dropped(tmp_path: Path) -> None:

@@ -1,0 +1,48 @@
+"""Merge proposals: the region merge, its word-level refinement and the --merge block."""
+
+from __future__ import annotations
+
+from patchsmith.engine.merge import (
+    has_markers,
+    marker_block,
+    merge_region,
+    merge_sequences,
+    refine_conflicts,
+)
+from patchsmith.workspace.git import merge_file
+
+
+def test_merge_sequences_and_refine() -> None:
+    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 2, 8]) == [1, 9, 8]
+    assert merge_sequences([1, 2, 3], [1, 9, 3], [1, 7, 3]) is None
+    block = (
+        b"<<<<<<< vendor\nA = 1\nB = x\n||||||| upstream-before\nA = 1\nB = 2\n"
+        b"=======\nA = 5\nB = 2\n>>>>>>> upstream-after\n"
+    )
+    assert refine_conflicts(block) == b"A = 5\nB = x\n"
+
+
+def test_merge_region_shortcuts_and_a_real_conflict() -> None:
+    pre, post = b"a = 1;\n", b"a = 2;\n"
+    assert merge_region(pre, pre, post, merge_file) == (post, False)
+    assert merge_region(post, pre, post, merge_file) == (post, False)
+    # Both sides change the same word: git merge-file and the refinement both give up.
+    text, conflicts = merge_region(b"a = 3;\n", pre, post, merge_file)
+    assert conflicts and has_markers(text)
+    assert text == marker_block(b"a = 3;\n", pre, post)
+
+
+def test_merge_region_settles_word_edits_git_calls_a_conflict() -> None:
+    # The vendor renamed the call, upstream changed its argument: one line, two edits.
+    vendor = b"\tvendor_free(ptr, 1);\n"
+    pre = b"\tkfree(ptr, 1);\n"
+    post = b"\tkfree(ptr, 2);\n"
+    text, conflicts = merge_region(vendor, pre, post, merge_file)
+    assert (text, conflicts) == (b"\tvendor_free(ptr, 2);\n", False)
+
+
+def test_marker_block_ends_every_side_with_a_newline() -> None:
+    block = marker_block(b"x", b"y", b"")
+    assert block == (
+        b"<<<<<<< vendor\nx\n||||||| upstream-before\ny\n=======\n>>>>>>> upstream-after\n"
+    )
