@@ -37,13 +37,18 @@ LineMerge = Callable[[bytes, bytes, bytes, tuple[str, str, str]], tuple[bytes, i
 """A line-level 3-way merge (ours, base, theirs, labels) -> (merged text, number of conflicts):
 ``git merge-file -p --diff3`` (:func:`patchsmith.workspace.git.merge_file`)."""
 
-# A conflict marker line: "<<<<<<< vendor", ">>>>>>> upstream-after", or a bare "<<<<<<<".
-_MARKER_LINE = re.compile(rb"^(?:<{7}|>{7})(?: |\r?$)", re.M)
+# A conflict marker line as git merge-file and patchsmith write them:
+#   <<<<<<< vendor
+#   >>>>>>> upstream-after
+# Only the opening and closing lines count: a bare "=======" is also a reStructuredText heading
+# underline (the kernel's Documentation/ is full of them), and "|||||||"/"=======" only ever
+# appear between these two.
+MARKER_LINE = re.compile(rb"^(?:<{7}|>{7})(?: |\r?$)", re.M)
 
 
 def has_markers(data: bytes) -> bool:
     """Whether ``data`` holds a conflict marker line."""
-    return _MARKER_LINE.search(data) is not None
+    return MARKER_LINE.search(data) is not None
 
 
 # --- where the vendor's region is -----------------------------------------------------------------

@@ -40,7 +40,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -48,6 +47,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from patchsmith.engine.merge import MARKER_LINE, has_markers
 from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
@@ -61,13 +61,6 @@ LOCK_TIMEOUT = 10.0
 """Seconds a mutating call waits for another process's lock before giving up."""
 
 MARKERS = (b"<<<<<<< ", b"||||||| ", b"=======", b">>>>>>> ")
-# A conflict marker line as git merge-file and patchsmith write them:
-#   <<<<<<< vendor
-#   >>>>>>> upstream-after
-# Only the opening and closing lines count: a bare "=======" is also a reStructuredText heading
-# underline (the kernel's Documentation/ is full of them), and "|||||||"/"=======" only ever
-# appear between these two.
-_MARKER_LINE = re.compile(rb"^(?:<{7}|>{7})(?: |\r?$)", re.M)
 
 
 def to_text(data: bytes) -> str:
@@ -78,11 +71,6 @@ def to_text(data: bytes) -> str:
 def to_bytes(text: str) -> bytes:
     """The inverse of :func:`to_text`."""
     return text.encode("utf-8", "surrogateescape")
-
-
-def has_markers(data: bytes) -> bool:
-    """Whether ``data`` holds a conflict marker line."""
-    return _MARKER_LINE.search(data) is not None
 
 
 def now() -> str:
@@ -676,7 +664,7 @@ class SessionStore:
             if full.is_file() and not full.is_symlink():
                 data = full.read_bytes()
                 if has_markers(data):
-                    line = data[: _MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
+                    line = data[: MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
                     items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
         if session.phase != Phase.APPLYING and worktree.exists():
             dirty = set(git.changed_paths(worktree))
