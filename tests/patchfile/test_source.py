@@ -6,15 +6,19 @@ import bz2
 import gzip
 import io
 import lzma
+import random
 import shutil
 import subprocess
+import sys
+import tracemalloc
 from pathlib import Path
 
 import pytest
 import zstandard
 
 from patchsmith.errors import InputError
-from patchsmith.patchfile.source import read_source
+from patchsmith.patchfile import source as source_module
+from patchsmith.patchfile.source import decompress, read_source, size_limit
 from tests.conftest import PATCHES
 
 PLAIN = (PATCHES / "git_basic.diff").read_bytes()
@@ -84,3 +88,133 @@ def test_series_naming_a_missing_patch(tmp_path: Path) -> None:
     (tmp_path / "series").write_text("gone.patch\n")
     with pytest.raises(InputError, match=r"lists gone\.patch, which does not exist"):
         read_source(str(tmp_path / "series"))
+
+
+# --- damaged input and decompression bombs ------------------------------------------------------
+
+COMPRESSORS = {
+    "gzip": gzip.compress,
+    "bzip2": bz2.compress,
+    "xz": lzma.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+KINDS = sorted(COMPRESSORS)
+MiB = 1 << 20
+
+
+def _bomb(kind: str, size: int) -> bytes:
+    """``size`` zero bytes compressed: the shape of a real bomb (1.5 KB of bzip2 is 2 GiB)."""
+    return COMPRESSORS[kind](bytes(size))
+
+
+def test_a_corrupt_gzip_is_an_input_error_not_a_zlib_error(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(PLAIN))
+    data[len(data) // 2] ^= 0xFF  # inside the deflate stream: zlib.error before
+    target = tmp_path / "bad.gz"
+    target.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="looks like gzip data but does not decompress") as raised:
+        read_source(str(target))
+    assert "gzip -t" in (raised.value.hint or "")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_several_members_or_frames_are_all_read(kind: str) -> None:
+    """``cat a.gz b.gz``, ``pbzip2``, ``xz`` multi-stream and ``pzstd`` output hold several
+    streams; stopping after the first would silently drop the rest of the patch."""
+    compress = COMPRESSORS[kind]
+    (source,) = read_source("-", stdin=io.BytesIO(compress(PLAIN[:100]) + compress(PLAIN[100:])))
+    assert source.data == PLAIN
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("from_stdin", [False, True])
+def test_a_bomb_is_refused_at_the_limit(tmp_path: Path, kind: str, from_stdin: bool) -> None:
+    bomb = _bomb(kind, 8 * MiB)
+    if from_stdin:
+        call = lambda limit: read_source("-", stdin=io.BytesIO(bomb), max_size=limit)  # noqa: E731
+    else:
+        target = tmp_path / "patch-2.6.16.29.diff"
+        target.write_bytes(bomb)
+        call = lambda limit: read_source(str(target), max_size=limit)  # noqa: E731
+    with pytest.raises(InputError, match="refused as a likely decompression bomb") as raised:
+        call(MiB)
+    assert f"{kind} data that decompresses to more than 1.0 MiB" in raised.value.message
+    assert "--max-size" in (raised.value.hint or "")
+    (source,) = call(8 * MiB)  # exactly at the limit: read, every byte
+    assert source.data == bytes(8 * MiB) and source.compression == kind
+
+
+def test_the_default_limit_is_1_gib_or_64_times_the_compressed_size() -> None:
+    assert source_module.SIZE_FLOOR == 1 << 30 and source_module.SIZE_RATIO == 64
+    assert size_limit(1500) == 1 << 30  # the 1.5 KB bzip2 that expands to 2 GiB: refused
+    assert size_limit(16 * MiB) == 1 << 30
+    assert size_limit(32 * MiB) == 2048 * MiB  # a big real .xz stable patch may expand 64x
+    assert size_limit(1500, max_size=5 * (1 << 30)) == 5 * (1 << 30)  # --max-size replaces it
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_default_rule_needs_both_a_high_ratio_and_a_large_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The real rule (no --max-size) with its floor scaled down from 1 GiB to 1 MiB."""
+    monkeypatch.setattr(source_module, "SIZE_FLOOR", MiB)
+
+    def read(data: bytes) -> bytes:
+        target = tmp_path / "patch"
+        target.write_bytes(COMPRESSORS[kind](data))
+        (source,) = read_source(str(target))
+        return source.data
+
+    # Over the floor and thousands of times the compressed size: refused.
+    with pytest.raises(InputError, match=r"the larger of 1\.0 MiB and 64x the compressed size"):
+        read(bytes(2 * MiB))
+    # Under the floor, whatever the ratio: read.
+    assert read(bytes(MiB - 1)) == bytes(MiB - 1)
+    # Over the floor but under 64x (data that hardly compresses): read.
+    noisy = random.Random(1).randbytes(2 * MiB)
+    assert read(noisy) == noisy
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_memory_stays_bounded_while_a_bomb_is_refused(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """Past DECIDE_IN_MEMORY at over 64x, the output is only counted: refusing a bomb costs
+    that much memory, not the bomb's size (4.2 GB for the 2 GiB bzip2 bomb before)."""
+    monkeypatch.setattr(source_module, "DECIDE_IN_MEMORY", 2 * MiB)
+    bomb = _bomb(kind, 48 * MiB)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InputError, match="decompression bomb"):
+            decompress(bomb, "bomb", max_size=40 * MiB)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Keeping what it read would hold 40 MiB; the decoders' own state (xz's 8 MiB dictionary)
+    # and a chunk in flight come on top of the 2 MiB kept.
+    assert peak < 20 * MiB, f"peak {peak / MiB:.1f} MiB while refusing a 48 MiB bomb"
+
+
+def test_a_stream_counted_past_the_buffer_but_under_the_limit_is_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second pass: a high-ratio input over DECIDE_IN_MEMORY but under the limit."""
+    monkeypatch.setattr(source_module, "DECIDE_IN_MEMORY", MiB)
+    data = b"+\tpad();\n" * (MiB // 2)  # 4.5 MiB of one repeated line: compresses >64x
+    raw = gzip.compress(data)
+    assert len(data) > 64 * len(raw)
+    assert decompress(raw, "x", max_size=8 * MiB) == (data, "gzip")
+
+
+def test_an_endless_plain_stream_is_cut_at_the_limit() -> None:
+    """``patchsmith ls /dev/zero`` or an endless pipe: refused at the limit, not out of memory."""
+    with pytest.raises(InputError, match=r"<stdin>: more than 1\.0 MiB of input: refused"):
+        read_source("-", stdin=io.BytesIO(bytes(2 * MiB)), max_size=MiB)
+    with pytest.raises(InputError, match=r"/dev/zero: more than 1\.0 MiB of input"):
+        read_source("/dev/zero", max_size=MiB)
+
+
+def test_closed_stdin_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+    with pytest.raises(InputError, match="standard input is closed"):
+        read_source("-")
