@@ -73,8 +73,8 @@ _PLAIN_HEADER = (
     rb"([^\r\n]*\n"
     rb"(?:(new|deleted) file mode ([0-7]+)\n)?"
     rb"(?:index ([0-9a-f]+\.\.[0-9a-f]+(?: [0-7]+)?)\n)?"
-    rb"--- ([^\t\r\n \"]+)\n"
-    rb"\+\+\+ ([^\t\r\n \"]+)\n"
+    rb"--- ([^\t\r\n \"\x00]+)\n"
+    rb"\+\+\+ ([^\t\r\n \"\x00]+)\n"
     rb"(?=@@ ))"
 )
 _PLAIN_AT = re.compile(rb"diff --git " + _PLAIN_HEADER)
@@ -293,6 +293,14 @@ class _Scanner:
 
         if git:
             old_name, new_name = self.apply_git_headers(headers, old_name, new_name)
+        for name in (old_name, new_name):
+            if name is not None and "\0" in name:
+                raise self.error(
+                    pos,
+                    f"a file name holds a NUL byte: {name!r}",
+                    hint="no file system allows one in a name: the patch is damaged, or made "
+                    "to mislead",
+                )
         hunks: list[HunkEntry] = []
         lazy_hunks: LazyHunks | None = None
         binary = binary_line
@@ -567,9 +575,11 @@ class _Scanner:
             chunk = data[body:end]
             total = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
             first = chunk[0:1]
-            plus = chunk.count(b"\n+") + (first == b"+") - chunk.endswith(b"\n+")
-            minus = chunk.count(b"\n-") + (first == b"-") - chunk.endswith(b"\n-")
-            marks = chunk.count(b"\n\\") + (first == b"\\") - chunk.endswith(b"\n\\")
+            # A last line cut to its first byte ("...\n+" at the end of the input) is a line of
+            # that kind, as the line-by-line walk reads it: not a context line.
+            plus = chunk.count(b"\n+") + (first == b"+")
+            minus = chunk.count(b"\n-") + (first == b"-")
+            marks = chunk.count(b"\n\\") + (first == b"\\")
             context = total - plus - minus - marks
             if context + minus == old and context + plus == new and marks <= 2:
                 return end, plus, minus
@@ -658,6 +668,20 @@ class _Scanner:
             old_part, new_part = body[: new_match.start()], body[new_match.end() :]
             removed = _count_prefixed(old_part, (b"- ", b"! "))
             added = _count_prefixed(new_part, (b"+ ", b"! "))
+            # A part that would only repeat context is left out; then the other part's context
+            # lines are its lines. Either way the counts must be the ranges': a hunk cut short
+            # (a truncated file, a lost "+ " line) would otherwise be read short.
+            old_context = _count_prefixed(old_part, (b"  ",))
+            new_context = _count_prefixed(new_part, (b"  ",))
+            old_lines = (old_context + removed) or new_context
+            new_lines = (new_context + added) or old_context
+            if (old_lines, new_lines) != (old_count, new_count):
+                raise self.error(
+                    start,
+                    f"context hunk has {old_lines} old and {new_lines} new lines, but its ranges "
+                    f"say {old_count} and {new_count}",
+                    hint="the patch is truncated, or the hunk was edited by hand",
+                )
             hunks.append(
                 HunkEntry(
                     number=len(hunks) + 1,
