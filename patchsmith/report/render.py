@@ -24,20 +24,42 @@ def render(report: Report, fmt: str, attention_only: bool = False) -> str:
     """``report`` as Markdown (``md``), HTML (``html``) or JSON (``json``) text.
 
     ``attention_only`` shortens the Markdown and HTML to the files with something to look at;
-    JSON, read by programs, always has everything."""
+    JSON, read by programs, always has everything. The text encodes as UTF-8 whatever the
+    patch's names are (see :func:`_encodable`)."""
     if fmt == "md":
         from patchsmith.report.markdown import render_markdown
 
-        return render_markdown(report, attention_only)
+        return _encodable(render_markdown(report, attention_only), fmt)
     if fmt == "html":
         from patchsmith.report.html import render_html
 
-        return render_html(report, attention_only)
+        return _encodable(render_html(report, attention_only), fmt)
     if fmt == "json":
         from patchsmith.report.jsonreport import render_json
 
-        return render_json(report)
+        return _encodable(render_json(report), fmt)
     raise UsageError(f"unknown report format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+
+
+def _encodable(text: str, fmt: str) -> str:
+    """``text`` without the surrogates a non-UTF-8 file name (``caf\\xe9.c`` in Latin-1) is
+    read into: as ``\\xNN`` in Markdown and HTML, the way the reports show such bytes in code,
+    and as ``\\udcXX`` escapes in JSON, which read back into the same name."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
+    import re
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if fmt != "json" and 0xDC80 <= code <= 0xDCFF:
+            return f"\\x{code - 0xDC00:02x}"  # the byte surrogateescape kept
+        return f"\\u{code:04x}"
+
+    return re.sub("[\ud800-\udfff]", escape, text)
 
 
 def render_prediction_report(
