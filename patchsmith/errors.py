@@ -55,6 +55,11 @@ class ConfigError(InputError):
     """A kernel ``.config`` or a Kbuild file cannot be used."""
 
 
+class OutputError(PatchsmithError):
+    """An output cannot be written: a file named with ``-o``, or standard output (closed, on a
+    full disk). Bad environment, not a bug: exit 2 like bad input."""
+
+
 class SessionError(PatchsmithError):
     """There is no session, it is from another version, or it is locked by another process."""
 

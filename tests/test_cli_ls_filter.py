@@ -74,7 +74,7 @@ def test_internal_error_is_exit_3_with_a_hint(
 ) -> None:
     import patchsmith.cli.ls as ls
 
-    def broken(*_args: object) -> None:
+    def broken(*_args: object, **_options: object) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(ls, "read_index", broken)

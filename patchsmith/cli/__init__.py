@@ -18,6 +18,14 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from patchsmith import __version__
+from patchsmith.cli.streams import (
+    GuardedText,
+    closed_error,
+    guarded_streams,
+    prepare_stdout,
+    sanitize_descriptors,
+    silence_stdout,
+)
 from patchsmith.errors import PatchsmithError
 from patchsmith.model import ExitCode
 
@@ -115,53 +123,138 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code. Tests call this directly."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args_list or os.environ.get("PATCHSMITH_DEBUG") == "1"
+    with guarded_streams() as stdout:
+        code = _run(args_list, debug, stdout)
+        return code if stdout.failed else _flush(code, debug)
+
+
+def _flush(code: int, debug: bool) -> int:
+    """Write out what standard output still buffers, inside the boundary: a full disk shows only
+    here for a short output (``--help`` too), and Python's own flush at exit would report it as
+    "Exception ignored" with exit 120."""
+    try:
+        sys.stdout.flush()
+    except PatchsmithError as error:
+        _traceback(debug)
+        sys.stderr.write(f"patchsmith: {error.details()}\n")
+        return error.exit_code
+    except BrokenPipeError:
+        silence_stdout()
+        return BROKEN_PIPE
+    return code
+
+
+def _run(args_list: list[str], debug: bool, stdout: GuardedText) -> int:
     try:
         parser = build_parser(_command_in(args_list))
         args = parser.parse_args(args_list)
         if args.command is None:
             parser.print_help(sys.stderr)
             return int(ExitCode.BAD_INPUT)
+        if stdout.closed_at_start and _writes_to_stdout(args):
+            # Refused before any work: an apply whose summary cannot be shown is worse than none.
+            raise closed_error()
         code: int = args.run(args)
         return code
     except PatchsmithError as error:
-        if debug:
-            import traceback  # only on the way out: its import costs start-up on every run
-
-            traceback.print_exc()
+        _traceback(debug)
         sys.stderr.write(f"patchsmith: {error.details()}\n")
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("patchsmith: interrupted\n")
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
-        # `patchsmith filter ... | head`: the reader left; that is not an error of ours.
-        _silence_stdout()
-        return int(ExitCode.OK)
+        # `patchsmith filter ... | head`: the reader left. Like other tools killed by SIGPIPE,
+        # end quietly with 128 + SIGPIPE, so `set -o pipefail` still sees the output was cut.
+        silence_stdout()
+        return BROKEN_PIPE
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else int(ExitCode.BAD_INPUT)
+    except MemoryError:
+        _traceback(debug)
+        sys.stderr.write(
+            "patchsmith: out of memory\n"
+            "hint: a compressed patch may expand to --max-size at most (default: the larger of "
+            "1 GiB and 64x its size); otherwise run it where more memory is available\n"
+        )
+        return int(ExitCode.BAD_INPUT)
+    except OSError as error:
+        if error.errno not in _environment_errors():
+            return _internal(debug)
+        _traceback(debug)
+        where = f"{error.filename}: " if error.filename else ""
+        sys.stderr.write(
+            f"patchsmith: cannot continue: {where}{error.strerror}\n"
+            "hint: the system refused what patchsmith needed (permissions, free space, limits); "
+            "fix that and run the command again\n"
+        )
+        return int(ExitCode.BAD_INPUT)
     except Exception:  # noqa: BLE001 - the one boundary that turns a bug into exit code 3
-        import traceback
-
-        if debug:
-            traceback.print_exc()
-        else:
-            last = traceback.format_exc().strip().splitlines()[-1]
-            sys.stderr.write(
-                f"patchsmith: internal error: {last}\n"
-                "hint: this is a bug in patchsmith; run again with --debug and report the "
-                "traceback\n"
-            )
-        return int(ExitCode.INTERNAL)
+        return _internal(debug)
 
 
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+BROKEN_PIPE = 141
+"""The exit code after the reader of standard output went away: 128 + SIGPIPE, as a shell
+reports a tool the signal ended (``cat``, ``git log``)."""
+
+
+def _environment_errors() -> frozenset[int]:
+    """errno values that mean the system refused, not that patchsmith asked for nonsense."""
+    import errno  # only on the way out
+
+    return frozenset(
+        {
+            errno.ENOSPC,
+            errno.EDQUOT,
+            errno.EROFS,
+            errno.EACCES,
+            errno.EPERM,
+            errno.EIO,
+            errno.EFBIG,
+            errno.EMFILE,
+            errno.ENFILE,
+            errno.ENOMEM,
+            errno.ENAMETOOLONG,
+        }
+    )
+
+
+def _writes_to_stdout(args: argparse.Namespace) -> bool:
+    """Whether the command has something to say on standard output.
+
+    ``abort`` reports on standard error; ``filter`` and ``report`` with ``-o FILE`` write
+    nothing else. Every other command shows its result there.
+    """
+    if args.command == "abort":
+        return False
+    output = getattr(args, "output", None)
+    return args.command not in ("filter", "report") or output in (None, "-")
+
+
+def _traceback(debug: bool) -> None:
+    if debug:
+        import traceback  # only on the way out: its import costs start-up on every run
+
+        traceback.print_exc()
+
+
+def _internal(debug: bool) -> int:
+    import traceback
+
+    if debug:
+        traceback.print_exc()
+    else:
+        last = traceback.format_exc().strip().splitlines()[-1]
+        sys.stderr.write(
+            f"patchsmith: internal error: {last}\n"
+            "hint: this is a bug in patchsmith; run again with --debug and report the "
+            "traceback\n"
+        )
+    return int(ExitCode.INTERNAL)
 
 
 def console_main() -> None:
     """Entry point of the ``patchsmith`` console script and ``python -m patchsmith``."""
+    sanitize_descriptors()
+    prepare_stdout()
     sys.exit(main())

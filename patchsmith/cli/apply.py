@@ -70,7 +70,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fuzz < 0:
         raise UsageError("-F needs a number of context lines, 0 or more")
-    index = read_index(args.patch)
+    index = read_index(args.patch, max_size=args.max_size)
     selection = selection_from_args(args)
     result = select(index, selection)
     summary = " ".join(describe(selection))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
-import json
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
     classifier_from_args,
+    print_json,
     read_index,
     selection_from_args,
 )
@@ -169,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    index = read_index(args.patch)
+    index = read_index(args.patch, max_size=args.max_size)
     selection = dataclasses.replace(selection_from_args(args), strip=args.strip)
     result = select(index, selection)
     kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
@@ -223,7 +223,7 @@ def _run(args: argparse.Namespace) -> int:
         document["left_out"] = len(result.left_out)
         # Compact on purpose: the indenting encoder is pure Python and takes longer than the
         # whole prediction on a kernel patch; pipe through 'jq .' to read it.
-        sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+        print_json(document, indent=None)
     else:
         render(
             prediction,

@@ -32,11 +32,36 @@ def add_patch_argument(parser: argparse.ArgumentParser) -> None:
         help="patch file (plain, .gz, .bz2, .xz, .zst; detected by content), '-' for stdin, an "
         "mbox or git format-patch output, a folder of *.patch files, or a quilt series file",
     )
+    parser.add_argument(
+        "--max-size",
+        type=parse_size,
+        metavar="SIZE",
+        help="the most a compressed patch (or stdin) may expand to, e.g. 4G or 500M (default: "
+        "the larger of 1G and 64 times the compressed size; more is refused as a likely "
+        "decompression bomb)",
+    )
 
 
-def read_index(paths: Iterable[str], lazy: bool = False) -> PatchIndex:
-    """Read and index the patch arguments; ``lazy`` reads hunks on first use (``filter``)."""
-    return index_sources(read_sources(list(paths)), lazy=lazy)
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``4G``, ``500M``, ``64KiB`` or a number of bytes (argparse ``type``)."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = cleaned.rstrip("KMGT"), cleaned[len(cleaned.rstrip("KMGT")) :]
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _SIZE_UNITS or not value > 0 or value != value:  # value != value: NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (e.g. 4G, 500M, 1048576)")
+    return int(value * _SIZE_UNITS[unit])
+
+
+def read_index(paths: Iterable[str], lazy: bool = False, max_size: int | None = None) -> PatchIndex:
+    """Read and index the patch arguments; ``lazy`` reads hunks on first use (``filter``);
+    ``max_size`` is ``--max-size``."""
+    return index_sources(read_sources(list(paths), max_size=max_size), lazy=lazy)
 
 
 def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = True) -> None:
@@ -222,17 +247,43 @@ def stdout_bytes() -> BinaryIO:
     return sys.stdout.buffer
 
 
-def print_json(document: Any) -> None:
+def print_json(document: Any, indent: int | None = 2) -> None:
+    sys.stdout.write(json_text(document, indent) + "\n")
+
+
+def json_text(document: Any, indent: int | None = 2) -> str:
+    """``document`` as JSON text that any encoder can write.
+
+    A name that is not UTF-8 (a Latin-1 file name) is held as surrogates; they are written as
+    ``\\udcXX`` escapes, which ``json.loads`` turns back into the same string (and the
+    ``surrogateescape`` codec into the same bytes). Everything else stays as it is.
+    """
     import json  # here, not at the top: json's import is a tenth of filter's start-up
 
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(document, indent=indent, ensure_ascii=False)
+    if _has_surrogates(text):
+        import re
+
+        text = re.sub("[\ud800-\udfff]", lambda m: f"\\u{ord(m.group()):04x}", text)
+    return text
 
 
-def open_output(path: str | None) -> BinaryIO:
-    """``-o FILE`` or stdout, as a binary stream."""
-    if path is None or path == "-":
-        return sys.stdout.buffer
+def _has_surrogates(text: str) -> bool:
     try:
-        return open(path, "wb")
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror}") from error
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def write_output(path: str | None, chunks: Iterable[bytes]) -> None:
+    """``chunks`` to ``-o FILE`` (whole or not at all: :mod:`patchsmith.output`) or stdout."""
+    if path is None or path == "-":
+        out = sys.stdout.buffer
+        for chunk in chunks:
+            out.write(chunk)
+        out.flush()
+        return
+    from patchsmith.output import write_output as write_file
+
+    write_file(path, chunks)

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from patchsmith.errors import InputError
+from patchsmith.errors import InputError, OutputError
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -44,12 +44,24 @@ def run(args: argparse.Namespace) -> int:
             f"the demo scenario is missing: {DEMO}",
             hint="run the demo from a checkout of the patchsmith repository (make demo)",
         )
-    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="patchsmith-demo-"))
-    work.mkdir(parents=True, exist_ok=True)
-    for name in ("vendor", "vanilla"):
-        shutil.copytree(DEMO / name, work / name, dirs_exist_ok=True, symlinks=True)
-    for name in ("patch-6.1.999.diff", "config"):
-        shutil.copy2(DEMO / name, work / name)
+    try:
+        work = (
+            Path(args.workdir)
+            if args.workdir
+            else Path(tempfile.mkdtemp(prefix="patchsmith-demo-"))
+        )
+        work.mkdir(parents=True, exist_ok=True)
+        for name in ("vendor", "vanilla"):
+            shutil.copytree(DEMO / name, work / name, dirs_exist_ok=True, symlinks=True)
+        for name in ("patch-6.1.999.diff", "config"):
+            shutil.copy2(DEMO / name, work / name)
+    except OSError as error:  # shutil.Error is one too
+        where = args.workdir or tempfile.gettempdir()
+        reason = getattr(error, "strerror", None) or error
+        raise OutputError(
+            f"cannot copy the demo scenario to {where}: {reason}",
+            hint="pass --workdir DIR somewhere you may write",
+        ) from error
     patch, tree, config = (
         str(work / "patch-6.1.999.diff"),
         str(work / "vendor"),

@@ -9,9 +9,9 @@ from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
     classifier_from_args,
-    open_output,
     read_index,
     selection_from_args,
+    write_output,
 )
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import SelectionResult, render, select
@@ -62,16 +62,9 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.strip < 0:
         raise UsageError("--strip needs a number of path components, 0 or more")
-    index = read_index(args.patch, lazy=True)
+    index = read_index(args.patch, lazy=True, max_size=args.max_size)
     result = select(index, selection_from_args(args))
-    output = open_output(args.output)
-    try:
-        for chunk in render(result, strip=args.strip, verbose=args.verbose):
-            output.write(chunk)
-        output.flush()
-    finally:
-        if output is not sys.stdout.buffer:
-            output.close()
+    write_output(args.output, render(result, strip=args.strip, verbose=args.verbose))
     if args.explain:
         explain(result, args)
     return 0

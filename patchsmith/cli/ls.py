@@ -59,7 +59,7 @@ def classes_of(index: PatchIndex, args: argparse.Namespace) -> dict[int, Classif
 
 
 def run(args: argparse.Namespace) -> int:
-    index = read_index(args.patch)
+    index = read_index(args.patch, max_size=args.max_size)
     classes = classes_of(index, args)
     if args.json:
         print_json(to_json(index, args.strip, classes))

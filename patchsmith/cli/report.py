@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from patchsmith.errors import GitError, UsageError
+from patchsmith.errors import GitError
 from patchsmith.model import ExitCode
 from patchsmith.report.builders import ReportContext, build_report_from_json, from_session
 from patchsmith.report.model import BuildReport
@@ -74,15 +74,14 @@ def add_output_options(parser: argparse.ArgumentParser, flag: str, required: boo
 
 
 def write_text(text: str, path: str | None) -> None:
-    """The report to ``-o FILE`` (UTF-8) or stdout."""
+    """The report to ``-o FILE`` (UTF-8, whole or not at all) or stdout."""
     if path is None or path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"{path}: cannot write: {error.strerror}") from error
+    from patchsmith.output import write_output
+
+    write_output(path, text.encode("utf-8"))
 
 
 def _stored_build(directory: Path) -> BuildReport | None:

@@ -248,7 +248,19 @@ def _relative_path(info: ModuleInfo, base: Path | None) -> str:
 
 
 def _write_archive(result: PackageResult, mtime: int) -> None:
-    result.archive.parent.mkdir(parents=True, exist_ok=True)
+    if result.archive.exists() and not result.archive.is_file():
+        # The archive is written beside and renamed over: run as root with -o /dev/null, that
+        # would replace the device with a file.
+        raise InputError(
+            f"{result.archive}: not a regular file",
+            hint="name a .tgz file, or a folder to write it in",
+        )
+    try:
+        result.archive.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(
+            f"{result.archive}: cannot write the package: {error.strerror or error}"
+        ) from None
     texts = {
         "install.sh": (render_install_script(result), 0o755),
         "MANIFEST": (render_manifest(result), 0o644),

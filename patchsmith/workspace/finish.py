@@ -4,7 +4,13 @@
 hunk is unresolved, a ``.rej`` file remains, a touched file has conflict markers, or apply did
 not finish. Otherwise it commits any hand edits of touched files, writes ``git diff base..branch``
 (which applies to the original tree with ``patch -p1``) and marks the session finished.
-Depends on the other workspace modules.
+
+A named output (``-o``) is checked before anything is committed and written whole or not at all
+(:mod:`patchsmith.output`): a folder, a missing folder or a read-only place is refused up front,
+a full disk leaves no temporary file, and the session is marked finished only once the patch
+is written.
+
+Depends on the other workspace modules and :mod:`patchsmith.output`.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from patchsmith.errors import GateError
+from patchsmith.output import check_output, write_output
 from patchsmith.workspace import git
-from patchsmith.workspace.session import Phase, SessionStore, write_atomic
+from patchsmith.workspace.session import Phase, SessionStore
 
 
 def default_output(store: SessionStore, name: str) -> Path:
@@ -24,6 +31,8 @@ def default_output(store: SessionStore, name: str) -> Path:
 
 def finish_session(store: SessionStore, output: str | None = None) -> Path:
     """Check the gate, commit, write the combined patch; return where it was written."""
+    if output is not None:
+        check_output(output)
     items = [i for i in store.open_items() if i.kind != "uncommitted"]
     if items:
         raise GateError(
@@ -40,6 +49,6 @@ def finish_session(store: SessionStore, output: str | None = None) -> Path:
         tip = git.head(worktree)
         patch = git.diff(worktree, session.base_commit, tip)
         target = Path(output) if output else default_output(store, session.patch.name)
-        write_atomic(target, patch)
+        write_output(target, patch)
         store.write(replace(session, phase=Phase.FINISHED))
     return target
