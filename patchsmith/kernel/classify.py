@@ -5,12 +5,24 @@ ends up in a loadable module can be replaced. Each answer carries the reason, no
 Kbuild line that decided it (``drivers/md/Makefile:63: obj-$(CONFIG_BLK_DEV_DM) += dm-mod.o
 (CONFIG_BLK_DEV_DM=m)``), so a user can check it in a second.
 
-A header gets a cheap include scan rather than a full dependency graph: a header outside the
-global include folders is looked for in the ``#include`` lines of its own directory; a global
-header (``include/``, ``arch/$ARCH/include/``) in what the core built-in code of the tree
-(``kernel/``, ``mm/``, ``init/``, ``fs/``, ``block/``, ``lib/``, ``net/core/``, ``security/``,
-``arch/$ARCH/kernel/``) includes, directly or through other headers. ``False`` therefore means
-"no built-in includer found by that scan", not a proof.
+A header goes with its includers. One outside the kernel-wide include folders (``include/``,
+``arch/$ARCH/include/``) that only module code includes, directly or through other private
+headers, is part of those modules: class ``module``, naming them (``drivers/md/dm-verity.h`` is
+in ``dm-verity``), so ``--modules-only`` keeps it with the code that needs it. One that built-in
+code includes too is a ``header`` and stays out: the running kernel was built with the old one.
+Kernel-wide headers always stay out. The reason names the rule and the includer that decided.
+
+Includers are looked for where kernel code includes a private header from: the header's own
+directory and everything below it, the ``.c`` files of its parent directory, and the directories
+whose Kbuild flags add it to the include path (``ccflags-y += -I $(srctree)/$(src)/../common``);
+a header found there is followed the same way. A header with an includer whose class is unknown
+stays out. "Only module code includes it" therefore means "no built-in or unknown includer in
+those places", which is where C's include rules let a private header be reached without
+``../../`` paths across subsystems; the benchmark checks the answer against the ``.ko`` files.
+
+Everything is read through :class:`patchsmith.kernel.kbuild.TreeFiles`, so a patch's own Kbuild
+hunks, new files and ``#include`` lines count (the tree as the patch leaves it), and nothing
+depends on the current directory or on which other paths were asked about first.
 
 Depends on :mod:`patchsmith.kernel.kbuild` and :mod:`patchsmith.kernel.config`; never on the
 patch reader, the engine or any front end.
@@ -18,12 +30,13 @@ patch reader, the engine or any front end.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-import os
 import posixpath
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import field
 
 from patchsmith.kernel.kbuild import (
     DESCENT_LISTS,
@@ -71,6 +84,14 @@ class Classification:
     objects: tuple[str, ...] = ()
     """What the file ends up in, tree-relative: ``drivers/md/dm-mod.ko`` for a module (several
     when a file is linked into several), the linked ``.o`` for built-in code."""
+    modules: tuple[str, ...] = ()
+    """Every module the file is part of (``raid1``, ``raid10`` for ``raid1-10.c``; the modules
+    of its includers for a header); :attr:`module` is the first."""
+    rule: str = ""
+    """For a header, the rule that decided: ``module-private``, ``shared`` (built-in code
+    includes it), ``kernel-wide``, ``unknown-includer`` or ``no-includer``. For an unknown
+    source, ``unnamed`` when no Kbuild line names its object (a generator such as
+    ``kvm-asm-offsets.c``, or a file left behind): its includes do not decide a header."""
 
 
 def classify(tree: KbuildTree, paths: Iterable[str]) -> dict[str, Classification]:
@@ -91,7 +112,12 @@ _HEADER_SUFFIXES = (".h",)
 _SCRIPT_SUFFIXES = (".sh", ".py", ".pl", ".awk", ".sed", ".tc")
 
 # #include <linux/device-mapper.h>     #include "dm-core.h"     # include "../foo.c"
-_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.M)
+# (starting at the '#' lets the search skip to candidates fast; _includes checks that only
+# blanks stand before it on its line)
+_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]')
+
+# Classes of a .c file whose includes decide a header's class (unknown: it might be compiled).
+_COMPILED = frozenset({"module", "builtin", "unknown"})
 
 # Directories whose top-level .c files stand for "core built-in code" in the header scan; each is
 # built into every kernel that can boot. Top level only keeps the scan to a few hundred files.
@@ -101,12 +127,13 @@ _CORE_DIRECTORIES = ("kernel", "mm", "init", "fs", "block", "lib", "net/core", "
 class _Classifier:
     def __init__(self, tree: KbuildTree) -> None:
         self.tree = tree
-        self.root = tree.root
+        self.files = tree.files
         self.arch = tree.arch
         self._sources: dict[str, Classification] = {}
-        self._fragments: dict[str, list[KbuildFile]] = {}
+        self._headers: dict[str, Classification] = {}
+        self._includers: dict[str, Includers] = {}
+        self._subtrees: dict[tuple[str, bool], list[str]] = {}
         self._core_headers: dict[str, str] | None = None
-        self._listing: dict[str, list[str]] = {}
         self._sets: dict[str, set[str]] = {}
         self._include_lines: dict[str, list[tuple[bytes, str]]] = {}
         self._resolved: dict[str, set[str]] = {}
@@ -150,9 +177,20 @@ class _Classifier:
     def source(self, path: str) -> Classification:
         cached = self._sources.get(path)
         if cached is None:
-            cached = self._source(path, set())
+            cached = self._deleted(path) or self._source(path, set())
             self._sources[path] = cached
         return cached
+
+    def _deleted(self, path: str) -> Classification | None:
+        """A file the patch deletes is classified on the tree before the patch: its Kbuild
+        line usually goes in the same patch, and the deletion belongs with what it was in."""
+        patched = self.files.patched.get(path)
+        if patched is None or patched.data is not None:
+            return None
+        before = _classifier(self.tree.unpatched()).source(path)
+        return dataclasses.replace(
+            before, reason=f"deleted by the patch; on the tree before it: {before.reason}"
+        )
 
     def _source(self, path: str, seen: set[str]) -> Classification:
         seen.add(path)
@@ -177,19 +215,23 @@ class _Classifier:
                 for ref in state.kbuild.refs_to(target):
                     self._resolve(ref, state.mode, state.kbuild, found)
         if not found.any():
-            for kbuild in self._includers_of_fragments(directory):
-                for target in targets:
-                    for ref in kbuild.refs_to(target):
-                        mode = self.tree.directory_state(kbuild.directory).mode
-                        if mode in ("y", "m"):
-                            self._resolve(ref, mode, kbuild, found)
+            # Named from outside its own path: arch/x86/kvm/Makefile's kvm-y names
+            # ../../../virt/kvm/kvm_main.o through the Makefile.kvm it includes.
+            for target in targets:
+                for ref, kbuild in self.tree.named_elsewhere(target):
+                    mode = self.tree.directory_state(kbuild.directory).mode
+                    if mode in ("y", "m"):
+                        self._resolve(ref, mode, kbuild, found)
         if found.builtin:
             objects = tuple(dict.fromkeys(o for _why, o in found.builtin))
             return Classification(FileClass.BUILTIN, found.builtin[0][0], objects=objects)
         if found.modules:
             why, module, _ko = found.modules[0]
             objects = tuple(dict.fromkeys(ko for _w, _m, ko in found.modules))
-            return Classification(FileClass.MODULE, why, module=module, objects=objects)
+            modules = tuple(dict.fromkeys(m for _w, m, _ko in found.modules))
+            return Classification(
+                FileClass.MODULE, why, module=module, objects=objects, modules=modules
+            )
         if found.tools:
             return Classification(FileClass.TOOLS, found.tools[0])
         state = self.tree.directory_state(directory)
@@ -208,15 +250,21 @@ class _Classifier:
         if includer is not None:
             return includer
         where = state.kbuild.path if state.kbuild is not None else f"{directory}/"
+        patched = self.files.patched.get(where)
+        if patched is not None and patched.problem:
+            # The line may be in the hunk that could not be applied: say so, never guess.
+            where += f"; the patch's {patched.problem} to this tree"
         return Classification(
-            FileClass.UNKNOWN, f"no Kbuild line names {posixpath.basename(stem)}.o ({where})"
+            FileClass.UNKNOWN,
+            f"no Kbuild line names {posixpath.basename(stem)}.o ({where})",
+            rule="unnamed",
         )
 
     def _resolve(self, ref: ObjectRef, mode: str, kbuild: KbuildFile, found: _Findings) -> None:
         """What one line naming the file's object means, added to ``found``."""
         config = self.tree.config
         base, suffix = ref.base, ref.suffix
-        why = describe(ref, config)
+        why = describe(ref, config, self.files)
         if base.startswith(("hostprogs", "userprogs")) or base == "always":
             if ref.active:
                 found.tools.append(f"{why}: a program run at build time or in user space")
@@ -242,13 +290,13 @@ class _Classifier:
         program = _join_target(kbuild.directory, base)
         for host in kbuild.refs_to(program):
             if host.active and (host.base.startswith(("hostprogs", "userprogs"))):
-                found.tools.append(f"{why}; {describe(host, config)}: a host program")
+                found.tools.append(f"{why}; {describe(host, config, self.files)}: a host program")
                 return
         if not containers:
             found.off.append(f"{why}, but no Kbuild line in {kbuild.path} builds {base}.o")
             return
         for container in containers:
-            outer = describe(container, config)
+            outer = describe(container, config, self.files)
             if not container.selected:
                 found.off.append(f"{why}; {outer}")
             elif container.base != "obj":
@@ -261,34 +309,6 @@ class _Classifier:
                 found.off.append(f"{why}: {ref.variable} only counts for a module; {outer}")
             else:
                 found.off.append(f"{why}; {outer}, but {kbuild.directory}/ is modules-only")
-
-    def _includers_of_fragments(self, directory: str) -> list[KbuildFile]:
-        """Kbuild files of the arch tree that include a ``Makefile.*`` fragment of ``directory``.
-
-        ``virt/kvm/Makefile.kvm`` is included by ``arch/x86/kvm/Makefile``, which names
-        ``../../../virt/kvm/kvm_main.o``: nothing on virt/kvm's own path says it is built.
-        """
-        if directory in self._fragments:
-            return self._fragments[directory]
-        result: list[KbuildFile] = []
-        fragments = [f"{directory}/{n}" for n in self._list(directory) if n.startswith("Makefile.")]
-        if fragments:
-            arch_root = self.root / "arch" / self.arch
-            for folder, _dirs, files in os.walk(arch_root):
-                for name in files:
-                    if name not in ("Makefile", "Kbuild"):
-                        continue
-                    try:
-                        text = (self.root / folder / name).read_bytes()
-                    except OSError:
-                        continue
-                    if any(f.encode() in text for f in fragments):
-                        relative = posixpath.relpath(folder, self.root)
-                        kbuild = self.tree.kbuild_file(relative)
-                        if kbuild is not None and kbuild.problem is None:
-                            result.append(kbuild)
-        self._fragments[directory] = result
-        return result
 
     def _c_includer(self, path: str, seen: set[str]) -> Classification | None:
         """A .c file no Kbuild line names may be ``#include``d by one that is (lib/zstd...)."""
@@ -307,84 +327,158 @@ class _Classifier:
                             f"#included by {candidate}, which is {outer.kind}: {outer.reason}",
                             module=outer.module,
                             objects=outer.objects,
+                            modules=outer.modules,
                         )
         return None
 
     # --- headers ----------------------------------------------------------------------------------
 
     def header(self, path: str) -> Classification:
+        cached = self._headers.get(path)
+        if cached is None:
+            cached = self._header(path)
+            self._headers[path] = cached
+        return cached
+
+    def _header(self, path: str) -> Classification:
         if self._is_global(path):
-            closure = self._core_closure()
-            includer = closure.get(path)
+            where = "include/" if path.startswith("include/") else f"arch/{self.arch}/include/"
+            includer = self._core_closure().get(path)
             if includer is not None:
                 return Classification(
                     FileClass.HEADER,
-                    f"a global header; built-in {includer} includes it",
+                    f"a kernel-wide header ({where}): stays out; built-in {includer} includes it",
                     included_by_builtin=True,
+                    rule="kernel-wide",
                 )
-            local = self._local_includers(path)
-            if local is not None:
-                return local
             return Classification(
                 FileClass.HEADER,
-                "a global header; no built-in includer found in the core of the tree",
+                f"a kernel-wide header ({where}): stays out (no built-in includer found in the "
+                "core of the tree)",
                 included_by_builtin=False,
+                rule="kernel-wide",
             )
-        local = self._local_includers(path)
-        if local is not None:
-            return local
+        includers = self.includers(path)
+        modules: list[tuple[str, Classification]] = []
+        for source in includers.sources:
+            found = self.source(source)
+            via = includers.through(source)
+            if found.kind == FileClass.BUILTIN:
+                return Classification(
+                    FileClass.HEADER,
+                    f"shared: built-in {source}{via} includes it, so it stays out (the running "
+                    f"kernel was built with it): {found.reason}",
+                    included_by_builtin=True,
+                    rule="shared",
+                )
+            if found.kind == FileClass.UNKNOWN:
+                return Classification(
+                    FileClass.HEADER,
+                    f"stays out: {source}{via} includes it and its class is unknown "
+                    f"({found.reason})",
+                    included_by_builtin=None,
+                    rule="unknown-includer",
+                )
+            if found.kind == FileClass.MODULE and found.modules:
+                modules.append((source, found))
+        if modules:
+            names = tuple(sorted({m for _s, found in modules for m in found.modules}))
+            objects = tuple(dict.fromkeys(o for _s, found in modules for o in found.objects))
+            first, found = modules[0]
+            others = len(modules) - 1
+            more = f" and {others} more module file{'s' if others != 1 else ''}" if others else ""
+            return Classification(
+                FileClass.MODULE,
+                f"module-private: only module code includes it: {first}"
+                f"{includers.through(first)} ({found.module}){more}; no built-in includer in "
+                f"{includers.scope_text()}",
+                module=names[0],
+                objects=objects,
+                modules=names,
+                included_by_builtin=False,
+                rule="module-private",
+            )
         return Classification(
             FileClass.HEADER,
-            f"no built-in file in {posixpath.dirname(path) or 'the top'}/ includes it",
+            f"stays out: nothing this config builds includes it (looked in "
+            f"{includers.scope_text()})",
             included_by_builtin=False,
+            rule="no-includer",
         )
 
     def _is_global(self, path: str) -> bool:
         return path.startswith(("include/", f"arch/{self.arch}/include/"))
 
-    def _local_includers(self, path: str) -> Classification | None:
-        """A built-in .c near the header that includes it (maybe through another header)."""
-        directory = posixpath.dirname(path)
-        # The parent too: security/apparmor/*.c include "include/net.h".
-        folders = [directory, posixpath.dirname(directory)] if directory else [directory]
-        candidates = [
-            f"{folder}/{name}" if folder else name
-            for folder in folders
-            for name in self._list(folder)
-            if name.endswith((".c", ".h"))
-        ]
-        wanted = {path}
-        sources: list[str] = []
-        changed = True
-        while changed:
-            changed = False
-            for candidate in candidates:
-                if candidate in wanted or not self._included(candidate) & wanted:
-                    continue
-                if candidate.endswith(".h"):
-                    wanted.add(candidate)
-                    changed = True
-                elif candidate not in sources:
-                    sources.append(candidate)
-        modules: list[str] = []
-        for source in sources:
-            result = self.source(source)
-            if result.kind == FileClass.BUILTIN:
-                return Classification(
-                    FileClass.HEADER,
-                    f"included by {source}, which is builtin ({result.reason})",
-                    included_by_builtin=True,
-                )
-            if result.kind == FileClass.MODULE and result.module:
-                modules.append(result.module)
-        if modules:
-            names_text = ", ".join(dict.fromkeys(modules))
-            return Classification(
-                FileClass.HEADER,
-                f"included only by module code here ({names_text})",
-                included_by_builtin=False,
-            )
-        return None
+    def includers(self, header: str) -> Includers:
+        """The ``.c`` files that include a private ``header``, directly or through other
+        private headers, in the places the module docstring names."""
+        cached = self._includers.get(header)
+        if cached is not None:
+            return cached
+        wanted: dict[str, str | None] = {header: None}  # header -> the header it was found via
+        sources: dict[str, str] = {}  # source -> the header it includes
+        scopes: list[str] = []
+        queue = [header]
+        while queue:
+            current = queue.pop(0)
+            for folder, recursive in self._scope(posixpath.dirname(current)):
+                label = f"{folder or '.'}/" + ("**" if recursive else "*.c")
+                if label not in scopes:
+                    scopes.append(label)
+                for candidate in self._files_in(folder, recursive):
+                    if candidate in wanted or candidate in sources:
+                        continue
+                    if candidate.endswith(".c"):
+                        # A .c file this config does not compile includes nothing that
+                        # matters; asking first spares reading most of a big driver tree.
+                        compiled = self.source(candidate)
+                        if compiled.kind not in _COMPILED or compiled.rule == "unnamed":
+                            continue
+                    elif not recursive:
+                        continue
+                    if current not in self._included(candidate):
+                        continue
+                    if candidate.endswith(".h"):
+                        if not self._is_global(candidate):
+                            wanted[candidate] = current
+                            queue.append(candidate)
+                    else:
+                        sources[candidate] = current
+        # Direct includers first: the reason names one, and the shortest chain reads best.
+        ordered = sorted(sources.items(), key=lambda item: (item[1] != header, item[0]))
+        found = Includers(header, dict(ordered), wanted, tuple(scopes))
+        self._includers[header] = found
+        return found
+
+    def _scope(self, directory: str) -> list[tuple[str, bool]]:
+        """(folder, recursive) pairs to look for includers of a header in ``directory``."""
+        places = [(directory, True)]
+        if directory:
+            places.append((posixpath.dirname(directory), False))
+        for folder in self.tree.include_users(directory):
+            if not any(folder == p or folder.startswith(p + "/") for p, r in places if r):
+                places.append((folder, True))
+        return places
+
+    def _files_in(self, folder: str, recursive: bool) -> list[str]:
+        """The .c and .h files of ``folder`` (and below it when ``recursive``), sorted."""
+        key = (folder, recursive)
+        cached = self._subtrees.get(key)
+        if cached is not None:
+            return cached
+        found: list[str] = []
+        pending = [folder]
+        while pending:
+            current = pending.pop()
+            for name in self.files.listdir(current):
+                path = f"{current}/{name}" if current else name
+                if name.endswith((".c", ".h")):
+                    found.append(path)
+                elif recursive and "." not in name and self.files.is_dir(path):
+                    pending.append(path)
+        found.sort()
+        self._subtrees[key] = found
+        return found
 
     def _core_closure(self) -> dict[str, str]:
         """Global headers reachable from core built-in .c files, each with one includer."""
@@ -412,11 +506,20 @@ class _Classifier:
         return reached
 
     def _resolve_include(self, includer: str, quote: bytes, included: str) -> str:
-        """The tree path an ``#include`` names, or ``""`` when it is generated or outside."""
+        """The tree path an ``#include`` names, or ``""`` when it is generated or outside.
+
+        The search order is the compiler's under Kbuild: the includer's directory for
+        ``"..."``, then the ``-I`` folders its Kbuild flags add, then the kernel-wide ones.
+        """
+        directory = posixpath.dirname(includer)
         if quote == b'"':
-            local = posixpath.normpath(posixpath.join(posixpath.dirname(includer), included))
+            local = posixpath.normpath(posixpath.join(directory, included))
             if self._exists(local):
                 return local
+        for folder in self.tree.include_path(directory):
+            candidate = posixpath.normpath(posixpath.join(folder, included))
+            if self._exists(candidate):
+                return candidate
         roots = (
             "include",
             f"arch/{self.arch}/include",
@@ -437,13 +540,16 @@ class _Classifier:
         cached = self._include_lines.get(path)
         if cached is None:
             try:
-                data = (self.root / path).read_bytes()
+                data = self.files.read(path)
             except OSError:
                 data = b""
-            cached = [
-                (m.group(1), m.group(2).decode("utf-8", "replace").strip())
-                for m in _INCLUDE.finditer(data)
-            ]
+            data += b"\n" + self.files.additions(path)
+            cached = []
+            for match in _INCLUDE.finditer(data):
+                line_start = data.rfind(b"\n", 0, match.start()) + 1
+                if data[line_start : match.start()].strip(b" \t"):
+                    continue  # not at the start of a line: a comment or a string mentions it
+                cached.append((match.group(1), match.group(2).decode("utf-8", "replace").strip()))
             self._include_lines[path] = cached
         return cached
 
@@ -465,14 +571,35 @@ class _Classifier:
         return name in names
 
     def _list(self, directory: str) -> list[str]:
-        listed = self._listing.get(directory)
-        if listed is None:
-            try:
-                listed = sorted(os.listdir(self.root / directory))
-            except OSError:
-                listed = []
-            self._listing[directory] = listed
-        return listed
+        return self.files.listdir(directory)
+
+
+@record
+class Includers:
+    """Who includes a private header: what :meth:`_Classifier.includers` found."""
+
+    header: str
+    sources: Mapping[str, str] = field(hash=False)
+    """``.c`` file → the header of the chain it includes (the header itself, or a private
+    header that includes it); direct includers first, each group by path."""
+    headers: Mapping[str, str | None] = field(hash=False)
+    """Every private header of the chain → the header it was found including (``None`` for
+    :attr:`header`)."""
+    scopes: tuple[str, ...] = ()
+    """Where it looked, as ``drivers/md/**`` (recursive) or ``drivers/*.c``."""
+
+    def through(self, source: str) -> str:
+        """`` (through dm-core.h)``: the chain from ``source`` to the header, empty when direct."""
+        chain: list[str] = []
+        current: str | None = self.sources.get(source)
+        while current is not None and current != self.header:
+            chain.append(current)
+            current = self.headers.get(current)
+        return f" (through {' → '.join(chain)})" if chain else ""
+
+    def scope_text(self) -> str:
+        shown = ", ".join(self.scopes[:4])
+        return shown + (f" and {len(self.scopes) - 4} more places" if len(self.scopes) > 4 else "")
 
 
 class _Findings:

@@ -14,6 +14,18 @@ ones in conditional branches that are not taken (so a "not built" answer can poi
 :class:`KbuildTree` walks the descent from the top-level ``Makefile`` (and ``arch/$(SRCARCH)``)
 down to a directory, reading only the Kbuild files on that path, each at most once.
 
+Paths are evaluated the way Kbuild does for an in-tree build, whatever the current directory:
+make runs at the top of the tree, so ``$(srctree)`` and ``$(objtree)`` are ``.``, ``$(src)`` and
+``$(obj)`` are the directory being built, an ``include`` is relative to the top, an object name
+(``../../../virt/kvm/kvm_main.o``) is relative to the directory whose list names it, and
+``$(abspath)``/``$(realpath)`` give the tree's absolute path, which maps back to a tree path. The
+tree's root is made absolute once, so ``--tree vendor`` and ``--tree /abs/vendor`` read the same
+files.
+
+What is read comes from a :class:`TreeFiles`: the tree on disk, or the tree as a patch leaves it
+(the patch's Kbuild and Kconfig files and its new files held in memory, see
+:mod:`patchsmith.kernel.patched`); a reference remembers whether the patch added its line.
+
 A Kbuild file this evaluator cannot make sense of (unreadable, binary, an ``endif`` too many, an
 unterminated ``$(``) is not an error: its :attr:`KbuildFile.problem` says what is wrong and the
 classifier reports the files that depend on it as unknown. Only a missing tree raises.
@@ -23,11 +35,11 @@ Depends on :mod:`patchsmith.kernel.config` and :mod:`patchsmith.errors` only.
 
 from __future__ import annotations
 
-import glob
+import fnmatch
 import os
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -45,6 +57,19 @@ SELECTED_SUFFIXES = ("y", "m", "objs")
 
 _MAX_DEPTH = 40
 _MAX_INCLUDE_DEPTH = 6
+
+# A Kbuild file can name an object outside its directory only through "../" in a name, or an
+# included fragment that has one:   kvm-y := ../../../virt/kvm/kvm_main.o   include $(srctree)/...
+# and add another directory to the include path with "../" or a path from the top:
+#   ccflags-y += -I $(srctree)/$(src)/../qat_common      ccflags-y += -I$(srctree)/drivers/x
+_MAY_NAME_ELSEWHERE = re.compile(rb"\.\./|^[ \t]*-?s?include[ \t]|-I[ \t]*\$\(srctree\)", re.M)
+
+# -I $(srctree)/$(src)/../common    -Idrivers/x     (in the expanded value of a flags variable)
+_INCLUDE_FLAG = re.compile(r"(?:^|\s)-I\s*(\S+)")
+
+# Top-level folders whose Kbuild files never name kernel objects elsewhere: programs run at
+# build time, documentation, headers (their Kbuild lists exported headers).
+_NOT_SCANNED = frozenset({"tools", "scripts", "Documentation", "LICENSES", "include", "usr"})
 
 
 @record
@@ -69,6 +94,9 @@ class ObjectRef:
     """False for a line in a conditional branch that is not taken."""
     condition: str = ""
     """For an inactive line: ``FILE:LINE: ifeq (...)`` of the branch that excludes it."""
+    patched: str = ""
+    """``added``: the patch adds this line; ``changed``: the line is unchanged but its file is
+    read as the patch leaves it; ``""``: read from the tree as it is."""
 
     @property
     def base(self) -> str:
@@ -138,6 +166,178 @@ class DirectoryState:
     an obj- list: what is compiled there ends up in the image whatever list names it."""
 
 
+@record
+class PatchedFile:
+    """One file as a patch leaves it, held in memory instead of read from the tree."""
+
+    data: bytes | None
+    """The content after the patch; ``None`` when the patch deletes the file."""
+    added_lines: frozenset[int] = frozenset()
+    """1-based numbers of the lines of :attr:`data` that the patch adds."""
+    problem: str | None = None
+    """Why the patch's hunks could not all be applied in memory (then :attr:`data` is the
+    tree's content with the hunks that did apply)."""
+
+
+class TreeFiles:
+    """What the classifier reads of a tree: the files on disk, with a patch's files on top.
+
+    ``patched`` holds what the patch changes that matters for classes (Kbuild, Makefile and
+    Kconfig files, files it creates, deletes or renames), ``additions`` gives the lines a patch
+    adds to the other files it changes (their ``#include`` lines count for the header scan).
+    Without either, this is the tree as it is. The root is made absolute once: nothing read
+    depends on the current directory.
+    """
+
+    def __init__(
+        self,
+        root: str | Path,
+        patched: Mapping[str, PatchedFile] | None = None,
+        additions: Callable[[str], bytes] | None = None,
+        patch_name: str = "",
+    ) -> None:
+        self.root = Path(os.path.abspath(root))
+        self.patched: Mapping[str, PatchedFile] = MappingProxyType(dict(patched or {}))
+        self._additions = additions
+        self.patch_name = patch_name
+        """What to call the patch in reasons (``upstream.patch``), empty without one."""
+        self.new_options: Mapping[str, str] = MappingProxyType(
+            _new_options(self.patched) if self.patched else {}
+        )
+        """``CONFIG_X`` → the Kconfig file where the patch adds ``config X``."""
+        self._listing: dict[str, list[str]] = {}
+        self._new: dict[str, set[str]] = {}
+        for path in self.patched:
+            directory, _slash, name = path.rpartition("/")
+            self._new.setdefault(directory, set()).add(name)
+
+    @property
+    def overlaid(self) -> bool:
+        """Whether a patch's files are on top of the tree."""
+        return bool(self.patched) or self._additions is not None
+
+    def additions(self, path: str) -> bytes:
+        """The lines the patch adds to ``path`` when it changes the file without being held
+        here (a ``.c`` or ``.h`` it modifies); empty otherwise."""
+        if self._additions is None or path in self.patched:
+            return b""
+        return self._additions(path)
+
+    def read(self, path: str) -> bytes:
+        """The content of tree-relative ``path``; ``FileNotFoundError`` when it is absent."""
+        found = self.patched.get(path)
+        if found is not None:
+            if found.data is None:
+                raise FileNotFoundError(2, "deleted by the patch", path)
+            return found.data
+        return (self.root / path).read_bytes()
+
+    def is_file(self, path: str) -> bool:
+        found = self.patched.get(path)
+        if found is not None:
+            return found.data is not None
+        return (self.root / path).is_file()
+
+    def listdir(self, directory: str) -> list[str]:
+        """The names in ``directory`` (sorted), with what the patch creates and deletes."""
+        listed = self._listing.get(directory)
+        if listed is None:
+            try:
+                names = set(os.listdir(self.root / directory))
+            except OSError:
+                names = set()
+            for name in self._new.get(directory, ()):
+                path = f"{directory}/{name}" if directory else name
+                if self.patched[path].data is None:
+                    names.discard(name)
+                else:
+                    names.add(name)
+            listed = sorted(names)
+            self._listing[directory] = listed
+        return listed
+
+    def tree_path(self, word: str) -> str | None:
+        """A path as make sees it (relative to the top, or absolute) as a tree path, or
+        ``None`` when it is outside the tree."""
+        if os.path.isabs(word):
+            relative = os.path.relpath(word, self.root)
+            if relative == ".." or relative.startswith("../"):
+                return None
+            word = relative
+        joined = posixpath.normpath(word)
+        if joined == ".":
+            return ""
+        if joined == ".." or joined.startswith("../"):
+            return None
+        return joined
+
+    def walk_kbuild_files(self, skip: Callable[[str], bool]) -> Iterator[str]:
+        """Tree paths of every ``Makefile`` and ``Kbuild`` (the patch's included), except in
+        directories ``skip`` says no to."""
+        seen: set[str] = set()
+        for folder, directories, names in os.walk(self.root):
+            relative = os.path.relpath(folder, self.root)
+            relative = "" if relative == "." else relative.replace(os.sep, "/")
+            directories[:] = sorted(
+                d for d in directories if not skip(f"{relative}/{d}" if relative else d)
+            )
+            for name in ("Kbuild", "Makefile"):
+                if name in names:
+                    path = f"{relative}/{name}" if relative else name
+                    seen.add(path)
+                    if self.is_file(path):
+                        yield path
+        for path in sorted(self.patched):
+            name = path.rpartition("/")[2]
+            if name in ("Kbuild", "Makefile") and path not in seen and self.is_file(path):
+                directory = path.rpartition("/")[0]
+                if not any(skip(d) for d in _ancestors_of(directory)):
+                    yield path
+
+    def glob(self, pattern: str) -> list[str]:
+        """make's ``$(wildcard)`` over tree paths (``drivers/x/*.c``), the patch's files too."""
+        directory, _slash, name_pattern = pattern.rpartition("/")
+        if any(c in directory for c in "*?["):
+            return []  # a wildcard in a directory part: not used by Kbuild lists
+        if not any(c in name_pattern for c in "*?["):
+            return [pattern] if self.is_file(pattern) or self.is_dir(pattern) else []
+        return [
+            f"{directory}/{name}" if directory else name
+            for name in self.listdir(directory)
+            if fnmatch.fnmatchcase(name, name_pattern)
+        ]
+
+    def is_dir(self, path: str) -> bool:
+        return (self.root / path).is_dir() or path in self._new
+
+
+# config DM_VERITY_FEC     menuconfig MD       (a Kconfig entry; the option is CONFIG_ + name)
+_KCONFIG_ENTRY = re.compile(rb"^[ \t]*(?:menu)?config[ \t]+([A-Za-z0-9_]+)[ \t]*$")
+
+
+def _new_options(patched: Mapping[str, PatchedFile]) -> dict[str, str]:
+    """Options a patch adds to Kconfig files: ``config X`` on a line the patch adds."""
+    found: dict[str, str] = {}
+    for path, file in sorted(patched.items()):
+        if file.data is None or not path.rpartition("/")[2].startswith("Kconfig"):
+            continue
+        for number, line in enumerate(file.data.splitlines(), start=1):
+            if number in file.added_lines:
+                match = _KCONFIG_ENTRY.match(line)
+                if match:
+                    found.setdefault("CONFIG_" + match.group(1).decode("ascii"), path)
+    return found
+
+
+def _ancestors_of(directory: str) -> list[str]:
+    """``a/b/c`` → [``a/b/c``, ``a/b``, ``a``]: every directory on the way down to it."""
+    found = []
+    while directory:
+        found.append(directory)
+        directory = directory.rpartition("/")[0]
+    return found
+
+
 class _OddMakefile(Exception):
     """Something this evaluator (and probably make) cannot read; becomes KbuildFile.problem."""
 
@@ -179,13 +379,14 @@ class _Evaluator:
 
     def __init__(
         self,
-        root: Path,
+        files: TreeFiles,
         config: KernelConfig,
         directory: str,
         variables: Mapping[str, _Variable],
         follow_include: Callable[[str], bool],
     ) -> None:
-        self.root = root
+        self.files = files
+        self.root = files.root
         self.config = config
         self.directory = directory
         self.variables: dict[str, _Variable] = dict(variables)
@@ -195,12 +396,14 @@ class _Evaluator:
         self.include_stack: list[str] = []
         self.last_assignment: dict[str, tuple[str, str, int]] = {}
         self.depth = 0
+        self.spans: dict[tuple[str, int], int] = {}
+        """(file, first line) of a continued line → its last line: what ``patched`` checks."""
 
     # --- reading lines -----------------------------------------------------------------------
 
     def run(self, path: str) -> None:
         """Evaluate the file at tree-relative ``path``; raises _OddMakefile or OSError."""
-        data = (self.root / path).read_bytes()
+        data = self.files.read(path)
         if b"\x00" in data:
             raise _OddMakefile(f"{path}: binary data, not a Makefile")
         text = data.decode("utf-8", "surrogateescape")
@@ -216,7 +419,9 @@ class _Evaluator:
         define: list[str] | None = None
         define_name = ""
         define_active = True
-        for number, line in _logical_lines(text):
+        for number, last, line in _logical_lines(text):
+            if last != number:
+                self.spans[(path, number)] = last
             where = f"{path}:{number}"
             active = all(b.active for b in branches)
             if define is not None:
@@ -385,13 +590,13 @@ class _Evaluator:
             if not _PLAIN_WORD.fullmatch(word):
                 continue
             if word.endswith("/"):
-                target = _join(self.directory, word)
-                target = target + "/" if target else ""
+                joined = self._object_path(word)
+                target = joined + "/" if joined else ""
             elif word.endswith((".o", ".a")) or (host and suffix != "objs") or base == "extra":
-                target = _join(self.directory, word)
+                target = self._object_path(word) or ""
             else:
                 continue
-            if target.startswith("../") or not target:
+            if not target:
                 continue
             self.refs.append(
                 ObjectRef(
@@ -403,8 +608,19 @@ class _Evaluator:
                     directory=self.directory,
                     active=active,
                     condition=condition,
+                    patched=self._patched(path, number),
                 )
             )
+
+    def _patched(self, path: str, number: int) -> str:
+        """What the patch did to the (continued) line at ``path:number``: see ObjectRef."""
+        found = self.files.patched.get(path)
+        if found is None:
+            return ""
+        last = self.spans.get((path, number), number)
+        if any(line in found.added_lines for line in range(number, last + 1)):
+            return "added"
+        return "changed"
 
     def _inactive(self, text: str, path: str, number: int, header: str) -> None:
         split = _split_assignment(text)
@@ -419,13 +635,24 @@ class _Evaluator:
         except _OddMakefile:
             return  # make never reads this branch, so neither do we
 
+    def _object_path(self, word: str) -> str | None:
+        """An object or directory name of a list as a tree path: relative to the directory
+        being built (Kbuild prefixes ``$(obj)/``), or absolute inside the tree
+        (``$(abspath ...)``); ``None`` outside the tree."""
+        if os.path.isabs(word):
+            return self.files.tree_path(word.rstrip("/"))
+        if not self.directory:
+            return self.files.tree_path(word.rstrip("/"))
+        return self.files.tree_path(posixpath.join(self.directory, word.rstrip("/")))
+
     def _recipe(self, line: str, path: str, number: int) -> None:
         for match in _BUILD_IN_RECIPE.finditer(line):
             directory = self.expand(match.group(1)).strip().rstrip("/")
-            if directory and "$" not in directory:
+            target = self.files.tree_path(directory) if directory else None
+            if target and "$" not in directory:
                 self.refs.append(
                     ObjectRef(
-                        target=_join("", directory) + "/",
+                        target=target + "/",
                         variable="$(build)",
                         written="$(build)=" + match.group(1),
                         makefile=path,
@@ -435,13 +662,15 @@ class _Evaluator:
                 )
 
     def _include(self, rest: str, where: str) -> None:
+        # make runs at the top of the tree: an include names a path relative to it
+        # ($(srctree)/virt/kvm/Makefile.kvm is ./virt/kvm/Makefile.kvm), or an absolute one.
         for word in self.expand(rest).split():
-            target = _join("", word)
-            if not target or target.startswith("../") or target in self.include_stack:
+            target = self.files.tree_path(word)
+            if not target or target in self.include_stack:
                 continue
             if len(self.include_stack) >= _MAX_INCLUDE_DEPTH or not self.follow_include(target):
                 continue
-            if not (self.root / target).is_file():
+            if not self.files.is_file(target):
                 continue  # generated (include/config/auto.conf) or absent: make would rebuild it
             self.run(target)
 
@@ -660,10 +889,25 @@ def _fn_call(e: _Evaluator, text: str) -> str:
 def _fn_wildcard(e: _Evaluator, text: str) -> str:
     found: list[str] = []
     for pattern in e.expand(text).split():
-        if os.path.isabs(pattern):
+        path = e.files.tree_path(pattern)
+        if path is None:
             continue  # only the tree is looked at
-        found.extend(sorted(glob.glob(pattern, root_dir=e.root)))
+        matches = e.files.glob(path)
+        if os.path.isabs(pattern):
+            matches = [str(e.root / match) for match in matches]
+        elif pattern.startswith("./"):
+            matches = ["./" + match for match in matches]
+        found.extend(matches)
     return " ".join(found)
+
+
+def _fn_abspath(e: _Evaluator, text: str) -> str:
+    # make's $(abspath) is relative to where make runs: the top of the tree. Symlinks are not
+    # resolved for $(realpath) either: the tree's root already is (TreeFiles).
+    words = []
+    for word in e.expand(text).split():
+        words.append(os.path.normpath(os.path.join(e.root, word)))
+    return " ".join(words)
 
 
 def _words(e: _Evaluator, text: str) -> list[str]:
@@ -758,8 +1002,8 @@ _FUNCTIONS: dict[str, Callable[[_Evaluator, str], str]] = {
     "addsuffix": lambda e, t: _fn_addfix(e, t, False),
     "join": _fn_join,
     "wildcard": _fn_wildcard,
-    "realpath": lambda e, t: e.expand(t).strip(),
-    "abspath": lambda e, t: e.expand(t).strip(),
+    "realpath": _fn_abspath,
+    "abspath": _fn_abspath,
     "if": _fn_if,
     "or": _fn_or,
     "and": _fn_and,
@@ -780,11 +1024,13 @@ _FUNCTIONS: dict[str, Callable[[_Evaluator, str], str]] = {
 # --- line-level helpers --------------------------------------------------------------------------
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines with backslash continuations joined (as make does: one space for the break)."""
-    lines: list[tuple[int, str]] = []
+def _logical_lines(text: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, text) with backslash continuations joined (as make does: one
+    space for the break)."""
+    lines: list[tuple[int, int, str]] = []
     pending: list[str] = []
     start = 0
+    number = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         if not pending:
             start = number
@@ -794,12 +1040,12 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
             continue
         if pending:
             pending.append(raw.lstrip())
-            lines.append((start, " ".join(pending)))
+            lines.append((start, number, " ".join(pending)))
             pending = []
         else:
-            lines.append((number, raw))
+            lines.append((number, number, raw))
     if pending:
-        lines.append((start, " ".join(pending)))
+        lines.append((start, number, " ".join(pending)))
     return lines
 
 
@@ -913,17 +1159,6 @@ def _may_hold_objects(name: str) -> bool:
     )
 
 
-def _join(directory: str, name: str) -> str:
-    """``drivers/md`` + ``../../virt/kvm/x.o`` → a normalised tree path (``""`` for the top)."""
-    slash = name.endswith("/")
-    name = name.removeprefix("$(srctree)/").removeprefix("$(src)/").removeprefix("$(obj)/")
-    joined = posixpath.normpath(posixpath.join(directory, name)) if directory else name
-    joined = posixpath.normpath(joined)
-    if joined == ".":
-        return ""
-    return joined.rstrip("/") if slash else joined
-
-
 # --- the tree ----------------------------------------------------------------------------------
 
 
@@ -942,11 +1177,20 @@ class KbuildTree:
     ``Makefile`` the first time a path below it is asked about. The tree is never written.
     """
 
-    def __init__(self, root: str | Path, config: KernelConfig, arch: str | None = None) -> None:
-        self.root = Path(root)
+    def __init__(
+        self,
+        root: str | Path,
+        config: KernelConfig,
+        arch: str | None = None,
+        files: TreeFiles | None = None,
+    ) -> None:
+        """``files`` is the tree as a patch leaves it (:mod:`patchsmith.kernel.patched`); by
+        default the tree at ``root`` as it is."""
+        self.files = files if files is not None else TreeFiles(root)
+        self.root = self.files.root
         if not self.root.is_dir():
             raise TreeError(
-                f"{self.root}: not a directory",
+                f"{root}: not a directory",
                 hint="pass the top of a kernel source tree (the folder with the Makefile)",
             )
         self.config = config
@@ -955,6 +1199,20 @@ class KbuildTree:
         self._states: dict[str, DirectoryState] = {}
         self._top: KbuildFile | None = None
         self._sub_make: dict[str, _Variable] = {}
+        self._elsewhere: dict[str, list[tuple[ObjectRef, KbuildFile]]] | None = None
+        self._include_flags: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        """Directory → (its own -I folders, the -I folders its subdir-ccflags-y add below it),
+        for the Kbuild files the scan of :meth:`named_elsewhere` evaluated."""
+        self._include_paths: dict[str, tuple[str, ...]] = {}
+        self._unpatched: KbuildTree | None = None
+
+    def unpatched(self) -> KbuildTree:
+        """The same tree and config without the patch's files (itself when there is none)."""
+        if not self.files.overlaid:
+            return self
+        if self._unpatched is None:
+            self._unpatched = KbuildTree(self.root, self.config, self.arch)
+        return self._unpatched
 
     # --- files ---------------------------------------------------------------------------------
 
@@ -982,7 +1240,7 @@ class KbuildTree:
 
     def _evaluate(self, directory: str, path: str) -> KbuildFile:
         evaluator = _Evaluator(
-            self.root, self.config, directory, self._base_variables(directory), self._follow
+            self.files, self.config, directory, self._base_variables(directory), self._follow
         )
         problem: str | None = None
         try:
@@ -1014,7 +1272,7 @@ class KbuildTree:
         """The top-level ``Makefile`` (with the arch Makefile it includes) and root ``Kbuild``."""
         if self._top is not None:
             return self._top
-        if not (self.root / "Makefile").is_file():
+        if not self.files.is_file("Makefile"):
             self._top = KbuildFile(
                 path="Makefile",
                 directory="",
@@ -1037,7 +1295,7 @@ class KbuildTree:
             or (ref.variable == "$(build)" and ref.makefile == arch_makefile)
         ]
         problem = makefile.problem
-        if problem is None and (self.root / "Kbuild").is_file():
+        if problem is None and self.files.is_file("Kbuild"):
             # 6.1: the root Kbuild lists obj-y += init/ ... arch/$(SRCARCH)/ $(ARCH_CORE)...,
             # with the ARCH_* lists the top-level Makefile exported.
             kbuild = self._evaluate("", "Kbuild")
@@ -1064,11 +1322,106 @@ class KbuildTree:
         found: KbuildFile | None = None
         for name in ("Kbuild", "Makefile"):
             path = f"{directory}/{name}"
-            if (self.root / path).is_file():
+            if self.files.is_file(path):
                 found = self._evaluate(directory, path)
                 break
         self._files[directory] = found
         return found
+
+    def named_elsewhere(self, target: str) -> list[tuple[ObjectRef, KbuildFile]]:
+        """Lines of Kbuild files *outside* the target's directory and its ancestors that name
+        ``target`` (a tree path: ``virt/kvm/kvm_main.o``), with the file each is in.
+
+        ``arch/x86/kvm/Makefile`` includes ``$(srctree)/virt/kvm/Makefile.kvm``, which sets
+        ``KVM ?= ../../../virt/kvm`` and ``kvm-y += $(KVM)/kvm_main.o``: nothing on virt/kvm's
+        own path says it is built. Only a file with a ``../`` or an ``include`` can name
+        something outside its directory, so on first use every ``Kbuild`` and ``Makefile`` of
+        the tree (but for other architectures, tools/, scripts/, Documentation/ and include/)
+        is looked at, and those that make reaches under this config and that have one are
+        evaluated. The answer is the same whatever was asked before.
+        """
+        if self._elsewhere is None:
+            self._elsewhere = self._scan_elsewhere()
+        return self._elsewhere.get(target, [])
+
+    def _scan_elsewhere(self) -> dict[str, list[tuple[ObjectRef, KbuildFile]]]:
+        found: dict[str, list[tuple[ObjectRef, KbuildFile]]] = {}
+        for path in self.files.walk_kbuild_files(self._not_scanned):
+            try:
+                data = self.files.read(path)
+            except OSError:
+                continue
+            if not _MAY_NAME_ELSEWHERE.search(data):
+                continue
+            directory = path.rpartition("/")[0]
+            if not directory:
+                continue  # the top level names nothing outside itself
+            state = self.directory_state(directory)
+            kbuild = state.kbuild
+            if state.mode not in ("y", "m") or kbuild is None or kbuild.problem:
+                continue
+            if kbuild.path != path:
+                continue  # make reads the directory's Kbuild, not this Makefile
+            inside = directory + "/"
+            for ref in kbuild.refs:
+                if not ref.target.startswith(inside):
+                    found.setdefault(ref.target, []).append((ref, kbuild))
+            own: list[str] = []
+            below: list[str] = []
+            for name, value in kbuild.variables.items():
+                if "flags" not in name.lower() or name.lower().startswith("asflags"):
+                    continue
+                for word in _INCLUDE_FLAG.findall(value):
+                    folder = self.files.tree_path(word)
+                    if folder:
+                        (below if name.startswith("subdir-") else own).append(folder)
+            if own or below:
+                self._include_flags[directory] = (
+                    tuple(dict.fromkeys(own)),
+                    tuple(dict.fromkeys(below)),
+                )
+        return found
+
+    def include_path(self, directory: str) -> tuple[str, ...]:
+        """The ``-I`` folders (tree paths) the compiler searches for a file of ``directory``,
+        as far as the Kbuild files :meth:`named_elsewhere` scans say (those with a ``-I``
+        from the top of the tree or with ``../``); the kernel-wide folders are not listed."""
+        found = self._include_paths.get(directory)
+        if found is None:
+            if self._elsewhere is None:
+                self._elsewhere = self._scan_elsewhere()
+            # A file is compiled with the ccflags-y of the Kbuild file whose list names it:
+            # the nearest one above (arch/x86/kvm/Makefile builds svm/svm.o), and with the
+            # subdir-ccflags-y of every directory above.
+            folders: list[str] = []
+            builder_seen = False
+            for ancestor in _ancestors_of(directory):
+                own, below = self._include_flags.get(ancestor, ((), ()))
+                if not builder_seen:
+                    folders.extend(own)
+                    builder_seen = self.kbuild_file(ancestor) is not None
+                folders.extend(below)
+            found = self._include_paths[directory] = tuple(dict.fromkeys(folders))
+        return found
+
+    def include_users(self, folder: str) -> tuple[str, ...]:
+        """Directories whose Kbuild flags put ``folder`` (or a folder above it) on the include
+        path: code there may include a header of ``folder`` by its bare name."""
+        if self._elsewhere is None:
+            self._elsewhere = self._scan_elsewhere()
+        above = set(_ancestors_of(folder)) if folder else set()
+        users = [
+            directory
+            for directory, (own, below) in self._include_flags.items()
+            if above.intersection(own) or above.intersection(below)
+        ]
+        return tuple(sorted(users))
+
+    def _not_scanned(self, directory: str) -> bool:
+        top, _slash, rest = directory.partition("/")
+        if top in _NOT_SCANNED or top.startswith("."):
+            return True
+        return top == "arch" and bool(rest) and "/" not in rest and rest != self.arch
 
     # --- descent -------------------------------------------------------------------------------
 
@@ -1112,7 +1465,7 @@ class KbuildTree:
         own = self.kbuild_file(directory) if best is not None else None
         if best is not None:
             mode, ref = best
-            why = describe(ref, self.config)
+            why = describe(ref, self.config, self.files)
             if ref.variable == "$(build)":
                 why += " (built by a rule of the arch Makefile)"
             elif mode == "m" and ref.suffix != "m":
@@ -1122,7 +1475,7 @@ class KbuildTree:
         if parent_state.mode == "?":
             return DirectoryState("?", parent_state.reason)
         if off is not None:
-            return DirectoryState("n", describe(off, self.config))
+            return DirectoryState("n", describe(off, self.config, self.files))
         if parent_state.mode == "n":
             return DirectoryState("n", parent_state.reason)
         if parent_state.kbuild is None:
@@ -1146,16 +1499,35 @@ def _mode_of(directory_mode: str, ref: ObjectRef) -> str:
     return "n"
 
 
-def describe(ref: ObjectRef, config: KernelConfig) -> str:
-    """``drivers/md/Makefile:63: obj-$(CONFIG_BLK_DEV_DM) += dm-mod.o (CONFIG_BLK_DEV_DM=m)``."""
+def describe(ref: ObjectRef, config: KernelConfig, files: TreeFiles | None = None) -> str:
+    """``drivers/md/Makefile:63: obj-$(CONFIG_BLK_DEV_DM) += dm-mod.o (CONFIG_BLK_DEV_DM=m)``.
+
+    A line the patch adds says so (``drivers/x/Makefile:12 (added by the patch): ...``), and an
+    option the config does not set but the patch's Kconfig hunks add says where (``files``)."""
     # The name relative to the file's directory, as the line wrote it (arch/x86/ in the root
     # Kbuild, dm-mod.o in drivers/md/Makefile).
     name = ref.target
     if ref.directory and name.startswith(ref.directory + "/"):
         name = name[len(ref.directory) + 1 :]
+    elif ref.directory and ref.variable != "$(build)":
+        # Named from another directory (../../../virt/kvm/kvm_main.o): as make sees it.
+        name = posixpath.relpath(name, ref.directory) + ("/" if name.endswith("/") else "")
     options = sorted(set(re.findall(r"CONFIG_[A-Za-z0-9_]+", ref.written)))
-    values = ", ".join(f"{o}={config.value(o) or 'unset'}" for o in options)
-    text = f"{ref.where}: {ref.written} {name}"
+    new_options = files.new_options if files is not None else {}
+    shown = []
+    for option in options:
+        value = config.value(option)
+        if value is None and option in new_options:
+            shown.append(f"{option} unset: the patch adds it in {new_options[option]}")
+        else:
+            shown.append(f"{option}={value or 'unset'}")
+    values = ", ".join(shown)
+    where = ref.where
+    if ref.patched == "added":
+        where += " (added by the patch)"
+    elif ref.patched == "changed":
+        where += " (as the patch leaves the file)"
+    text = f"{where}: {ref.written} {name}"
     if values:
         text += f" ({values})"
     if not ref.active:

@@ -20,7 +20,9 @@ from patchsmith.kernel.classify import Classification, FileClass, classify
 from patchsmith.kernel.config import load_config
 from patchsmith.kernel.deps import DependencyWarning, PatchHunk, dependency_warnings
 from patchsmith.kernel.kbuild import KbuildTree
+from patchsmith.kernel.patched import patched_tree
 from patchsmith.patchfile.hunk import parse_hunk
+from patchsmith.patchfile.index import PatchIndex
 from patchsmith.patchfile.select import SelectionResult
 
 MODULES_ONLY = frozenset({FileClass.MODULE})
@@ -43,10 +45,26 @@ def parse_classes(text: str) -> frozenset[FileClass]:
 
 
 class Classifier:
-    """Classifies tree paths under one tree and config, remembering every answer."""
+    """Classifies tree paths under one tree and config, remembering every answer.
 
-    def __init__(self, tree: str | Path, config: str | Path, arch: str | None = None) -> None:
-        self.kbuild = KbuildTree(tree, load_config(config), arch)
+    With ``patch`` (the index being selected from) the tree is read as that patch leaves it
+    (:mod:`patchsmith.kernel.patched`): its Kbuild hunks and new files count. ``strip`` is the
+    ``-p`` level that makes its names tree paths (detected when ``None``).
+    """
+
+    def __init__(
+        self,
+        tree: str | Path,
+        config: str | Path,
+        arch: str | None = None,
+        patch: PatchIndex | None = None,
+        strip: int | None = None,
+    ) -> None:
+        files = None
+        if patch is not None:
+            name = patch.sources[0].name if patch.sources else ""
+            files = patched_tree(patch, tree, strip, name=name)
+        self.kbuild = KbuildTree(tree, load_config(config), arch, files=files)
         self.config_path = str(config)
         self.seen: dict[str, Classification] = {}
 

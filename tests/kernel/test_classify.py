@@ -52,8 +52,8 @@ CASES = [
     ("include/linux/demo_core.h", FileClass.HEADER, None, True),
     ("arch/x86/include/asm/demo.h", FileClass.HEADER, None, True),
     ("include/linux/device-mapper.h", FileClass.HEADER, None, False),
-    ("drivers/md/dm-core.h", FileClass.HEADER, None, False),
-    ("fs/extdemo/extdemo.h", FileClass.HEADER, None, False),
+    ("drivers/md/dm-core.h", FileClass.MODULE, "dm-mod", False),  # only module code includes it
+    ("fs/extdemo/extdemo.h", FileClass.MODULE, "extdemo", False),
     ("drivers/md/Makefile", FileClass.BUILD_SYSTEM, None, None),
     ("drivers/md/Kconfig", FileClass.BUILD_SYSTEM, None, None),
     ("Kbuild", FileClass.BUILD_SYSTEM, None, None),
@@ -106,7 +106,16 @@ def test_every_class_is_covered() -> None:
         ),
         ("drivers/odd/odd.c", "drivers/odd/Makefile:3: conditional without 'endif'"),
         ("kernel/fork.c", "kernel/Makefile:7: obj-y = fork.o"),
-        ("include/linux/demo_core.h", "a global header; built-in kernel/fork.c includes it"),
+        (
+            "include/linux/demo_core.h",
+            "a kernel-wide header (include/): stays out; built-in kernel/fork.c includes it",
+        ),
+        (
+            "drivers/md/dm-core.h",
+            "module-private: only module code includes it: drivers/md/dm-exception-store.c "
+            "(dm-snapshot) and 4 more module files; no built-in includer in drivers/md/**, "
+            "drivers/*.c",
+        ),
     ],
 )
 def test_reasons_name_the_deciding_line(
@@ -130,7 +139,7 @@ def test_every_file_of_the_fixture_patch_is_classified() -> None:
         "Documentation/admin-guide/device-mapper.rst": FileClass.DOCS,
         "arch/arm64/kernel/setup.c": FileClass.OTHER_ARCH,
         "drivers/md/Kconfig": FileClass.BUILD_SYSTEM,
-        "drivers/md/dm-core.h": FileClass.HEADER,
+        "drivers/md/dm-core.h": FileClass.MODULE,
         "drivers/md/dm-table.c": FileClass.MODULE,
         "drivers/odd/odd.c": FileClass.UNKNOWN,
         "drivers/widget/widget.c": FileClass.NOT_BUILT,
@@ -187,3 +196,130 @@ def test_odd_tree_never_crashes(tmp_path: Path) -> None:
     assert found["drivers/x.c"].kind == FileClass.UNKNOWN
     assert "binary data" in found["drivers/x.c"].reason
     assert found["x.h"].kind == FileClass.HEADER
+
+
+# --- headers go with their includers ----------------------------------------------------------
+
+
+def header_tree(tmp_path: Path, files: dict[str, str], config: str = "") -> KbuildTree:
+    """A tree whose top Makefile descends into drivers/ (and kernel/ when it has files)."""
+    (tmp_path / "Makefile").write_text("core-y := drivers/ kernel/\n")
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    return KbuildTree(tmp_path, parse_config("CONFIG_X86=y\nCONFIG_FOO=m\n" + config))
+
+
+def test_header_included_by_builtin_code_through_another_header_stays_out(
+    tmp_path: Path,
+) -> None:
+    tree = header_tree(
+        tmp_path,
+        {
+            "drivers/Makefile": "obj-y += foo/\n",
+            "drivers/foo/Makefile": "obj-$(CONFIG_FOO) += foo.o\nobj-y += foo_core.o\n",
+            "drivers/foo/foo.c": '#include "foo.h"\n',
+            "drivers/foo/foo_core.c": '#include "foo_regs.h"\n',
+            "drivers/foo/foo_regs.h": '#include "foo.h"\n',
+            "drivers/foo/foo.h": "struct foo { int a; };\n",
+        },
+    )
+    found = classify(tree, ["drivers/foo/foo.h"])["drivers/foo/foo.h"]
+    assert (found.kind, found.rule, found.included_by_builtin) == (
+        FileClass.HEADER,
+        "shared",
+        True,
+    )
+    assert found.reason.startswith(
+        "shared: built-in drivers/foo/foo_core.c (through drivers/foo/foo_regs.h) includes it"
+    )
+
+
+def test_header_of_module_code_only_is_part_of_the_modules(tmp_path: Path) -> None:
+    tree = header_tree(
+        tmp_path,
+        {
+            "drivers/Makefile": "obj-y += foo/\n",
+            "drivers/foo/Makefile": (
+                "obj-$(CONFIG_FOO) += foo.o bar.o\nobj-$(CONFIG_BAZ) += baz.o\nobj-y += notes.o\n"
+            ),
+            "drivers/foo/foo.c": '#include "foo.h"\n',
+            "drivers/foo/bar.c": '#include "sub/bar.h"\n',
+            "drivers/foo/sub/bar.h": '#include "../foo.h"\n',
+            "drivers/foo/baz.c": '#include "foo.h"\n',  # not built: does not count
+            # Built-in code that only mentions it: in a comment, in a string.
+            "drivers/foo/notes.c": (
+                'int x; // #include "foo.h"\nchar *s = "#include \\"foo.h\\"";\n'
+            ),
+            "drivers/foo/foo.h": "struct foo { int a; };\n",
+        },
+    )
+    found = classify(tree, ["drivers/foo/foo.h"])["drivers/foo/foo.h"]
+    assert (found.kind, found.modules, found.rule) == (
+        FileClass.MODULE,
+        ("bar", "foo"),
+        "module-private",
+    )
+    assert found.objects == ("drivers/foo/foo.ko", "drivers/foo/bar.ko")
+
+
+def test_header_with_an_includer_of_unknown_class_stays_out(tmp_path: Path) -> None:
+    tree = header_tree(
+        tmp_path,
+        {
+            "drivers/Makefile": "obj-y += foo/\n",
+            "drivers/foo/Makefile": "obj-$(CONFIG_FOO) += foo.o\nobj-y += odd/\n",
+            "drivers/foo/foo.c": '#include "foo.h"\n',
+            "drivers/foo/odd/Makefile": "ifeq ($(CONFIG_X),y)\nobj-y += odd.o\n",
+            "drivers/foo/odd/odd.c": '#include "../foo.h"\n',
+            "drivers/foo/foo.h": "struct foo { int a; };\n",
+        },
+    )
+    found = classify(tree, ["drivers/foo/foo.h"])["drivers/foo/foo.h"]
+    assert (found.kind, found.rule) == (FileClass.HEADER, "unknown-includer")
+    assert "drivers/foo/odd/odd.c includes it and its class is unknown" in found.reason
+
+
+def test_header_nothing_built_includes_stays_out(tmp_path: Path) -> None:
+    tree = header_tree(
+        tmp_path,
+        {
+            "drivers/Makefile": "obj-y += foo/\n",
+            "drivers/foo/Makefile": "obj-$(CONFIG_BAZ) += baz.o\n",
+            "drivers/foo/baz.c": '#include "foo.h"\n',
+            "drivers/foo/foo.h": "struct foo { int a; };\n",
+        },
+    )
+    found = classify(tree, ["drivers/foo/foo.h"])["drivers/foo/foo.h"]
+    assert (found.kind, found.rule, found.included_by_builtin) == (
+        FileClass.HEADER,
+        "no-includer",
+        False,
+    )
+
+
+def test_header_reached_by_bare_name_through_an_include_flag(tmp_path: Path) -> None:
+    """qat_c62x/ includes "common.h" of qat_common/ through -I: built-in code there makes the
+    header shared, although nothing in qat_common/ or its parent includes it."""
+    tree = header_tree(
+        tmp_path,
+        {
+            "drivers/Makefile": "obj-y += qat/\n",
+            "drivers/qat/Makefile": "obj-y += qat_common/ qat_c62x/\n",
+            "drivers/qat/qat_common/Makefile": "obj-$(CONFIG_FOO) += common.o\n",
+            "drivers/qat/qat_common/common.c": '#include "common.h"\n',
+            "drivers/qat/qat_c62x/Makefile": (
+                "ccflags-y := -I $(srctree)/$(src)/../qat_common\nobj-y += c62x.o\n"
+            ),
+            "drivers/qat/qat_c62x/c62x.c": '#include "common.h"\n',
+            "drivers/qat/qat_common/common.h": "struct common { int a; };\n",
+        },
+    )
+    found = classify(tree, ["drivers/qat/qat_common/common.h"])["drivers/qat/qat_common/common.h"]
+    assert (found.kind, found.rule) == (FileClass.HEADER, "shared")
+    assert "built-in drivers/qat/qat_c62x/c62x.c includes it" in found.reason
+
+
+def test_kernel_wide_headers_always_stay_out(classes: dict[str, Classification]) -> None:
+    found = classes["include/linux/device-mapper.h"]  # only module code includes it
+    assert (found.kind, found.rule) == (FileClass.HEADER, "kernel-wide")
