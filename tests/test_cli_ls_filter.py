@@ -122,6 +122,7 @@ def test_filter_modules_only_keeps_module_files_and_warns(
     captured = capsys.readouterr()
     kept = [line for line in captured.out.splitlines() if line.startswith("diff --git")]
     assert kept == [
+        "diff --git a/drivers/md/dm-core.h b/drivers/md/dm-core.h",  # only modules include it
         "diff --git a/drivers/md/dm-table.c b/drivers/md/dm-table.c",
         "diff --git a/fs/extdemo/super.c b/fs/extdemo/super.c",
     ]

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if args.fuzz < 0:
         raise UsageError("-F needs a number of context lines, 0 or more")
     index = read_index(args.patch, max_size=args.max_size)
-    selection = selection_from_args(args)
+    selection = selection_from_args(args, index)
     result = select(index, selection)
     summary = " ".join(describe(selection))
     options = ApplyOptions(

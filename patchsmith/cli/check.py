@@ -170,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     index = read_index(args.patch, max_size=args.max_size)
-    selection = dataclasses.replace(selection_from_args(args), strip=args.strip)
+    selection = dataclasses.replace(selection_from_args(args, index, args.strip), strip=args.strip)
     result = select(index, selection)
     kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
     classifier = classifier_from_args(args)

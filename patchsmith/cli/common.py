@@ -188,12 +188,17 @@ def _patterns_from(files: list[str]) -> list[str]:
     return patterns
 
 
-def selection_from_args(args: argparse.Namespace) -> Selection:
+def selection_from_args(
+    args: argparse.Namespace, index: PatchIndex | None = None, strip: int | None = None
+) -> Selection:
+    """The selection the options ask for. ``index`` is the patch it will select from: the
+    Kbuild classes read the tree as that patch leaves it; ``strip`` is the level that makes its
+    names tree paths when the command takes one of its own (check's ``-p``)."""
     for number in (args.strip_match,):
         if number is not None and number < 0:
             raise UsageError("-p needs a number of path components, 0 or more")
     rules: tuple[Callable[[str], str | None], ...] = ()
-    classifier = classifier_from_args(args)
+    classifier = classifier_from_args(args, index, strip if strip is not None else args.strip_match)
     wanted = getattr(args, "classes", None)
     if getattr(args, "modules_only", False) or wanted:
         from patchsmith.kernel.selection import MODULES_ONLY, ClassRule, parse_classes
@@ -222,11 +227,15 @@ def selection_from_args(args: argparse.Namespace) -> Selection:
     )
 
 
-def classifier_from_args(args: argparse.Namespace) -> Classifier | None:
-    """The Kbuild classifier for ``--tree``/``--config``/``--arch``, or ``None`` without them.
+def classifier_from_args(
+    args: argparse.Namespace, index: PatchIndex | None = None, strip: int | None = None
+) -> Classifier | None:
+    """The Kbuild classifier for ``--tree``/``--config``/``--arch``, or ``None`` without them;
+    with ``index``, on the tree as that patch leaves it (``strip`` as in
+    :func:`selection_from_args`).
 
     Kept on ``args``, so ``selection_from_args`` and the command's own rendering (class
-    columns, ``--explain``) share every answer.
+    columns, ``--explain``) share every answer: the first call decides the patch.
     """
     cached: Classifier | None = getattr(args, "classifier_cache", None)
     if cached is not None:
@@ -238,7 +247,7 @@ def classifier_from_args(args: argparse.Namespace) -> Classifier | None:
         raise UsageError("--config needs --tree DIR", hint="the kernel tree whose Kbuild to read")
     from patchsmith.kernel.selection import Classifier
 
-    classifier = Classifier(tree, config, getattr(args, "arch", None))
+    classifier = Classifier(tree, config, getattr(args, "arch", None), index, strip)
     args.classifier_cache = classifier
     return classifier
 

@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.strip < 0:
         raise UsageError("--strip needs a number of path components, 0 or more")
     index = read_index(args.patch, lazy=True, max_size=args.max_size)
-    result = select(index, selection_from_args(args))
+    result = select(index, selection_from_args(args, index))
     write_output(args.output, render(result, strip=args.strip, verbose=args.verbose))
     if args.explain:
         explain(result, args)

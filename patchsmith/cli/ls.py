@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
 
 def classes_of(index: PatchIndex, args: argparse.Namespace) -> dict[int, Classification]:
     """Kbuild class of each file diff (by number) when ``--tree``/``--config`` are given."""
-    classifier = classifier_from_args(args)
+    classifier = classifier_from_args(args, index)
     if classifier is None:
         return {}
     strip = detect_strip(index)
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         where = f"{entry.line:>{width}}  " if args.line_number else ""
         found = classes.get(entry.number)
         kind = f"{found.kind.value:<13}" if found is not None else ""
-        module = f"  [{found.module}]" if found is not None and found.module else ""
+        module = f"  [{', '.join(found.modules)}]" if found is not None and found.modules else ""
         out.write(
             f"{where}{entry.kind.value} {len(entry.hunks):>4} {'+' + str(entry.added):>7} "
             f"{'-' + str(entry.removed):>7}  {kind}{name}{module}\n"
@@ -114,6 +114,8 @@ def to_json(
             {
                 "class": None if found is None else found.kind.value,
                 "module": None if found is None else found.module,
+                "modules": [] if found is None else list(found.modules),
+                "class_rule": None if found is None or not found.rule else found.rule,
                 "class_reason": None if found is None else found.reason,
                 "number": entry.number,
                 "path": strip_components(entry.path, strip),
