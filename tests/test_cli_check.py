@@ -159,7 +159,10 @@ def test_check_report_carries_the_kbuild_selection_and_its_warnings(
     out = capsys.readouterr().out
     assert "Rules: `--modules-only`." in out
     assert "| `Kbuild class: builtin` | 1 | 1 |" in out
-    assert "uses DEMO\\_CORE\\_FLAG\\_SYNC, which left-out include/linux/demo\\_core.h" in out
+    assert (
+        "left-out include/linux/demo\\_core.h hunk \\#1 changes DEMO\\_CORE\\_FLAG\\_SYNC (macro)"
+        in out
+    )
 
 
 def test_report_attention_only_fits_a_merge_request_comment(

@@ -129,7 +129,11 @@ def test_filter_modules_only_keeps_module_files_and_warns(
     assert (
         "left out kernel/fork.c: class builtin: kernel/Makefile:7: obj-y = fork.o" in captured.err
     )
-    assert "uses DEMO_CORE_FLAG_SYNC, which left-out include/linux/demo_core.h" in captured.err
+    assert (
+        "[1] uses-left-out: left-out include/linux/demo_core.h hunk #1 changes "
+        "DEMO_CORE_FLAG_SYNC (macro), which kept code uses: drivers/md/dm-table.c hunk #1"
+    ) in captured.err
+    assert "kept drivers/md/dm-table.c #1: md->flags = mode | DEMO_CORE_FLAG_SYNC;" in captured.err
 
 
 def test_filter_class_list_combines_with_only(capsys: pytest.CaptureFixture[str]) -> None:

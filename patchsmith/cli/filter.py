@@ -18,7 +18,10 @@ from patchsmith.patchfile.select import SelectionResult, render, select
 
 TYPE_CHECKING = False  # mypy reads it as true; importing typing would slow every run's start-up
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
+
+    from patchsmith.kernel.deps import DependencyWarning
 
 
 def add_parser(subparsers: Any) -> None:
@@ -85,11 +88,34 @@ def explain(result: SelectionResult, args: argparse.Namespace) -> None:
             err.write(f"  left out {decision.tree_path}: {decision.reason}\n")
         for number, why in decision.hunk_reasons:
             err.write(f"  left out {decision.tree_path} hunk #{number}: {why}\n")
-    classes = None
-    if classifier is not None:
-        classes = classifier.classify_all([d.tree_path for d in result.decisions])
-    warnings = selection_warnings(result, classes)
+    warnings = selection_warnings(result, classifier=classifier)
+    err.write("".join(warning_lines(warnings)))
+
+
+def warning_lines(warnings: Sequence[DependencyWarning], indent: str = "") -> list[str]:
+    """Dependency warnings for a terminal, by the first kept file each is about: the number to
+    acknowledge it by, what it is, and the evidence (the left-out line, then each kept file that
+    depends on it with its hunks and one of its lines)."""
+    if not warnings:
+        return []
+    lines = [f"{indent}dependency warnings, by kept file ({len(warnings)}):\n"]
+    current = None
     for warning in warnings:
-        err.write(f"warning: {warning.message}\n")
-    if warnings:
-        err.write(f"{len(warnings)} warnings: review them before shipping the selected part\n")
+        if warning.path != current:
+            current = warning.path
+            lines.append(f"{indent}{current}\n")
+        lines.append(f"{indent}  [{warning.number}] {warning.kind}: {warning.message}\n")
+        if warning.other_line:
+            lines.append(f"{indent}      left out: {warning.other_line.strip()}\n")
+        users = warning.users or (
+            ((warning.path, warning.hunks, warning.kept_line),) if warning.kept_line else ()
+        )
+        for path, hunks, line in users:
+            which = ", ".join(f"#{h}" for h in hunks)
+            lines.append(f"{indent}      kept {path} {which}: {line.strip()}\n")
+    noun = "warning" if len(warnings) == 1 else "warnings"
+    lines.append(
+        f"{indent}{len(warnings)} selection {noun}: read each before shipping the selected part "
+        "(in a session: patchsmith resolve --ack-warning N)\n"
+    )
+    return lines

@@ -92,6 +92,9 @@ class Classification:
     includes it), ``kernel-wide``, ``unknown-includer`` or ``no-includer``. For an unknown
     source, ``unnamed`` when no Kbuild line names its object (a generator such as
     ``kvm-asm-offsets.c``, or a file left behind): its includes do not decide a header."""
+    patched_kbuild: tuple[str, ...] = ()
+    """Kbuild files whose lines *added by the patch* put the file in the build: without those
+    hunks the build does not compile it (a dependency warning when they are left out)."""
 
 
 def classify(tree: KbuildTree, paths: Iterable[str]) -> dict[str, Classification]:
@@ -101,6 +104,16 @@ def classify(tree: KbuildTree, paths: Iterable[str]) -> dict[str, Classification
     """
     classifier = _classifier(tree)
     return {path: classifier.classify(path) for path in paths}
+
+
+def includers_of(tree: KbuildTree, header: str) -> Includers:
+    """Who includes a private ``header`` of ``tree`` (see the module docstring)."""
+    return _classifier(tree).includers(header)
+
+
+def include_closure(tree: KbuildTree, path: str) -> frozenset[str]:
+    """Every file of ``tree`` that ``path`` includes, directly or through other headers."""
+    return _classifier(tree).include_closure(path)
 
 
 # --- path rules ---------------------------------------------------------------------------------
@@ -137,6 +150,7 @@ class _Classifier:
         self._sets: dict[str, set[str]] = {}
         self._include_lines: dict[str, list[tuple[bytes, str]]] = {}
         self._resolved: dict[str, set[str]] = {}
+        self._closures: dict[str, frozenset[str]] = {}
 
     def classify(self, path: str) -> Classification:
         path = posixpath.normpath(path.strip()).removeprefix("./")
@@ -224,13 +238,23 @@ class _Classifier:
                         self._resolve(ref, mode, kbuild, found)
         if found.builtin:
             objects = tuple(dict.fromkeys(o for _why, o in found.builtin))
-            return Classification(FileClass.BUILTIN, found.builtin[0][0], objects=objects)
+            return Classification(
+                FileClass.BUILTIN,
+                found.builtin[0][0],
+                objects=objects,
+                patched_kbuild=tuple(dict.fromkeys(found.patched)),
+            )
         if found.modules:
             why, module, _ko = found.modules[0]
             objects = tuple(dict.fromkeys(ko for _w, _m, ko in found.modules))
             modules = tuple(dict.fromkeys(m for _w, m, _ko in found.modules))
             return Classification(
-                FileClass.MODULE, why, module=module, objects=objects, modules=modules
+                FileClass.MODULE,
+                why,
+                module=module,
+                objects=objects,
+                modules=modules,
+                patched_kbuild=tuple(dict.fromkeys(found.patched)),
             )
         if found.tools:
             return Classification(FileClass.TOOLS, found.tools[0])
@@ -276,8 +300,10 @@ class _Classifier:
             if suffix == "m" and base == "obj":
                 module = _module_name(ref.target)
                 found.modules.append((why, module, _ko(ref.target)))
+                found.note_patched(ref)
             elif mode == "y":
                 found.builtin.append((why, ref.target))
+                found.note_patched(ref)
             else:
                 found.off.append(
                     f"{why}, but {kbuild.directory}/ is visited for modules only, so its "
@@ -303,8 +329,10 @@ class _Classifier:
                 continue
             elif container.suffix == "m":
                 found.modules.append((f"{why}; {outer}", base, _ko(composite)))
+                found.note_patched(ref, container)
             elif mode == "y" and suffix in ("y", "objs"):
                 found.builtin.append((f"{why}; {outer}", composite))
+                found.note_patched(ref, container)
             elif mode == "y":
                 found.off.append(f"{why}: {ref.variable} only counts for a module; {outer}")
             else:
@@ -328,6 +356,7 @@ class _Classifier:
                             module=outer.module,
                             objects=outer.objects,
                             modules=outer.modules,
+                            patched_kbuild=outer.patched_kbuild,
                         )
         return None
 
@@ -405,6 +434,21 @@ class _Classifier:
             included_by_builtin=False,
             rule="no-includer",
         )
+
+    def include_closure(self, path: str) -> frozenset[str]:
+        """Every tree file ``path`` includes, directly or not (as far as the includes resolve:
+        generated headers do not), the patch's added ``#include`` lines counted."""
+        cached = self._closures.get(path)
+        if cached is None:
+            reached: set[str] = set()
+            queue = [path]
+            while queue:
+                for found in self._included(queue.pop()):
+                    if found not in reached:
+                        reached.add(found)
+                        queue.append(found)
+            cached = self._closures[path] = frozenset(reached)
+        return cached
 
     def _is_global(self, path: str) -> bool:
         return path.startswith(("include/", f"arch/{self.arch}/include/"))
@@ -611,6 +655,11 @@ class _Findings:
         self.tools: list[str] = []
         self.off: list[str] = []
         self.unknown: str | None = None
+        self.patched: list[str] = []
+        """Kbuild files whose lines the patch adds that put the object in the build."""
+
+    def note_patched(self, *refs: ObjectRef) -> None:
+        self.patched.extend(ref.makefile for ref in refs if ref.patched == "added")
 
     def any(self) -> bool:
         return bool(self.builtin or self.modules or self.tools or self.off)

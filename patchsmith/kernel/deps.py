@@ -1,41 +1,52 @@
-"""Warnings that make a partial patch safe to ship: what the kept hunks may depend on.
+"""Warnings that make a partial patch safe to ship: what the kept hunks depend on.
 
-Keeping only the module hunks of a stable patch is safe when they stand alone. Two cheap checks
-catch the common ways they do not:
+Keeping only the module hunks of a stable patch is safe when they stand alone. A warning says
+where they do not, with the evidence (the kept line and the left-out line), so a person can
+decide in seconds:
 
-- a kept hunk uses an identifier (function, macro, struct member) that a left-out hunk adds,
-  removes or changes: the module may not compile, or worse, compile against the old meaning;
-- a kept hunk changes a header that built-in code also includes: a struct layout or an inline
-  function changed there makes the rebuilt module disagree with the running kernel.
+- **uses-left-out**: a kept hunk's added code *uses* an identifier whose *definition or
+  declaration* a left-out hunk adds or changes: a function's prototype, a struct or union member,
+  a macro, an enum constant, a typedef, a global, an exported symbol
+  (:mod:`patchsmith.kernel.csyntax` tells definitions from uses, comments and strings apart).
+  The module may not compile, or worse, compile against the old meaning. A left-out hunk counts
+  only where the kept code can see it: a header in the files that include it (directly or not),
+  a ``.c`` file's non-static functions and globals everywhere (they link), its statics, macros
+  and types only in itself. Left-out hunks for other architectures and for files the config does
+  not build are ignored; a member must be used as one (``->x``, ``.x``). One warning stands for
+  one left-out hunk, with every kept file that uses what it changes.
+- **builtin-header**: a kept hunk changes a header that built-in code also includes (only when
+  ``--class header`` keeps such headers): the rebuilt module disagrees with the running kernel.
+- **kbuild-left-out**: a kept file is in the build only through a Kbuild line the patch adds,
+  in a Makefile the selection leaves out: the module build would not compile it.
 
-The first is an identifier intersection over the changed lines, a deliberately simple first
-version: it reports a dependency when the words match, without parsing C. To keep it quiet on
-ordinary patches it only counts, from a left-out hunk, the identifiers that hunk *defines or
-changes*: in a header every identifier whose count differs between its ``-`` and ``+`` lines, in
-a source file the names of ``#define``\\ s, function definitions and ``EXPORT_SYMBOL`` lines it
-touches. Keywords and basic types never count.
+Warnings are numbered in the order they are listed (by their first kept file), so a person can
+acknowledge one (``resolve --ack-warning N``); :attr:`DependencyWarning.key` identifies a
+warning across runs of the same selection.
 
-Depends on :mod:`patchsmith.patchfile.hunk` (the parsed hunk type) and
-:mod:`patchsmith.kernel.classify`; never on the engine or a front end.
+Depends on :mod:`patchsmith.kernel.csyntax`, :mod:`patchsmith.kernel.classify` and the parsed
+hunk type; never on the engine or a front end.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from patchsmith.kernel.classify import Classification, FileClass
-from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk
+from patchsmith.kernel.csyntax import Definition, Kind, Use, changed_definitions, uses
+from patchsmith.patchfile.hunk import Hunk
 from patchsmith.record import record
 
 
 class WarningKind(enum.StrEnum):
     USES_LEFT_OUT = "uses-left-out"
-    """A kept hunk uses an identifier a left-out hunk adds, removes or changes."""
+    """A kept hunk uses an identifier whose definition a left-out hunk adds or changes."""
     BUILTIN_HEADER = "builtin-header"
     """A kept hunk changes a header that built-in code also includes."""
+    KBUILD_LEFT_OUT = "kbuild-left-out"
+    """A kept file is built only through a Kbuild line in a left-out hunk."""
 
 
 @record
@@ -54,129 +65,268 @@ class DependencyWarning:
     path: str
     """The kept hunk's file."""
     hunk: int
-    """The kept hunk's number within its file (1-based, as ``--hunks`` counts)."""
+    """The (first) kept hunk's number within its file (1-based, as ``--hunks`` counts)."""
     identifiers: tuple[str, ...] = ()
-    """For ``uses-left-out``: the shared identifiers, sorted."""
+    """For ``uses-left-out``: the identifiers, sorted."""
     other_path: str | None = None
-    """For ``uses-left-out``: the left-out hunk's file."""
+    """For ``uses-left-out`` and ``kbuild-left-out``: the left-out file."""
     other_hunk: int | None = None
     message: str = ""
+    number: int = 0
+    """1-based position in the list: what ``resolve --ack-warning`` takes."""
+    hunks: tuple[int, ...] = ()
+    """Every kept hunk of :attr:`path` the warning is about."""
+    kept_line: str = ""
+    """Evidence: the kept line that uses what the left-out hunk changes."""
+    other_line: str = ""
+    """Evidence: the left-out line that changes it."""
+    users: tuple[tuple[str, tuple[int, ...], str], ...] = ()
+    """For ``uses-left-out``: every kept file that uses it, with its hunks and the first kept
+    line that does (the evidence), in the order of the kept files."""
+
+    @property
+    def key(self) -> str:
+        """What identifies the warning whatever its number (a selection that keeps a little more
+        or less renumbers warnings, not this): kind, the left-out change and what it changes,
+        or for the others the kept file and hunk."""
+        if self.kind == WarningKind.USES_LEFT_OUT:
+            names = ",".join(self.identifiers)
+            return f"{self.kind}:{self.other_path}#{self.other_hunk}:{names}"
+        other = f":{self.other_path}" if self.other_path else ""
+        return f"{self.kind}:{self.path}#{self.hunk}{other}"
 
 
-# dm_table_add_target    DM_MAPIO_REMAPPED    __le32    (C identifiers in a line)
-_IDENTIFIER = re.compile(rb"\b[A-Za-z_][A-Za-z0-9_]*\b")
-
-# #define DM_BUFIO_CLIENT_NO_SLEEP 0x1
-_DEFINE = re.compile(rb"^\s*#\s*define\s+([A-Za-z_]\w*)")
-
-# int dm_table_create(struct dm_table **result, fmode_t mode,   (a definition starts in column 0)
-_FUNCTION = re.compile(rb"^[A-Za-z_][\w \t\*]*?\b([A-Za-z_]\w*)\s*\(")
-
-# EXPORT_SYMBOL_GPL(dm_table_get_md);
-_EXPORT = re.compile(rb"\bEXPORT_SYMBOL(?:_GPL|_NS|_NS_GPL)?\s*\(\s*([A-Za-z_]\w*)")
-
-# struct member or variable declaration inside a header: "	unsigned int num_targets;"
-_DECLARATION = re.compile(rb"^\s+[A-Za-z_][\w \t\*]*?\b([A-Za-z_]\w*)\s*(?:\[[^\]]*\])?\s*;")
-
-_IGNORED = frozenset(
-    b"""auto break case char const continue default do double else enum extern float for goto
-    if inline int long register restrict return short signed sizeof static struct switch typedef
-    union unsigned void volatile while bool true false NULL u8 u16 u32 u64 s8 s16 s32 s64 __u8
-    __u16 __u32 __u64 __le16 __le32 __le64 __be16 __be32 __be64 size_t ssize_t loff_t gfp_t
-    __init __exit __user __iomem __rcu __must_check noinline unlikely likely defined ifdef
-    ifndef endif include define undef elif pragma""".split()
+# Classes whose left-out hunks no kept module code can depend on.
+_IGNORED_CLASSES = frozenset(
+    {FileClass.OTHER_ARCH, FileClass.NOT_BUILT, FileClass.DOCS, FileClass.TOOLS}
 )
 
+# Any C identifier (a cheap first look at a left-out hunk before it is parsed).
+_WORD = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
 
-def _identifiers(line: bytes) -> list[bytes]:
-    code = line.split(b"//", 1)[0]
-    return [word for word in _IDENTIFIER.findall(code) if word not in _IGNORED]
-
-
-def changed_identifiers(path: str, hunk: Hunk) -> set[str]:
-    """What a hunk defines or changes, in the sense of the module docstring."""
-    added: Counter[bytes] = Counter()
-    removed: Counter[bytes] = Counter()
-    defined: set[bytes] = set()
-    header = path.endswith(".h")
-    # A line removed and added back unchanged (a moved line, a rewrapped block) changes nothing.
-    minus = Counter(line.text.strip() for line in hunk.lines if line.op == REMOVE)
-    plus = Counter(line.text.strip() for line in hunk.lines if line.op == ADD)
-    skip = {REMOVE: minus & plus, ADD: minus & plus}
-    for line in hunk.lines:
-        if line.op not in (ADD, REMOVE):
-            continue
-        text = line.text.strip()
-        if skip[line.op][text]:
-            skip[line.op][text] -= 1  # each unchanged pair is skipped once on each side
-            continue
-        words = _identifiers(line.text)
-        (added if line.op == ADD else removed).update(words)
-        for pattern in (_DEFINE, _FUNCTION, _EXPORT) + ((_DECLARATION,) if header else ()):
-            match = pattern.search(line.text) if pattern is _EXPORT else pattern.match(line.text)
-            if match and match.group(1) not in _IGNORED:
-                defined.add(match.group(1))
-    result = set(defined)
-    if header:
-        result |= {word for word in added | removed if added[word] != removed[word]}
-    return {word.decode("ascii", "replace") for word in result}
+_KIND_WORDS = {
+    Kind.MACRO: "macro",
+    Kind.FUNCTION: "function",
+    Kind.MEMBER: "member",
+    Kind.ENUM_CONSTANT: "enum constant",
+    Kind.TYPEDEF: "typedef",
+    Kind.GLOBAL: "global",
+    Kind.TAG: "struct",
+    Kind.EXPORT: "export",
+}
 
 
-def used_identifiers(hunk: Hunk) -> set[str]:
-    """Every identifier on a hunk's ``+`` and ``-`` lines."""
-    found: set[str] = set()
-    for line in hunk.lines:
-        if line.op in (ADD, REMOVE):
-            found.update(word.decode("ascii", "replace") for word in _identifiers(line.text))
-    return found
+def changed_identifiers(
+    path: str, hunk: Hunk, before: Sequence[bytes] | None = None
+) -> list[Definition]:
+    """The definitions and declarations ``hunk`` of ``path`` adds or changes; ``before`` is the
+    file's lines above the hunk (its section header stands in without it)."""
+    return changed_definitions(
+        hunk.ops,
+        hunk.texts,
+        before,
+        hunk.section.encode("utf-8", "surrogateescape"),
+        source_file=path.endswith(".c"),
+    )
+
+
+def used_identifiers(hunk: Hunk) -> list[Use]:
+    """The identifiers the added lines of ``hunk`` use as code."""
+    return uses(hunk.ops, hunk.texts)
 
 
 def dependency_warnings(
     kept: Sequence[PatchHunk],
     left_out: Sequence[PatchHunk],
     classes: Mapping[str, Classification] | None = None,
+    sees: Callable[[str, str], bool] | None = None,
+    before: Callable[[PatchHunk], Sequence[bytes] | None] | None = None,
 ) -> list[DependencyWarning]:
-    """The warnings for keeping ``kept`` without ``left_out``, kept hunks in their given order.
+    """The uses-left-out and builtin-header warnings for keeping ``kept`` without
+    ``left_out``, numbered in the order of the first kept file each is about.
 
-    ``classes`` (from :func:`patchsmith.kernel.classify.classify`) enables the header check; a
-    header counts when its class says built-in code includes it.
+    One uses-left-out warning stands for one left-out hunk and every kept hunk that uses what
+    it changes (``users``, by kept file, each with its evidence line): acknowledging it is
+    deciding about that change once. ``classes`` gives each path's class (left-out files of
+    ignored classes are skipped; a kept header built-in code includes is warned about).
+    ``sees(kept_path, header)`` says whether a kept file's code includes a header, directly or
+    not (without it: a private header is seen from its own directory and below, a kernel-wide
+    one from everywhere). ``before(item)`` gives the file's lines above a left-out hunk.
     """
-    changed = [(item, changed_identifiers(item.path, item.hunk)) for item in left_out]
+    visible = sees or _near
+    used: dict[str, list[tuple[PatchHunk, Use]]] = {}
+    for item in kept:
+        for use in used_identifiers(item.hunk):
+            used.setdefault(use.name, []).append((item, use))
+    wanted = {name.encode("ascii") for name in used}
+
+    found: dict[tuple[str, int], _Group] = {}
+    for other in left_out:
+        cls = classes.get(other.path) if classes is not None else None
+        if cls is not None and (cls.kind in _IGNORED_CLASSES or cls.kind == FileClass.BUILD_SYSTEM):
+            continue
+        changed_words = {
+            word
+            for op, text in zip(other.hunk.ops, other.hunk.texts, strict=True)
+            if op != " "
+            for word in _WORD.findall(text)
+        }
+        if not changed_words & wanted:
+            continue
+        lines = before(other) if before is not None else None
+        header = other.path.endswith(".h")
+        for definition in changed_identifiers(other.path, other.hunk, lines):
+            for item, use in used.get(definition.name, ()):
+                if use.member != (definition.kind == Kind.MEMBER):
+                    continue
+                if item.path != other.path:
+                    if definition.file_local:
+                        continue
+                    if header and not visible(item.path, other.path):
+                        continue
+                key = (other.path, other.hunk.number)
+                group = found.setdefault(key, _Group(other))
+                group.add(item, definition, use)
+
     warnings: list[DependencyWarning] = []
     for item in kept:
-        if classes is not None:
-            found = classes.get(item.path)
-            if found is not None and found.kind == FileClass.HEADER and found.included_by_builtin:
-                warnings.append(
-                    DependencyWarning(
-                        kind=WarningKind.BUILTIN_HEADER,
-                        path=item.path,
-                        hunk=item.hunk.number,
-                        message=(
-                            f"{item.path} hunk #{item.hunk.number} changes a header built-in "
-                            f"code includes ({found.reason}): a layout or inline change there "
-                            "makes the module disagree with the running kernel"
-                        ),
-                    )
-                )
-        uses = used_identifiers(item.hunk)
-        for other, names in changed:
-            shared = uses & names
-            if not shared:
-                continue
-            listed = tuple(sorted(shared))
+        if classes is None:
+            break
+        cls = classes.get(item.path)
+        if cls is not None and cls.kind == FileClass.HEADER and cls.included_by_builtin:
             warnings.append(
                 DependencyWarning(
-                    kind=WarningKind.USES_LEFT_OUT,
+                    kind=WarningKind.BUILTIN_HEADER,
                     path=item.path,
                     hunk=item.hunk.number,
-                    identifiers=listed,
-                    other_path=other.path,
-                    other_hunk=other.hunk.number,
+                    hunks=(item.hunk.number,),
                     message=(
-                        f"{item.path} hunk #{item.hunk.number} uses {', '.join(listed)}, which "
-                        f"left-out {other.path} hunk #{other.hunk.number} changes"
+                        f"{item.path} hunk #{item.hunk.number} changes a header built-in "
+                        f"code includes ({cls.reason}): a layout or inline change there "
+                        "makes the module disagree with the running kernel"
                     ),
                 )
             )
+    warnings.extend(group.warning() for group in found.values())
+    return number_warnings(warnings, [item.path for item in kept])
+
+
+def _near(path: str, header: str) -> bool:
+    """Without the tree: a kernel-wide header is seen from everywhere, a private one from its
+    own directory and below."""
+    if _is_global_header(header):
+        return True
+    return path.startswith(header.rpartition("/")[0] + "/")
+
+
+def number_warnings(
+    warnings: Sequence[DependencyWarning], kept_paths: Sequence[str]
+) -> list[DependencyWarning]:
+    """The warnings grouped by kept file in ``kept_paths`` order, then by hunk, numbered 1, 2..."""
+    first: dict[str, int] = {}
+    for path in kept_paths:
+        first.setdefault(path, len(first))
+    ordered = sorted(
+        warnings,
+        key=lambda w: (
+            first.get(w.path, len(first)),
+            w.hunk,
+            str(w.kind),
+            w.other_path or "",
+            w.other_hunk or 0,
+        ),
+    )
+    return [dataclasses.replace(w, number=n) for n, w in enumerate(ordered, start=1)]
+
+
+class _Group:
+    """Every kept use of what one left-out hunk changes."""
+
+    def __init__(self, other: PatchHunk) -> None:
+        self.other = other
+        self.users: dict[str, tuple[list[int], Use]] = {}
+        """Kept file → (its hunks that use it, the first use: the evidence)."""
+        self.names: dict[str, Kind] = {}
+        self.definition: Definition | None = None
+
+    def add(self, item: PatchHunk, definition: Definition, use: Use) -> None:
+        hunks, _first = self.users.setdefault(item.path, ([], use))
+        if item.hunk.number not in hunks:
+            hunks.append(item.hunk.number)
+        self.names.setdefault(definition.name, definition.kind)
+        if self.definition is None:
+            self.definition = definition
+
+    def warning(self) -> DependencyWarning:
+        assert self.definition is not None
+        names = tuple(sorted(self.names))
+        described = ", ".join(f"{name} ({_KIND_WORDS[self.names[name]]})" for name in names)
+        users = tuple(
+            (path, tuple(sorted(hunks)), _show(use.line))
+            for path, (hunks, use) in self.users.items()
+        )
+        path, hunks, kept_line = users[0]
+        shown = "; ".join(f"{p} {_hunks_text(h)}" for p, h, _line in users[:3])
+        more = f" and {len(users) - 3} more files" if len(users) > 3 else ""
+        other = f"{self.other.path} hunk #{self.other.hunk.number}"
+        return DependencyWarning(
+            kind=WarningKind.USES_LEFT_OUT,
+            path=path,
+            hunk=hunks[0],
+            hunks=hunks,
+            identifiers=names,
+            other_path=self.other.path,
+            other_hunk=self.other.hunk.number,
+            message=f"left-out {other} changes {described}, which kept code uses: {shown}{more}",
+            kept_line=kept_line,
+            other_line=_show(self.definition.line),
+            users=users,
+        )
+
+
+def _hunks_text(hunks: Sequence[int]) -> str:
+    if len(hunks) == 1:
+        return f"hunk #{hunks[0]}"
+    return "hunks " + ", ".join(f"#{h}" for h in hunks)
+
+
+def _show(line: bytes) -> str:
+    return line.rstrip(b"\r\n").decode("utf-8", "replace")
+
+
+def _is_global_header(path: str) -> bool:
+    parts = path.split("/")
+    return parts[0] == "include" or (
+        len(parts) > 3 and parts[0] == "arch" and parts[2] == "include"
+    )
+
+
+def kbuild_warnings(
+    kept_paths: Sequence[str],
+    left_out_paths: frozenset[str],
+    classes: Mapping[str, Classification],
+) -> list[DependencyWarning]:
+    """kbuild-left-out warnings: kept files whose class rests on a Kbuild line the patch adds
+    in a file the selection leaves out (not numbered: :func:`number_warnings` does)."""
+    warnings: list[DependencyWarning] = []
+    for path in kept_paths:
+        cls = classes.get(path)
+        if cls is None:
+            continue
+        for makefile in cls.patched_kbuild:
+            if makefile in left_out_paths:
+                warnings.append(
+                    DependencyWarning(
+                        kind=WarningKind.KBUILD_LEFT_OUT,
+                        path=path,
+                        hunk=1,
+                        hunks=(),
+                        other_path=makefile,
+                        message=(
+                            f"{path} is built only through a line the patch adds to "
+                            f"{makefile}, which the selection leaves out: the module build "
+                            f"will not compile it ({cls.reason})"
+                        ),
+                    )
+                )
     return warnings

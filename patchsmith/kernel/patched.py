@@ -127,7 +127,7 @@ def _apply_exactly(data: bytes, hunks: Sequence[Hunk], earlier: PatchedFile | No
         # Where the hunk starts in the original's 0-based lines: a pure insertion (old count 0)
         # goes after line old_start, anything else starts at it.
         stated = hunk.old_start - (0 if hunk.old_count == 0 else 1)
-        at = _find(lines, old, max(stated + delta, 0))
+        at = find_exactly([_key(line) for line, _new in lines], old, max(stated + delta, 0))
         if at is None:
             problems.append(f"hunk #{hunk.number} does not apply exactly")
             continue
@@ -145,16 +145,26 @@ def _key(line: bytes) -> bytes:
     return line.rstrip(b"\r\n")
 
 
-def _find(lines: Sequence[tuple[bytes, bool]], old: Sequence[bytes], expected: int) -> int | None:
-    """Where ``old`` matches ``lines`` exactly: at ``expected``, else the nearest place."""
+def find_exactly(keys: Sequence[bytes], old: Sequence[bytes], expected: int) -> int | None:
+    """Where ``old`` matches ``keys`` exactly (lines without their endings): at ``expected``,
+    else the nearest place; ``None`` when nowhere."""
     size = len(old)
     if size == 0:
-        return min(expected, len(lines))
-    keys = [_key(line) for line, _new in lines]
+        return min(expected, len(keys))
     wanted = list(old)
-    if keys[expected : expected + size] == wanted:
+    if list(keys[expected : expected + size]) == wanted:
         return expected
-    hits = [start for start in range(len(keys) - size + 1) if keys[start : start + size] == wanted]
+    first = wanted[0]
+    hits = [
+        start
+        for start in range(len(keys) - size + 1)
+        if keys[start] == first and list(keys[start : start + size]) == wanted
+    ]
     if not hits:
         return None
     return min(hits, key=lambda start: (abs(start - expected), start))
+
+
+def line_key(line: bytes) -> bytes:
+    """A line without its ending, as :func:`find_exactly` compares them."""
+    return _key(line)

@@ -16,11 +16,23 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from patchsmith.errors import UsageError
-from patchsmith.kernel.classify import Classification, FileClass, classify
+from patchsmith.kernel.classify import (
+    Classification,
+    FileClass,
+    classify,
+    include_closure,
+    includers_of,
+)
 from patchsmith.kernel.config import load_config
-from patchsmith.kernel.deps import DependencyWarning, PatchHunk, dependency_warnings
+from patchsmith.kernel.deps import (
+    DependencyWarning,
+    PatchHunk,
+    dependency_warnings,
+    kbuild_warnings,
+    number_warnings,
+)
 from patchsmith.kernel.kbuild import KbuildTree
-from patchsmith.kernel.patched import patched_tree
+from patchsmith.kernel.patched import find_exactly, line_key, patched_tree
 from patchsmith.patchfile.hunk import parse_hunk
 from patchsmith.patchfile.index import PatchIndex
 from patchsmith.patchfile.select import SelectionResult
@@ -75,6 +87,16 @@ class Classifier:
             self.seen[path] = found
         return found
 
+    def sees(self, path: str, header: str) -> bool:
+        """Whether the code of ``path`` sees ``header``: a ``.c`` file includes it, directly
+        or not; a private header, or one of the ``.c`` files that include it, does."""
+        if header == path or header in include_closure(self.kbuild, path):
+            return True
+        if not path.endswith(".h") or path.startswith("include/"):
+            return False
+        users = includers_of(self.kbuild, path).sources
+        return any(header in include_closure(self.kbuild, source) for source in users)
+
     def classify_all(self, paths: Iterable[str]) -> dict[str, Classification]:
         missing = [p for p in paths if p not in self.seen]
         if missing:
@@ -103,18 +125,66 @@ class ClassRule:
 
 
 def selection_warnings(
-    result: SelectionResult, classes: dict[str, Classification] | None = None
+    result: SelectionResult,
+    classes: dict[str, Classification] | None = None,
+    classifier: Classifier | None = None,
 ) -> list[DependencyWarning]:
-    """Dependency and built-in-header warnings for what ``result`` keeps and leaves out."""
+    """The dependency warnings for what ``result`` keeps and leaves out (see
+    :mod:`patchsmith.kernel.deps`), numbered and grouped by kept file.
+
+    With ``classifier``, left-out hunks are placed in the tree's files (to know whether a line
+    is a member, a global or a local), private headers are seen only by their includers, and
+    ``classes`` default to its answers.
+    """
     index = result.index
     kept: list[PatchHunk] = []
     left_out: list[PatchHunk] = []
+    kept_paths: list[str] = []
+    partial: set[str] = set()
     for decision in result.decisions:
         entry = decision.entry
         chosen = set(decision.kept) if decision.selected else set()
+        if decision.selected:
+            kept_paths.append(decision.tree_path)
         for hunk in entry.hunks:
             item = PatchHunk(decision.tree_path, parse_hunk(index, entry, hunk))
-            (kept if hunk.number in chosen else left_out).append(item)
-    if not kept:
+            if hunk.number in chosen:
+                kept.append(item)
+            else:
+                left_out.append(item)
+                partial.add(decision.tree_path)
+    if not kept_paths:
         return []
-    return dependency_warnings(kept, left_out, classes)
+    if classes is None and classifier is not None:
+        classes = classifier.classify_all([d.tree_path for d in result.decisions])
+    sees = classifier.sees if classifier is not None else None
+    before = _TreeLines(classifier.kbuild.root) if classifier is not None else None
+    warnings = dependency_warnings(kept, left_out, classes, sees, before)
+    if classes is not None:
+        warnings += kbuild_warnings(kept_paths, frozenset(partial), classes)
+    return number_warnings(warnings, kept_paths)
+
+
+class _TreeLines:
+    """The lines of a tree file above where a hunk's pre-image is, found exactly."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.files: dict[str, tuple[list[bytes], list[bytes]] | None] = {}
+
+    def __call__(self, item: PatchHunk) -> list[bytes] | None:
+        if item.path not in self.files:
+            try:
+                lines = (self.root / item.path).read_bytes().splitlines(keepends=True)
+                self.files[item.path] = (lines, [line_key(line) for line in lines])
+            except OSError:
+                self.files[item.path] = None
+        found = self.files[item.path]
+        hunk = item.hunk
+        if found is None:
+            return [] if hunk.old_count == 0 and hunk.old_start == 0 else None
+        lines, keys = found
+        old = [line_key(line) for line in hunk.old_lines]
+        stated = hunk.old_start - (0 if hunk.old_count == 0 else 1)
+        at = find_exactly(keys, old, max(stated, 0))
+        return None if at is None else lines[:at]
