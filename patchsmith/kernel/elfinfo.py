@@ -11,15 +11,27 @@ opened transparently: ``.ko.xz`` (Debian from 6.3 on), ``.ko.zst`` and ``.ko.gz`
 6.1 ``cloud-amd64`` image ships plain ``.ko`` files. Compression is recognised by magic bytes,
 not by the name.
 
+A signed module carries its signature after the ELF data, in the layout the kernel's
+``module_signing.c`` checks (``include/linux/module_signature.h``)::
+
+    ELF bytes | signature (sig_len bytes) | struct module_signature (12 bytes)
+              | "~Module signature appended~\n"
+
+The kernel looks only at the end of the file, so :func:`find_signature` does too: the marker
+string elsewhere (in a module's ``.rodata``, say) is not a signature. A compressed module is
+signed before it is compressed, so the signature is read from the decompressed bytes.
+
 Depends on pyelftools, :mod:`zstandard` and :mod:`patchsmith.errors` only.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import lzma
 import re
+import struct
 import zlib
 from collections.abc import Mapping
 from dataclasses import field
@@ -44,6 +56,16 @@ _ELF_MAGIC = b"\x7fELF"
 # GCC: (Debian 12.2.0-14+deb12u1) 12.2.0        GCC: (GNU) 4.0.3 (Debian 4.0.2-2)
 # clang version 14.0.6                           Debian clang version 16.0.6 (15~deb12u1)
 _COMPILER_VERSION = re.compile(r"(?:GCC: \([^)]*\) |clang version )(\d+(?:\.\d+)*)")
+
+# The tail the module loader looks for (MODULE_SIG_STRING in include/linux/module_signature.h).
+SIGNATURE_MARKER = b"~Module signature appended~\n"
+
+# struct module_signature { u8 algo, hash, id_type, signer_len, key_id_len; u8 __pad[3];
+# __be32 sig_len; }: the 12 bytes before the marker.
+_SIGNATURE_INFO = struct.Struct(">BBBBB3xI")
+
+# id_type values: PKCS#7 since 4.3 (sign-file writes nothing else); PGP and X.509 ids in 3.7-4.2.
+SIGNATURE_KINDS = {0: "PGP", 1: "X.509", 2: "PKCS#7"}
 
 # gcc-4.0   (the compiler token old kernels, up to 2.6.3x, put at the end of vermagic)
 _VERMAGIC_GCC = re.compile(r"^gcc-(\d+\.\d+)$")
@@ -80,6 +102,54 @@ class Vermagic:
 
 
 @record
+class ModuleSignature:
+    """The signature block appended to a module (see the module docstring for its layout)."""
+
+    kind: str
+    """``PKCS#7`` (every kernel since 4.3), ``PGP`` or ``X.509`` (3.7 to 4.2), or
+    ``unknown id N``."""
+    length: int
+    """Bytes of signature data (``sig_len``; about 400 for an RSA-2048 PKCS#7 without certs)."""
+    unsigned_size: int
+    """The size of the module without the block: where the signature starts."""
+
+
+def find_signature(data: bytes, source: str = "<module>") -> ModuleSignature | None:
+    """The signature appended to a module's (uncompressed) bytes, or ``None`` when it has none.
+
+    Raises :class:`InputError` when the file ends in the marker but the lengths before it do not
+    fit in the file: a truncated or damaged signature is not "unsigned".
+    """
+    if not data.endswith(SIGNATURE_MARKER):
+        return None
+    info_end = len(data) - len(SIGNATURE_MARKER)
+    info_start = info_end - _SIGNATURE_INFO.size
+    if info_start < 0:
+        raise InputError(
+            f"{source}: ends in the signature marker but has no room for the signature header",
+            hint="the module is truncated; copy it again",
+        )
+    _algo, _hash, id_type, signer_length, key_id_length, length = _SIGNATURE_INFO.unpack(
+        data[info_start:info_end]
+    )
+    unsigned_size = info_start - length - signer_length - key_id_length
+    if unsigned_size < len(_ELF_MAGIC) or not data.startswith(_ELF_MAGIC):
+        raise InputError(
+            f"{source}: damaged module signature (it claims {length} bytes of signature data, "
+            f"more than the file holds)",
+            hint="the module is truncated or damaged; copy it again or sign it again",
+        )
+    kind = SIGNATURE_KINDS.get(id_type, f"unknown id {id_type}")
+    return ModuleSignature(kind=kind, length=length, unsigned_size=unsigned_size)
+
+
+def strip_signature(data: bytes, source: str = "<module>") -> bytes:
+    """The module's bytes without its signature block (the bytes themselves when unsigned)."""
+    signature = find_signature(data, source)
+    return data if signature is None else data[: signature.unsigned_size]
+
+
+@record
 class ModuleInfo:
     """The facts one ``.ko`` carries about itself and its build."""
 
@@ -95,6 +165,10 @@ class ModuleInfo:
     """Parsed ``vermagic=``; ``None`` if the section has none (not a kernel module)."""
     comments: tuple[str, ...]
     """The distinct ``.comment`` strings, in order of first appearance."""
+    signature: ModuleSignature | None = None
+    """The appended signature, if the module is signed."""
+    compressed: bool = False
+    """The file is xz, zstd or gzip (it must be signed before it is compressed)."""
 
     def first(self, key: str) -> str | None:
         """The first value of a ``.modinfo`` key, if present."""
@@ -197,7 +271,11 @@ def read_module(path: str | Path) -> ModuleInfo:
         ) from None
     except OSError as error:
         raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    return parse_module(decompress_module(raw, str(path)), path)
+    data = decompress_module(raw, str(path))
+    info = parse_module(data, path)
+    if data is not raw:
+        info = dataclasses.replace(info, compressed=True)
+    return info
 
 
 def parse_module(data: bytes, path: Path) -> ModuleInfo:
@@ -232,6 +310,7 @@ def parse_module(data: bytes, path: Path) -> ModuleInfo:
         modinfo=MappingProxyType(modinfo),
         vermagic=vermagic,
         comments=tuple(comments),
+        signature=find_signature(data, str(path)),
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from patchsmith.kernel.package import package_modules, read_manifest
 from patchsmith.kernel.preflight import run_preflight
 from tests.conftest import FIXTURES
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
+from tests.kernel.real_tools import HEADERS, needs_headers
 
 
 class FakeSession:
@@ -337,22 +337,6 @@ def test_cli_worktree_build_json(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 # --- for real: Debian's cloud headers -------------------------------------------------------------
-
-
-def _cloud_headers() -> Path | None:
-    found = sorted(
-        Path("/usr/src").glob("linux-headers-*-cloud-amd64"),
-        key=lambda p: [int(x) if x.isdigit() else x for x in re.split(r"[.-]", p.name)],
-    )
-    usable = [p for p in found if (p / "Makefile").is_file() and (p / "Module.symvers").is_file()]
-    return usable[-1] if usable and shutil.which("make") else None
-
-
-HEADERS = _cloud_headers()
-needs_headers = pytest.mark.skipif(
-    HEADERS is None,
-    reason="no /usr/src/linux-headers-*-cloud-amd64 with make: run .ci/install-kernel-headers",
-)
 
 
 @needs_headers
