@@ -1,11 +1,16 @@
-"""Ship the built modules: a ``.tgz`` laid out like the target's ``/lib/modules``, a manifest and
-an install script.
+"""Ship the built modules: the module set every format shares, its manifest, and the ``.tgz``
+with an install script.
 
-The archive holds one folder, ``NAME/``, so unpacking it never scatters files::
+:func:`collect_modules` reads the built ``.ko`` files once for every format: their release (from
+vermagic; they must agree), the path each gets under ``lib/modules/RELEASE/SUBDIR/``, and, when a
+:class:`~patchsmith.kernel.signing.Signer` is given, a signed copy of each (the build's own files
+are left as they are). The sha256 in the manifest is of the bytes shipped, signature included.
+
+The ``.tgz`` holds one folder, ``NAME/``, so unpacking it never scatters files::
 
     NAME/install.sh                                   POSIX sh; run as ``sh -e install.sh``
     NAME/MANIFEST                                     path, sha256, vermagic per module (text)
-    NAME/MANIFEST.json                                the same and more (name, srcversion, ...)
+    NAME/MANIFEST.json                                the same and more (see :class:`ModuleSet`)
     NAME/SHA256SUMS                                   for ``sha256sum -c`` (the script checks it)
     NAME/lib/modules/RELEASE/updates/drivers/md/dm-mod.ko
 
@@ -15,8 +20,11 @@ makes ``updates/`` win over ``kernel/`` for a module of the same name, whereas `
 after the built-in directories and would lose. A file of our own also never collides with the
 kernel package's files: removing the fix is deleting it and running depmod.
 
-The install script is generated from :data:`INSTALL_SCRIPT` with the release and module list
-filled in; what it does is described at its top. Depends on :mod:`patchsmith.kernel.elfinfo` and
+The install script is :data:`INSTALL_SCRIPT` with the release and module list filled in, and
+:data:`RELOAD_FUNCTIONS` (the safe unload and reload, shared with the Debian package's maintainer
+scripts in :mod:`patchsmith.kernel.debian`) pasted in. What it does is described at its top.
+
+Depends on :mod:`patchsmith.kernel.elfinfo`, :mod:`patchsmith.kernel.signing` and
 :mod:`patchsmith.errors`.
 """
 
@@ -26,25 +34,80 @@ import hashlib
 import io
 import json
 import re
+import shutil
 import tarfile
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from patchsmith import __version__
 from patchsmith.errors import InputError
 from patchsmith.kernel.elfinfo import ModuleInfo, read_module
+from patchsmith.kernel.signing import Signer, sign_module
 from patchsmith.record import record
 
 DEFAULT_SUBDIR = "updates"
+MANIFEST_FORMAT = "patchsmith-modules/1"
 
-# Characters the script embeds unquoted in a here-document line or in single quotes: a release
+# Characters the scripts embed unquoted in a here-document line or in single quotes: a release
 # (6.1.0-56-cloud-amd64, 2.6.16-xenU), a path in the package, a module name, a srcversion.
-_SAFE_RELEASE = re.compile(r"^[A-Za-z0-9._+~-]+$")
+SAFE_RELEASE = re.compile(r"^[A-Za-z0-9._+~-]+$")
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._+~/,-]+$")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _SAFE_SUBDIR = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@record
+class ResolutionNote:
+    """How one hunk of the session was settled: what a reviewer traces a package back by."""
+
+    hunk: str
+    """The hunk's id as the report shows it (``drivers/md/dm.c#3``)."""
+    status: str
+    """Its predicted status (``conflict``, ``fuzz`` ...)."""
+    resolution: str
+    """``accepted``, ``edited``, ``upstream``, ``dropped`` (or ``reused`` from memory)."""
+    reason: str | None
+    by: str | None
+    at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hunk": self.hunk,
+            "status": self.status,
+            "resolution": self.resolution,
+            "reason": self.reason,
+            "by": self.by,
+            "at": self.at,
+        }
+
+
+@record
+class Provenance:
+    """Where the modules come from. Given by the caller (the CLI reads the session); the kernel
+    package never reads a session itself."""
+
+    patch_name: str | None = None
+    patch_sha256: str | None = None
+    sub_release: str | None = None
+    """The upstream sub-release the patch brings (``6.1.187``), when known."""
+    commit: str | None = None
+    """The session branch's commit the modules were built from."""
+    counts: Mapping[str, int] = field(default_factory=dict, hash=False)
+    """Hunks by status and by resolution (the report's summary counts)."""
+    resolutions: tuple[ResolutionNote, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "patch": {"name": self.patch_name, "sha256": self.patch_sha256},
+            "sub_release": self.sub_release,
+            "commit": self.commit,
+            "counts": dict(self.counts),
+            "resolutions": [note.to_json() for note in self.resolutions],
+        }
 
 
 @record
@@ -52,74 +115,149 @@ class PackagedModule:
     """One module in the package."""
 
     source: Path
-    """The built file."""
+    """The file whose bytes are shipped: the build's own, or a signed copy made for packaging
+    (which lives only while the package is written)."""
+    built: Path
+    """The build's file."""
     path: str
-    """Its path inside the package folder: ``lib/modules/RELEASE/updates/drivers/md/dm-mod.ko``."""
+    """Its path inside the package: ``lib/modules/RELEASE/updates/drivers/md/dm-mod.ko``."""
+    relative: str
+    """Its path below the build tree (``drivers/md/dm-mod.ko``): where DKMS finds it too."""
     name: str
     """The name the kernel knows it by (``dm_mod``): what ``/proc/modules`` and rmmod use."""
     sha256: str
+    size: int
     vermagic: str
     srcversion: str | None
     depends: tuple[str, ...]
     compiler: str | None
+    signed: bool
+    """It carries a signature (made now, or already by the build)."""
+
+    @property
+    def stem(self) -> str:
+        """The file name without ``.ko``: ``dm-mod`` (what DKMS calls BUILT_MODULE_NAME)."""
+        return PurePosixPath(self.relative).name.removesuffix(".ko")
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path,
             "name": self.name,
             "sha256": self.sha256,
+            "size": self.size,
             "vermagic": self.vermagic,
             "srcversion": self.srcversion,
             "depends": list(self.depends),
             "compiler": self.compiler,
+            "signed": self.signed,
         }
 
 
 @record
-class PackageResult:
-    """What :func:`package_modules` wrote."""
+class ModuleSet:
+    """The modules of one build, ready for any format."""
 
-    archive: Path
-    """The ``.tgz``."""
-    folder: str
-    """The one top-level folder inside it."""
     release: str
     subdir: str
     modules: tuple[PackagedModule, ...]
+    machine: str
+    """pyelftools' ``e_machine`` of the modules (``EM_X86_64``): the package architecture."""
+    elf_class: int
+    signer: Signer | None = None
+    provenance: Provenance | None = None
+
+    @property
+    def compilers(self) -> tuple[str, ...]:
+        return tuple(sorted({m.compiler for m in self.modules if m.compiler}))
+
+    @property
+    def vermagics(self) -> tuple[str, ...]:
+        return tuple(sorted({m.vermagic for m in self.modules}))
 
     def manifest_json(self) -> dict[str, Any]:
-        return {
-            "format": "patchsmith-modules/1",
+        document: dict[str, Any] = {
+            "format": MANIFEST_FORMAT,
             "generator": f"patchsmith {__version__}",
             "release": self.release,
             "subdir": self.subdir,
+            "vermagic": list(self.vermagics),
+            "compiler": list(self.compilers),
+            "signing": self.signer.to_json() if self.signer else None,
             "modules": [module.to_json() for module in self.modules],
         }
-
-    def to_json(self) -> dict[str, Any]:
-        document = self.manifest_json()
-        document["archive"] = str(self.archive)
-        document["folder"] = self.folder
+        provenance = self.provenance or Provenance()
+        document.update(provenance.to_json())
         return document
 
 
-def package_modules(
+@record
+class PackageResult:
+    """What a ``package_*`` function wrote."""
+
+    format: str
+    """``tgz``, ``deb``, ``dkms`` or ``dkms-deb``."""
+    output: Path
+    """The ``.tgz`` or ``.deb`` file, or the DKMS source folder."""
+    name: str
+    """The folder in the ``.tgz``, the Debian package name, or the DKMS module name."""
+    version: str | None
+    """The Debian or DKMS version; ``None`` for a ``.tgz``."""
+    module_set: ModuleSet
+
+    @property
+    def modules(self) -> tuple[PackagedModule, ...]:
+        return self.module_set.modules
+
+    @property
+    def archive(self) -> Path:
+        return self.output
+
+    @property
+    def folder(self) -> str:
+        return self.name
+
+    @property
+    def release(self) -> str:
+        return self.module_set.release
+
+    @property
+    def subdir(self) -> str:
+        return self.module_set.subdir
+
+    def manifest_json(self) -> dict[str, Any]:
+        return self.module_set.manifest_json()
+
+    def to_json(self) -> dict[str, Any]:
+        document = self.manifest_json()
+        document["package"] = {
+            "format": self.format,
+            "output": str(self.output),
+            "name": self.name,
+            "version": self.version,
+        }
+        document["archive"] = str(self.output)
+        document["folder"] = self.name
+        return document
+
+
+def collect_modules(
     modules: Sequence[str | Path],
-    output: str | Path,
     *,
     base: str | Path | None = None,
     release: str | None = None,
     subdir: str = DEFAULT_SUBDIR,
-    folder: str | None = None,
-    mtime: int | None = None,
-) -> PackageResult:
-    """Write the ``.tgz`` (``output`` is the file, or an existing directory to write
-    ``FOLDER.tgz`` into). ``base`` is the tree the modules were built in: a module keeps its path
-    below it (``drivers/md/dm-mod.ko``); without it (or outside it) only the file name is kept.
+    signer: Signer | None = None,
+    staging: Path | None = None,
+    provenance: Provenance | None = None,
+) -> ModuleSet:
+    """Read, check and (with ``signer``) sign copies of the built modules.
 
-    The release comes from the modules' vermagic (they must agree) unless given. Raises
-    :class:`InputError` for a file that is not a module, modules for different releases, two
-    modules landing on the same path, or a name the install script cannot carry safely.
+    ``base`` is the tree the modules were built in: a module keeps its path below it
+    (``drivers/md/dm-mod.ko``); without it (or outside it) only the file name is kept. Signed
+    copies go to ``staging`` (required with a signer). The release comes from the modules'
+    vermagic (they must agree) unless given. Raises :class:`InputError` for a file that is not a
+    module, modules for different releases or machines, two modules landing on the same path, a
+    compressed module to sign, or a name the scripts cannot carry safely.
     """
     if not modules:
         raise InputError(
@@ -148,12 +286,18 @@ def package_modules(
             f"the modules were built for {', '.join(releases)}, not {release}",
             hint="package for the release in their vermagic (check with patchsmith preflight)",
         )
-    if not _SAFE_RELEASE.match(release):
+    if not SAFE_RELEASE.match(release):
         raise InputError(f"release {release!r} holds characters the install script cannot carry")
+    machines = sorted({(info.machine, info.elf_class) for info in infos})
+    if len(machines) != 1:
+        raise InputError(
+            "the modules were built for different machines: "
+            + ", ".join(f"{machine} ({bits}-bit)" for machine, bits in machines),
+            hint="package the modules of one build at a time",
+        )
+    if signer is not None and staging is None:
+        raise InputError("signing needs a staging directory for the signed copies")
     base_path = Path(base).resolve() if base is not None else None
-    folder = folder or f"patchsmith-modules-{release}"
-    if not _SAFE_RELEASE.match(folder):
-        raise InputError(f"folder name {folder!r}: use letters, digits and . _ + ~ -")
     packaged: list[PackagedModule] = []
     seen: dict[str, Path] = {}
     for info in infos:
@@ -169,65 +313,122 @@ def package_modules(
             raise InputError(
                 f"{info.path}: its name or path holds characters the install script cannot carry"
             )
-        data = info.path.read_bytes()
+        if not relative.endswith(".ko"):
+            raise InputError(
+                f"{info.path}: a compressed module cannot be packaged as it is",
+                hint="package the .ko files the build made (compression is the target's business)",
+            )
+        source = info.path
+        signed = info.signature is not None
+        if signer is not None and staging is not None:
+            source = staging / relative
+            source.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(info.path, source)
+            sign_module(source, signer)
+            signed = True
+        data = source.read_bytes()
         srcversion = info.srcversion
         if srcversion is not None and not _SAFE_NAME.match(srcversion):
             srcversion = None
         assert info.vermagic is not None
         packaged.append(
             PackagedModule(
-                source=info.path,
+                source=source,
+                built=info.path,
                 path=path,
+                relative=relative,
                 name=info.name,
                 sha256=hashlib.sha256(data).hexdigest(),
+                size=len(data),
                 vermagic=info.vermagic.text,
                 srcversion=srcversion,
                 depends=info.depends,
                 compiler=info.compiler,
+                signed=signed,
             )
         )
     packaged.sort(key=lambda module: module.path)
-    archive = Path(output)
-    if archive.is_dir():
-        archive = archive / f"{folder}.tgz"
-    result = PackageResult(
-        archive=archive,
-        folder=folder,
+    machine, elf_class = machines[0]
+    return ModuleSet(
         release=release,
         subdir=subdir,
         modules=tuple(packaged),
+        machine=machine,
+        elf_class=elf_class,
+        signer=signer,
+        provenance=provenance,
     )
-    _write_archive(result, int(time.time()) if mtime is None else mtime)
+
+
+def package_modules(
+    modules: Sequence[str | Path],
+    output: str | Path,
+    *,
+    base: str | Path | None = None,
+    release: str | None = None,
+    subdir: str = DEFAULT_SUBDIR,
+    folder: str | None = None,
+    mtime: int | None = None,
+    signer: Signer | None = None,
+    provenance: Provenance | None = None,
+) -> PackageResult:
+    """Write the ``.tgz`` (``output`` is the file, or an existing directory to write
+    ``FOLDER.tgz`` into). See :func:`collect_modules` for the other arguments and errors."""
+    with tempfile.TemporaryDirectory(prefix="patchsmith-package-") as scratch:
+        module_set = collect_modules(
+            modules,
+            base=base,
+            release=release,
+            subdir=subdir,
+            signer=signer,
+            staging=Path(scratch),
+            provenance=provenance,
+        )
+        folder = folder or f"patchsmith-modules-{module_set.release}"
+        if not SAFE_RELEASE.match(folder):
+            raise InputError(f"folder name {folder!r}: use letters, digits and . _ + ~ -")
+        archive = Path(output)
+        if archive.is_dir():
+            archive = archive / f"{folder}.tgz"
+        result = PackageResult(
+            format="tgz", output=archive, name=folder, version=None, module_set=module_set
+        )
+        _write_archive(result, int(time.time()) if mtime is None else mtime)
     return result
 
 
-def render_manifest(result: PackageResult) -> str:
+def render_manifest(module_set: ModuleSet) -> str:
     """The text ``MANIFEST``: one module a line, tab-separated path, sha256 and vermagic."""
     lines = [
-        f"# patchsmith {__version__}: modules for Linux {result.release}",
+        f"# patchsmith {__version__}: modules for Linux {module_set.release}",
         "# path\tsha256\tvermagic",
     ]
-    lines.extend(f"{m.path}\t{m.sha256}\t{m.vermagic}" for m in result.modules)
+    lines.extend(f"{m.path}\t{m.sha256}\t{m.vermagic}" for m in module_set.modules)
     return "\n".join(lines) + "\n"
 
 
-def render_sha256sums(result: PackageResult) -> str:
-    return "".join(f"{m.sha256}  {m.path}\n" for m in result.modules)
+def render_sha256sums(module_set: ModuleSet) -> str:
+    return "".join(f"{m.sha256}  {m.path}\n" for m in module_set.modules)
 
 
-def render_install_script(result: PackageResult) -> str:
+def module_rows(module_set: ModuleSet) -> str:
+    """The scripts' module list: name, path in the package, srcversion (``-`` when none)."""
+    return "\n".join(f"{m.name} {m.path} {m.srcversion or '-'}" for m in module_set.modules)
+
+
+def render_install_script(module_set: ModuleSet) -> str:
     """``install.sh`` with this package's release and modules filled in."""
-    rows = "\n".join(f"{m.name} {m.path} {m.srcversion or '-'}" for m in result.modules)
     return (
-        INSTALL_SCRIPT.replace("@VERSION@", __version__)
-        .replace("@RELEASE@", result.release)
-        .replace("@SUBDIR@", result.subdir)
-        .replace("@MODULES@", rows)
+        INSTALL_SCRIPT.replace("@FUNCTIONS@", RELOAD_FUNCTIONS.strip("\n"))
+        .replace("@VERSION@", __version__)
+        .replace("@RELEASE@", module_set.release)
+        .replace("@SUBDIR@", module_set.subdir)
+        .replace("@MODULES@", module_rows(module_set))
     )
 
 
 def read_manifest(archive: str | Path) -> dict[str, Any]:
-    """The ``MANIFEST.json`` of a package (for checks and tests)."""
+    """The ``MANIFEST.json`` of a ``.tgz`` package (for checks and tests)."""
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
             if member.name.endswith("/MANIFEST.json") and member.name.count("/") == 1:
@@ -248,53 +449,54 @@ def _relative_path(info: ModuleInfo, base: Path | None) -> str:
 
 
 def _write_archive(result: PackageResult, mtime: int) -> None:
-    if result.archive.exists() and not result.archive.is_file():
+    module_set = result.module_set
+    if result.output.exists() and not result.output.is_file():
         # The archive is written beside and renamed over: run as root with -o /dev/null, that
         # would replace the device with a file.
         raise InputError(
-            f"{result.archive}: not a regular file",
+            f"{result.output}: not a regular file",
             hint="name a .tgz file, or a folder to write it in",
         )
     try:
-        result.archive.parent.mkdir(parents=True, exist_ok=True)
+        result.output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(
-            f"{result.archive}: cannot write the package: {error.strerror or error}"
+            f"{result.output}: cannot write the package: {error.strerror or error}"
         ) from None
     texts = {
-        "install.sh": (render_install_script(result), 0o755),
-        "MANIFEST": (render_manifest(result), 0o644),
-        "MANIFEST.json": (json.dumps(result.manifest_json(), indent=2) + "\n", 0o644),
-        "SHA256SUMS": (render_sha256sums(result), 0o644),
+        "install.sh": (render_install_script(module_set), 0o755),
+        "MANIFEST": (render_manifest(module_set), 0o644),
+        "MANIFEST.json": (json.dumps(module_set.manifest_json(), indent=2) + "\n", 0o644),
+        "SHA256SUMS": (render_sha256sums(module_set), 0o644),
     }
     folders: set[str] = set()
-    for module in result.modules:
+    for module in module_set.modules:
         parts = PurePosixPath(module.path).parts[:-1]
         for depth in range(1, len(parts) + 1):
             folders.add("/".join(parts[:depth]))
-    temporary = result.archive.with_name(result.archive.name + ".part")
+    temporary = result.output.with_name(result.output.name + ".part")
     try:
         with tarfile.open(temporary, "w:gz", format=tarfile.PAX_FORMAT) as tar:
-            tar.addfile(_member(result.folder, mtime, 0o755, directory=True))
+            tar.addfile(_member(result.name, mtime, 0o755, directory=True))
             for name, (text, mode) in texts.items():
                 data = text.encode("utf-8")
                 tar.addfile(
-                    _member(f"{result.folder}/{name}", mtime, mode, size=len(data)),
+                    _member(f"{result.name}/{name}", mtime, mode, size=len(data)),
                     io.BytesIO(data),
                 )
             for folder in sorted(folders):
-                tar.addfile(_member(f"{result.folder}/{folder}", mtime, 0o755, directory=True))
-            for module in result.modules:
+                tar.addfile(_member(f"{result.name}/{folder}", mtime, 0o755, directory=True))
+            for module in module_set.modules:
                 data = module.source.read_bytes()
                 tar.addfile(
-                    _member(f"{result.folder}/{module.path}", mtime, 0o644, size=len(data)),
+                    _member(f"{result.name}/{module.path}", mtime, 0o644, size=len(data)),
                     io.BytesIO(data),
                 )
-        temporary.replace(result.archive)
+        temporary.replace(result.output)
     except OSError as error:
         temporary.unlink(missing_ok=True)
         raise InputError(
-            f"{result.archive}: cannot write the package: {error.strerror or error}"
+            f"{result.output}: cannot write the package: {error.strerror or error}"
         ) from None
 
 
@@ -312,9 +514,125 @@ def _member(
     return info
 
 
-# The install script. Placeholders: @VERSION@ @RELEASE@ @SUBDIR@ @MODULES@ (one module a line:
-# name, path in the package, srcversion or -). Kept here, not in a data file, so an installed
-# patchsmith always has it. It must stay POSIX sh (dash, busybox ash) and safe under sh -e.
+# The safe unload and reload, shared by install.sh and the Debian package's postinst/postrm.
+# POSIX sh (dash, busybox ash), shellcheck-clean, safe under set -e. The caller sets:
+#   PROGRAM (for messages), PROC_MODULES, SYS_MODULE, prefix (an install root, or empty for /),
+#   RELEASE, dry_run (0/1) and would ('would ' or empty).
+# Functions use variables named _like_this (POSIX sh has no local variables).
+RELOAD_FUNCTIONS = r"""
+say() { printf '%s\n' "$*"; }
+warn() { printf '%s: %s\n' "$PROGRAM" "$*" >&2; }
+
+# Fields of a module's line in /proc/modules: "dm_mod 184320 3 dm_snapshot,dm_bufio, Live 0x0".
+proc_line() {
+	if [ -r "$PROC_MODULES" ]; then awk -v m="$1" '$1 == m { print; exit }' "$PROC_MODULES"; fi
+}
+refcount_of() { proc_line "$1" | awk '{ print $3 }'; }
+holders_of() { proc_line "$1" | awk '{ if ($4 != "-") { gsub(/,/, " ", $4); print $4 } }'; }
+running_srcversion() {
+	if [ -r "$SYS_MODULE/$1/srcversion" ]; then cat "$SYS_MODULE/$1/srcversion"; fi
+}
+
+# Why the modules listed in $1 cannot all be unloaded together (empty when they can): a holder
+# outside the list, or references that are not from listed modules (open devices, mounts).
+busy_report() {
+	_busy=
+	for _name in $1; do
+		_outside=$(refcount_of "$_name")
+		case $_outside in '' | *[!0-9]*) _outside=1 ;; esac
+		for _holder in $(holders_of "$_name"); do
+			_outside=$((_outside - 1))
+			case " $1 " in
+			*" $_holder "*) ;;
+			*) _busy="$_busy
+  $_name is used by $_holder, which this package does not replace" ;;
+			esac
+		done
+		if [ "$_outside" -gt 0 ]; then
+			_busy="$_busy
+  $_name is in use: refcount $(refcount_of "$_name"), $_outside not from packaged modules"
+			_busy="$_busy (open devices, mounts, device-mapper tables)"
+		fi
+	done
+	printf '%s' "$_busy"
+}
+
+# The modules listed in $1 in unload order (a module after every listed module that uses it);
+# fails when the holders form a cycle.
+unload_order() {
+	_remaining=$1
+	_order=
+	while [ -n "$_remaining" ]; do
+		_next=
+		_moved=0
+		for _name in $_remaining; do
+			_blocked=0
+			for _holder in $(holders_of "$_name"); do
+				case " $_remaining " in
+				*" $_holder "*) [ "$_holder" = "$_name" ] || _blocked=1 ;;
+				esac
+			done
+			if [ "$_blocked" = 0 ]; then
+				_order="$_order $_name"
+				_moved=1
+			else
+				_next="$_next $_name"
+			fi
+		done
+		[ "$_moved" = 1 ] || return 1
+		_remaining=$_next
+	done
+	printf '%s' "$_order"
+}
+
+run_modprobe() {
+	if [ -n "$prefix" ]; then modprobe -d "$prefix" "$1"; else modprobe "$1"; fi
+}
+run_depmod() {
+	if [ -n "$prefix" ]; then depmod -b "$prefix" -a "$RELEASE"; else depmod -a "$RELEASE"; fi
+}
+
+# Unload the modules listed in $1, in that order; every one unloaded is added to $unloaded.
+# Stops at the first rmmod that fails (the caller loads back what was unloaded).
+unloaded=
+unload_modules() {
+	for _name in $1; do
+		say "${would}unload $_name"
+		if [ "$dry_run" = 0 ]; then
+			if ! rmmod "$_name"; then
+				warn "rmmod $_name failed"
+				return 1
+			fi
+		fi
+		unloaded="$unloaded $_name"
+	done
+}
+
+# Load what unload_modules unloaded, the last unloaded first; say what did not load.
+load_unloaded() {
+	_reversed=
+	for _name in $unloaded; do _reversed="$_name $_reversed"; done
+	unloaded=
+	_failed=
+	for _name in $_reversed; do
+		say "${would}load $_name"
+		if [ "$dry_run" = 0 ]; then
+			run_modprobe "$_name" || _failed="$_failed $_name"
+		fi
+	done
+	if [ -n "$_failed" ]; then
+		warn "could not load:$_failed (the running kernel is without them:" \
+			"load them with modprobe, or reboot)"
+		return 1
+	fi
+	return 0
+}
+"""
+
+# The install script. Placeholders: @VERSION@ @RELEASE@ @SUBDIR@ @FUNCTIONS@ @MODULES@ (one
+# module a line: name, path in the package, srcversion or -). Kept here, not in a data file, so an
+# installed patchsmith always has it. It must stay POSIX sh (dash, busybox ash), safe under sh -e,
+# and shellcheck-clean (tests/kernel/test_package.py runs shellcheck when it is installed).
 INSTALL_SCRIPT = r"""#!/bin/sh
 # Install kernel modules built by patchsmith @VERSION@ for Linux @RELEASE@.
 #
@@ -329,14 +647,16 @@ INSTALL_SCRIPT = r"""#!/bin/sh
 #      lib/modules/@RELEASE@/@SUBDIR@/ (updates/ wins over the kernel's own modules in depmod's
 #      search order), runs depmod, and loads again what it unloaded;
 #   4. says what it did. A second run changes nothing.
+# If anything fails after a module was unloaded (an rmmod, a copy, depmod), it loads again what
+# it unloaded, says so, and exits 1.
 #
 # --root DIR installs into DIR (an image, a chroot, a test sandbox) and then does not touch the
 # running kernel unless --reload is given. --no-reload installs for the next boot only.
-# The commands and kernel files it reads can be replaced (tests inject fakes):
-#   MODPROBE, RMMOD, DEPMOD (default: modprobe, rmmod, depmod),
-#   PROC_MODULES (default /proc/modules), SYS_MODULE (default /sys/module).
+# rmmod, modprobe and depmod are found on PATH. The kernel files it reads can be replaced (tests
+# do): PROC_MODULES (default /proc/modules), SYS_MODULE (default /sys/module).
 set -e
 
+PROGRAM=install.sh
 RELEASE='@RELEASE@'
 SUBDIR='@SUBDIR@'
 
@@ -347,8 +667,12 @@ modules() {
 PATCHSMITH_MODULES
 }
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
+@FUNCTIONS@
+
+die() {
+	warn "$*"
+	exit 1
+}
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 dry_run=0
@@ -376,9 +700,6 @@ done
 
 PROC_MODULES=${PROC_MODULES:-/proc/modules}
 SYS_MODULE=${SYS_MODULE:-/sys/module}
-MODPROBE=${MODPROBE:-modprobe}
-RMMOD=${RMMOD:-rmmod}
-DEPMOD=${DEPMOD:-depmod}
 
 here=$(cd "$(dirname "$0")" && pwd)
 [ -d "$root" ] || die "--root $root: no such directory"
@@ -388,12 +709,6 @@ if [ "$reload" = auto ]; then
 	if [ -z "$prefix" ]; then reload=yes; else reload=no; fi
 fi
 if [ "$dry_run" = 1 ]; then would='would '; else would=; fi
-modprobe_root=
-depmod_root=
-if [ -n "$prefix" ]; then
-	modprobe_root="-d $prefix"
-	depmod_root="-b $prefix"
-fi
 
 # 1. The files are what the package says they are.
 if command -v sha256sum >/dev/null 2>&1; then
@@ -412,13 +727,7 @@ same_file() {
 	fi
 }
 
-# Fields of a module's line in /proc/modules: "dm_mod 184320 3 dm_snapshot,dm_bufio, Live 0x0".
-proc_line() {
-	if [ -r "$PROC_MODULES" ]; then awk -v m="$1" '$1 == m { print; exit }' "$PROC_MODULES"; fi
-}
 [ -r "$PROC_MODULES" ] || say "$PROC_MODULES not readable: treating every module as not loaded"
-refcount_of() { proc_line "$1" | awk '{ print $3 }'; }
-holders_of() { proc_line "$1" | awk '{ if ($4 != "-") { gsub(/,/, " ", $4); print $4 } }'; }
 
 # 2. Which loaded modules must be replaced, and is anything else holding them?
 replace=
@@ -434,8 +743,7 @@ while read -r name path srcversion; do
 		fresh=0
 	fi
 	[ -n "$(proc_line "$name")" ] || continue
-	running=
-	[ -r "$SYS_MODULE/$name/srcversion" ] && running=$(cat "$SYS_MODULE/$name/srcversion")
+	running=$(running_srcversion "$name")
 	# Unchanged file and the running module is this build (or cannot tell): leave it loaded.
 	if [ "$fresh" = 1 ]; then
 		if [ "$srcversion" = - ] || [ -z "$running" ] || [ "$running" = "$srcversion" ]; then
@@ -447,64 +755,40 @@ done <<EOF
 $(modules)
 EOF
 
+order=
 if [ "$reload" = yes ] && [ -n "$replace" ]; then
-	busy=
-	for name in $replace; do
-		holders=$(holders_of "$name")
-		outside=$(refcount_of "$name")
-		case $outside in '' | *[!0-9]*) outside=1 ;; esac
-		for holder in $holders; do
-			case " $replace " in
-			*" $holder "*) outside=$((outside - 1)) ;;
-			*)
-				outside=$((outside - 1))
-				busy="$busy
-  $name is used by $holder, which this package does not replace"
-				;;
-			esac
-		done
-		if [ "${outside:-0}" -gt 0 ]; then
-			busy="$busy
-  $name is in use: refcount $(refcount_of "$name"), $outside not from packaged modules"
-			busy="$busy (open devices, mounts, device-mapper tables)"
-		fi
-	done
+	busy=$(busy_report "$replace")
 	if [ -n "$busy" ]; then
 		say "stopped: modules to replace are in use; nothing was changed:$busy"
 		say "stop their users and run again, or install for the next boot with --no-reload"
 		exit 1
 	fi
+	order=$(unload_order "$replace") || die "cannot order the unload of:$replace"
 fi
 
-# Unload order: a module after every packaged module that uses it.
-order=
-if [ "$reload" = yes ]; then
-	remaining=$replace
-	while [ -n "$remaining" ]; do
-		next=
-		moved=0
-		for name in $remaining; do
-			blocked=0
-			for holder in $(holders_of "$name"); do
-				case " $remaining " in *" $holder "*) [ "$holder" = "$name" ] || blocked=1 ;; esac
-			done
-			if [ "$blocked" = 0 ]; then
-				order="$order $name"
-				moved=1
-			else
-				next="$next $name"
-			fi
-		done
-		[ "$moved" = 1 ] || die "cannot order the unload of:$remaining"
-		remaining=$next
-	done
-fi
+# From the first unload on, any failure loads again what was unloaded and says so.
+installed=0
+finish() {
+	status=$1
+	if [ "$status" != 0 ] && [ "$dry_run" = 0 ]; then
+		if [ "$installed" = 0 ]; then
+			warn "failed before any module file was installed"
+		else
+			warn "failed after installing $installed module files; run install.sh again to finish"
+		fi
+		if [ -n "$unloaded" ]; then
+			warn "loading again what was unloaded:$unloaded"
+			if load_unloaded; then warn "loaded again: the running kernel has its modules back"; fi
+		fi
+	fi
+	exit "$status"
+}
+trap 'finish "$?"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # 3. Unload, install, depmod, load.
-for name in $order; do
-	say "${would}unload $name"
-	[ "$dry_run" = 1 ] || $RMMOD "$name"
-done
+unload_modules "$order" || exit 1
 
 while read -r name path srcversion; do
 	[ -n "$name" ] || continue
@@ -519,6 +803,7 @@ while read -r name path srcversion; do
 		cp "$here/$path" "$target.patchsmith-new"
 		chmod 644 "$target.patchsmith-new"
 		mv -f "$target.patchsmith-new" "$target"
+		installed=$((installed + 1))
 	fi
 done <<EOF
 $(modules)
@@ -536,21 +821,17 @@ $(modules)
 EOF
 if [ "$need_depmod" != 0 ]; then
 	say "${would}run depmod -a $RELEASE${prefix:+ (root $prefix)}"
-	# shellcheck disable=SC2086 # depmod_root is two words or none
-	[ "$dry_run" = 1 ] || $DEPMOD $depmod_root -a "$RELEASE"
+	if [ "$dry_run" = 0 ]; then
+		run_depmod || die "depmod failed"
+	fi
 else
 	say "depmod: index already current"
 fi
 
-reversed=
-for name in $order; do reversed="$name $reversed"; done
-for name in $reversed; do
-	say "${would}load $name"
-	if [ "$dry_run" = 0 ]; then
-		# shellcheck disable=SC2086 # modprobe_root is two words or none
-		$MODPROBE $modprobe_root "$name"
-	fi
-done
+# The files are in place: from here a module that does not load is reported, not rolled back.
+trap - EXIT INT TERM
+reloaded=$unloaded
+load_unloaded || exit 1
 
 # 4. What happened.
 total=$((changed + unchanged))
@@ -560,7 +841,7 @@ elif [ "$changed" = 0 ] && [ -z "$order" ] && [ "$need_depmod" = 0 ]; then
 	say "nothing to do: all $total modules already installed"
 else
 	say "done: installed $changed of $total module files in $prefix/lib/modules/$RELEASE/$SUBDIR"
-	[ -z "$order" ] || say "reloaded:$order"
+	[ -z "$reloaded" ] || say "reloaded:$reloaded"
 fi
 if [ "$reload" = no ] && [ -n "$replace" ]; then
 	say "not reloaded (--no-reload or --root): the running kernel still has the old$replace"

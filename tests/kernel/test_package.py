@@ -1,8 +1,8 @@
 """Packaging: the tarball's layout and manifest, and install.sh run in a sandbox root.
 
-install.sh never loads anything here: MODPROBE, RMMOD and DEPMOD point at fakes that record their
-arguments (the fake depmod also writes modules.dep, as the real one does), PROC_MODULES at a
-made-up /proc/modules and SYS_MODULE at a made-up /sys/module.
+install.sh never loads anything here: rmmod, modprobe and depmod on its PATH are the fakes of
+tests/kernel/real_tools.py (they record their arguments and fail on request), PROC_MODULES points
+at a made-up /proc/modules and SYS_MODULE at a made-up /sys/module.
 """
 
 from __future__ import annotations
@@ -19,22 +19,11 @@ import pytest
 from patchsmith.cli import main
 from patchsmith.errors import InputError
 from patchsmith.kernel.package import package_modules, read_manifest
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module, fake_command
+from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module
+from tests.kernel.real_tools import fake_module_tools
 
 RELEASE = "6.1.0-56-cloud-amd64"
 FOLDER = f"patchsmith-modules-{RELEASE}"
-
-FAKE_DEPMOD = """\
-echo "depmod $*" >> "$CALLS"
-root=
-while [ $# -gt 0 ]; do
-  case $1 in -b) root=$2; shift ;; -a) ;; *) release=$1 ;; esac
-  shift
-done
-dir="$root/lib/modules/$release"
-mkdir -p "$dir"
-(cd "$dir" && find . -name '*.ko' | sed 's|^\\./||; s|$|:|') > "$dir/modules.dep"
-"""
 
 
 def _built_tree(root: Path) -> Path:
@@ -66,30 +55,25 @@ def package(tmp_path: Path) -> Path:
 class Sandbox:
     """An unpacked package, a target root, fake commands and a made-up /proc/modules."""
 
-    def __init__(self, tmp_path: Path, archive: Path) -> None:
+    def __init__(self, tmp_path: Path, archive: Path, root: str = "root") -> None:
         self.base = tmp_path / "sandbox"
         self.base.mkdir()
         with tarfile.open(archive) as tar:
             tar.extractall(self.base, filter="data")
         self.script = self.base / FOLDER / "install.sh"
-        self.root = self.base / "root"
-        self.root.mkdir()
+        self.root = self.base / root
+        self.root.mkdir(parents=True)
         self.calls = self.base / "calls"
         self.proc = self.base / "proc-modules"
         self.proc.write_text("")
         self.sys = self.base / "sys-module"
         self.sys.mkdir()
-        bindir = self.base / "bin"
-        bindir.mkdir()
-        record = 'echo "$(basename "$0") $*" >> "$CALLS"\n'
+        bindir = fake_module_tools(self.base / "bin")
         self.env = {
-            "PATH": "/usr/bin:/bin",
+            "PATH": f"{bindir}:/usr/bin:/bin",
             "CALLS": str(self.calls),
             "PROC_MODULES": str(self.proc),
             "SYS_MODULE": str(self.sys),
-            "MODPROBE": str(fake_command(bindir / "modprobe", record)),
-            "RMMOD": str(fake_command(bindir / "rmmod", record)),
-            "DEPMOD": str(fake_command(bindir / "depmod", FAKE_DEPMOD)),
         }
 
     def loaded(self, *lines: str) -> None:
@@ -109,7 +93,25 @@ class Sandbox:
             return []
         lines = self.calls.read_text().splitlines()
         self.calls.unlink()
+        self.argv.unlink(missing_ok=True)
         return lines
+
+    @property
+    def argv(self) -> Path:
+        return self.calls.with_name(self.calls.name + ".argv")
+
+    def take_argv(self) -> list[list[str]]:
+        """Each call's argument vector, exactly as the fake received it."""
+        calls: list[list[str]] = []
+        current: list[str] = []
+        for line in self.argv.read_text().splitlines():
+            if line == "--":
+                calls.append(current)
+                current = []
+            else:
+                current.append(line)
+        self.take_calls()
+        return calls
 
     def installed(self) -> list[str]:
         return sorted(
@@ -330,6 +332,100 @@ def test_install_runs_under_dash(sandbox: Sandbox) -> None:
 
     assert run.returncode == 0, run.stderr
     assert sandbox.take_calls()[0] == "rmmod dm_mod"
+
+
+def test_root_with_a_space_reaches_depmod_and_modprobe_as_one_word(
+    tmp_path: Path, package: Path
+) -> None:
+    sandbox = Sandbox(tmp_path, package, root="x/root dir")
+    sandbox.loaded("dm_mod 184320 0 - Live 0x0")
+
+    run = sandbox.run("--reload")
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    root = str(sandbox.root)
+    assert sandbox.take_argv() == [
+        ["rmmod", "dm_mod"],
+        ["depmod", "-b", root, "-a", RELEASE],
+        ["modprobe", "-d", root, "dm_mod"],
+    ]
+    assert sandbox.installed() == [f"{UPDATES}/dm-mod.ko", f"{UPDATES}/dm-snapshot.ko"]
+    assert (sandbox.root / f"lib/modules/{RELEASE}/modules.dep").is_file()
+
+
+def test_failed_rmmod_after_the_in_use_check_loads_back_what_was_unloaded(
+    sandbox: Sandbox,
+) -> None:
+    # Nothing holds dm_mod when the script looks; by the time it gets there, something does.
+    sandbox.loaded("dm_snapshot 57344 0 - Live 0x0", "dm_mod 184320 1 dm_snapshot, Live 0x0")
+    sandbox.env["FAIL_RMMOD"] = "dm_mod"
+
+    run = sandbox.run("--reload")
+
+    assert run.returncode == 1
+    assert sandbox.take_calls() == [
+        "rmmod dm_snapshot",
+        "rmmod dm_mod",
+        f"modprobe -d {sandbox.root} dm_snapshot",
+    ]
+    assert "rmmod dm_mod failed" in run.stderr
+    assert "failed before any module file was installed" in run.stderr
+    assert "loading again what was unloaded: dm_snapshot" in run.stderr
+    assert "loaded again" in run.stderr
+    assert sandbox.installed() == []
+
+
+def test_failed_depmod_loads_back_and_says_the_files_are_in(sandbox: Sandbox) -> None:
+    sandbox.loaded("dm_snapshot 57344 0 - Live 0x0", "dm_mod 184320 1 dm_snapshot, Live 0x0")
+    sandbox.env["FAIL_DEPMOD"] = "1"
+
+    run = sandbox.run("--reload")
+
+    assert run.returncode == 1
+    root = sandbox.root
+    assert sandbox.take_calls() == [
+        "rmmod dm_snapshot",
+        "rmmod dm_mod",
+        f"depmod -b {root} -a {RELEASE}",
+        f"modprobe -d {root} dm_mod",  # the last unloaded first
+        f"modprobe -d {root} dm_snapshot",
+    ]
+    assert "depmod failed" in run.stderr
+    assert "failed after installing 2 module files; run install.sh again" in run.stderr
+    assert "loaded again" in run.stderr
+
+    # A second run finishes the job: the files are there, the index is not.
+    del sandbox.env["FAIL_DEPMOD"]
+    again = sandbox.run("--reload")
+    assert again.returncode == 0, again.stderr
+    assert sandbox.take_calls() == [f"depmod -b {root} -a {RELEASE}"]
+
+
+def test_module_that_does_not_load_again_is_named(sandbox: Sandbox) -> None:
+    sandbox.loaded("dm_snapshot 57344 0 - Live 0x0", "dm_mod 184320 1 dm_snapshot, Live 0x0")
+    sandbox.env["FAIL_MODPROBE"] = "dm_snapshot"
+
+    run = sandbox.run("--reload")
+
+    assert run.returncode == 1
+    assert "could not load: dm_snapshot" in run.stderr
+    assert sandbox.take_calls()[-2:] == [
+        f"modprobe -d {sandbox.root} dm_mod",
+        f"modprobe -d {sandbox.root} dm_snapshot",
+    ]
+    assert len(sandbox.installed()) == 2
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_install_script_is_shellcheck_clean(sandbox: Sandbox) -> None:
+    checked = subprocess.run(
+        ["shellcheck", "--shell=sh", "--severity=style", str(sandbox.script)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert checked.returncode == 0, checked.stdout
 
 
 def test_help_and_bad_option(sandbox: Sandbox) -> None:
