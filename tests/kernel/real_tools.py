@@ -5,7 +5,8 @@
   with openssl at test time (a real RSA key and self-signed X.509 certificate), ``modinfo``.
 * Fake ``rmmod``, ``modprobe`` and ``depmod`` for scripts that would touch the running kernel:
   they record their arguments (``$CALLS``, and one argument a line in ``$CALLS.argv``), the fake
-  depmod writes a ``modules.dep`` as the real one does, and each fails on request
+  depmod writes a ``modules.dep`` as the real one does (only under a ``-b`` root, never in the
+  real ``/lib/modules``), and each fails on request
   (``$FAIL_RMMOD``/``$FAIL_MODPROBE`` name modules, ``$FAIL_DEPMOD`` non-empty).
 """
 
@@ -72,6 +73,7 @@ while [ $# -gt 0 ]; do
   case $1 in -b) root=$2; shift ;; -a) ;; *) release=$1 ;; esac
   shift
 done
+[ -n "$root" ] || exit 0  # never write the real /lib/modules
 dir="$root/lib/modules/$release"
 mkdir -p "$dir"
 (cd "$dir" && find . -name '*.ko' | sed 's|^\\./||; s|$|:|') > "$dir/modules.dep"
