@@ -23,12 +23,18 @@ def add_parser(subparsers: Any) -> None:
         description="Compare a module from the target kernel (vermagic from .modinfo, compiler "
         "from .comment) with the tree or prepared kernel directory the build will use (kernel "
         "release, the vermagic words its config implies: SMP, preemption model, mod_unload, "
-        "modversions, the CPU family on 32-bit x86) and with the local compiler. Every failed "
-        "check comes with a concrete fix. Nothing is written.",
+        "modversions, the CPU family on 32-bit x86) and with the local compiler; and whether "
+        "the target refuses unsigned modules (CONFIG_MODULE_SIG_FORCE, module.sig_enforce or "
+        "lockdown on its command line, Secure Boot lockdown), whether its own modules are "
+        "signed, and whether the key you give can sign for it. Every failed check comes with a "
+        "concrete fix. Nothing is written.",
         epilog="examples:\n"
         "  patchsmith preflight --ko dm-mod.ko --kernel-dir /usr/src/linux-headers-$(uname -r)\n"
         "  patchsmith preflight --modules-dir /target/lib/modules/2.6.16-xenU --tree ../xen-tree "
-        "--cc gcc-4.0\n\n"
+        "--cc gcc-4.0\n"
+        "  patchsmith preflight --ko dm-mod.ko --kernel-dir /usr/src/linux-headers-RELEASE \\\n"
+        "      --cmdline target-cmdline.txt --secure-boot on --sign-key MOK.priv "
+        "--sign-cert MOK.der\n\n"
         "Exit codes: 0 every check passes, 1 a check failed, 2 bad usage or input.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -66,6 +72,23 @@ def add_parser(subparsers: Any) -> None:
         metavar="CC",
         help="the compiler the build will use (default: gcc, or what the headers name)",
     )
+    signing = parser.add_argument_group("signatures")
+    signing.add_argument(
+        "--cmdline",
+        metavar="FILE",
+        help="the target's kernel command line: a copy of its /proc/cmdline, /etc/default/grub, "
+        "grub.cfg or boot entry (module.sig_enforce and lockdown= are read from it)",
+    )
+    signing.add_argument(
+        "--secure-boot",
+        choices=("on", "off"),
+        help="whether the target boots with Secure Boot (mokutil --sb-state on it); a Debian "
+        "kernel refuses unsigned modules when it does",
+    )
+    signing.add_argument(
+        "--sign-key", metavar="KEY", help="the private key build and package will sign with"
+    )
+    signing.add_argument("--sign-cert", metavar="CERT", help="its X.509 certificate (PEM or DER)")
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
     parser.set_defaults(run=run)
 
@@ -80,6 +103,10 @@ def run(args: argparse.Namespace) -> int:
         kernel_dir=args.kernel_dir,
         config=args.config,
         cc=args.cc,
+        cmdline=args.cmdline,
+        secure_boot=None if args.secure_boot is None else args.secure_boot == "on",
+        sign_key=args.sign_key,
+        sign_cert=args.sign_cert,
     )
     if args.json:
         print_json(report.to_json())
@@ -124,6 +151,25 @@ def render(report: PreflightReport) -> None:
             check.found,
         )
     console.print(table)
+    signing = report.signing
+    if signing is not None and signing.policy is not None:
+        signed = (
+            f"signed ({signing.target_signer or 'signer unknown'})"
+            if signing.target_signed
+            else "not signed"
+        )
+        console.print(
+            Text.assemble(
+                ("signing ", "bold"),
+                f"the target refuses unsigned modules: {signing.policy.enforced}; "
+                f"its modules are {signed}",
+            )
+        )
+        for reason in signing.policy.reasons:
+            console.print(f"        {reason}")
+    for check in report.checks:
+        if check.ok and check.note:
+            console.print(Text.assemble(("note ", "bold"), (check.name, "bold"), ": ", check.note))
     failures = len(report.failures)
     for check in report.failures:
         console.print(

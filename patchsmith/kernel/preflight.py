@@ -21,8 +21,14 @@ on; older trees ``include/linux/utsrelease.h`` or ``include/linux/version.h``), 
 packages carry ``include/config/kernel.release`` = ``6.1.192`` while the module's release (and
 ``utsrelease.h``) is ``6.1.0-56-cloud-amd64``.
 
-Depends on :mod:`patchsmith.kernel.config`, :mod:`patchsmith.kernel.elfinfo` and
-:mod:`patchsmith.errors`.
+Signatures are checked too (:func:`_check_signing`): whether the target refuses unsigned modules
+(:func:`patchsmith.kernel.signing.signature_policy`, from the config and, when given, the
+target's kernel command line and Secure Boot state), whether its own modules are signed, and, with
+a key, whether that key can sign for it. The check fails when the target refuses unsigned modules
+or may (Secure Boot not known) and no usable key was given, and says how to make and enroll one.
+
+Depends on :mod:`patchsmith.kernel.config`, :mod:`patchsmith.kernel.elfinfo`,
+:mod:`patchsmith.kernel.signing` and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations
@@ -37,6 +43,15 @@ from typing import Any, Literal
 from patchsmith.errors import ConfigError, InputError, TreeError
 from patchsmith.kernel.config import KernelConfig, load_config
 from patchsmith.kernel.elfinfo import ModuleInfo, is_module_file, module_stem, read_module
+from patchsmith.kernel.signing import (
+    KEY_HELP,
+    SignaturePolicy,
+    Signer,
+    cmdline_words,
+    module_signer,
+    prepare_signer,
+    signature_policy,
+)
 from patchsmith.record import record
 
 # #define UTS_RELEASE "6.1.0-56-cloud-amd64"
@@ -113,6 +128,8 @@ class Check:
     """What the build would produce (from the tree, its config and the local toolchain)."""
     fix: str | None = None
     """A concrete step that makes the check pass; ``None`` when it passed."""
+    note: str | None = None
+    """Something to know or do even though the check passed (enroll the key on the target)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -121,6 +138,7 @@ class Check:
             "expected": self.expected,
             "found": self.found,
             "fix": self.fix,
+            "note": self.note,
         }
 
 
@@ -167,6 +185,31 @@ class CompilerFacts:
 
 
 @record
+class SigningFacts:
+    """What preflight knows about module signatures on the target and the key to sign with."""
+
+    policy: SignaturePolicy | None
+    """Whether the target refuses unsigned modules; ``None`` without a config to read."""
+    target_signed: bool
+    """The target's module carries a signature (its distribution signs its modules)."""
+    target_signer: str | None
+    """Who signed it, as modinfo reads it; ``None`` when unsigned or modinfo is missing."""
+    signer: Signer | None = None
+    """The key given with --sign-key/--sign-cert, checked and able to sign."""
+    signer_problem: str | None = None
+    """Why the key given cannot sign for this target."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy.to_json() if self.policy else None,
+            "target_signed": self.target_signed,
+            "target_signer": self.target_signer,
+            "signer": self.signer.to_json() if self.signer else None,
+            "signer_problem": self.signer_problem,
+        }
+
+
+@record
 class PreflightReport:
     """The facts compared and the checks made."""
 
@@ -174,6 +217,7 @@ class PreflightReport:
     tree: TreeFacts
     compiler: CompilerFacts
     checks: tuple[Check, ...]
+    signing: SigningFacts | None = None
 
     @property
     def ok(self) -> bool:
@@ -211,6 +255,7 @@ class PreflightReport:
                 "version_line": self.compiler.version_line,
                 "version": self.compiler.version,
             },
+            "signing": self.signing.to_json() if self.signing else None,
             "checks": [check.to_json() for check in self.checks],
         }
 
@@ -441,8 +486,14 @@ def pick_module(
     return candidates[0]
 
 
-def preflight(module: ModuleInfo, tree: TreeFacts, compiler: CompilerFacts) -> PreflightReport:
-    """Compare a target module's facts with the build's; every failed check has a fix."""
+def preflight(
+    module: ModuleInfo,
+    tree: TreeFacts,
+    compiler: CompilerFacts,
+    signing: SigningFacts | None = None,
+) -> PreflightReport:
+    """Compare a target module's facts with the build's; every failed check has a fix.
+    Without ``signing`` facts, signatures are not checked."""
     checks: list[Check] = []
     vermagic = module.vermagic
     if vermagic is None:
@@ -455,7 +506,7 @@ def preflight(module: ModuleInfo, tree: TreeFacts, compiler: CompilerFacts) -> P
                 "pass a .ko file from the target's /lib/modules/RELEASE (not an object file)",
             )
         )
-        return PreflightReport(module, tree, compiler, tuple(checks))
+        return PreflightReport(module, tree, compiler, tuple(checks), signing)
     checks.append(_check_release(vermagic.release, tree))
     checks.append(_check_word_size(module, tree))
     checks.append(_check_flags(vermagic.flags, tree))
@@ -465,7 +516,9 @@ def preflight(module: ModuleInfo, tree: TreeFacts, compiler: CompilerFacts) -> P
     checks.append(_check_prepared(tree))
     if "modversions" in vermagic.flags:
         checks.append(_check_symvers(tree, vermagic.release))
-    return PreflightReport(module, tree, compiler, tuple(checks))
+    if signing is not None:
+        checks.append(_check_signing(signing))
+    return PreflightReport(module, tree, compiler, tuple(checks), signing)
 
 
 def run_preflight(
@@ -478,9 +531,15 @@ def run_preflight(
     kernel_dir: str | Path | None = None,
     config: str | Path | None = None,
     cc: str | None = None,
+    cmdline: str | Path | None = None,
+    secure_boot: bool | None = None,
+    sign_key: str | Path | None = None,
+    sign_cert: str | Path | None = None,
 ) -> PreflightReport:
-    """Read the facts (module, tree, compiler) and compare them: what ``patchsmith preflight``
-    does. Exactly one of ``ko``/``modules_dir`` and one of ``tree``/``kernel_dir``."""
+    """Read the facts (module, tree, compiler, signatures) and compare them: what ``patchsmith
+    preflight`` does. Exactly one of ``ko``/``modules_dir`` and one of ``tree``/``kernel_dir``;
+    ``cmdline`` is a copy of the target's ``/proc/cmdline`` (or its ``/etc/default/grub``,
+    ``grub.cfg`` or boot entry), ``secure_boot`` whether it boots with Secure Boot."""
     if (ko is None) == (modules_dir is None):
         raise InputError(
             "preflight needs the target: either a module or a modules directory",
@@ -502,7 +561,67 @@ def run_preflight(
     else:
         facts = read_tree(tree or "", kind="tree", config_path=config)
     compiler = probe_compiler(cc or facts.default_cc)
-    return preflight(module, facts, compiler)
+    signing = read_signing(
+        module,
+        facts,
+        cmdline=cmdline,
+        secure_boot=secure_boot,
+        sign_key=sign_key,
+        sign_cert=sign_cert,
+    )
+    return preflight(module, facts, compiler, signing)
+
+
+def read_signing(
+    module: ModuleInfo,
+    tree: TreeFacts,
+    *,
+    cmdline: str | Path | None = None,
+    secure_boot: bool | None = None,
+    sign_key: str | Path | None = None,
+    sign_cert: str | Path | None = None,
+) -> SigningFacts:
+    """The signature facts of the target (its config, command line and module) and of the key.
+
+    Raises :class:`InputError` for a command line file that cannot be read, or only one of
+    ``sign_key``/``sign_cert``. A key that cannot sign is a fact (``signer_problem``), not an
+    error: preflight reports it as a failed check.
+    """
+    words: tuple[str, ...] | None = None
+    if cmdline is not None:
+        try:
+            text = Path(cmdline).read_text(encoding="utf-8", errors="replace")
+        except OSError as error:
+            raise InputError(
+                f"--cmdline {cmdline}: cannot read: {error.strerror or error}",
+                hint="give a copy of the target's /proc/cmdline, /etc/default/grub or grub.cfg",
+            ) from None
+        words = cmdline_words(text)
+    policy = (
+        signature_policy(tree.config, words, secure_boot=secure_boot)
+        if tree.config is not None
+        else None
+    )
+    signer: Signer | None = None
+    problem: str | None = None
+    if (sign_key is None) != (sign_cert is None):
+        raise InputError(
+            "--sign-key and --sign-cert go together",
+            hint="the private key (PEM) and its certificate (PEM or DER)",
+        )
+    if sign_key is not None and sign_cert is not None:
+        try:
+            signer = prepare_signer(sign_key, sign_cert, kernel_dir=tree.root, config=tree.config)
+        except InputError as error:
+            problem = error.message
+    target_signer = module_signer(module.path) if module.signature is not None else None
+    return SigningFacts(
+        policy=policy,
+        target_signed=module.signature is not None,
+        target_signer=target_signer,
+        signer=signer,
+        signer_problem=problem,
+    )
 
 
 def _check_release(expected: str, tree: TreeFacts) -> Check:
@@ -720,6 +839,64 @@ def _check_symvers(tree: TreeFacts, release: str) -> Check:
         "without it the modules carry no CRCs and the kernel refuses them"
     )
     return Check("symvers", False, expected, "missing", fix)
+
+
+def _check_signing(facts: SigningFacts) -> Check:
+    # The reasons behind the policy are in facts.policy.reasons (shown beside the table and in
+    # the JSON); the check's cells stay short.
+    policy = facts.policy
+    if facts.target_signed:
+        target = f"the target's modules are signed ({facts.target_signer or 'signer unknown'})"
+    else:
+        target = "the target's modules are not signed"
+    if policy is None:
+        return Check("signing", True, "unknown (no config)", f"{target}; not checked")
+    expected = {
+        "yes": "signed modules (the kernel refuses unsigned ones)",
+        "secure-boot": "signed modules if the target boots with Secure Boot",
+        "no": "nothing (unsigned modules load)",
+    }[policy.enforced]
+    if facts.signer_problem is not None:
+        return Check(
+            "signing",
+            False,
+            expected,
+            f"the key given cannot sign: {facts.signer_problem}",
+            KEY_HELP,
+        )
+    if facts.signer is not None:
+        subject = facts.signer.subject or str(facts.signer.cert)
+        return Check(
+            "signing",
+            True,
+            expected,
+            f"signed with {subject} ({facts.signer.hash}); {target}",
+            note=(
+                f"the target trusts the modules only if it trusts this key: check with "
+                f"mokutil --test-key {facts.signer.cert} on the target, and enroll it with "
+                f"mokutil --import {facts.signer.cert} (reboot, confirm in MokManager) "
+                f"unless it is in the kernel's keyring already"
+            ),
+        )
+    found = f"no key given (--sign-key/--sign-cert); {target}"
+    if policy.enforced == "yes":
+        return Check("signing", False, expected, found, KEY_HELP)
+    if policy.enforced == "secure-boot":
+        return Check(
+            "signing",
+            False,
+            expected,
+            found,
+            "ask the target whether it boots with Secure Boot (mokutil --sb-state). If it does: "
+            + KEY_HELP
+            + ". If not, say so with --secure-boot off",
+        )
+    note = (
+        "unsigned modules load, but taint the kernel ('module verification failed' in its log)"
+        if policy.checks_signatures
+        else None
+    )
+    return Check("signing", True, expected, found, note=note)
 
 
 def _read_text(path: Path) -> str | None:

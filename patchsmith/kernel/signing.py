@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -210,13 +211,31 @@ def prepare_signer(
                 hint="give the target's config (/boot/config-RELEASE) with --config",
             ) from None
     hash_name = signature_hash(kernel_config)
-    return Signer(
+    signer = Signer(
         sign_file=sign_file,
         hash=hash_name,
         key=key_text,
         cert=cert_path,
         subject=certificate_subject(cert_path),
     )
+    _try_signing(signer)
+    return signer
+
+
+def _try_signing(signer: Signer) -> None:
+    # sign-file signs any bytes; signing a scratch file finds a key that does not belong to the
+    # certificate (or a hash the key cannot do) before a long build, not after it.
+    with tempfile.TemporaryDirectory(prefix="patchsmith-sign-") as scratch:
+        probe = Path(scratch) / "probe.ko"
+        probe.write_bytes(b"\x7fELF patchsmith signing probe\n")
+        try:
+            sign_module(probe, signer)
+        except InputError as error:
+            raise InputError(
+                f"cannot sign with --sign-key {signer.key} --sign-cert {signer.cert}: "
+                f"{error.message.split(': ', 1)[-1]}",
+                hint=error.hint,
+            ) from None
 
 
 def sign_module(path: str | Path, signer: Signer) -> SignedModule:

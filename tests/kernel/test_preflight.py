@@ -22,7 +22,9 @@ from patchsmith.kernel.preflight import (
     tree_release,
     vermagic_flags,
 )
+from patchsmith.kernel.signing import prepare_signer, sign_module
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module, fake_command
+from tests.kernel.real_tools import SIGN_FILE, needs_sign_file, throwaway_key
 
 CLOUD_CONFIG = """\
 # Linux/x86 6.1.192 Kernel Configuration
@@ -403,3 +405,135 @@ def test_cli_bad_usage_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
     assert code == 2
     assert "--ko" in capsys.readouterr().err
+
+
+# --- signatures -----------------------------------------------------------------------------------
+
+SIGNING_CONFIG = """\
+CONFIG_MODULE_SIG=y
+# CONFIG_MODULE_SIG_FORCE is not set
+CONFIG_MODULE_SIG_HASH="sha256"
+CONFIG_SECURITY_LOCKDOWN_LSM=y
+CONFIG_LOCK_DOWN_IN_EFI_SECURE_BOOT=y
+"""
+
+
+def _signing_headers(root: Path) -> Path:
+    headers = _headers_dir(root)
+    (headers / ".config").write_text(CLOUD_CONFIG + SIGNING_CONFIG)
+    return headers
+
+
+def _signing_check(report: object) -> Check:
+    checks = _by_name(report.checks)  # type: ignore[attr-defined]
+    return checks["signing"]
+
+
+def test_secure_boot_unknown_without_a_key_fails_and_says_what_to_ask(tmp_path: Path) -> None:
+    report = run_preflight(
+        ko=_cloud_module(tmp_path), kernel_dir=_signing_headers(tmp_path / "h"), cc="true"
+    )
+
+    check = _signing_check(report)
+    assert not check.ok
+    assert "mokutil --sb-state" in (check.fix or "")
+    assert "openssl req" in (check.fix or "")
+    assert "mokutil --import" in (check.fix or "")
+    assert report.signing is not None
+    assert report.signing.target_signed is False
+    assert "not signed" in check.found
+
+
+def test_secure_boot_off_lets_unsigned_modules_pass_with_the_taint_noted(tmp_path: Path) -> None:
+    report = run_preflight(
+        ko=_cloud_module(tmp_path),
+        kernel_dir=_signing_headers(tmp_path / "h"),
+        cc="true",
+        secure_boot=False,
+    )
+
+    check = _signing_check(report)
+    assert check.ok
+    assert "taint" in (check.note or "")
+
+
+def test_sig_enforce_on_the_given_command_line_fails_without_a_key(tmp_path: Path) -> None:
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("BOOT_IMAGE=/vmlinuz root=/dev/sda1 ro module.sig_enforce=1\n")
+
+    report = run_preflight(
+        ko=_cloud_module(tmp_path),
+        kernel_dir=_signing_headers(tmp_path / "h"),
+        cc="true",
+        secure_boot=False,
+        cmdline=cmdline,
+    )
+
+    check = _signing_check(report)
+    assert not check.ok
+    assert report.signing is not None
+    assert report.signing.policy is not None
+    assert report.signing.policy.enforced == "yes"
+    assert any("module.sig_enforce" in reason for reason in report.signing.policy.reasons)
+    assert "--sign-key" in (check.fix or "")
+
+
+@needs_sign_file
+def test_a_usable_key_passes_and_a_mismatched_one_fails(tmp_path: Path) -> None:
+    key, cert = throwaway_key(tmp_path / "key", "preflight key")
+    other_key, other_cert = throwaway_key(tmp_path / "other", "other key")
+    headers = _signing_headers(tmp_path / "h")
+    (headers / "scripts").mkdir()
+    assert SIGN_FILE is not None
+    (headers / "scripts/sign-file").symlink_to(SIGN_FILE)
+    # The target's own module, signed: preflight names its signer.
+    target = _cloud_module(tmp_path)
+    sign_module(target, prepare_signer(other_key, other_cert, kernel_dir=headers))
+
+    good = run_preflight(ko=target, kernel_dir=headers, cc="true", sign_key=key, sign_cert=cert)
+    bad = run_preflight(
+        ko=target, kernel_dir=headers, cc="true", sign_key=key, sign_cert=other_cert
+    )
+
+    check = _signing_check(good)
+    assert check.ok
+    assert "preflight key" in check.found
+    assert f"mokutil --import {cert}" in (check.note or "")
+    assert good.signing is not None
+    assert good.signing.target_signed
+    assert good.signing.target_signer == "other key"
+    assert "signed (other key)" in check.found
+    failed = _signing_check(bad)
+    assert not failed.ok
+    assert "cannot sign" in failed.found
+
+
+def test_cli_signing_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cmdline = tmp_path / "grub"
+    cmdline.write_text('GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n')
+    common = [
+        "preflight",
+        "--ko",
+        str(_cloud_module(tmp_path)),
+        "--kernel-dir",
+        str(_signing_headers(tmp_path / "h")),
+        "--cc",
+        _gcc(tmp_path, "gcc-12 (Debian 12.2.0-14+deb12u1) 12.2.0", "gcc-12"),
+        "--cmdline",
+        str(cmdline),
+    ]
+
+    passed = main([*common, "--secure-boot", "off", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    unknown = main(common)
+    out = " ".join(capsys.readouterr().out.split())
+    half = main([*common, "--sign-key", str(cmdline)])
+    err = capsys.readouterr().err
+
+    assert passed == 0, document
+    assert document["signing"]["policy"]["enforced"] == "no"
+    assert document["signing"]["target_signed"] is False
+    assert unknown == 1
+    assert "mokutil --sb-state" in out
+    assert half == 2
+    assert "--sign-key and --sign-cert go together" in err

@@ -8,6 +8,7 @@ checked with the real ``modinfo``.
 
 from __future__ import annotations
 
+import dataclasses
 import lzma
 import struct
 from pathlib import Path
@@ -161,10 +162,15 @@ def test_key_that_does_not_match_the_certificate_fails_and_leaves_the_file(
     _key, other_cert = throwaway_key(tmp_path / "two")
     headers = signing_headers(tmp_path / "headers")
     module = _module(tmp_path)
+    good = prepare_signer(key, _cert, kernel_dir=headers)
+    sign_module(module, good)  # signed already: a failure must not lose the old signature
     before = module.read_bytes()
 
+    # Found before anything is built: prepare_signer signs a scratch file.
+    with pytest.raises(InputError, match=r"cannot sign with .*sign-file exited"):
+        prepare_signer(key, other_cert, kernel_dir=headers)
     with pytest.raises(InputError, match="sign-file exited"):
-        sign_module(module, prepare_signer(key, other_cert, kernel_dir=headers))
+        sign_module(module, dataclasses.replace(good, cert=other_cert))
 
     assert module.read_bytes() == before
 
