@@ -49,7 +49,9 @@ def add_parser(subparsers: Any) -> None:
         epilog="examples:\n"
         "  patchsmith build --kernel-dir /usr/src/linux-headers-$(uname -r)\n"
         "  patchsmith build --cc gcc-4.0 -j4 --config /boot/config-2.6.16-xenU\n"
-        "  patchsmith build --worktree ./my-module --kernel-dir /lib/modules/$(uname -r)/build\n\n"
+        "  patchsmith build --worktree ./my-module --kernel-dir /lib/modules/$(uname -r)/build\n"
+        "  patchsmith build --kernel-dir /usr/src/linux-headers-RELEASE --sign-key MOK.priv "
+        "--sign-cert MOK.der\n\n"
         "Exit codes: 0 built, 1 gate closed or build failed, 2 bad usage or input.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -100,6 +102,14 @@ def add_parser(subparsers: Any) -> None:
         metavar="VAR=VALUE",
         help="another argument for make (ARCH=i386); repeatable",
     )
+    sign = parser.add_argument_group("signing")
+    sign.add_argument(
+        "--sign-key",
+        metavar="KEY",
+        help="sign every built module with this private key (PEM, or a pkcs11: URI), using the "
+        "build directory's scripts/sign-file and the config's CONFIG_MODULE_SIG_HASH",
+    )
+    sign.add_argument("--sign-cert", metavar="CERT", help="its X.509 certificate (PEM or DER)")
     parser.add_argument("--log", metavar="FILE", help="where the full log goes")
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="show make's output as it runs"
@@ -138,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
         targets=targets,
         config=Path(args.config) if args.config else None,
         extra_args=tuple(args.make_arg),
+        sign_key=args.sign_key,
+        sign_cert=Path(args.sign_cert) if args.sign_cert else None,
     )
     result = _run_with_progress(request, hunk_map, verbose=args.verbose, quiet=args.json)
     if result_path is not None:
@@ -247,6 +259,9 @@ def render(result: BuildResult) -> None:
     out.write(f"{state}: {result.message}\n")
     for module in result.relative_modules():
         out.write(f"  {module}\n")
+    if result.signer is not None:
+        who = result.signer.subject or str(result.signer.cert)
+        out.write(f"signed with {who} ({result.signer.hash})\n")
     for error in result.errors:
         hunks = f"  (hunk {', '.join(error.hunks)})" if error.hunks else ""
         out.write(f"error: {error.location}: {error.message}{hunks}\n")

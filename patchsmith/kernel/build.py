@@ -18,7 +18,12 @@ Output streams line by line to a progress callback and into the full log; make r
 locale so compiler diagnostics (``drivers/md/dm.c:12:5: error: ...``) can be read back, mapped to
 worktree paths and, given the lines each hunk wrote, to the hunks that changed those lines.
 
-Depends on :mod:`patchsmith.errors` only (and runs ``make``).
+With a key (``sign_key``/``sign_cert``) every built module is signed afterwards with the build
+directory's own ``scripts/sign-file``, as ``modules_install`` would sign it
+(:mod:`patchsmith.kernel.signing`). Out of tree the key is checked before make runs; in the tree,
+``sign-file`` exists only once the tree is prepared, so it is checked after.
+
+Depends on :mod:`patchsmith.kernel.signing` and :mod:`patchsmith.errors` (and runs ``make``).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from patchsmith.errors import GateError, InputError, TreeError
+from patchsmith.kernel.signing import Signer, prepare_signer, sign_modules
 from patchsmith.record import record
 
 # drivers/md/dm.c:12:5: error: expected ';' before '}' token
@@ -146,6 +152,10 @@ class BuildRequest:
     """The make program."""
     extra_args: tuple[str, ...] = ()
     """More ``VAR=value`` arguments for make (``ARCH=i386``)."""
+    sign_key: str | None = None
+    """A private key (PEM file or ``pkcs11:`` URI) to sign the built modules with."""
+    sign_cert: Path | None = None
+    """Its X.509 certificate."""
 
 
 @record
@@ -184,6 +194,8 @@ class BuildResult:
     steps: tuple[StepResult, ...] = field(default=())
     kernel_dir: Path | None = None
     worktree: Path | None = None
+    signer: Signer | None = None
+    """The key the modules were signed with, when they were."""
 
     @property
     def command(self) -> str:
@@ -194,7 +206,8 @@ class BuildResult:
     def message(self) -> str:
         """One line for a summary or a report."""
         if self.ok:
-            return f"built {len(self.modules)} modules in {self.duration:.1f} s"
+            signed = " and signed them" if self.signer is not None else ""
+            return f"built {len(self.modules)} modules{signed} in {self.duration:.1f} s"
         if self.steps and self.steps[-1].returncode != 0:
             first = self.errors[0] if self.errors else None
             where = f": {first.location}: {first.message}" if first else ""
@@ -233,6 +246,7 @@ class BuildResult:
             "log": str(self.log_path),
             "duration": round(self.duration, 3),
             "kernel_dir": str(self.kernel_dir) if self.kernel_dir else None,
+            "signing": self.signer.to_json() if self.signer else None,
             "steps": [
                 {
                     "argv": list(step.argv),
@@ -365,6 +379,14 @@ def run_build(
             hint="install the headers (linux-headers-RELEASE) and pass /usr/src/linux-headers-"
             "RELEASE, or /lib/modules/RELEASE/build",
         )
+    if (request.sign_key is None) != (request.sign_cert is None):
+        raise InputError(
+            "--sign-key and --sign-cert go together",
+            hint="the private key (PEM) and its certificate (PEM or DER)",
+        )
+    signer: Signer | None = None
+    if request.sign_key is not None and request.sign_cert is not None and request.kernel_dir:
+        signer = prepare_signer(request.sign_key, request.sign_cert, kernel_dir=request.kernel_dir)
     if request.kernel_dir is None and request.config is not None:
         _install_config(request.config, request.worktree)
     steps = plan_build(request)
@@ -416,6 +438,12 @@ def run_build(
                 break
     modules = collect_modules(worktree, request.module_dirs)
     ok = all(step.returncode == 0 for step in results) and len(results) == len(steps)
+    if ok and modules and request.sign_key is not None and request.sign_cert is not None:
+        if signer is None:
+            signer = prepare_signer(request.sign_key, request.sign_cert, kernel_dir=worktree)
+        sign_modules(modules, signer)
+    else:
+        signer = None
     return BuildResult(
         ok=ok and bool(modules),
         modules=modules,
@@ -425,6 +453,7 @@ def run_build(
         steps=tuple(results),
         kernel_dir=request.kernel_dir,
         worktree=worktree,
+        signer=signer,
     )
 
 

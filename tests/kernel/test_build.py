@@ -28,11 +28,19 @@ from patchsmith.kernel.build import (
     plan_build,
     run_build,
 )
+from patchsmith.kernel.elfinfo import find_signature
 from patchsmith.kernel.package import package_modules, read_manifest
 from patchsmith.kernel.preflight import run_preflight
 from tests.conftest import FIXTURES
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
-from tests.kernel.real_tools import HEADERS, needs_headers
+from tests.kernel.real_tools import (
+    HEADERS,
+    modinfo_field,
+    needs_headers,
+    needs_sign_file,
+    signing_headers,
+    throwaway_key,
+)
 
 
 class FakeSession:
@@ -291,6 +299,79 @@ def test_successful_build_collects_modules_from_modules_order(tmp_path: Path) ->
     assert document["errors"] == []
 
 
+# A make that "builds" a crafted module (a real ELF with .modinfo) and says it ran.
+SIGNABLE_MAKE = """\
+echo "make $*" >> "$CALLS"
+for arg in "$@"; do case $arg in M=*) dir=${arg#M=} ;; esac; done
+cp "$CRAFTED_KO" "$dir/dm-mod.ko"
+echo "$dir/dm-mod.ko" > "$dir/modules.order"
+"""
+
+
+def _signable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Path]:
+    worktree = _module_tree(tmp_path / "wt")
+    headers = signing_headers(tmp_path / "headers")
+    (headers / "Makefile").write_text("all:\n")
+    make = fake_command(tmp_path / "make", SIGNABLE_MAKE)
+    crafted = craft_module(tmp_path / "crafted.ko", ("name=dm_mod", f"vermagic={CLOUD_VERMAGIC}"))
+    monkeypatch.setenv("CRAFTED_KO", str(crafted))
+    monkeypatch.setenv("CALLS", str(tmp_path / "calls"))
+    return worktree, headers, make
+
+
+@needs_sign_file
+def test_build_signs_every_module_with_the_given_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worktree, headers, make = _signable(tmp_path, monkeypatch)
+    key, cert = throwaway_key(tmp_path / "key", "build signer")
+
+    result = run_build(
+        _request(
+            worktree,
+            tmp_path,
+            make=str(make),
+            kernel_dir=headers,
+            sign_key=str(key),
+            sign_cert=cert,
+        )
+    )
+
+    assert result.ok
+    (module,) = result.modules
+    signature = find_signature(module.read_bytes())
+    assert signature is not None
+    assert modinfo_field(module, "signer") == "build signer"
+    assert result.signer is not None
+    assert result.to_json()["signing"]["hash"] == "sha256"
+    assert "and signed them" in result.message
+
+
+@needs_sign_file
+def test_a_key_that_cannot_sign_stops_before_make_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worktree, headers, make = _signable(tmp_path, monkeypatch)
+    key, _cert = throwaway_key(tmp_path / "one")
+    _key, other_cert = throwaway_key(tmp_path / "two")
+
+    with pytest.raises(InputError, match="cannot sign"):
+        run_build(
+            _request(
+                worktree,
+                tmp_path,
+                make=str(make),
+                kernel_dir=headers,
+                sign_key=str(key),
+                sign_cert=other_cert,
+            )
+        )
+    with pytest.raises(InputError, match="go together"):
+        run_build(_request(worktree, tmp_path, make=str(make), kernel_dir=headers, sign_key="k"))
+
+    assert not (tmp_path / "calls").exists()
+
+
 def test_collect_modules_without_modules_order_globs(tmp_path: Path) -> None:
     (tmp_path / "m/sub").mkdir(parents=True)
     (tmp_path / "m/a.ko").write_bytes(b"")
@@ -402,6 +483,37 @@ def test_real_compile_error_maps_to_file_line_and_hunk(tmp_path: Path) -> None:
     assert first.line is not None
     assert broken + 1 <= first.line <= broken + 2
     assert first.hunks == ("hello/hello.c#1",)
+
+
+@needs_headers
+@needs_sign_file
+def test_real_build_signs_with_the_headers_sign_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert HEADERS is not None
+    worktree = tmp_path / "hello"
+    shutil.copytree(FIXTURES / "module-hello", worktree)
+    key, cert = throwaway_key(tmp_path / "key", "hello signer")
+
+    code = main(
+        [
+            "build",
+            "--worktree",
+            str(worktree),
+            "--kernel-dir",
+            str(HEADERS),
+            "--sign-key",
+            str(key),
+            "--sign-cert",
+            str(cert),
+        ]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "signed with CN = hello signer (sha256)" in out
+    assert modinfo_field(worktree / "hello.ko", "signer") == "hello signer"
+    assert modinfo_field(worktree / "hello.ko", "sig_hashalgo") == "sha256"
 
 
 @needs_headers
