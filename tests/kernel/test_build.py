@@ -608,6 +608,44 @@ def test_session_gate_then_build_then_package(
         "lib/modules/6.1.0-56-cloud-amd64/updates/drivers/md/dm-mod.ko"
     ]
     assert Path(manifest["archive"]).parent == tmp_path
+    # The manifest traces the package back to the session: the patch and every resolution.
+    session_now = store.load()
+    assert manifest["patch"] == {"name": session_now.patch.name, "sha256": session_now.patch.sha256}
+    assert manifest["commit"] == git.head(worktree)
+    dropped = [r for r in manifest["resolutions"] if r["resolution"] == "dropped"]
+    assert dropped
+    assert {r["reason"] for r in dropped} == {"the vendor's code stays"}
+    assert manifest["counts"]["dropped"] == len(dropped)
+
+    # deb and dkms need the version: patch.diff names no sub-release and has no Makefile diff.
+    unknown = main(["package", "--session", str(worktree), "--format", "deb"])
+    assert unknown == 2
+    assert "--sub-release" in capsys.readouterr().err
+
+    (tmp_path / "out").mkdir()
+    dkms = main(
+        [
+            "package",
+            "--session",
+            str(worktree),
+            "--format",
+            "dkms",
+            "--sub-release",
+            "6.1.999",
+            "-o",
+            str(tmp_path / "out"),
+            "--json",
+        ]
+    )
+    document = json.loads(capsys.readouterr().out)
+    assert dkms == 0, document
+    tree = Path(document["package"]["output"])
+    assert tree == tmp_path / "out/patchsmith-dm-mod-6.1.999-1"  # one module: its name
+    # The sources are the worktree's: the resolved file, not the vendor tree's.
+    assert (tree / "drivers/md/dm-stripe.c").read_bytes() == (
+        worktree / "drivers/md/dm-stripe.c"
+    ).read_bytes()
+    assert 'BUILT_MODULE_NAME[0]="dm-mod"' in (tree / "dkms.conf").read_text()
 
 
 def test_cli_build_without_a_session_is_bad_usage(

@@ -18,9 +18,15 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.errors import InputError
+from patchsmith.kernel.elfinfo import find_signature
 from patchsmith.kernel.package import package_modules, read_manifest
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module
-from tests.kernel.real_tools import fake_module_tools
+from tests.kernel.real_tools import (
+    fake_module_tools,
+    needs_sign_file,
+    signing_headers,
+    throwaway_key,
+)
 
 RELEASE = "6.1.0-56-cloud-amd64"
 FOLDER = f"patchsmith-modules-{RELEASE}"
@@ -462,3 +468,70 @@ def test_cli_package_without_modules_or_session_is_bad_usage(
 
     assert code == 2
     assert "no module files given" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--sign-key", "k.priv"], "--sign-key and --sign-cert go together"),
+        (
+            ["--format", "dkms", "--sign-key", "k", "--sign-cert", "c"],
+            "DKMS builds and signs on the target",
+        ),
+        (["--reload"], "--reload is for --format deb"),
+        (["--dir", "drivers/md"], "--dir is for --format dkms"),
+        (["--format", "deb", "--name", "x"], "--name is for --format tgz"),
+        (["--format", "deb"], "needs the sub-release"),
+        (["--format", "dkms", "--sub-release", "6.1.187"], "needs the module folders"),
+    ],
+)
+def test_cli_package_option_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    tree = _built_tree(tmp_path / "worktree")
+
+    code = main(["package", *map(str, _modules(tree)), "--base", str(tree), *extra])
+
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+@needs_sign_file
+def test_cli_package_signs_copies_and_records_the_signer(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree = _built_tree(tmp_path / "worktree")
+    key, cert = throwaway_key(tmp_path / "key", "package signer")
+    headers = signing_headers(tmp_path / "headers")
+    before = [path.read_bytes() for path in _modules(tree)]
+    out = tmp_path / "dm.tgz"
+
+    code = main(
+        [
+            "package",
+            *map(str, _modules(tree)),
+            "--base",
+            str(tree),
+            "-o",
+            str(out),
+            "--sign-key",
+            str(key),
+            "--sign-cert",
+            str(cert),
+            "--kernel-dir",
+            str(headers),
+            "--json",
+        ]
+    )
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert document["signing"]["hash"] == "sha256"
+    assert "package signer" in document["signing"]["subject"]
+    assert [m["signed"] for m in document["modules"]] == [True, True]
+    with tarfile.open(out) as tar:
+        for module in document["modules"]:
+            data = tar.extractfile(f"{FOLDER}/{module['path']}").read()  # type: ignore[union-attr]
+            assert find_signature(data) is not None
+            assert hashlib.sha256(data).hexdigest() == module["sha256"]
+    assert [path.read_bytes() for path in _modules(tree)] == before
