@@ -402,11 +402,11 @@ def _last_build(session: str | None) -> _Build | None:
         worktree=Path(worktree) if worktree else None,
         kernel_dir=Path(kernel_dir) if kernel_dir else None,
         dirs=dirs,
-        provenance=_provenance(store, Path(worktree) if worktree else None),
+        provenance=session_provenance(store, Path(worktree) if worktree else None),
     )
 
 
-def _provenance(store: Any, worktree: Path | None) -> Provenance:
+def session_provenance(store: Any, worktree: Path | None) -> Provenance:
     """The session's facts for the manifest (read through its public API)."""
     from patchsmith.kernel.debian import sub_release_of_patch
     from patchsmith.workspace import git
