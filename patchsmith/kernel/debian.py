@@ -366,6 +366,12 @@ def build_deb(
 ) -> None:
     """Lay out ``root`` and run ``dpkg-deb --build`` on it (owner root:root, xz, every time
     stamp ``mtime``, so the same input gives the same package)."""
+    if target.exists() and not target.is_file():
+        # Written beside and renamed over: as root, -o /dev/null would replace the device.
+        raise InputError(
+            f"{target}: not a regular file",
+            hint="name a .deb file, or a folder to write it in",
+        )
     dpkg_deb = shutil.which("dpkg-deb")
     if dpkg_deb is None:
         raise InputError(
@@ -403,7 +409,10 @@ def build_deb(
         if path.is_dir():
             path.chmod(0o755)
         os.utime(path, (mtime, mtime), follow_symlinks=False)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{target}: cannot write the package: {error.strerror or error}") from None
     temporary = target.with_name(target.name + ".part")
     completed = subprocess.run(
         [dpkg_deb, "--root-owner-group", "-Zxz", "--build", str(root), str(temporary)],

@@ -9,6 +9,8 @@ set, and run the real depmod on the scratch root), so nothing outside ``tmp_path
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -264,6 +266,23 @@ def test_same_input_same_package(tmp_path: Path) -> None:
     second = _deb(tmp_path / "b")
 
     assert first.read_bytes() == second.read_bytes()
+
+
+@needs_dpkg
+@pytest.mark.parametrize("where", ["device", "under-a-file"])
+def test_deb_refuses_an_output_it_cannot_write(tmp_path: Path, where: str) -> None:
+    tree = tmp_path / "worktree"
+    modules = _tree(tree)
+    (tmp_path / "a-file").write_text("x")
+    fifo = tmp_path / "device"
+    os.mkfifo(fifo)  # stands in for /dev/null: renaming over it would replace the device
+    output = {"device": fifo, "under-a-file": tmp_path / "a-file/p.deb"}[where]
+
+    with pytest.raises(InputError, match=re.escape(str(output))):
+        package_deb(modules, output, OPTIONS, base=tree, mtime=0)
+
+    assert fifo.exists() and not fifo.is_file()
+    assert list(tmp_path.rglob("*.part")) == []
 
 
 @needs_dpkg
