@@ -11,8 +11,10 @@ gate call. A session is created by :func:`patchsmith.workspace.apply.apply_patch
     store.resolve("drivers/md/dm.c#4", Resolution.EDITED, text="...new region text...")
     store.resolve("drivers/md/dm.c#5", Resolution.UPSTREAM)             # upstream's post-image
     store.undo("drivers/md/dm.c#2")
-    store.open_items()      # -> list[OpenItem]: unresolved hunks, .rej files, conflict markers
+    store.open_items()      # -> list[OpenItem]: unresolved hunks, .rej files, conflict markers,
+                            #    selection warnings nobody acknowledged
     store.next_open()       # -> SessionHunk | None
+    store.set_warnings([...]); store.acknowledge_warning(3)     # the selection's warnings
 
 Every mutating call returns the new :class:`Session`. Files are written in the worktree only,
 each resolution is one commit on the session's branch, and the resolution is remembered for the
@@ -253,6 +255,35 @@ class Pending:
 
 
 @record
+class SessionWarning:
+    """A selection warning (:mod:`patchsmith.kernel.deps`): a kept hunk depends on something
+    the selection left out. Open, it closes the gate like an unresolved hunk until a person
+    acknowledges it."""
+
+    number: int
+    """What ``resolve --ack-warning`` takes (1-based, in the order they are listed)."""
+    key: str
+    """Identifies the warning across runs of ``apply`` (an acknowledgement is kept by it)."""
+    kind: str
+    path: str
+    """The (first) kept file it is about."""
+    message: str
+    hunk: int = 0
+    """The (first) kept hunk of :attr:`path` it is about."""
+    other_path: str | None = None
+    """The left-out file it points at."""
+    kept_line: str = ""
+    other_line: str = ""
+    """The evidence: a kept line and the left-out line it depends on."""
+    acknowledged_by: str | None = None
+    acknowledged_at: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_by is None
+
+
+@record
 class Session:
     """Everything about one apply: where, from what, and every hunk's fate."""
 
@@ -283,6 +314,8 @@ class Session:
     hunks: tuple[SessionHunk, ...] = ()
     pending: Pending | None = None
     schema: str = SCHEMA
+    warnings: tuple[SessionWarning, ...] = ()
+    """The selection's dependency warnings (absent from sessions of older patchsmiths)."""
 
     @property
     def touched(self) -> tuple[str, ...]:
@@ -356,6 +389,7 @@ class Session:
             ],
             "hunks": [h.to_json() for h in self.hunks],
             "pending": None if self.pending is None else _plain(self.pending),
+            "warnings": [_plain(w) for w in self.warnings],
         }
 
     @classmethod
@@ -402,6 +436,7 @@ class Session:
                 ),
                 hunks=tuple(SessionHunk.from_json(h) for h in data["hunks"]),
                 pending=None if pending is None else Pending(**pending),
+                warnings=tuple(SessionWarning(**w) for w in data.get("warnings", [])),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SessionError(
@@ -421,7 +456,7 @@ class OpenItem:
     kind: str
     """``hunk`` (unresolved), ``reject`` (a ``.rej`` file), ``marker`` (conflict markers in a
     touched file), ``interrupted`` (apply did not finish), ``uncommitted`` (a touched file
-    differs from the branch)."""
+    differs from the branch), ``warning`` (a selection warning nobody acknowledged)."""
     path: str
     detail: str
     hunk_id: str | None = None
@@ -671,6 +706,13 @@ class SessionStore:
             for path in session.touched:
                 if path in dirty and not any(i.path == path and i.kind == "marker" for i in items):
                     items.append(OpenItem("uncommitted", path, "changed since the last commit"))
+        for warning in session.warnings:
+            if warning.open:
+                detail = (
+                    f"selection warning [{warning.number}]: {warning.message}; read it, then "
+                    f"'patchsmith resolve --ack-warning {warning.number}'"
+                )
+                items.append(OpenItem("warning", warning.path, detail))
         return items
 
     def next_open(self) -> SessionHunk | None:
@@ -727,6 +769,46 @@ class SessionStore:
         if remember and not reused:
             memory.remember(session.hunk(hunk.id))
         return session
+
+    def set_warnings(self, warnings: tuple[SessionWarning, ...]) -> Session:
+        """Record the selection's warnings; one acknowledged before (same key) stays so."""
+        with self.locked():
+            session = self.read()
+            known = {w.key: w for w in session.warnings if not w.open}
+            kept = tuple(
+                replace(
+                    w,
+                    acknowledged_by=known[w.key].acknowledged_by,
+                    acknowledged_at=known[w.key].acknowledged_at,
+                )
+                if w.key in known
+                else w
+                for w in warnings
+            )
+            session = replace(session, warnings=kept)
+            self.write(session)
+            return session
+
+    def acknowledge_warning(self, number: int, by: str | None = None) -> Session:
+        """Mark selection warning ``number`` as read by a person: it no longer closes the gate."""
+        with self.locked():
+            session = self.read()
+            found = [w for w in session.warnings if w.number == number]
+            if not found:
+                listed = len(session.warnings)
+                raise SessionError(
+                    f"no selection warning {number} in this session ({listed} warnings)",
+                    hint="'patchsmith status' lists them with their numbers",
+                )
+            if not found[0].open:
+                return session
+            acknowledged = replace(found[0], acknowledged_by=by or _who(), acknowledged_at=now())
+            session = replace(
+                session,
+                warnings=tuple(acknowledged if w.number == number else w for w in session.warnings),
+            )
+            self.write(session)
+            return session
 
     def undo(self, hunk_id: str) -> Session:
         """Take back a hunk's resolution: the file returns to what it was, in a new commit."""
