@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
+    classifier_from_args,
     print_json,
     read_index,
     selection_from_args,
@@ -19,7 +20,10 @@ from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace.session import SessionStore, SessionWarning, session_path
+
+if TYPE_CHECKING:
+    from patchsmith.kernel.deps import DependencyWarning
 
 
 def add_parser(subparsers: Any) -> None:
@@ -93,6 +97,13 @@ def run(args: argparse.Namespace) -> int:
 
     session = apply_patch(index, result, Path(args.tree), options, progress)
     store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    classifier = classifier_from_args(args)
+    if classifier is not None:
+        # What the kept hunks depend on that the selection left out: open items until read.
+        from patchsmith.kernel.selection import selection_warnings
+
+        warnings = selection_warnings(result, classifier=classifier)
+        session = store.set_warnings(tuple(session_warning(w) for w in warnings))
     items = store.open_items()
     if args.json:
         print_json(session.to_json())
@@ -103,3 +114,18 @@ def run(args: argparse.Namespace) -> int:
             f"(status, resolve, finish and abort also find this session from {session.tree})\n"
         )
     return 1 if items else 0
+
+
+def session_warning(warning: DependencyWarning) -> SessionWarning:
+    """A dependency warning as the session keeps it (the kernel package knows no sessions)."""
+    return SessionWarning(
+        number=warning.number,
+        key=warning.key,
+        kind=str(warning.kind),
+        path=warning.path,
+        message=warning.message,
+        hunk=warning.hunk,
+        other_path=warning.other_path,
+        kept_line=warning.kept_line,
+        other_line=warning.other_line,
+    )

@@ -39,6 +39,13 @@ def add_parser(subparsers: Any) -> None:
     action.add_argument("--drop", action="store_true", help="keep the vendor's code")
     action.add_argument("--edit", action="store_true", help="edit the region in $EDITOR")
     action.add_argument("--undo", action="store_true", help="take back the hunk's resolution")
+    action.add_argument(
+        "--ack-warning",
+        type=int,
+        metavar="N",
+        help="acknowledge selection warning N (as 'patchsmith status' numbers them) after "
+        "reading it: it stops closing the build gate",
+    )
     parser.add_argument("--reason", metavar="TEXT", help="why (required with --drop)")
     add_session_argument(parser)
     parser.set_defaults(run=run)
@@ -46,6 +53,12 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     store = store_from_args(args)
+    if args.ack_warning is not None:
+        if args.hunk is not None or args.next:
+            raise UsageError(
+                "--ack-warning N takes no hunk", hint="patchsmith resolve --ack-warning 3"
+            )
+        return _acknowledge(store, args.ack_warning)
     if args.hunk is None and not args.next:
         return open_tui(store)
     session = store.load()
@@ -75,6 +88,18 @@ def run(args: argparse.Namespace) -> int:
     sys.stdout.write(f"{after.id}: {fate(after)}\n")
     remaining = len(store.load().open_hunks)
     sys.stdout.write(f"{remaining} hunk(s) open\n")
+    return 1 if remaining else 0
+
+
+def _acknowledge(store: SessionStore, number: int) -> int:
+    session = store.acknowledge_warning(number)
+    warning = next(w for w in session.warnings if w.number == number)
+    sys.stdout.write(
+        f"selection warning [{number}] acknowledged by {warning.acknowledged_by}: "
+        f"{warning.message}\n"
+    )
+    remaining = len(store.open_items())
+    sys.stdout.write(f"{remaining} item(s) open\n")
     return 1 if remaining else 0
 
 

@@ -60,6 +60,16 @@ def write_status(session: Session, items: list[OpenItem], out: TextIO | None = N
     width = max((len(h.id) for h in session.hunks), default=10)
     for hunk in session.hunks:
         out.write(f"  {hunk.id:<{width}}  {hunk.status!s:<17} {fate(hunk)}\n")
+    if session.warnings:
+        opened = sum(1 for w in session.warnings if w.open)
+        out.write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")
+        for warning in session.warnings:
+            state = "open" if warning.open else f"acknowledged by {warning.acknowledged_by}"
+            out.write(f"  [{warning.number}] {state}: {warning.message}\n")
+            if warning.other_line:
+                out.write(f"        left out: {warning.other_line.strip()}\n")
+            if warning.kept_line:
+                out.write(f"        kept:     {warning.kept_line.strip()}\n")
     if items:
         out.write(f"\n{len(items)} open item(s):\n")
         for item in items:
@@ -68,5 +78,7 @@ def write_status(session: Session, items: list[OpenItem], out: TextIO | None = N
             "\nnext: patchsmith resolve HUNK --accept | --upstream | --edit | --drop --reason TEXT"
             " (or 'patchsmith resolve' for the TUI)\n"
         )
+        if any(item.kind == "warning" for item in items):
+            out.write("      patchsmith resolve --ack-warning N, once warning N is read\n")
     else:
         out.write("\nnothing open: 'patchsmith finish' writes the combined patch\n")
