@@ -38,6 +38,7 @@ from patchsmith.patchfile.select import select
 # nothing else on check's path imports typing, which costs ~2 ms of every run's start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from patchsmith.cli.table import Cell
@@ -192,18 +193,22 @@ def _run(args: argparse.Namespace) -> int:
     )
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")  # the progress line, gone before the results
+    # With Kbuild classes, what the kept hunks depend on that the selection leaves out: each
+    # warning is an item a person must read (exit 1), as in an apply session.
+    warnings: list[DependencyWarning] = []
+    if classifier is not None:
+        from patchsmith.kernel.selection import selection_warnings
+
+        warnings = selection_warnings(result, classifier=classifier)
+    settled = prediction.settled and not warnings
     if args.report_format is not None:
         from patchsmith.cli.report import write_text
         from patchsmith.report.builders import ReportContext
         from patchsmith.report.render import render_prediction_report
 
         report_classes = None
-        warnings: list[DependencyWarning] = []
         if classifier is not None:
-            from patchsmith.kernel.selection import selection_warnings
-
             report_classes = classifier.classify_all([d.tree_path for d in result.decisions])
-            warnings = selection_warnings(result, report_classes)
         context = ReportContext(
             tree=args.tree,
             base=args.base,
@@ -216,11 +221,12 @@ def _run(args: argparse.Namespace) -> int:
         )
         write_text(text, args.output)
         if args.output is None or args.output == "-":
-            return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+            return int(ExitCode.OK if settled else ExitCode.ATTENTION)
     if args.json:
         document = prediction.to_json(verbose=args.verbose)
         document["tree"] = args.tree
         document["left_out"] = len(result.left_out)
+        document["warnings"] = [_warning_json(w) for w in warnings]
         # Compact on purpose: the indenting encoder is pure Python and takes longer than the
         # whole prediction on a kernel patch; pipe through 'jq .' to read it.
         print_json(document, indent=None)
@@ -231,8 +237,29 @@ def _run(args: argparse.Namespace) -> int:
             issues=args.issues,
             left_out=len(result.left_out),
             every=args.every,
+            warnings=warnings,
         )
-    return int(ExitCode.OK if prediction.settled else ExitCode.ATTENTION)
+    return int(ExitCode.OK if settled else ExitCode.ATTENTION)
+
+
+def _warning_json(warning: DependencyWarning) -> dict[str, Any]:
+    return {
+        "number": warning.number,
+        "key": warning.key,
+        "kind": str(warning.kind),
+        "path": warning.path,
+        "hunk": warning.hunk,
+        "identifiers": list(warning.identifiers),
+        "other_path": warning.other_path,
+        "other_hunk": warning.other_hunk,
+        "message": warning.message,
+        "kept_line": warning.kept_line,
+        "other_line": warning.other_line,
+        "users": [
+            {"path": path, "hunks": list(hunks), "line": line}
+            for path, hunks, line in warning.users
+        ],
+    }
 
 
 def _terminal_progress() -> Progress | None:
@@ -300,8 +327,10 @@ def render(
     issues: bool,
     left_out: int = 0,
     every: bool = False,
+    warnings: Sequence[DependencyWarning] = (),
 ) -> None:
-    """The human view: one table row per hunk, grouped by file, then a summary line."""
+    """The human view: one table row per hunk, grouped by file, the selection's warnings, then
+    a summary line."""
     from patchsmith.cli.table import format_table, styled, terminal_width, use_colour
 
     out = sys.stdout
@@ -355,6 +384,14 @@ def render(
                 summary.append(", ")
             summary.append((f"{counts[status]} {status}", _STYLE.get(status, "")))
     summary.append(f"; {prediction.review_count} need review")
+    if warnings:
+        from patchsmith.cli.filter import warning_lines
+
+        lines.append("")
+        lines.extend(line.rstrip("\n") for line in warning_lines(warnings))
+        noun = "selection warning" if len(warnings) == 1 else "selection warnings"
+        summary.append("; ")
+        summary.append((f"{len(warnings)} {noun}", "bold yellow"))
     if left_out:
         summary.append(f"; {left_out} file(s) left out by the selection")
     lines.append(styled(summary, colour))
