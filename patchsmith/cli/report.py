@@ -106,7 +106,24 @@ def run(args: argparse.Namespace) -> int:
             combined = git.diff(worktree, session.base_commit, session.branch)
         except GitError:
             combined = None  # the diffstat is left empty rather than failing the report
-    context = ReportContext(tree=session.tree, build=_stored_build(store.path.parent))
+    from patchsmith.kernel.deps import DependencyWarning, WarningKind
+
+    warnings = tuple(
+        DependencyWarning(
+            kind=WarningKind(w.kind),
+            path=w.path,
+            hunk=w.hunk,
+            message=w.message,
+            number=w.number,
+            other_path=w.other_path,
+            kept_line=w.kept_line,
+            other_line=w.other_line,
+        )
+        for w in session.warnings
+    )
+    context = ReportContext(
+        tree=session.tree, build=_stored_build(store.path.parent), warnings=warnings
+    )
     report = from_session(session, items, context, combined)
     write_text(render(report, args.report_format, args.attention_only), args.output)
     return int(ExitCode.ATTENTION if items else ExitCode.OK)

@@ -400,6 +400,9 @@ def _verdict(
         return False, f"{len(unresolved)} {noun} a person before the build gate opens"
     if silent:
         return False, f"{len(silent)} hunk(s) went in with fuzz and nobody looked"
+    if warnings and kind == ReportKind.PREDICTION:
+        # In a session they are open items until acknowledged (in ``unresolved`` above).
+        return False, f"{warnings} selection warning(s) need a person: read each first"
     if build is not None and not build.ok:
         return False, f"the build failed ({build.message})"
     read = f"; read the {warnings} selection warning(s) first" if warnings else ""
@@ -850,7 +853,11 @@ def from_session(
     # The build gate's own list is the truth about what is open: it also sees .rej files,
     # conflict markers and uncommitted edits, which no hunk status shows.
     gate = tuple(
-        item.hunk_id if item.hunk_id is not None else f"{item.path} ({item.kind})"
+        item.hunk_id
+        if item.hunk_id is not None
+        else item.detail.partition(":")[0]
+        if item.kind == "warning"
+        else f"{item.path} ({item.kind})"
         for item in open_items
     )
     safe, verdict = _verdict(
