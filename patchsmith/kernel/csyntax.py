@@ -16,8 +16,8 @@ are then followed token by token, braces counted. Without the file, the hunk's s
 (``@@ ... @@ struct dm_verity {``, which diff takes from the same kind of line) stands in.
 
 A definition counts as changed when a statement that declares it holds an added line and the
-old side has no statement declaring it with the same tokens: a comment or whitespace change, or
-a declaration moved unchanged, changes nothing.
+old side has no statement declaring it with the same tokens: a comment or whitespace change, a
+sparse annotation (``__rcu``), or a declaration moved unchanged, changes nothing.
 
 Depends on nothing but the standard library and :mod:`patchsmith.record`.
 """
@@ -54,6 +54,12 @@ class Definition:
     """The first added line of the statement that declares it (the evidence)."""
     file_local: bool
     """Visible only in its own file (``static``, or a macro, type or member of a ``.c`` file)."""
+    containers: tuple[str, ...] = ()
+    """For a member: the names its struct or union goes by (tag, typedef name), when known. Code
+    that names none of them cannot be using this member (``flags`` is a member of hundreds)."""
+    statement: tuple[bytes, ...] = ()
+    """The declaring statement's tokens, as compared (another hunk of the same file removing
+    exactly this statement makes the pair a move, not a change)."""
 
 
 @record
@@ -64,6 +70,13 @@ class Use:
     line: bytes
     member: bool
     """Written as a member access (``->name`` or ``.name``)."""
+    receiver: str | None = None
+    """For a member access on a plain variable (``v->corrupted_errs``): the variable. ``None``
+    when the left side is a call, a cast, an element or another member (the type is not
+    known from the line alone)."""
+    through_call: bool = False
+    """The left side ends with ``)``: a macro or function returns the struct
+    (``SLAVE_AD_INFO(slave)->port_priority``)."""
 
 
 # Tokens, in the order tried: comment starts, strings and characters, identifiers, numbers, and
@@ -159,12 +172,19 @@ def uses(ops: str, texts: Sequence[bytes]) -> list[Use]:
             words = words[2:]  # '#' and the directive
             if directive.group(1) in (b"define", b"undef") and words:
                 words = words[1:]
-        previous = b""
-        for word in words:
+        for index, word in enumerate(words):
             if _is_identifier(word) and word not in KEYWORDS and word not in _COMMON:
+                previous = words[index - 1] if index else b""
                 member = previous in (b".", b"->")
-                found.append(Use(word.decode("ascii"), line, member))
-            previous = word
+                receiver = None
+                through_call = False
+                if member and index >= 2:
+                    left = words[index - 2]
+                    before_left = words[index - 3] if index >= 3 else b""
+                    through_call = left == b")"
+                    if _is_identifier(left) and before_left not in (b".", b"->"):
+                        receiver = left.decode("ascii")
+                found.append(Use(word.decode("ascii"), line, member, receiver, through_call))
     return found
 
 
@@ -202,6 +222,35 @@ class _Scope:
     frame: _Frame
     kind: Kind | None = None
     """For an aggregate: the kind its members are (member, enum constant)."""
+    tag: bytes | None = None
+    """For a struct or union: its tag (an anonymous one inside another: the outer one's)."""
+    first: int = 0
+    """For an aggregate: where its members start in :attr:`_Follower.declared`."""
+
+
+class _Declared:
+    """One declaration a :class:`_Follower` saw."""
+
+    __slots__ = ("containers", "kind", "lines", "name", "static", "words")
+
+    def __init__(
+        self,
+        kind: Kind,
+        name: bytes,
+        words: tuple[bytes, ...],
+        lines: tuple[int, ...],
+        static: bool,
+        containers: list[bytes] | None = None,
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        self.words = words
+        """The statement's tokens: what "changed" compares."""
+        self.lines = lines
+        """The hunk lines it spans (-1 for the lines above the hunk)."""
+        self.static = static
+        self.containers = containers if containers is not None else []
+        """For a member: the struct's tag and typedef name, as far as they are known."""
 
 
 # out_unlock:     err:  /* comment */       (a goto label: kernel style puts it in column 0, inside
@@ -243,8 +292,10 @@ class _Follower:
         """A ``#define`` continued on the next line: its name, tokens and lines so far."""
         self.directive = False
         """A preprocessor line other than #define continued on the next line."""
-        self.declared: list[tuple[Kind, bytes, tuple[bytes, ...], tuple[int, ...], bool]] = []
-        """(kind, name, the statement's tokens, the hunk lines it spans, static)."""
+        self.declared: list[_Declared] = []
+        self.closed: list[tuple[int, int]] = []
+        """Member ranges of aggregates closed in the statement now collected: a ``typedef``
+        statement names them."""
 
     def feed(self, line: bytes, number: int) -> None:
         continued = line.rstrip(b"\r\n").endswith(b"\\")
@@ -276,7 +327,7 @@ class _Follower:
             self._token(word, number)
 
     def _macro(self, name: bytes, words: list[bytes], lines: list[int]) -> None:
-        self.declared.append((Kind.MACRO, name, tuple(words), tuple(lines), False))
+        self.declared.append(_Declared(Kind.MACRO, name, tuple(words), tuple(lines), False))
 
     def _token(self, word: bytes, number: int) -> None:
         top = self.stack[-1]
@@ -298,9 +349,10 @@ class _Follower:
         if word == b"}":
             if len(self.stack) > 1:
                 self._finish(number)
-                self.stack.pop()
+                closing = self.stack.pop()
                 self.statement = self.saved.pop() if self.saved else []
                 self.statement.append((b"{}", number))
+                self.closed.append((closing.first, len(self.declared)))
             return
         if word == b";" or (word == b"," and top.kind == Kind.ENUM_CONSTANT):
             self.statement.append((word, number))
@@ -314,11 +366,15 @@ class _Follower:
         self.saved.append(self.statement)
         if aggregate is not None:
             self.statement = []
-            self.stack.append(_Scope(_Frame.AGGREGATE, aggregate))
             tag = words[-1] if words and words[-1] not in _AGGREGATES else None
-            if tag is not None and _is_identifier(tag) and self.stack[-2].frame == _Frame.FILE:
+            if tag is not None and not _is_identifier(tag):
+                tag = None
+            outer = self.stack[-1]
+            inherited = tag if tag is not None else outer.tag
+            self.stack.append(_Scope(_Frame.AGGREGATE, aggregate, inherited, len(self.declared)))
+            if tag is not None and outer.frame == _Frame.FILE:
                 lines = (*(n for _w, n in self.saved[-1]), number)
-                self.declared.append((Kind.TAG, tag, tuple(words), lines, False))
+                self.declared.append(_Declared(Kind.TAG, tag, tuple(words), lines, False))
         elif b"=" in words:
             self.statement = []
             self.stack.append(_Scope(_Frame.INITIALIZER))
@@ -336,6 +392,7 @@ class _Follower:
         if self.statement:
             self._declare(self.statement, function_body=False)
         self.statement = []
+        self.closed = []
 
     def _declare(self, statement: list[tuple[bytes, int]], function_body: bool) -> None:
         words = [w for w, _n in statement]
@@ -343,9 +400,17 @@ class _Follower:
         static = b"static" in words
         top = self.stack[-1]
         found = _declared_name(words, top, function_body)
-        if found is not None:
-            kind, name = found
-            self.declared.append((kind, name, tuple(words), lines, static))
+        if found is None:
+            return
+        kind, name = found
+        containers = [top.tag] if kind == Kind.MEMBER and top.tag else []
+        self.declared.append(_Declared(kind, name, tuple(words), lines, static, containers))
+        if kind == Kind.TYPEDEF and b"{}" in words:
+            # typedef struct { ... } name_t;  its members are reached through name_t too.
+            for first, last in self.closed:
+                for declared in self.declared[first:last]:
+                    if declared.kind == Kind.MEMBER:
+                        declared.containers.append(name)
 
 
 def _aggregate_of(words: list[bytes]) -> Kind | None:
@@ -421,9 +486,7 @@ def _variable_kind(top: _Scope) -> Kind:
     return Kind.MEMBER if top.frame == _Frame.AGGREGATE else Kind.GLOBAL
 
 
-def _follow(
-    context: Sequence[bytes], lines: Sequence[tuple[int, bytes]]
-) -> list[tuple[Kind, bytes, tuple[bytes, ...], tuple[int, ...], bool]]:
+def _follow(context: Sequence[bytes], lines: Sequence[tuple[int, bytes]]) -> list[_Declared]:
     follower = _Follower()
     for line in context:
         follower.feed(line, -1)
@@ -436,6 +499,21 @@ def _follow(
     if follower.statement and follower.stack[-1].frame in (_Frame.FILE, _Frame.AGGREGATE):
         follower._finish(-2)  # a statement cut by the end of the hunk
     return follower.declared
+
+
+# Annotations for sparse, the kernel's checker: the compiler does not see them, so adding
+# __rcu to a member changes nothing a module build depends on.
+_ANNOTATIONS = frozenset(
+    b"__rcu __user __iomem __percpu __force __bitwise __kernel __safe __nocast __private".split()
+)
+
+
+def _names(containers: Sequence[bytes]) -> tuple[str, ...]:
+    return tuple(c.decode("ascii") for c in dict.fromkeys(containers))
+
+
+def _compared(words: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    return tuple(word for word in words if word not in _ANNOTATIONS)
 
 
 def changed_definitions(
@@ -451,15 +529,41 @@ def changed_definitions(
     lines above the hunk (``None`` when the hunk could not be placed: ``section`` is used);
     ``source_file`` says the file is a ``.c`` file, whose macros, types and statics stay in it.
     """
+    return definition_changes(ops, texts, before, section, source_file)[0]
+
+
+def definition_changes(
+    ops: str,
+    texts: Sequence[bytes],
+    before: Sequence[bytes] | None,
+    section: bytes = b"",
+    source_file: bool = False,
+) -> tuple[list[Definition], set[tuple[Kind, str, tuple[str, ...], tuple[bytes, ...]]]]:
+    """:func:`changed_definitions`, and the statements the hunk removes (kind, name, the struct
+    it is in, tokens as compared): what another hunk of the same file may be adding back
+    elsewhere in the same struct (a move)."""
     context = context_before(before) if before is not None else context_from_section(section)
     new_side = [(n, t) for n, (op, t) in enumerate(zip(ops, texts, strict=True)) if op != "-"]
     old_side = [(n, t) for n, (op, t) in enumerate(zip(ops, texts, strict=True)) if op != "+"]
-    old = {(kind, name, words) for kind, name, words, _lines, _static in _follow(context, old_side)}
+    old_declared = _follow(context, old_side)
+    old = {(d.kind, d.name, _compared(d.words)) for d in old_declared}
+    removed = {
+        (d.kind, d.name.decode("ascii"), _names(d.containers), _compared(d.words))
+        for d in old_declared
+        if any(n >= 0 and ops[n] == "-" for n in d.lines)
+    }
     found: list[Definition] = []
     seen: set[tuple[Kind, bytes]] = set()
-    for kind, name, words, lines, static in _follow(context, new_side):
+    for declared in _follow(context, new_side):
+        kind, name, words, lines, static = (
+            declared.kind,
+            declared.name,
+            declared.words,
+            declared.lines,
+            declared.static,
+        )
         added = [n for n in lines if n >= 0 and ops[n] == "+"]
-        if not added or (kind, name, words) in old or (kind, name) in seen:
+        if not added or (kind, name, _compared(words)) in old or (kind, name) in seen:
             continue
         if name in _COMMON or name in KEYWORDS:
             continue
@@ -469,5 +573,15 @@ def changed_definitions(
             or (source_file and kind in (Kind.MACRO, Kind.MEMBER, Kind.TYPEDEF, Kind.TAG))
             or (source_file and kind == Kind.ENUM_CONSTANT)
         )
-        found.append(Definition(name.decode("ascii"), kind, texts[added[0]], local))
-    return found
+        containers = _names(declared.containers)
+        found.append(
+            Definition(
+                name.decode("ascii"),
+                kind,
+                texts[added[0]],
+                local,
+                containers,
+                _compared(words),
+            )
+        )
+    return found, removed

@@ -12,8 +12,9 @@ decide in seconds:
   only where the kept code can see it: a header in the files that include it (directly or not),
   a ``.c`` file's non-static functions and globals everywhere (they link), its statics, macros
   and types only in itself. Left-out hunks for other architectures and for files the config does
-  not build are ignored; a member must be used as one (``->x``, ``.x``). One warning stands for
-  one left-out hunk, with every kept file that uses what it changes.
+  not build are ignored; a member must be used as one (``->x``, ``.x``), in a file that names
+  its struct (by tag or typedef name). One warning stands for one left-out hunk, with every kept
+  file that uses what it changes.
 - **builtin-header**: a kept hunk changes a header that built-in code also includes (only when
   ``--class header`` keeps such headers): the rebuilt module disagrees with the running kernel.
 - **kbuild-left-out**: a kept file is in the build only through a Kbuild line the patch adds,
@@ -35,7 +36,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from patchsmith.kernel.classify import Classification, FileClass
-from patchsmith.kernel.csyntax import Definition, Kind, Use, changed_definitions, uses
+from patchsmith.kernel.csyntax import Definition, Kind, Use, definition_changes, uses
 from patchsmith.patchfile.hunk import Hunk
 from patchsmith.record import record
 
@@ -121,7 +122,13 @@ def changed_identifiers(
 ) -> list[Definition]:
     """The definitions and declarations ``hunk`` of ``path`` adds or changes; ``before`` is the
     file's lines above the hunk (its section header stands in without it)."""
-    return changed_definitions(
+    return _changes(path, hunk, before)[0]
+
+
+def _changes(
+    path: str, hunk: Hunk, before: Sequence[bytes] | None
+) -> tuple[list[Definition], set[tuple[Kind, str, tuple[str, ...], tuple[bytes, ...]]]]:
+    return definition_changes(
         hunk.ops,
         hunk.texts,
         before,
@@ -141,6 +148,8 @@ def dependency_warnings(
     classes: Mapping[str, Classification] | None = None,
     sees: Callable[[str, str], bool] | None = None,
     before: Callable[[PatchHunk], Sequence[bytes] | None] | None = None,
+    mentions: Callable[[str, tuple[str, ...]], bool] | None = None,
+    types_of: Callable[[str, str], frozenset[str]] | None = None,
 ) -> list[DependencyWarning]:
     """The uses-left-out and builtin-header warnings for keeping ``kept`` without
     ``left_out``, numbered in the order of the first kept file each is about.
@@ -152,6 +161,9 @@ def dependency_warnings(
     ``sees(kept_path, header)`` says whether a kept file's code includes a header, directly or
     not (without it: a private header is seen from its own directory and below, a kernel-wide
     one from everywhere). ``before(item)`` gives the file's lines above a left-out hunk.
+    ``mentions(kept_path, names)`` says whether a kept file names one of ``names`` (the struct
+    a changed member belongs to), ``types_of(kept_path, variable)`` the struct types a variable
+    is declared with there; see :func:`_may_be_member_of`.
     """
     visible = sees or _near
     used: dict[str, list[tuple[PatchHunk, Use]]] = {}
@@ -160,7 +172,8 @@ def dependency_warnings(
             used.setdefault(use.name, []).append((item, use))
     wanted = {name.encode("ascii") for name in used}
 
-    found: dict[tuple[str, int], _Group] = {}
+    candidates: list[tuple[PatchHunk, list[Definition]]] = []
+    removed_in: dict[str, set[tuple[Kind, str, tuple[str, ...], tuple[bytes, ...]]]] = {}
     for other in left_out:
         cls = classes.get(other.path) if classes is not None else None
         if cls is not None and (cls.kind in _IGNORED_CLASSES or cls.kind == FileClass.BUILD_SYSTEM):
@@ -174,10 +187,29 @@ def dependency_warnings(
         if not changed_words & wanted:
             continue
         lines = before(other) if before is not None else None
+        definitions, removed = _changes(other.path, other.hunk, lines)
+        removed_in.setdefault(other.path, set()).update(removed)
+        candidates.append((other, definitions))
+
+    found: dict[tuple[str, int], _Group] = {}
+    for other, definitions in candidates:
         header = other.path.endswith(".h")
-        for definition in changed_identifiers(other.path, other.hunk, lines):
+        moved = removed_in.get(other.path, set())
+        for definition in definitions:
+            identity = (
+                definition.kind,
+                definition.name,
+                definition.containers,
+                definition.statement,
+            )
+            if identity in moved:
+                continue  # removed as is by another hunk of the file: moved, not changed
             for item, use in used.get(definition.name, ()):
                 if use.member != (definition.kind == Kind.MEMBER):
+                    continue
+                if definition.kind == Kind.MEMBER and not _may_be_member_of(
+                    item.path, use, definition.containers, mentions, types_of
+                ):
                     continue
                 if item.path != other.path:
                     if definition.file_local:
@@ -209,6 +241,30 @@ def dependency_warnings(
             )
     warnings.extend(group.warning() for group in found.values())
     return number_warnings(warnings, [item.path for item in kept])
+
+
+def _may_be_member_of(
+    path: str,
+    use: Use,
+    containers: tuple[str, ...],
+    mentions: Callable[[str, tuple[str, ...]], bool] | None,
+    types_of: Callable[[str, str], frozenset[str]] | None,
+) -> bool:
+    """Whether a kept ``->name`` may be the changed member of the struct ``containers`` names.
+
+    ``flags`` is a member of hundreds of structs. ``param->flags`` is this struct's only if
+    ``param`` is declared with it (when the file declares it at all); a member reached through
+    a call (``SLAVE_AD_INFO(slave)->port_priority``) may be anything, so it counts; any other
+    access (``x->props.flags``, a designated ``.flags =``) counts when the file names the
+    struct somewhere. Without the tree (no callbacks) every use counts.
+    """
+    if not containers or use.through_call:
+        return True
+    if use.receiver is not None and types_of is not None:
+        declared = types_of(path, use.receiver)
+        if declared:
+            return bool(declared & set(containers))
+    return mentions is None or mentions(path, containers)
 
 
 def _near(path: str, header: str) -> bool:
@@ -305,14 +361,23 @@ def kbuild_warnings(
     kept_paths: Sequence[str],
     left_out_paths: frozenset[str],
     classes: Mapping[str, Classification],
+    unpatched: Callable[[str], Classification] | None = None,
 ) -> list[DependencyWarning]:
     """kbuild-left-out warnings: kept files whose class rests on a Kbuild line the patch adds
-    in a file the selection leaves out (not numbered: :func:`number_warnings` does)."""
+    in a file the selection leaves out (not numbered: :func:`number_warnings` does).
+
+    ``unpatched(path)`` is the class on the tree before the patch: a file the old Makefile
+    builds the same way (a line rewritten to add a neighbour) needs nothing left out.
+    """
     warnings: list[DependencyWarning] = []
     for path in kept_paths:
         cls = classes.get(path)
-        if cls is None:
+        if cls is None or not cls.patched_kbuild:
             continue
+        if unpatched is not None:
+            before = unpatched(path)
+            if (before.kind, before.modules) == (cls.kind, cls.modules):
+                continue
         for makefile in cls.patched_kbuild:
             if makefile in left_out_paths:
                 warnings.append(

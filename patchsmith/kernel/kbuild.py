@@ -145,9 +145,16 @@ class KbuildFile:
     """Names marked ``export``: what a sub-make sees (``BITS`` from ``arch/x86/Makefile``)."""
     problem: str | None = None
     """Why this file cannot be trusted (``drivers/x/Makefile:12: 'endif' without 'if'``)."""
+    by_target: dict[str, list[ObjectRef]] = field(
+        default_factory=dict, hash=False, compare=False, repr=False
+    )
+    """:attr:`refs` by target, made on first use (a big Makefile is asked once per file)."""
 
     def refs_to(self, target: str) -> list[ObjectRef]:
-        return [ref for ref in self.refs if ref.target == target]
+        if not self.by_target and self.refs:
+            for ref in self.refs:
+                self.by_target.setdefault(ref.target, []).append(ref)
+        return list(self.by_target.get(target, ()))
 
 
 @record

@@ -12,6 +12,7 @@ Depends on the kernel package and the patch reader; never on the engine, workspa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,6 +80,7 @@ class Classifier:
         self.kbuild = KbuildTree(tree, load_config(config), arch, files=files)
         self.config_path = str(config)
         self.seen: dict[str, Classification] = {}
+        self._texts: dict[str, bytes] = {}
 
     def __call__(self, path: str) -> Classification:
         found = self.seen.get(path)
@@ -96,6 +98,41 @@ class Classifier:
             return False
         users = includers_of(self.kbuild, path).sources
         return any(header in include_closure(self.kbuild, source) for source in users)
+
+    def unpatched(self, path: str) -> Classification:
+        """The class of ``path`` on the tree before the patch."""
+        return classify(self.kbuild.unpatched(), [path])[path]
+
+    def mentions(self, path: str, names: tuple[str, ...]) -> bool:
+        """Whether ``path`` as the patch leaves it (its lines and the ones the patch adds)
+        names one of ``names`` as a word."""
+        pattern = re.compile(rb"\b(?:%s)\b" % b"|".join(re.escape(n.encode()) for n in names))
+        return pattern.search(self._text(path)) is not None
+
+    def types_of(self, path: str, variable: str) -> frozenset[str]:
+        """The struct tags (``struct dm_verity *v``) and ``_t`` typedef names ``variable`` is
+        declared with anywhere in ``path`` as the patch leaves it; empty when none is found."""
+        name = re.escape(variable.encode())
+        # struct dm_verity *v    const struct foo *const v    demo_t *v    (then , ; = ) or [)
+        pattern = re.compile(
+            rb"(?:\bstruct\s+([A-Za-z_]\w*)|\b([A-Za-z_]\w*_t))\s*(?:\*\s*(?:const\s+)?)*"
+            rb"\b%s\s*[,;=)\[]" % name
+        )
+        return frozenset(
+            (match.group(1) or match.group(2)).decode("ascii")
+            for match in pattern.finditer(self._text(path))
+        )
+
+    def _text(self, path: str) -> bytes:
+        found = self._texts.get(path)
+        if found is None:
+            files = self.kbuild.files
+            try:
+                data = files.read(path)
+            except OSError:
+                data = b""
+            found = self._texts[path] = data + b"\n" + files.additions(path)
+        return found
 
     def classify_all(self, paths: Iterable[str]) -> dict[str, Classification]:
         missing = [p for p in paths if p not in self.seen]
@@ -159,9 +196,12 @@ def selection_warnings(
         classes = classifier.classify_all([d.tree_path for d in result.decisions])
     sees = classifier.sees if classifier is not None else None
     before = _TreeLines(classifier.kbuild.root) if classifier is not None else None
-    warnings = dependency_warnings(kept, left_out, classes, sees, before)
+    mentions = classifier.mentions if classifier is not None else None
+    types_of = classifier.types_of if classifier is not None else None
+    warnings = dependency_warnings(kept, left_out, classes, sees, before, mentions, types_of)
     if classes is not None:
-        warnings += kbuild_warnings(kept_paths, frozenset(partial), classes)
+        unpatched = classifier.unpatched if classifier is not None else None
+        warnings += kbuild_warnings(kept_paths, frozenset(partial), classes, unpatched)
     return number_warnings(warnings, kept_paths)
 
 

@@ -323,3 +323,73 @@ def test_a_comment_change_beside_a_member_never_defines(name: str, comment: str)
 def test_a_type_change_of_a_member_defines_exactly_it(name: str, old: str, new: str) -> None:
     found = definitions(" struct holder {", f"-\t{old} {name};", f"+\t{new} {name};", " };")
     assert found == {f"{Kind.MEMBER}:{name}"}
+
+
+def test_a_member_counts_only_where_its_struct_is_named() -> None:
+    """fwnode.h turned ``u8 flags`` into ``unsigned long flags``: ``param->flags`` in dm-ioctl.c
+    is another struct's member, and dm-ioctl.c never names ``struct fwnode_handle``."""
+    left_out = [
+        _one("include/linux/fwnode.h", " struct fwnode_handle {", "-\tu8 flags;", "+\tulong flags;")
+    ]
+    kept = [_one("drivers/md/dm-ioctl.c", "+\tparam->flags |= DM_BUFFER_FULL_FLAG;")]
+    named = {"drivers/md/dm-ioctl.c": "struct dm_ioctl *param;"}
+
+    def mentions(path: str, names: tuple[str, ...]) -> bool:
+        return any(name in named.get(path, "") for name in names)
+
+    assert dependency_warnings(kept, left_out, mentions=mentions) == []
+    named["drivers/md/dm-ioctl.c"] += " struct fwnode_handle *fw;"
+    assert len(dependency_warnings(kept, left_out, mentions=mentions)) == 1
+
+
+def test_an_enum_constant_needs_no_mention_of_its_enum() -> None:
+    left_out = [
+        _one("include/linux/security.h", " enum lockdown_reason {", "+\tLOCKDOWN_XEN_USER,", " };")
+    ]
+    kept = [_one("drivers/xen/privcmd.c", "+\tif (security_locked_down(LOCKDOWN_XEN_USER))")]
+    (warning,) = dependency_warnings(kept, left_out, mentions=lambda path, names: False)
+    assert warning.identifiers == ("LOCKDOWN_XEN_USER",)
+
+
+def test_a_sparse_annotation_changes_nothing() -> None:
+    assert (
+        definitions(
+            " typedef struct port {",
+            "-\tstruct aggregator *aggregator;",
+            "+\tstruct aggregator __rcu *aggregator;",
+        )
+        == set()
+    )
+
+
+def test_a_member_moved_by_two_hunks_of_one_file_is_not_a_change() -> None:
+    left_out = [
+        _one(
+            "include/net/expect.h",
+            " struct expect {",
+            "+\trefcount_t use;",
+            "+\tpossible_net_t net;",
+            " \tstruct tuple tuple;",
+            number=1,
+        ),
+        PatchHunk(
+            "include/net/expect.h",
+            hunk(
+                " \tstruct timer_list timeout;",
+                "-\trefcount_t use;",
+                number=2,
+                section="struct expect {",
+            ),
+        ),
+    ]
+    kept = [_one("net/netfilter/expect.c", "+\tif (refcount_read(&exp->use) && exp->net)")]
+    (warning,) = dependency_warnings(kept, left_out)
+    assert warning.identifiers == ("net",)
+    # The same member leaving one struct for another is a change (libsas: scsi_core.shost
+    # became sas_ha_struct.shost).
+    other_struct = PatchHunk(
+        "include/net/expect.h",
+        hunk(" \tint a;", "-\trefcount_t use;", number=2, section="struct other {"),
+    )
+    (warning,) = dependency_warnings(kept, [left_out[0], other_struct])
+    assert warning.identifiers == ("net", "use")

@@ -228,3 +228,26 @@ def test_the_tree_is_never_written(tmp_path: Path) -> None:
     )
     assert {p: p.read_bytes() for p in TREE.rglob("*") if p.is_file()} == before
     assert not (TREE / "drivers/ring/core/iter.c").exists()
+
+
+def test_a_kept_file_built_only_through_a_left_out_makefile_line() -> None:
+    """--modules-only keeps iter.c and leaves its Makefile out: the module build would not
+    compile it. ring.c's line was rewritten by the same hunk, but the old Makefile builds it
+    too: no warning for it."""
+    from patchsmith.kernel.deps import WarningKind
+    from patchsmith.kernel.selection import MODULES_ONLY, ClassRule, selection_warnings
+    from patchsmith.patchfile.select import Selection, select
+
+    index = index_bytes(PATCH.read_bytes(), str(PATCH))
+    classifier = Classifier(TREE, CONFIG, patch=index)
+    result = select(index, Selection(file_rules=(ClassRule(classifier, MODULES_ONLY),)))
+    kept = {d.tree_path for d in result.kept}
+    assert {"drivers/ring/core/iter.c", "drivers/ring/core/ring.c"} <= kept
+    warnings = [
+        w
+        for w in selection_warnings(result, classifier=classifier)
+        if w.kind == WarningKind.KBUILD_LEFT_OUT
+    ]
+    assert [(w.path, w.other_path) for w in warnings] == [
+        ("drivers/ring/core/iter.c", "drivers/ring/core/Makefile")
+    ]
