@@ -11,15 +11,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from patchsmith.model import Resolution
+from patchsmith.workspace import fileedit
 from patchsmith.workspace.session import Session, SessionHunk, SessionStore
+from patchsmith.workspace.view import evidence
 
-from .model import HunkView, SessionView
+from .model import EvidenceView, HunkView, SessionView
 
 
 def hunk_view(hunk: SessionHunk) -> HunkView:
     """What the TUI shows of one session hunk."""
-    vendor_line = hunk.vendor.start if hunk.vendor is not None else hunk.found_line
-    current_line = hunk.current.start if hunk.current is not None else vendor_line
+    # ``found_line`` is the engine's, in the vendor tree's numbering (what ``check`` says); the
+    # regions are in the worktree's, used only where they are labelled as the worktree's.
+    current_line = hunk.current.start if hunk.current is not None else hunk.found_line
     proposal = hunk.proposal
     if proposal is None:
         proposal = hunk.current.text if hunk.current is not None else ""
@@ -39,7 +42,7 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
         is_open=hunk.open,
         reason=hunk.reason,
         expected_line=hunk.expected_line,
-        found_line=vendor_line,
+        found_line=hunk.found_line,
         upstream_pre=hunk.pre_image,
         upstream_post=hunk.post_image,
         vendor_region=hunk.vendor.text if hunk.vendor is not None else "",
@@ -52,6 +55,11 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
         drop_reason=hunk.resolution_reason or "",
         result=result,
         result_line=current_line if hunk.current is not None else 1,
+        upstream_hunk=hunk.upstream,
+        applied=hunk.applied,
+        proposal_conflicts=hunk.proposal_conflicts,
+        has_place=hunk.current is not None,
+        proposal_source=hunk.proposal_source,
     )
 
 
@@ -59,7 +67,10 @@ def session_view(session: Session, source: Path | None = None) -> SessionView:
     """What the TUI shows of a whole session."""
     title = f"{session.patch.name} onto {session.tree}"
     return SessionView(
-        hunks=tuple(hunk_view(hunk) for hunk in session.hunks), title=title, source=source
+        hunks=tuple(hunk_view(hunk) for hunk in session.hunks),
+        title=title,
+        source=source,
+        has_base=session.base is not None,
     )
 
 
@@ -92,8 +103,35 @@ class LibraryBackend:
     def drop(self, hunk_id: str, reason: str) -> None:
         self.store.resolve(hunk_id, Resolution.DROPPED, reason=reason)
 
-    def edit(self, hunk_id: str, text: str) -> None:
-        self.store.resolve(hunk_id, Resolution.EDITED, text=text)
+    def edit(self, hunk_id: str, text: str, reason: str | None = None) -> None:
+        self.store.resolve(hunk_id, Resolution.EDITED, reason=reason, text=text)
 
     def undo(self, hunk_id: str) -> None:
         self.store.undo(hunk_id)
+
+    def prepare_file_edit(self, hunk_id: str, text: str) -> tuple[bytes, int, object]:
+        edit = fileedit.prepare(self.store.load(), hunk_id, text)
+        return edit.data, edit.line, edit
+
+    def region_from_file_edit(self, handle: object, edited: bytes) -> str:
+        assert isinstance(handle, fileedit.FileEdit)
+        return fileedit.extract(handle, edited)
+
+    def evidence(self, hunk_id: str) -> EvidenceView:
+        found = evidence(self.store.load(), hunk_id)
+        return EvidenceView(
+            hunk_id=found.hunk_id,
+            vendor_file=found.vendor_file,
+            found=found.found,
+            region_start=found.region_start,
+            region_text=found.region_text,
+            function_line=found.function_line,
+            function_text=found.function_text,
+            worktree_line=found.worktree_line,
+            worktree_text=found.worktree_text,
+            reject=found.reject,
+            reject_present=found.reject_present,
+            base_text=found.base_text,
+            base_line=found.base_line,
+            note=found.note,
+        )

@@ -66,11 +66,27 @@ class HunkView:
     view shows this instead of the proposal, so a resolved hunk never shows stale markers."""
     result_line: int | None = None
     """Where :attr:`result` starts in the worktree file (defaults to ``proposal_line``)."""
+    upstream_hunk: str = ""
+    """Upstream's hunk as in the patch (``@@`` line and body): the upstream pane shows it."""
+    applied: bool = False
+    """Written into the worktree by ``apply`` (clean or offset): nothing to decide."""
+    proposal_conflicts: bool = False
+    """Whether the proposal still has conflict blocks (``a`` is refused until they are picked
+    or edited away)."""
+    has_place: bool = True
+    """Whether the hunk has a region in the worktree file to write a resolution to."""
+    proposal_source: str = ""
+    """``3way`` (found through the vanilla base), ``hunk-local`` or empty."""
 
     @property
     def start_text(self) -> str:
         """What an edit starts from: the result once resolved, else the proposal."""
         return self.result if self.result is not None else self.proposal
+
+    @property
+    def who(self) -> str:
+        """The name of whoever resolved the hunk, without the e-mail address."""
+        return self.resolved_by.split(" <", 1)[0]
 
     @property
     def needs_decision(self) -> bool:
@@ -88,6 +104,8 @@ class SessionView:
     """What the session is about (patch name, tree), for the title bar."""
     source: Path | None = None
     """The session file: its modification time tells the TUI to reload."""
+    has_base: bool = False
+    """``apply --base`` was given: the merge view shows the merge base as a pane of its own."""
 
     @property
     def open_count(self) -> int:
@@ -113,12 +131,45 @@ class SessionView:
         """How many hunks have each status."""
         return Counter(hunk.status for hunk in self.hunks)
 
+    @property
+    def open_hunks(self) -> list[HunkView]:
+        """The hunks the build gate waits for, in patch order."""
+        return [hunk for hunk in self.hunks if hunk.is_open]
+
     def find(self, hunk_id: str) -> HunkView | None:
         """The hunk with this id, or None."""
         for hunk in self.hunks:
             if hunk.hunk_id == hunk_id:
                 return hunk
         return None
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """What is around one hunk in the vendor's file and the worktree (read on demand)."""
+
+    hunk_id: str
+    vendor_file: str | None
+    """The vendor tree's file (``None``: the tree has no such file)."""
+    found: str
+    """What the region is: ``region`` (an open hunk's best place), ``pre-image`` (where an
+    applied hunk was found), ``post-image`` (already there) or ``nothing``."""
+    region_start: int | None
+    """1-based line of the region in the vendor's tree."""
+    region_text: str
+    function_line: int | None
+    """1-based vendor-tree line of the definition the hunk is in."""
+    function_text: str
+    worktree_line: int | None
+    """1-based line in the worktree file now (labelled ``worktree`` wherever it is shown)."""
+    worktree_text: str | None
+    reject: str
+    """The ``.rej`` text apply wrote for the hunk (``""``: none)."""
+    reject_present: bool
+    base_text: str | None = None
+    """The merge base when ``--base`` was given and matched here."""
+    base_line: int | None = None
+    note: str = ""
 
 
 class Action(enum.StrEnum):
@@ -158,12 +209,27 @@ class SessionBackend(Protocol):
         """Leave the vendor code; ``reason`` is required."""
         ...
 
-    def edit(self, hunk_id: str, text: str) -> None:
-        """Resolve the hunk with text a person wrote."""
+    def edit(self, hunk_id: str, text: str, reason: str | None = None) -> None:
+        """Resolve the hunk with text a person wrote (or picked, block by block: ``reason``
+        says which sides)."""
         ...
 
     def undo(self, hunk_id: str) -> None:
         """Take the hunk's resolution back."""
+        ...
+
+    def evidence(self, hunk_id: str) -> EvidenceView:
+        """Read what is around the hunk (called from a worker thread)."""
+        ...
+
+    def prepare_file_edit(self, hunk_id: str, text: str) -> tuple[bytes, int, object]:
+        """The hunk's whole worktree file with ``text`` in its region: (bytes, 1-based line of
+        the region, a handle for :meth:`region_from_file_edit`)."""
+        ...
+
+    def region_from_file_edit(self, handle: object, edited: bytes) -> str:
+        """The region's text from the edited file; raises when other lines changed or
+        conflict markers are left (the message names the line)."""
         ...
 
 

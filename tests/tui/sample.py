@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from patchsmith_tui.model import HunkView, SessionView
+from patchsmith_tui.model import EvidenceView, HunkView, SessionView
 
 from patchsmith.errors import SessionError
 from patchsmith.model import HunkStatus, Resolution
@@ -76,7 +76,13 @@ static int dm_snapshot_init(struct dm_snapshot *s)
 \t\treturn r;
 \t}
 >>>>>>> upstream-after
+<<<<<<< vendor
 \treturn 0;
+||||||| upstream-before
+\treturn 0;
+=======
+\treturn 0; /* the store is ready */
+>>>>>>> upstream-after
 }
 """
 
@@ -107,6 +113,8 @@ def sample_session() -> SessionView:
                 upstream_post=VENDOR_DRIFTED_POST,
                 vendor_region=VENDOR_DRIFTED_REGION,
                 proposal=VENDOR_DRIFTED_PROPOSAL,
+                proposal_conflicts=True,
+                proposal_source="3way",
             ),
             HunkView(
                 hunk_id="drivers/md/dm-snap.c#2",
@@ -152,9 +160,22 @@ def sample_session() -> SessionView:
                 upstream_post="\treturn -EIO;\n",
                 vendor_region="\treturn 0;\n",
                 proposal="\treturn -EIO;\n",
+                applied=True,
+                has_place=False,
             ),
         ),
     )
+
+
+def vendor_file(hunk: HunkView) -> tuple[str, int]:
+    """A made-up vendor file around the hunk's region, and the region's first line: a
+    definition above it, filler lines numbered so a test can tell where it is."""
+    start = hunk.found_line or hunk.expected_line
+    above = [f"/* vendor line {n} */" for n in range(1, start - 3)]
+    above += ["static void dm_snap_helper(void)", "{", "\tmight_sleep();"]
+    region = hunk.vendor_region
+    below = ["}", ""] + [f"/* vendor line {n} */" for n in range(1, 40)]
+    return "\n".join(above) + "\n" + region + "\n".join(below) + "\n", len(above) + 1
 
 
 class FakeBackend:
@@ -206,9 +227,51 @@ class FakeBackend:
             result=result,
         )
 
-    def edit(self, hunk_id: str, text: str) -> None:
-        self.calls.append(("edit", hunk_id, text))
-        self._settle(hunk_id, resolution=Resolution.EDITED, is_open=False, result=text)
+    def edit(self, hunk_id: str, text: str, reason: str | None = None) -> None:
+        self.calls.append(
+            ("edit", hunk_id, text) if reason is None else ("edit", hunk_id, text, reason)
+        )
+        self._settle(
+            hunk_id,
+            resolution=Resolution.EDITED,
+            is_open=False,
+            result=text,
+            drop_reason=reason or "",
+        )
+
+    def evidence(self, hunk_id: str) -> EvidenceView:
+        hunk = self._hunk(hunk_id)
+        text, start = vendor_file(hunk)
+        return EvidenceView(
+            hunk_id=hunk_id,
+            vendor_file=text,
+            found="pre-image" if hunk.applied else "region",
+            region_start=start,
+            region_text=hunk.vendor_region,
+            function_line=start - 3,
+            function_text="static void dm_snap_helper(void)",
+            worktree_line=start + 1,
+            worktree_text=hunk.upstream_post if hunk.applied else hunk.vendor_region,
+            reject=""
+            if hunk.applied
+            else f"--- {hunk.path}\n+++ {hunk.path}\n@@ -1 +1 @@\n-a\n+b\n",
+            reject_present=hunk.is_open,
+            base_text=hunk.upstream_pre if self.session.has_base else None,
+            base_line=hunk.expected_line if self.session.has_base else None,
+        )
+
+    def prepare_file_edit(self, hunk_id: str, text: str) -> tuple[bytes, int, object]:
+        self.calls.append(("prepare_file_edit", hunk_id))
+        return ("head\n" + text + "tail\n").encode(), 2, hunk_id
+
+    def region_from_file_edit(self, handle: object, edited: bytes) -> str:
+        data = edited.decode()
+        if not data.startswith("head\n") or not data.endswith("tail\n"):
+            raise SessionError("line 1 of the file changed, above the region")
+        middle = data[len("head\n") : -len("tail\n")]
+        if "<<<<<<<" in middle:
+            raise SessionError("conflict markers are left at line 7 of the file")
+        return middle
 
     def undo(self, hunk_id: str) -> None:
         self.calls.append(("undo", hunk_id))

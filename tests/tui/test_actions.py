@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 from patchsmith_tui.app import PatchsmithApp, make_app
-from patchsmith_tui.render import RowKind, split_text, visible
-from patchsmith_tui.screens.dialogs import EditScreen
+from patchsmith_tui.render import Mark, ViewKind, split_text, visible
 from patchsmith_tui.screens.error import ErrorScreen
-from patchsmith_tui.screens.resolve import ResolveScreen
-from patchsmith_tui.widgets.side_by_side import SideBySide
+from patchsmith_tui.screens.resolve import InlineEditor, ResolveScreen
 
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
@@ -47,9 +45,12 @@ async def _select(pilot: object, hunk_id: str) -> None:
 
     assert isinstance(pilot, Pilot)
     screen = resolve_screen(pilot)
-    while screen.selected != hunk_id:
-        await pilot.press("right_square_bracket")
+    for _ in range(20):
+        if screen.selected == hunk_id:
+            return
+        await pilot.press("J")
         await settle(pilot)
+    raise AssertionError(f"{hunk_id} is not in the list")
 
 
 @asynctest
@@ -95,7 +96,7 @@ async def test_drop_with_a_reason(store: SessionStore) -> None:
         await settle(pilot)
         await pilot.press("d")
         await pilot.pause()
-        await pilot.press("ctrl+a", "ctrl+k", *"vendor keeps its EXTRAVERSION", "enter")
+        await pilot.press("4", *"vendor keeps its EXTRAVERSION", "enter")
         await settle(pilot)
     hunk = store.load().hunk(MAKEFILE)
     assert hunk.resolution is Resolution.DROPPED
@@ -110,10 +111,9 @@ async def test_inline_edit_writes_the_text(store: SessionStore) -> None:
         await _select(pilot, SNAP)
         await pilot.press("e")
         await pilot.pause()
-        editor = app.screen
-        assert isinstance(editor, EditScreen)
+        editor = resolve_screen(pilot).query_one(InlineEditor)
         text = store.load().hunk(SNAP).post_image
-        editor.query_one("#edit-text").text = text  # type: ignore[attr-defined]
+        editor.text = text
         await pilot.press("ctrl+s")
         await settle(pilot)
     hunk = store.load().hunk(SNAP)
@@ -122,12 +122,11 @@ async def test_inline_edit_writes_the_text(store: SessionStore) -> None:
     assert text in worktree_file.read_text()
 
 
-@asynctest
-async def test_external_editor(
-    store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def fake_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> Path:
+    """$EDITOR as a shell script; it logs its arguments, so a test sees the line it got."""
     script = tmp_path / "fake-editor"
-    script.write_text("#!/bin/sh\nsed -i -e '/^[<=>|]\\{7\\}/d' \"$1\"\n")
+    log = tmp_path / "editor.log"
+    script.write_text(f'#!/bin/sh\necho "$@" >> {log}\nfile="$2"\n{body}\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("EDITOR", str(script))
     monkeypatch.delenv("VISUAL", raising=False)
@@ -137,15 +136,65 @@ async def test_external_editor(
         yield  # the headless test driver cannot suspend; a terminal one can
 
     monkeypatch.setattr(PatchsmithApp, "suspend", no_suspend)
+    return log
+
+
+@asynctest
+async def test_external_editor_gets_the_whole_file_at_the_region(
+    store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The editor keeps upstream's side of the block (deletes the markers and the vendor's and
+    # the base's lines), as a person would; every other line of the file must come back.
+    log = fake_editor(
+        tmp_path,
+        monkeypatch,
+        "sed -i -e '/^<<<<<<< /,/^=======/d' -e '/^>>>>>>> /d' \"$file\"",
+    )
+    worktree = Path(store.load().worktree)
+    before = (worktree / "drivers/md/dm-snap.c").read_text()
     app = make_app(store.path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await _select(pilot, SNAP)
         await pilot.press("E")
         await settle(pilot)
+    line, path = log.read_text().split()
+    assert line == "+54"  # the region's line in the worktree file, where the editor opens
+    assert path.endswith("dm-snap.c")
     hunk = store.load().hunk(SNAP)
     assert hunk.resolution is Resolution.EDITED
     assert "<<<<<<<" not in (hunk.written or "")
+    assert "s->merge_failed" in (hunk.written or "")
+    after = (worktree / "drivers/md/dm-snap.c").read_text()
+    assert len(after.splitlines()) == len(before.splitlines())
+
+
+@asynctest
+async def test_external_editor_refuses_leftover_markers_and_reopens_the_edit(
+    store: SessionStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # First run: the person edits one line but leaves the markers. Nothing is saved, the
+    # message names the line; the second E reopens the same copy (the edit is not lost).
+    fake_editor(
+        tmp_path,
+        monkeypatch,
+        'if grep -q EDITED "$file"; then sed -i -e "/^[<=>|]\\{7\\}/d" "$file"; '
+        'else sed -i -e "s/int r = /int r = 0 + \\/* EDITED *\\/ /" "$file"; fi',
+    )
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        await pilot.press("E")
+        await settle(pilot)
+        said = [str(n.message) for n in app._notifications]
+        assert any("conflict markers are left at line 57" in text for text in said), said
+        assert resolution(store, SNAP) is None
+        await pilot.press("E")
+        await settle(pilot)
+    hunk = store.load().hunk(SNAP)
+    assert hunk.resolution is Resolution.EDITED
+    assert "EDITED" in (hunk.written or "")
 
 
 @asynctest
@@ -160,10 +209,12 @@ async def test_undo(store: SessionStore) -> None:
     assert resolution(store, MAKEFILE) is None
 
 
-def right_side(screen: ResolveScreen) -> list[str]:
-    """The lines the merge view shows on its right half, as drawn (tabs expanded)."""
-    assert screen.current is not None
-    return [row.right.strip.text for row in screen.current.rows if row.right is not None]
+def result_pane(screen: ResolveScreen) -> list[str]:
+    """The lines the merge view shows in its result pane, as drawn (tabs expanded)."""
+    view = screen.current
+    assert view is not None
+    pane = view.panes - 1
+    return [row.cells[pane].text for row in view.rows if row.cells[pane] is not None]  # type: ignore[union-attr]
 
 
 def worktree_region(store: SessionStore, hunk_id: str) -> list[str]:
@@ -186,43 +237,91 @@ async def test_merge_view_shows_the_worktree_after_a_resolution(store: SessionSt
         await settle(pilot)
         await _select(pilot, SNAP)
         screen = resolve_screen(pilot)
-        view = screen.query_one(SideBySide)
         assert screen.current is not None
         assert screen.current.conflicts == 1
-        assert view.titles[1] == "proposal"
+        assert screen.current.titles[-1].startswith("proposal (")
 
-        await pilot.press("d")
+        await pilot.press("d", "3")  # superseded by the vendor's change
         await pilot.pause()
-        await pilot.press(*"vendor fix is enough", "enter")
+        await pilot.click("#drop-ok")
         await settle(pilot)
         await _select(pilot, SNAP)
         vendor = store.load().hunk(SNAP).vendor
         assert vendor is not None
-        assert right_side(screen) == [visible(line) for line in split_text(vendor.text)]
-        assert right_side(screen) == worktree_region(store, SNAP)
+        assert result_pane(screen) == [visible(line) for line in split_text(vendor.text)]
+        assert result_pane(screen) == worktree_region(store, SNAP)
         assert screen.current is not None
-        assert not any(row.kind is RowKind.CONFLICT for row in screen.current.rows)
-        assert view.titles[1].startswith("result (dropped: vendor's code kept by ")
+        assert screen.current.conflicts == 0
+        assert screen.current.titles[-1].startswith("result: dropped, vendor's code kept by ")
+        assert store.load().hunk(SNAP).resolution_reason == "superseded by the vendor's change"
 
         await pilot.press("u")  # the proposal, markers and all, comes back
         await settle(pilot)
         assert screen.current is not None
         assert screen.current.conflicts == 1
-        assert any("<<<<<<<" in line for line in right_side(screen))
-        assert view.titles[1] == "proposal"
+        assert any("<<<<<<<" in line for line in result_pane(screen))
 
-        await pilot.press("e")
-        await pilot.pause()
-        editor = app.screen
-        assert isinstance(editor, EditScreen)
-        text = store.load().hunk(SNAP).post_image.replace("valid)", "valid) /* edited */")
-        editor.query_one("#edit-text").text = text  # type: ignore[attr-defined]
-        await pilot.press("ctrl+s")
+
+@asynctest
+async def test_line_numbers_are_the_vendor_trees(store: SessionStore) -> None:
+    # check says "closest region at line 53"; the worktree has it at 54 (a clean hunk above
+    # added a line). The vendor pane and the header say 53; 54 only where labelled worktree.
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await _select(pilot, SNAP)
-        assert right_side(screen) == [visible(line) for line in split_text(text)]
-        assert right_side(screen) == worktree_region(store, SNAP)
-        assert view.titles[1].startswith("result (edited by ")
+        screen = resolve_screen(pilot)
+        header = str(screen.query_one("#hunk-header").render())
+        assert "vendor tree line 53 · worktree line 54" in header
+        view = screen.current
+        assert view is not None
+        vendor_pane = view.panes - 2
+        assert view.titles[vendor_pane] == "vendor tree, line 53"
+        numbers = [row.cells[vendor_pane].number for row in view.rows if row.cells[vendor_pane]]  # type: ignore[union-attr]
+        assert numbers[0] == 53
+        assert "worktree line 54" in view.titles[-1]
+
+
+@asynctest
+async def test_settled_hunks_show_what_was_found_where(store: SessionStore) -> None:
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "f", "f", "f")  # all
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        await _select(pilot, "drivers/md/dm-snap.c#2")  # offset +5, applied
+        view = screen.current
+        assert view is not None
+        assert view.titles[1] == "vendor tree: pre-image found at line 44"
+        assert view.titles[2].startswith("worktree: applied, worktree line")
+        assert any(row.cells[2] is not None for row in view.rows)
+        await _select(pilot, "drivers/md/dm-table.c#1")  # already applied
+        view = screen.current
+        assert view is not None
+        assert view.titles[1] == "vendor tree: already has it at line 12"
+        assert view.titles[2].startswith("worktree: unchanged, already there")
+        cells = [cell for row in view.rows for cell in row.cells if cell is not None]
+        vendor_cells = [row.cells[1] for row in view.rows if row.cells[1] is not None]
+        assert vendor_cells and all(cell.mark is Mark.SAME for cell in vendor_cells)
+        assert any(cell.mark is Mark.ADDED for cell in cells)  # upstream's added lines
+
+
+@asynctest
+async def test_reject_view_shows_the_rej_text(store: SessionStore) -> None:
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        await pilot.press("v", "v")
+        await settle(pilot)
+        view = resolve_screen(pilot).current
+        assert view is not None and view.key[1] is ViewKind.REJECT
+        assert view.titles == ("drivers/md/dm-snap.c.rej (in the worktree)",)
+        rej = (Path(store.load().worktree) / "drivers/md/dm-snap.c.rej").read_text()
+        assert [row.cells[0].text for row in view.rows] == [  # type: ignore[union-attr]
+            visible(line) for line in split_text(rej)
+        ]
 
 
 @asynctest

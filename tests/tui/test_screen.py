@@ -11,13 +11,15 @@ from dataclasses import replace
 import pytest
 from patchsmith_tui.app import make_app
 from patchsmith_tui.model import StatusFilter
-from patchsmith_tui.render import PLAIN, ViewKind
-from patchsmith_tui.screens.dialogs import DropDialog, EditScreen
+from patchsmith_tui.render import PLAIN, Mark, ViewKind
+from patchsmith_tui.screens.dialogs import DropDialog
 from patchsmith_tui.screens.error import ErrorScreen
 from patchsmith_tui.screens.help import HelpScreen
+from patchsmith_tui.screens.resolve import CONTEXT_STEPS, InlineEditor
 from patchsmith_tui.widgets.hunk_list import HunkList
-from patchsmith_tui.widgets.side_by_side import SideBySide
+from patchsmith_tui.widgets.panes import PaneView
 from textual.widget import Widget
+from textual.widgets import Button, Input
 
 from patchsmith.errors import SessionError
 from tests.tui.helpers import asynctest, resolve_screen, settle
@@ -41,53 +43,102 @@ async def test_opens_on_the_first_hunk_needing_a_person() -> None:
 
 
 @asynctest
-async def test_v_switches_between_merge_and_drift_views() -> None:
+async def test_v_cycles_the_merge_file_and_reject_views() -> None:
     app = make_app(backend=FakeBackend())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("v")
-        await settle(pilot)
         screen = resolve_screen(pilot)
-        assert screen.view_kind is ViewKind.DRIFT
-        assert screen.current is not None
-        assert screen.current.key[1] is ViewKind.DRIFT
-        await pilot.press("v")
-        await settle(pilot)
-        assert screen.view_kind is ViewKind.MERGE
+        seen = []
+        for _ in range(4):
+            assert screen.current is not None
+            seen.append(screen.current.key[1])
+            await pilot.press("v")
+            await settle(pilot)
+        assert seen == [ViewKind.MERGE, ViewKind.FILE, ViewKind.REJECT, ViewKind.MERGE]
 
 
 @asynctest
-async def test_n_and_p_walk_the_conflicts_and_wrap() -> None:
+async def test_the_file_view_widens_narrows_and_jumps_to_the_function() -> None:
+    app = make_app(backend=FakeBackend())
+    async with app.run_test(size=(120, 20)) as pilot:
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        await pilot.press("plus")  # from the merge view: goes to the file view first
+        await settle(pilot)
+        assert screen.view_kind is ViewKind.FILE
+        narrow = len(screen.current.rows)  # type: ignore[union-attr]
+        await pilot.press("plus")
+        await settle(pilot)
+        assert len(screen.current.rows) > narrow  # type: ignore[union-attr]
+        for _ in range(6):
+            await pilot.press("plus")
+            await settle(pilot)
+        assert screen.context_step == len(CONTEXT_STEPS) - 1  # the whole file
+        assert not any(row.cells[0].mark is Mark.FOLDED for row in screen.current.rows)  # type: ignore[union-attr]
+        await pilot.press("minus")
+        await settle(pilot)
+        assert screen.context_step == len(CONTEXT_STEPS) - 2
+        view = screen.query_one(PaneView)
+        await pilot.press("G")
+        await pilot.press("left_curly_bracket")
+        await settle(pilot)
+        evidence = screen.evidence["drivers/md/dm-snap.c#1"]
+        rows = screen.current.rows  # type: ignore[union-attr]
+        function_row = next(
+            n for n, row in enumerate(rows) if row.cells[0].number == evidence.function_line
+        )
+        assert view.top_row <= function_row < view.top_row + view.band_height()
+
+
+@asynctest
+async def test_brackets_walk_the_conflict_blocks_and_wrap() -> None:
     app = make_app(backend=FakeBackend())
     async with app.run_test(size=(120, 14)) as pilot:
         await settle(pilot)
-        await pilot.press("v")  # the drift view has two differences
-        await settle(pilot)
         screen = resolve_screen(pilot)
         assert screen.current is not None
-        assert len(screen.current.stops) == 2
-        await pilot.press("n")
-        assert screen._stop == 0
-        await pilot.press("n")
-        assert screen._stop == 1
-        await pilot.press("n")
-        assert screen._stop == 0
-        await pilot.press("p")
-        assert screen._stop == 1
+        assert screen.current.conflicts == 2
+        for expected in (0, 1, 0):
+            await pilot.press("right_square_bracket")
+            assert screen.block == expected
+        await pilot.press("left_square_bracket")
+        assert screen.block == 1
+        header = str(screen.query_one("#hunk-header").render())
+        assert "conflict block 2 of 2" in header
 
 
 @asynctest
-async def test_brackets_move_between_hunks() -> None:
+async def test_shift_j_and_k_move_between_hunks() -> None:
     app = make_app(backend=FakeBackend())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await pilot.press("right_square_bracket")
+        await pilot.press("J")
         await settle(pilot)
         screen = resolve_screen(pilot)
         assert screen.selected == "drivers/md/dm-snap.c#2"
-        await pilot.press("left_square_bracket")
+        await pilot.press("K")
         await settle(pilot)
         assert screen.selected == "drivers/md/dm-snap.c#1"
+
+
+@asynctest
+async def test_n_and_p_go_to_open_items_and_the_counter_says_which() -> None:
+    app = make_app(backend=FakeBackend())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        progress = screen.query_one("#progress")
+        assert str(progress.render()).startswith("1 of 2 open")
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.selected == "drivers/md/dm-snap.c#2"
+        assert str(progress.render()).startswith("2 of 2 open")
+        await pilot.press("n")  # wraps
+        await settle(pilot)
+        assert screen.selected == "drivers/md/dm-snap.c#1"
+        await pilot.press("p")
+        await settle(pilot)
+        assert screen.selected == "drivers/md/dm-snap.c#2"
 
 
 @asynctest
@@ -112,58 +163,169 @@ async def test_f_cycles_the_filter() -> None:
         assert screen.status_filter is StatusFilter.REVIEW
 
 
+def notices(app: object) -> list[str]:
+    return [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+
+
 @asynctest
-async def test_keys_call_the_backend() -> None:
+async def test_a_refused_accept_says_what_to_press() -> None:
     backend = FakeBackend()
     app = make_app(backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
-        # accepting moves on to the next open hunk
-        assert resolve_screen(pilot).selected == "drivers/md/dm-snap.c#2"
+        assert backend.calls == []  # the proposal has conflict blocks: never sent
+        said = notices(app)[-1]
+        assert "1-4" in said and "--edit" not in said
+
+
+@asynctest
+async def test_picking_sides_block_by_block_resolves_with_one_edit() -> None:
+    backend = FakeBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        await pilot.press("1")  # block 1: the vendor's lines; one block left, nothing saved
+        await settle(pilot)
+        assert backend.calls == []
+        assert screen.current is not None and screen.current.conflicts == 1
+        await pilot.press("u")  # the pick is taken back
+        await settle(pilot)
+        assert screen.current is not None and screen.current.conflicts == 2
+        await pilot.press("2", "A")  # block 1 upstream's; block 2 changed only upstream
+        await settle(pilot)
+    ((verb, hunk_id, text, reason),) = backend.calls
+    assert (verb, hunk_id) == ("edit", "drivers/md/dm-snap.c#1")
+    assert "<<<<<<<" not in text
+    assert 'DMERR("cannot create exception store");' in text
+    assert "GFP_NOIO" not in text  # upstream's side of block 1
+    assert "/* the store is ready */" in text  # the one-sided block went to upstream
+    assert reason == ("picked: block 1: took upstream's lines; 1 one-sided block settled")
+
+
+@asynctest
+async def test_both_sides_in_either_order() -> None:
+    for key, first in (("3", "GFP_NOIO"), ("4", "DMERR")):
+        backend = FakeBackend()
+        app = make_app(backend=backend)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await pilot.press(key, "A")
+            await settle(pilot)
+        text = backend.calls[0][2]
+        assert text.index(first) < text.index("DMERR" if first == "GFP_NOIO" else "GFP_NOIO")
+
+
+@asynctest
+async def test_whole_hunk_verbs_still_work() -> None:
+    backend = FakeBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await pilot.press("t")
         await settle(pilot)
-        await pilot.press("left_square_bracket", "left_square_bracket", "u")
+        assert resolve_screen(pilot).selected == "drivers/md/dm-snap.c#2"
+        await pilot.press("a")
+        await settle(pilot)
+        await pilot.press("K", "K", "u")
         await settle(pilot)
     assert backend.calls == [
-        ("accept", "drivers/md/dm-snap.c#1"),
-        ("upstream", "drivers/md/dm-snap.c#2"),
+        ("upstream", "drivers/md/dm-snap.c#1"),
+        ("accept", "drivers/md/dm-snap.c#2"),
         ("undo", "drivers/md/dm-snap.c#1"),
     ]
 
 
 @asynctest
-async def test_drop_asks_for_a_reason_and_refuses_an_empty_one() -> None:
+async def test_drop_offers_reasons_selects_none_and_requires_one() -> None:
     backend = FakeBackend()
     app = make_app(backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("d")
         await pilot.pause()
-        assert isinstance(app.screen, DropDialog)
-        app.screen.query_one("#drop-reason").value = ""  # type: ignore[attr-defined]
-        await pilot.press("enter")
+        dialog = app.screen
+        assert isinstance(dialog, DropDialog)
+        assert dialog.choice is None
+        assert dialog.query_one("#drop-reason", Input).value == ""
+        assert dialog.query_one("#drop-ok", Button).disabled
+        await pilot.press("tab", "tab", "enter")  # nothing chosen: Drop does nothing
         await pilot.pause()
         assert isinstance(app.screen, DropDialog)
-        await pilot.press(*"vendor has it")
-        await pilot.press("enter")
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("4")  # other: type it
+        await pilot.pause()
+        assert app.screen.query_one("#drop-ok", Button).disabled  # nothing typed yet
+        await pilot.press(*"vendor has its own locking", "enter")
         await settle(pilot)
-    assert backend.calls == [("drop", "drivers/md/dm-snap.c#1", "vendor has it")]
+        assert backend.calls == [("drop", "drivers/md/dm-snap.c#1", "vendor has its own locking")]
+        # the reason shows afterwards
+        await pilot.press("K")
+        await settle(pilot)
+        header = str(resolve_screen(pilot).query_one("#hunk-header").render())
+        assert "dropped" in header and "vendor has its own locking" in header
 
 
 @asynctest
-async def test_escape_cancels_drop_and_edit() -> None:
+async def test_drop_with_a_listed_reason() -> None:
     backend = FakeBackend()
     app = make_app(backend=backend)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("2")
+        await pilot.pause()
+        await pilot.click("#drop-ok")
+        await settle(pilot)
+    assert backend.calls == [
+        ("drop", "drivers/md/dm-snap.c#1", "not needed for this configuration")
+    ]
+
+
+@asynctest
+async def test_inline_edit_keeps_the_evidence_in_view_and_saves() -> None:
+    backend = FakeBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        editor = screen.query_one(InlineEditor)
+        view = screen.query_one(PaneView)
+        assert editor.display and editor.has_focus
+        assert view.display and view.visible_panes == [0, 1]  # upstream and vendor stay
+        assert "<<<<<<< vendor" in editor.text
+        editor.text = "\treturn dm_snapshot_setup(s);\n"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert not editor.display
+        assert view.visible_panes == [0, 1, 2]
+    assert backend.calls == [("edit", "drivers/md/dm-snap.c#1", "\treturn dm_snapshot_setup(s);\n")]
+
+
+@asynctest
+async def test_inline_edit_refuses_leftover_markers_and_escape_cancels() -> None:
+    backend = FakeBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # the proposal as it is: markers and all
+        await settle(pilot)
+        assert "Conflict markers are left" in notices(app)[-1]
         await pilot.press("d")
         await pilot.pause()
         await pilot.press("escape")
         await pilot.press("e")
         await pilot.pause()
-        assert isinstance(app.screen, EditScreen)
         await pilot.press("escape")
         await pilot.pause()
     assert backend.calls == []
@@ -181,15 +343,24 @@ async def test_undo_without_a_resolution_only_warns() -> None:
 
 
 @asynctest
-async def test_help_lists_every_binding_and_closes() -> None:
+async def test_help_lists_every_key() -> None:
     app = make_app(backend=FakeBackend())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
-        assert isinstance(app.screen, HelpScreen)
-        keys = [keys for keys, _ in app.screen.bindings]
-        assert {"a", "t", "d", "e", "E", "u", "n", "p", "v", "[", "]", "f", "?", "q"} <= set(keys)
+        help_screen = app.screen
+        assert isinstance(help_screen, HelpScreen)
+        listed = {
+            key.strip()
+            for _, rows in help_screen.sections
+            for keys, _ in rows
+            for key in keys.split(",")
+        }
+        wanted = {"a", "t", "d", "e", "E", "u", "1", "2", "3", "4", "A", "n", "p", "[", "]"}
+        wanted |= {"J", "K", "v", "+", "-", "{", "f", "s", "r", "?", "q"}
+        wanted |= {"h", "j", "k", "l", "PgUp", "PgDn", "g", "G", "ctrl+s", "Esc"}
+        assert wanted <= listed, wanted - listed
         await pilot.press("escape")
         await pilot.pause()
         resolve_screen(pilot)
@@ -221,14 +392,22 @@ async def test_quit_returns_attention_while_hunks_are_open() -> None:
     assert app.return_code == 1
 
 
-@pytest.mark.parametrize("size", [(80, 24), (200, 60)])
+@pytest.mark.parametrize("size", [(80, 24), (160, 45), (220, 60)])
 @asynctest
-async def test_small_and_wide_terminals(size: tuple[int, int]) -> None:
+async def test_the_change_is_in_view_at_every_size(size: tuple[int, int]) -> None:
     app = make_app(backend=FakeBackend())
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
-        view = resolve_screen(pilot).query_one(SideBySide)
-        assert view.size.width > 20
+        screen = resolve_screen(pilot)
+        view = screen.query_one(PaneView)
+        assert screen.current is not None
+        first_block = screen.current.stops[0]
+        assert view.top_row <= first_block < view.top_row + view.band_height()
+        if size[0] < 100:
+            assert view.stacked  # panes one band under another
+            assert screen.query_one("#sidebar").has_class("hidden")  # s shows the list
+        else:
+            assert not screen.query_one("#sidebar").has_class("hidden")
         await pilot.press("pagedown", "pageup", "right", "left")
 
 
@@ -240,7 +419,7 @@ def line(widget: Widget, y: int = 0) -> str:
     return widget.render_line(y).text
 
 
-@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 36), (160, 48), (200, 60)])
+@pytest.mark.parametrize("size", [(100, 30), (120, 36), (160, 45), (220, 60)])
 @asynctest
 async def test_header_lines_never_overlap(size: tuple[int, int]) -> None:
     backend = FakeBackend()
@@ -255,7 +434,7 @@ async def test_header_lines_never_overlap(size: tuple[int, int]) -> None:
         screen = resolve_screen(pilot)
         progress = screen.query_one("#progress")
         title = screen.query_one("#session-title")
-        assert line(progress).rstrip() == "1 of 3 resolved · 2 unresolved"
+        assert line(progress).rstrip().startswith("1 of 2 open · 1 of 3 resolved")
         assert progress.region.right + 3 <= title.region.x
         shown = line(title).rstrip()
         full = f"patchsmith resolve · {LONG_TITLE}"
@@ -269,12 +448,12 @@ async def test_header_lines_never_overlap(size: tuple[int, int]) -> None:
         hunk_list = screen.query_one(HunkList)
         assert hunk_list.virtual_size.height == 2 * hunk_list.option_count
 
-        # The column titles sit over their halves: the separator is in the same column.
-        view = screen.query_one(SideBySide)
+        # The pane titles sit over their panes: the separators are in the same columns.
+        view = screen.query_one(PaneView)
         titles, first_row = line(view, 0), line(view, 1)
-        assert titles.index("│") == first_row.index("│")
-        assert titles[: titles.index("│")].strip().startswith("upstream res")
-        assert titles[titles.index("│") + 1 :].strip() == "proposal"
+        if not view.stacked or view.grid[0] > 1:
+            assert titles.index("│") == first_row.index("│")
+        assert titles.strip().startswith("upstream: pre → post")
 
 
 @asynctest

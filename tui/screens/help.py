@@ -1,10 +1,12 @@
-"""The ``?`` screen: every key binding of the resolve screen, with what it does.
+"""The ``?`` screen: every key of every part of the resolve screen, with what it does.
 
-Built from the bindings themselves, so it cannot drift from them. Depends on Textual only.
+Built from the bindings themselves (the screen's, the panes', the list's, the inline editor's
+and the drop dialog's), so it cannot drift from them. Depends on Textual only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.table import Table
@@ -15,41 +17,60 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 INTRO = (
-    "Resolve each open hunk: accept the proposal, take upstream's version, drop it (keep the "
-    "vendor's code, with a reason) or edit the result. Every action is saved to the session at "
-    "once, so `patchsmith status` in another terminal sees it; changes made there show up here."
+    "Resolve each open hunk: accept the proposal, pick a side per conflict block, take "
+    "upstream's version, drop it (keep the vendor's code, with a reason) or edit the result. "
+    "Every decision is a commit on the session's branch, so `patchsmith status` in another "
+    "terminal sees it; changes made there show up here."
 )
 
 VIEWS = (
-    "drift view: upstream's pre-image (left) against the vendor's code at the best candidate "
-    "location (right).\nmerge view: upstream's post-image (left) against the proposal (right), "
-    "or once the hunk is resolved, what the worktree now holds; conflict blocks are marked ! in "
-    "the gutter.\nGutter markers: ~ changed, - left only, "
-    "+ right only, ! conflict."
+    "merge view: upstream's change (pre -> post, vanilla line numbers), the vendor's region "
+    "(vendor tree line numbers), and the proposal, draft or result (worktree line numbers, "
+    "labelled so); with --base, the merge base first. Words that differ are highlighted; "
+    "unchanged rows are dimmed.\n"
+    "file view: the vendor's file around the region with the change in place, the function's "
+    "first line pinned; + and - widen and narrow the context up to the whole file.\n"
+    "reject view: the .rej text apply wrote for the hunk.\n"
+    "Gutter markers: - removed, + added, ~ changed, ! conflict block, ⋯ folded lines; "
+    "› and ‹ mark a line cut at the pane's edge (h and l scroll sideways)."
 )
+
+_NAMES = {
+    "question_mark": "?",
+    "left_square_bracket": "[",
+    "right_square_bracket": "]",
+    "left_curly_bracket": "{",
+    "plus": "+",
+    "minus": "-",
+    "pageup": "PgUp",
+    "pagedown": "PgDn",
+    "escape": "Esc",
+}
 
 
 class HelpScreen(ModalScreen[None]):
-    """A table of key bindings; any of escape, q or ? closes it."""
+    """Tables of key bindings, one per part of the screen; escape, q or ? closes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "close", "Close", id="help-close"),
     ]
 
-    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+    def __init__(self, sections: Sequence[tuple[str, list[tuple[str, str]]]]) -> None:
         super().__init__()
-        self.bindings = bindings
+        self.sections = list(sections)
 
     def compose(self) -> ComposeResult:
-        table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
-        table.add_column(style="bold")
-        table.add_column()
-        for keys, description in self.bindings:
-            table.add_row(keys, description)
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Static("patchsmith resolve: keys", classes="title")
             yield Static(INTRO, classes="help-text")
-            yield Static(table)
+            for name, rows in self.sections:
+                table = Table(box=None, show_header=False, padding=(0, 2, 0, 0))
+                table.add_column(style="bold", min_width=14)
+                table.add_column()
+                for keys, description in rows:
+                    table.add_row(keys, description)
+                yield Static(name, classes="help-section")
+                yield Static(table)
             yield Static(VIEWS, classes="help-text")
             yield Static("escape, q or ? closes this screen.", classes="help-hint")
 
@@ -58,10 +79,9 @@ class HelpScreen(ModalScreen[None]):
 
 
 def describe(bindings: list[Binding]) -> list[tuple[str, str]]:
-    """(keys, description) pairs for the help table, keys shown the way the footer shows them."""
-    names = {"question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]"}
+    """(keys, description) pairs for a help table, keys shown the way a person types them."""
     rows: list[tuple[str, str]] = []
     for binding in bindings:
-        keys = ", ".join(names.get(key.strip(), key.strip()) for key in binding.key.split(","))
+        keys = ", ".join(_NAMES.get(key.strip(), key.strip()) for key in binding.key.split(","))
         rows.append((keys, binding.tooltip or binding.description))
     return rows

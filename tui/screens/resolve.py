@@ -1,12 +1,15 @@
-"""The resolve screen: hunk list on the left, the selected hunk side by side on the right.
+"""The resolve screen: hunk list on the left, the selected hunk's panes on the right.
 
-It keeps only view state (the filter, the selected hunk, which view is shown); the session is
-read from and written to the library through a :class:`~patchsmith_tui.model.SessionBackend`, and
+It keeps only view state (the filter, the selected hunk, the view, the file view's context, and
+the blocks a person has picked in a hunk not yet resolved, its *draft*); the session is read from
+and written to the library through a :class:`~patchsmith_tui.model.SessionBackend`, and
 reloaded when its file changes on disk (another terminal may run ``patchsmith resolve`` too).
-Alignment and highlighting run in a worker thread that posts :class:`ViewRendered` back.
+Reading the evidence around a hunk, aligning and highlighting run in a worker thread that posts
+:class:`ViewRendered` back. Picking a side for a conflict block is the library's
+(:mod:`patchsmith.engine.blocks`); the last pick of a hunk resolves it, one commit.
 
-Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` only for the error
-types and the status vocabulary.
+Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` for the error
+types, the status vocabulary and the conflict blocks.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -26,18 +29,32 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, OptionList, Static, TextArea
 
+from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
 from patchsmith.errors import PatchsmithError
-from patchsmith.model import Resolution
+from patchsmith.model import HunkStatus, Resolution
 
 from ..messages import ViewRendered
-from ..model import HunkView, SessionBackend, SessionView, StatusFilter
-from ..render import DARK, PLAIN, Palette, RenderedView, ViewKind, render_view
-from ..screens.dialogs import DropDialog, EditScreen
+from ..model import EvidenceView, HunkView, SessionBackend, SessionView, StatusFilter
+from ..render import (
+    DARK,
+    PLAIN,
+    FileTexts,
+    MergeTexts,
+    Palette,
+    RenderedView,
+    ViewKind,
+    render_file,
+    render_merge,
+    render_message,
+    render_reject,
+    upstream_lines,
+)
+from ..screens.dialogs import DropDialog, indent_type
 from ..screens.help import HelpScreen, describe
 from ..widgets.hunk_list import HunkList, badge, decision
-from ..widgets.side_by_side import SideBySide
+from ..widgets.panes import PaneView
 
 POLL_SECONDS = 1.0
 """How often the session file's modification time is checked."""
@@ -48,22 +65,72 @@ FREEZE_ROWS = 2000
 RENDER_CACHE = 64
 """Rendered views kept, so going back to a hunk is instant."""
 
+NARROW = 100
+"""Below this many columns the hunk list starts hidden (``s`` shows it)."""
+
+CONTEXT_STEPS: tuple[int | None, ...] = (8, 20, 50, 150, 500, None)
+"""The file view's lines of context above and below the region; ``None`` is the whole file."""
+
 _TEXTAREA_LANGUAGES = {".py": "python", ".sh": "bash", ".c": "c", ".h": "c"}
 
-_RESULT_TITLES = {
-    Resolution.ACCEPTED: "result (proposal accepted",
-    Resolution.EDITED: "result (edited",
-    Resolution.UPSTREAM: "result (upstream's lines",
-    Resolution.DROPPED: "result (dropped: vendor's code kept",
+_SIDES = {
+    "1": (Side.VENDOR, "took the vendor's lines"),
+    "2": (Side.UPSTREAM, "took upstream's lines"),
+    "3": (Side.VENDOR_FIRST, "took both, the vendor's first"),
+    "4": (Side.UPSTREAM_FIRST, "took both, upstream's first"),
 }
-"""The merge view's right-hand title once a hunk is resolved; `` by NAME)`` follows."""
+
+_RESULT_TITLES = {
+    Resolution.ACCEPTED: "result: proposal accepted",
+    Resolution.EDITED: "result: edited",
+    Resolution.UPSTREAM: "result: upstream's lines",
+    Resolution.DROPPED: "result: dropped, vendor's code kept",
+}
+
+_FOUND_TITLES = {
+    "region": "vendor tree, line {line}",
+    "pre-image": "vendor tree: pre-image found at line {line}",
+    "post-image": "vendor tree: already has it at line {line}",
+}
+
+_GOTO_LINE_FLAGS = {"code": "--goto", "codium": "--goto", "subl": "", "gedit": ""}
+"""Editors that take ``FILE:LINE`` (with this flag before it) instead of ``+LINE FILE``."""
+
+
+def editor_command(editor: str, path: Path, line: int) -> list[str]:
+    """The command that opens ``path`` at ``line`` in ``editor`` (``$VISUAL``/``$EDITOR``)."""
+    words = shlex.split(editor) or ["vi"]
+    name = PurePosixPath(words[0]).name
+    if name in _GOTO_LINE_FLAGS:
+        flag = _GOTO_LINE_FLAGS[name]
+        return [*words, *([flag] if flag else []), f"{path}:{line}"]
+    return [*words, f"+{line}", str(path)]
+
+
+class InlineEditor(TextArea):
+    """The result pane as an editor: ``ctrl+s`` saves, ``escape`` puts the pane back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Save", id="editor-save", tooltip="Save the edit (one commit)"),
+        Binding("escape", "cancel", "Cancel", id="editor-cancel", tooltip="Leave the editor"),
+    ]
+
+    def action_save(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ResolveScreen):
+            screen.finish_inline_edit(self.text)
+
+    def action_cancel(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ResolveScreen):
+            screen.finish_inline_edit(None)
 
 
 class ResolveScreen(Screen[None]):
     """Where a person resolves a session's hunks, one keystroke per decision."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "accept", "Accept", id="accept", tooltip="Accept the proposal"),
+        Binding("a", "accept", "Accept", id="accept", tooltip="Accept the proposal (or draft)"),
         Binding(
             "t", "upstream", "Upstream", id="upstream", tooltip="Take upstream's post-image as is"
         ),
@@ -72,41 +139,85 @@ class ResolveScreen(Screen[None]):
             "drop",
             "Drop",
             id="drop",
-            tooltip="Drop the hunk: keep the vendor's code (asks for a reason)",
+            tooltip="Drop the hunk: keep the vendor's code (asks why)",
         ),
-        Binding("e", "edit", "Edit", id="edit", tooltip="Edit the result in an inline editor"),
+        Binding("e", "edit", "Edit", id="edit", tooltip="Edit the result pane, evidence beside it"),
         Binding(
             "E",
             "edit_external",
             "$EDITOR",
             id="edit-external",
             show=False,
-            tooltip="Edit the result in $EDITOR (the app is suspended)",
+            tooltip="Edit the whole file in $EDITOR, at the hunk's region",
         ),
-        Binding("u", "undo", "Undo", id="undo", tooltip="Undo the hunk's resolution"),
+        Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last pick, or the resolution"),
         Binding(
-            "n",
-            "next_conflict",
-            "Next",
-            id="next-conflict",
-            tooltip="Next conflict (or difference) in the view",
+            "1",
+            "pick('1')",
+            "Vendor",
+            id="pick-vendor",
+            show=False,
+            tooltip="This conflict block: take the vendor's lines",
         ),
+        Binding(
+            "2",
+            "pick('2')",
+            "Upstream",
+            id="pick-upstream",
+            show=False,
+            tooltip="This conflict block: take upstream's lines",
+        ),
+        Binding(
+            "3",
+            "pick('3')",
+            "Both",
+            id="pick-both",
+            show=False,
+            tooltip="This conflict block: take both, the vendor's first",
+        ),
+        Binding(
+            "4",
+            "pick('4')",
+            "Both (up first)",
+            id="pick-both-upstream",
+            show=False,
+            tooltip="This conflict block: take both, upstream's first",
+        ),
+        Binding(
+            "A",
+            "pick_one_sided",
+            "One-sided",
+            id="pick-one-sided",
+            show=False,
+            tooltip="Resolve every block only one side changed",
+        ),
+        Binding("n", "next_open", "Next open", id="next-open", tooltip="Next open item (wraps)"),
         Binding(
             "p",
-            "previous_conflict",
-            "Prev",
-            id="previous-conflict",
-            tooltip="Previous conflict (or difference) in the view",
-        ),
-        Binding(
-            "v",
-            "switch_view",
-            "View",
-            id="switch-view",
-            tooltip="Switch between the drift view and the merge view",
+            "previous_open",
+            "Prev open",
+            id="previous-open",
+            show=False,
+            tooltip="Previous open item (wraps)",
         ),
         Binding(
             "right_square_bracket",
+            "next_stop",
+            "Next block",
+            id="next-block",
+            show=False,
+            tooltip="Next conflict block (or change) in the view",
+        ),
+        Binding(
+            "left_square_bracket",
+            "previous_stop",
+            "Prev block",
+            id="previous-block",
+            show=False,
+            tooltip="Previous conflict block (or change) in the view",
+        ),
+        Binding(
+            "J",
             "next_hunk",
             "Next hunk",
             id="next-hunk",
@@ -114,12 +225,43 @@ class ResolveScreen(Screen[None]):
             tooltip="Next hunk in the list",
         ),
         Binding(
-            "left_square_bracket",
+            "K",
             "previous_hunk",
             "Prev hunk",
             id="previous-hunk",
             show=False,
             tooltip="Previous hunk in the list",
+        ),
+        Binding(
+            "v",
+            "switch_view",
+            "View",
+            id="switch-view",
+            tooltip="Cycle the views: merge panes, whole file, .rej",
+        ),
+        Binding(
+            "plus",
+            "context(1)",
+            "More",
+            id="wider",
+            show=False,
+            tooltip="File view: more lines around the region (up to the whole file)",
+        ),
+        Binding(
+            "minus",
+            "context(-1)",
+            "Less",
+            id="narrower",
+            show=False,
+            tooltip="File view: fewer lines around the region",
+        ),
+        Binding(
+            "left_curly_bracket",
+            "function_start",
+            "Function",
+            id="function-start",
+            show=False,
+            tooltip="File view: go to the start of the function",
         ),
         Binding(
             "f",
@@ -139,7 +281,7 @@ class ResolveScreen(Screen[None]):
         Binding(
             "r", "reload", "Reload", id="reload", show=False, tooltip="Reload the session from disk"
         ),
-        Binding("question_mark", "help", "Help", id="help", tooltip="Show this help"),
+        Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (every action is already saved)"),
     ]
 
@@ -152,15 +294,23 @@ class ResolveScreen(Screen[None]):
         self.view_kind = ViewKind.MERGE
         self.selected: str | None = None
         self.current: RenderedView | None = None
-        self._rendered: dict[tuple[str, ViewKind, int], RenderedView] = {}
+        self.context_step = 0
+        self.drafts: dict[str, list[tuple[str, str]]] = {}
+        """Per hunk, the picks so far: (text after the pick, what was picked)."""
+        self.block = 0
+        """The conflict block the pick keys act on (0-based)."""
+        self.editing: str | None = None
+        """The hunk whose result pane is the inline editor."""
+        self.evidence: dict[str, EvidenceView] = {}
+        self._rendered: dict[tuple[Any, ...], RenderedView] = {}
         self._stop = -1
         self._mtime: int | None = None
+        self._external: dict[str, tuple[Path, object]] = {}
+        """Per hunk, an edited copy $EDITOR left unsaved (reopened by the next ``E``)."""
 
     # Layout --------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        # Progress and gate on the left at their natural width; the title takes what is left and
-        # is the part cut (with an ellipsis) on a narrow terminal, never overlapped.
         with Horizontal(id="topbar"):
             yield Static(id="progress")
             yield Static(id="session-title")
@@ -171,13 +321,20 @@ class ResolveScreen(Screen[None]):
                 yield Static(id="counts")
             with Vertical(id="detail"):
                 yield Static(id="hunk-header")
-                yield SideBySide(id="view")
+                with Horizontal(id="work"):
+                    yield PaneView(id="view")
+                    yield InlineEditor(id="editor", show_line_numbers=True, classes="hidden")
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
         self.set_interval(POLL_SECONDS, self.check_for_changes)
-        self.query_one(HunkList).focus()
+        if self.app.size.width < NARROW:
+            # The panes need the width more than the list does; s shows it, n/p still move.
+            self.query_one("#sidebar").add_class("hidden")
+            self.query_one(PaneView).focus()
+        else:
+            self.query_one(HunkList).focus()
 
     # Session state -------------------------------------------------------------------------
 
@@ -190,6 +347,11 @@ class ResolveScreen(Screen[None]):
             return
         self._mtime = self._stat()
         self.session = session
+        self.evidence.clear()
+        for hunk_id in list(self.drafts):
+            hunk = session.find(hunk_id)
+            if hunk is None or not hunk.is_open:
+                del self.drafts[hunk_id]  # resolved meanwhile (here or in another terminal)
         self._refresh_list()
         self._refresh_topbar()
 
@@ -204,7 +366,7 @@ class ResolveScreen(Screen[None]):
 
     def check_for_changes(self) -> None:
         """Reload when the session file changed since it was last read."""
-        if self._stat() != self._mtime:
+        if self.editing is None and self._stat() != self._mtime:
             self.reload()
 
     def visible_hunks(self) -> list[HunkView]:
@@ -222,8 +384,6 @@ class ResolveScreen(Screen[None]):
         with self.prevent(OptionList.OptionHighlighted):
             hunk_list.show(hunks, selected)
         total = len(self.session.hunks)
-        # "review: 2 of 7 · f filter". Separators end the span before them (see
-        # _refresh_topbar); the key hint goes last, so it is what a narrow sidebar cuts.
         self.query_one("#filter-bar", Static).update(
             Text.assemble(
                 (self.status_filter.value, "bold"),
@@ -245,16 +405,23 @@ class ResolveScreen(Screen[None]):
 
     def _refresh_topbar(self) -> None:
         # Spaces between spans end the span before them rather than start the next: librsvg
-        # (rsvg-convert) drops a text run's leading spaces when it draws Textual's SVG
-        # screenshots, which made "2 unresolved" and the title look run together.
+        # drops a text run's leading spaces when it draws Textual's SVG screenshots.
         session = self.session
+        open_hunks = session.open_hunks
         progress = Text(no_wrap=True)
-        progress.append(f"{session.decided_count} of {session.decision_count} resolved ", "bold")
+        position = next(
+            (n for n, hunk in enumerate(open_hunks, 1) if hunk.hunk_id == self.selected), None
+        )
+        if position is not None:
+            progress.append(f"{position} of {len(open_hunks)} open ", "bold")
+        elif open_hunks:
+            progress.append(f"{len(open_hunks)} open ", "bold")
         progress.append("· ")
         if session.ready:
-            progress.append("ready to build", "bold green")
+            progress.append("ready to build ", "bold green")
         else:
-            progress.append(f"{session.open_count} unresolved", "bold red")
+            progress.append(f"{session.decided_count} of {session.decision_count} resolved ")
+        progress.append("· n/p next/prev open", "dim")
         title = Text("patchsmith resolve", style="dim", no_wrap=True, overflow="ellipsis")
         if session.title:
             title.append(f" · {session.title}")
@@ -269,14 +436,23 @@ class ResolveScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#hunks")
     def _on_selected(self, event: OptionList.OptionSelected) -> None:
-        self.query_one(SideBySide).focus()
+        self.query_one(PaneView).focus()
+
+    def selected_hunk(self) -> HunkView | None:
+        return self.session.find(self.selected) if self.selected else None
 
     def select(self, hunk_id: str | None) -> None:
-        """Show ``hunk_id`` (or nothing) in the header and the side-by-side view."""
+        """Show ``hunk_id`` (or nothing) in the header and the panes."""
+        if hunk_id != self.selected:
+            self.block = 0
+            self._stop = -1
+            if self.editing is not None:
+                self.finish_inline_edit(None)
         self.selected = hunk_id
         hunk = self.session.find(hunk_id) if hunk_id is not None else None
         self._refresh_header(hunk)
-        view = self.query_one(SideBySide)
+        self._refresh_topbar()
+        view = self.query_one(PaneView)
         if hunk is None:
             self.current = None
             message = "Nothing to show under this filter: press f for another one."
@@ -286,52 +462,50 @@ class ResolveScreen(Screen[None]):
             return
         key = self._key(hunk)
         if self.current is not None and self.current.key == key:
-            # Same texts, but the titles may differ (an accepted proposal is the result).
-            view.set_titles(self._titles(hunk))
             return
         cached = self._rendered.get(key)
         if cached is not None:
             self._display(cached)
             return
         self.current = None
-        view.show(None, "Aligning and highlighting…")
-        self.render_hunk(hunk, self.view_kind, key, self.palette)
+        view.show(None, "Reading the file, aligning and highlighting…")
+        self.render_hunk(hunk, key)
 
-    def _key(self, hunk: HunkView) -> tuple[str, ViewKind, int]:
-        texts = self._texts(hunk, self.view_kind)
-        return (hunk.hunk_id, self.view_kind, hash((hunk.path, *texts[:2])))
+    def _key(self, hunk: HunkView) -> tuple[Any, ...]:
+        draft = self.drafts.get(hunk.hunk_id)
+        context = CONTEXT_STEPS[self.context_step] if self.view_kind is ViewKind.FILE else 0
+        return (
+            hunk.hunk_id,
+            self.view_kind,
+            hash(hunk),
+            draft[-1][0] if draft else None,
+            context,
+            self.session.has_base,
+        )
 
-    @staticmethod
-    def _texts(hunk: HunkView, kind: ViewKind) -> tuple[str, str, int, int]:
-        found = hunk.found_line or hunk.expected_line
-        if kind is ViewKind.DRIFT:
-            return hunk.upstream_pre, hunk.vendor_region, hunk.expected_line, found
-        proposal_line = hunk.proposal_line or found
+    def working_text(self, hunk: HunkView) -> str | None:
+        """What the result pane holds: the draft, the result, or the proposal (None: none)."""
+        draft = self.drafts.get(hunk.hunk_id)
+        if draft:
+            return draft[-1][0]
         if hunk.resolution is not None and hunk.result is not None:
-            # What is in the worktree now, not the proposal it replaced (which may have markers).
-            result_line = hunk.result_line or proposal_line
-            return hunk.upstream_post, hunk.result, hunk.expected_line, result_line
-        return hunk.upstream_post, hunk.proposal, hunk.expected_line, proposal_line
-
-    def _titles(self, hunk: HunkView) -> tuple[str, str]:
-        """The column titles over the two halves of the view."""
-        if self.view_kind is ViewKind.DRIFT:
-            return "upstream expects (pre-image)", "vendor tree has"
-        if hunk.resolution is not None and hunk.result is not None:
-            # "Name <email>" as git identities come: the name is enough in a column title.
-            who = hunk.resolved_by.split(" <", 1)[0]
-            by = f" by {who}" if who else ""
-            reused = ", reused" if hunk.reused else ""
-            return "upstream result (post-image)", f"{_RESULT_TITLES[hunk.resolution]}{by}{reused})"
-        return "upstream result (post-image)", "proposal"
+            return hunk.result
+        if hunk.is_open and hunk.has_place:
+            return hunk.proposal
+        return None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="render")
-    def render_hunk(
-        self, hunk: HunkView, kind: ViewKind, key: tuple[str, ViewKind, int], palette: Palette
-    ) -> None:
-        """Align and highlight one view of a hunk off the UI thread."""
-        left, right, left_first, right_first = self._texts(hunk, kind)
-        view = render_view(key, hunk.path, left, right, left_first, right_first, palette)
+    def render_hunk(self, hunk: HunkView, key: tuple[Any, ...]) -> None:
+        """Read the evidence and build one view of a hunk off the UI thread."""
+        evidence = self.evidence.get(hunk.hunk_id)
+        if evidence is None:
+            try:
+                evidence = self.backend.evidence(hunk.hunk_id)
+            except PatchsmithError as error:
+                self.post_message(ViewRendered(render_message(key, "error", error.details())))
+                return
+            self.evidence[hunk.hunk_id] = evidence
+        view = build_view(hunk, key, evidence, self, self.palette)
         self.post_message(ViewRendered(view))
 
     def on_view_rendered(self, message: ViewRendered) -> None:
@@ -340,21 +514,20 @@ class ResolveScreen(Screen[None]):
             self._rendered.clear()
         self._rendered[view.key] = view
         if len(view.rows) >= FREEZE_ROWS:
-            # A full collection walks every strip of a big view: a 300-400 ms stall on some
-            # key press. The rows hold no cycles, so freezing them costs no memory when the view
-            # is dropped (reference counting still frees them).
+            # A full collection walks every strip of a big view: a 300-400 ms stall on some key
+            # press. The rows hold no cycles, so freezing them costs no memory once dropped.
             gc.freeze()
-        hunk = self.session.find(self.selected) if self.selected else None
+        hunk = self.selected_hunk()
         if hunk is not None and self._key(hunk) == view.key:
             self._display(view)
 
     def _display(self, view: RenderedView) -> None:
         self.current = view
         self._stop = -1
-        hunk = self.session.find(view.key[0])
-        titles = self._titles(hunk) if hunk is not None else ("", "")
-        self.query_one(SideBySide).show(view, titles=titles)
-        self._refresh_header(hunk)
+        self.query_one(PaneView).show(view)
+        if self._pending_goto is not None:
+            self._goto_line(self._pending_goto)
+        self._refresh_header(self.session.find(view.key[0]))
 
     def _refresh_header(self, hunk: HunkView | None) -> None:
         header = self.query_one("#hunk-header", Static)
@@ -370,54 +543,136 @@ class ResolveScreen(Screen[None]):
         if state:
             line.append("  ")
             line.append_text(state)
-            if hunk.resolved_by:
-                line.append(f" by {hunk.resolved_by}", style="dim")
+            if hunk.who:
+                line.append(f" by {hunk.who}", style="dim")
             if hunk.drop_reason:
-                line.append(f": {hunk.drop_reason}", style="dim")
-        where = f"expected line {hunk.expected_line}"
-        if hunk.found_line is not None:
-            offset = hunk.found_line - hunk.expected_line
-            where += f", found {hunk.found_line}" + (f" ({offset:+d})" if offset else "")
-        line.append("  · ")
-        line.append(where, style="dim")
-        line.append(f"\n{hunk.reason or 'no reason recorded'}", style="italic")
-        view = self.current
-        position = f"{self.view_kind.value} view"
-        if view is not None and view.key[0] == hunk.hunk_id:
-            noun = "conflict" if view.conflicts else "difference"
-            count = len(view.stops)
-            plural = "" if count == 1 else "s"
-            position += f" · {count} {noun}{plural}"
-            if self._stop >= 0:
-                position = f"{self.view_kind.value} view · {noun} {self._stop + 1} of {count}"
-        line.append(f"\n{position}  (v switches)", style="dim")
+                line.append(f": {hunk.drop_reason}", style="bold")
+        draft = self.drafts.get(hunk.hunk_id)
+        if draft:
+            line.append(f"  draft: {len(draft)} pick(s), u takes the last back", style="italic")
+        evidence = self.evidence.get(hunk.hunk_id)
+        where = f"patch line {hunk.expected_line}"
+        if evidence is not None and evidence.region_start is not None:
+            where += f" · vendor tree line {evidence.region_start}"
+            if evidence.worktree_line is not None:
+                where += f" · worktree line {evidence.worktree_line}"
+        elif hunk.found_line is not None:
+            where += f" · vendor tree line {hunk.found_line}"
+        line.append("\n")
+        line.append(f"{where}  ", style="dim")
+        line.append(hunk.reason or "no reason recorded", style="italic")
+        line.append("\n")
+        line.append_text(self._position_line(hunk))
         header.update(line)
+
+    def _position_line(self, hunk: HunkView) -> Text:
+        view = self.current
+        text = Text(f"{self.view_kind.value} view", style="dim")
+        if view is not None and view.key[0] == hunk.hunk_id:
+            if view.conflicts:
+                index = min(self.block, view.conflicts - 1)
+                text.append(f" · conflict block {index + 1} of {view.conflicts}  ", style="bold")
+                text.append("1 vendor 2 upstream 3/4 both A one-sided ", style="dim")
+            elif view.stops:
+                count = len(view.stops)
+                at = f"{self._stop + 1} of {count}" if self._stop >= 0 else f"{count}"
+                noun = "change" if count == 1 and self._stop < 0 else "changes"
+                text.append(f" · {at} {noun} ", style="dim")
+        if self.view_kind is ViewKind.FILE:
+            context = CONTEXT_STEPS[self.context_step]
+            shown = "whole file" if context is None else f"±{context} lines"
+            text.append(f"· {shown} (+/-) {{ function ", style="dim")
+        text.append("· ] [ move · v view · ? keys", style="dim")
+        return text
 
     # Navigation ----------------------------------------------------------------------------
 
-    def action_switch_view(self) -> None:
-        self.view_kind = self.view_kind.other()
+    def _rerender(self) -> None:
         self.current = None
         self.select(self.selected)
+
+    def action_switch_view(self) -> None:
+        self.view_kind = self.view_kind.next()
+        self._rerender()
+
+    def action_context(self, step: int) -> None:
+        if self.view_kind is not ViewKind.FILE:
+            self.view_kind = ViewKind.FILE
+        else:
+            self.context_step = min(max(self.context_step + step, 0), len(CONTEXT_STEPS) - 1)
+        self._rerender()
+
+    def action_function_start(self) -> None:
+        hunk = self.selected_hunk()
+        evidence = self.evidence.get(hunk.hunk_id) if hunk else None
+        if evidence is None or evidence.function_line is None:
+            self.notify("No function start found above this hunk.", severity="information")
+            return
+        if self.view_kind is not ViewKind.FILE:
+            self.view_kind = ViewKind.FILE
+            self._rerender()
+        self._pending_goto = evidence.function_line
+        self._goto_line(evidence.function_line)
+
+    _pending_goto: int | None = None
+
+    def _goto_line(self, number: int) -> None:
+        view = self.current
+        if view is None or view.key[1] is not ViewKind.FILE:
+            return  # drawn later: on_view_rendered is followed by this again through _display
+        for index, row in enumerate(view.rows):
+            cell = row.cells[0]
+            if cell is not None and cell.number == number:
+                self.query_one(PaneView).goto_row(index + 2)
+                self._pending_goto = None
+                return
 
     def _goto_stop(self, step: int) -> None:
         view = self.current
         if view is None or not view.stops:
-            self.notify("No conflicts or differences in this view.", severity="information")
+            self.notify("No conflict blocks or changes in this view.", severity="information")
             return
-        self._stop = (
-            (self._stop + step) % len(view.stops)
-            if self._stop >= 0
-            else (0 if step > 0 else len(view.stops) - 1)
-        )
-        self.query_one(SideBySide).goto_row(view.stops[self._stop])
+        count = len(view.stops)
+        if self._stop >= 0:
+            self._stop = (self._stop + step) % count
+        else:
+            self._stop = 0 if step > 0 else count - 1
+        if view.conflicts:
+            self.block = self._stop
+        self.query_one(PaneView).goto_row(view.stops[self._stop])
         self._refresh_header(self.session.find(view.key[0]))
 
-    def action_next_conflict(self) -> None:
+    def action_next_stop(self) -> None:
         self._goto_stop(1)
 
-    def action_previous_conflict(self) -> None:
+    def action_previous_stop(self) -> None:
         self._goto_stop(-1)
+
+    def _goto_open(self, step: int) -> None:
+        open_hunks = self.session.open_hunks
+        if not open_hunks:
+            self.notify("Nothing is open: ready to build.", severity="information")
+            return
+        order = [hunk.hunk_id for hunk in self.session.hunks]
+        here = order.index(self.selected) if self.selected in order else -1
+        ranked = sorted(open_hunks, key=lambda hunk: order.index(hunk.hunk_id))
+        if step > 0:
+            target = next((h for h in ranked if order.index(h.hunk_id) > here), ranked[0])
+        else:
+            target = next(
+                (h for h in reversed(ranked) if order.index(h.hunk_id) < here), ranked[-1]
+            )
+        if not self.status_filter.keeps(target):
+            self.status_filter = StatusFilter.REVIEW
+            self._refresh_list()
+        ids = [hunk.hunk_id for hunk in self.visible_hunks()]
+        self.query_one(HunkList).highlighted = ids.index(target.hunk_id)
+
+    def action_next_open(self) -> None:
+        self._goto_open(1)
+
+    def action_previous_open(self) -> None:
+        self._goto_open(-1)
 
     def _move(self, step: int) -> None:
         hunk_list = self.query_one(HunkList)
@@ -440,7 +695,7 @@ class ResolveScreen(Screen[None]):
         sidebar = self.query_one("#sidebar")
         sidebar.toggle_class("hidden")
         if sidebar.has_class("hidden"):
-            self.query_one(SideBySide).focus()
+            self.query_one(PaneView).focus()
         else:
             self.query_one(HunkList).focus()
 
@@ -449,8 +704,14 @@ class ResolveScreen(Screen[None]):
         self.notify("Session reloaded.")
 
     def action_help(self) -> None:
-        bindings = [b for b in self.BINDINGS if isinstance(b, Binding)]
-        self.app.push_screen(HelpScreen(describe(bindings)))
+        sections = [
+            ("Deciding and moving", [b for b in self.BINDINGS if isinstance(b, Binding)]),
+            ("Scrolling the panes", [b for b in PaneView.BINDINGS if isinstance(b, Binding)]),
+            ("The hunk list", [b for b in HunkList.BINDINGS if isinstance(b, Binding)]),
+            ("The inline editor", [b for b in InlineEditor.BINDINGS if isinstance(b, Binding)]),
+            ("The drop dialog", [b for b in DropDialog.BINDINGS if isinstance(b, Binding)]),
+        ]
+        self.app.push_screen(HelpScreen([(name, describe(keys)) for name, keys in sections]))
 
     async def action_quit(self) -> None:
         self.app.exit(return_code=0 if self.session.ready else 1)
@@ -458,23 +719,31 @@ class ResolveScreen(Screen[None]):
     # Actions on the hunk -------------------------------------------------------------------
 
     def _hunk_or_warn(self) -> HunkView | None:
-        hunk = self.session.find(self.selected) if self.selected else None
+        hunk = self.selected_hunk()
         if hunk is None:
             self.notify("No hunk selected.", severity="warning")
         return hunk
 
-    def _apply(self, label: str, call: Callable[[], None], advance: bool = True) -> None:
-        """Run one library call, reload the session and move on to the next open hunk."""
+    def _apply(
+        self,
+        label: str,
+        call: Callable[[], None],
+        hint: str,
+        advance: bool = True,
+    ) -> bool:
+        """Run one library call, reload the session and move on to the next open hunk. A
+        refusal shows the library's message with ``hint``: what to press here."""
         index = self.query_one(HunkList).highlighted
         try:
             call()
         except PatchsmithError as error:
-            self.notify(error.details(), title=f"{label} failed", severity="error")
-            return
+            self.notify(f"{error.message}\n{hint}", title=f"{label}: refused", severity="error")
+            return False
         self.reload()
         if advance:
             self._advance(index)
         self.notify(label, timeout=2)
+        return True
 
     def _advance(self, index: int | None) -> None:
         """Highlight the next open hunk after ``index`` (wrapping), if any is listed."""
@@ -488,87 +757,411 @@ class ResolveScreen(Screen[None]):
                 self.query_one(HunkList).highlighted = hunks.index(hunk)
                 return
 
+    def _settled_warning(self, hunk: HunkView) -> bool:
+        """Warn (and return True) when the hunk needs no decision at all."""
+        if hunk.is_open or hunk.resolution is not None:
+            return False
+        self.notify(
+            f"{hunk.hunk_id} is {hunk.status.value}: nothing to decide. n goes to the next "
+            "open item.",
+            severity="information",
+        )
+        return True
+
+    def _conflict_hint(self, blocks: int) -> str:
+        plural = "s" if blocks != 1 else ""
+        return (
+            f"The proposal still has {blocks} conflict block{plural}: pick a side per block "
+            "with 1-4 (] [ move between blocks, A settles the one-sided ones), edit with e or "
+            "E, or take upstream's lines with t."
+        )
+
     def action_accept(self) -> None:
         hunk = self._hunk_or_warn()
-        if hunk is not None:
-            backend = self.backend
-            self._apply(f"{hunk.hunk_id}: accepted", lambda: backend.accept(hunk.hunk_id))
+        if hunk is None or self._settled_warning(hunk):
+            return
+        backend = self.backend
+        draft = self.drafts.get(hunk.hunk_id)
+        if draft:
+            text = draft[-1][0]
+            left = len(find_blocks(text))
+            if left:
+                self.notify(self._conflict_hint(left), severity="warning")
+                return
+        if hunk.proposal_conflicts and not draft:
+            self.notify(self._conflict_hint(len(find_blocks(hunk.proposal))), severity="warning")
+            return
+        if not hunk.has_place:
+            self.notify(
+                f"{hunk.hunk_id} has no place in the file to write to: d drops it with a "
+                "reason (change the file by hand in the worktree first if it needs one).",
+                severity="warning",
+            )
+            return
+        hint = "t takes upstream's lines, e or E edits, d drops it with a reason."
+        self._apply(f"{hunk.hunk_id}: accepted", lambda: backend.accept(hunk.hunk_id), hint)
 
     def action_upstream(self) -> None:
         hunk = self._hunk_or_warn()
-        if hunk is not None:
-            backend = self.backend
-            self._apply(
-                f"{hunk.hunk_id}: took upstream", lambda: backend.take_upstream(hunk.hunk_id)
-            )
+        if hunk is None or self._settled_warning(hunk):
+            return
+        backend = self.backend
+        hint = "d drops it with a reason; e or E edits the result."
+        self._apply(
+            f"{hunk.hunk_id}: took upstream", lambda: backend.take_upstream(hunk.hunk_id), hint
+        )
 
     def action_undo(self) -> None:
         hunk = self._hunk_or_warn()
         if hunk is None:
             return
+        draft = self.drafts.get(hunk.hunk_id)
+        if draft:
+            _, picked = draft.pop()
+            if not draft:
+                del self.drafts[hunk.hunk_id]
+            self.notify(f'{hunk.hunk_id}: took back "{picked}"', timeout=2)
+            self._rerender()
+            return
         if hunk.resolution is None:
-            self.notify(f"{hunk.hunk_id} has no resolution to undo.", severity="warning")
+            self.notify(
+                f"{hunk.hunk_id} has no resolution to undo: a, t, d, e or 1-4 decide it.",
+                severity="warning",
+            )
             return
         backend = self.backend
-        self._apply(f"{hunk.hunk_id}: undone", lambda: backend.undo(hunk.hunk_id), advance=False)
+        hint = "r reloads the session; the file may have been changed by hand."
+        self._apply(
+            f"{hunk.hunk_id}: undone", lambda: backend.undo(hunk.hunk_id), hint, advance=False
+        )
 
     def action_drop(self) -> None:
         hunk = self._hunk_or_warn()
-        if hunk is None:
+        if hunk is None or self._settled_warning(hunk):
             return
         backend = self.backend
 
         def dropped(reason: str | None) -> None:
             if reason is not None:
-                self._apply(f"{hunk.hunk_id}: dropped", lambda: backend.drop(hunk.hunk_id, reason))
+                self._apply(
+                    f"{hunk.hunk_id}: dropped ({reason})",
+                    lambda: backend.drop(hunk.hunk_id, reason),
+                    "Undo the hunk with u first if the file was changed by hand.",
+                )
 
         self.app.push_screen(DropDialog(hunk.hunk_id), dropped)
 
-    def _save_edit(self, hunk: HunkView, text: str | None) -> None:
+    # Picking sides -------------------------------------------------------------------------
+
+    def _blocks_text(self, hunk: HunkView) -> str | None:
+        """The text the pick keys work on, or None (with a message) when there is none."""
+        if self._settled_warning(hunk):
+            return None
+        text = self.working_text(hunk)
+        if text is None or not find_blocks(text):
+            self.notify(
+                "No conflict blocks in this hunk's result: a accepts it, t takes upstream's "
+                "lines, e edits it.",
+                severity="information",
+            )
+            return None
+        return text
+
+    def _picked(self, hunk: HunkView, text: str, what: str) -> None:
+        """Record a pick: resolve the hunk when no block is left, else keep it as the draft."""
+        draft = self.drafts.setdefault(hunk.hunk_id, [])
+        draft.append((text, what))
+        left = len(find_blocks(text))
+        if left:
+            self.block = min(self.block, left - 1)
+            self.notify(f"{what}; {left} block{'s' if left != 1 else ''} left", timeout=2)
+            self._rerender()
+            return
+        reason = "picked: " + "; ".join(picked for _, picked in draft)
+        backend = self.backend
+        done = self._apply(
+            f"{hunk.hunk_id}: resolved ({what})",
+            lambda: backend.edit(hunk.hunk_id, text, reason),
+            "u takes the last pick back; e edits the result.",
+        )
+        if done:
+            self.drafts.pop(hunk.hunk_id, None)
+            self.block = 0
+
+    def action_pick(self, key: str) -> None:
+        hunk = self._hunk_or_warn()
+        if hunk is None:
+            return
+        text = self._blocks_text(hunk)
         if text is None:
             return
-        backend = self.backend
-        self._apply(f"{hunk.hunk_id}: edited", lambda: backend.edit(hunk.hunk_id, text))
+        side, label = _SIDES[key]
+        index = min(self.block, len(find_blocks(text)) - 1)
+        self._picked(hunk, pick(text, index, side), f"block {index + 1}: {label}")
+
+    def action_pick_one_sided(self) -> None:
+        hunk = self._hunk_or_warn()
+        if hunk is None:
+            return
+        text = self._blocks_text(hunk)
+        if text is None:
+            return
+        new_text, count = pick_one_sided(text)
+        if not count:
+            self.notify(
+                "Every block has changes on both sides: pick one with 1-4, or edit with e.",
+                severity="information",
+            )
+            return
+        plural = "s" if count != 1 else ""
+        self._picked(hunk, new_text, f"{count} one-sided block{plural} settled")
+
+    # Editing -------------------------------------------------------------------------------
 
     def action_edit(self) -> None:
         hunk = self._hunk_or_warn()
+        if hunk is None or self._settled_warning(hunk):
+            return
+        if not hunk.has_place:
+            self.notify(f"{hunk.hunk_id} has no place in the file: d drops it.", severity="warning")
+            return
+        if self.view_kind is not ViewKind.MERGE:
+            self.view_kind = ViewKind.MERGE
+            self._rerender()
+        text = self.working_text(hunk) or ""
+        editor = self.query_one(InlineEditor)
+        editor.load_text(text)
+        editor.language = _TEXTAREA_LANGUAGES.get(PurePosixPath(hunk.path).suffix)
+        # Tab inserts what the file uses: kernel C and Makefiles indent with tabs.
+        editor.indent_type = indent_type(text)
+        editor.remove_class("hidden")
+        view = self.query_one(PaneView)
+        if view.view is not None:
+            view.hide_panes([view.view.panes - 1])
+        self.editing = hunk.hunk_id
+        editor.focus()
+
+    def finish_inline_edit(self, text: str | None) -> None:
+        """Leave the inline editor; save ``text`` as the hunk's resolution unless None."""
+        hunk_id = self.editing
+        self.editing = None
+        editor = self.query_one(InlineEditor)
+        editor.add_class("hidden")
+        self.query_one(PaneView).hide_panes([])
+        self.query_one(PaneView).focus()
+        if hunk_id is None or text is None:
+            return
+        hunk = self.session.find(hunk_id)
         if hunk is None:
             return
-        language = _TEXTAREA_LANGUAGES.get(PurePosixPath(hunk.path).suffix)
-        self.app.push_screen(
-            EditScreen(hunk.hunk_id, hunk.start_text, language),
-            lambda text: self._save_edit(hunk, text),
-        )
+        if text == self.working_text(hunk) and hunk.resolution is not None:
+            self.notify("Unchanged: nothing saved.")
+            return
+        self._save_edit(hunk, text)
+
+    def _save_edit(self, hunk: HunkView, text: str) -> None:
+        backend = self.backend
+        if find_blocks(text):
+            self.notify(
+                "Conflict markers are left in the text: nothing saved. Pick sides with 1-4 or "
+                "edit them away (e or E).",
+                severity="warning",
+            )
+            return
+        if self._apply(
+            f"{hunk.hunk_id}: edited",
+            lambda: backend.edit(hunk.hunk_id, text),
+            "Remove the conflict markers, or take upstream's lines with t.",
+        ):
+            self.drafts.pop(hunk.hunk_id, None)
 
     def action_edit_external(self) -> None:
         hunk = self._hunk_or_warn()
-        if hunk is None:
+        if hunk is None or self._settled_warning(hunk):
             return
+        text = self.working_text(hunk) or ""
+        try:
+            data, line, handle = self.backend.prepare_file_edit(hunk.hunk_id, text)
+        except PatchsmithError as error:
+            self.notify(f"{error.message}\nd drops it with a reason.", severity="error")
+            return
+        kept = self._external.pop(hunk.hunk_id, None)
+        if kept is not None and kept[0].exists():
+            path = kept[0]  # the last edit was refused: go on from it, not from the start
+        else:
+            folder = Path(tempfile.mkdtemp(prefix="patchsmith-edit-"))
+            path = folder / PurePosixPath(hunk.path).name
+            path.write_bytes(data)
+        before = path.read_bytes()
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-        suffix = PurePosixPath(hunk.path).suffix or ".txt"
-        with tempfile.TemporaryDirectory(prefix="patchsmith-edit-") as folder:
-            path = Path(folder) / f"hunk{suffix}"
-            path.write_text(hunk.start_text, encoding="utf-8", errors="surrogateescape")
-            try:
-                with self.app.suspend():
-                    completed = subprocess.run([*shlex.split(editor), str(path)], check=False)
-            except (OSError, SuspendNotSupported) as error:
-                self.notify(f"cannot run {editor}: {error}", severity="error")
-                return
-            if completed.returncode != 0:
+        try:
+            with self.app.suspend():
+                completed = subprocess.run(editor_command(editor, path, line), check=False)
+        except (OSError, SuspendNotSupported) as error:
+            self.notify(f"cannot run {editor}: {error}", severity="error")
+            return
+        if completed.returncode != 0:
+            self.notify(
+                f"{editor} exited with {completed.returncode}: nothing saved.", severity="warning"
+            )
+            return
+        edited = path.read_bytes()
+        if edited == before and edited == data:
+            self._forget(path)
+            if hunk.proposal_conflicts or find_blocks(text):
                 self.notify(
-                    f"{editor} exited with {completed.returncode}: nothing saved.",
-                    severity="warning",
+                    "Unchanged: nothing saved. " + self._conflict_hint(len(find_blocks(text)))
                 )
-                return
-            text = path.read_text(encoding="utf-8", errors="surrogateescape")
-        if text == hunk.start_text:
-            if hunk.resolution is None:
-                self.notify("Unchanged: nothing saved (use a to accept the proposal).")
+            elif hunk.resolution is None:
+                self.notify("Unchanged: nothing saved (a accepts the proposal as it is).")
             else:
                 self.notify("Unchanged: nothing saved.")
             return
-        self._save_edit(hunk, text)
+        try:
+            new_text = self.backend.region_from_file_edit(handle, edited)
+        except PatchsmithError as error:
+            self._external[hunk.hunk_id] = (path, handle)
+            self.notify(
+                f"{error.message}: nothing saved. E opens your edited file again.",
+                title="edit refused",
+                severity="error",
+            )
+            return
+        self._forget(path)
+        self._save_edit(hunk, new_text)
+
+    @staticmethod
+    def _forget(path: Path) -> None:
+        try:
+            path.unlink()
+            path.parent.rmdir()
+        except OSError:
+            pass
+
+
+def build_view(
+    hunk: HunkView,
+    key: tuple[Any, ...],
+    evidence: EvidenceView,
+    screen: ResolveScreen,
+    palette: Palette,
+) -> RenderedView:
+    """One view of a hunk from its texts and evidence (runs in the render worker)."""
+    kind: ViewKind = key[1]
+    result = screen.working_text(hunk)
+    if kind is ViewKind.REJECT:
+        if evidence.reject:
+            where = "in the worktree" if evidence.reject_present else "gone from the worktree"
+            return render_reject(key, evidence.reject, f"{hunk.path}.rej ({where})", palette)
+        return render_reject(
+            key,
+            hunk.upstream_hunk,
+            f"no .rej for this hunk ({hunk.status.value}): the patch's hunk",
+            palette,
+        )
+    if kind is ViewKind.FILE:
+        if evidence.vendor_file is None:
+            return render_message(
+                key, hunk.path, evidence.note or "The vendor tree has no such file."
+            )
+        replacement = _replacement(hunk, evidence, result)
+        context = key[4]
+        shown = "whole file" if context is None else f"±{context} lines"
+        return render_file(
+            key,
+            FileTexts(
+                path=hunk.path,
+                file=evidence.vendor_file,
+                region_start=evidence.region_start,
+                region_text=evidence.region_text,
+                replacement=replacement,
+                context=context,
+                title=f"{hunk.path}: vendor tree line numbers, {shown}"
+                + (f"; {evidence.note}" if evidence.note else ""),
+                function_line=evidence.function_line,
+            ),
+            palette,
+        )
+    upstream = upstream_lines(hunk.upstream_hunk) if hunk.upstream_hunk else _diff_ops(hunk)
+    region_title = _FOUND_TITLES.get(evidence.found, "vendor tree: {line}")
+    vendor_text = evidence.region_text
+    if evidence.region_start is None:
+        vendor_title = f"vendor tree: {evidence.note or 'no place found'}"
+        vendor_text = hunk.vendor_region
+    else:
+        vendor_title = region_title.format(line=evidence.region_start)
+    result_text, result_title = _result(hunk, evidence, result, screen)
+    base = evidence.base_text if screen.session.has_base else None
+    texts = MergeTexts(
+        path=hunk.path,
+        upstream=upstream,
+        upstream_first=hunk.expected_line,
+        vendor=vendor_text,
+        vendor_first=evidence.region_start,
+        result=result_text,
+        result_first=evidence.worktree_line,
+        titles=(
+            f"upstream: pre → post, vanilla line {hunk.expected_line}",
+            vendor_title,
+            result_title,
+        ),
+        base=base,
+        base_first=evidence.base_line,
+        base_title=f"base: vanilla line {evidence.base_line}",
+    )
+    return render_merge(key, texts, palette)
+
+
+def _replacement(hunk: HunkView, evidence: EvidenceView, result: str | None) -> str | None:
+    """What the file view shows in place of the region."""
+    if result is not None:
+        return result
+    if hunk.applied and evidence.worktree_text is not None:
+        return evidence.worktree_text
+    return None
+
+
+def _result(
+    hunk: HunkView, evidence: EvidenceView, result: str | None, screen: ResolveScreen
+) -> tuple[str, str]:
+    """The result pane's text and title."""
+    where = f", worktree line {evidence.worktree_line}" if evidence.worktree_line else ""
+    draft = screen.drafts.get(hunk.hunk_id)
+    if draft and result is not None:
+        left = len(find_blocks(result))
+        return result, f"draft: {len(draft)} pick(s), {left} block(s) left{where}"
+    if hunk.resolution is not None and result is not None:
+        who = f" by {hunk.who}" if hunk.who else ""
+        reused = ", reused" if hunk.reused else ""
+        return result, f"{_RESULT_TITLES[hunk.resolution]}{who}{reused}{where}"
+    if result is not None:
+        blocks = len(find_blocks(result))
+        state = f"{blocks} conflict block{'s' if blocks != 1 else ''}" if blocks else "merged"
+        source = hunk.proposal_source or "proposal"
+        return result, f"proposal ({source}, {state}){where}"
+    if hunk.applied:
+        return evidence.worktree_text or hunk.upstream_post, f"worktree: applied{where}"
+    if hunk.status is HunkStatus.ALREADY_APPLIED:
+        return evidence.region_text, f"worktree: unchanged, already there{where}"
+    return "", f"worktree: nothing written ({hunk.status.value})"
+
+
+def _diff_ops(hunk: HunkView) -> list[tuple[str, str]]:
+    """Upstream's change as (op, line) pairs when the hunk text is not at hand."""
+    import difflib
+
+    from ..render import split_text
+
+    pre, post = split_text(hunk.upstream_pre), split_text(hunk.upstream_post)
+    out: list[tuple[str, str]] = []
+    matcher = difflib.SequenceMatcher(None, pre, post, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            out.extend((" ", line) for line in pre[i1:i2])
+            continue
+        out.extend(("-", line) for line in pre[i1:i2])
+        out.extend(("+", line) for line in post[j1:j2])
+    return out
 
 
 def palette_for(no_color: bool) -> Palette:
