@@ -493,7 +493,7 @@ def render_merge(key: tuple[Any, ...], texts: MergeTexts, palette: Palette = DAR
         )
     conflict_rows = _conflict_lines(result.raw)
     up_numbers = _upstream_numbers(up_ops, texts.upstream_first)
-    up_pairs = _upstream_pairs(up_ops, up.raw)
+    up_pairs = _upstream_pairs(up_ops, up.lines)
     out_rows: list[Row] = []
     stops: list[int] = []
     block_stops: list[int] = []
@@ -511,7 +511,7 @@ def render_merge(key: tuple[Any, ...], texts: MergeTexts, palette: Palette = DAR
             op = up_ops[up_index]
             partner = up_pairs.get(up_index)
             if op == "-":
-                spans = word_changes(up.raw[up_index], partner)[0] if partner is not None else []
+                spans = word_changes(up.lines[up_index], partner)[0] if partner is not None else []
                 cells[u] = up.cell(
                     up_index,
                     up_numbers[up_index],
@@ -521,7 +521,7 @@ def render_merge(key: tuple[Any, ...], texts: MergeTexts, palette: Palette = DAR
                     palette.removed_word,
                 )
             elif op == "+":
-                spans = word_changes(partner, up.raw[up_index])[1] if partner is not None else []
+                spans = word_changes(partner, up.lines[up_index])[1] if partner is not None else []
                 cells[u] = up.cell(
                     up_index, None, Mark.ADDED, palette.added, spans, palette.added_word
                 )

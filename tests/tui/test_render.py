@@ -233,3 +233,18 @@ def test_the_inline_editor_indents_with_tabs_in_tab_indented_code() -> None:
     assert indent_type("\tint r;\n") == "tabs"
     assert indent_type("    x = 1\n") == "spaces"
     assert indent_type("x\n") == "tabs"
+
+
+def test_word_highlights_sit_on_the_changed_words_after_tabs_are_expanded() -> None:
+    # Spans computed on the raw line (one tab = one character) land 7 cells early on screen.
+    view = render_merge(("x", ViewKind.MERGE), merge())
+    added = next(
+        row.cells[0]
+        for row in view.rows
+        if row.cells[0] is not None and "GFP_KERNEL" in row.cells[0].text
+    )
+    assert added is not None
+    highlighted = "".join(
+        segment.text for segment in added.strip if segment.style and segment.style.bold
+    )
+    assert highlighted.strip() == ", GFP_KERNEL"

@@ -464,3 +464,93 @@ async def test_no_color_uses_the_plain_palette(monkeypatch: pytest.MonkeyPatch) 
         await settle(pilot)
         assert app.no_color
         assert resolve_screen(pilot).palette is PLAIN
+
+
+@asynctest
+async def test_the_header_names_who_without_the_email_address() -> None:
+    backend = FakeBackend()
+    hunks = tuple(
+        replace(hunk, resolved_by="Alice Smith <alice@example.org>") if hunk.resolution else hunk
+        for hunk in backend.session.hunks
+    )
+    backend.session = replace(backend.session, hunks=hunks)
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("J", "J")
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        assert screen.selected == "drivers/md/Makefile#1"
+        header = str(screen.query_one("#hunk-header").render())
+        assert "by Alice Smith" in header
+        assert "alice@example.org" not in header
+        assert screen.current is not None
+        assert "alice@example.org" not in " ".join(screen.current.titles)
+
+
+@asynctest
+async def test_an_unchanged_external_edit_does_not_suggest_a_refused_accept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import contextlib
+    from collections.abc import Iterator
+
+    from patchsmith_tui.app import PatchsmithApp
+
+    @contextlib.contextmanager
+    def no_suspend(self: PatchsmithApp) -> Iterator[None]:
+        yield
+
+    monkeypatch.setattr(PatchsmithApp, "suspend", no_suspend)
+    monkeypatch.setenv("EDITOR", "true")  # leaves the file as it is
+    monkeypatch.delenv("VISUAL", raising=False)
+    backend = FakeBackend()
+    app = make_app(backend=backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("E")  # the conflict: a would be refused
+        await settle(pilot)
+        said = notices(app)[-1]
+        assert said.startswith("Unchanged: nothing saved.")
+        assert "a accepts" not in said and "1-4" in said
+        await pilot.press("n", "E")  # the fuzz hunk: its proposal can be accepted
+        await settle(pilot)
+        assert "a accepts the proposal" in notices(app)[-1]
+    assert backend.calls == [
+        ("prepare_file_edit", "drivers/md/dm-snap.c#1"),
+        ("prepare_file_edit", "drivers/md/dm-snap.c#2"),
+    ]
+
+
+@asynctest
+async def test_a_base_pane_when_the_session_has_a_base() -> None:
+    backend = FakeBackend()
+    backend.session = replace(backend.session, has_base=True)
+    app = make_app(backend=backend)
+    async with app.run_test(size=(220, 60)) as pilot:
+        await settle(pilot)
+        view = resolve_screen(pilot).current
+        assert view is not None
+        assert view.panes == 4
+        assert view.titles[0] == "base: vanilla line 200"
+        assert resolve_screen(pilot).query_one(PaneView).grid == (4, 1)
+
+
+@asynctest
+async def test_the_function_line_stays_pinned_when_scrolled_past() -> None:
+    app = make_app(backend=FakeBackend())
+    async with app.run_test(size=(120, 16)) as pilot:
+        await settle(pilot)
+        await pilot.press("v", "plus", "plus", "plus")
+        await settle(pilot)
+        screen = resolve_screen(pilot)
+        view = screen.query_one(PaneView)
+        evidence = screen.evidence["drivers/md/dm-snap.c#1"]
+        rows = screen.current.rows  # type: ignore[union-attr]
+        definition = next(
+            n for n, row in enumerate(rows) if row.cells[0].number == evidence.function_line
+        )
+        view.scroll_to(y=definition + 4, animate=False, immediate=True)
+        await pilot.pause()
+        assert evidence.function_text in line(view, 1)  # the first row line: the pinned one
+        assert evidence.function_text not in line(view, 2)

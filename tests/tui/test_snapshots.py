@@ -1,18 +1,20 @@
-"""Snapshots of the main views at fixed sizes (pytest-textual-snapshot).
+"""Snapshots of every view at 80x24, 160x45 and 220x60 (pytest-textual-snapshot).
 
-The baselines under ``__snapshots__/`` were looked at before they were accepted; they depend on
-the Textual version, which pyproject pins to one minor release. Regenerate with
-``pytest tests/tui/test_snapshots.py --snapshot-update`` only after looking at the new images.
-To look with librsvg, add ``xml:space="preserve"`` first, or it draws neighbouring spans run
-together (it drops each text run's leading spaces)::
+The baselines under ``__snapshots__/`` were each looked at (rendered to PNG) before they were
+accepted; they depend on the Textual version, which pyproject pins to one minor release.
+Regenerate with ``pytest tests/tui/test_snapshots.py --snapshot-update`` only after looking at
+the new images. To look with librsvg, add ``xml:space="preserve"`` first, or it draws
+neighbouring spans run together (it drops each text run's leading spaces)::
 
     sed 's/<svg /<svg xml:space="preserve" /' X.svg | rsvg-convert -o /tmp/X.png
+
 The session is the literal sample (no clock, no user name), so the pictures are stable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from patchsmith_tui.app import make_app
@@ -24,16 +26,28 @@ from tests.tui.sample import FakeBackend
 
 SnapCompare = Callable[..., bool]
 
+SIZES = {"80x24": (80, 24), "160x45": (160, 45), "220x60": (220, 60)}
 
-async def _ready(pilot: Pilot[int]) -> None:
-    await settle(pilot)
+VIEWS: dict[str, tuple[str, ...]] = {
+    "merge": (),
+    "file": ("v",),
+    "reject": ("v", "v"),
+    "drop_dialog": ("d",),
+    "inline_edit": ("e",),
+    "help": ("question_mark",),
+    "resolved": ("J", "J"),
+    "applied": ("f", "f", "f", "f", "J", "J", "J"),
+}
+"""Each view and the keys that lead to it from the first screen."""
 
 
 def _keys(*keys: str) -> Callable[[Pilot[int]], object]:
     async def run(pilot: Pilot[int]) -> None:
         await settle(pilot)
-        await pilot.press(*keys)
-        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.pause()
 
     return run
 
@@ -43,31 +57,19 @@ def _colour(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NO_COLOR", raising=False)
 
 
-def test_merge_view(snap_compare: SnapCompare) -> None:
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_view(snap_compare: SnapCompare, view: str, size: str) -> None:
     app = make_app(backend=FakeBackend())
-    assert snap_compare(app, terminal_size=(120, 36), run_before=_ready)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_keys(*VIEWS[view]))
 
 
-def test_drift_view(snap_compare: SnapCompare) -> None:
-    app = make_app(backend=FakeBackend())
-    assert snap_compare(app, terminal_size=(120, 36), run_before=_keys("v"))
-
-
-def test_resolved_hunk_shows_the_result(snap_compare: SnapCompare) -> None:
-    # Makefile#1 was accepted: the right half is what the worktree holds, titled as such.
-    app = make_app(backend=FakeBackend())
-    keys = _keys("right_square_bracket", "right_square_bracket")
-    assert snap_compare(app, terminal_size=(120, 36), run_before=keys)
-
-
-def test_small_terminal(snap_compare: SnapCompare) -> None:
-    app = make_app(backend=FakeBackend())
-    assert snap_compare(app, terminal_size=(80, 24), run_before=_ready)
-
-
-def test_help_screen(snap_compare: SnapCompare) -> None:
-    app = make_app(backend=FakeBackend())
-    assert snap_compare(app, terminal_size=(120, 36), run_before=_keys("question_mark"))
+@pytest.mark.parametrize("size", list(SIZES))
+def test_merge_view_with_a_base(snap_compare: SnapCompare, size: str) -> None:
+    backend = FakeBackend()
+    backend.session = replace(backend.session, has_base=True)
+    app = make_app(backend=backend)
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_keys())
 
 
 def test_session_error(snap_compare: SnapCompare) -> None:

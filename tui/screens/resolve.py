@@ -323,7 +323,9 @@ class ResolveScreen(Screen[None]):
                 yield Static(id="hunk-header")
                 with Horizontal(id="work"):
                     yield PaneView(id="view")
-                    yield InlineEditor(id="editor", show_line_numbers=True, classes="hidden")
+                    yield InlineEditor(
+                        id="editor", show_line_numbers=True, soft_wrap=False, classes="hidden"
+                    )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -934,6 +936,8 @@ class ResolveScreen(Screen[None]):
         editor.language = _TEXTAREA_LANGUAGES.get(PurePosixPath(hunk.path).suffix)
         # Tab inserts what the file uses: kernel C and Makefiles indent with tabs.
         editor.indent_type = indent_type(text)
+        editor.indent_width = 8  # a tab is drawn 8 wide, as in the panes and the kernel
+        editor.border_title = f"result of {hunk.hunk_id}: ctrl+s saves, esc cancels"
         editor.remove_class("hidden")
         view = self.query_one(PaneView)
         if view.view is not None:
