@@ -408,7 +408,12 @@ async def test_the_change_is_in_view_at_every_size(size: tuple[int, int]) -> Non
             assert screen.query_one("#sidebar").has_class("hidden")  # s shows the list
         else:
             assert not screen.query_one("#sidebar").has_class("hidden")
-        await pilot.press("pagedown", "pageup", "right", "left")
+        await pilot.press("pagedown", "pageup")
+        view.focus()
+        await pilot.press("l")
+        assert view.scroll_x > 0  # long lines scroll sideways
+        await pilot.press("h")
+        assert view.scroll_x == 0
 
 
 LONG_TITLE = "patch-6.1.999 onto /srv/build/" + "very-long-vendor-tree-name/" * 4 + "linux"

@@ -89,6 +89,11 @@ class PaneView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     PaneView {
         background: $surface;
+        /* Always there, so its width never depends on the rows drawn (a scroll bar that comes
+           and goes re-splits the panes). No horizontal bar: the › and ‹ marks show cut lines,
+           h and l scroll. */
+        overflow-y: scroll;
+        scrollbar-size-horizontal: 0;
     }
     """
 
