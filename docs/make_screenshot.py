@@ -4,8 +4,9 @@
 
 Applies ``fixtures/demo`` in a scratch folder, ``$TMPDIR/patchsmith-demo`` so the title bar shows
 a tidy path rather than a random one (HOME and XDG dirs there too, so nothing of the user's is
-touched; the folder is removed afterwards), opens the TUI on the session at 120x36, selects the
-conflict in ``drivers/md/dm-snap.c`` and saves Textual's SVG screenshot.
+touched; the folder is removed afterwards) with ``--base`` (so the merge base has a pane), opens
+the TUI on the session at 160x45, selects the conflict in ``drivers/md/dm-snap.c`` (its conflict
+block in view) and saves Textual's SVG screenshot.
 
 The SVG gets ``xml:space="preserve"``: without it librsvg (``rsvg-convert``, some image viewers)
 drops the leading spaces of each text run and draws neighbouring spans run together.
@@ -49,16 +50,20 @@ async def shoot(output: Path) -> None:
         os.environ["HOME"] = str(scratch)
         os.environ["XDG_DATA_HOME"] = str(scratch / "data")
         os.environ.pop("NO_COLOR", None)
-        store = demo_session(scratch)
+        store = demo_session(scratch, base=True)
         app = make_app(store.path)
-        async with app.run_test(size=(120, 36)) as pilot:
+        async with app.run_test(size=(160, 45)) as pilot:
             screen = app.screen
             assert isinstance(screen, ResolveScreen)
-            await pilot.press("right_square_bracket")
+            while screen.current is None:
+                await pilot.pause(0.05)
+            while screen.selected != "drivers/md/dm-snap.c#3":
+                await pilot.press("J")
+                await pilot.pause(0.05)
             while screen.current is None or screen.current.key[0] != "drivers/md/dm-snap.c#3":
                 await pilot.pause(0.05)
-            await pilot.press("n")
-            await pilot.pause()
+            await pilot.press("right_square_bracket")
+            await pilot.pause(0.2)
             svg = app.export_screenshot()
     finally:
         shutil.rmtree(scratch)

@@ -18,15 +18,23 @@ from patchsmith.workspace.session import SessionStore, session_path
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
 
-def demo_session(tmp_path: Path, *, only: tuple[str, ...] = ()) -> SessionStore:
-    """Copy the demo scenario to ``tmp_path``, apply its patch, and return the session's store."""
+def demo_session(tmp_path: Path, *, only: tuple[str, ...] = (), base: bool = False) -> SessionStore:
+    """Copy the demo scenario to ``tmp_path``, apply its patch (with the vanilla tree as
+    ``--base`` when ``base``), and return the session's store."""
     vendor = tmp_path / "vendor"
     shutil.copytree(DEMO / "vendor", vendor, symlinks=True)
+    vanilla: str | None = None
+    if base:
+        shutil.copytree(DEMO / "vanilla", tmp_path / "vanilla", symlinks=True)
+        vanilla = str(tmp_path / "vanilla")
     patch = tmp_path / "patch-6.1.999.diff"
     shutil.copy2(DEMO / "patch-6.1.999.diff", patch)
     index = read_index([str(patch)])
     selection = select(index, Selection(only=only))
     session = apply_patch(
-        index, selection, vendor, ApplyOptions(worktree=tmp_path / "worktree", use_memory=False)
+        index,
+        selection,
+        vendor,
+        ApplyOptions(worktree=tmp_path / "worktree", use_memory=False, base=vanilla),
     )
     return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))

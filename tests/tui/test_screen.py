@@ -15,7 +15,7 @@ from patchsmith_tui.render import PLAIN, Mark, ViewKind
 from patchsmith_tui.screens.dialogs import DropDialog
 from patchsmith_tui.screens.error import ErrorScreen
 from patchsmith_tui.screens.help import HelpScreen
-from patchsmith_tui.screens.resolve import CONTEXT_STEPS, InlineEditor
+from patchsmith_tui.screens.resolve import CONTEXT_DELAY, CONTEXT_STEPS, InlineEditor
 from patchsmith_tui.widgets.hunk_list import HunkList
 from patchsmith_tui.widgets.panes import PaneView
 from textual.widget import Widget
@@ -57,6 +57,15 @@ async def test_v_cycles_the_merge_file_and_reject_views() -> None:
         assert seen == [ViewKind.MERGE, ViewKind.FILE, ViewKind.REJECT, ViewKind.MERGE]
 
 
+async def drawn(pilot: object) -> None:
+    """Wait for the file view to be drawn after + or - (it waits for the keys to stop)."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    await pilot.pause(CONTEXT_DELAY + 0.1)
+    await settle(pilot)
+
+
 @asynctest
 async def test_the_file_view_widens_narrows_and_jumps_to_the_function() -> None:
     app = make_app(backend=FakeBackend())
@@ -64,19 +73,18 @@ async def test_the_file_view_widens_narrows_and_jumps_to_the_function() -> None:
         await settle(pilot)
         screen = resolve_screen(pilot)
         await pilot.press("plus")  # from the merge view: goes to the file view first
-        await settle(pilot)
+        await drawn(pilot)
         assert screen.view_kind is ViewKind.FILE
         narrow = len(screen.current.rows)  # type: ignore[union-attr]
         await pilot.press("plus")
-        await settle(pilot)
+        await drawn(pilot)
         assert len(screen.current.rows) > narrow  # type: ignore[union-attr]
-        for _ in range(6):
-            await pilot.press("plus")
-            await settle(pilot)
+        await pilot.press(*["plus"] * 6)  # pressed quickly: drawn once, when they stop
+        await drawn(pilot)
         assert screen.context_step == len(CONTEXT_STEPS) - 1  # the whole file
         assert not any(row.cells[0].mark is Mark.FOLDED for row in screen.current.rows)  # type: ignore[union-attr]
         await pilot.press("minus")
-        await settle(pilot)
+        await drawn(pilot)
         assert screen.context_step == len(CONTEXT_STEPS) - 2
         view = screen.query_one(PaneView)
         await pilot.press("G")
@@ -547,7 +555,7 @@ async def test_the_function_line_stays_pinned_when_scrolled_past() -> None:
     async with app.run_test(size=(120, 16)) as pilot:
         await settle(pilot)
         await pilot.press("v", "plus", "plus", "plus")
-        await settle(pilot)
+        await drawn(pilot)
         screen = resolve_screen(pilot)
         view = screen.query_one(PaneView)
         evidence = screen.evidence["drivers/md/dm-snap.c#1"]

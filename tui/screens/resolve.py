@@ -29,6 +29,7 @@ from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 
 from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
@@ -70,6 +71,9 @@ NARROW = 100
 
 CONTEXT_STEPS: tuple[int | None, ...] = (8, 20, 50, 150, 500, None)
 """The file view's lines of context above and below the region; ``None`` is the whole file."""
+
+CONTEXT_DELAY = 0.15
+"""Seconds after the last + or - before the file view is drawn again."""
 
 _TEXTAREA_LANGUAGES = {".py": "python", ".sh": "bash", ".c": "c", ".h": "c"}
 
@@ -602,7 +606,12 @@ class ResolveScreen(Screen[None]):
             self.view_kind = ViewKind.FILE
         else:
             self.context_step = min(max(self.context_step + step, 0), len(CONTEXT_STEPS) - 1)
-        self._rerender()
+        self._refresh_header(self.selected_hunk())
+        # Drawn once the keys stop: a thread rendering a view that a later + replaced cannot
+        # be stopped, and six of them at once would take the CPU the keys need.
+        if self._context_timer is not None:
+            self._context_timer.stop()
+        self._context_timer = self.set_timer(CONTEXT_DELAY, self._rerender)
 
     def action_function_start(self) -> None:
         hunk = self.selected_hunk()
@@ -617,6 +626,7 @@ class ResolveScreen(Screen[None]):
         self._goto_line(evidence.function_line)
 
     _pending_goto: int | None = None
+    _context_timer: Timer | None = None
 
     def _goto_line(self, number: int) -> None:
         view = self.current

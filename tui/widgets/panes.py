@@ -54,6 +54,7 @@ _SEPARATOR = Style(color="#5c6370")
 _CLIP = Style(color="#e5c07b", bold=True)
 _PINNED = Style(underline=True)
 _FILLER = Style(color="#3e4451")
+_DIM = Style(dim=True)
 _MARK_STYLES = {
     Mark.SAME: _GUTTER,
     Mark.CHANGED: Style(color="#e5c07b", bold=True),
@@ -104,6 +105,7 @@ class PaneView(ScrollView, can_focus=True):
         self.hidden: frozenset[int] = frozenset()
         """Panes not drawn (the result pane while the inline editor stands in for it)."""
         self._cache: dict[tuple[int, int, int, int, int], Strip] = {}
+        self._base: Style | None = None
 
     # Content -------------------------------------------------------------------------------
 
@@ -255,9 +257,17 @@ class PaneView(ScrollView, can_focus=True):
         widths[-1] += text_total - share * across
         return gutter, widths
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._base = None
+        self._cache.clear()
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        # Computing the widget's style walks the CSS each time: once per frame is plenty.
+        base = self._base
+        if base is None:
+            base = self._base = self.rich_style
         view = self.view
         if view is None:
             text = self.placeholder if y == 0 else ""
@@ -365,7 +375,7 @@ def _half(
     else:
         text = _crop(strip, start, end)
     cells = max(end - start, 0)
-    style = base + Style(dim=True) if muted else base
+    style = base + _DIM if muted else base
     styled = list(Segment.apply_style(text, style))
     background = base + cell.background if cell.background else base
     if length > end and text_width > 0:
