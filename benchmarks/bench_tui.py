@@ -5,7 +5,8 @@ to open 500 conflicts.
 
 Targets (issues 6 and 18): at most 30 ms CPU per key, a 500-conflict session interactive in at
 most 1 s. The 10,000-line hunk is drawn in the three-pane merge view (upstream, vendor, proposal,
-aligned with word highlights) and, separately, in the file view widened to the whole file. CPU is ``time.process_time()`` around ``pilot.press`` in ``App.run_test`` (headless, so
+aligned with word highlights) and, separately, in the file view widened to the whole file.
+CPU is ``time.process_time()`` around ``pilot.press`` in ``App.run_test`` (headless, so
 it is the app's work, not a terminal's); the session is a literal view-model session so the
 number is the TUI's, not the library's JSON reading. Every press counts: median, p95 and max are
 over all of them, first press included; the first press of each key is also shown on its own.
