@@ -40,7 +40,14 @@ from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.entries import ChangeKind, DiffFormat, FileEntry, HunkEntry, Mail
 from patchsmith.patchfile.mbox import _mails
 from patchsmith.patchfile.names import _decode_or_none, decode_path, encode_path
-from patchsmith.patchfile.scan import LazyHunks, _LineIndex, _Scanner
+from patchsmith.patchfile.scan import (
+    _CONTEXT_PATTERNS,
+    _GIT_PATTERNS,
+    LazyHunks,
+    _LineIndex,
+    _plain_names,
+    _Scanner,
+)
 from patchsmith.patchfile.source import PatchSource
 from patchsmith.record import record
 from patchsmith.typing_shim import overload
@@ -218,16 +225,25 @@ class LazyFiles(Sequence[FileEntry]):
             olds: list[bytes | None] = []
             news: list[bytes | None] = []
             gits: list[bool] = []
+            null = b"/dev/null"
+            git_patterns = _GIT_PATTERNS
             for item in self._items:
                 if isinstance(item, FileEntry):
                     olds.append(None if item.old_name is None else encode_path(item.old_name))
                     news.append(None if item.new_name is None else encode_path(item.new_name))
                     gits.append(item.git)
-                    continue
-                flag, old_raw, new_raw = item.group(2, 5, 6)
-                olds.append(None if old_raw == b"/dev/null" or flag == b"new" else old_raw)
-                news.append(None if new_raw == b"/dev/null" or flag == b"deleted" else new_raw)
-                gits.append(True)
+                elif item.re in git_patterns:
+                    flag, old_raw, new_raw = item.group(2, 5, 6)
+                    olds.append(None if old_raw == null or flag == b"new" else old_raw)
+                    news.append(None if new_raw == null or flag == b"deleted" else new_raw)
+                    gits.append(True)
+                else:  # a non-git header (see _plain_names): no "new file" line
+                    old_raw, new_raw, old_bare, new_bare = item.group(1, 2, 3, 4)
+                    if old_raw is None:
+                        old_raw, new_raw = old_bare, new_bare
+                    olds.append(None if old_raw == null else old_raw)
+                    news.append(None if new_raw == null else new_raw)
+                    gits.append(False)
             self._raw_names = (olds, news, gits)
         return self._raw_names
 
@@ -244,7 +260,12 @@ class LazyFiles(Sequence[FileEntry]):
     def _hunks(self, number: int, header: re.Match[bytes]) -> LazyHunks:
         source = self.source_of(number)
         return LazyHunks(
-            self._sources[source], source, self._lines[source], header.end(), self._ends[number]
+            self._sources[source],
+            source,
+            self._lines[source],
+            header.end(),
+            self._ends[number],
+            context=header.re in _CONTEXT_PATTERNS,
         )
 
     def _make(self, number: int) -> FileEntry:
@@ -254,6 +275,8 @@ class LazyFiles(Sequence[FileEntry]):
         mail = self._mails.get(number)
         if isinstance(item, FileEntry):
             return replace(item, line=line, mail=mail)
+        if item.re not in _GIT_PATTERNS:
+            return self._make_plain(number, item, line, mail)
         flag, mode, index, old_raw, new_raw = item.group(2, 3, 4, 5, 6)
         headers: list[tuple[str, str]] = []
         if flag is not None:
@@ -282,6 +305,38 @@ class LazyFiles(Sequence[FileEntry]):
             kind=kind,
             format=DiffFormat.UNIFIED,
             hunks=self._hunks(number, item),
+            mail=mail,
+        )
+
+    def _make_plain(
+        self, number: int, header: re.Match[bytes], line: int, mail: int | None
+    ) -> FileEntry:
+        """The entry of a plain non-git file diff (unified or context), as the scanner's
+        general path makes it: no git headers, a ``/dev/null`` name is no name."""
+        old_raw, new_raw = _plain_names(header)
+        old_name = None if old_raw == b"/dev/null" else decode_path(old_raw)
+        new_name = None if new_raw == b"/dev/null" else decode_path(new_raw)
+        if old_name is None:
+            kind = ChangeKind.NEW
+        elif new_name is None:
+            kind = ChangeKind.DELETED
+        else:
+            kind = ChangeKind.MODIFIED
+        context = header.re in _CONTEXT_PATTERNS
+        return FileEntry(
+            number=number + 1,
+            source=self.source_of(number),
+            lead_start=self._leads[number],
+            start=self._starts[number],
+            end=self._ends[number],
+            line=line,
+            old_name=old_name,
+            new_name=new_name,
+            git=False,
+            headers=(),
+            kind=kind,
+            format=DiffFormat.CONTEXT if context else DiffFormat.UNIFIED,
+            hunks=self._hunks(number, header),
             mail=mail,
         )
 

@@ -6,12 +6,16 @@ line prefixes in C (``bytes.count``); it walks a hunk line by line only when the
 settle it (a mail signature after the last hunk, a malformed hunk).
 
 :class:`_Scanner` reads one input, eagerly (:class:`FileEntry` records with their hunks) or
-lazily (a plain git file diff left as the match of its header, for
-:class:`~patchsmith.patchfile.index.LazyFiles`, and the hunks of other git file diffs as
-:class:`LazyHunks`). :class:`LazyHunks` is here and not with the records because it and the
-scanner make each other: the scanner makes one for a git file diff, and reading one runs the
-scanner. :class:`_Lines` and :class:`_LineIndex` turn byte offsets into line numbers; the
-index's lazy file list and the mail splitter (:mod:`patchsmith.patchfile.mbox`) use them too.
+lazily: a plain file diff (the common header of a git, ``diff -u``/quilt or ``diff -c`` file
+diff) is left as the match of its header, for :class:`~patchsmith.patchfile.index.LazyFiles`,
+and the hunks of other git file diffs as :class:`LazyHunks`. The lazy scan checks that every
+line of a file diff is a hunk line and jumps from one header to the next; it counts no hunk
+but the one before a ``---``/``+++`` pair that has no ``diff`` line above it (inside a hunk,
+those are a removed ``-- x`` and an added ``++ y`` line). :class:`LazyHunks` is here and not
+with the records because it and the scanner make each other: the scanner makes one for a
+file diff, and reading one runs the scanner. :class:`_Lines` and :class:`_LineIndex` turn byte
+offsets into line numbers; the index's lazy file list and the mail splitter
+(:mod:`patchsmith.patchfile.mbox`) use them too.
 The underscore names are private to :mod:`patchsmith.patchfile`, not to this module.
 
 The scanner's loops run once per hunk on 40 MB patches: every name they use is a global of this
@@ -78,21 +82,72 @@ _PLAIN_HEADER = (
     rb"(?=@@ ))"
 )
 _PLAIN_AT = re.compile(rb"diff --git " + _PLAIN_HEADER)
-_DIFF_GIT = len(b"diff --git ")
 
 # In the hunks of a lazily read git file diff, the next line that is not a hunk line, with the
 # newline before it (a literal first character lets the regex engine skip between newlines,
 # and each branch starting with a literal or a class lets it skip that branch in one test):
 # group 1, the next plain git header (above); group 7, another "diff --git" line; no group, a
-# line that neither a hunk body nor a hunk header can be, or a ---/+++ pair. Then the text up
-# to the next "diff --git" is not all hunks (mail text, a non-git diff), and the general path
-# decides where the diff ends. An empty line stops too: it is a context line only if the
-# counts say so (git writes " " for one). One pass of this over the input finds every file
-# boundary and checks every line between them.
+# line that neither a hunk body nor a hunk header can be ("@x" too), or a ---/+++ pair. Then
+# the text up to the next "diff --git" is not all hunks (mail text, a non-git diff), and the
+# general path decides where the diff ends. An empty line stops too: it is a context line only
+# if the counts say so (git writes " " for one). One pass of this over the input finds every
+# file boundary and checks every line between them.
 _LAZY_NEXT = re.compile(
-    rb"\n(?:diff --git (?:" + _PLAIN_HEADER + rb"|())|[^ +\-\\@]|--- [^\n]*\n\+\+\+ )"
+    rb"\n(?:diff --git (?:" + _PLAIN_HEADER + rb"|())|[^ +\-\\@]|@(?!@ )|--- [^\n]*\n\+\+\+ )"
 )
-_PLAIN_GROUP, _GIT_GROUP = 1, 7
+_GIT_GROUP = 7
+
+# A name on a ---/+++/*** line, up to the tab before diff's timestamp (a name with a space, a
+# quote or a NUL, or a CRLF line, takes the general path: it reads and judges those).
+_NAME_AND_STAMP = rb"([^\t\r\n \"\x00]+)(?:\t[^\r\n]*)?\n"
+
+# The common non-git unified file diff's header, read in one match: groups 1 and 2 are the
+# names when a "diff" line leads it, 3 and 4 when it has none:
+# diff -urN linux-6.1.4/drivers/md/dm.c linux-6.1.180/drivers/md/dm.c     (or no such line)
+# --- linux-6.1.4/drivers/md/dm.c	2023-01-07 10:12:04.000000000 +0000
+# +++ linux-6.1.180/drivers/md/dm.c	2025-07-30 10:59:53.000000000 +0000
+# @@ -1,5 +1,6 @@
+_UNIFIED_WITH_DIFF = (
+    rb"diff (?!--git )[^\n]*\n--- " + _NAME_AND_STAMP + rb"\+\+\+ " + _NAME_AND_STAMP + rb"(?=@@ )"
+)
+_UNIFIED_PAIR = _NAME_AND_STAMP + rb"\+\+\+ " + _NAME_AND_STAMP + rb"(?=@@ )"  # after "--- "
+_UNIFIED_AT = re.compile(_UNIFIED_WITH_DIFF + rb"|--- " + _UNIFIED_PAIR)
+
+# In the hunks of a lazily read non-git unified file diff, the next line that is not a hunk
+# line (as _LAZY_NEXT, each branch starting with a literal or a class): groups 1-2 or 3-4, the
+# next file's header (above); group 5, a ---/+++ pair that is not one (a name with a space, or
+# a removed "-- x" and an added "++ y" line); no group, any line a hunk cannot hold ("diff
+# -urN", "Index:", "Only in", "Binary files", mail text, "@x"), or an empty line. A header
+# without a "diff" line may be the last two lines of a hunk whose next hunk follows ("-- x",
+# "++ y"): the counts of the hunk before it decide.
+_UNIFIED_NEXT = re.compile(
+    rb"\n(?:"
+    + _UNIFIED_WITH_DIFF
+    + rb"|--- (?:"
+    + _UNIFIED_PAIR
+    + rb"|()[^\n]*\n\+\+\+ )|[^ +\-\\@]|@(?!@ ))"
+)
+_WITH_DIFF_GROUP, _PAIR_GROUP = 2, 4
+"""``lastindex`` of a header led by a "diff" line, and of one that is only the pair."""
+
+# The common context-format file diff's header, read in one match: groups 1 and 2 are the
+# names when a "diff" line leads it, 3 and 4 when it has none:
+# diff -crN linux-6.1.4/drivers/md/dm.c linux-6.1.180/drivers/md/dm.c     (or no such line)
+# *** linux-6.1.4/drivers/md/dm.c	2023-01-07 10:12:04.000000000 +0000
+# --- linux-6.1.180/drivers/md/dm.c	2025-07-30 10:59:53.000000000 +0000
+# ***************
+_CONTEXT_HEADER = (
+    rb"diff (?!--git )[^\n]*\n\*\*\* "
+    + _NAME_AND_STAMP
+    + rb"--- "
+    + _NAME_AND_STAMP
+    + rb"(?=\*{15})|\*\*\* "
+    + _NAME_AND_STAMP
+    + rb"--- "
+    + _NAME_AND_STAMP
+    + rb"(?=\*{15})"
+)
+_CONTEXT_AT = re.compile(_CONTEXT_HEADER)
 
 # The last character of a line that may be a mail signature ("--", "-- "), before its newline.
 _SIGNATURE_TAILS = b"- \r"
@@ -102,10 +157,25 @@ _SIGNATURE_TAILS = b"- \r"
 _CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
 _CONTEXT_NEW_RANGE = re.compile(rb"--- (\d+)(?:,(\d+))? ----")
 
-# The first line that cannot continue a context-format hunk.
-_CONTEXT_STOP = re.compile(
-    rb"^(?!  |! |\+ |- |\\|\*\*\* \d+(?:,\d+)? \*\*\*\*|--- \d+(?:,\d+)? ----|\r?\n)", re.M
-)
+# The lines that continue a context-format hunk:
+#   int x;       ! int x;       + int x;       - int x;       \ No newline at end of file
+# *** 1,5 ****       --- 1,6 ----        (and an empty line)
+_CONTEXT_LINE = rb"  |! |\+ |- |\\|\*\*\* \d+(?:,\d+)? \*\*\*\*|--- \d+(?:,\d+)? ----|\r?\n"
+
+# The first line that cannot continue a context-format hunk, with the newline before it (searched
+# from just before a line start, as _BODY_STOP).
+_CONTEXT_STOP = re.compile(rb"\n(?!" + _CONTEXT_LINE + rb")")
+
+# In the hunks of a lazily read context-format file diff, the next line that is not a hunk line
+# (those of _CONTEXT_STOP, and the row of stars that starts the next hunk), where the file diff
+# ends as the eager scan's does: context hunks have no counts to check, so no line is ambiguous.
+# A header is looked for only there (one test per line here; header branches cost a third more).
+_CONTEXT_RUN_STOP = re.compile(rb"\n(?!" + _CONTEXT_LINE + rb"|\*{15})")
+
+_GIT_PATTERNS = frozenset((_PLAIN_AT, _LAZY_NEXT))
+"""The patterns whose matches are plain git headers (the others' are non-git ones)."""
+_CONTEXT_PATTERNS = frozenset((_CONTEXT_AT,))
+"""The patterns whose matches are context-format headers."""
 
 # git's extended header lines, in the order git writes them.
 _GIT_HEADERS = (
@@ -162,6 +232,48 @@ class _LineIndex(_Lines):
             self._offsets.insert(slot + 1, pos)
             self._numbers.insert(slot + 1, line)
         return line
+
+
+def _body_counts(data: bytes, start: int, end: int, old: int, new: int) -> tuple[int, int] | None:
+    """The added and removed lines of ``data[start:end]``, a run of whole unified hunk lines
+    (none empty), when they are exactly a hunk of ``old`` old and ``new`` new lines; else
+    ``None``.
+
+    Counted in C (``bytes.count`` over the range, no copy) rather than line by line: the
+    scanner's hot path.
+    """
+    if end <= start:
+        return (0, 0) if old == new == 0 else None
+    total = data.count(b"\n", start, end) + (0 if data.endswith(b"\n", start, end) else 1)
+    first = data[start]
+    # A last line cut to its first byte ("...\n+" at the end of the input) is a line of that
+    # kind, as the line-by-line walk reads it: not a context line.
+    plus = data.count(b"\n+", start, end) + (first == 0x2B)
+    minus = data.count(b"\n-", start, end) + (first == 0x2D)
+    marks = data.count(b"\n\\", start, end) + (first == 0x5C)
+    context = total - plus - minus - marks
+    if context + minus == old and context + plus == new and marks <= 2:
+        return plus, minus
+    return None
+
+
+def _without_last(run: list[re.Match[bytes]]) -> tuple[list[re.Match[bytes]], int]:
+    """A run of plain file diffs less its last, which needs the general path, and where the
+    rest ends (where that one starts)."""
+    return run, _start_of(run.pop())
+
+
+def _start_of(header: re.Match[bytes]) -> int:
+    """Where the file diff of a plain header match starts: a header found by a ``_..._NEXT``
+    pattern was matched with the newline before it."""
+    start = header.start()
+    return start + 1 if header.string[start] == 0x0A else start
+
+
+def _plain_names(header: re.Match[bytes]) -> tuple[bytes, bytes]:
+    """The two names of a non-git header match (unified or context), as the patch's bytes."""
+    first = 1 if header.group(1) is not None else 3  # 1 and 2 when led by a "diff" line
+    return header.group(first), header.group(first + 1)
 
 
 def _after_signature(data: bytes, end: int) -> bool:
@@ -348,36 +460,30 @@ class _Scanner:
     # -- lazy git file diffs -----------------------------------------------------------------------
 
     def plain_run(self, pos: int, lead_start: int) -> int | None:
-        """Read the run of plain git file diffs starting at ``pos`` (:data:`_PLAIN_HEADER`,
-        hunks up to the next ``diff --git``); return where it ends, or ``None`` when the diff at
-        ``pos`` needs the general path.
+        """Read the run of plain file diffs of one style starting at ``pos`` (a git, non-git
+        unified or context-format header read in one match, and hunks up to the next such
+        header); return where it ends, or ``None`` when the diff at ``pos`` needs the general
+        path.
 
         One ``finditer`` walks the whole run: each match is the next file's header, and any
-        other match is a line that is not a hunk line, which hands that file to the general
-        path. Nothing per file is built here but the match (:class:`LazyFiles` makes entries).
+        other match is a line that is not a hunk line, where the run ends. Nothing per file is
+        built here but the match (:class:`LazyFiles` makes entries), and no hunk is counted but
+        the last one of a non-git unified file diff whose successor has no ``diff`` line.
         """
         data = self.data
         first = _PLAIN_AT.match(data, pos)
-        if first is None:
-            return None
-        run = [first]
-        for stop in _LAZY_NEXT.finditer(data, first.end()):
-            end = stop.start() + 1
-            kind = stop.lastindex
-            if kind is None or (data[end - 2] in _SIGNATURE_TAILS and _after_signature(data, end)):
-                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT  # this file needs the general path
-                break
-            if kind == _GIT_GROUP:  # a git file diff with other headers: the general path
-                break
-            run.append(stop)
+        if first is not None:
+            run, end = self.git_run(first)
+        elif (first := _UNIFIED_AT.match(data, pos)) is not None:
+            run, end = self.unified_run(first)
+        elif (first := _CONTEXT_AT.match(data, pos)) is not None:
+            run, end = self.context_run(first)
         else:
-            end = self.size
-            if _after_signature(data, end):
-                end = run.pop().start(_PLAIN_GROUP) - _DIFF_GIT
+            return None
         if not run:
             return None
         self.check_interstitial(lead_start, pos)
-        starts = [match.start(_PLAIN_GROUP) - _DIFF_GIT for match in run]
+        starts = [_start_of(match) for match in run]
         self.plain += run
         self.starts += starts
         self.leads.append(lead_start)
@@ -387,6 +493,100 @@ class _Scanner:
         self.found += len(run)
         self.next_file += len(run)
         return end
+
+    def git_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
+        """The plain git file diffs from ``first`` on, and where the last of them ends."""
+        data = self.data
+        run = [first]
+        for stop in _LAZY_NEXT.finditer(data, first.end()):
+            end = stop.start() + 1
+            kind = stop.lastindex
+            if kind is None or (data[end - 2] in _SIGNATURE_TAILS and _after_signature(data, end)):
+                break  # this file needs the general path
+            if kind == _GIT_GROUP:  # a git file diff with other headers: the general path
+                return run, end
+            run.append(stop)
+        else:
+            if not _after_signature(data, self.size):
+                return run, self.size
+        return _without_last(run)
+
+    def unified_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
+        """The plain non-git unified file diffs from ``first`` on, and where the last ends.
+
+        A line no hunk can hold ends a file diff whose counts are honest: one that starts
+        with ``diff ``, ``Index:``, ``Only in`` and anything else but a hunk line's first
+        character. A ``---``/``+++`` pair followed by a hunk can also be a removed ``-- x`` and
+        an added ``++ y`` line ending a hunk; it starts a file only when the hunk before it is
+        complete without those lines. The counts of every other hunk are checked when its
+        file's hunks are read (``filter`` reads those of the files it writes).
+        """
+        data = self.data
+        run = [first]
+        first_hunk = first.end()
+        for stop in _UNIFIED_NEXT.finditer(data, first_hunk):
+            end = stop.start() + 1
+            if data[end - 2] in _SIGNATURE_TAILS and _after_signature(data, end):
+                break  # a mail signature or a removed "- " line: the counts decide
+            kind = stop.lastindex
+            if kind in (_WITH_DIFF_GROUP, _PAIR_GROUP):
+                if kind == _PAIR_GROUP and not self.pair_starts_file(first_hunk, end):
+                    break  # "-- x" and "++ y" lines of the last hunk, or a miscounted hunk
+                run.append(stop)
+                first_hunk = stop.end()
+                continue
+            if kind is None and data[end] not in b"\r\n":
+                return run, end  # a line no hunk holds: the file diff ends before it
+            break  # an empty line (context, or not), a ---/+++ pair with odd names
+        else:
+            if not _after_signature(data, self.size):
+                return run, self.size
+        return _without_last(run)
+
+    def context_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
+        """The plain context-format file diffs from ``first`` on, and where the last ends:
+        context hunks have no counts, so the first line no hunk holds ends a file diff, as in
+        :meth:`context_hunks`."""
+        data = self.data
+        run = [first]
+        while True:
+            stop = _CONTEXT_RUN_STOP.search(data, run[-1].end())
+            if stop is None:
+                return run, self.size
+            header = _CONTEXT_AT.match(data, stop.start() + 1)
+            if header is None:
+                return run, stop.start() + 1
+            run.append(header)
+
+    def pair_starts_file(self, first_hunk: int, end: int) -> bool:
+        """Whether the ``---``/``+++`` pair at ``end`` (followed by a hunk) starts a file diff,
+        rather than being a removed ``-- x`` and an added ``++ y`` line that end the last hunk
+        of the file diff whose hunks start at ``first_hunk``.
+
+        It starts one when that hunk is complete at ``end`` by its counts, or cannot hold the
+        pair (it removes or adds nothing). Every line up to ``end`` starts with " ", "+", "-",
+        "\\" or is an ``@@`` header (:data:`_UNIFIED_NEXT` stops at any other), so three counts
+        in C settle it. A hunk with more lines than its counts is neither: the general path
+        reports it.
+        """
+        data = self.data
+        header = data.rfind(b"\n@@ ", first_hunk, end) + 1 or first_hunk
+        body = data.find(b"\n", header, end) + 1
+        match = _UNIFIED_HUNK.match(data, header, body) if body else None
+        if match is None:
+            return False
+        old_count, new_count = match.group(2, 4)
+        old = 1 if old_count is None else int(old_count)
+        new = 1 if new_count is None else int(new_count)
+        if old == 0 or new == 0:
+            # A new file's hunk removes nothing and a deleted file's adds nothing: neither can
+            # end in a removed "-- x" and an added "++ y" line. (These hunks are the largest.)
+            return True
+        # Each line counted by the newline before it: the header's ends the range's first.
+        context = data.count(b"\n ", body - 1, end - 1)
+        removed = data.count(b"\n-", body - 1, end - 1)
+        added = data.count(b"\n+", body - 1, end - 1)
+        return context + removed == old and context + added == new
 
     def lazy_end(self, body: int) -> int | None:
         """Where a git file diff whose first hunk starts at ``body`` ends, without reading its
@@ -572,17 +772,9 @@ class _Scanner:
         stop = _BODY_STOP.search(data, body - 1)
         end = self.size if stop is None else stop.start() + 1
         if end > body:
-            chunk = data[body:end]
-            total = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-            first = chunk[0:1]
-            # A last line cut to its first byte ("...\n+" at the end of the input) is a line of
-            # that kind, as the line-by-line walk reads it: not a context line.
-            plus = chunk.count(b"\n+") + (first == b"+")
-            minus = chunk.count(b"\n-") + (first == b"-")
-            marks = chunk.count(b"\n\\") + (first == b"\\")
-            context = total - plus - minus - marks
-            if context + minus == old and context + plus == new and marks <= 2:
-                return end, plus, minus
+            counts = _body_counts(data, body, end, old, new)
+            if counts is not None:
+                return end, counts[0], counts[1]
         return self.walk_hunk(body, old, new, header)
 
     def walk_hunk(self, pos: int, old: int, new: int, header: int) -> tuple[int, int, int]:
@@ -647,7 +839,9 @@ class _Scanner:
 
     # -- context-format hunks ----------------------------------------------------------------------
 
-    def context_hunks(self, cursor: int, hunks: list[HunkEntry]) -> int:
+    def context_hunks(self, cursor: int, hunks: list[HunkEntry] | None) -> int:
+        """Read the context-format hunks from ``cursor`` into ``hunks`` (or, with ``None``, only
+        check them); return where they end."""
         data = self.data
         while data.startswith(b"***************", cursor):
             start = cursor
@@ -658,8 +852,8 @@ class _Scanner:
                 raise self.error(cursor, f"malformed context hunk range {old_header.rstrip()!r}")
             old_start, old_count = _context_range(match)
             cursor += len(old_header)
-            stop = _CONTEXT_STOP.search(data, cursor)
-            end = self.size if stop is None else stop.start()
+            stop = _CONTEXT_STOP.search(data, cursor - 1)
+            end = self.size if stop is None else stop.start() + 1
             body = data[cursor:end]
             new_match = re.search(rb"^--- (\d+)(?:,(\d+))? ----", body, re.M)
             if new_match is None:
@@ -675,6 +869,12 @@ class _Scanner:
             new_context = _count_prefixed(new_part, (b"  ",))
             old_lines = (old_context + removed) or new_context
             new_lines = (new_context + added) or old_context
+            # diff -C0 writes an empty range as the one number of the line before it ("--- 2
+            # ----" over no lines after a deletion): a one-number range over no lines is empty.
+            if old_lines == 0 and match.group(2) is None:
+                old_count = 0
+            if new_lines == 0 and new_match.group(2) is None:
+                new_count = 0
             if (old_lines, new_lines) != (old_count, new_count):
                 raise self.error(
                     start,
@@ -682,6 +882,9 @@ class _Scanner:
                     f"say {old_count} and {new_count}",
                     hint="the patch is truncated, or the hunk was edited by hand",
                 )
+            if hunks is None:
+                cursor = end
+                continue
             hunks.append(
                 HunkEntry(
                     number=len(hunks) + 1,
@@ -745,10 +948,16 @@ class LazyHunks(Sequence[HunkEntry]):
     only later: when something first looks at this file's hunks.
     """
 
-    __slots__ = ("_end", "_first_hunk", "_hunks", "_lines", "_number", "_source")
+    __slots__ = ("_context", "_end", "_first_hunk", "_hunks", "_lines", "_number", "_source")
 
     def __init__(
-        self, source: PatchSource, number: int, lines: _LineIndex, first_hunk: int, end: int
+        self,
+        source: PatchSource,
+        number: int,
+        lines: _LineIndex,
+        first_hunk: int,
+        end: int,
+        context: bool = False,
     ) -> None:
         # Plain fields rather than a closure: one object per file diff, which keeps the garbage
         # collector's work (it runs every few hundred allocations) small on 10,000-file patches.
@@ -757,12 +966,17 @@ class LazyHunks(Sequence[HunkEntry]):
         self._lines = lines
         self._first_hunk = first_hunk
         self._end = end
+        self._context = context
+        """Context-format hunks (``***************``), not unified ones."""
         self._hunks: tuple[HunkEntry, ...] | None = None
 
     def _scan(self, hunks: list[HunkEntry] | None) -> None:
         scanner = _Scanner(self._source, self._number, 0)
         scanner.lines = self._lines
-        cursor = scanner.unified_hunks(self._first_hunk, hunks)
+        if self._context:
+            cursor = scanner.context_hunks(self._first_hunk, hunks)
+        else:
+            cursor = scanner.unified_hunks(self._first_hunk, hunks)
         if cursor != self._end:
             stray = _ANY_HUNK_HEADER.search(self._source.data, cursor, self._end)
             raise scanner.stray_hunk_error(stray.start() if stray is not None else cursor)

@@ -1,0 +1,462 @@
+"""The lazy scan of every patch style equals the eager one, and filterdiff, byte for byte.
+
+``filter`` reads a patch with the lazy index: a run of plain file diffs of one style (git,
+``diff -urN``, ``-p0``/quilt names, context format) is found by one regular expression that
+checks every line and jumps from one file diff's header to the next; hunks are counted only
+for the files it keeps. Everything here compares it with the eager index (which reads and
+counts every hunk of every file) and, where patchutils is installed, with ``filterdiff``.
+
+The trap every test here circles: inside a hunk, a removed line ``-- x`` is written
+``--- x`` and an added ``++ y`` is ``+++ y``. With a hunk after them, they look exactly like
+the header of a file diff without a ``diff`` line; only the counts of the hunk before them
+tell which they are.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patchsmith.errors import PatchParseError
+from patchsmith.patchfile.index import DiffFormat, PatchIndex, index_sources
+from patchsmith.patchfile.select import Selection, render, select
+from patchsmith.patchfile.source import PatchSource
+from tests.conftest import PATCHES
+
+FILTERDIFF = shutil.which("filterdiff")
+needs_filterdiff = pytest.mark.skipif(FILTERDIFF is None, reason="patchutils is not installed")
+
+STAMP = b"\t2023-01-07 10:12:04.000000000 +0000"
+
+
+def lazy(data: bytes) -> PatchIndex:
+    return index_sources([PatchSource("<patch>", data)], lazy=True)
+
+
+def eager(data: bytes) -> PatchIndex:
+    return index_sources([PatchSource("<patch>", data)])
+
+
+def written(index: PatchIndex, selection: Selection, verbose: bool = False) -> bytes:
+    return b"".join(render(select(index, selection), verbose=verbose))
+
+
+def filterdiff(data: bytes, tmp: Path, *options: str) -> bytes:
+    assert FILTERDIFF is not None
+    path = tmp / "input.diff"
+    path.write_bytes(data)
+    return subprocess.run([FILTERDIFF, *options, str(path)], check=True, capture_output=True).stdout
+
+
+def assert_same_index(data: bytes) -> None:
+    """The lazy index is the eager one: entries, line numbers, hunks, every byte in its piece."""
+    fast, slow = lazy(data), eager(data)
+    assert [(f.start, f.end, f.lead_start) for f in fast.files] == [
+        (f.start, f.end, f.lead_start) for f in slow.files
+    ]
+    assert fast.files == slow.files
+    assert [f.line for f in fast.files] == [f.line for f in slow.files]
+    assert [tuple(f.hunks) for f in fast.files] == [tuple(f.hunks) for f in slow.files]
+    assert b"".join(fast.pieces()) == data
+
+
+# --- the trap, by hand --------------------------------------------------------------------------
+
+# "-p0" names, no "diff" lines: the hunk of drivers/md/dm.c removes "-- kernel/fork.c" and adds
+# "++ kernel/fork.c" as its last two lines, and its second hunk follows. One file diff.
+PAIR_INSIDE_A_HUNK = (
+    b"--- drivers/md/dm.c" + STAMP + b"\n"
+    b"+++ drivers/md/dm.c" + STAMP + b"\n"
+    b"@@ -1,2 +1,2 @@\n"
+    b" int a;\n"
+    b"--- kernel/fork.c" + STAMP + b"\n"
+    b"+++ kernel/fork.c" + STAMP + b"\n"
+    b"@@ -10 +10 @@\n"
+    b"-int b;\n"
+    b"+int c;\n"
+)
+
+# The same lines after a hunk that is complete without them: a second file diff.
+PAIR_AFTER_A_COMPLETE_HUNK = PAIR_INSIDE_A_HUNK.replace(b"@@ -1,2 +1,2 @@", b"@@ -1 +1 @@")
+
+
+def test_a_pair_inside_a_hunk_is_two_lines_of_it() -> None:
+    assert_same_index(PAIR_INSIDE_A_HUNK)
+    (entry,) = lazy(PAIR_INSIDE_A_HUNK).files
+    assert entry.path == "drivers/md/dm.c"
+    assert [(h.old_count, h.removed, h.added) for h in entry.hunks] == [(2, 1, 1), (1, 1, 1)]
+    assert written(lazy(PAIR_INSIDE_A_HUNK), Selection(only=("kernel",))) == b""
+
+
+def test_a_pair_after_a_complete_hunk_starts_a_file_diff() -> None:
+    assert_same_index(PAIR_AFTER_A_COMPLETE_HUNK)
+    assert [f.path for f in lazy(PAIR_AFTER_A_COMPLETE_HUNK).files] == [
+        "drivers/md/dm.c",
+        "kernel/fork.c",
+    ]
+    kernel = written(lazy(PAIR_AFTER_A_COMPLETE_HUNK), Selection(only=("kernel",)))
+    assert kernel.startswith(b"--- kernel/fork.c")
+
+
+@needs_filterdiff
+@pytest.mark.parametrize("data", [PAIR_INSIDE_A_HUNK, PAIR_AFTER_A_COMPLETE_HUNK])
+@pytest.mark.parametrize("glob", ["kernel/*", "drivers/*"])
+def test_the_pair_reads_as_filterdiff_reads_it(data: bytes, glob: str, tmp_path: Path) -> None:
+    ours = written(lazy(data), Selection(includes=(glob,)))
+    assert ours == filterdiff(data, tmp_path, "-i", glob)
+
+
+def test_a_new_files_hunk_cannot_hold_the_pair() -> None:
+    # A hunk that removes nothing cannot end in a removed "-- x" line: no count is needed.
+    data = (
+        b"--- /dev/null" + STAMP + b"\n+++ drivers/md/new.c" + STAMP + b"\n@@ -0,0 +1,2 @@\n"
+        b"+int a;\n+int b;\n"
+        b"--- kernel/fork.c" + STAMP + b"\n+++ kernel/fork.c" + STAMP + b"\n@@ -1 +1 @@\n-x\n+y\n"
+    )
+    assert_same_index(data)
+    assert [f.old_name for f in lazy(data).files] == [None, "kernel/fork.c"]
+
+
+# --- what lies between file diffs ---------------------------------------------------------------
+
+DIFF_UR = (
+    b"Only in linux-6.1.4/drivers/md: dm-old.c\n"
+    b"diff -ur linux-6.1.4/drivers/md/dm.c linux-6.1.180/drivers/md/dm.c\n"
+    b"--- linux-6.1.4/drivers/md/dm.c" + STAMP + b"\n"
+    b"+++ linux-6.1.180/drivers/md/dm.c" + STAMP + b"\n"
+    b"@@ -1,2 +1,2 @@\n"
+    b" int a;\n"
+    b"-int b;\n"
+    b"+int c;\n"
+    b"Only in linux-6.1.180/drivers/md: dm-new.c\n"
+    b"diff -ur linux-6.1.4/drivers/md/dm.ko linux-6.1.180/drivers/md/dm.ko\n"
+    b"Binary files linux-6.1.4/drivers/md/dm.ko and linux-6.1.180/drivers/md/dm.ko differ\n"
+    b"diff -ur linux-6.1.4/kernel/fork.c linux-6.1.180/kernel/fork.c\n"
+    b"--- linux-6.1.4/kernel/fork.c" + STAMP + b"\n"
+    b"+++ linux-6.1.180/kernel/fork.c" + STAMP + b"\n"
+    b"@@ -7 +7 @@\n"
+    b"-x\n"
+    b"+y\n"
+    b"diff -ur linux-6.1.4/mm/slab.c linux-6.1.180/mm/slab.c\n"
+    b"--- linux-6.1.4/mm/slab.c" + STAMP + b"\n"
+    b"+++ linux-6.1.180/mm/slab.c" + STAMP + b"\n"
+    b"@@ -1,3 +1,3 @@\n"
+    b" p\n"
+    b"\n"  # an empty context line: only the counts say so
+    b"-q\n"
+    b"+r\n"
+    b"@never a hunk header\n"
+)
+
+
+def test_diff_ur_with_only_in_lines_binaries_and_an_empty_context_line() -> None:
+    assert_same_index(DIFF_UR)
+    index = lazy(DIFF_UR)
+    assert [(f.path, f.format) for f in index.files] == [
+        ("linux-6.1.180/drivers/md/dm.c", DiffFormat.UNIFIED),
+        ("linux-6.1.180/drivers/md/dm.ko", DiffFormat.NONE),
+        ("linux-6.1.180/kernel/fork.c", DiffFormat.UNIFIED),
+        ("linux-6.1.180/mm/slab.c", DiffFormat.UNIFIED),
+    ]
+    assert index.lead(index.files[1]).startswith(b"Only in linux-6.1.180/drivers/md: dm-new.c")
+    assert index.trailer(0) == b"@never a hunk header\n"
+    verbose = Selection(only=("drivers/md",))
+    assert written(index, verbose, verbose=True) == written(eager(DIFF_UR), verbose, verbose=True)
+
+
+@needs_filterdiff
+@pytest.mark.parametrize("glob", ["*/drivers/md/*", "*/kernel/*", "*/mm/*"])
+def test_diff_ur_is_filtered_as_filterdiff_does(glob: str, tmp_path: Path) -> None:
+    # Without the binary entry: filterdiff drops hunk-less entries whatever the pattern, where
+    # patchsmith selects them by name (the documented difference).
+    binary = DIFF_UR.index(b"diff -ur linux-6.1.4/drivers/md/dm.ko")
+    data = DIFF_UR[:binary] + DIFF_UR[DIFF_UR.index(b"diff -ur linux-6.1.4/kernel") :]
+    assert written(lazy(data), Selection(includes=(glob,))) == filterdiff(
+        data, tmp_path, "-i", glob
+    )
+
+
+def test_quilt_index_lines_and_a_mail_signature() -> None:
+    data = (
+        b"Index: linux/drivers/md/dm.c\n" + b"=" * 67 + b"\n"
+        b"--- linux.orig/drivers/md/dm.c\n+++ linux/drivers/md/dm.c\n@@ -1 +1 @@\n-a\n+b\n"
+        b"Index: linux/kernel/fork.c\n" + b"=" * 67 + b"\n"
+        b"--- linux.orig/kernel/fork.c\n+++ linux/kernel/fork.c\n@@ -1,2 +0,0 @@\n-a\n--\n"
+        b"-- \n2.39.5\n"
+    )
+    assert_same_index(data)
+    index = lazy(data)
+    assert index.files[1].hunks[0].removed == 2  # "--" is a removed "-" line, by the counts
+    assert index.trailer(0) == b"-- \n2.39.5\n"
+
+
+def test_crlf_and_names_with_spaces_take_the_general_path_and_agree() -> None:
+    crlf = b"--- a/x.c\r\n+++ b/x.c\r\n@@ -1 +1 @@\r\n-a\r\n+b\r\n"
+    spaces = b"--- a/my file.c" + STAMP + b"\n+++ b/my file.c" + STAMP + b"\n@@ -1 +1 @@\n-a\n+b\n"
+    for data in (crlf, spaces, crlf + spaces, spaces + PAIR_INSIDE_A_HUNK):
+        assert_same_index(data)
+
+
+# --- counts that lie --------------------------------------------------------------------------
+
+
+def test_a_lying_count_in_a_kept_file_is_reported_at_its_line() -> None:
+    data = DIFF_UR.replace(b"@@ -7 +7 @@\n-x\n+y\n", b"@@ -7,2 +7 @@\n-x\n+y\n")
+    with pytest.raises(PatchParseError) as slow:
+        eager(data)
+    with pytest.raises(PatchParseError) as fast:
+        select(lazy(data), Selection(only=("kernel",)))
+    assert "shorter than its header says" in fast.value.message
+    assert (fast.value.line, fast.value.message) == (slow.value.line, slow.value.message)
+    assert fast.value.line == 18  # where the next file diff starts, one line short
+    assert "hunk at line 15" in fast.value.message
+    # The lazy index counts the hunks of the files it writes: another selection reads on.
+    assert written(lazy(data), Selection(only=("mm",))) == written(
+        eager(DIFF_UR), Selection(only=("mm",))
+    )
+
+
+def test_a_lying_count_before_a_pair_hands_the_file_to_the_general_path() -> None:
+    # The hunk says 3 lines but has 1 before the pair: eager and lazy both read the pair as
+    # its lines, and both find the next hunk header where its last line should be.
+    data = PAIR_AFTER_A_COMPLETE_HUNK.replace(b"@@ -1 +1 @@", b"@@ -1,3 +1,3 @@")
+    with pytest.raises(PatchParseError) as slow:
+        eager(data)
+    with pytest.raises(PatchParseError) as fast:
+        lazy(data)
+    assert (fast.value.line, fast.value.message) == (slow.value.line, slow.value.message)
+
+
+# --- context format -----------------------------------------------------------------------------
+
+CONTEXT_TWO_FILES = (
+    b"diff -crN linux-6.1.4/drivers/md/dm.c linux-6.1.180/drivers/md/dm.c\n"
+    b"*** linux-6.1.4/drivers/md/dm.c" + STAMP + b"\n"
+    b"--- linux-6.1.180/drivers/md/dm.c" + STAMP + b"\n"
+    b"***************\n"
+    b"*** 1,2 ****\n"
+    b"  int a;\n"
+    b"! int b;\n"
+    b"--- 1,2 ----\n"
+    b"  int a;\n"
+    b"! int c;\n"
+    b"***************\n"
+    b"*** 9 ****\n"
+    b"--- 9,10 ----\n"
+    b"  int x;\n"
+    b"+ int y;\n"
+    b"Only in linux-6.1.180/drivers/md: dm-new.c\n"
+    b"*** linux-6.1.4/kernel/fork.c" + STAMP + b"\n"
+    b"--- linux-6.1.180/kernel/fork.c" + STAMP + b"\n"
+    b"***************\n"
+    b"*** 3 ****\n"
+    b"- int z;\n"
+    b"--- 2 ----\n"
+)
+
+
+def test_context_format_file_diffs_with_text_between_them() -> None:
+    assert_same_index(CONTEXT_TWO_FILES)
+    index = lazy(CONTEXT_TWO_FILES)
+    assert [(f.path, f.format, len(f.hunks)) for f in index.files] == [
+        ("linux-6.1.180/drivers/md/dm.c", DiffFormat.CONTEXT, 2),
+        ("linux-6.1.180/kernel/fork.c", DiffFormat.CONTEXT, 1),
+    ]
+
+
+@needs_filterdiff
+@pytest.mark.parametrize("glob", ["*/drivers/md/*", "*/kernel/*"])
+def test_context_format_is_filtered_as_filterdiff_does(glob: str, tmp_path: Path) -> None:
+    assert written(lazy(CONTEXT_TWO_FILES), Selection(includes=(glob,))) == filterdiff(
+        CONTEXT_TWO_FILES, tmp_path, "-i", glob
+    )
+
+
+def test_a_malformed_context_hunk_in_a_kept_file_is_reported() -> None:
+    data = CONTEXT_TWO_FILES.replace(b"*** 3 ****\n", b"*** three ****\n")
+    with pytest.raises(PatchParseError) as slow:
+        eager(data)
+    with pytest.raises(PatchParseError) as fast:
+        select(lazy(data), Selection(only=("kernel",)))
+    assert (fast.value.line, fast.value.message) == (slow.value.line, slow.value.message)
+    assert written(lazy(data), Selection(only=("drivers",))).startswith(b"diff -crN")
+
+
+@pytest.mark.parametrize(
+    "name", [*sorted(p.name for p in PATCHES.glob("*.diff")), "format_patch.mbox"]
+)
+def test_every_fixture_reads_the_same_lazily(name: str) -> None:
+    assert_same_index((PATCHES / name).read_bytes())
+
+
+# --- generated patches of every style -----------------------------------------------------------
+
+PATHS = st.lists(
+    st.sampled_from(["drivers", "md", "kernel", "fs", "dm.c", "fork.c"]), min_size=1, max_size=3
+).map("/".join)
+# Line contents that make hunk lines look like something else once the op is in front.
+TRICKY = st.sampled_from(
+    [
+        *(b"-- drivers/md/dm.c", b"++ drivers/md/dm.c", b"-- kernel/fork.c" + STAMP, b"-- "),
+        *(b"++ kernel/fork.c" + STAMP, b"", b"- ", b"-", b"diff", b"@@ -1 +1 @@", b"** 1 ****"),
+        b"\\ x",
+    ]
+)
+CONTENT = st.one_of(
+    st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")), TRICKY
+)
+STYLES = ("git", "urN", "p0", "quilt", "context")
+
+
+@st.composite
+def hunk_ops(draw: st.DrawFn) -> list[tuple[str, bytes]]:
+    """The lines of one hunk as (op, content); sometimes ending in the removed/added pair that
+    reads as a file header."""
+    ops = draw(st.lists(st.tuples(st.sampled_from(" +-"), CONTENT), min_size=1, max_size=6))
+    if draw(st.integers(0, 3)) == 0:
+        name = draw(st.sampled_from([b"kernel/fork.c", b"drivers/md/dm.c"]))
+        stamp = draw(st.sampled_from([b"", STAMP]))
+        ops += [("-", b"-- " + name + stamp), ("+", b"++ " + name + stamp)]
+    if all(op == " " for op, _ in ops):
+        ops.append(("+", b"x"))
+    return ops
+
+
+def unified_hunk(ops: list[tuple[str, bytes]], start: int) -> bytes:
+    """A hunk as diff writes it: a count of 1 left out ("-5" for "-5,1"), as filterdiff does
+    when it writes one back."""
+
+    def span(count: int) -> bytes:
+        return b"%d" % start if count == 1 else b"%d,%d" % (start, count)
+
+    old = span(sum(op != "+" for op, _ in ops))
+    new = span(sum(op != "-" for op, _ in ops))
+    body = b"".join(op.encode() + content + b"\n" for op, content in ops)
+    return b"@@ -" + old + b" +" + new + b" @@\n" + body
+
+
+def context_hunk(ops: list[tuple[str, bytes]], start: int) -> bytes:
+    """A hunk as ``diff -c`` writes it: a part that would only repeat context is left out."""
+    olds = [(b"  " if op == " " else b"- ") + c + b"\n" for op, c in ops if op != "+"]
+    news = [(b"  " if op == " " else b"+ ") + c + b"\n" for op, c in ops if op != "-"]
+    old_lines = olds if any(op == "-" for op, _ in ops) else []
+    new_lines = news if any(op == "+" for op, _ in ops) else []
+
+    def span(first: int, count: int) -> bytes:
+        if count == 0:
+            return b"%d" % (first - 1)
+        return b"%d" % first if count == 1 else b"%d,%d" % (first, first + count - 1)
+
+    old_range = b"*** " + span(start, len(olds)) + b" ****\n"
+    new_range = b"--- " + span(start, len(news)) + b" ----\n"
+    return b"***************\n" + old_range + b"".join(old_lines) + new_range + b"".join(new_lines)
+
+
+@st.composite
+def styled_patches(draw: st.DrawFn) -> tuple[str, bytes]:
+    style = draw(st.sampled_from(STYLES))
+    out = b""
+    for path in draw(st.lists(PATHS, min_size=1, max_size=4)):
+        name = path.encode()
+        junk = draw(st.sampled_from([b"", b"", b"Only in old/fs: x\n", b"\n", b"@note\n"]))
+        out += junk if out else b""
+        if style == "git":
+            out += b"diff --git a/%s b/%s\nindex 1111111..2222222 100644\n" % (name, name)
+            out += b"--- a/%s\n+++ b/%s\n" % (name, name)
+        elif style == "urN":
+            out += b"diff -urN old/%s new/%s\n" % (name, name)
+            out += b"--- old/" + name + STAMP + b"\n+++ new/" + name + STAMP + b"\n"
+        elif style == "p0":
+            out += b"--- " + name + STAMP + b"\n+++ " + name + STAMP + b"\n"
+        elif style == "quilt":
+            out += b"Index: new/" + name + b"\n" + b"=" * 67 + b"\n"
+            out += b"--- old/%s\n+++ new/%s\n" % (name, name)
+        else:
+            out += b"diff -crN old/%s new/%s\n" % (name, name)
+            out += b"*** old/" + name + STAMP + b"\n--- new/" + name + STAMP + b"\n"
+        line = 1
+        for _ in range(draw(st.integers(1, 3))):
+            ops = draw(hunk_ops())
+            make = context_hunk if style == "context" else unified_hunk
+            out += make(ops, line)
+            line += sum(op != "+" for op, _ in ops) + draw(st.integers(1, 9))
+    if draw(st.booleans()) and style != "context":
+        out += b"-- \n2.39.5\n"
+    return style, out
+
+
+# Where filterdiff (patchutils 0.4.2) and the input part ways, in context format only, on
+# shapes ``diff -c`` with its default context does not write: an empty line after a hunk
+# (patchsmith reads it as a line of the hunk, filterdiff as text between files), and a hunk
+# whose new part is empty under a one-number range ("--- 2 ----"), a pure deletion without
+# context: filterdiff writes the next hunk's row of stars twice, or drops the next file's
+# "diff" line. patchsmith writes the input's bytes.
+FILTERDIFF_MISREADS = re.compile(rb"\n\n|\n--- \d+ ----\n(?![ !+\-] )")
+
+
+def _read_every_hunk(data: bytes) -> None:
+    for entry in lazy(data).files:
+        list(entry.hunks)
+
+
+def _valid(data: bytes) -> bool:
+    try:
+        eager(data)
+    except PatchParseError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(styled_patches())
+def test_lazy_index_of_any_style_equals_the_eager_one(patch: tuple[str, bytes]) -> None:
+    _style, data = patch
+    if not _valid(data):
+        with pytest.raises(PatchParseError):
+            _read_every_hunk(data)
+        return
+    assert_same_index(data)
+    for selection in (Selection(only=("drivers/md",)), Selection(only=("kernel",))):
+        assert written(lazy(data), selection) == written(eager(data), selection)
+        assert written(lazy(data), selection, verbose=True) == written(
+            eager(data), selection, verbose=True
+        )
+
+
+@needs_filterdiff
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patch=styled_patches(), glob=st.sampled_from(["drivers/*", "kernel/*", "*md*"]))
+def test_filter_of_any_style_equals_filterdiff(
+    patch: tuple[str, bytes], glob: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    style, data = patch
+    if not _valid(data) or (style == "context" and FILTERDIFF_MISREADS.search(data)):
+        return
+    glob = glob if style == "p0" or glob.startswith("*") else "*/" + glob
+    expected = filterdiff(data, tmp_path_factory.mktemp("filterdiff"), "-i", glob)
+    assert written(lazy(data), Selection(includes=(glob,))) == expected
+
+
+# What ``diff -C0`` writes for a deleted and an inserted line: an empty range is the one number
+# of the line before it.
+DIFF_C0 = (
+    b"*** a/drivers/md/dm.c" + STAMP + b"\n--- b/drivers/md/dm.c" + STAMP + b"\n"
+    b"***************\n*** 3 ****\n- int c;\n--- 2 ----\n"
+    b"***************\n*** 7 ****\n--- 7 ----\n+ int d;\n"
+)
+
+
+def test_empty_ranges_of_diff_C0_read_as_empty() -> None:
+    assert_same_index(DIFF_C0)
+    (entry,) = lazy(DIFF_C0).files
+    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in entry.hunks] == [
+        (3, 1, 2, 0),
+        (7, 0, 7, 1),
+    ]
+    assert [(h.removed, h.added) for h in entry.hunks] == [(1, 0), (0, 1)]
