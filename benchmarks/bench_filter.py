@@ -27,7 +27,8 @@ Patches and trees live in ``--cache`` (default ``../scen/big`` next to the repos
 
 Both tools run as subprocesses on the same input in the same run, alternating, ``--runs`` times
 after a warm-up; the best wall time of each is compared (the machine's other load only ever adds
-time), with the CPU time of that run. Peak RSS is each child's own ``ru_maxrss`` (``os.wait4``).
+time), with the CPU time of that run. Peak RSS is each child's own, measured by GNU time
+(:mod:`measure`: ``os.wait4`` here would report this process's size for a small child).
 The outputs must be byte-identical to filterdiff's, and to patchsmith's own slow path (the eager
 index, which reads and counts every hunk), which is checked in process on the 1x input. Each
 style is measured on the patch and on the patch four times over, to show how time and memory grow.
@@ -56,6 +57,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from measure import GNU_TIME, private_env, run
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CACHE = REPO.parent / "scen" / "big"
@@ -251,12 +254,10 @@ def installed_patchsmith(folder: Path) -> tuple[str, dict[str, str]]:
 
 def cached_bytecode_env(folder: Path) -> dict[str, str]:
     """The environment with Python writing and reading bytecode in ``folder/pycache``, and
-    every XDG folder and HOME in ``folder`` (never the real home)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    HOME and every XDG folder in ``folder`` (never the real home)."""
+    env = private_env(folder)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
-    env["HOME"] = str(folder / "home")
-    for name in ("DATA", "CONFIG", "CACHE", "STATE"):
-        env[f"XDG_{name}_HOME"] = str(folder / "home" / name.lower())
     return env
 
 
@@ -266,16 +267,11 @@ def cached_bytecode_env(folder: Path) -> dict[str, str]:
 def run_once(
     command: list[str], output: Path, env: dict[str, str] | None = None
 ) -> tuple[float, float, int]:
-    """Wall seconds, CPU seconds and peak RSS bytes of one child process."""
-    with open(output, "wb") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, env=env)
-        _pid, status, usage = os.wait4(child.pid, 0)
-        wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} exited with {child.returncode}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+    """Wall seconds, CPU seconds and peak RSS bytes of one child process (:mod:`measure`)."""
+    child = run(command, stdout=output, env=env)
+    if child.code != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {child.code}")
+    return child.wall, child.cpu, child.peak
 
 
 def measure(
@@ -360,9 +356,11 @@ def environment(filterdiff: str) -> str:
     ).stdout.splitlines()
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    peaks = "GNU time" if GNU_TIME else "wait4 (an upper bound: install GNU time)"
     return (
         f"{platform.machine()}, {os.cpu_count()} CPUs ({cpus} usable), load average {load}; "
-        f"Python {platform.python_version()}; {version[0] if version else 'filterdiff'}"
+        f"Python {platform.python_version()}; {version[0] if version else 'filterdiff'}; "
+        f"peak RSS by {peaks}"
     )
 
 
