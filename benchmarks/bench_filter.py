@@ -23,7 +23,8 @@ The input is one cumulative change between two kernel trees, written in each sty
 The trees are ``--old-tree`` and ``--new-tree`` (hard-linked into the cache, never written), or by
 default vanilla 6.1.4 and 6.1.180 from Debian's orig tarballs (``apt-get source --download-only``,
 which needs deb-src entries and network once; ``--downloads`` names folders that may hold them).
-Patches and trees live in ``--cache`` (default ``../scen/big`` next to the repository), never in it.
+Patches and trees live in ``--cache`` (default ``big`` in the ``scen`` folder next to the
+repository or above it), never in it.
 
 Both tools run as subprocesses on the same input in the same run, alternating, ``--runs`` times
 after a warm-up; the best wall time of each is compared (the machine's other load only ever adds
@@ -61,7 +62,11 @@ from pathlib import Path
 from measure import GNU_TIME, private_env, run
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_CACHE = REPO.parent / "scen" / "big"
+SCENARIOS = next(
+    (folder / "scen" for folder in REPO.parents if (folder / "scen").is_dir()), REPO.parent / "scen"
+)
+"""The ``scen`` folder next to the repository (or next to a folder above it, for a worktree)."""
+DEFAULT_CACHE = SCENARIOS / "big"
 OLD, NEW = "6.1.4-1", "6.1.180-1"
 ONLY = "drivers/md"
 STYLES = ("git", "urN", "p0", "context")

@@ -39,13 +39,13 @@ from dataclasses import field, replace
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.entries import ChangeKind, DiffFormat, FileEntry, HunkEntry, Mail
 from patchsmith.patchfile.mbox import _mails
-from patchsmith.patchfile.names import _decode_or_none, decode_path, encode_path
+from patchsmith.patchfile.names import _decode_or_none, encode_path
 from patchsmith.patchfile.scan import (
     _CONTEXT_PATTERNS,
     _GIT_PATTERNS,
     LazyHunks,
     _LineIndex,
-    _plain_names,
+    _plain_fields,
     _Scanner,
 )
 from patchsmith.patchfile.source import PatchSource
@@ -275,22 +275,7 @@ class LazyFiles(Sequence[FileEntry]):
         mail = self._mails.get(number)
         if isinstance(item, FileEntry):
             return replace(item, line=line, mail=mail)
-        if item.re not in _GIT_PATTERNS:
-            return self._make_plain(number, item, line, mail)
-        flag, mode, index, old_raw, new_raw = item.group(2, 3, 4, 5, 6)
-        headers: list[tuple[str, str]] = []
-        if flag is not None:
-            headers.append((flag.decode() + " file mode", mode.decode()))
-        if index is not None:
-            headers.append(("index", decode_path(index)))
-        old_name = None if old_raw == b"/dev/null" or flag == b"new" else decode_path(old_raw)
-        new_name = None if new_raw == b"/dev/null" or flag == b"deleted" else decode_path(new_raw)
-        if old_name is None:
-            kind = ChangeKind.NEW
-        elif new_name is None:
-            kind = ChangeKind.DELETED
-        else:
-            kind = ChangeKind.MODIFIED
+        old_name, new_name, headers, kind, fmt = _plain_fields(item)
         return FileEntry(
             number=number + 1,
             source=source,
@@ -300,43 +285,11 @@ class LazyFiles(Sequence[FileEntry]):
             line=line,
             old_name=old_name,
             new_name=new_name,
-            git=True,
-            headers=tuple(headers),
+            git=item.re in _GIT_PATTERNS,
+            headers=headers,
             kind=kind,
-            format=DiffFormat.UNIFIED,
+            format=fmt,
             hunks=self._hunks(number, item),
-            mail=mail,
-        )
-
-    def _make_plain(
-        self, number: int, header: re.Match[bytes], line: int, mail: int | None
-    ) -> FileEntry:
-        """The entry of a plain non-git file diff (unified or context), as the scanner's
-        general path makes it: no git headers, a ``/dev/null`` name is no name."""
-        old_raw, new_raw = _plain_names(header)
-        old_name = None if old_raw == b"/dev/null" else decode_path(old_raw)
-        new_name = None if new_raw == b"/dev/null" else decode_path(new_raw)
-        if old_name is None:
-            kind = ChangeKind.NEW
-        elif new_name is None:
-            kind = ChangeKind.DELETED
-        else:
-            kind = ChangeKind.MODIFIED
-        context = header.re in _CONTEXT_PATTERNS
-        return FileEntry(
-            number=number + 1,
-            source=self.source_of(number),
-            lead_start=self._leads[number],
-            start=self._starts[number],
-            end=self._ends[number],
-            line=line,
-            old_name=old_name,
-            new_name=new_name,
-            git=False,
-            headers=(),
-            kind=kind,
-            format=DiffFormat.CONTEXT if context else DiffFormat.UNIFIED,
-            hunks=self._hunks(number, header),
             mail=mail,
         )
 

@@ -97,6 +97,8 @@ _SPACE_TIMESTAMP = re.compile(rb"^(.*?) +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)
 
 
 def _strip_space_timestamp(name: bytes) -> bytes:
+    if b" " not in name:  # the common name: no timestamp after spaces can be in it
+        return name
     match = _SPACE_TIMESTAMP.match(name)
     return match.group(1) if match else name
 
@@ -117,7 +119,14 @@ def _git_line_names(rest: bytes) -> tuple[str | None, str | None]:
     except ValueError:
         pass
     # Unquoted names may contain spaces: choose the split where both sides name the same path
-    # after their first component (a/x b/x), as git itself does.
+    # after their first component (a/x b/x), as git itself does. The common line is two names
+    # of one length with the only space between them: that split, found without a loop.
+    middle = len(rest) // 2
+    if rest[middle : middle + 1] == b" " and b" " not in rest[:middle]:
+        old, new = rest[:middle], rest[middle + 1 :]
+        tail = old.partition(b"/")[2]
+        if tail and tail == new.partition(b"/")[2]:
+            return decode_path(old), decode_path(new)
     spaces = [i for i, c in enumerate(rest) if c == 0x20]
     for i in spaces:
         old, new = rest[:i], rest[i + 1 :]

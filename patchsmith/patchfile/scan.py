@@ -276,6 +276,37 @@ def _plain_names(header: re.Match[bytes]) -> tuple[bytes, bytes]:
     return header.group(first), header.group(first + 1)
 
 
+PlainFields = tuple[str | None, str | None, tuple[tuple[str, str], ...], ChangeKind, DiffFormat]
+"""A plain header's old and new name, git headers, change kind and hunk format."""
+
+
+def _plain_fields(header: re.Match[bytes]) -> PlainFields:
+    """What the general path reads from the header a plain-run pattern matched, with no second
+    look at the bytes: the names (``None`` for ``/dev/null``, or the side a git ``new``/
+    ``deleted file mode`` line leaves out), the git headers, the kind and the format."""
+    headers: tuple[tuple[str, str], ...] = ()
+    if header.re in _GIT_PATTERNS:
+        flag, mode, index, old_raw, new_raw = header.group(2, 3, 4, 5, 6)
+        if flag is not None:
+            headers += ((flag.decode() + " file mode", mode.decode()),)
+        if index is not None:
+            headers += (("index", decode_path(index)),)
+        fmt = DiffFormat.UNIFIED
+    else:
+        flag = None
+        old_raw, new_raw = _plain_names(header)
+        fmt = DiffFormat.CONTEXT if header.re in _CONTEXT_PATTERNS else DiffFormat.UNIFIED
+    old_name = None if old_raw == b"/dev/null" or flag == b"new" else decode_path(old_raw)
+    new_name = None if new_raw == b"/dev/null" or flag == b"deleted" else decode_path(new_raw)
+    if old_name is None:
+        kind = ChangeKind.NEW
+    elif new_name is None:
+        kind = ChangeKind.DELETED
+    else:
+        kind = ChangeKind.MODIFIED
+    return old_name, new_name, headers, kind, fmt
+
+
 def _after_signature(data: bytes, end: int) -> bool:
     """Whether the line just before ``end`` is a mail signature's "--" (not a removed line)."""
     last_line = data[data.rfind(b"\n", 0, end - 1) + 1 : end]
@@ -372,6 +403,10 @@ class _Scanner:
         # Lazy mode counts no lines while scanning: LazyFiles fills in the real number.
         first_line = 0 if self.lazy else self.lines.at(pos)
         git = data.startswith(b"diff --git ", pos)
+        if git and not self.lazy:
+            plain = _PLAIN_AT.match(data, pos)
+            if plain is not None:  # the common git header, read in one match as a lazy scan does
+                return self.plain_file(plain, lead_start, first_line)
         binary_line = False
         old_name: str | None = None
         new_name: str | None = None
@@ -453,6 +488,29 @@ class _Scanner:
             kind=kind,
             format=fmt if entry_hunks else DiffFormat.NONE,
             hunks=entry_hunks,
+        )
+        self.next_file += 1
+        return entry
+
+    def plain_file(self, header: re.Match[bytes], lead_start: int, line: int) -> FileEntry:
+        """The file diff of a plain git header (:data:`_PLAIN_AT`), hunks read now."""
+        old_name, new_name, headers, kind, fmt = _plain_fields(header)
+        hunks: list[HunkEntry] = []
+        end = self.unified_hunks(header.end(), hunks)
+        entry = FileEntry(
+            number=self.next_file,
+            source=self.number,
+            lead_start=lead_start,
+            start=header.start(),
+            end=end,
+            line=line,
+            old_name=old_name,
+            new_name=new_name,
+            git=True,
+            headers=headers,
+            kind=kind,
+            format=fmt,
+            hunks=tuple(hunks),
         )
         self.next_file += 1
         return entry

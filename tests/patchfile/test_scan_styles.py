@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patchsmith.errors import PatchParseError
-from patchsmith.patchfile.index import DiffFormat, PatchIndex, index_sources
+from patchsmith.patchfile import scan
+from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
 from patchsmith.patchfile.select import Selection, render, select
 from patchsmith.patchfile.source import PatchSource
 from tests.conftest import PATCHES
@@ -460,3 +461,40 @@ def test_empty_ranges_of_diff_C0_read_as_empty() -> None:
         (7, 0, 7, 1),
     ]
     assert [(h.removed, h.added) for h in entry.hunks] == [(1, 0), (0, 1)]
+
+
+def _general_path_index(data: bytes) -> PatchIndex:
+    """The eager index with no header read in one match: every file diff by the general path."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scan, "_PLAIN_AT", re.compile(rb"(?!)"))
+        return eager(data)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(styled_patches())
+def test_a_header_read_in_one_match_gives_what_the_general_path_gives(
+    patch: tuple[str, bytes],
+) -> None:
+    _style, data = patch
+    if not _valid(data):
+        return
+    fast, slow = eager(data), _general_path_index(data)
+    assert fast.files == slow.files
+    assert [f.line for f in fast.files] == [f.line for f in slow.files]
+
+
+@pytest.mark.parametrize("name", ["git_basic.diff", "git_quoted_names.diff", "git_modes.diff"])
+def test_git_fixtures_read_the_same_by_either_path(name: str) -> None:
+    data = (PATCHES / name).read_bytes()
+    assert eager(data).files == _general_path_index(data).files
+
+
+def test_new_and_deleted_git_files_read_the_same_by_either_path() -> None:
+    from tests.patchfile.test_index import MIXED_GIT
+
+    assert eager(MIXED_GIT).files == _general_path_index(MIXED_GIT).files
+    assert [f.kind for f in eager(MIXED_GIT).files][:3] == [
+        ChangeKind.MODIFIED,
+        ChangeKind.NEW,
+        ChangeKind.DELETED,
+    ]
