@@ -9,21 +9,25 @@ file the contents it would have after applying the hunks that have a place
 Several diffs of one file in one patch are predicted in sequence, the second against the result
 of the first. New, deleted, renamed and copied files are judged on the file as a whole.
 
-The tree is never written. A path in the patch that escapes the tree (``../``, absolute) or leads
-through a symlink pointing outside it raises :class:`~patchsmith.errors.TreeError`: reading what
-a hostile patch names is how a tool leaks ``/etc/shadow`` into a report.
+The tree is never written, and read through :mod:`patchsmith.engine.tree`: a name in the patch
+that escapes the tree (``../``, absolute, into ``.git``) raises
+:class:`~patchsmith.errors.TreeError` before anything is read, and no symlink is ever followed
+(reading what a hostile patch names is how a tool leaks ``/etc/shadow`` into a report). A diff of
+a path beyond a link (in the tree, or one an earlier diff of the patch creates), of a link where
+the patch wants a regular file, or of a folder or a device, is a flagged ``conflict`` (or
+``file-exists`` for a new file) with the reason; a new symlink pointing outside the tree is a
+``conflict`` too. A diff of a symlink (git's mode ``120000``) is judged on the link's target text.
 
-Depends on the locate ladder's modules (:mod:`patchsmith.engine.locate`,
-:mod:`~patchsmith.engine.conflict`, :mod:`~patchsmith.engine.filelines`,
-:mod:`~patchsmith.engine.records`), :mod:`patchsmith.patchfile`, :mod:`patchsmith.model` and
-:mod:`patchsmith.errors`; never on the workspace, the reports or the CLI.
+Depends on :mod:`patchsmith.engine.tree`, the locate ladder's modules
+(:mod:`patchsmith.engine.locate`, :mod:`~patchsmith.engine.conflict`,
+:mod:`~patchsmith.engine.filelines`, :mod:`~patchsmith.engine.records`),
+:mod:`patchsmith.patchfile`, :mod:`patchsmith.model` and :mod:`patchsmith.errors`; never on the
+workspace, the reports or the CLI.
 """
 
 from __future__ import annotations
 
-import errno
 import functools
-import os
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import field, replace
@@ -33,8 +37,16 @@ from patchsmith.engine.conflict import align
 from patchsmith.engine.filelines import FileLines, split_lines
 from patchsmith.engine.locate import apply_located, clear_with_vanilla, locate_hunk
 from patchsmith.engine.records import AlignmentRow, Candidate, Location, Placement
-from patchsmith.errors import TreeError
-from patchsmith.model import SEVERITY, SYMLINK, HunkStatus, git_mode
+from patchsmith.engine.tree import (
+    Entry,
+    Kind,
+    Obstacle,
+    Tree,
+    check_relative,
+    points_outside,
+    strip_path,
+)
+from patchsmith.model import SEVERITY, SYMLINK, HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.record import record
@@ -50,9 +62,11 @@ __all__ = [
     "Placement",
     "Prediction",
     "apply_located",
+    "diff_modes",
     "predict",
     "predict_file",
     "split_lines",
+    "strip_path",
 ]
 
 SCHEMA = "patchsmith.check/1"
@@ -533,175 +547,27 @@ def predict_file(
 # --- the tree -------------------------------------------------------------------------------------
 
 
-def strip_path(name: str, strip: int) -> str:
-    """``name`` without its first ``strip`` components (``-p``); raises if it has too few."""
-    if name and name[0] != "/" and name[-1] != "/" and "//" not in name:
-        # The common name, no empty component: one split, at most strip + 1 pieces.
-        pieces = name.split("/", strip)
-        if len(pieces) > strip:
-            return pieces[-1]
-    parts = [p for p in name.split("/") if p]
-    if name.startswith("/") and strip == 0:
-        raise TreeError(
-            f"the patch names an absolute path: {name}",
-            hint="patchsmith only reads inside the tree; check the -p level",
-        )
-    if len(parts) <= strip:
-        raise TreeError(
-            f"cannot strip {strip} component(s) from {name!r}",
-            hint="lower the -p level (git diffs want -p1)",
-        )
-    return "/".join(parts[strip:])
+def diff_modes(entry: FileEntry) -> tuple[str | None, str | None]:
+    """The git modes a diff gives its file before and after (``None`` when it says nothing):
+    from ``old mode``/``new mode``, ``deleted file mode``/``new file mode``, or the mode at the
+    end of the ``index`` line (``index 1234567..89abcde 120000``: a symlink's target changed)."""
+    index_mode: str | None = None
+    line = entry.header("index")
+    if line is not None:
+        words = line.split()
+        if len(words) > 1:
+            index_mode = words[1]
+    old = entry.header("old mode") or entry.header("deleted file mode") or index_mode
+    new = entry.header("new mode") or entry.header("new file mode") or index_mode
+    return old, new
 
 
-def _check_relative(path: str) -> None:
-    parts = path.split("/")
-    if path.startswith("/") or ".." in parts:
-        raise TreeError(
-            f"the patch names a path outside the tree: {path}",
-            hint="a patch must not reach outside the tree (no '..', no absolute paths)",
-        )
+@record
+class _Made:
+    """What an earlier diff of this patch puts at a path (for the diffs after it)."""
 
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-def _read_all(descriptor: int) -> bytes:
-    """The whole file behind ``descriptor``: a read of the size ``fstat`` gives, then reads
-    until the end (a file may grow while it is read)."""
-    size = os.fstat(descriptor).st_size
-    first = os.read(descriptor, size + 1)
-    if len(first) <= size:
-        return first  # a short read of a regular file is its end: no second read to see it
-    chunks = [first]
-    while chunk := os.read(descriptor, 1 << 20):
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-class _Tree:
-    """Reads files under the root, refusing anything that resolves outside it."""
-
-    def __init__(self, root: Path, what: str = "the tree", option: str = "--tree") -> None:
-        if not root.exists():
-            raise TreeError(f"{what} {root} does not exist", hint=f"pass {option} DIR")
-        if not root.is_dir():
-            raise TreeError(f"{what} {root} is not a directory", hint=f"pass {option} DIR")
-        self.root = root
-        self.real = os.path.realpath(root)
-        self.prefix = self.real.rstrip(os.sep) + os.sep
-        self._directories: dict[str, str] = {}
-        self._reals: dict[str, str] = {}
-
-    def resolve(self, relative: str) -> str:
-        _check_relative(relative)
-        full = os.path.join(self._directory(relative), relative.rpartition("/")[2])
-        if os.path.islink(full):
-            return self._inside(os.path.realpath(full), relative)
-        return full
-
-    def _directory(self, relative: str) -> str:
-        """The real path of the directory holding ``relative``, checked to be inside the tree."""
-        # Directories are resolved once each (a kernel patch touches ~1,000 files in a few
-        # hundred directories), and each from its parent's real path: one lstat per new
-        # directory instead of one per component.
-        directory = relative.rpartition("/")[0]
-        real_directory = self._directories.get(directory)
-        if real_directory is None:
-            real_directory = self._inside(self._real(directory), directory)
-            self._directories[directory] = real_directory
-        return real_directory
-
-    def _real(self, directory: str) -> str:
-        """``os.path.realpath`` of ``directory`` under the tree, reusing its parents' (not
-        checked here: a parent outside the tree may still lead back in)."""
-        if not directory:
-            return self.real
-        real = self._reals.get(directory)
-        if real is not None:
-            return real
-        parent, _slash, name = directory.rpartition("/")
-        base = self._real(parent)
-        if name == ".":
-            real = base
-        else:
-            candidate = os.path.join(base, name)
-            real = os.path.realpath(candidate) if os.path.islink(candidate) else candidate
-        self._reals[directory] = real
-        return real
-
-    def _inside(self, real: str, relative: str) -> str:
-        if real != self.real and not real.startswith(self.prefix):
-            raise TreeError(
-                f"{relative} in the tree is a symlink pointing outside it ({real})",
-                hint="patchsmith does not follow symlinks out of the tree; fix or remove it",
-            )
-        return real
-
-    def read(self, relative: str) -> bytes | None:
-        if not _NOFOLLOW:
-            return self._read_checked(relative)
-        full = self._unfollowed(relative)
-        try:
-            # O_NOFOLLOW: the common file (not a symlink) costs one open and no lstat; a
-            # symlink fails with ELOOP and goes the checked way.
-            descriptor = os.open(full, _READ_FLAGS)
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            if error.errno != errno.ELOOP:
-                raise TreeError(f"cannot read {relative}: {error.strerror}") from error
-            return self._read_checked(relative)
-        try:
-            return _read_all(descriptor)
-        except IsADirectoryError as error:
-            raise TreeError(
-                f"{relative} is a directory in the tree, but the patch treats it as a file"
-            ) from error
-        except OSError as error:
-            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
-        finally:
-            os.close(descriptor)
-
-    def _read_checked(self, relative: str) -> bytes | None:
-        real = self.resolve(relative)
-        try:
-            with open(real, "rb") as handle:
-                return handle.read()
-        except FileNotFoundError:
-            return None
-        except IsADirectoryError as error:
-            raise TreeError(
-                f"{relative} is a directory in the tree, but the patch treats it as a file"
-            ) from error
-        except OSError as error:
-            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
-
-    def exists(self, relative: str) -> bool:
-        return os.path.lexists(self.resolve(relative))
-
-    def _unfollowed(self, relative: str) -> str:
-        """The real path of ``relative`` with its directories resolved (and checked to be in
-        the tree) and its last component as it is: a symlink there is not followed."""
-        _check_relative(relative)
-        return os.path.join(self._directory(relative), relative.rpartition("/")[2])
-
-    def link(self, relative: str) -> tuple[bool, bytes | None]:
-        """Whether anything is at ``relative``, and its target if it is a symlink (not
-        followed: where it points is only read as text)."""
-        full = self._unfollowed(relative)
-        if not os.path.lexists(full):
-            return False, None
-        return True, os.readlink(os.fsencode(full)) if os.path.islink(full) else None
-
-    def mode(self, relative: str) -> str | None:
-        """The git mode of the file at ``relative`` (``None`` when absent): a symlink's own,
-        ``120000``, not its target's."""
-        try:
-            return git_mode(os.lstat(self._unfollowed(relative)).st_mode)
-        except FileNotFoundError:
-            return None
+    kind: Kind
+    target: bytes | None = None
 
 
 def _remember(
@@ -725,14 +591,18 @@ def _remember(
 
 
 def _new_symlink(
-    entry: FileEntry, path: str, hunks: Sequence[Hunk], found: tuple[bool, bytes | None]
+    entry: FileEntry, path: str, hunks: Sequence[Hunk], found: Entry
 ) -> FilePrediction:
-    """A diff creating a symlink, judged on what the tree has at ``path``: (whether anything
-    is there, the target when it is a symlink)."""
+    """A diff creating a symlink, judged on what the tree has at ``path`` (the link itself,
+    never where it points)."""
     target = b"".join(_image(hunks, post=True))
     shown = target.decode("utf-8", "replace")
-    exists, existing = found
-    if not exists:
+    if found.kind == Kind.ABSENT:
+        if points_outside(path, target):
+            # Making it is not a write outside, but everything after it (a later diff of a
+            # path beyond it, a build) would read or write there.
+            reason = f"the patch creates a symlink pointing outside the tree (→ {shown})"
+            return _refused(entry, path, hunks, HunkStatus.CONFLICT, reason)
         # Placed like any new file's hunks (the link's target is the file's content); apply
         # makes it a symlink from the mode.
         reason = f"new symlink → {shown}"
@@ -745,7 +615,7 @@ def _new_symlink(
             base=b"",
             reason=reason,
         )
-    if existing == target:
+    if found.kind == Kind.LINK and found.data == target:
         status, reason, review = HunkStatus.ALREADY_APPLIED, "the symlink is already there", False
     else:
         status, reason, review = (
@@ -763,6 +633,52 @@ def _new_symlink(
         reason=reason,
         needs_review=review,
     )
+
+
+def _refused(
+    entry: FileEntry,
+    path: str,
+    hunks: Sequence[Hunk],
+    status: HunkStatus,
+    reason: str,
+    old_path: str | None = None,
+) -> FilePrediction:
+    """A file diff patchsmith will not place (a path beyond a link, a link where the patch
+    wants a file...): every hunk gets ``status`` and ``reason``, flagged, with nothing to apply."""
+    return FilePrediction(
+        path=path,
+        entry_number=entry.number,
+        kind=entry.kind,
+        status=status,
+        hunks=_uniform(entry.number, hunks, status, reason, review=True),
+        base=None,
+        reason=reason,
+        old_path=old_path,
+        needs_review=True,
+    )
+
+
+def _not_a_file(path: str, found: Entry, diff_is_link: bool, creates: bool) -> str | None:
+    """Why the diff cannot be judged on what is at ``path`` (``None``: it can). A diff of a
+    regular file meets a symlink, a folder or a device; a diff of a symlink meets a file."""
+    if found.kind == Kind.LINK and not diff_is_link:
+        shown = (found.data or b"").decode("utf-8", "replace")
+        if creates:
+            return f"the tree has a symlink at this path (→ {shown})"
+        return (
+            f"{path} is a symlink in the tree (→ {shown}), but the patch changes a regular "
+            "file: patching through the link would change the file it points to, replacing it "
+            "would turn the link into a file"
+        )
+    if found.kind == Kind.FILE and diff_is_link and not creates:
+        return "the patch changes a symlink, but the tree has a regular file here"
+    if found.kind == Kind.DIRECTORY:
+        if creates:
+            return "the tree has a folder at this path"
+        return f"{path} is a folder in the tree, but the patch treats it as a file"
+    if found.kind == Kind.OTHER:
+        return f"{path} is not a regular file in the tree (a FIFO, a socket or a device)"
+    return None
 
 
 def _with_mode(prediction: FilePrediction, mode: ModeChange) -> FilePrediction:
@@ -822,10 +738,10 @@ def predict(
     a later diff of the same file was made against vanilla plus the earlier one, which is not
     on disk.
     """
-    source_tree = _Tree(tree)
+    source_tree = Tree(tree)
     read_base: BaseReader | None = None
     if isinstance(base, Path):
-        read_base = _Tree(base, what="the vanilla tree", option="--base").read
+        read_base = Tree(base, what="the vanilla tree", option="--base").read
     elif base is not None:
         read_base = base
     # Paths an earlier diff of this patch touched: their vanilla is no longer what the next
@@ -835,24 +751,51 @@ def predict(
     # The in-memory state of files earlier diffs of this patch touched: path -> lines, or None
     # for a file an earlier diff deleted. A later diff of the same file sees this, not the disk.
     state: dict[str, bytes | None] = {}
+    # What earlier diffs create (a link, a file) and the folders their new paths need: a later
+    # diff of a path beyond them is judged as if they were in the tree, whether or not the
+    # earlier diff gets applied, so the verdict does not depend on what apply writes first.
+    made: dict[str, _Made] = {}
+    made_folders: set[str] = set()
 
-    def current(relative: str) -> bytes | None:
-        """A file's bytes as earlier diffs of this patch left it."""
+    def entry_at(relative: str) -> Entry:
+        """What is at a path as earlier diffs of this patch left it."""
         if relative in state:
-            return state[relative]
-        return source_tree.read(relative)
+            data = state[relative]
+            if data is None:
+                return Entry(Kind.ABSENT)
+            kind = made[relative].kind if relative in made else Kind.FILE
+            return Entry(kind, data)
+        if relative in made_folders:
+            return Entry(Kind.DIRECTORY)
+        return source_tree.entry(relative)
 
     def exists(relative: str) -> bool:
         if relative in state:
             return state[relative] is not None
-        return source_tree.exists(relative)
+        if relative in made_folders:
+            return True
+        return source_tree.kind(relative).kind != Kind.ABSENT
 
     def mode_of(relative: str) -> str | None:
         """The file's git mode (on disk: an earlier diff of this patch changing it is not
         followed), ``None`` when absent or deleted by an earlier diff."""
         if relative in state and state[relative] is None:
             return None
-        return source_tree.mode(relative)
+        return source_tree.kind(relative).mode
+
+    def obstacle(relative: str) -> Obstacle | None:
+        """The first folder on the way to ``relative`` that is not one, in the tree or made so
+        by an earlier diff."""
+        found = source_tree.obstacle(relative)
+        if found is not None or not made:
+            return found
+        folder = relative.rpartition("/")[0]
+        while folder:
+            made_here = made.get(folder)
+            if made_here is not None:
+                return Obstacle(folder, made_here.kind, made_here.target, made_by_patch=True)
+            folder = folder.rpartition("/")[0]
+        return None
 
     # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
     # touches need their predicted contents kept.
@@ -861,6 +804,9 @@ def predict(
     for entry in selected:
         old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
         new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
+        for relative in (old_rel, new_rel):
+            if relative is not None:
+                check_relative(relative)
         paths.append((old_rel, new_rel))
         seen.update({relative for relative in (old_rel, new_rel) if relative is not None})
     repeated = {path for path, count in seen.items() if count > 1}
@@ -869,9 +815,6 @@ def predict(
     for done_count, (entry, (old_rel, new_rel)) in enumerate(
         zip(selected, paths, strict=True), start=1
     ):
-        for relative in (old_rel, new_rel):
-            if relative is not None:
-                _check_relative(relative)
         target = new_rel if new_rel is not None else old_rel
         assert target is not None  # the index never yields a diff without names
         hunks = parse_file(index, entry)
@@ -883,19 +826,43 @@ def predict(
         moved = entry.kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and old_rel != new_rel
         source = old_rel if moved else target
         assert source is not None
-        new_link = entry.kind == ChangeKind.NEW and entry.header("new file mode") == SYMLINK
-        # A new symlink is judged on the link itself (below), never read through.
-        data = current(source) if not new_link else None
+        old_mode, new_mode = diff_modes(entry)
+        creates = entry.kind == ChangeKind.NEW
+        new_link = creates and new_mode == SYMLINK
+        refusal: tuple[HunkStatus, str] | None = None
+        blocked: Obstacle | None = None
+        for relative in dict.fromkeys((source, target)):
+            blocked = obstacle(relative)
+            if blocked is not None:
+                refusal = (
+                    HunkStatus.CONFLICT,
+                    f"{blocked.describe()}: patchsmith neither reads nor writes through it",
+                )
+                break
+        data: bytes | None = None
         target_exists = False
-        if moved:
-            target_exists = exists(target)
-            if data is None and target_exists:
-                # Already renamed in the vendor tree: patch the file where it now lives.
-                data = current(target)
-                target_exists = False
+        if refusal is None and not new_link:
+            # A new symlink is judged on the link itself (below); anything else on the file,
+            # read without following a link.
+            found = entry_at(source)
+            if moved:
+                target_exists = exists(target)
+                if found.kind == Kind.ABSENT and target_exists:
+                    # Already renamed in the vendor tree: patch the file where it now lives.
+                    found = entry_at(target)
+                    target_exists = False
+            link_diff = (new_mode if creates else old_mode) == SYMLINK
+            why = _not_a_file(source, found, link_diff, creates)
+            if why is not None:
+                refusal = (HunkStatus.FILE_EXISTS if creates else HunkStatus.CONFLICT, why)
+            data = found.data
         binary = data is not None and b"\x00" in data
-        if new_link:
-            prediction = _new_symlink(entry, target, hunks, source_tree.link(target))
+        if refusal is not None:
+            prediction = _refused(
+                entry, target, hunks, refusal[0], refusal[1], old_rel if moved else None
+            )
+        elif new_link:
+            prediction = _new_symlink(entry, target, hunks, entry_at(target))
         elif binary and entry.kind != ChangeKind.DELETED and hunks:
             reason = "the tree's file is binary (it contains NUL bytes); the patch changes text"
             prediction = FilePrediction(
@@ -935,14 +902,28 @@ def predict(
             )
             merged = sorted(prediction.hunks + left_out, key=lambda h: h.hunk_number)
             prediction = replace(prediction, hunks=tuple(merged))
-        old_mode, new_mode = entry.header("old mode"), entry.header("new mode")
-        if old_mode is not None and new_mode is not None and entry.kind != ChangeKind.BINARY:
-            prediction = _with_mode(prediction, judge_mode(old_mode, new_mode, mode_of(source)))
+        header_old, header_new = entry.header("old mode"), entry.header("new mode")
+        if (
+            header_old is not None
+            and header_new is not None
+            and entry.kind != ChangeKind.BINARY
+            and blocked is None
+        ):
+            prediction = _with_mode(prediction, judge_mode(header_old, header_new, mode_of(source)))
         if classes is not None and target in classes:
             prediction = replace(prediction, kbuild_class=classes[target])
         files.append(prediction)
         if target in repeated or (old_rel is not None and old_rel in repeated):
             _remember(state, prediction, entry.kind, target, old_rel if moved else None)
+        if creates or moved:
+            made[target] = _Made(
+                Kind.LINK if new_mode == SYMLINK else Kind.FILE,
+                b"".join(_image(hunks, post=True)) if new_mode == SYMLINK else None,
+            )
+            folder = target.rpartition("/")[0]
+            while folder and folder not in made_folders:
+                made_folders.add(folder)
+                folder = folder.rpartition("/")[0]
         if progress is not None:
             progress(done_count, len(selected), target)
     return Prediction(files=tuple(files), fuzz=fuzz, strip=strip)

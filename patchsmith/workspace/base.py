@@ -3,9 +3,11 @@
 A base is a directory (an unpacked vanilla tree), a tarball (``linux-6.1.180.tar.xz``) or a git
 ref in the tree's own repository (``v6.1.180``). Apply reads from it the vanilla version of the
 files the patch touches, for true 3-way proposals and for clearing flags the engine raised on a
-vendor's neighbourhood that is vanilla's. It is only ever read.
+vendor's neighbourhood that is vanilla's. It is only ever read, and a directory is read as the
+engine reads the tree (:mod:`patchsmith.engine.tree`: no symlink followed).
 
-Depends on :mod:`patchsmith.workspace.git` and :mod:`patchsmith.errors`.
+Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.engine.tree` and
+:mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from patchsmith.engine.tree import Tree
 from patchsmith.errors import UsageError
 from patchsmith.workspace import git
 
@@ -45,13 +48,10 @@ class VanillaBase:
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """The vanilla bytes of each path (``None`` when the vanilla tree lacks it)."""
         if self.directory is not None:
-            out: dict[str, bytes | None] = {}
-            for path in paths:
-                try:
-                    out[path] = (self.directory / path).read_bytes()
-                except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                    out[path] = None
-            return out
+            # As the engine reads it: no link followed, so nothing from outside the vanilla
+            # tree ends up in a proposal or a report.
+            view = Tree(self.directory, what="the vanilla tree", option="--base")
+            return {path: view.read(path) for path in paths}
         if self.ref is not None:
             assert self.repo is not None
             return {p: git.show_file(self.repo, self.ref, p) for p in paths}

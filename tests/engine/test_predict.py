@@ -135,42 +135,38 @@ def test_absolute_path_is_refused(tmp_path: Path) -> None:
         predict(index, index.files, root, strip=0)
 
 
-def test_symlink_out_of_the_tree_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["outside", "inside"])
+def test_a_symlinked_file_is_a_conflict_and_never_read(tmp_path: Path, where: str) -> None:
+    # GNU patch: "not a regular file -- refusing to patch". Read through the link, the diff
+    # would be judged on another file than the one it names, and apply would either turn the
+    # link into a file or change the file it points to.
     outside = tmp_path / "secret.txt"
     outside.write_text(OLD)
-    index, root = run(tmp_path, PATCH, {})
-    (root / "dir").mkdir()
-    os.symlink(outside, root / "dir/f.txt")
-    with pytest.raises(TreeError, match="symlink"):
-        predict(index, index.files, root, strip=1)
-
-
-def test_symlink_inside_the_tree_is_followed(tmp_path: Path) -> None:
     index, root = run(tmp_path, PATCH, {"real.txt": OLD})
     (root / "dir").mkdir()
-    os.symlink(root / "real.txt", root / "dir/f.txt")
-    (file,) = predict(index, index.files, root, strip=1).files
-    assert file.status == HunkStatus.CLEAN
+    os.symlink(outside if where == "outside" else Path("../real.txt"), root / "dir/f.txt")
+    prediction = predict(index, index.files, root, strip=1)
+    (file,) = prediction.files
+    assert file.status == HunkStatus.CONFLICT and file.needs_review and not prediction.settled
+    assert all(h.status == HunkStatus.CONFLICT and h.needs_review for h in file.hunks)
+    assert "dir/f.txt is a symlink in the tree" in file.reason
+    assert file.base is None and file.result_lines is None
 
 
-def test_symlinked_directory_out_of_the_tree_is_refused(tmp_path: Path) -> None:
-    # Directories are resolved from their parent's real path, one component at a time; a link
-    # anywhere on the way out is still caught.
+@pytest.mark.parametrize("where", ["outside", "inside"])
+def test_a_path_beyond_a_symlinked_folder_is_a_conflict(tmp_path: Path, where: str) -> None:
+    # git apply: "affected file is beyond a symbolic link". Folders are checked from the top,
+    # one component at a time, so a link anywhere on the way is the reason.
     outside = tmp_path / "elsewhere"
     (outside / "deeper").mkdir(parents=True)
     (outside / "deeper/f.txt").write_text(OLD)
     patch = PATCH.replace("dir/f.txt", "dir/deeper/f.txt")
-    index, root = run(tmp_path, patch, {})
-    os.symlink(outside, root / "dir")
-    with pytest.raises(TreeError, match="symlink"):
-        predict(index, index.files, root, strip=1)
-
-
-def test_symlinked_directory_inside_the_tree_is_followed(tmp_path: Path) -> None:
-    index, root = run(tmp_path, PATCH, {"real/f.txt": OLD})
-    os.symlink(Path("real"), root / "dir")  # relative, resolved against the tree
+    index, root = run(tmp_path, patch, {"real/deeper/f.txt": OLD})
+    os.symlink(outside if where == "outside" else Path("real"), root / "dir")
     (file,) = predict(index, index.files, root, strip=1).files
-    assert file.status == HunkStatus.CLEAN
+    assert file.status == HunkStatus.CONFLICT and file.needs_review
+    assert file.reason.startswith("dir is a symlink in the tree")
+    assert ("(outside the tree)" in file.reason) is (where == "outside")
 
 
 def test_statuses_only_keeps_no_contents(tmp_path: Path) -> None:
@@ -352,15 +348,19 @@ def test_base_keeps_the_flag_when_the_vendor_changed_the_neighbourhood(tmp_path:
     assert "vanilla" not in hunk.reason
 
 
-def test_base_symlink_out_of_the_vanilla_tree_is_refused(tmp_path: Path) -> None:
+def test_a_symlink_in_the_vanilla_tree_is_not_followed(tmp_path: Path) -> None:
+    # The link's target would clear the flag if it were read; it is not: no vanilla file, no
+    # clearing, and nothing from outside the vanilla tree reaches a report.
     index, root = run(tmp_path, WAIT_PATCH, {"drv/up.c": WAIT})
     outside = tmp_path / "secret.c"
     outside.write_text(WAIT)
     base = tmp_path / "vanilla"
     (base / "drv").mkdir(parents=True)
     os.symlink(outside, base / "drv/up.c")
-    with pytest.raises(TreeError, match="symlink"):
-        predict(index, index.files, root, strip=1, base=base)
+    flagged = predict(index, index.files, root, strip=1).files[0].hunks[0]
+    assert flagged.needs_review
+    hunk = predict(index, index.files, root, strip=1, base=base).files[0].hunks[0]
+    assert hunk == flagged
 
 
 def test_missing_base_directory_names_the_option(tmp_path: Path) -> None:

@@ -1,0 +1,268 @@
+"""The tree as the engine sees it: every path read without following a symbolic link.
+
+A path a patch names is looked up one component at a time with ``lstat``/``O_NOFOLLOW``. What the
+engine gets for it is an :class:`Entry`: a regular file (its bytes and git mode), a symlink (its
+target, as text: never where it points), a directory, something else (a FIFO, a device), or
+nothing; and, when a folder on the way is not a folder (a symlink, a file), the
+:class:`Obstacle` that stops the path there.
+
+Why never follow: a link in a vendor tree makes the path the patch names and the file the
+compiler reads two different things. Read through the link, a diff for ``in.c -> x.c`` would be
+judged on ``x.c`` and then either written over the link (the link silently becomes a file) or
+through it (``x.c`` changes, and a second diff of ``x.c`` in the same patch is judged on stale
+bytes). A link made by the patch itself (``drivers/evil -> /tmp``) followed by a diff of
+``drivers/evil/x.c`` is how a patch writes outside the worktree. GNU patch refuses a symlinked
+file ("not a regular file -- refusing to patch") and git apply a path "beyond a symbolic link";
+the engine turns both into an item with the reason, and the workspace writes only what the
+engine settled, through the same rule (:mod:`patchsmith.workspace.confined`).
+
+The names a patch gives are checked first (:func:`check_relative`): an absolute path, a ``..``
+component or a path into a ``.git`` folder is refused as a whole, before anything is read.
+
+Depends on :mod:`patchsmith.model`, :mod:`patchsmith.errors` and :mod:`patchsmith.record`.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import os
+import posixpath
+import stat
+from pathlib import Path
+
+from patchsmith.errors import TreeError
+from patchsmith.model import SYMLINK, git_mode
+from patchsmith.record import record
+
+
+class Kind(enum.StrEnum):
+    """What is at a path, seen without following links."""
+
+    ABSENT = "absent"
+    FILE = "file"
+    LINK = "link"
+    DIRECTORY = "directory"
+    OTHER = "other"
+    """A FIFO, a socket, a device: nothing a patch can change."""
+
+
+@record
+class Obstacle:
+    """A folder on the way to a path that is not a folder: the path lies beyond it."""
+
+    path: str
+    """The component, relative to the tree (``drivers/evil``)."""
+    kind: Kind
+    """``link``, ``file`` or ``other``."""
+    target: bytes | None = None
+    """A link's target as stored (never followed)."""
+    made_by_patch: bool = False
+    """The link or file is one an earlier diff of the same patch creates."""
+
+    def describe(self) -> str:
+        """Why the path cannot be reached, in words for a reason column."""
+        where = "created by an earlier diff of this patch" if self.made_by_patch else "in the tree"
+        if self.kind == Kind.LINK:
+            target = (self.target or b"").decode("utf-8", "replace")
+            outside = " (outside the tree)" if points_outside(self.path, self.target or b"") else ""
+            return f"{self.path} is a symlink {where} (→ {target}{outside})"
+        if self.kind == Kind.FILE:
+            return f"{self.path} is a file {where}, not a folder"
+        return f"{self.path} is not a folder ({where})"
+
+
+@record
+class Entry:
+    """What is at one path of the tree."""
+
+    kind: Kind
+    data: bytes | None = None
+    """A file's bytes, or a link's target."""
+    mode: str | None = None
+    """git's mode (``100644``, ``100755``, ``120000``), for a file or a link."""
+    obstacle: Obstacle | None = None
+    """Set when a folder on the way is not a folder; ``kind`` is then ``absent``."""
+
+
+ABSENT = Entry(Kind.ABSENT)
+
+
+# --- the names a patch gives ----------------------------------------------------------------------
+
+
+def strip_path(name: str, strip: int) -> str:
+    """``name`` without its first ``strip`` components (``-p``); raises if it has too few."""
+    if name and name[0] != "/" and name[-1] != "/" and "//" not in name:
+        # The common name, no empty component: one split, at most strip + 1 pieces.
+        pieces = name.split("/", strip)
+        if len(pieces) > strip:
+            return pieces[-1]
+    parts = [p for p in name.split("/") if p]
+    if name.startswith("/") and strip == 0:
+        raise TreeError(
+            f"the patch names an absolute path: {name}",
+            hint="patchsmith only reads inside the tree; check the -p level",
+        )
+    if len(parts) <= strip:
+        raise TreeError(
+            f"cannot strip {strip} component(s) from {name!r}",
+            hint="lower the -p level (git diffs want -p1)",
+        )
+    return "/".join(parts[strip:])
+
+
+def check_relative(path: str) -> None:
+    """Refuse a tree path that leaves the tree or reaches into git's own folder."""
+    parts = path.split("/")
+    if path.startswith("/") or ".." in parts:
+        raise TreeError(
+            f"the patch names a path outside the tree: {path}",
+            hint="a patch must not reach outside the tree (no '..', no absolute paths)",
+        )
+    if any(part.lower() == ".git" for part in parts):
+        # git refuses these too ("invalid path"): a worktree's .git is the link to its
+        # repository, and a file under it would be git's state, not the tree's.
+        raise TreeError(
+            f"the patch names a path in a .git folder: {path}",
+            hint="patchsmith does not write git's own files; remove that diff from the patch",
+        )
+    if "\0" in path:
+        raise TreeError(f"the patch names a path with a NUL byte: {path!r}")
+
+
+def points_outside(link: str, target: bytes) -> bool:
+    """Whether a symlink at tree path ``link`` with ``target`` names a place outside the tree
+    (read as text: absolute, or more ``..`` than the link is deep)."""
+    text = os.fsdecode(target)
+    if text.startswith("/"):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(link), text))
+    return joined == ".." or joined.startswith("../")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# O_NONBLOCK: opening a FIFO a hostile tree holds must not hang; on a regular file it does
+# nothing.
+_READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _read_all(descriptor: int) -> bytes:
+    """The whole file behind ``descriptor``: a read of the size ``fstat`` gives, then reads
+    until the end (a file may grow while it is read)."""
+    size = os.fstat(descriptor).st_size
+    first = os.read(descriptor, size + 1)
+    if len(first) <= size:
+        return first  # a short read of a regular file is its end: no second read to see it
+    chunks = [first]
+    while chunk := os.read(descriptor, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Tree:
+    """Reads paths under ``root`` without following links (see the module doc)."""
+
+    def __init__(self, root: Path, what: str = "the tree", option: str = "--tree") -> None:
+        if not root.exists():
+            raise TreeError(f"{what} {root} does not exist", hint=f"pass {option} DIR")
+        if not root.is_dir():
+            raise TreeError(f"{what} {root} is not a directory", hint=f"pass {option} DIR")
+        self.root = root
+        self.what = what
+        # The root itself is the user's choice: a link to it is taken as given.
+        self.real = os.path.realpath(root)
+        self._folders: dict[str, Obstacle | None] = {}
+
+    def _full(self, relative: str) -> str:
+        return os.path.join(self.real, relative)
+
+    def obstacle(self, relative: str) -> Obstacle | None:
+        """The first folder on the way to ``relative`` that is not a folder, if any."""
+        check_relative(relative)
+        return self._folder(relative.rpartition("/")[0])
+
+    def _folder(self, folder: str) -> Obstacle | None:
+        """What stops the path at ``folder`` (a folder to pass through), checked once each:
+        one ``lstat`` per new folder, however many files a patch touches in it."""
+        if not folder or folder == ".":
+            return None
+        if folder in self._folders:
+            return self._folders[folder]
+        found = self._folder(folder.rpartition("/")[0])
+        if found is None:
+            try:
+                info = os.lstat(self._full(folder))
+            except FileNotFoundError:
+                info = None
+            except NotADirectoryError:
+                info = None  # a race with the parent's check: nothing here to pass through
+            except OSError as error:
+                raise TreeError(f"cannot read {folder} in {self.what}: {error.strerror}") from error
+            if info is None or stat.S_ISDIR(info.st_mode):
+                found = None
+            elif stat.S_ISLNK(info.st_mode):
+                found = Obstacle(folder, Kind.LINK, os.readlink(os.fsencode(self._full(folder))))
+            elif stat.S_ISREG(info.st_mode):
+                found = Obstacle(folder, Kind.FILE)
+            else:
+                found = Obstacle(folder, Kind.OTHER)
+        self._folders[folder] = found
+        return found
+
+    def entry(self, relative: str) -> Entry:
+        """What is at ``relative`` (a file is read whole)."""
+        blocked = self.obstacle(relative)
+        if blocked is not None:
+            return Entry(Kind.ABSENT, obstacle=blocked)
+        full = self._full(relative)
+        try:
+            # The common file costs one open and one fstat; a symlink fails with ELOOP.
+            descriptor = os.open(full, _READ_FLAGS)
+        except FileNotFoundError:
+            return ABSENT
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return Entry(Kind.LINK, os.readlink(os.fsencode(full)), SYMLINK)
+            if error.errno == errno.ENXIO:
+                return Entry(Kind.OTHER)  # a socket
+            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+        try:
+            info = os.fstat(descriptor)
+            if stat.S_ISDIR(info.st_mode):
+                return Entry(Kind.DIRECTORY)
+            if not stat.S_ISREG(info.st_mode):
+                return Entry(Kind.OTHER)
+            return Entry(Kind.FILE, _read_all(descriptor), git_mode(info.st_mode))
+        except OSError as error:
+            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+        finally:
+            os.close(descriptor)
+
+    def read(self, relative: str) -> bytes | None:
+        """A regular file's bytes; ``None`` for anything else (absent, a link, a folder, a
+        path beyond a link)."""
+        found = self.entry(relative)
+        return found.data if found.kind == Kind.FILE else None
+
+    def kind(self, relative: str) -> Entry:
+        """What is at ``relative``, without reading a file's bytes (a link's target is read)."""
+        blocked = self.obstacle(relative)
+        if blocked is not None:
+            return Entry(Kind.ABSENT, obstacle=blocked)
+        full = self._full(relative)
+        try:
+            info = os.lstat(full)
+        except (FileNotFoundError, NotADirectoryError):
+            return ABSENT
+        except OSError as error:
+            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+        if stat.S_ISLNK(info.st_mode):
+            return Entry(Kind.LINK, os.readlink(os.fsencode(full)), SYMLINK)
+        if stat.S_ISDIR(info.st_mode):
+            return Entry(Kind.DIRECTORY)
+        if stat.S_ISREG(info.st_mode):
+            return Entry(Kind.FILE, None, git_mode(info.st_mode))
+        return Entry(Kind.OTHER)
