@@ -1,0 +1,244 @@
+"""Writing inside the worktree and nowhere else: every path resolved without following a link.
+
+The worktree is patchsmith's, but what goes into it comes from a patch, and a patch can name a
+path beyond a symlink it creates itself (``drivers/evil -> /tmp``, then ``drivers/evil/x.c``).
+Each function here opens the worktree and walks the path one folder at a time with
+``O_DIRECTORY | O_NOFOLLOW`` relative to the folder before (``openat``), creating missing
+folders the same way, and does the last step relative to the last folder's descriptor: a
+rename over the name (which replaces a link, never writes through it), an ``unlink``, a
+``symlink``. A link, a file or anything else where a folder is needed stops the walk with
+:class:`Blocked`, before anything is written.
+
+The engine already refuses to settle such paths (:mod:`patchsmith.engine.tree`), so in apply
+this is the second wall, not the first: it holds even if the two ever disagree, and for the
+``.rej`` files and conflict blocks the workspace writes on its own.
+
+Depends on :mod:`patchsmith.engine.tree` (the path rules) and :mod:`patchsmith.errors`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+from patchsmith.engine.tree import check_relative
+from patchsmith.errors import TreeError
+
+_DIRECTORY_FLAGS = (
+    os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+)
+_NOFOLLOW_READ = (
+    os.O_RDONLY
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+
+
+class Blocked(TreeError):
+    """A path cannot be reached inside the worktree without passing a link (or a file)."""
+
+    def __init__(self, relative: str, component: str, what: str) -> None:
+        super().__init__(
+            f"{relative}: {component} is {what} in the worktree; patchsmith does not write "
+            "through it",
+            hint="the patch or the tree puts a symlink where a folder is needed; see "
+            "'patchsmith check' for the item",
+        )
+        self.relative = relative
+        self.component = component
+
+
+@contextlib.contextmanager
+def _folder(root: Path, relative: str, create: bool) -> Iterator[tuple[int, str]]:
+    """The descriptor of the folder holding ``relative`` (walked without following links,
+    made when ``create``) and the last component's name."""
+    check_relative(relative)
+    parts = [p for p in relative.split("/") if p and p != "."]
+    if not parts:
+        raise TreeError(f"not a file path: {relative!r}")
+    descriptor = os.open(root, _DIRECTORY_FLAGS)
+    try:
+        walked: list[str] = []
+        for part in parts[:-1]:
+            walked.append(part)
+            try:
+                following = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                try:
+                    os.mkdir(part, 0o777, dir_fd=descriptor)
+                except FileExistsError:
+                    pass  # made meanwhile: the open below checks what it is
+                following = _open_folder(descriptor, part, relative, walked)
+            except OSError as error:
+                if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise _blocked(descriptor, part, relative, walked) from error
+                raise
+            os.close(descriptor)
+            descriptor = following
+        yield descriptor, parts[-1]
+    finally:
+        os.close(descriptor)
+
+
+def _open_folder(descriptor: int, part: str, relative: str, walked: list[str]) -> int:
+    try:
+        return os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise _blocked(descriptor, part, relative, walked) from error
+        raise
+
+
+def _blocked(descriptor: int, part: str, relative: str, walked: list[str]) -> Blocked:
+    info = os.lstat(part, dir_fd=descriptor)
+    if stat.S_ISLNK(info.st_mode):
+        what = f"a symlink (→ {os.readlink(part, dir_fd=descriptor)})"
+    elif stat.S_ISREG(info.st_mode):
+        what = "a file"
+    else:
+        what = "not a folder"
+    return Blocked(relative, "/".join(walked), what)
+
+
+def _temporary_name(name: str) -> str:
+    return f".{name[:200]}.patchsmith-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def write_file(root: Path, relative: str, data: bytes, mode: int | None = None) -> None:
+    """Make ``relative`` a regular file holding ``data`` (atomically: a new file renamed over
+    the name). Its permission bits are ``mode``, or else the replaced file's, or else the
+    default; a link at the name is replaced, never written through."""
+    with _folder(root, relative, create=True) as (folder, name):
+        keep: int | None = mode
+        if keep is None:
+            try:
+                info = os.lstat(name, dir_fd=folder)
+                if stat.S_ISREG(info.st_mode):
+                    keep = stat.S_IMODE(info.st_mode)
+            except FileNotFoundError:
+                pass
+        temporary = _temporary_name(name)
+        handle = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+            0o666,
+            dir_fd=folder,
+        )
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(handle, view)
+                    view = view[written:]
+                if keep is not None:
+                    os.fchmod(handle, keep)
+                os.fsync(handle)
+            finally:
+                os.close(handle)
+            os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+
+
+def write_link(root: Path, relative: str, target: bytes) -> None:
+    """Make ``relative`` a symlink to ``target`` (as the patch spells it; never followed)."""
+    with _folder(root, relative, create=True) as (folder, name):
+        temporary = _temporary_name(name)
+        os.symlink(os.fsdecode(target), temporary, dir_fd=folder)
+        try:
+            os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+
+
+def remove(root: Path, relative: str) -> bool:
+    """Remove the file or link at ``relative`` (a link itself, not its target); ``False`` when
+    nothing was there."""
+    try:
+        with _folder(root, relative, create=False) as (folder, name):
+            os.unlink(name, dir_fd=folder)
+            return True
+    except FileNotFoundError:
+        return False
+
+
+def read_file(root: Path, relative: str) -> bytes | None:
+    """A regular file's bytes at ``relative``; ``None`` when it is absent or not a regular
+    file (a link is not followed)."""
+    try:
+        with _folder(root, relative, create=False) as (folder, name):
+            try:
+                handle = os.open(name, _NOFOLLOW_READ, dir_fd=folder)
+            except OSError as error:
+                if error.errno in (errno.ENOENT, errno.ELOOP, errno.ENXIO):
+                    return None
+                raise
+            try:
+                if not stat.S_ISREG(os.fstat(handle).st_mode):
+                    return None
+                chunks = []
+                while chunk := os.read(handle, 1 << 20):
+                    chunks.append(chunk)
+                return b"".join(chunks)
+            finally:
+                os.close(handle)
+    except FileNotFoundError:
+        return None
+
+
+def lstat(root: Path, relative: str) -> os.stat_result | None:
+    """``lstat`` of ``relative`` inside the worktree (``None`` when absent)."""
+    try:
+        with _folder(root, relative, create=False) as (folder, name):
+            try:
+                return os.lstat(name, dir_fd=folder)
+            except FileNotFoundError:
+                return None
+    except FileNotFoundError:
+        return None
+
+
+def reachable(root: Path, relative: str) -> bool:
+    """Whether ``relative`` can be written without passing a link or a file on the way."""
+    try:
+        with _folder(root, relative, create=False):
+            return True
+    except FileNotFoundError:
+        return True  # a folder on the way is missing: writing makes it
+    except Blocked:
+        return False
+
+
+def set_mode(root: Path, relative: str, mode: str) -> None:
+    """Give the regular file at ``relative`` git's mode ``100755`` (execute bits where the read
+    bits are) or ``100644`` (none); a link or anything else is left alone."""
+    with _folder(root, relative, create=False) as (folder, name):
+        try:
+            handle = os.open(name, _NOFOLLOW_READ, dir_fd=folder)
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.ENXIO):
+                return
+            raise
+        try:
+            info = os.fstat(handle)
+            if not stat.S_ISREG(info.st_mode):
+                return
+            current = stat.S_IMODE(info.st_mode)
+            if mode == "100755":
+                os.fchmod(handle, current | ((current & 0o444) >> 2))
+            elif mode == "100644":
+                os.fchmod(handle, current & ~0o111)
+        finally:
+            os.close(handle)
