@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -47,8 +48,9 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
+from patchsmith.engine.tree import Kind, Tree
 from patchsmith.errors import GitError, TreeError
-from patchsmith.model import git_mode
+from patchsmith.model import SYMLINK
 from patchsmith.record import record
 
 GIT = "git"
@@ -118,6 +120,36 @@ def _identity_from_user_config() -> dict[str, str]:
 
 
 _identity_cache: dict[str, str] | None = None
+_safe_cache: dict[tuple[str | None, str | None], list[str]] = {}
+
+
+def _trusted_directories() -> list[str]:
+    """``-c safe.directory=...`` for each value the user's real global config trusts.
+
+    git ignores the global config we give it (``GIT_CONFIG_GLOBAL=/dev/null``), so a repository
+    owned by another user that the user has declared safe would be refused; the setting is
+    only honoured from protected config, which the command line is.
+    """
+    # Per home: the global config is $XDG_CONFIG_HOME/git/config or ~/.gitconfig.
+    key = (os.environ.get("HOME"), os.environ.get("XDG_CONFIG_HOME"))
+    cached = _safe_cache.get(key)
+    if cached is None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update({"GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
+        try:
+            result = subprocess.run(
+                [GIT, "config", "--global", "--get-all", "safe.directory"],
+                env=env,
+                capture_output=True,
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+            values = result.stdout.decode("utf-8", "surrogateescape").splitlines()
+        except OSError:
+            values = []
+        cached = [word for value in values if value for word in ("-c", f"safe.directory={value}")]
+        _safe_cache[key] = cached
+    return cached
 
 
 def identity() -> tuple[str, str]:
@@ -188,7 +220,11 @@ def run_git(
         command.append(f"--git-dir={os.fspath(git_dir)}")
     if work_tree is not None:
         command.append(f"--work-tree={os.fspath(work_tree)}")
+    # Every path patchsmith names is a file's name, never a pattern: a patch may well name
+    # "drivers/*.c" or ":(top)x", and git must not read that as a glob or as pathspec magic.
+    command.append("--literal-pathspecs")
     command += list(_OVERRIDES)
+    command += _trusted_directories()
     command += list(args)
     try:
         result = subprocess.run(
@@ -228,11 +264,35 @@ def repository_root(path: Path) -> Path | None:
     """
     result = run_git(["rev-parse", "--show-toplevel"], cwd=path, check=False)
     if result.code != 0:
+        _refuse_dubious(path, result.stderr)
         return None
     top = Path(_out(result))
     if os.path.realpath(top) != os.path.realpath(path):
         return None
     return top
+
+
+# git's refusal of a repository another user owns (safe.directory, git 2.35.2 and later):
+#   fatal: detected dubious ownership in repository at '/srv/linux'
+_DUBIOUS = re.compile(rb"detected dubious ownership in repository at '([^\n]*)'")
+
+
+def _refuse_dubious(path: Path, stderr: bytes) -> None:
+    """Raise when git refused ``path`` itself as a repository owned by someone else: treated
+    as a plain folder, its commits, branches and ignored files would silently not count."""
+    match = _DUBIOUS.search(stderr)
+    if match is None:
+        return
+    repository = os.fsdecode(match.group(1))
+    if os.path.realpath(repository) != os.path.realpath(path):
+        return  # a folder inside someone else's repository: a plain tree, as always
+    raise TreeError(
+        f"the tree {path} is a git repository owned by another user, and git refuses to "
+        "use it (safe.directory)",
+        hint=f"if you trust it: git config --global --add safe.directory {repository} "
+        "(patchsmith honours your global safe.directory); or run as its owner, or apply to "
+        "a copy",
+    )
 
 
 def git_dir_of(path: Path) -> Path:
@@ -324,34 +384,45 @@ def set_mode(path: Path, mode: str) -> None:
         os.chmod(path, current & ~0o111)
 
 
-def _mode_of(path: str) -> str | None:
-    """The git mode of a file in the tree, or ``None`` for what git cannot hold (a directory)."""
-    try:
-        return git_mode(os.lstat(path).st_mode)
-    except FileNotFoundError:
-        return None
+def tree_entries(tree: Path, paths: Iterable[str]) -> dict[str, tuple[str, bytes | None]]:
+    """What git should hold for ``paths`` of ``tree`` to show them as the engine sees them
+    (:mod:`patchsmith.engine.tree`, links never followed): path -> (mode, a link's target).
 
-
-def snapshot_paths(git_dir: Path, tree: Path, paths: Iterable[str], message: str) -> str:
-    """A parentless commit holding ``paths`` of ``tree`` exactly as they are (missing ones left
-    out), hashed without filters and without reading the tree's ``.gitignore``. Nothing is
-    written to ``tree``."""
-    entries: list[tuple[str, str]] = []  # (mode, path)
-    real = os.path.realpath(tree)
+    A regular file or a link at a path is listed with its mode; a path beyond a link or a file
+    (``evil/x.c`` with ``evil -> /tmp``) lists that link or file instead, so a worktree made
+    from it shows the same obstacle; an absent path, a folder or a device lists nothing.
+    """
+    view = Tree(tree)
+    found: dict[str, tuple[str, bytes | None]] = {}
     for path in sorted(set(paths)):
-        full = os.path.join(real, path)
-        if os.path.realpath(os.path.dirname(full)) != os.path.dirname(full) and not (
-            os.path.realpath(os.path.dirname(full)) + os.sep
-        ).startswith(real + os.sep):
-            raise TreeError(f"{path} leads through a symlink out of the tree")
-        mode = _mode_of(full)
-        if mode is not None:
-            entries.append((mode, path))
-    blobs: list[str] = []
-    files = [p for m, p in entries if m != "120000"]
+        entry = view.kind(path)
+        if entry.obstacle is not None:
+            blocker = entry.obstacle
+            if blocker.kind == Kind.LINK:
+                found[blocker.path] = (SYMLINK, blocker.target)
+            elif blocker.kind == Kind.FILE:
+                mode = view.kind(blocker.path).mode
+                if mode is not None:
+                    found[blocker.path] = (mode, None)
+        elif entry.kind == Kind.LINK:
+            found[path] = (SYMLINK, entry.data)
+        elif entry.kind == Kind.FILE and entry.mode is not None:
+            found[path] = (entry.mode, None)
+    return found
+
+
+def _index_lines(
+    git_dir: Path, tree: Path, entries: Mapping[str, tuple[str, bytes | None]]
+) -> list[bytes]:
+    """``update-index --index-info`` lines for ``entries`` (see :func:`tree_entries`), their
+    blobs hashed from the tree without filters (so neither ``.gitattributes`` nor
+    ``.gitignore`` can change or hide what is there)."""
+    real = os.path.realpath(tree)
+    files = [p for p, (mode, _target) in entries.items() if mode != SYMLINK]
+    by_path: dict[str, str] = {}
     if files:
-        listing = "".join(os.path.join(real, p) + "\n" for p in files).encode(
-            "utf-8", "surrogateescape"
+        listing = b"".join(
+            os.path.join(real, p).encode("utf-8", "surrogateescape") + b"\n" for p in files
         )
         hashed = _out(
             run_git(
@@ -360,34 +431,87 @@ def snapshot_paths(git_dir: Path, tree: Path, paths: Iterable[str], message: str
                 input=listing,
             )
         ).split()
-        blobs = list(hashed)
-    by_path = dict(zip(files, blobs, strict=True))
-    info_lines: list[bytes] = []
-    for mode, path in entries:
-        if mode == "120000":
-            target = os.readlink(os.path.join(real, path)).encode("utf-8", "surrogateescape")
-            sha = _out(run_git(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=target))
+        by_path = dict(zip(files, hashed, strict=True))
+    lines: list[bytes] = []
+    for path, (mode, target) in sorted(entries.items()):
+        if mode == SYMLINK:
+            sha = _out(
+                run_git(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=target or b"")
+            )
         else:
             sha = by_path[path]
-        info_lines.append(f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0")
+        lines.append(f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0")
+    return lines
+
+
+def snapshot_paths(
+    git_dir: Path,
+    tree: Path,
+    paths: Iterable[str],
+    message: str,
+    parent: str | None = None,
+) -> str:
+    """A commit holding ``paths`` of ``tree`` exactly as they are (see :func:`tree_entries`);
+    nothing is written to ``tree``.
+
+    Without ``parent``, a parentless commit of those paths only. With it, ``parent``'s tree
+    with those paths replaced by the tree's (removed where the tree lacks them), committed on
+    top of ``parent``; ``parent`` itself when that changes nothing.
+    """
+    listed = sorted(set(paths))
+    entries = tree_entries(tree, listed)
     with tempfile.TemporaryDirectory(prefix="patchsmith-index-") as scratch:
         env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
-        run_git(["read-tree", "--empty"], git_dir=git_dir, env=env)
-        if info_lines:
+        if parent is None:
+            run_git(["read-tree", "--empty"], git_dir=git_dir, env=env)
+        else:
+            run_git(["read-tree", parent], git_dir=git_dir, env=env)
+            held = run_git(["ls-files", "-z", "--", *listed], git_dir=git_dir, env=env).stdout
+            exact = set(listed)
+            # Exactly the listed paths: a listed path that is a folder in the parent (the
+            # patch treats it as a file) names the files below it too, and those stay.
+            gone = [p for p in held.split(b"\0") if p and os.fsdecode(p) in exact]
+            if gone:
+                run_git(
+                    ["update-index", "-z", "--force-remove", "--stdin"],
+                    git_dir=git_dir,
+                    env=env,
+                    input=b"\0".join(gone) + b"\0",
+                )
+            # A path beyond a link: the link replaces whatever the parent held there.
+            folders = [p for p, (mode, _t) in entries.items() if mode == SYMLINK or p not in listed]
+            if folders:
+                inside = run_git(
+                    ["ls-files", "-z", "--", *folders], git_dir=git_dir, env=env
+                ).stdout
+                below = [
+                    p
+                    for p in inside.split(b"\0")
+                    if p and p.decode("utf-8", "surrogateescape") not in entries
+                ]
+                if below:
+                    run_git(
+                        ["update-index", "-z", "--force-remove", "--stdin"],
+                        git_dir=git_dir,
+                        env=env,
+                        input=b"\0".join(below) + b"\0",
+                    )
+        lines = _index_lines(git_dir, tree, entries)
+        if lines:
             run_git(
-                ["update-index", "-z", "--index-info"],
+                ["update-index", "-z", "--add", "--replace", "--index-info"],
                 git_dir=git_dir,
                 env=env,
-                input=b"".join(info_lines),
+                input=b"".join(lines),
             )
         tree_sha = _out(run_git(["write-tree"], git_dir=git_dir, env=env))
-    return _out(
-        run_git(
-            ["commit-tree", tree_sha],
-            git_dir=git_dir,
-            input=message.encode("utf-8") + b"\n",
-        )
-    )
+    if parent is not None:
+        if tree_sha == _out(run_git(["rev-parse", f"{parent}^{{tree}}"], git_dir=git_dir)):
+            return parent
+        command = ["commit-tree", tree_sha, "-p", parent]
+    else:
+        command = ["commit-tree", tree_sha]
+    return _out(run_git(command, git_dir=git_dir, input=message.encode("utf-8") + b"\n"))
 
 
 # --- worktrees ------------------------------------------------------------------------------------
@@ -408,6 +532,14 @@ def add_worktree(
         run_git(["checkout-index", "-a", "-f"], cwd=worktree)
         return
     wanted = set(paths)
+    # The folders on the way to a touched path too: where the index holds one of them as a
+    # link or a file, the worktree must show it, as the tree does, or a path beyond it would
+    # look merely absent.
+    for path in list(wanted):
+        folder = path.rpartition("/")[0]
+        while folder and folder not in wanted:
+            wanted.add(folder)
+            folder = folder.rpartition("/")[0]
     listed = run_git(["ls-files", "-z"], cwd=worktree).stdout.split(b"\0")
     skip = [p for p in listed if p and p.decode("utf-8", "surrogateescape") not in wanted]
     if skip:
@@ -491,15 +623,19 @@ def commit_paths(
     Commits even when nothing changed (``--allow-empty``), so the branch's story always has the
     step. Hooks never run (``core.hooksPath=/dev/null`` and ``--no-verify``).
     """
-    listed = sorted(set(paths))
+    listed = _stageable(worktree, paths)
     if listed:
         run_git(
             ["add", "-f", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
             cwd=worktree,
             input=b"\0".join(p.encode("utf-8", "surrogateescape") for p in listed) + b"\0",
         )
+    # Only files still there: a later diff of the same patch may have deleted the file whose
+    # mode an earlier one changed.
+    view = Tree(worktree)
+    kept_modes = {p: m for p, m in (modes or {}).items() if view.kind(p).kind == Kind.FILE}
     for flag in ("+x", "-x"):
-        chosen = sorted(p for p, m in (modes or {}).items() if (m == "100755") == (flag == "+x"))
+        chosen = sorted(p for p, m in kept_modes.items() if (m == "100755") == (flag == "+x"))
         if chosen:
             run_git(["update-index", f"--chmod={flag}", "--", *chosen], cwd=worktree)
     run_git(
@@ -508,6 +644,32 @@ def commit_paths(
         input=message.encode("utf-8") + b"\n",
     )
     return rev_parse(worktree, "HEAD")
+
+
+def _stageable(worktree: Path, paths: Iterable[str]) -> list[str]:
+    """The ``paths`` ``git add -A`` can take: those in the worktree (reached without passing a
+    link) or in the index (a deletion to stage). Anything else (a file the tree lacks, one
+    beyond a link) would stop git with "pathspec did not match" or "beyond a symbolic link"."""
+    wanted = sorted(set(paths))
+    if not wanted:
+        return []
+    view = Tree(worktree)
+    present: list[str] = []
+    missing: set[str] = set()
+    for path in wanted:
+        entry = view.kind(path)
+        if entry.kind in (Kind.FILE, Kind.LINK):
+            present.append(path)
+        elif entry.kind == Kind.ABSENT and entry.obstacle is None:
+            missing.add(path)
+    if missing:
+        tracked = {
+            p.decode("utf-8", "surrogateescape")
+            for p in run_git(["ls-files", "-z"], cwd=worktree).stdout.split(b"\0")
+            if p
+        }
+        present += [p for p in missing if p in tracked]
+    return sorted(present)
 
 
 def head(worktree: Path) -> str:
