@@ -21,6 +21,7 @@ from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.session import SessionStore, SessionWarning, session_path
+from patchsmith.workspace.setup import APPLY_WAIT
 
 if TYPE_CHECKING:
     from patchsmith.kernel.deps import DependencyWarning
@@ -67,6 +68,14 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="for a git tree with uncommitted changes: apply on a snapshot of them",
     )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=APPLY_WAIT,
+        metavar="SECONDS",
+        help="how long to wait for another apply of the same tree to finish before refusing "
+        f"(default {APPLY_WAIT:g})",
+    )
     parser.add_argument("--json", action="store_true", help="the session as JSON")
     parser.set_defaults(run=run)
 
@@ -74,6 +83,8 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fuzz < 0:
         raise UsageError("-F needs a number of context lines, 0 or more")
+    if not args.wait >= 0:  # also refuses nan
+        raise UsageError("--wait needs a number of seconds, 0 or more")
     index = read_index(args.patch, max_size=args.max_size)
     selection = selection_from_args(args, index)
     result = select(index, selection)
@@ -87,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         worktree=Path(args.worktree) if args.worktree else None,
         allow_dirty=args.allow_dirty,
         selection_summary=summary,
+        wait=args.wait,
     )
 
     def progress(stage: str, done: int, total: int) -> None:

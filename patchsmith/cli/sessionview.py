@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from patchsmith.errors import SessionError
 from patchsmith.workspace.session import OpenItem, Session, SessionHunk, SessionStore
+from patchsmith.workspace.setup import interrupted_near
 
 
 def add_session_argument(parser: argparse.ArgumentParser) -> None:
@@ -26,6 +28,21 @@ def add_session_argument(parser: argparse.ArgumentParser) -> None:
 def store_from_args(args: argparse.Namespace) -> SessionStore:
     """The session ``--session`` names; else the one of the worktree the current directory is
     in; else the one made from the tree it is in (said on stderr, so the user knows)."""
+    try:
+        return _store_from_args(args)
+    except SessionError as error:
+        start = Path(args.session) if args.session else Path.cwd()
+        interrupted = interrupted_near(start)
+        if not interrupted:
+            raise
+        raise SessionError(
+            f"no patchsmith session, but {interrupted[0].describe()}",
+            hint="run the same 'patchsmith apply' again to start over, or 'patchsmith abort' "
+            "to remove what it left",
+        ) from error
+
+
+def _store_from_args(args: argparse.Namespace) -> SessionStore:
     if args.session:
         return SessionStore.open(Path(args.session))
     store = SessionStore.find(Path.cwd())

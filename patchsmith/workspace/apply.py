@@ -2,33 +2,40 @@
 
 :func:`apply_patch` never writes to the source tree. It
 
-1. snapshots the tree (a git repository: ``HEAD``, or the dirty state with ``allow_dirty``; a
-   plain directory: the touched files, into a repository patchsmith keeps outside the tree) and
-   creates a worktree on a branch of its own with only the touched files checked out
+1. checks every name the patch gives (no ``..``, no absolute path, nothing in ``.git``: refused
+   as check refuses it, before anything exists), takes the tree's apply lock and records what it
+   is about to create (:mod:`patchsmith.workspace.setup`: a second apply of the tree waits or
+   refuses; an apply killed during setup is undone by the next apply or ``abort``);
+2. snapshots the tree (a git repository: ``HEAD``, or the dirty state with ``allow_dirty``, with
+   the touched paths as the tree has them; a plain directory: the touched files, into a
+   repository patchsmith keeps outside the tree; links as links, never followed) and creates a
+   worktree on a branch of its own with only the touched files checked out
    (:mod:`patchsmith.workspace.git`);
-2. records the session (phase ``applying``) so that a crash leaves something to continue from;
-3. predicts every selected hunk on the worktree with :func:`patchsmith.engine.predict.predict`
-   (given ``base``, the engine also reads the vanilla files, to clear a flag on an exact match
-   whose surroundings the vendor left as vanilla had them) and writes the hunks the engine
-   placed, through the engine's own :func:`~patchsmith.engine.locate.apply_located` (one
-   implementation of "apply"): ``clean`` and ``offset`` always, ``fuzz``/``whitespace``/flagged
-   ones only with ``accept_fuzz``; ``already-applied`` is recorded and skipped; the rest go to
-   GNU-patch-format ``.rej`` files beside their file (:mod:`patchsmith.patchfile.reject`: the
-   bytes ``patch`` writes, line numbers shifted by what was applied above);
-4. commits "apply clean hunks", then with ``merge`` puts a diff3 conflict block
+3. records the session (phase ``applying``) so that a crash leaves something to continue from;
+4. predicts every selected hunk with :func:`patchsmith.engine.predict.predict` on the tree
+   itself, as ``check`` does (one engine, one input: the same verdict for every hunk), checks
+   that the worktree holds every touched path as the tree does (else it removes what it made
+   and refuses), and writes the hunks the engine placed through the engine's own
+   :func:`~patchsmith.engine.locate.apply_located` and the confined writer
+   (:mod:`patchsmith.workspace.confined`: no write passes a link): ``clean`` and ``offset``
+   always, ``fuzz``/``whitespace``/flagged ones only with ``accept_fuzz``; ``already-applied``
+   is recorded and skipped; the rest go to GNU-patch-format ``.rej`` files beside their file
+   (:mod:`patchsmith.patchfile.reject`: the bytes ``patch`` writes, line numbers shifted by
+   what was applied above), except beside a path beyond a link, where none can go;
+5. commits "apply clean hunks", then with ``merge`` puts a diff3 conflict block
    (``<<<<<<< vendor``, ``||||||| upstream-before``, ``=======``, ``>>>>>>> upstream-after``) in
    place of each conflict's region instead of a ``.rej``;
-5. computes a proposal for every open hunk with :mod:`patchsmith.engine.merge`: a 3-way merge
+6. computes a proposal for every open hunk with :mod:`patchsmith.engine.merge`: a 3-way merge
    (``git merge-file --diff3``) of the vendor's region with upstream's pre- and post-image. With
    ``base`` (the vanilla tree: a directory, a tarball or a git ref, read by
    :mod:`patchsmith.workspace.base`) the vendor's region is found by aligning the whole vanilla
    file with the vendor's, so the merge is the per-file 3-way restricted to that hunk; without
    one, the engine's best candidate region is used. Proposals are recorded, never applied;
-6. reuses remembered resolutions (:mod:`patchsmith.workspace.memory`), one commit each, marked
+7. reuses remembered resolutions (:mod:`patchsmith.workspace.memory`), one commit each, marked
    ``reused``; then marks the session ``ready``.
 
 Running the same apply again after a crash continues: the worktree's touched files are reset to
-the base commit and steps 3-6 run again (the engine is deterministic).
+the base commit and steps 4-7 run again (the engine is deterministic).
 
 Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`,
 :mod:`patchsmith.errors` and the rest of :mod:`patchsmith.workspace`; never on the CLI.
@@ -40,6 +47,7 @@ import difflib
 import hashlib
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -51,11 +59,13 @@ from patchsmith.engine.predict import (
     BaseReader,
     FilePrediction,
     HunkPrediction,
+    diff_modes,
     predict,
     split_lines,
     strip_path,
 )
 from patchsmith.engine.records import Placement
+from patchsmith.engine.tree import Entry, Kind, Tree, check_relative
 from patchsmith.errors import SessionError, TreeError, UsageError
 from patchsmith.model import SYMLINK, HunkStatus, Resolution
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
@@ -63,7 +73,7 @@ from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.reject import reject_header, reject_hunk
 from patchsmith.patchfile.select import FileDecision, SelectionResult
 from patchsmith.record import record
-from patchsmith.workspace import git, memory
+from patchsmith.workspace import confined, git, memory, setup
 from patchsmith.workspace.base import VanillaBase
 from patchsmith.workspace.session import (
     PatchInfo,
@@ -77,7 +87,6 @@ from patchsmith.workspace.session import (
     session_path,
     to_bytes,
     to_text,
-    write_atomic,
 )
 
 Progress = Callable[[str, int, int], None]
@@ -85,8 +94,10 @@ Progress = Callable[[str, int, int], None]
 ``proposals``, ``memory``."""
 
 PAUSE_ENV = "PATCHSMITH_TEST_PAUSE_AT"
-"""Test hook: ``<stage>:<file>`` makes apply create ``<file>`` and sleep at ``<stage>``
-(``written``: files written, nothing committed), so a test can kill it there."""
+"""Test hook: ``<stage>:<file>`` makes apply write its pid to ``<file>`` at ``<stage>`` and wait
+there until the file is removed, so a test can kill it at that point or let it go on. Stages:
+``worktree`` (branch and worktree made, no session yet; the apply lock held), ``written``
+(files written, nothing committed)."""
 
 
 @record
@@ -107,6 +118,8 @@ class ApplyOptions:
     """The patch's name for the branch and the worktree (default: from the patch file name)."""
     selection_summary: str = ""
     use_memory: bool = True
+    wait: float = setup.APPLY_WAIT
+    """Seconds to wait for another apply of the same tree before refusing."""
 
 
 # --- naming ---------------------------------------------------------------------------------------
@@ -147,8 +160,11 @@ def touched_paths(result: SelectionResult) -> list[str]:
 def _pause(stage: str) -> None:
     value = os.environ.get(PAUSE_ENV, "")
     if value.startswith(stage + ":"):
-        Path(value.split(":", 1)[1]).write_text(str(os.getpid()), encoding="ascii")
-        time.sleep(3600)
+        signal_file = Path(value.split(":", 1)[1])
+        signal_file.write_text(str(os.getpid()), encoding="ascii")
+        deadline = time.monotonic() + 3600
+        while signal_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 # --- the worktree ---------------------------------------------------------------------------------
@@ -183,18 +199,37 @@ def _existing_session(git_dir: Path, branch: str) -> tuple[Path | None, SessionS
     return worktree, (store if store.path.exists() else None)
 
 
+@record
+class _Where:
+    """The repository an apply of a tree works in, known before anything is created."""
+
+    kind: str
+    root: Path | None
+    """The tree's repository top, for a git tree."""
+    folder: Path
+    """Where the apply lock and the setup intent live (:mod:`patchsmith.workspace.setup`)."""
+
+
+def _where(tree: Path) -> _Where:
+    root = git.repository_root(tree)
+    if root is not None:
+        return _Where("git", root, setup.folder_for_repository(git.common_dir(root)))
+    return _Where("plain", None, setup.folder_for_plain(tree))
+
+
 def _prepare(
-    tree: Path, touched: list[str], options: ApplyOptions, name: str, progress: Progress | None
+    tree: Path,
+    where: _Where,
+    touched: list[str],
+    options: ApplyOptions,
+    name: str,
+    progress: Progress | None,
 ) -> tuple[_Place, SessionStore | None]:
     """The worktree for this apply, or the one an interrupted apply left (with its store)."""
-    root = git.repository_root(tree)
+    root = where.root
+    kind = where.kind
     branch = options.branch or f"patchsmith/{name}"
-    if root is not None:
-        git_dir = git.common_dir(root)
-        kind = "git"
-    else:
-        git_dir = git.tree_repository(tree)
-        kind = "plain"
+    git_dir = git.common_dir(root) if root is not None else git.tree_repository(tree)
     if git.ref_exists(git_dir, f"refs/heads/{branch}"):
         worktree, store = _existing_session(git_dir, branch)
         if store is not None:
@@ -210,17 +245,12 @@ def _prepare(
                 f"{session.worktree}'), remove it ('patchsmith abort --session "
                 f"{session.worktree}'), or pass --branch NAME",
             )
-        ours = worktree is None or str(worktree).startswith(str(git.data_home()))
-        if kind == "plain" or (ours and branch.startswith("patchsmith/")):
-            # Left by an apply that died before it could record the session: ours to remove.
-            if worktree is not None:
-                git.remove_worktree(git_dir, worktree)
-            git.delete_branch(git_dir, branch)
-        else:
-            raise SessionError(
-                f"branch {branch} already exists in {root}",
-                hint="pass --branch NAME, or delete the branch",
-            )
+        where_text = f" (worktree {worktree})" if worktree is not None else ""
+        raise SessionError(
+            f"branch {branch} already exists in {root or git_dir}{where_text}, and no "
+            "patchsmith session or interrupted apply is on it",
+            hint="pass --branch NAME, or delete the branch",
+        )
     if progress is not None:
         progress("snapshot", 0, 1)
     if kind == "git":
@@ -232,7 +262,16 @@ def _prepare(
                 hint="commit or stash them, or pass --allow-dirty to apply on a snapshot of the "
                 "current state (the tree itself is never changed)",
             )
-        base = git.snapshot_dirty(root) if dirty else git.rev_parse(root, "HEAD")
+        head = git.snapshot_dirty(root) if dirty else git.rev_parse(root, "HEAD")
+        # The touched paths exactly as the tree has them (an ignored file, a file git's
+        # filters would normalise): the engine judges the tree, the worktree must hold the same.
+        base = git.snapshot_paths(
+            git_dir,
+            tree,
+            touched,
+            "patchsmith: the touched files as the tree has them",
+            parent=head,
+        )
         checkout: list[str] | None = touched
     else:
         base = git.snapshot_paths(
@@ -243,21 +282,52 @@ def _prepare(
         progress("snapshot", 1, 1)
         progress("worktree", 0, 1)
     worktree = options.worktree or _default_worktree(tree, name)
-    if worktree.exists() and any(worktree.iterdir()):
+    if worktree.is_symlink() or (worktree.exists() and any(worktree.iterdir())):
         raise UsageError(
             f"--worktree {worktree} exists and is not empty", hint="pick a new path for it"
         )
-    if os.path.realpath(worktree).startswith(os.path.realpath(tree) + os.sep):
+    real_worktree = os.path.realpath(worktree)
+    real_tree = os.path.realpath(tree)
+    if real_worktree == real_tree or real_worktree.startswith(real_tree.rstrip(os.sep) + os.sep):
         raise UsageError(
             f"--worktree {worktree} is inside the tree",
             hint="patchsmith never writes into the tree; pick a path outside it",
         )
+    setup.record_intent(
+        where.folder,
+        setup.Intent(
+            git_dir=str(git_dir),
+            branch=branch,
+            worktree=str(worktree.absolute()),
+            tree=real_tree,
+            pid=os.getpid(),
+            patch=name,
+        ),
+    )
     if worktree.exists():
         worktree.rmdir()
     git.add_worktree(git_dir, worktree.absolute(), branch, base, checkout)
+    _pause("worktree")
     if progress is not None:
         progress("worktree", 1, 1)
     return _Place(git_dir, worktree.absolute(), branch, base, kind, root), None
+
+
+def _shape(entry: Entry) -> tuple[object, ...]:
+    """What of a path the engine's verdict and apply's writes depend on: a file's bytes and
+    mode, a link's target, the obstacle on the way; a folder or a device is nothing to write."""
+    if entry.obstacle is not None:
+        blocker = entry.obstacle
+        return ("beyond", blocker.path, blocker.kind, blocker.target)
+    if entry.kind in (Kind.FILE, Kind.LINK):
+        return (entry.kind, entry.data, entry.mode)
+    return (Kind.ABSENT,)
+
+
+def _differences(tree: Path, worktree: Path, paths: Sequence[str]) -> list[str]:
+    """The touched paths the worktree does not show as the tree does."""
+    source, copy = Tree(tree), Tree(worktree)
+    return [p for p in paths if _shape(source.entry(p)) != _shape(copy.entry(p))]
 
 
 # --- one file -------------------------------------------------------------------------------------
@@ -325,7 +395,13 @@ def _work_file(
     elif (
         prediction.base is not None
         and (placements or kind == ChangeKind.NEW)
-        and (kind != ChangeKind.NEW or prediction.status == HunkStatus.CLEAN)
+        and (
+            kind != ChangeKind.NEW
+            or (
+                prediction.status == HunkStatus.CLEAN
+                and all(_is_applied(p, options.accept_fuzz) for p in prediction.hunks)
+            )
+        )
     ):
         result = b"".join(apply_located(base_lines, placements))
         write = True
@@ -416,14 +492,6 @@ def _work_file(
     )
 
 
-def _write_symlink(path: Path, target: bytes) -> None:
-    """Make ``path`` a symlink to ``target`` (as the patch spells it; never followed here)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_symlink() or path.exists():
-        path.unlink()
-    os.symlink(os.fsdecode(target), path)
-
-
 def _mode_to_set(entry: FileEntry, prediction: FilePrediction, write: bool) -> str | None:
     """The mode apply gives the file: a mode change the tree's file is ready for, or the mode
     of a new file it writes (``new file mode 100755`` for a script)."""
@@ -431,6 +499,8 @@ def _mode_to_set(entry: FileEntry, prediction: FilePrediction, write: bool) -> s
         return prediction.mode.new if prediction.mode.status == HunkStatus.CLEAN else None
     if entry.kind == ChangeKind.NEW and write:
         return entry.header("new file mode")
+    if write and diff_modes(entry)[1] == SYMLINK:
+        return SYMLINK  # a symlink whose target the diff changes stays a symlink
     return None
 
 
@@ -514,45 +584,57 @@ def apply_patch(
         raise UsageError("the selection keeps no file of the patch", hint="check the -i/--only")
     name = options.name or patch_name(index)
     info = patch_info(index, name)
+    # Every name is checked before anything is made: a patch naming ../x or /etc/x is refused
+    # as check refuses it, with no branch, worktree or session left behind.
     touched = touched_paths(selection)
-    place, resumed = _prepare(tree, touched, options, name, progress)
-    worktree = place.worktree
-    store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
-    with store.locked():
-        if resumed is not None:
-            previous = store.read()
-            if previous.patch.sha256 != info.sha256:
-                raise SessionError(
-                    "an interrupted apply of a different patch is on this branch",
-                    hint=f"'patchsmith abort --session {previous.worktree}' first",
-                )
-            _reset(worktree, place.base_commit, set(touched) | set(previous.touched))
-        vanilla_reader = (
-            VanillaBase(options.base, place.repo_root) if options.base is not None else None
-        )
-        session = Session(
-            patch=info,
-            tree=os.path.realpath(tree),
-            tree_kind=place.kind,
-            worktree=str(worktree),
-            branch=place.branch,
-            git_dir=str(place.git_dir),
-            base_commit=place.base_commit,
-            strip=selection.strip,
-            fuzz=options.fuzz,
-            selection=options.selection_summary,
-            accept_fuzz=options.accept_fuzz,
-            merge=options.merge,
-            base=options.base,
-            created=now(),
-            phase=Phase.APPLYING,
-            files=tuple(SessionFile(p, "touched") for p in touched),
-        )
-        store.write(session)
-        session = _apply_in(index, selection, worktree, session, options, vanilla_reader, progress)
-        store.write(session)
-    if options.use_memory:
-        session = _reuse(store, session, progress)
+    for path in touched:
+        check_relative(path)
+    where = _where(tree)
+    with setup.apply_lock(where.folder, options.wait):
+        # An apply killed during setup (its intent is still there): undo what it made.
+        setup.finish_interrupted(where.folder)
+        place, resumed = _prepare(tree, where, touched, options, name, progress)
+        worktree = place.worktree
+        store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
+        with store.locked():
+            if resumed is not None:
+                previous = store.read()
+                if previous.patch.sha256 != info.sha256:
+                    raise SessionError(
+                        "an interrupted apply of a different patch is on this branch",
+                        hint=f"'patchsmith abort --session {previous.worktree}' first",
+                    )
+                _reset(worktree, place.base_commit, set(touched) | set(previous.touched))
+            vanilla_reader = (
+                VanillaBase(options.base, place.repo_root) if options.base is not None else None
+            )
+            session = Session(
+                patch=info,
+                tree=os.path.realpath(tree),
+                tree_kind=place.kind,
+                worktree=str(worktree),
+                branch=place.branch,
+                git_dir=str(place.git_dir),
+                base_commit=place.base_commit,
+                strip=selection.strip,
+                fuzz=options.fuzz,
+                selection=options.selection_summary,
+                accept_fuzz=options.accept_fuzz,
+                merge=options.merge,
+                base=options.base,
+                created=now(),
+                phase=Phase.APPLYING,
+                files=tuple(SessionFile(p, "touched") for p in touched),
+            )
+            store.write(session)
+            # The session says what is there from now on; the intent has done its job.
+            setup.clear(where.folder)
+            session = _apply_in(
+                index, selection, tree, worktree, session, options, vanilla_reader, progress
+            )
+            store.write(session)
+        if options.use_memory:
+            session = _reuse(store, session, progress)
     return session
 
 
@@ -570,26 +652,28 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
     # run judges the mode change on the file as it finds it.
     modes = git.modes_at(worktree, base, listed)
     for path in listed:
+        if not confined.reachable(worktree, path):
+            continue  # beyond a link the base holds: nothing was written there
+        confined.remove(worktree, path + ".rej")
         data = git.show_file(worktree, base, path)
-        target = worktree / path
-        reject = worktree / (path + ".rej")
-        if reject.exists():
-            reject.unlink()
+        mode = modes.get(path)
         if data is None:
-            if target.exists() or target.is_symlink():
-                target.unlink()
+            if confined.lstat(worktree, path) is not None:
+                confined.remove(worktree, path)
             continue
-        if target.is_symlink() or not target.exists() or target.read_bytes() != data:
-            if target.is_symlink():
-                target.unlink()
-            write_atomic(target, data)
-        if modes.get(path) in ("100644", "100755"):
-            git.set_mode(target, modes[path])
+        if mode == SYMLINK:
+            confined.write_link(worktree, path, data)
+            continue
+        if confined.read_file(worktree, path) != data:
+            confined.write_file(worktree, path, data)
+        if mode in ("100644", "100755"):
+            confined.set_mode(worktree, path, mode)
 
 
 def _apply_in(
     index: PatchIndex,
     selection: SelectionResult,
+    tree: Path,
     worktree: Path,
     session: Session,
     options: ApplyOptions,
@@ -606,9 +690,8 @@ def _apply_in(
             if d.entry.old_name is not None
         ]
     # The engine reads the vanilla files itself to judge flagged matches (a clean match next to
-    # code it adds was vanilla's too): a directory under the tree's safety rules, after it has
-    # refused any path out of the tree; a tarball or a git ref, read once here (they hold no
-    # path out of the tree to follow).
+    # code it adds was vanilla's too): a directory under the tree's rules (no link followed);
+    # a tarball or a git ref, read once here (they hold no path out of the tree to follow).
     base: Path | BaseReader | None = None
     if vanilla_reader is not None:
         if vanilla_reader.directory is not None:
@@ -616,10 +699,13 @@ def _apply_in(
         else:
             vanilla = vanilla_reader.read_many(wanted)
             base = vanilla.get
+    # The engine judges the tree itself, exactly as check does: one engine, one input, one
+    # verdict. The worktree only has to hold the same bytes where apply writes, which is
+    # checked next.
     predicted = predict(
         index,
         [d.entry for d in kept],
-        worktree,
+        tree,
         selection.strip,
         options.fuzz,
         progress=(lambda done, total, _path: progress("predict", done, total))
@@ -628,6 +714,18 @@ def _apply_in(
         kept={d.entry.number: d.kept for d in kept if not d.whole and d.entry.hunks},
         base=base,
     )
+    differing = _differences(tree, worktree, session.touched)
+    if differing:
+        git.remove_worktree(Path(session.git_dir), worktree)
+        git.delete_branch(Path(session.git_dir), session.branch)
+        raise TreeError(
+            f"the worktree does not hold {differing[0]} as the tree does"
+            + (f" (and {len(differing) - 1} more)" if len(differing) > 1 else "")
+            + ", so what apply writes could differ from what check judged; nothing was applied",
+            hint="the tree changed while apply ran, or the repository's .gitattributes "
+            "filters change files on checkout; run again on a quiet tree, or apply to a plain "
+            "copy of it",
+        )
     by_number = {p.entry_number: p for p in predicted.files}
     if vanilla_reader is not None and vanilla_reader.directory is not None:
         vanilla = vanilla_reader.read_many(wanted)
@@ -649,27 +747,32 @@ def _apply_in(
         )
         if progress is not None:
             progress("proposals", number, len(kept))
-    # Write: contents first, then deletions, then nothing more until the commit.
+    # Write, in patch order, through the confined writer only; nothing more until the commit.
     written: list[str] = []
     modes: dict[str, str] = {}
     for number, work in enumerate(works, start=1):
         path = work.prediction.path
         if work.write and work.result is not None:
-            write = _write_symlink if work.mode == SYMLINK else write_atomic
-            write(worktree / path, work.result)
+            if work.mode == SYMLINK:
+                confined.write_link(worktree, path, work.result)
+            else:
+                confined.write_file(worktree, path, work.result)
             written.append(path)
-        if work.mode not in (None, SYMLINK) and (worktree / path).is_file():
-            git.set_mode(worktree / path, work.mode)
+        if work.mode not in (None, SYMLINK) and _is_regular(worktree, path):
+            confined.set_mode(worktree, path, work.mode)
             modes[path] = work.mode
             written.append(path)
         if work.delete_path is not None:
-            target = worktree / work.delete_path
-            if target.exists() or target.is_symlink():
-                target.unlink()
+            confined.remove(worktree, work.delete_path)
             written.append(work.delete_path)
         if progress is not None:
             progress("write", number, len(works))
     _pause("written")
+    for work in works:
+        if work.rejects and not confined.reachable(worktree, work.prediction.path + ".rej"):
+            # Beyond a link or a file: no .rej can sit beside it without writing through it
+            # (the hunks stay open, and their reason says why).
+            work.rejects = []
     files = tuple(
         SessionFile(
             work.prediction.path,
@@ -695,7 +798,7 @@ def _apply_in(
             file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects)
         if rejects:
             data = work.reject_header + b"".join(text for _id, text in rejects)
-            write_atomic(worktree / (path + ".rej"), data)
+            confined.write_file(worktree, path + ".rej", data)
         hunks.extend(file_hunks)
         if options.merge:
             files = tuple(
@@ -717,15 +820,20 @@ def _apply_in(
     )
 
 
+def _is_regular(worktree: Path, path: str) -> bool:
+    info = confined.lstat(worktree, path)
+    return info is not None and stat.S_ISREG(info.st_mode)
+
+
 def _put_markers(
     worktree: Path, path: str, hunks: list[SessionHunk], rejects: list[tuple[str, bytes]]
 ) -> tuple[list[SessionHunk], list[tuple[str, bytes]]]:
     """With ``--merge``: a conflict block in place of each open hunk's region (bottom up, so
     line numbers above stay right); hunks without a region keep their reject."""
-    target = worktree / path
-    if not target.is_file():
+    data = confined.read_file(worktree, path) if confined.reachable(worktree, path) else None
+    if data is None:
         return hunks, rejects
-    lines = split_lines(target.read_bytes())
+    lines = split_lines(data)
     by_id = {h.id: h for h in hunks}
     placed: dict[str, SessionHunk] = {}
     ordered = sorted(
@@ -758,7 +866,7 @@ def _put_markers(
         growth += len(split_lines(block)) - count
     out.extend(lines[cursor:])
     if chosen:
-        write_atomic(target, b"".join(out))
+        confined.write_file(worktree, path, b"".join(out))
     result = [placed.get(h.id, by_id[h.id]) for h in hunks]
     left = [(i, t) for i, t in rejects if i not in placed]
     return result, left

@@ -307,3 +307,44 @@ def test_apply_base_keeps_a_vendor_backport_open(tmp_path: Path) -> None:
     status, applied, still_open, reason = _the_hunk(session)
     assert (status, applied, still_open) == (HunkStatus.CLEAN, False, True)
     assert "already exist" in reason and "vanilla" not in reason
+
+
+def _apply_text(tree: Path, patch: str, tmp_path: Path) -> Session:
+    patch_file = tmp_path / "p.diff"
+    patch_file.write_text(patch)
+    index = read_index([str(patch_file)])
+    return apply_patch(index, select(index, Selection()), tree, ApplyOptions())
+
+
+def test_a_mode_change_then_a_deletion_of_the_same_file(tmp_path: Path) -> None:
+    # Found by the generated differential test: the mode of a file a later diff deleted was
+    # still handed to git, which stopped apply with exit 3.
+    tree = tmp_path / "tree"
+    (tree / "odd").mkdir(parents=True)
+    (tree / "odd/run.sh").write_text("a\na\na\n")
+    patch = (
+        "diff --git a/odd/run.sh b/odd/run.sh\nold mode 100644\nnew mode 100755\n"
+        "diff --git a/odd/run.sh b/odd/run.sh\ndeleted file mode 100644\n"
+        "--- a/odd/run.sh\n+++ /dev/null\n@@ -1,3 +0,0 @@\n-a\n-a\n-a\n"
+    )
+    session = _apply_text(tree, patch, tmp_path)
+    assert session.phase == Phase.READY and not session.open_hunks
+    assert not (Path(session.worktree) / "odd/run.sh").exists()
+
+
+def test_a_changed_symlink_stays_a_symlink(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "dts").mkdir(parents=True)
+    (tree / "dts/board.dtsi").symlink_to("../common/old.dtsi")
+    patch = (
+        "diff --git a/dts/board.dtsi b/dts/board.dtsi\nindex 1234567..89abcde 120000\n"
+        "--- a/dts/board.dtsi\n+++ b/dts/board.dtsi\n@@ -1 +1 @@\n"
+        "-../common/old.dtsi\n\\ No newline at end of file\n"
+        "+../common/new.dtsi\n\\ No newline at end of file\n"
+    )
+    session = _apply_text(tree, patch, tmp_path)
+    worktree = Path(session.worktree)
+    assert [(h.status, h.applied) for h in session.hunks] == [(HunkStatus.CLEAN, True)]
+    assert os.readlink(worktree / "dts/board.dtsi") == "../common/new.dtsi"
+    listed = git.run_git(["ls-tree", "HEAD", "dts/board.dtsi"], cwd=worktree).stdout
+    assert listed.startswith(b"120000 ")
