@@ -411,15 +411,15 @@ def tree_entries(tree: Path, paths: Iterable[str]) -> dict[str, tuple[str, bytes
     return found
 
 
-def _index_lines(
+def _hashed(
     git_dir: Path, tree: Path, entries: Mapping[str, tuple[str, bytes | None]]
-) -> list[bytes]:
-    """``update-index --index-info`` lines for ``entries`` (see :func:`tree_entries`), their
-    blobs hashed from the tree without filters (so neither ``.gitattributes`` nor
+) -> dict[str, tuple[str, str]]:
+    """path -> (mode, blob) for ``entries`` (see :func:`tree_entries`), the blobs written to
+    the repository, hashed from the tree without filters (so neither ``.gitattributes`` nor
     ``.gitignore`` can change or hide what is there)."""
     real = os.path.realpath(tree)
     files = [p for p, (mode, _target) in entries.items() if mode != SYMLINK]
-    by_path: dict[str, str] = {}
+    found: dict[str, tuple[str, str]] = {}
     if files:
         listing = b"".join(
             os.path.join(real, p).encode("utf-8", "surrogateescape") + b"\n" for p in files
@@ -431,17 +431,33 @@ def _index_lines(
                 input=listing,
             )
         ).split()
-        by_path = dict(zip(files, hashed, strict=True))
-    lines: list[bytes] = []
-    for path, (mode, target) in sorted(entries.items()):
+        found = {p: (entries[p][0], sha) for p, sha in zip(files, hashed, strict=True)}
+    for path, (mode, target) in entries.items():
         if mode == SYMLINK:
             sha = _out(
                 run_git(["hash-object", "-w", "--stdin"], git_dir=git_dir, input=target or b"")
             )
-        else:
-            sha = by_path[path]
-        lines.append(f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0")
-    return lines
+            found[path] = (mode, sha)
+    return found
+
+
+def _held(git_dir: Path, commit: str, paths: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """path -> (mode, blob) of exactly ``paths`` in ``commit`` (absent ones left out)."""
+    wanted = sorted(set(paths))
+    if not wanted:
+        return {}
+    listing = run_git(["ls-tree", "-r", "-z", commit, "--", *wanted], git_dir=git_dir).stdout
+    exact = set(wanted)
+    held: dict[str, tuple[str, str]] = {}
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        info, _tab, name = entry.partition(b"\t")
+        path = name.decode("utf-8", "surrogateescape")
+        if path in exact:
+            mode, _kind, sha = info.decode("ascii").split(" ")
+            held[path] = (mode, sha)
+    return held
 
 
 def snapshot_paths(
@@ -456,10 +472,14 @@ def snapshot_paths(
 
     Without ``parent``, a parentless commit of those paths only. With it, ``parent``'s tree
     with those paths replaced by the tree's (removed where the tree lacks them), committed on
-    top of ``parent``; ``parent`` itself when that changes nothing.
+    top of ``parent``; ``parent`` itself when that changes nothing (the common case, seen
+    without building an index of the whole parent).
     """
     listed = sorted(set(paths))
     entries = tree_entries(tree, listed)
+    wanted = _hashed(git_dir, tree, entries)
+    if parent is not None and _held(git_dir, parent, [*listed, *entries]) == wanted:
+        return parent
     with tempfile.TemporaryDirectory(prefix="patchsmith-index-") as scratch:
         env = {"GIT_INDEX_FILE": os.path.join(scratch, "index")}
         if parent is None:
@@ -470,7 +490,9 @@ def snapshot_paths(
             exact = set(listed)
             # Exactly the listed paths: a listed path that is a folder in the parent (the
             # patch treats it as a file) names the files below it too, and those stay.
-            gone = [p for p in held.split(b"\0") if p and os.fsdecode(p) in exact]
+            gone = [
+                p for p in held.split(b"\0") if p and p.decode("utf-8", "surrogateescape") in exact
+            ]
             if gone:
                 run_git(
                     ["update-index", "-z", "--force-remove", "--stdin"],
@@ -478,8 +500,9 @@ def snapshot_paths(
                     env=env,
                     input=b"\0".join(gone) + b"\0",
                 )
-            # A path beyond a link: the link replaces whatever the parent held there.
-            folders = [p for p, (mode, _t) in entries.items() if mode == SYMLINK or p not in listed]
+            # A link, or the link or file a path lies beyond: it replaces whatever the parent
+            # held below it.
+            folders = [p for p, (mode, _t) in entries.items() if mode == SYMLINK or p not in exact]
             if folders:
                 inside = run_git(
                     ["ls-files", "-z", "--", *folders], git_dir=git_dir, env=env
@@ -496,7 +519,10 @@ def snapshot_paths(
                         env=env,
                         input=b"\0".join(below) + b"\0",
                     )
-        lines = _index_lines(git_dir, tree, entries)
+        lines = [
+            f"{mode} {sha}\t{path}".encode("utf-8", "surrogateescape") + b"\0"
+            for path, (mode, sha) in sorted(wanted.items())
+        ]
         if lines:
             run_git(
                 ["update-index", "-z", "--add", "--replace", "--index-info"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -125,3 +126,38 @@ def test_dirty_snapshot_leaves_index_and_tree_alone(demo_repo: Path) -> None:
         ["git", "-C", str(demo_repo), "show", f"{commit}:new.c"], capture_output=True, check=True
     )
     assert shown.stdout == b"new\n"
+
+
+def _listing(git_dir: Path, commit: str) -> dict[str, str]:
+    out = git.run_git(["ls-tree", "-r", commit], git_dir=git_dir).stdout.decode()
+    return {line.split("\t")[1]: line.split(" ")[0] for line in out.splitlines()}
+
+
+def test_a_snapshot_on_a_parent_is_the_parent_when_nothing_differs(demo_repo: Path) -> None:
+    head = git.rev_parse(demo_repo, "HEAD")
+    git_dir = demo_repo / ".git"
+    paths = ["Makefile", "drivers/md/dm-snap.c", "no/such.c"]
+    assert git.snapshot_paths(git_dir, demo_repo, paths, "m", parent=head) == head
+
+
+def test_a_snapshot_on_a_parent_takes_ignored_files_and_links_as_they_are(
+    demo_repo: Path,
+) -> None:
+    git_dir = demo_repo / ".git"
+    head = git.rev_parse(demo_repo, "HEAD")
+    (demo_repo / ".git/info/exclude").write_text("/gen.c\n")
+    (demo_repo / "gen.c").write_text("ignored, but there\n")
+    # The vendor made drivers/md a link (committed or not): a path beyond it lists the link.
+    shutil.move(demo_repo / "drivers/md", demo_repo / "md-real")
+    os.symlink("../md-real", demo_repo / "drivers/md")
+    commit = git.snapshot_paths(
+        git_dir, demo_repo, ["gen.c", "drivers/md/dm-snap.c", "Makefile"], "m", parent=head
+    )
+    assert commit != head
+    listing = _listing(git_dir, commit)
+    assert listing["gen.c"] == "100644"
+    assert listing["drivers/md"] == "120000"
+    assert not any(p.startswith("drivers/md/") for p in listing)
+    assert listing["Makefile"] == _listing(git_dir, head)["Makefile"]
+    target = git.run_git(["cat-file", "blob", f"{commit}:drivers/md"], git_dir=git_dir).stdout
+    assert target == b"../md-real"
