@@ -106,6 +106,11 @@ class PaneView(ScrollView, can_focus=True):
         """Panes not drawn (the result pane while the inline editor stands in for it)."""
         self._cache: dict[tuple[int, int, int, int, int], Strip] = {}
         self._base: Style | None = None
+        self._style_sets: dict[Style, _Styles] = {}
+        self._region_for: Size | None = None
+        self._region_size = (0, 0)
+        self._grid_for: tuple[int, frozenset[int], int] | None = None
+        self._grid = (1, 1)
 
     # Content -------------------------------------------------------------------------------
 
@@ -159,13 +164,34 @@ class PaneView(ScrollView, can_focus=True):
             return []
         return [pane for pane in range(view.panes) if pane not in self.hidden]
 
+    def _region(self) -> tuple[int, int]:
+        """(width, height) of the content, without the scroll bar. Asked for on every line
+        drawn, and Textual's ``scrollable_content_region`` costs about as much as drawing a
+        line, so it is kept for as long as the widget's size is the same."""
+        size = self.size
+        if self._region_for != size:
+            region = self.scrollable_content_region
+            self._region_size = (region.width or size.width, region.height or size.height)
+            self._region_for = size
+        return self._region_size
+
     @property
     def grid(self) -> tuple[int, int]:
         """(panes per band, bands): all panes side by side when each gets
         :data:`MIN_PANE_TEXT` cells of text, else as many as fit in each band, bands stacked."""
         view = self.view
+        if view is None:
+            return 1, 1
+        key = (id(view), self.hidden, self.content_width)
+        if self._grid_for == key:
+            return self._grid
+        self._grid = self._compute_grid(view)
+        self._grid_for = key
+        return self._grid
+
+    def _compute_grid(self, view: RenderedView) -> tuple[int, int]:
         count = len(self.visible_panes)
-        if view is None or count < 2:
+        if count < 2:
             return 1, 1
         width = self.content_width
         for across in range(count, 0, -1):
@@ -179,7 +205,7 @@ class PaneView(ScrollView, can_focus=True):
     @property
     def content_width(self) -> int:
         """Cells across the widget's content (without its scroll bar)."""
-        return self.scrollable_content_region.width or self.size.width
+        return self._region()[0]
 
     @property
     def stacked(self) -> bool:
@@ -188,7 +214,7 @@ class PaneView(ScrollView, can_focus=True):
 
     def band_height(self) -> int:
         """Rows of text per band: the whole height side by side, a share of it stacked."""
-        height = self.scrollable_content_region.height or self.size.height
+        height = self._region()[1]
         bands = self.grid[1]
         return max((height - bands) // bands, 1)
 
@@ -200,8 +226,7 @@ class PaneView(ScrollView, can_focus=True):
 
     def _update_virtual_size(self) -> None:
         view = self.view
-        width = self.scrollable_content_region.width or self.size.width
-        height = self.scrollable_content_region.height or self.size.height
+        width, height = self._region()
         if view is None:
             self.virtual_size = Size(width, 1)
             return
@@ -257,13 +282,19 @@ class PaneView(ScrollView, can_focus=True):
         widths[-1] += text_total - share * across
         return gutter, widths
 
+    def _styles(self, base: Style) -> _Styles:
+        styles = self._style_sets.get(base)
+        if styles is None:
+            styles = self._style_sets[base] = _Styles(base)
+        return styles
+
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._base = None
         self._cache.clear()
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self.content_width
         # Computing the widget's style walks the CSS each time: once per frame is plenty.
         base = self._base
         if base is None:
@@ -333,7 +364,7 @@ class PaneView(ScrollView, can_focus=True):
         # keep a few derived strips alive inside the view.
         gutter, widths = self.columns(view, width)
         muted = not row.changed and len(panes) > 1
-        line_base = base + _PINNED if pinned else base
+        styles = self._styles(base + _PINNED if pinned else base)
         segments: list[Segment] = []
         total = 0
         for position, (pane, text_width) in enumerate(zip(panes, widths, strict=False)):
@@ -341,11 +372,32 @@ class PaneView(ScrollView, can_focus=True):
                 segments.append(Segment("│", base + _SEPARATOR))
                 total += 1
             cell = row.cells[pane] if pane < len(row.cells) else None
-            _half(segments, cell, view.number_width, scroll_x, text_width, line_base, muted)
+            _half(segments, cell, view.number_width, scroll_x, text_width, styles, muted)
             total += gutter + text_width
         if total > width:
             return Strip(_crop(segments, 0, width), width)
         return Strip(segments, total).extend_cell_length(width, base)
+
+
+class _Styles:
+    """The styles of one line's parts over one base style, added once per base, not per cell
+    (``Style.__add__`` hashes both sides each time; it was a quarter of drawing a line)."""
+
+    def __init__(self, base: Style) -> None:
+        self.base = base
+        self.dim = base + _DIM
+        self.gutter = base + _GUTTER
+        self.filler = base + _FILLER
+        self.marks = {mark: base + style for mark, style in _MARK_STYLES.items()}
+        self._backgrounds: dict[Style | None, tuple[Style, Style]] = {}
+
+    def background(self, background: Style | None) -> tuple[Style, Style]:
+        """(the cell's background over the base, and the cut-line mark on it)."""
+        found = self._backgrounds.get(background)
+        if found is None:
+            fill = self.base + background if background else self.base
+            found = self._backgrounds[background] = (fill, fill + _CLIP)
+        return found
 
 
 def _half(
@@ -354,41 +406,40 @@ def _half(
     number_width: int,
     scroll_x: int,
     text_width: int,
-    base: Style,
+    styles: _Styles,
     muted: bool,
 ) -> None:
     """Append one pane's part of a row: exactly ``number_width + 2 + text_width`` cells."""
+    base = styles.base
     if cell is None:
         out.append(Segment(" " * (number_width + 2), base))
-        out.append(Segment("╱" * text_width, base + _FILLER))
+        out.append(Segment("╱" * text_width, styles.filler))
         return
     number = "" if cell.number is None else str(cell.number)
-    out.append(Segment(f"{number:>{number_width}}", base + _GUTTER))
-    out.append(Segment(cell.mark.value, base + _MARK_STYLES[cell.mark]))
+    out.append(Segment(f"{number:>{number_width}}", styles.gutter))
+    out.append(Segment(cell.mark.value, styles.marks[cell.mark]))
     out.append(Segment(" ", base))
     strip = cell.strip
     length = strip.cell_length
     start = max(scroll_x, 0)
-    end = min(length, scroll_x + text_width)
-    if start == 0 and end == length:
-        text = list(strip)
+    # A cut line gives its first or last cell to a mark that says so.
+    cut_right = text_width > 0 and length > start + text_width
+    cut_left = start > 0 and length > start and text_width > 1
+    first = start + 1 if cut_left else start
+    last = min(length, start + text_width - (1 if cut_right else 0))
+    if first == 0 and last == length:
+        text: list[Segment] = list(strip)
     else:
-        text = _crop(strip, start, end)
-    cells = max(end - start, 0)
-    style = base + _DIM if muted else base
-    styled = list(Segment.apply_style(text, style))
-    background = base + cell.background if cell.background else base
-    if length > end and text_width > 0:
-        # Cut on the right: the last cell says so.
-        styled = _crop(styled, 0, text_width - 1)
-        styled.append(Segment(CLIPPED_RIGHT, background + _CLIP))
-        cells = text_width
-    if start > 0 and cells > 0 and length > 0:
-        styled = _crop(styled, 1, cells)
-        styled.insert(0, Segment(CLIPPED_LEFT, background + _CLIP))
-    out.extend(styled)
+        text = _crop(strip, first, last)
+    fill, clip = styles.background(cell.background)
+    if cut_left:
+        out.append(Segment(CLIPPED_LEFT, clip))
+    out.extend(Segment.apply_style(text, styles.dim if muted else base))
+    if cut_right:
+        out.append(Segment(CLIPPED_RIGHT, clip))
+    cells = max(last - first, 0) + cut_left + cut_right
     if cells < text_width:
-        out.append(Segment(" " * (text_width - cells), background))
+        out.append(Segment(" " * (text_width - cells), fill))
 
 
 def _crop(segments: Iterable[Segment], start: int, end: int) -> list[Segment]:
