@@ -567,3 +567,20 @@ async def test_the_function_line_stays_pinned_when_scrolled_past() -> None:
         await pilot.pause()
         assert evidence.function_text in line(view, 1)  # the first row line: the pinned one
         assert evidence.function_text not in line(view, 2)
+
+
+@pytest.mark.parametrize(
+    ("editor", "expected"),
+    [
+        ("vi", ["vi", "+57", "/w/dm-snap.c"]),
+        ("emacs -nw", ["emacs", "-nw", "+57", "/w/dm-snap.c"]),
+        ("code -w", ["code", "-w", "--goto", "/w/dm-snap.c:57"]),
+        ("/usr/bin/subl -w", ["/usr/bin/subl", "-w", "/w/dm-snap.c:57"]),
+    ],
+)
+def test_the_editor_opens_at_the_region(editor: str, expected: list[str]) -> None:
+    from pathlib import Path
+
+    from patchsmith_tui.screens.resolve import editor_command
+
+    assert editor_command(editor, Path("/w/dm-snap.c"), 57) == expected
