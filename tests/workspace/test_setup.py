@@ -226,3 +226,30 @@ def test_kill_after_worktree_add_on_a_plain_tree_then_apply_again(
     assert SessionStore(session_path(git.git_dir_of(worktree))).load().phase == Phase.READY
     # The same worktree path, not a "-2" beside a leftover.
     assert not (git.data_home() / "worktrees" / "vendor-patch-6.1.999-2").exists()
+
+
+def test_abort_refuses_while_an_apply_of_the_tree_runs(
+    repo_tree: Path, tmp_path: Path, reaper: list[subprocess.Popen[bytes]]
+) -> None:
+    signal_file = tmp_path / "paused"
+    worktree = tmp_path / "wt"
+    child = _patchsmith(
+        "apply",
+        str(DEMO_PATCH),
+        "--tree",
+        str(repo_tree),
+        "--worktree",
+        str(worktree),
+        pause=f"written:{signal_file}",
+    )
+    reaper.append(child)
+    pid = _wait_for(signal_file, child)
+    abort = _patchsmith("abort", "--session", str(worktree))
+    _out, err = abort.communicate(timeout=60)
+    assert abort.returncode == 2
+    assert f"another apply is running on this tree (pid {pid})" in err.decode()
+    assert worktree.is_dir()
+    signal_file.unlink()
+    child.communicate(timeout=120)
+    assert child.returncode == 1
+    assert SessionStore(session_path(git.git_dir_of(worktree))).load().phase == Phase.READY
