@@ -31,8 +31,10 @@
    :mod:`patchsmith.workspace.base`) the vendor's region is found by aligning the whole vanilla
    file with the vendor's, so the merge is the per-file 3-way restricted to that hunk; without
    one, the engine's best candidate region is used. Proposals are recorded, never applied;
-7. reuses remembered resolutions (:mod:`patchsmith.workspace.memory`), one commit each, marked
-   ``reused``; then marks the session ``ready``.
+7. replays remembered resolutions made in the same place on the same tree lineage
+   (:mod:`patchsmith.workspace.memory`): written in one commit, marked ``reused: confirm``
+   (open until a person confirms them, unless ``trust_memory``); then marks the session
+   ``ready`` in one write.
 
 Running the same apply again after a crash continues: the worktree's touched files are reset to
 the base commit and steps 4-7 run again (the engine is deterministic).
@@ -67,7 +69,7 @@ from patchsmith.engine.predict import (
 from patchsmith.engine.records import Placement
 from patchsmith.engine.tree import Entry, Kind, Tree, check_relative
 from patchsmith.errors import SessionError, TreeError, UsageError
-from patchsmith.model import SYMLINK, HunkStatus, Resolution
+from patchsmith.model import SYMLINK, HunkStatus
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.reject import reject_header, reject_hunk
@@ -83,7 +85,9 @@ from patchsmith.workspace.session import (
     SessionFile,
     SessionHunk,
     SessionStore,
+    find_reuse,
     now,
+    replay,
     session_path,
     to_bytes,
     to_text,
@@ -120,6 +124,10 @@ class ApplyOptions:
     use_memory: bool = True
     wait: float = setup.APPLY_WAIT
     """Seconds to wait for another apply of the same tree before refusing."""
+    trust_memory: bool = False
+    """Replayed resolutions count as confirmed (recorded as such in the session and reports)."""
+    lineage: str | None = None
+    """A name for the vendor tree's lineage (default: from the tree, see ``memory.lineage_of``)."""
 
 
 # --- naming ---------------------------------------------------------------------------------------
@@ -625,6 +633,7 @@ def apply_patch(
                 created=now(),
                 phase=Phase.APPLYING,
                 files=tuple(SessionFile(p, "touched") for p in touched),
+                lineage=memory.lineage_of(tree, place.kind, options.lineage),
             )
             store.write(session)
             # The session says what is there from now on; the intent has done its job.
@@ -632,9 +641,11 @@ def apply_patch(
             session = _apply_in(
                 index, selection, tree, worktree, session, options, vanilla_reader, progress
             )
+            if options.use_memory:
+                # Before the one write that marks the session ready: a crash in between leaves
+                # it "applying", and the next apply starts again from the base.
+                session = _reuse(session, options, progress)
             store.write(session)
-        if options.use_memory:
-            session = _reuse(store, session, progress)
     return session
 
 
@@ -779,6 +790,7 @@ def _apply_in(
             work.decision.entry.kind.name.lower(),
             to_text(work.reject_header) if work.rejects else "",
             tuple((hunk_id, to_text(text)) for hunk_id, text in work.rejects),
+            _base_digest(vanilla_reader, vanilla, work.decision.entry, selection.strip),
         )
         for work in works
     )
@@ -872,27 +884,25 @@ def _put_markers(
     return result, left
 
 
-def _reuse(store: SessionStore, session: Session, progress: Progress | None) -> Session:
-    """Apply remembered resolutions to the open hunks that match them."""
-    open_hunks = session.open_hunks
-    for number, hunk in enumerate(open_hunks, start=1):
-        remembered = memory.recall(hunk)
-        if remembered is None:
-            continue
-        try:
-            session = store.resolve(
-                hunk.id,
-                remembered.resolution,
-                reason=remembered.reason or "reused from resolution memory",
-                text=remembered.text if remembered.resolution == Resolution.EDITED else None,
-                reused=True,
-                by=remembered.by or None,
-                at=remembered.at or None,
-            )
-        except SessionError:
-            continue  # the remembered decision does not fit this file any more: leave it open
-        if progress is not None:
-            progress("memory", number, len(open_hunks))
+def _base_digest(
+    reader: VanillaBase | None, vanilla: dict[str, bytes | None], entry: FileEntry, strip: int
+) -> str | None:
+    """The vanilla file's digest, part of where a remembered decision was made."""
+    if reader is None:
+        return None
+    old = strip_path(entry.old_name, strip) if entry.old_name is not None else None
+    return memory.sha256_of(vanilla.get(old) if old is not None else None)
+
+
+def _reuse(session: Session, options: ApplyOptions, progress: Progress | None) -> Session:
+    """Replay the remembered decisions made in the same place (one read of the memory folder,
+    one read of each file memory has something for, one commit)."""
+    if progress is not None:
+        progress("memory", 0, 1)
+    reuse, notes = find_reuse(session)
+    session = replay(session, reuse, notes, trust=options.trust_memory)
+    if progress is not None:
+        progress("memory", 1, 1)
     return session
 
 

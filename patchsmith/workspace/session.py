@@ -11,14 +11,17 @@ gate call. A session is created by :func:`patchsmith.workspace.apply.apply_patch
     store.resolve("drivers/md/dm.c#4", Resolution.EDITED, text="...new region text...")
     store.resolve("drivers/md/dm.c#5", Resolution.UPSTREAM)             # upstream's post-image
     store.undo("drivers/md/dm.c#2")
-    store.open_items()      # -> list[OpenItem]: unresolved hunks, .rej files, conflict markers,
-                            #    selection warnings nobody acknowledged
+    store.confirm(["drivers/md/dm.c#6"])   # a reused (remembered) resolution, seen by a person
+    store.open_items()      # -> list[OpenItem]: unresolved hunks, reused ones to confirm, .rej
+                            #    files, conflict markers, selection warnings nobody acknowledged
     store.next_open()       # -> SessionHunk | None
     store.set_warnings([...]); store.acknowledge_warning(3)     # the selection's warnings
 
 Every mutating call returns the new :class:`Session`. Files are written in the worktree only,
-each resolution is one commit on the session's branch, and the resolution is remembered for the
-next run (:mod:`patchsmith.workspace.memory`).
+each resolution is one commit on the session's branch, and a person's resolution is remembered
+for the next run (:mod:`patchsmith.workspace.memory`; ``undo`` takes back what it remembered).
+``apply`` replays remembered decisions with :func:`replay`: written and committed at once, but
+open (``reused: confirm``) until a person confirms them.
 
 Storage: ``<git dir of the worktree>/patchsmith/session.json`` (never in the tree, never
 committed), written atomically (temporary file, fsync, ``os.replace``) under an exclusive
@@ -37,11 +40,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import difflib
 import errno
 import fcntl
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,8 +58,7 @@ from patchsmith.engine.merge import MARKER_LINE, has_markers
 from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
-from patchsmith.workspace import git
-from patchsmith.workspace import memory as memory
+from patchsmith.workspace import git, memory
 
 SCHEMA = "patchsmith.session/1"
 SESSION_DIR = "patchsmith"
@@ -164,9 +168,27 @@ class SessionHunk:
     resolved_by: str | None = None
     resolved_at: str | None = None
     reused: bool = False
-    """The resolution came from resolution memory (an earlier run), not from a person now."""
+    """The resolution came from resolution memory (an earlier run), not from a person now;
+    :attr:`resolved_by` and :attr:`resolved_at` are then who decided it then, and when."""
     written: str | None = None
     """What the resolution put in place of :attr:`current` (for ``undo``)."""
+    confirmed_by: str | None = None
+    """Who confirmed a reused resolution (until then it keeps the gate closed)."""
+    confirmed_at: str | None = None
+    trusted: bool = False
+    """Confirmed by ``apply --trust-memory``, not by a person looking at it."""
+    memory_id: str | None = None
+    """The remembered decision this resolution stored (or, when reused, came from)."""
+    memory_previous: str | None = None
+    """The remembered decision it replaced, as stored (``undo`` puts it back)."""
+    memory_note: str | None = None
+    """What memory said about this hunk at apply: where a reused decision came from, or a
+    suggestion that was not reused and why."""
+
+    @property
+    def to_confirm(self) -> bool:
+        """A reused resolution no person has confirmed yet."""
+        return self.reused and self.resolution is not None and self.confirmed_at is None
 
     @property
     def needs_resolution(self) -> bool:
@@ -179,8 +201,9 @@ class SessionHunk:
 
     @property
     def open(self) -> bool:
-        """Needs a resolution and has none yet."""
-        return self.needs_resolution and self.resolution is None
+        """Keeps the gate closed: needs a resolution and has none yet, or has a reused one
+        nobody has confirmed."""
+        return self.needs_resolution and (self.resolution is None or self.to_confirm)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -192,6 +215,7 @@ class SessionHunk:
                 value = str(value)
             data[item.name] = value
         data["open"] = self.open
+        data["to_confirm"] = self.to_confirm
         # ``check --json`` and reports call the hunk's number within its file "index"; say it
         # under that name too so one reader handles all three documents.
         data["index"] = self.number
@@ -225,6 +249,9 @@ class SessionFile:
     """The ``---``/``+++`` lines of its ``.rej`` file (GNU patch's form)."""
     rejects: tuple[tuple[str, str], ...] = ()
     """(hunk id, reject text) for each hunk written to the ``.rej`` file, in order."""
+    base_sha256: str | None = None
+    """With ``--base``: the SHA-256 of the vanilla file (``absent`` when vanilla lacks it), part
+    of where a remembered decision was made."""
 
 
 @record
@@ -252,6 +279,8 @@ class Pending:
     by: str
     at: str
     reused: bool = False
+    memory_id: str | None = None
+    memory_previous: str | None = None
 
 
 @record
@@ -316,6 +345,11 @@ class Session:
     schema: str = SCHEMA
     warnings: tuple[SessionWarning, ...] = ()
     """The selection's dependency warnings (absent from sessions of older patchsmiths)."""
+    lineage: str | None = None
+    """The vendor tree's lineage (:func:`memory.lineage_of`): where remembered decisions are
+    replayed, and recorded with the ones made here."""
+    trust_memory: bool = False
+    """``apply --trust-memory``: reused resolutions were confirmed without a person."""
 
     @property
     def touched(self) -> tuple[str, ...]:
@@ -350,6 +384,7 @@ class Session:
             if hunk.resolution is not None:
                 key = "reused" if hunk.reused else str(hunk.resolution)
                 out[key] = out.get(key, 0) + 1
+        out["to-confirm"] = sum(1 for h in self.hunks if h.to_confirm and h.needs_resolution)
         out["open"] = len(self.open_hunks)
         return out
 
@@ -377,6 +412,8 @@ class Session:
             "merge": self.merge,
             "base": self.base,
             "created": self.created,
+            "lineage": self.lineage,
+            "trust_memory": self.trust_memory,
             "counts": self.counts,
             "files": [
                 {
@@ -384,6 +421,7 @@ class Session:
                     "kind": f.kind,
                     "reject_header": f.reject_header,
                     "rejects": [list(r) for r in f.rejects],
+                    "base_sha256": f.base_sha256,
                 }
                 for f in self.files
             ],
@@ -425,12 +463,15 @@ class Session:
                 merge=bool(data["merge"]),
                 base=data.get("base"),
                 created=data["created"],
+                lineage=data.get("lineage"),
+                trust_memory=bool(data.get("trust_memory", False)),
                 files=tuple(
                     SessionFile(
                         f["path"],
                         f["kind"],
                         f.get("reject_header", ""),
                         tuple((a, b) for a, b in f.get("rejects", [])),
+                        f.get("base_sha256"),
                     )
                     for f in data["files"]
                 ),
@@ -454,9 +495,10 @@ class OpenItem:
     """Something that keeps a session from finishing."""
 
     kind: str
-    """``hunk`` (unresolved), ``reject`` (a ``.rej`` file), ``marker`` (conflict markers in a
-    touched file), ``interrupted`` (apply did not finish), ``uncommitted`` (a touched file
-    differs from the branch), ``warning`` (a selection warning nobody acknowledged)."""
+    """``hunk`` (unresolved), ``confirm`` (a reused resolution no person has confirmed),
+    ``reject`` (a ``.rej`` file), ``marker`` (conflict markers in a touched file),
+    ``interrupted`` (apply did not finish), ``uncommitted`` (a touched file differs from the
+    branch), ``warning`` (a selection warning nobody acknowledged)."""
     path: str
     detail: str
     hunk_id: str | None = None
@@ -689,7 +731,10 @@ class SessionStore:
                 )
             )
         for hunk in session.open_hunks:
-            items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
+            if hunk.to_confirm:
+                items.append(OpenItem("confirm", hunk.path, reuse_summary(hunk), hunk.id))
+            else:
+                items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
         worktree = Path(session.worktree)
         for path in session.touched:
             full = worktree / path
@@ -728,17 +773,22 @@ class SessionStore:
         reason: str | None = None,
         text: str | None = None,
         *,
-        reused: bool = False,
         by: str | None = None,
         at: str | None = None,
         remember: bool = True,
+        memory_folder: Path | None = None,
     ) -> Session:
         """Settle one hunk; write the file, commit it, remember the decision.
 
         ``ACCEPTED`` writes the proposal (refused while it has conflict markers), ``UPSTREAM``
         upstream's post-image, ``DROPPED`` keeps the vendor's lines (``reason`` required),
-        ``EDITED`` writes ``text``. A hunk that is already resolved is undone first.
+        ``EDITED`` writes ``text``. A hunk that is already resolved is undone first (and what
+        that resolution remembered is taken back). With ``remember``, a memory that cannot be
+        written stops the call before anything changes.
         """
+        store = memory.Memory(memory_folder)
+        if remember:
+            store.require_writable()
         with self.locked():
             session = self._recover(self.read())
             self._require_ready(session)
@@ -753,21 +803,29 @@ class SessionStore:
                 # Refuse before taking the old resolution back: a resolution that cannot be
                 # made must leave the hunk exactly as it was.
                 self._replacement(replace(hunk, resolution=None), action, reason, text)
+                _forget(store, hunk)
                 session = self._undo(session, hunk)
                 hunk = session.hunk(hunk.id)
             replacement = self._replacement(hunk, action, reason, text)
+            decision = memory.Decision(action, reason, replacement, by or _who(), at or now())
+            entry = _entry(session, hunk, decision) if remember else None
+            previous = store.raw(entry.id, entry.situation) if entry is not None else None
             session = self._change(
                 session,
                 hunk,
                 str(action),
                 reason,
                 replacement,
-                by=by or _who(),
-                at=at or now(),
-                reused=reused,
+                by=decision.by,
+                at=decision.at,
+                reused=False,
+                memory_id=entry.id if entry is not None else None,
+                memory_previous=previous,
             )
-        if remember and not reused:
-            memory.remember(session.hunk(hunk.id))
+            # After the resolution is recorded: a crash before this line forgets the decision,
+            # which is safe; remembering one that was never made would not be.
+            if entry is not None:
+                store.put(entry)
         return session
 
     def set_warnings(self, warnings: tuple[SessionWarning, ...]) -> Session:
@@ -810,15 +868,53 @@ class SessionStore:
             self.write(session)
             return session
 
-    def undo(self, hunk_id: str) -> Session:
-        """Take back a hunk's resolution: the file returns to what it was, in a new commit."""
+    def undo(self, hunk_id: str, memory_folder: Path | None = None) -> Session:
+        """Take back a hunk's resolution: the file returns to what it was, in a new commit, and
+        what the resolution added to memory is taken back first (a reused one stays
+        remembered: ``patchsmith memory forget`` forgets it)."""
+        store = memory.Memory(memory_folder)
         with self.locked():
             session = self._recover(self.read())
             self._require_ready(session)
             hunk = session.hunk(hunk_id)
             if hunk.resolution is None:
                 raise SessionError(f"{hunk.id} has no resolution to undo")
+            _forget(store, hunk)
             return self._undo(session, hunk)
+
+    def confirm(
+        self, hunk_ids: list[str] | None = None, by: str | None = None, at: str | None = None
+    ) -> tuple[Session, list[str]]:
+        """Confirm reused resolutions: the named ones, or (``None``) every one waiting. One
+        write of the session; the files are already as the resolutions left them."""
+        with self.locked():
+            session = self._recover(self.read())
+            self._require_ready(session)
+            if hunk_ids is None:
+                chosen = [h.id for h in session.hunks if h.to_confirm]
+            else:
+                chosen = []
+                for hunk_id in hunk_ids:
+                    hunk = session.hunk(hunk_id)
+                    if not hunk.to_confirm:
+                        raise SessionError(
+                            f"{hunk.id} has no reused resolution to confirm",
+                            hint="'patchsmith status' marks them 'reused: confirm'",
+                        )
+                    chosen.append(hunk.id)
+            if not chosen:
+                return session, []
+            who, when = by or _who(), at or now()
+            wanted = set(chosen)
+            result = replace(
+                session,
+                hunks=tuple(
+                    replace(h, confirmed_by=who, confirmed_at=when) if h.id in wanted else h
+                    for h in session.hunks
+                ),
+            )
+            self.write(result)
+            return result, chosen
 
     # -- internals --
 
@@ -886,6 +982,8 @@ class SessionStore:
         by: str,
         at: str,
         reused: bool,
+        memory_id: str | None = None,
+        memory_previous: str | None = None,
     ) -> Session:
         worktree = Path(session.worktree)
         target = worktree / hunk.path
@@ -912,6 +1010,8 @@ class SessionStore:
             by=by,
             at=at,
             reused=reused,
+            memory_id=memory_id,
+            memory_previous=memory_previous,
         )
         self.write(replace(session, pending=pending))
         if after != before and after is not None:
@@ -993,6 +1093,11 @@ class SessionStore:
                 resolved_at=None,
                 reused=False,
                 written=None,
+                confirmed_by=None,
+                confirmed_at=None,
+                trusted=False,
+                memory_id=None,
+                memory_previous=None,
             )
         else:
             updated = replace(
@@ -1003,6 +1108,11 @@ class SessionStore:
                 resolved_at=pending.at,
                 reused=pending.reused,
                 written=pending.written,
+                confirmed_by=None,
+                confirmed_at=None,
+                trusted=False,
+                memory_id=pending.memory_id,
+                memory_previous=pending.memory_previous,
             )
         result = replace(
             session,
@@ -1016,6 +1126,284 @@ class SessionStore:
 def _who() -> str:
     name, email = git.identity()
     return f"{name} <{email}>"
+
+
+who = _who
+"""Public alias: the person running patchsmith, as resolutions record them."""
+
+
+# --- resolution memory --------------------------------------------------------------------------
+
+
+def situation_of(hunk: SessionHunk) -> memory.Situation:
+    """The small record of a hunk resolution memory works with."""
+    return memory.Situation(
+        hunk_id=hunk.id,
+        path=hunk.path,
+        status=str(hunk.status),
+        pre_image=hunk.pre_image,
+        post_image=hunk.post_image,
+        vendor=hunk.vendor.text if hunk.vendor is not None else None,
+        vendor_start=hunk.vendor.start if hunk.vendor is not None else 0,
+    )
+
+
+def base_of(session: Session, path: str) -> str | None:
+    """The vanilla file's digest for ``path`` when the session has a base."""
+    if session.base is None:
+        return None
+    for file in session.files:
+        if file.path == path:
+            return file.base_sha256
+    return None
+
+
+def lineage(session: Session) -> str:
+    """The session's lineage (worked out again for a session made before it was recorded)."""
+    return session.lineage or memory.lineage_of(Path(session.tree), session.tree_kind)
+
+
+def _entry(session: Session, hunk: SessionHunk, decision: memory.Decision) -> memory.Entry | None:
+    """What memory keeps of a person's decision on ``hunk``: its place in the file as apply
+    left it (read from the "apply clean hunks" commit, so conflict markers and other
+    resolutions in the worktree do not count)."""
+    if session.applied_commit is None:
+        return None
+    situation = situation_of(hunk)
+    data = git.show_file(Path(session.worktree), session.applied_commit, hunk.path)
+    place, _same = memory.place_of(situation, data, base_of(session, hunk.path))
+    return memory.Entry(
+        lineage=lineage(session),
+        path=hunk.path,
+        status=str(hunk.status),
+        pre_image=hunk.pre_image,
+        post_image=hunk.post_image,
+        vendor=situation.vendor,
+        place=place,
+        decision=decision,
+        patch=session.patch.name,
+        hunk_id=hunk.id,
+        tree=session.tree,
+    )
+
+
+def _forget(store: memory.Memory, hunk: SessionHunk) -> None:
+    """Take back what a person's resolution of ``hunk`` added to memory (before the undo, so a
+    failure leaves both as they were)."""
+    if hunk.memory_id is None or hunk.reused:
+        return
+    situation = memory.situation_key(
+        hunk.pre_image,
+        hunk.post_image,
+        hunk.vendor.text if hunk.vendor is not None else None,
+        str(hunk.status),
+    )
+    store.restore(hunk.memory_id, situation, hunk.memory_previous)
+
+
+def reuse_summary(hunk: SessionHunk) -> str:
+    """``reused: confirm (upstream by A <a@b> at 2025-...)`` and the like."""
+    said = f"{hunk.resolution} by {hunk.resolved_by or 'someone'} at {hunk.resolved_at or '?'}"
+    if hunk.to_confirm:
+        state = "reused: confirm"
+    elif hunk.trusted:
+        state = "reused, trusted (apply --trust-memory)"
+    else:
+        state = f"reused, confirmed by {hunk.confirmed_by} at {hunk.confirmed_at}"
+    return f"{state} ({said})"
+
+
+def reuse_diff(hunk: SessionHunk) -> str:
+    """The diff a resolution produces in the file here: the region as apply left it against
+    what the resolution wrote, with the file's line numbers (empty when it changed nothing)."""
+    before = hunk.current.text if hunk.current is not None else ""
+    after = hunk.written if hunk.written is not None else before
+    if before == after:
+        return ""
+    shift = (hunk.current.start - 1) if hunk.current is not None else 0
+
+    def renumber(match: re.Match[str]) -> str:
+        old, new = int(match.group(1)) + shift, int(match.group(3)) + shift
+        return f"@@ -{old}{match.group(2)} +{new}{match.group(4)} @@"
+
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        f"a/{hunk.path}",
+        f"b/{hunk.path}",
+        n=3,
+    )
+    out = []
+    for line in lines:
+        if line.startswith("@@"):
+            line = _RANGES.sub(renumber, line)
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+# A unified hunk header's ranges:   @@ -12,4 +12,5 @@
+_RANGES = re.compile(r"^@@ -(\d+)((?:,\d+)?) \+(\d+)((?:,\d+)?) @@")
+
+
+def find_reuse(
+    session: Session, memory_folder: Path | None = None
+) -> tuple[list[memory.Verdict], dict[str, str]]:
+    """What memory has for the session's open hunks: the decisions to replay, and a note for
+    each hunk with only a suggestion. Reads the memory folder once and, for the hunks it has
+    something for, their files once (as apply left them); nothing else."""
+    store = memory.Memory(memory_folder)
+    hunks = [h for h in session.open_hunks if h.resolution is None]
+    keys = {
+        h.id: memory.situation_key(
+            h.pre_image,
+            h.post_image,
+            h.vendor.text if h.vendor is not None else None,
+            str(h.status),
+        )
+        for h in hunks
+    }
+    found = store.candidates(keys.values())
+    if not found:
+        return [], {}
+    worktree = Path(session.worktree)
+    check = memory.LineageCheck(lineage(session), Path(session.git_dir))
+    files: dict[str, bytes | None] = {}
+    reuse: list[memory.Verdict] = []
+    notes: dict[str, str] = {}
+    for hunk in hunks:
+        entries = found.get(keys[hunk.id])
+        if not entries:
+            continue
+        if hunk.path not in files:
+            files[hunk.path] = (
+                git.show_file(worktree, session.applied_commit, hunk.path)
+                if session.applied_commit is not None
+                else None
+            )
+        situation = situation_of(hunk)
+        place, same = memory.place_of(situation, files[hunk.path], base_of(session, hunk.path))
+        verdicts = [memory.judge(e, situation, place, same, check) for e in entries]
+        chosen = next((v for v in verdicts if v.reuse), None)
+        if chosen is not None:
+            reuse.append(chosen)
+            notes[hunk.id] = chosen.note
+        else:
+            # The closest suggestion, the latest of equally close ones.
+            closest = max(verdicts, key=lambda v: (v.closeness, v.entry.decision.at))
+            notes[hunk.id] = closest.note
+    return reuse, notes
+
+
+def replay(
+    session: Session,
+    reuse: list[memory.Verdict],
+    notes: dict[str, str],
+    *,
+    trust: bool = False,
+    by: str | None = None,
+    at: str | None = None,
+) -> Session:
+    """Write the remembered decisions into the worktree: one write per file, one commit for
+    all, no write of the session (the caller writes it once). A decision whose region is not
+    exactly where the session says, or overlaps another's, is left open with a note."""
+    worktree = Path(session.worktree)
+    by_path: dict[str, list[tuple[SessionHunk, memory.Verdict]]] = {}
+    for verdict in reuse:
+        hunk = session.hunk(verdict.hunk_id)
+        by_path.setdefault(hunk.path, []).append((hunk, verdict))
+    done: dict[str, SessionHunk] = {}
+    changed: list[str] = []
+    for path, items in by_path.items():
+        target = worktree / path
+        exists = target.is_file() and not target.is_symlink()
+        data = target.read_bytes() if exists else None
+        lines = split_lines(data or b"")
+        chosen: list[tuple[SessionHunk, memory.Verdict]] = []
+        whole: bytes | None = None
+        end_of_previous = 0
+        for hunk, verdict in sorted(items, key=lambda i: i[0].current.start if i[0].current else 0):
+            written = verdict.entry.decision.written
+            if hunk.current is None:
+                if written is None:
+                    chosen.append((hunk, verdict))
+                elif hunk.status == HunkStatus.FILE_EXISTS and len(items) == 1:
+                    whole = to_bytes(written)
+                    chosen.append((hunk, verdict))
+                else:
+                    notes[hunk.id] = verdict.note + "; not replayed: it has no place to write"
+                continue
+            start = hunk.current.start - 1
+            region = split_lines(to_bytes(hunk.current.text))
+            if start < end_of_previous or lines[start : start + len(region)] != region:
+                notes[hunk.id] = verdict.note + "; not replayed: its region moved or overlaps"
+                continue
+            end_of_previous = start + len(region)
+            chosen.append((hunk, verdict))
+        after = lines
+        for hunk, verdict in reversed(chosen):
+            written = verdict.entry.decision.written
+            if hunk.current is None or written is None:
+                continue
+            start = hunk.current.start - 1
+            count = len(split_lines(to_bytes(hunk.current.text)))
+            after = after[:start] + split_lines(to_bytes(written)) + after[start + count :]
+        new = whole if whole is not None else b"".join(after)
+        if chosen and (new != (data or b"") or whole is not None):
+            _write_atomic(target, new)
+            changed.append(path)
+        for hunk, verdict in chosen:
+            decision = verdict.entry.decision
+            written = decision.written if hunk.current is not None or whole is not None else None
+            done[hunk.id] = replace(
+                hunk,
+                resolution=decision.resolution,
+                resolution_reason=decision.reason,
+                resolved_by=decision.by or None,
+                resolved_at=decision.at or None,
+                reused=True,
+                written=written,
+                confirmed_by=(by or _who()) if trust else None,
+                confirmed_at=(at or now()) if trust else None,
+                trusted=trust,
+                memory_id=verdict.entry.id,
+                memory_previous=None,
+            )
+    hunks = tuple(
+        replace(done.get(h.id, h), memory_note=notes[h.id]) if h.id in notes else h
+        for h in session.hunks
+    )
+    result = replace(session, hunks=hunks, trust_memory=trust)
+    if done:
+        paths = sorted({h.path for h in done.values()})
+        listed = "\n".join(f"  {hunk_id}" for hunk_id in done)
+        _write_rejects(result, paths)
+        git.commit_paths(
+            worktree,
+            changed,
+            f"patchsmith: replay {len(done)} remembered resolution(s)"
+            + (" (trusted: apply --trust-memory)" if trust else " (to confirm)")
+            + f"\n\n{listed}",
+        )
+    return result
+
+
+def _write_rejects(session: Session, paths: list[str]) -> list[str]:
+    """Make each ``path.rej`` list exactly the file's rejected hunks without a resolution."""
+    worktree = Path(session.worktree)
+    resolved = {h.id for h in session.hunks if h.resolution is not None}
+    wanted = set(paths)
+    touched: list[str] = []
+    for file in session.files:
+        if file.path not in wanted or not file.rejects:
+            continue
+        left = [text for hunk_id, text in file.rejects if hunk_id not in resolved]
+        reject = worktree / (file.path + ".rej")
+        if left:
+            _write_atomic(reject, to_bytes(file.reject_header + "".join(left)))
+        elif reject.exists():
+            reject.unlink()
+        touched.append(file.path + ".rej")
+    return touched
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
