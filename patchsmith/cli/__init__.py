@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "status": "show the session: every hunk's fate and what is open",
     "resolve": "settle a hunk (--accept, --upstream, --drop, --edit), or open the TUI",
     "tui": "open the resolution TUI (the same as 'resolve' with no hunk)",
+    "memory": "list, show, forget, export or import remembered resolutions",
     "abort": "throw the session away: worktree, branch and state",
     "finish": "write the combined patch once nothing is open",
     "report": "write a review report (Markdown, HTML or JSON)",

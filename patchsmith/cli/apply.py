@@ -76,6 +76,24 @@ def add_parser(subparsers: Any) -> None:
         help="how long to wait for another apply of the same tree to finish before refusing "
         f"(default {APPLY_WAIT:g})",
     )
+    memory = parser.add_argument_group(
+        "resolution memory (decisions made with 'resolve' on this tree, replayed in the same "
+        "place and shown as 'reused: confirm' until a person confirms them)"
+    )
+    memory.add_argument(
+        "--trust-memory",
+        action="store_true",
+        help="count replayed decisions as confirmed (recorded as such in the session and reports)",
+    )
+    memory.add_argument(
+        "--lineage",
+        metavar="NAME",
+        help="name the vendor tree's line: decisions are replayed only in sessions with the same "
+        "name (default: the git HEAD and its descendants, or this very directory)",
+    )
+    memory.add_argument(
+        "--no-memory", action="store_true", help="replay nothing from resolution memory"
+    )
     parser.add_argument("--json", action="store_true", help="the session as JSON")
     parser.set_defaults(run=run)
 
@@ -85,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("-F needs a number of context lines, 0 or more")
     if not args.wait >= 0:  # also refuses nan
         raise UsageError("--wait needs a number of seconds, 0 or more")
+    if args.trust_memory and args.no_memory:
+        raise UsageError("--trust-memory and --no-memory contradict each other")
     index = read_index(args.patch, max_size=args.max_size)
     selection = selection_from_args(args, index)
     result = select(index, selection)
@@ -99,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         allow_dirty=args.allow_dirty,
         selection_summary=summary,
         wait=args.wait,
+        use_memory=not args.no_memory,
+        trust_memory=args.trust_memory,
+        lineage=args.lineage,
     )
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -3,18 +3,25 @@
 It copies ``fixtures/demo`` to a scratch folder and runs the same commands a user would type, in
 pipeline order, printing each before it runs. When stdin and stdout are a terminal it ends in the
 resolution TUI; otherwise it prints the session summary, so it never hangs a script.
+
+The demo keeps patchsmith's data (resolution memory, the repository of the plain vendor tree)
+in the scratch folder, not in the user's ``$XDG_DATA_HOME``: a decision made in one demo is
+never replayed in another, so every run shows its conflict, and the demo leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from patchsmith.errors import InputError, OutputError
+from patchsmith.errors import InputError, OutputError, UsageError
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -37,8 +44,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from patchsmith.cli import main
-
     if not DEMO.is_dir():
         raise InputError(
             f"the demo scenario is missing: {DEMO}",
@@ -50,6 +55,11 @@ def run(args: argparse.Namespace) -> int:
             if args.workdir
             else Path(tempfile.mkdtemp(prefix="patchsmith-demo-"))
         )
+        if work.exists() and (not work.is_dir() or any(work.iterdir())):
+            raise UsageError(
+                f"--workdir {work} is not an empty folder",
+                hint="pass a new folder (or none: a temp folder)",
+            )
         work.mkdir(parents=True, exist_ok=True)
         for name in ("vendor", "vanilla"):
             shutil.copytree(DEMO / name, work / name, dirs_exist_ok=True, symlinks=True)
@@ -62,6 +72,29 @@ def run(args: argparse.Namespace) -> int:
             f"cannot copy the demo scenario to {where}: {reason}",
             hint="pass --workdir DIR somewhere you may write",
         ) from error
+    with _data_home(work / "data"):
+        return _steps(
+            work, interactive=sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui
+        )
+
+
+@contextlib.contextmanager
+def _data_home(folder: Path) -> Iterator[None]:
+    """The demo's own ``XDG_DATA_HOME`` for the commands it runs (put back afterwards)."""
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(folder)
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["XDG_DATA_HOME"]
+        else:
+            os.environ["XDG_DATA_HOME"] = before
+
+
+def _steps(work: Path, interactive: bool) -> int:
+    from patchsmith.cli import main
+
     patch, tree, config = (
         str(work / "patch-6.1.999.diff"),
         str(work / "vendor"),
@@ -70,7 +103,6 @@ def run(args: argparse.Namespace) -> int:
     kbuild = ["--tree", tree, "--config", config]
     worktree = str(work / "worktree")
     session = ["--session", worktree]
-    interactive = sys.stdin.isatty() and sys.stdout.isatty() and not args.no_tui
     steps: list[list[str]] = [
         ["ls", "--hunks", patch, *kbuild],
         ["filter", patch, "--modules-only", *kbuild, "--explain", "-o", str(work / "md.patch")],
@@ -90,7 +122,12 @@ def run(args: argparse.Namespace) -> int:
     if interactive:
         steps.append(["resolve", *session])
     steps.append(["report", "--format", "html", "-o", str(work / "report.html"), *session])
-    sys.stdout.write(f"# the demo scenario is in {work}\n")
+    data = work / "data"
+    sys.stdout.write(
+        f"# the demo scenario is in {work}\n"
+        f"# patchsmith's data for it (resolution memory, the plain tree's repository) is in "
+        f"{data}:\n# your own resolution memory is neither read nor written\n"
+    )
     for step in steps:
         sys.stdout.write(f"\n$ patchsmith {' '.join(step)}\n")
         sys.stdout.flush()
@@ -109,7 +146,8 @@ def run(args: argparse.Namespace) -> int:
             "# everything is resolved: 'patchsmith finish --session "
             f"{worktree}' writes the combined patch\n"
             if not still_open
-            else f"# to resolve what is open: patchsmith resolve --session {worktree}\n"
+            else "# to resolve what is open (with the demo's own memory):\n"
+            f"#   XDG_DATA_HOME={data} patchsmith resolve --session {worktree}\n"
             "#   (the TUI; or 'patchsmith resolve HUNK --accept|--upstream|--drop|--edit')\n"
         )
     )

@@ -3,6 +3,10 @@
 With a hunk (or ``--next``) and an action it is non-interactive and scriptable. Without one it
 starts the TUI (``patchsmith_tui.app.run(session_path)``); when the TUI is not installed, or
 stdin/stdout is not a terminal, it prints the status instead and exits 1, so a script never hangs.
+
+``--edit`` opens ``$VISUAL``/``$EDITOR`` on a file kept in the session's folder (beside
+``session.json``, never in the tree); it is removed only once the edit is recorded, so a refused
+edit (conflict markers left, say) loses nothing and the next ``--edit`` starts from it.
 """
 
 from __future__ import annotations
@@ -10,16 +14,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import shlex
 import subprocess
 import sys
-import tempfile
+from pathlib import Path
 from typing import Any
 
 from patchsmith.cli.sessionview import add_session_argument, fate, store_from_args, write_status
-from patchsmith.errors import SessionError, UsageError
+from patchsmith.errors import PatchsmithError, SessionError, UsageError
 from patchsmith.model import Resolution
-from patchsmith.workspace.session import SessionHunk, SessionStore, to_bytes, to_text
+from patchsmith.workspace.session import (
+    SessionHunk,
+    SessionStore,
+    reuse_diff,
+    reuse_summary,
+    to_bytes,
+    to_text,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,7 +41,10 @@ def add_parser(subparsers: Any) -> None:
         description="Settle one open hunk: --accept takes patchsmith's proposal, --upstream "
         "upstream's post-image as is, --drop keeps the vendor's code (with --reason), --edit "
         "opens $EDITOR on the region. Each resolution is one commit and is remembered for the "
-        "next run. Without HUNK and --next, opens the TUI.",
+        "next apply onto the same tree (--undo takes it back, memory included). A decision "
+        "'apply' replayed from memory shows as 'reused: confirm': 'resolve HUNK' shows what was "
+        "decided, by whom, when and the diff it makes here; --confirm (or --confirm-all) "
+        "settles it. Without HUNK and --next, opens the TUI.",
     )
     parser.add_argument("hunk", nargs="?", metavar="HUNK", help="a hunk id, e.g. drivers/md/dm.c#2")
     parser.add_argument("--next", action="store_true", help="the first open hunk")
@@ -46,7 +61,20 @@ def add_parser(subparsers: Any) -> None:
         help="acknowledge selection warning N (as 'patchsmith status' numbers them) after "
         "reading it: it stops closing the build gate",
     )
+    action.add_argument(
+        "--confirm", action="store_true", help="confirm the hunk's reused (remembered) resolution"
+    )
+    action.add_argument(
+        "--confirm-all",
+        action="store_true",
+        help="confirm every reused resolution waiting (each is listed as it is confirmed)",
+    )
     parser.add_argument("--reason", metavar="TEXT", help="why (required with --drop)")
+    parser.add_argument(
+        "--no-remember",
+        action="store_true",
+        help="do not store this decision in resolution memory",
+    )
     add_session_argument(parser)
     parser.set_defaults(run=run)
 
@@ -59,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
                 "--ack-warning N takes no hunk", hint="patchsmith resolve --ack-warning 3"
             )
         return _acknowledge(store, args.ack_warning)
+    if args.confirm_all:
+        if args.hunk is not None or args.next:
+            raise UsageError("--confirm-all takes no HUNK", hint="use HUNK --confirm for one")
+        return _confirm(store, None)
     if args.hunk is None and not args.next:
         return open_tui(store)
     session = store.load()
@@ -69,24 +101,43 @@ def run(args: argparse.Namespace) -> int:
             return 0
     else:
         hunk = session.hunk(args.hunk)
+    remember = not args.no_remember
+    if args.confirm:
+        return _confirm(store, [hunk.id])
     if args.undo:
         store.undo(hunk.id)
     elif args.accept:
-        store.resolve(hunk.id, Resolution.ACCEPTED, reason=args.reason)
+        store.resolve(hunk.id, Resolution.ACCEPTED, reason=args.reason, remember=remember)
     elif args.upstream:
-        store.resolve(hunk.id, Resolution.UPSTREAM, reason=args.reason)
+        store.resolve(hunk.id, Resolution.UPSTREAM, reason=args.reason, remember=remember)
     elif args.drop:
         if not args.reason:
             raise UsageError("--drop needs --reason TEXT (e.g. 'backported by the vendor')")
-        store.resolve(hunk.id, Resolution.DROPPED, reason=args.reason)
+        store.resolve(hunk.id, Resolution.DROPPED, reason=args.reason, remember=remember)
     elif args.edit:
-        store.resolve(hunk.id, Resolution.EDITED, reason=args.reason, text=_edit(hunk))
+        _edit(store, hunk, args.reason, remember)
     else:
         _show(hunk)
         return 1 if hunk.open else 0
-    after = store.load().hunk(hunk.id)
+    return _after(store, hunk.id)
+
+
+def _after(store: SessionStore, hunk_id: str) -> int:
+    session = store.load()
+    after = session.hunk(hunk_id)
     sys.stdout.write(f"{after.id}: {fate(after)}\n")
-    remaining = len(store.load().open_hunks)
+    remaining = len(session.open_hunks)
+    sys.stdout.write(f"{remaining} hunk(s) open\n")
+    return 1 if remaining else 0
+
+
+def _confirm(store: SessionStore, hunk_ids: list[str] | None) -> int:
+    session, confirmed = store.confirm(hunk_ids)
+    for hunk_id in confirmed:
+        sys.stdout.write(f"{hunk_id}: confirmed: {reuse_summary(session.hunk(hunk_id))}\n")
+    if not confirmed:
+        sys.stdout.write("no reused resolution is waiting to be confirmed\n")
+    remaining = len(session.open_hunks)
     sys.stdout.write(f"{remaining} hunk(s) open\n")
     return 1 if remaining else 0
 
@@ -105,7 +156,20 @@ def _acknowledge(store: SessionStore, number: int) -> int:
 
 def _show(hunk: SessionHunk) -> None:
     out = sys.stdout
-    out.write(f"{hunk.id}  {hunk.status}  {fate(hunk)}\n{hunk.reason}\n\nupstream:\n")
+    out.write(f"{hunk.id}  {hunk.status}  {fate(hunk)}\n{hunk.reason}\n")
+    if hunk.reused:
+        out.write(f"\n{reuse_summary(hunk)}\n")
+        diff = reuse_diff(hunk)
+        out.write(
+            f"the diff it makes here:\n{diff}" if diff else "it changes nothing in the file here\n"
+        )
+        if hunk.to_confirm:
+            out.write(
+                f"confirm it: patchsmith resolve {hunk.id} --confirm (or --undo, or decide anew)\n"
+            )
+    if hunk.memory_note and not hunk.reused:
+        out.write(f"\nresolution memory: {hunk.memory_note}\n")
+    out.write("\nupstream:\n")
     out.write(hunk.upstream)
     if hunk.vendor is not None:
         out.write(f"\nvendor's code at line {hunk.vendor.start}:\n{hunk.vendor.text}")
@@ -113,24 +177,71 @@ def _show(hunk: SessionHunk) -> None:
         out.write(f"\nproposal ({hunk.proposal_source}):\n{hunk.proposal}")
 
 
-def _edit(hunk: SessionHunk) -> str:
+def kept_edit(store: SessionStore, hunk: SessionHunk) -> Path:
+    """Where ``--edit`` keeps the person's text for ``hunk`` until it is recorded: in the
+    session's folder (never the tree), named so an editor still sees the file type."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", hunk.id)
+    return store.path.parent / "edits" / f"{safe}--{os.path.basename(hunk.path)}"
+
+
+def editor_command() -> list[str]:
+    """``$VISUAL`` or ``$EDITOR`` as words (``vi`` when neither is set); a value that cannot be
+    parsed is bad input (exit 2), never a crash."""
+    for name in ("VISUAL", "EDITOR"):
+        value = os.environ.get(name, "")
+        if not value.strip():
+            continue
+        try:
+            words = shlex.split(value)
+        except ValueError as error:
+            raise UsageError(
+                f"${name} cannot be parsed as a command ({error}): {value!r}",
+                hint=f"set {name} to an editor command, e.g. export {name}=vim or "
+                f"{name}='code --wait'",
+            ) from error
+        if words:
+            return words
+    return ["vi"]
+
+
+def _edit(store: SessionStore, hunk: SessionHunk, reason: str | None, remember: bool) -> None:
     if hunk.current is None:
         raise SessionError(f"{hunk.id} has no region to edit", hint="use --drop --reason TEXT")
-    start = hunk.proposal if hunk.proposal is not None else hunk.current.text
-    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    with tempfile.NamedTemporaryFile(
-        "wb", suffix="-" + os.path.basename(hunk.path), delete=False
-    ) as handle:
-        handle.write(to_bytes(start))
-        name = handle.name
+    command = editor_command()
+    kept = kept_edit(store, hunk)
+    again = f"'patchsmith resolve {hunk.id} --edit' starts from it"
+    if kept.exists():
+        sys.stderr.write(
+            f"patchsmith: starting from your earlier edit, kept in {kept} (delete it to start "
+            "from the proposal)\n"
+        )
+    else:
+        start = hunk.proposal if hunk.proposal is not None else hunk.current.text
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        kept.write_bytes(to_bytes(start))
     try:
-        result = subprocess.run([*shlex.split(editor), name], check=False)
-        if result.returncode != 0:
-            raise SessionError(f"the editor ({editor}) exited with {result.returncode}")
-        with open(name, "rb") as edited:
-            return to_text(edited.read())
-    finally:
-        os.unlink(name)
+        result = subprocess.run([*command, str(kept)], check=False)
+    except OSError as error:
+        raise UsageError(
+            f"cannot run the editor {command[0]!r}: {error.strerror or error}",
+            hint="set $VISUAL or $EDITOR to an editor that is installed (e.g. export "
+            f"EDITOR=nano); the text to edit is in {kept}",
+        ) from error
+    if result.returncode != 0:
+        raise SessionError(
+            f"the editor ({shlex.join(command)}) exited with {result.returncode}; nothing was "
+            f"recorded, and your text is kept in {kept}",
+            hint=again,
+        )
+    text = to_text(kept.read_bytes())
+    try:
+        store.resolve(hunk.id, Resolution.EDITED, reason=reason, text=text, remember=remember)
+    except PatchsmithError as error:
+        error.hint = (
+            error.hint + "; " if error.hint else ""
+        ) + f"your text is kept in {kept}: {again}"
+        raise
+    kept.unlink()
 
 
 def open_tui(store: SessionStore) -> int:

@@ -56,13 +56,23 @@ def fate(hunk: SessionHunk) -> str:
     if hunk.applied:
         return "applied" + (f" (offset {hunk.offset:+d})" if hunk.offset else "")
     if hunk.resolution is not None:
-        word = f"{hunk.resolution}" + (" (reused)" if hunk.reused else "")
+        word = f"{hunk.resolution}"
+        if hunk.to_confirm:
+            word += " (reused: confirm)"
+        elif hunk.reused:
+            word += " (reused, trusted)" if hunk.trusted else " (reused, confirmed)"
         return word + (f": {hunk.resolution_reason}" if hunk.resolution_reason else "")
     if not hunk.needs_resolution:
         return "skipped" if hunk.status == "already-applied" else str(hunk.status)
+    # Memory that was not reused is a suggestion: 'resolve HUNK' shows it.
+    hint = "; memory has a suggestion" if hunk.memory_note else ""
     if hunk.proposal is None:
-        return "OPEN (no proposal)"
-    return "OPEN (proposal " + ("has conflicts)" if hunk.proposal_conflicts else "is clean)")
+        return f"OPEN (no proposal{hint})"
+    return (
+        "OPEN (proposal "
+        + ("has conflicts" if hunk.proposal_conflicts else "is clean")
+        + f"{hint})"
+    )
 
 
 def write_status(session: Session, items: list[OpenItem], out: TextIO | None = None) -> None:
@@ -91,6 +101,13 @@ def write_status(session: Session, items: list[OpenItem], out: TextIO | None = N
         out.write(f"\n{len(items)} open item(s):\n")
         for item in items:
             out.write(f"  {item}\n")
+        confirm = sum(1 for item in items if item.kind == "confirm")
+        if confirm:
+            out.write(
+                f"\n{confirm} reused resolution{'s' if confirm != 1 else ''} to confirm: "
+                "'patchsmith resolve HUNK' shows what was decided, by whom, when and the diff it "
+                "makes here; then 'patchsmith resolve HUNK --confirm' (or --confirm-all)\n"
+            )
         out.write(
             "\nnext: patchsmith resolve HUNK --accept | --upstream | --edit | --drop --reason TEXT"
             " (or 'patchsmith resolve' for the TUI)\n"
