@@ -757,6 +757,9 @@ def _session_hunk(hunk: SessionHunk) -> HunkReport:
             at=hunk.resolved_at or "",
             reason=hunk.resolution_reason or "",
             reused=hunk.reused,
+            confirmed_by=hunk.confirmed_by or "",
+            confirmed_at=hunk.confirmed_at or "",
+            trusted=hunk.trusted,
         )
     header = hunk.upstream.split("\n", 1)[0].rstrip("\r")
     return HunkReport(
@@ -853,7 +856,9 @@ def from_session(
     # The build gate's own list is the truth about what is open: it also sees .rej files,
     # conflict markers and uncommitted edits, which no hunk status shows.
     gate = tuple(
-        item.hunk_id
+        f"{item.hunk_id} (reused: confirm)"
+        if item.kind == "confirm"
+        else item.hunk_id
         if item.hunk_id is not None
         else item.detail.partition(":")[0]
         if item.kind == "warning"
@@ -863,6 +868,12 @@ def from_session(
     safe, verdict = _verdict(
         gate, summary.silently_fuzzed, summary.warnings, context.build, ReportKind.SESSION
     )
+    confirm = sum(1 for item in open_items if item.kind == "confirm")
+    if confirm:
+        verdict += (
+            f" ({confirm} reused resolution{'s' if confirm != 1 else ''} to confirm: "
+            "'patchsmith resolve HUNK --confirm')"
+        )
     summary = replace(summary, unresolved=gate, safe_to_build=safe, verdict=verdict)
     patch = session.patch
     inputs = Inputs(

@@ -200,7 +200,7 @@ def _resolution(hunk: HunkReport) -> str:
         return '<span class="open">open</span>' if hunk.open else '<span class="muted">—</span>'
     text = _e(resolution.resolution)
     if resolution.reused:
-        text += ' <span class="muted">(reused)</span>'
+        text += f' <span class="muted">({_e(resolution.reuse_state)})</span>'
     who = ", ".join(p for p in (resolution.by, resolution.at) if p)
     if who:
         text += f' <span class="muted">by {_e(who)}</span>'

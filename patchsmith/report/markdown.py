@@ -118,7 +118,7 @@ def _resolution(hunk: HunkReport) -> str:
         return "**open**" if hunk.open else "—"
     text = f"{resolution.resolution}"
     if resolution.reused:
-        text += " (reused)"
+        text += f" ({resolution.reuse_state})"
     who = ", ".join(p for p in (resolution.by, resolution.at) if p)
     if who:
         text += f" by {_plain(who)}"

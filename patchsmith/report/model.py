@@ -208,7 +208,25 @@ class HunkResolution:
     reason: str = ""
     """Why; required for ``dropped``."""
     reused: bool = False
-    """Taken from resolution memory (an earlier run) rather than decided now."""
+    """Taken from resolution memory (an earlier run) rather than decided now; :attr:`by` and
+    :attr:`at` are then who decided it, and when."""
+    confirmed_by: str = ""
+    """Who confirmed a reused resolution (empty: nobody yet, and the gate waits for it)."""
+    confirmed_at: str = ""
+    trusted: bool = False
+    """Confirmed by ``apply --trust-memory`` rather than by a person."""
+
+    @property
+    def reuse_state(self) -> str:
+        """``reused: confirm``, ``reused, trusted (apply --trust-memory)``, ``reused, confirmed
+        by X at T``, or empty for a resolution made in this session."""
+        if not self.reused:
+            return ""
+        if self.trusted:
+            return "reused, trusted (apply --trust-memory)"
+        if not self.confirmed_at:
+            return "reused: confirm"
+        return f"reused, confirmed by {self.confirmed_by} at {self.confirmed_at}"
 
 
 @record

@@ -80,3 +80,41 @@ def test_resolved_session_shows_who_when_and_why(
     )
     assert "+\tif (!s->valid || s->merge_failed || dm_suspended(ti))" in text
     assert " drivers/md/dm-snap.c |" in text  # the diffstat of the worktree's combined change
+
+
+def test_a_reused_resolution_is_shown_until_someone_confirms_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], report_schema: dict[str, object]
+) -> None:
+    work = tmp_path / "demo"
+    shutil.copytree(DEMO, work)
+    index = index_sources(read_sources([str(work / "patch-6.1.999.diff")]))
+    result = select(index, Selection(only=("drivers/md",)))
+
+    def session(name: str, trust: bool = False) -> SessionStore:
+        options = ApplyOptions(
+            base=str(work / "vanilla"), worktree=tmp_path / name, trust_memory=trust
+        )
+        done = apply_patch(index, result, work / "vendor", options)
+        return SessionStore.open(Path(done.worktree))
+
+    first = session("first")
+    first.resolve("drivers/md/dm-snap.c#3", Resolution.EDITED, text=EDITED)
+    assert main(["abort", "--session", str(tmp_path / "first")]) == 0
+    second = session("second")
+    assert main(["report", "--format", "json", "--session", str(tmp_path / "second")]) == 1
+    document = json.loads(capsys.readouterr().out)
+    jsonschema.Draft202012Validator(report_schema).validate(document)
+    assert document["summary"]["unresolved"] == ["drivers/md/dm-snap.c#3 (reused: confirm)"]
+    assert "1 reused resolution to confirm" in document["summary"]["verdict"]
+    resolution = document["files"][0]["hunks"][2]["resolution"]
+    assert resolution["reused"] is True and resolution["confirmed_by"] == ""
+    assert resolution["by"] == "Patchsmith Test <test@patchsmith.invalid>"
+    assert main(["report", "--format", "md", "--session", str(tmp_path / "second")]) == 1
+    assert "edited (reused: confirm) by Patchsmith Test" in capsys.readouterr().out
+    second.confirm()
+    assert main(["report", "--format", "html", "--session", str(tmp_path / "second")]) == 0
+    assert "reused, confirmed by Patchsmith Test" in capsys.readouterr().out
+    assert main(["abort", "--session", str(tmp_path / "second")]) == 0
+    session("third", trust=True)
+    assert main(["report", "--format", "md", "--session", str(tmp_path / "third")]) == 0
+    assert "reused, trusted (apply --trust-memory)" in capsys.readouterr().out
