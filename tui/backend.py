@@ -52,6 +52,8 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
         resolved_by=hunk.resolved_by or "",
         resolved_at=hunk.resolved_at or "",
         reused=hunk.reused,
+        to_confirm=hunk.to_confirm,
+        memory_note=hunk.memory_note or "",
         drop_reason=hunk.resolution_reason or "",
         result=result,
         result_line=current_line if hunk.current is not None else 1,
@@ -135,3 +137,6 @@ class LibraryBackend:
             base_line=found.base_line,
             note=found.note,
         )
+
+    def confirm(self, hunk_ids: list[str]) -> None:
+        self.store.confirm(hunk_ids)

@@ -58,6 +58,11 @@ class HunkView:
     """When it was settled (ISO 8601), for the header line."""
     reused: bool = False
     """True when the resolution came from resolution memory (a previous run)."""
+    to_confirm: bool = False
+    """A reused resolution no person has confirmed yet (it keeps the gate closed)."""
+    memory_note: str = ""
+    """What resolution memory said about the hunk: where a reused decision came from, or a
+    suggestion it did not replay."""
     drop_reason: str = ""
     """The reason given when the hunk was dropped."""
     result: str | None = None
@@ -111,6 +116,11 @@ class SessionView:
     def open_count(self) -> int:
         """Hunks the build gate still waits for."""
         return sum(1 for hunk in self.hunks if hunk.is_open)
+
+    @property
+    def confirm_count(self) -> int:
+        """Reused resolutions waiting for a person to confirm them (counted in ``open_count``)."""
+        return sum(1 for hunk in self.hunks if hunk.to_confirm)
 
     @property
     def decided_count(self) -> int:
@@ -230,6 +240,10 @@ class SessionBackend(Protocol):
     def region_from_file_edit(self, handle: object, edited: bytes) -> str:
         """The region's text from the edited file; raises when other lines changed or
         conflict markers are left (the message names the line)."""
+        ...
+
+    def confirm(self, hunk_ids: list[str]) -> None:
+        """Confirm these hunks' reused (remembered) resolutions."""
         ...
 
 

@@ -273,6 +273,11 @@ class FakeBackend:
             raise SessionError("conflict markers are left at line 7 of the file")
         return middle
 
+    def confirm(self, hunk_ids: list[str]) -> None:
+        self.calls.append(("confirm", *hunk_ids))
+        for hunk_id in hunk_ids:
+            self._settle(hunk_id, to_confirm=False, is_open=False)
+
     def undo(self, hunk_id: str) -> None:
         self.calls.append(("undo", hunk_id))
         self._settle(hunk_id, resolution=None, is_open=True, result=None, drop_reason="")

@@ -156,6 +156,22 @@ class ResolveScreen(Screen[None]):
         ),
         Binding("u", "undo", "Undo", id="undo", tooltip="Undo the last pick, or the resolution"),
         Binding(
+            "c",
+            "confirm",
+            "Confirm",
+            id="confirm",
+            show=False,
+            tooltip="Confirm the hunk's reused (remembered) resolution",
+        ),
+        Binding(
+            "C",
+            "confirm_shown",
+            "Confirm all",
+            id="confirm-shown",
+            show=False,
+            tooltip="Confirm every reused resolution the list shows",
+        ),
+        Binding(
             "1",
             "pick('1')",
             "Vendor",
@@ -427,6 +443,8 @@ class ResolveScreen(Screen[None]):
             progress.append("ready to build ", "bold green")
         else:
             progress.append(f"{session.decided_count} of {session.decision_count} resolved ")
+            if session.confirm_count:
+                progress.append(f"· {session.confirm_count} reused to confirm (c) ", "yellow")
         progress.append("· n/p next/prev open", "dim")
         title = Text("patchsmith resolve", style="dim", no_wrap=True, overflow="ellipsis")
         if session.title:
@@ -551,6 +569,8 @@ class ResolveScreen(Screen[None]):
             line.append_text(state)
             if hunk.who:
                 line.append(f" by {hunk.who}", style="dim")
+            if hunk.reused and hunk.resolved_at:
+                line.append(f" at {hunk.resolved_at}", style="dim")
             if hunk.drop_reason:
                 line.append(f": {hunk.drop_reason}", style="bold")
         draft = self.drafts.get(hunk.hunk_id)
@@ -567,6 +587,9 @@ class ResolveScreen(Screen[None]):
         line.append("\n")
         line.append(f"{where}  ", style="dim")
         line.append(hunk.reason or "no reason recorded", style="italic")
+        if hunk.memory_note:
+            # Where a reused decision came from, or a suggestion memory did not replay.
+            line.append(f" · {hunk.memory_note}", style="yellow")
         line.append("\n")
         line.append_text(self._position_line(hunk))
         header.update(line)
@@ -845,6 +868,28 @@ class ResolveScreen(Screen[None]):
         hint = "r reloads the session; the file may have been changed by hand."
         self._apply(
             f"{hunk.hunk_id}: undone", lambda: backend.undo(hunk.hunk_id), hint, advance=False
+        )
+
+    def action_confirm(self) -> None:
+        hunk = self._hunk_or_warn()
+        if hunk is None:
+            return
+        if not hunk.to_confirm:
+            self.notify(f"{hunk.hunk_id} has no reused resolution to confirm.", severity="warning")
+            return
+        backend = self.backend
+        hint = "r reloads the session."
+        self._apply(f"{hunk.hunk_id}: confirmed", lambda: backend.confirm([hunk.hunk_id]), hint)
+
+    def action_confirm_shown(self) -> None:
+        shown = [hunk.hunk_id for hunk in self.visible_hunks() if hunk.to_confirm]
+        if not shown:
+            self.notify("The list shows no reused resolution to confirm.", severity="warning")
+            return
+        backend = self.backend
+        hint = "r reloads the session."
+        self._apply(
+            f"{len(shown)} reused resolution(s) confirmed", lambda: backend.confirm(shown), hint
         )
 
     def action_drop(self) -> None:
@@ -1146,7 +1191,7 @@ def _result(
         return result, f"draft: {len(draft)} pick(s), {left} block(s) left{where}"
     if hunk.resolution is not None and result is not None:
         who = f" by {hunk.who}" if hunk.who else ""
-        reused = ", reused" if hunk.reused else ""
+        reused = ", reused: confirm" if hunk.to_confirm else ", reused" if hunk.reused else ""
         return result, f"{_RESULT_TITLES[hunk.resolution]}{who}{reused}{where}"
     if result is not None:
         blocks = len(find_blocks(result))

@@ -47,6 +47,8 @@ def badge(hunk: HunkView) -> Text:
 
 def decision(hunk: HunkView) -> Text:
     """What happened to the hunk: ``✓ accepted``, ``● open`` or nothing."""
+    if hunk.to_confirm:
+        return Text(f"? {hunk.resolution} (reused: confirm)", style=Style(color="#e5c07b"))
     if hunk.resolution is not None:
         label = f"✓ {hunk.resolution.value}" + (" (reused)" if hunk.reused else "")
         return Text(label, style=Style(color="#98c379"))
