@@ -217,8 +217,15 @@ def _edit(store: SessionStore, hunk: SessionHunk, reason: str | None, remember: 
         )
     else:
         start = hunk.proposal if hunk.proposal is not None else hunk.current.text
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_bytes(to_bytes(start))
+        try:
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            kept.write_bytes(to_bytes(start))
+        except OSError as error:
+            raise SessionError(
+                f"cannot keep the text to edit in {kept}: {error.strerror or error}",
+                hint="the session's folder must be writable (a plain tree's is in "
+                "$XDG_DATA_HOME/patchsmith)",
+            ) from error
     try:
         result = subprocess.run([*command, str(kept)], check=False)
     except OSError as error:

@@ -189,7 +189,7 @@ class _Place:
 
 
 def _default_worktree(tree: Path, name: str) -> Path:
-    folder = git.data_home() / "worktrees"
+    folder = git.writable_data_dir("worktrees")
     stem = f"{os.path.basename(os.path.realpath(tree)) or 'tree'}-{name}"
     candidate = folder / stem
     number = 2

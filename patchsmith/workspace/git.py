@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from patchsmith.engine.tree import Kind, Tree
-from patchsmith.errors import GitError, TreeError
+from patchsmith.errors import GitError, InputError, TreeError
 from patchsmith.model import SYMLINK
 from patchsmith.record import record
 
@@ -343,8 +343,37 @@ def snapshot_dirty(root: Path) -> str:
 
 def data_home() -> Path:
     """``$XDG_DATA_HOME/patchsmith`` (default ``~/.local/share/patchsmith``)."""
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    base = os.environ.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = os.path.join(Path.home(), ".local", "share")
+        except RuntimeError as error:
+            raise InputError(
+                "cannot tell where patchsmith keeps its data: XDG_DATA_HOME and HOME are unset",
+                hint="set XDG_DATA_HOME (or HOME) to a directory you can write",
+            ) from error
     return Path(base) / "patchsmith"
+
+
+def data_home_error(folder: Path, error: OSError) -> InputError:
+    """The error for a data directory patchsmith cannot write (exit 2, never a traceback)."""
+    return InputError(
+        f"cannot write patchsmith's data in {folder}: {error.strerror or error}",
+        hint="set XDG_DATA_HOME to a directory you can write (patchsmith keeps the "
+        "repositories of plain trees, default worktrees and resolution memory there)",
+    )
+
+
+def writable_data_dir(*parts: str) -> Path:
+    """A folder under :func:`data_home`, created if needed, that patchsmith can write."""
+    folder = data_home().joinpath(*parts)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied", str(folder))
+    except OSError as error:
+        raise data_home_error(folder, error) from error
+    return folder
 
 
 def tree_key(tree: Path) -> str:
@@ -357,9 +386,10 @@ def tree_key(tree: Path) -> str:
 
 def tree_repository(tree: Path) -> Path:
     """The git directory patchsmith keeps for a plain directory, created on first use."""
-    git_dir = data_home() / "trees" / tree_key(tree) / "repo.git"
+    git_dir = writable_data_dir("trees", tree_key(tree)) / "repo.git"
+    if (git_dir / "HEAD").exists() and not os.access(git_dir / "objects", os.W_OK | os.X_OK):
+        raise data_home_error(git_dir, PermissionError(13, "Permission denied"))
     if not (git_dir / "HEAD").exists():
-        git_dir.parent.mkdir(parents=True, exist_ok=True)
         run_git(["init", "--quiet", "--bare", os.fspath(git_dir)])
         # Our own repository: make checkouts byte-exact whatever .gitattributes a tree carries.
         info = git_dir / "info"

@@ -644,9 +644,20 @@ class SessionStore:
 
     @contextlib.contextmanager
     def locked(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the session's lock (exclusive, across processes) for the block."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Hold the session's lock (exclusive, across processes) for the block; a session
+        folder that cannot be written (a read-only data home) is a typed error up front."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.path.parent, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "Permission denied")
+            handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise SessionError(
+                f"cannot write the session in {self.path.parent}: {error.strerror or error}",
+                hint="the session of a plain tree lives in patchsmith's data directory "
+                "($XDG_DATA_HOME/patchsmith): make it writable again (or use the "
+                "XDG_DATA_HOME the session was made with)",
+            ) from error
         try:
             deadline = time.monotonic() + timeout
             while True:
