@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hermetic import isolate
+
 from patchsmith.cli.common import read_index
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git
@@ -140,4 +142,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main(sys.argv[1:]))

@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from bench_filter import SCENARIOS, installed_patchsmith
+from hermetic import isolate
 from measure import run
 
 from patchsmith.patchfile.index import index_sources
@@ -126,4 +127,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

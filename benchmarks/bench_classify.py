@@ -53,6 +53,8 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from hermetic import isolate
+
 from patchsmith.kernel.classify import Classification, FileClass, classify
 from patchsmith.kernel.config import KernelConfig, load_config
 from patchsmith.kernel.kbuild import KbuildTree
@@ -433,4 +435,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

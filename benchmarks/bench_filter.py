@@ -59,6 +59,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hermetic import isolate
 from measure import GNU_TIME, private_env, run
 
 REPO = Path(__file__).resolve().parent.parent
@@ -492,4 +493,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

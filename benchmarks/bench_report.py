@@ -13,6 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
+from hermetic import isolate
+
 from patchsmith.engine.predict import predict
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.select import Selection, select
@@ -83,4 +85,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     raise SystemExit(main())

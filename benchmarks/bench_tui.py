@@ -27,6 +27,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from hermetic import isolate
 from patchsmith_tui.app import make_app
 from patchsmith_tui.model import EvidenceView, HunkView, SessionView
 from patchsmith_tui.screens.resolve import ResolveScreen
@@ -271,4 +272,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    isolate()
     main()

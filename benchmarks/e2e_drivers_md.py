@@ -54,6 +54,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from hermetic import isolate
+
 from patchsmith.kernel.build import BuildProgress, BuildRequest, run_build
 from patchsmith.kernel.elfinfo import read_module
 from patchsmith.kernel.package import package_modules
@@ -487,4 +489,5 @@ def shipped_ok(shipped: dict[str, Any], count: int) -> bool:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

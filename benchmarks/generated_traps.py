@@ -35,6 +35,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from hermetic import isolate
+
 from patchsmith.engine.predict import SETTLED, predict_file
 from patchsmith.patchfile.hunk import parse_file
 from patchsmith.patchfile.index import index_bytes
@@ -207,4 +209,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from hermetic import isolate
 from measure import GNU_TIME, Child, private_env, run
 
 PATCHSMITH = str(Path(sys.executable).parent / "patchsmith")
@@ -488,4 +489,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

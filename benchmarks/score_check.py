@@ -32,6 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hermetic import isolate
+
 from patchsmith.engine.predict import FilePrediction, predict
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.index import index_sources
@@ -180,4 +182,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

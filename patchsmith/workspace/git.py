@@ -742,6 +742,34 @@ def show_file(worktree: Path, commit: str, path: str) -> bytes | None:
     return result.stdout if result.code == 0 else None
 
 
+def show_files(worktree: Path, commit: str, paths: Iterable[str]) -> dict[str, bytes | None]:
+    """Many files' bytes at ``commit`` from one ``git cat-file --batch`` (``None``: not there)."""
+    wanted = list(dict.fromkeys(paths))
+    found: dict[str, bytes | None] = {}
+    batch = [p for p in wanted if "\n" not in p and "\r" not in p]
+    for path in wanted:
+        if path not in batch:
+            found[path] = show_file(worktree, commit, path)  # a name the batch cannot carry
+    if not batch:
+        return found
+    request = "".join(f"{commit}:{path}\n" for path in batch).encode("utf-8", "surrogateescape")
+    output = run_git(["cat-file", "--batch"], cwd=worktree, input=request).stdout
+    at = 0
+    for path in batch:
+        end = output.index(b"\n", at)
+        header = output[at:end].split(b" ")
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[path] = output[at : at + size]
+            at += size + 1
+        else:
+            found[path] = None  # missing, or not a file (a tree, a submodule)
+            if len(header) == 3:
+                at += int(header[2]) + 1
+    return found
+
+
 def modes_at(worktree: Path, commit: str, paths: Sequence[str]) -> dict[str, str]:
     """The git modes (``100644``, ``100755``, ``120000``) of ``paths`` at ``commit``; a path
     not there is left out."""

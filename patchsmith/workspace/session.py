@@ -1278,19 +1278,18 @@ def find_reuse(
         return [], {}
     worktree = Path(session.worktree)
     check = memory.LineageCheck(lineage(session), Path(session.git_dir))
-    files: dict[str, bytes | None] = {}
+    wanted = [h.path for h in hunks if found.get(keys[h.id])]
+    files: dict[str, bytes | None] = (
+        git.show_files(worktree, session.applied_commit, wanted)
+        if session.applied_commit is not None
+        else dict.fromkeys(wanted)
+    )
     reuse: list[memory.Verdict] = []
     notes: dict[str, str] = {}
     for hunk in hunks:
         entries = found.get(keys[hunk.id])
         if not entries:
             continue
-        if hunk.path not in files:
-            files[hunk.path] = (
-                git.show_file(worktree, session.applied_commit, hunk.path)
-                if session.applied_commit is not None
-                else None
-            )
         situation = situation_of(hunk)
         place, same = memory.place_of(situation, files[hunk.path], base_of(session, hunk.path))
         verdicts = [memory.judge(e, situation, place, same, check) for e in entries]
@@ -1360,7 +1359,9 @@ def replay(
             after = after[:start] + split_lines(to_bytes(written)) + after[start + count :]
         new = whole if whole is not None else b"".join(after)
         if chosen and (new != (data or b"") or whole is not None):
-            _write_atomic(target, new)
+            # No fsync: until the caller writes the session, a crash leaves it "applying", and
+            # the next apply starts again from the base.
+            _replace(target, new)
             changed.append(path)
         for hunk, verdict in chosen:
             decision = verdict.entry.decision
@@ -1398,6 +1399,16 @@ def replay(
     return result
 
 
+def _replace(target: Path, data: bytes) -> None:
+    """``target`` replaced by ``data`` in one rename, keeping its mode."""
+    temporary = target.with_name(f".{target.name}.patchsmith-tmp")
+    mode = target.stat().st_mode & 0o7777 if target.exists() else None
+    temporary.write_bytes(data)
+    if mode is not None:
+        os.chmod(temporary, mode)
+    os.replace(temporary, target)
+
+
 def _write_rejects(session: Session, paths: list[str]) -> list[str]:
     """Make each ``path.rej`` list exactly the file's rejected hunks without a resolution."""
     worktree = Path(session.worktree)
@@ -1410,7 +1421,7 @@ def _write_rejects(session: Session, paths: list[str]) -> list[str]:
         left = [text for hunk_id, text in file.rejects if hunk_id not in resolved]
         reject = worktree / (file.path + ".rej")
         if left:
-            _write_atomic(reject, to_bytes(file.reject_header + "".join(left)))
+            _replace(reject, to_bytes(file.reject_header + "".join(left)))
         elif reject.exists():
             reject.unlink()
         touched.append(file.path + ".rej")

@@ -475,3 +475,16 @@ def test_each_part_of_the_scope_is_required(change: dict[str, object], why: str)
     verdict = memory.judge(entry, situation, place, same, check)
     # ... but only an exact match in every part is replayed.
     assert not verdict.reuse and why in verdict.why_not
+
+
+def test_show_files_reads_many_files_in_one_batch(demo_repo: Path) -> None:
+    (demo_repo / "data.bin").write_bytes(b"\x00\n\nend\n\xff")
+    (demo_repo / "odd name.c").write_text("int x;\n")
+    run(demo_repo, "add", "-A")
+    run(demo_repo, "commit", "-q", "-m", "more")
+    head = git.head(demo_repo)
+    paths = ["data.bin", "drivers", "missing.c", "odd name.c", "drivers/md/dm-snap.c"]
+    found = git.show_files(demo_repo, head, paths)
+    assert found == {p: git.show_file(demo_repo, head, p) for p in paths}
+    assert found["data.bin"] == b"\x00\n\nend\n\xff"
+    assert found["missing.c"] is None and found["drivers"] is None
