@@ -343,8 +343,9 @@ def judge(
             return suggest("it was made without --base")
         if place.base is None:
             return suggest("it was made with --base")
+        passed += 1  # a base on both sides is closer than a base on one
         return suggest("it was made with another vanilla base file")
-    passed += 1
+    passed += 2
     if entry.place.file != place.file:
         return suggest("the file differs from the one it was made on")
     passed += 1

@@ -1299,7 +1299,7 @@ def find_reuse(
             notes[hunk.id] = chosen.note
         else:
             # The closest suggestion, the latest of equally close ones.
-            closest = max(verdicts, key=lambda v: (v.closeness, v.entry.decision.at))
+            closest = max(verdicts, key=lambda v: (v.closeness, v.entry.decision.at, v.entry.id))
             notes[hunk.id] = closest.note
     return reuse, notes
 
