@@ -54,14 +54,27 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+STAGE: list[float] = []
+"""Wall seconds of the memory stage of each apply (from apply's progress calls)."""
+
+
 def _apply(
     index: PatchIndex, tree: Path, work: Path, trust: bool = False
 ) -> tuple[tuple[float, float], Session]:
-    """(wall, CPU) seconds of one apply, and its session."""
+    """(wall, CPU) seconds of one apply, and its session; the memory stage's wall time is
+    appended to :data:`STAGE`."""
     selection = select(index, Selection())
     options = ApplyOptions(worktree=work / "worktree", trust_memory=trust)
+    began: list[float] = []
+
+    def progress(stage: str, done: int, _total: int) -> None:
+        if stage == "memory" and done == 0:
+            began.append(time.perf_counter())
+        elif stage == "memory":
+            STAGE.append(time.perf_counter() - began[-1])
+
     start, cpu = time.perf_counter(), _cpu()
-    session = apply_patch(index, selection, tree, options)
+    session = apply_patch(index, selection, tree, options, progress)
     return (time.perf_counter() - start, _cpu() - cpu), session
 
 
@@ -134,29 +147,33 @@ def main() -> int:
         empty: list[tuple[float, float]] = []
         full: list[tuple[float, float]] = []
         trusted: list[tuple[float, float]] = []
+        stages: dict[str, list[float]] = {"empty": [], "full": [], "trusted": []}
         for _ in range(args.runs):
             folder.rename(aside)
             seconds, session = _apply(index, tree, work)
             assert session.counts["to-confirm"] == 0 and len(session.open_hunks) == open_before
             empty.append(seconds)
+            stages["empty"].append(STAGE[-1])
             _drop(session)
             aside.rename(folder)
             seconds, session = _apply(index, tree, work)
             assert session.counts["to-confirm"] == len(chosen), session.counts
             full.append(seconds)
+            stages["full"].append(STAGE[-1])
             _drop(session)
             seconds, session = _apply(index, tree, work, trust=True)
             assert len(session.open_hunks) == open_before - len(chosen)
             trusted.append(seconds)
+            stages["trusted"].append(STAGE[-1])
             _drop(session)
     files = len(touched_paths(select(index, Selection())))
     print(f"apply of {scenario.name}/upstream.patch ({files} files) to a copy of its files;")
     print(f"medians of {args.runs} runs, wall and CPU (this process and its git children)")
     ratios = []
-    for label, times in (
-        ("memory empty", empty),
-        (f"{len(chosen)} decisions replayed, to confirm", full),
-        (f"{len(chosen)} decisions, --trust-memory", trusted),
+    for label, times, stage in (
+        ("memory empty", empty, stages["empty"]),
+        (f"{len(chosen)} decisions replayed, to confirm", full, stages["full"]),
+        (f"{len(chosen)} decisions, --trust-memory", trusted, stages["trusted"]),
     ):
         wall = statistics.median(t[0] for t in times)
         cpu = statistics.median(t[1] for t in times)
@@ -169,7 +186,9 @@ def main() -> int:
                 f"  {label:<40} {wall:7.3f} s wall {cpu:7.3f} s CPU"
                 f"   ratio {wall / base_wall:.3f} wall {cpu / base_cpu:.3f} CPU"
             )
-        print(f"    runs: {_list(times)}")
+        print(
+            f"    memory stage {statistics.median(stage):.3f} s wall (median); runs: {_list(times)}"
+        )
     return 0 if ratios[0] <= 1.10 else 1
 
 
