@@ -127,6 +127,8 @@ def _commands(scene: dict[str, Path], stdout: str) -> list[tuple[list[str], set[
         (["resolve", "Makefile#1", "--accept", *session_open], {2}),
         (["resolve", *session_open], {2}),
         (["tui", *session_open], {2}),
+        (["memory", "list"], {2}),
+        (["memory", "export", "-"], {2}),
         # The gate is closed: finish and build say so on stderr (exit 1) and write nothing to
         # stdout, unless it is closed, which is refused before anything is looked at.
         (["finish", *session_open], {2} if stdout == "closed" else {1}),
