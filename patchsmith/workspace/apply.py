@@ -222,7 +222,8 @@ def _where(tree: Path) -> _Where:
     root = git.repository_root(tree)
     if root is not None:
         return _Where("git", root, setup.folder_for_repository(git.common_dir(root)))
-    return _Where("plain", None, setup.folder_for_plain(tree))
+    # A plain tree's lock lives in the data home: one that cannot be written is said so here.
+    return _Where("plain", None, git.writable_folder(setup.folder_for_plain(tree)))
 
 
 def _prepare(

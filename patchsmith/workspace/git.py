@@ -366,7 +366,12 @@ def data_home_error(folder: Path, error: OSError) -> InputError:
 
 def writable_data_dir(*parts: str) -> Path:
     """A folder under :func:`data_home`, created if needed, that patchsmith can write."""
-    folder = data_home().joinpath(*parts)
+    return writable_folder(data_home().joinpath(*parts))
+
+
+def writable_folder(folder: Path) -> Path:
+    """``folder`` (in the data home), created if needed; a typed error when it cannot be
+    written."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not os.access(folder, os.W_OK | os.X_OK):
