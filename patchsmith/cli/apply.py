@@ -20,6 +20,7 @@ from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.inputs import selection_inputs
 from patchsmith.workspace.session import SessionStore, SessionWarning, session_path
 from patchsmith.workspace.setup import APPLY_WAIT
 
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = apply_patch(index, result, Path(args.tree), options, progress)
     store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    session = store.record_inputs(selection_inputs(result))
     classifier = classifier_from_args(args)
     if classifier is not None:
         # What the kept hunks depend on that the selection left out: open items until read.

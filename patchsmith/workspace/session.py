@@ -16,6 +16,7 @@ gate call. A session is created by :func:`patchsmith.workspace.apply.apply_patch
                             #    files, conflict markers, selection warnings nobody acknowledged
     store.next_open()       # -> SessionHunk | None
     store.set_warnings([...]); store.acknowledge_warning(3)     # the selection's warnings
+    store.record_inputs(selection_inputs(result))   # what decided the selection (apply)
 
 Every mutating call returns the new :class:`Session`. Files are written in the worktree only,
 each resolution is one commit on the session's branch, and a person's resolution is remembered
@@ -59,6 +60,7 @@ from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
 from patchsmith.workspace import git, memory
+from patchsmith.workspace.inputs import SelectionInputs
 
 SCHEMA = "patchsmith.session/1"
 SESSION_DIR = "patchsmith"
@@ -350,6 +352,9 @@ class Session:
     replayed, and recorded with the ones made here."""
     trust_memory: bool = False
     """``apply --trust-memory``: reused resolutions were confirmed without a person."""
+    inputs: SelectionInputs | None = None
+    """What decided the selection (rules, config and its SHA-256, every file's decision and
+    mail), recorded by ``apply``; ``None`` in sessions of older patchsmiths."""
 
     @property
     def touched(self) -> tuple[str, ...]:
@@ -428,6 +433,7 @@ class Session:
             "hunks": [h.to_json() for h in self.hunks],
             "pending": None if self.pending is None else _plain(self.pending),
             "warnings": [_plain(w) for w in self.warnings],
+            "inputs": None if self.inputs is None else self.inputs.to_json(),
         }
 
     @classmethod
@@ -478,6 +484,9 @@ class Session:
                 hunks=tuple(SessionHunk.from_json(h) for h in data["hunks"]),
                 pending=None if pending is None else Pending(**pending),
                 warnings=tuple(SessionWarning(**w) for w in data.get("warnings", [])),
+                inputs=None
+                if data.get("inputs") is None
+                else SelectionInputs.from_json(data["inputs"]),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise SessionError(
@@ -855,6 +864,13 @@ class SessionStore:
                 for w in warnings
             )
             session = replace(session, warnings=kept)
+            self.write(session)
+            return session
+
+    def record_inputs(self, inputs: SelectionInputs) -> Session:
+        """Keep what decided the selection with the session (``apply`` calls it)."""
+        with self.locked():
+            session = replace(self.read(), inputs=inputs)
             self.write(session)
             return session
 
