@@ -95,34 +95,27 @@ def _stored_build(directory: Path) -> BuildReport | None:
 def run(args: argparse.Namespace) -> int:
     from patchsmith.cli.sessionview import store_from_args
     from patchsmith.workspace import git
+    from patchsmith.workspace.lines import line_maps
 
     store = store_from_args(args)
     session = store.load()
     items = store.open_items()
     combined: bytes | None = None
     worktree = Path(session.worktree)
+    applied = result = None
     if worktree.is_dir():
         try:
             combined = git.diff(worktree, session.base_commit, session.branch)
         except GitError:
             combined = None  # the diffstat is left empty rather than failing the report
-    from patchsmith.kernel.deps import DependencyWarning, WarningKind
-
-    warnings = tuple(
-        DependencyWarning(
-            kind=WarningKind(w.kind),
-            path=w.path,
-            hunk=w.hunk,
-            message=w.message,
-            number=w.number,
-            other_path=w.other_path,
-            kept_line=w.kept_line,
-            other_line=w.other_line,
-        )
-        for w in session.warnings
-    )
+        # The vendor tree's line numbers for regions the session keeps in the worktree's.
+        applied = line_maps(worktree, session.base_commit, session.applied_commit)
+        result = line_maps(worktree, session.base_commit, session.branch)
     context = ReportContext(
-        tree=session.tree, build=_stored_build(store.path.parent), warnings=warnings
+        tree=session.tree,
+        build=_stored_build(store.path.parent),
+        applied_lines=applied,
+        result_lines=result,
     )
     report = from_session(session, items, context, combined)
     write_text(render(report, args.report_format, args.attention_only), args.output)

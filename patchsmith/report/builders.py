@@ -35,6 +35,7 @@ from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIn
 from patchsmith.patchfile.select import SelectionResult, describe
 from patchsmith.record import record
 from patchsmith.report.model import (
+    AttentionRow,
     BuildReport,
     ClassCount,
     Diff,
@@ -45,18 +46,24 @@ from patchsmith.report.model import (
     HunkResolution,
     Inputs,
     LeftOutGroup,
+    OpenItemReport,
     PatchInput,
     Report,
     ReportKind,
     SelectionReport,
     SelectionWarning,
+    Severity,
     StatusCount,
     Summary,
+    open_kind,
 )
-from patchsmith.workspace.session import OpenItem, Session, SessionHunk
+from patchsmith.workspace.inputs import SelectionInputs
+from patchsmith.workspace.lines import LineMap
+from patchsmith.workspace.session import OpenItem, Phase, Session, SessionHunk, SessionWarning
 
 __all__ = [
     "ReportContext",
+    "attention_rows",
     "build_report",
     "build_report_from_json",
     "diffstat_of",
@@ -96,6 +103,13 @@ class ReportContext:
     version: str = __version__
     now: Clock | None = None
     """Injected by tests for a fixed date; the current time (UTC) otherwise."""
+    applied_lines: Mapping[str, LineMap] | None = None
+    """For a session: how each file's lines moved from the vendor's tree to the "apply clean
+    hunks" commit (:func:`patchsmith.workspace.lines.line_maps`), so regions are reported in
+    the vendor tree's numbers; a path not in it did not move. ``None``: not known, and the
+    report gives worktree line numbers, named as such."""
+    result_lines: Mapping[str, LineMap] | None = None
+    """The same from the vendor's tree to the session's branch now (where results are)."""
 
 
 # --- small helpers --------------------------------------------------------------------------------
@@ -156,23 +170,36 @@ def describe_rules(result: SelectionResult, options: Sequence[str] = ()) -> tupl
     return tuple(rules)
 
 
-def _group_rule(reason: str, path: str, classes: Mapping[str, Classification] | None) -> str:
+def _group_rule(reason: str, kbuild_class: str | None) -> str:
     """The group a left-out file is counted under: its command-line rule, or its Kbuild class."""
-    if reason.startswith("-") or classes is None or path not in classes:
+    if reason.startswith("-") or kbuild_class is None:
         return reason
-    return f"Kbuild class: {classes[path].kind}"
+    return f"Kbuild class: {kbuild_class}"
 
 
-def selection_report(
-    result: SelectionResult,
-    context: ReportContext,
-    predicted: Mapping[int, FilePrediction] | None = None,
+@record
+class _Choice:
+    """One file diff's selection decision, from a selection result or a session's record."""
+
+    path: str
+    reason: str | None
+    hunks: int
+    kept: int
+    hunk_reasons: tuple[tuple[int, str], ...]
+    kbuild_class: str | None
+
+
+def _selection_of(
+    choices: Iterable[_Choice],
+    rules: tuple[str, ...],
+    hunks_total: int,
+    warnings: tuple[SelectionWarning, ...],
 ) -> SelectionReport:
-    groups: dict[str, tuple[int, int, list[str]]] = {}
+    groups: dict[str, tuple[int, int, list[str], list[int]]] = {}
     classes: dict[str, list[int]] = {}
+    files_total = files_kept = hunks_kept = 0
 
-    def count_class(path: str, kept_files: int, kept: int, out_files: int, out: int) -> None:
-        kind = _class_of(path, context.classes, predicted, None)
+    def count_class(kind: str | None, kept_files: int, kept: int, out_files: int, out: int) -> None:
         if kind is None:
             return
         row = classes.setdefault(kind, [0, 0, 0, 0])
@@ -180,38 +207,83 @@ def selection_report(
             row[position] += amount
 
     def add(rule: str, files: int, hunks: int, path: str) -> None:
-        old = groups.get(rule, (0, 0, []))
-        old[2].append(path)
-        groups[rule] = (old[0] + files, old[1] + hunks, old[2])
+        old = groups.get(rule, (0, 0, [], []))
+        if path in old[2]:
+            old[3][old[2].index(path)] += hunks
+        else:
+            old[2].append(path)
+            old[3].append(hunks)
+        groups[rule] = (old[0] + files, old[1] + hunks, old[2], old[3])
 
-    for decision in result.decisions:
-        total = len(decision.entry.hunks)
-        if decision.reason is not None:
-            rule = _group_rule(decision.reason, decision.tree_path, context.classes)
-            add(rule, 1, total, decision.tree_path)
-            count_class(decision.tree_path, 0, 0, 1, total)
+    for choice in choices:
+        files_total += 1
+        if choice.reason is not None:
+            add(_group_rule(choice.reason, choice.kbuild_class), 1, choice.hunks, choice.path)
+            count_class(choice.kbuild_class, 0, 0, 1, choice.hunks)
             continue
-        for _number, why in decision.hunk_reasons:
-            add(why, 0, 1, decision.tree_path)
-        count_class(decision.tree_path, 1, len(decision.kept), 0, len(decision.hunk_reasons))
+        files_kept += 1
+        hunks_kept += choice.kept
+        for _number, why in choice.hunk_reasons:
+            add(why, 0, 1, choice.path)
+        count_class(choice.kbuild_class, 1, choice.kept, 0, len(choice.hunk_reasons))
     left_out = tuple(
-        LeftOutGroup(rule, files, hunks, tuple(dict.fromkeys(paths)))
-        for rule, (files, hunks, paths) in sorted(
+        LeftOutGroup(rule, files, hunks, tuple(paths), tuple(sizes))
+        for rule, (files, hunks, paths, sizes) in sorted(
             groups.items(), key=lambda item: (-item[1][0], -item[1][1], item[0])
         )
     )
     return SelectionReport(
-        rules=describe_rules(result, context.options),
-        files_total=len(result.decisions),
-        hunks_total=result.index.hunk_count,
-        files_kept=len(result.kept),
-        hunks_kept=sum(len(d.kept) for d in result.kept),
+        rules=rules,
+        files_total=files_total,
+        hunks_total=hunks_total,
+        files_kept=files_kept,
+        hunks_kept=hunks_kept,
         left_out=left_out,
         classes=tuple(
             ClassCount(kind, *row) for kind, row in sorted(classes.items(), key=lambda i: i[0])
         ),
-        warnings=tuple(_warning(w) for w in context.warnings),
+        warnings=warnings,
     )
+
+
+def selection_report(
+    result: SelectionResult,
+    context: ReportContext,
+    predicted: Mapping[int, FilePrediction] | None = None,
+) -> SelectionReport:
+    choices = (
+        _Choice(
+            path=d.tree_path,
+            reason=d.reason,
+            hunks=len(d.entry.hunks),
+            kept=len(d.kept) if d.reason is None else 0,
+            hunk_reasons=tuple(d.hunk_reasons),
+            kbuild_class=_class_of(d.tree_path, context.classes, predicted, d.entry.number),
+        )
+        for d in result.decisions
+    )
+    warnings = tuple(_warning(w) for w in context.warnings)
+    return _selection_of(
+        choices, describe_rules(result, context.options), result.index.hunk_count, warnings
+    )
+
+
+def selection_from_inputs(
+    inputs: SelectionInputs, warnings: tuple[SelectionWarning, ...]
+) -> SelectionReport:
+    """What a session's selection kept and left out, from what ``apply`` recorded."""
+    choices = (
+        _Choice(
+            path=f.path,
+            reason=f.reason,
+            hunks=f.hunks,
+            kept=len(f.kept),
+            hunk_reasons=f.hunk_reasons,
+            kbuild_class=f.kbuild_class,
+        )
+        for f in inputs.files
+    )
+    return _selection_of(choices, inputs.rules, inputs.hunks_total, warnings)
 
 
 def _warning(warning: DependencyWarning) -> SelectionWarning:
@@ -223,6 +295,20 @@ def _warning(warning: DependencyWarning) -> SelectionWarning:
         other_path=warning.other_path,
         other_hunk=warning.other_hunk,
         identifiers=warning.identifiers,
+        number=warning.number,
+    )
+
+
+def _session_warning(warning: SessionWarning) -> SelectionWarning:
+    return SelectionWarning(
+        kind=warning.kind,
+        path=warning.path,
+        hunk=warning.hunk,
+        message=warning.message,
+        other_path=warning.other_path,
+        number=warning.number,
+        acknowledged_by=warning.acknowledged_by or "",
+        acknowledged_at=warning.acknowledged_at or "",
     )
 
 
@@ -309,6 +395,8 @@ def _evidence(
         new_start=low + 1,
         lines=_rows(expected, region),
         note="" if expected != region else "the vendor's lines are exactly what upstream expects",
+        old_numbering="vanilla",
+        new_numbering="vendor tree",
     )
     result: Diff | None = None
     placement = prediction.placement
@@ -322,6 +410,7 @@ def _evidence(
             old_start=low + 1,
             new_start=low + 1,
             lines=_rows(region, after),
+            old_numbering="vendor tree",
         )
     elif prediction.status == HunkStatus.ALREADY_APPLIED:
         result = Diff(
@@ -332,6 +421,7 @@ def _evidence(
             new_start=low + 1,
             lines=tuple(DiffLine(" ", line) for line in region),
             note="the vendor already has upstream's change: nothing is written",
+            old_numbering="vendor tree",
         )
     return vendor, result
 
@@ -341,14 +431,15 @@ def _evidence(
 
 def summarize(
     files: Sequence[FileReport],
+    open_items: Sequence[OpenItemReport],
     warnings: int,
-    build: BuildReport | None,
     kind: ReportKind,
 ) -> Summary:
+    """The summary of ``files`` under the gate's list ``open_items`` (see :class:`Summary`)."""
     counter: Counter[HunkStatus] = Counter()
     fuzzed: list[str] = []
     silent: list[str] = []
-    unresolved: list[str] = []
+    resolved = 0
     kept_files = 0
     kept_hunks = 0
     for file in files:
@@ -359,58 +450,180 @@ def summarize(
         if not file.hunks:
             counter[file.status] += 1
             kept_hunks += 1
-            if file.open:
-                unresolved.append(file.id)
             continue
         for hunk in file.hunks:
             counter[hunk.status] += 1
             if hunk.status == HunkStatus.EXCLUDED:
                 continue
             kept_hunks += 1
-            if hunk.open:
-                unresolved.append(hunk.id)
+            if hunk.resolution is not None and not hunk.open:
+                resolved += 1
             if hunk.fuzzy:
                 fuzzed.append(hunk.id)
-                if not hunk.open and not hunk.needs_review and hunk.resolution is None:
+                if not hunk.open and hunk.applied and hunk.resolution is None:
                     silent.append(hunk.id)
     counts = tuple(StatusCount(s, counter[s]) for s in HunkStatus if counter[s])
-    safe, verdict = _verdict(unresolved, silent, warnings, build, kind)
     return Summary(
         files=kept_files,
         hunks=kept_hunks,
         counts=counts,
+        open=_by_severity(open_items),
         fuzzed=tuple(fuzzed),
         silently_fuzzed=tuple(silent),
-        unresolved=tuple(unresolved),
+        resolved=resolved,
         warnings=warnings,
-        safe_to_build=safe,
-        verdict=verdict,
+        prediction=kind == ReportKind.PREDICTION,
     )
 
 
-def _verdict(
-    unresolved: Sequence[str],
-    silent: Sequence[str],
-    warnings: int,
-    build: BuildReport | None,
-    kind: ReportKind,
-) -> tuple[bool, str]:
-    if unresolved:
-        noun = "item needs" if len(unresolved) == 1 else "items need"
-        return False, f"{len(unresolved)} {noun} a person before the build gate opens"
-    if silent:
-        return False, f"{len(silent)} hunk(s) went in with fuzz and nobody looked"
-    if warnings and kind == ReportKind.PREDICTION:
-        # In a session they are open items until acknowledged (in ``unresolved`` above).
-        return False, f"{warnings} selection warning(s) need a person: read each first"
-    if build is not None and not build.ok:
-        return False, f"the build failed ({build.message})"
-    read = f"; read the {warnings} selection warning(s) first" if warnings else ""
-    if kind == ReportKind.PREDICTION:
-        return True, f"once applied: every hunk has a safe place or is already there{read}"
-    if build is not None:
-        return True, f"nothing is open and the build passed{read}"
-    return True, f"nothing is open{read}"
+def _by_severity(items: Sequence[OpenItemReport]) -> tuple[OpenItemReport, ...]:
+    """Most severe first; the gate's own order within a severity."""
+    return tuple(sorted(items, key=lambda item: item.severity.rank))
+
+
+def _prediction_open(
+    files: Sequence[FileReport], warnings: Sequence[SelectionWarning]
+) -> list[OpenItemReport]:
+    """What makes ``check`` exit 1: every kept hunk (or hunk-less file) that is not settled,
+    and every selection warning."""
+    items: list[OpenItemReport] = []
+    for file in files:
+        if not file.selected:
+            continue
+        if not file.hunks:
+            if file.open:
+                items.append(OpenItemReport(open_kind(file.status), file.id, file.reason))
+            continue
+        for hunk in file.hunks:
+            if hunk.open and hunk.status != HunkStatus.EXCLUDED:
+                items.append(
+                    OpenItemReport(open_kind(hunk.status), hunk.id, f"{hunk.status}: {hunk.reason}")
+                )
+    items.extend(OpenItemReport("warning", w.id, w.message) for w in warnings if w.open)
+    return items
+
+
+# "selection warning [3]: ..." (the detail of a session's warning item)
+_WARNING_NUMBER = re.compile(r"\[(\d+)\]")
+
+
+def _session_open(session: Session, open_items: Sequence[OpenItem]) -> list[OpenItemReport]:
+    """The session's gate list (:meth:`SessionStore.open_items`) in the report's terms: an
+    unresolved hunk is a conflict or a review item by its status, a warning is named as the
+    gate names it."""
+    statuses = {h.id: h.status for h in session.hunks}
+    items: list[OpenItemReport] = []
+    for item in open_items:
+        if item.kind == "hunk" and item.hunk_id is not None:
+            status = statuses.get(item.hunk_id, HunkStatus.CONFLICT)
+            items.append(OpenItemReport(open_kind(status), item.hunk_id, item.detail))
+        elif item.kind == "confirm" and item.hunk_id is not None:
+            items.append(OpenItemReport("confirm", item.hunk_id, item.detail))
+        elif item.kind == "warning":
+            number = _WARNING_NUMBER.search(item.detail)
+            name = f"[{number.group(1)}] {item.path}" if number else item.path
+            items.append(OpenItemReport("warning", name, item.detail))
+        else:
+            # reject, marker, uncommitted, interrupted; a kind this report does not know yet
+            # is still an open item (it keeps the gate closed), shown under its own name.
+            items.append(OpenItemReport(item.kind, item.hunk_id or item.path, item.detail))
+    return items
+
+
+def attention_rows(
+    files: Sequence[FileReport],
+    warnings: Sequence[SelectionWarning],
+    open_items: Sequence[OpenItemReport],
+) -> tuple[AttentionRow, ...]:
+    """ "Needs attention", most severe first (:class:`Severity`), patch order within a severity:
+    every kept hunk or hunk-less file that is not plainly clean, every selection warning, and
+    every item of the gate's list that is neither (a ``.rej`` file, a conflict marker...)."""
+    rows: list[AttentionRow] = []
+    shown: set[str] = set()
+    for file in files:
+        if not file.selected:
+            continue
+        if not file.hunks:
+            severity = file.severity
+            if severity is None:
+                continue
+            kind = open_kind(file.status) if severity.open else str(severity)
+            rows.append(
+                AttentionRow(
+                    order=0,
+                    severity=severity,
+                    kind=kind,
+                    id=file.id,
+                    path=file.path,
+                    status=str(file.status),
+                    place="—",
+                    reason=file.reason,
+                    open=file.open,
+                    entry=file.entry,
+                    file=file,
+                )
+            )
+            shown.add(file.id)
+            continue
+        for hunk in file.hunks:
+            severity = hunk.severity
+            if severity is None:
+                continue
+            if severity.open:
+                kind = "confirm" if severity == Severity.CONFIRM else open_kind(hunk.status)
+            else:
+                kind = str(severity)
+            rows.append(
+                AttentionRow(
+                    order=0,
+                    severity=severity,
+                    kind=kind,
+                    id=hunk.id,
+                    path=file.path,
+                    status=str(hunk.status),
+                    place=hunk.place,
+                    reason=hunk.reason,
+                    open=hunk.open,
+                    entry=file.entry,
+                    hunk=hunk,
+                    file=file,
+                )
+            )
+            shown.add(hunk.id)
+    for warning in warnings:
+        rows.append(
+            AttentionRow(
+                order=0,
+                severity=Severity.WARNING if warning.open else Severity.RESOLVED,
+                kind="warning" if warning.open else str(Severity.RESOLVED),
+                id=warning.id,
+                path=warning.path,
+                status="warning",
+                place=f"hunk #{warning.hunk}" if warning.hunk else "—",
+                reason=warning.message,
+                open=warning.open,
+                warning=warning,
+            )
+        )
+        shown.add(warning.id)
+    for item in open_items:
+        if item.id in shown:
+            continue
+        rows.append(
+            AttentionRow(
+                order=0,
+                severity=item.severity,
+                kind=item.kind,
+                id=item.id,
+                path=item.id,
+                status=item.kind,
+                place="—",
+                reason=item.detail,
+                open=True,
+            )
+        )
+    ordered = sorted(enumerate(rows), key=lambda pair: (pair[1].severity.rank, pair[0]))
+    return tuple(replace(row, order=number) for number, (_, row) in enumerate(ordered, 1))
 
 
 # --- from a prediction ----------------------------------------------------------------------------
@@ -463,7 +676,19 @@ def _hunk_report(
         result=result,
         vendor_missing=vendor_missing,
         result_missing=result_missing,
+        applied=prediction.placement is not None and prediction.settled,
+        region_line=_closest_region(prediction),
+        region_kind="closest region",
     )
+
+
+def _closest_region(prediction: HunkPrediction) -> int | None:
+    """Where a hunk that has no place would be resolved: ``check``'s "closest region"."""
+    if prediction.placement is not None or prediction.status == HunkStatus.ALREADY_APPLIED:
+        return None
+    if prediction.settled or not prediction.candidates:
+        return None
+    return prediction.candidates[0].line
 
 
 def _excluded_hunk(
@@ -601,8 +826,13 @@ def from_prediction(
     selection_part = (
         selection_report(selection, context, predicted) if selection is not None else None
     )
-    warnings = len(context.warnings)
-    summary = summarize(files, warnings, context.build, ReportKind.PREDICTION)
+    warnings = (
+        selection_part.warnings
+        if selection_part is not None
+        else tuple(_warning(w) for w in context.warnings)
+    )
+    open_items = _prediction_open(files, warnings)
+    summary = summarize(files, open_items, len(warnings), ReportKind.PREDICTION)
     names = ", ".join(source.name.rsplit("/", 1)[-1] for source in index.sources)
     strip = selection.strip if selection is not None else prediction.strip
     return Report(
@@ -614,6 +844,7 @@ def from_prediction(
         diffstat=tuple(diffstat),
         selection=selection_part,
         build=context.build,
+        attention=attention_rows(files, warnings, summary.open),
     )
 
 
@@ -659,82 +890,127 @@ def _session_upstream(hunk: SessionHunk) -> Diff:
 _HUNK_HEADER = re.compile(r"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)$")
 
 
-def _session_evidence(hunk: SessionHunk) -> tuple[Diff | None, Diff | None]:
-    """(vendor, result) diffs of a session hunk, from what the session recorded."""
+@record
+class _Lines:
+    """A session hunk's line numbers: the vendor tree's and the worktree's."""
+
+    region: int | None
+    """Vendor tree line of the hunk's region (``None``: not known)."""
+    region_worktree: int | None
+    """Where that region is in the worktree now (or as ``apply`` left it, when not known)."""
+    found_worktree: int | None
+    """Where an applied hunk's lines are in the worktree now."""
+    worktree: str
+    """The worktree numbering's name in captions: ``worktree`` or ``worktree as apply left
+    it``."""
+
+
+def _lines_of(hunk: SessionHunk, context: ReportContext) -> _Lines:
+    applied = context.applied_lines
+    result = context.result_lines
+    identity = LineMap()
+    region = None
+    if hunk.vendor is not None and applied is not None:
+        region = applied.get(hunk.path, identity).to_old(hunk.vendor.start)
+    if result is not None:
+        moved = result.get(hunk.path, identity)
+        region_now = moved.to_new(region) if region is not None else None
+        if region_now is None and hunk.vendor is not None and applied is None:
+            region_now = hunk.vendor.start
+        found_now = moved.to_new(hunk.found_line) if hunk.found_line is not None else None
+        return _Lines(region, region_now, found_now, "worktree")
+    region_now = hunk.vendor.start if hunk.vendor is not None else None
+    return _Lines(region, region_now, None, "worktree as apply left it")
+
+
+def _session_evidence(hunk: SessionHunk, lines: _Lines) -> tuple[Diff | None, Diff | None]:
+    """(vendor, result) diffs of a session hunk, from what the session recorded; the vendor's
+    side in the vendor tree's line numbers, the result's in the worktree's (named so)."""
     pre = _text_lines(hunk.pre_image)
     if hunk.vendor is None:
         if (
             hunk.applied
             and hunk.found_line is not None
-            and hunk.status
-            in (
-                HunkStatus.CLEAN,
-                HunkStatus.OFFSET,
-            )
+            and hunk.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
         ):
             # An exact match: the vendor's lines are the pre-image, the result the post-image.
             post = _text_lines(hunk.post_image)
+            now = lines.found_worktree
             result = Diff(
                 "result",
                 "vendor had",
                 "result",
                 hunk.found_line,
-                hunk.found_line,
+                now if now is not None else hunk.found_line,
                 _rows(pre, post),
                 note="applied by apply at this place",
+                old_numbering="vendor tree",
+                new_numbering=lines.worktree if now is not None else "vendor tree",
             )
             return None, result
         return None, None
     region = _text_lines(hunk.vendor.text)
+    # The vendor's lines are numbered as the vendor's tree has them when the line map is
+    # known; otherwise as apply left the worktree, and the caption says so.
+    if lines.region is not None:
+        vendor_start, vendor_numbering = lines.region, "vendor tree"
+    else:
+        vendor_start, vendor_numbering = hunk.vendor.start, "worktree as apply left it"
+    now = lines.region_worktree if lines.region_worktree is not None else hunk.vendor.start
     vendor = Diff(
         title="vendor",
         old_label="upstream expects",
         new_label="vendor has",
         old_start=hunk.expected_line,
-        new_start=hunk.vendor.start,
+        new_start=vendor_start,
         lines=_rows(pre, region),
+        old_numbering="vanilla",
+        new_numbering=vendor_numbering,
     )
-    start = hunk.vendor.start
+
+    def outcome(label: str, after: Sequence[str], note: str) -> Diff:
+        return Diff(
+            "result",
+            "vendor had" if label == "result" else "vendor has",
+            label,
+            vendor_start,
+            now,
+            _rows(region, after),
+            note=note,
+            old_numbering=vendor_numbering,
+            new_numbering=lines.worktree,
+        )
+
     if hunk.resolution is not None and hunk.written is not None:
-        after = _text_lines(hunk.written)
         note = f"{hunk.resolution}" + (
             f": {hunk.resolution_reason}" if hunk.resolution_reason else ""
         )
-        return vendor, Diff(
-            "result", "vendor had", "result", start, start, _rows(region, after), note=note
-        )
+        return vendor, outcome("result", _text_lines(hunk.written), note)
     if hunk.resolution is not None:
-        return vendor, Diff(
-            "result",
-            "vendor had",
-            "result",
-            start,
-            start,
-            tuple(DiffLine(" ", line) for line in region),
-            note=f"{hunk.resolution}: the vendor's lines are kept",
-        )
+        return vendor, outcome("result", region, f"{hunk.resolution}: the vendor's lines are kept")
     if hunk.proposal is not None:
         marks = " (it still has conflict markers)" if hunk.proposal_conflicts else ""
         source = f" ({hunk.proposal_source})" if hunk.proposal_source else ""
-        return vendor, Diff(
-            "result",
-            "vendor has",
+        return vendor, outcome(
             "proposal",
-            start,
-            start,
-            _rows(region, _text_lines(hunk.proposal)),
-            note=f"the proposal{source}, not accepted yet{marks}",
+            _text_lines(hunk.proposal),
+            f"the proposal{source}, not accepted yet{marks}",
         )
     return vendor, None
 
 
-def _session_hunk(hunk: SessionHunk) -> HunkReport:
+_REGION_KINDS = {"3way": "3-way region", "hunk-local": "region", "vendor": "region"}
+"""How a session hunk's region was found, as the "where" column names it."""
+
+
+def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
     upstream_text = _session_upstream(hunk)
+    lines = _lines_of(hunk, context)
     detailed = hunk.status != HunkStatus.CLEAN or hunk.needs_review or hunk.resolution is not None
     vendor = result = None
     vendor_missing = result_missing = ""
     if detailed:
-        vendor, result = _session_evidence(hunk)
+        vendor, result = _session_evidence(hunk, lines)
         if vendor is None:
             vendor_missing = (
                 "not recorded: the session keeps the vendor's lines only for hunks a person "
@@ -782,6 +1058,10 @@ def _session_hunk(hunk: SessionHunk) -> HunkReport:
         result=result,
         vendor_missing=vendor_missing,
         result_missing=result_missing,
+        applied=hunk.applied,
+        region_line=lines.region,
+        worktree_line=lines.region_worktree,
+        region_kind=_REGION_KINDS.get(hunk.proposal_source, "region"),
     )
 
 
@@ -812,6 +1092,14 @@ def diffstat_of(diff: bytes) -> tuple[DiffstatEntry, ...]:
     return tuple(entries)
 
 
+def _phase_words(session: Session) -> str:
+    if session.phase == Phase.FINISHED:
+        return "finished: the combined patch is written"
+    if session.phase == Phase.APPLYING:
+        return "apply did not finish"
+    return "applied; not finished"
+
+
 def from_session(
     session: Session,
     open_items: Sequence[OpenItem],
@@ -820,20 +1108,25 @@ def from_session(
 ) -> Report:
     """The report of an apply session, at any point of resolution.
 
-    ``open_items`` is :meth:`SessionStore.open_items` (the build gate's answer); ``combined_diff``
-    is ``git diff base..branch`` of the worktree, for the diffstat, when the worktree exists.
+    ``open_items`` is :meth:`SessionStore.open_items` (the build gate's answer): the summary
+    says what it says and nothing else about what is open; ``combined_diff`` is ``git diff
+    base..branch`` of the worktree, for the diffstat, when the worktree exists.
     """
     kinds = {f.path: f.kind for f in session.files}
     by_file: dict[tuple[int, str], list[SessionHunk]] = {}
     for hunk in session.hunks:
         by_file.setdefault((hunk.file_number, hunk.path), []).append(hunk)
+    recorded = {f.path: f for f in session.inputs.files} if session.inputs is not None else {}
     files: list[FileReport] = []
     for (number, path), hunks in sorted(by_file.items()):
-        reports = tuple(_session_hunk(h) for h in hunks)
+        reports = tuple(_session_hunk(h, context) for h in hunks)
         present = {h.status for h in hunks}
         status = next((s for s in SEVERITY if s in present), HunkStatus.CLEAN)
         classification = context.classes.get(path) if context.classes is not None else None
         kind = kinds.get(path, "modified")
+        kbuild_class = str(classification.kind) if classification else None
+        if kbuild_class is None and path in recorded:
+            kbuild_class = recorded[path].kbuild_class
         files.append(
             FileReport(
                 path=path,
@@ -847,61 +1140,75 @@ def from_session(
                 removed=sum(h.removed for h in reports),
                 hunks=reports,
                 open=False,
-                kbuild_class=str(classification.kind) if classification else None,
+                kbuild_class=kbuild_class,
                 module=classification.module if classification else None,
                 class_reason=classification.reason if classification else None,
             )
         )
-    summary = summarize(files, len(context.warnings), context.build, ReportKind.SESSION)
+    warnings = tuple(_session_warning(w) for w in session.warnings)
     # The build gate's own list is the truth about what is open: it also sees .rej files,
     # conflict markers and uncommitted edits, which no hunk status shows.
-    gate = tuple(
-        f"{item.hunk_id} (reused: confirm)"
-        if item.kind == "confirm"
-        else item.hunk_id
-        if item.hunk_id is not None
-        else item.detail.partition(":")[0]
-        if item.kind == "warning"
-        else f"{item.path} ({item.kind})"
-        for item in open_items
-    )
-    safe, verdict = _verdict(
-        gate, summary.silently_fuzzed, summary.warnings, context.build, ReportKind.SESSION
-    )
-    confirm = sum(1 for item in open_items if item.kind == "confirm")
-    if confirm:
-        verdict += (
-            f" ({confirm} reused resolution{'s' if confirm != 1 else ''} to confirm: "
-            "'patchsmith resolve HUNK --confirm')"
-        )
-    summary = replace(summary, unresolved=gate, safe_to_build=safe, verdict=verdict)
+    open_list = _session_open(session, open_items)
+    summary = summarize(files, open_list, len(warnings), ReportKind.SESSION)
     patch = session.patch
+    inputs_record = session.inputs
+    options = context.options or (
+        inputs_record.rules
+        if inputs_record is not None
+        else ((session.selection,) if session.selection else ())
+    )
     inputs = Inputs(
-        patches=(
-            PatchInput(
-                name=", ".join(patch.paths) or patch.name,
-                size=patch.size,
-                data_size=patch.size,
-                sha256=patch.sha256,
-            ),
-        ),
+        patches=_session_patches(session),
         tree=context.tree or session.tree,
         base=context.base if context.base is not None else session.base,
-        config=context.config,
-        options=context.options or ((session.selection,) if session.selection else ()),
+        config=context.config
+        if context.config is not None
+        else (inputs_record.config if inputs_record is not None else None),
+        options=options,
         strip=session.strip,
         fuzz=session.fuzz,
         version=context.version,
         generated=_generated(context),
+        config_sha256=inputs_record.config_sha256 if inputs_record is not None else None,
+        recorded=inputs_record is not None,
     )
+    selection = selection_from_inputs(inputs_record, warnings) if inputs_record else None
     return Report(
         kind=ReportKind.SESSION,
-        title=f"{patch.name} on {inputs.tree} ({session.phase})",
+        title=f"{patch.name} on {inputs.tree}",
         inputs=inputs,
         summary=summary,
         files=tuple(files),
         diffstat=diffstat_of(combined_diff) if combined_diff is not None else (),
+        selection=selection,
         build=context.build,
+        attention=attention_rows(files, warnings, summary.open),
+        phase=_phase_words(session),
+    )
+
+
+def _session_patches(session: Session) -> tuple[PatchInput, ...]:
+    """Each input file with its own digest when ``apply`` recorded them; else the session's
+    one line (the digest of all of them together)."""
+    if session.inputs is not None and session.inputs.sources:
+        return tuple(
+            PatchInput(
+                name=source.name,
+                size=source.size,
+                data_size=source.size,
+                sha256=source.sha256,
+                compression=source.compression,
+            )
+            for source in session.inputs.sources
+        )
+    patch = session.patch
+    return (
+        PatchInput(
+            name=", ".join(patch.paths) or patch.name,
+            size=patch.size,
+            data_size=patch.size,
+            sha256=patch.sha256,
+        ),
     )
 
 

@@ -29,14 +29,16 @@ from pygments.lexers import (  # type: ignore[import-untyped]
 )
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-from patchsmith.report.markdown import diffstat_text, omitted_count
+from patchsmith.report.markdown import diffstat_text, omitted_count, open_listing, severity_label
 from patchsmith.report.model import (
+    AttentionRow,
     Diff,
     FileReport,
     HunkReport,
     Report,
     ReportKind,
     SelectionReport,
+    SelectionWarning,
 )
 
 __all__ = ["render_html"]
@@ -180,7 +182,7 @@ def _diff_block(diff: Diff | None, heading: str, missing: str, path: str) -> str
             f'<div class="diff"><div class="caption"><b>{_e(heading)}</b></div>'
             f'<div class="none">{_e(missing)}</div></div>'
         )
-    where = f"{diff.old_label} line {diff.old_start} → {diff.new_label} line {diff.new_start}"
+    where = diff.caption
     note = f" — {_e(diff.note)}" if diff.note else ""
     section = f' <code class="muted">{_e(diff.section)}</code>' if diff.section else ""
     return (
@@ -206,7 +208,16 @@ def _resolution(hunk: HunkReport) -> str:
         text += f' <span class="muted">by {_e(who)}</span>'
     if resolution.reason:
         text += f": {_e(resolution.reason)}"
+    if hunk.open:
+        text = f'<span class="open">open</span> ({text})'
     return text
+
+
+def _warning_state(warning: SelectionWarning) -> str:
+    if warning.open:
+        return '<span class="open">open</span>'
+    when = f", {warning.acknowledged_at}" if warning.acknowledged_at else ""
+    return f'acknowledged <span class="muted">by {_e(warning.acknowledged_by + when)}</span>'
 
 
 def _hunk_anchor(file: FileReport, hunk: HunkReport) -> str:
@@ -223,26 +234,39 @@ def _summary(report: Report) -> str:
     parts = [
         f'<section class="verdict {answer}"><div class="answer">Safe to build: {answer}</div>'
         f"<div>{_e(summary.verdict)}</div></section>",
-        '<ul class="facts">',
     ]
+    if not summary.safe_to_build:
+        kinds = []
+        for phrase, ids, more in open_listing(summary):
+            named = ", ".join(f"<code>{_e(i)}</code>" for i in ids)
+            if more > 0:
+                named += f" and {more} more"
+            kinds.append(f"<li><b>{_e(phrase)}</b>: {named}</li>")
+        parts.append(
+            f'<div class="openitems"><b>Open ({len(summary.open)})</b><ul>'
+            + "".join(kinds)
+            + "</ul></div>"
+        )
     if summary.silently_fuzzed:
         listed = ", ".join(f"<code>{_e(i)}</code>" for i in summary.silently_fuzzed)
-        parts.append(f'<li><span class="bad">Silently fuzzed:</span> {listed}</li>')
-    elif summary.fuzzed:
         parts.append(
-            f'<li><span class="good">Nothing silently fuzzed</span> '
-            f"({len(summary.fuzzed)} fuzzed, all reviewed)</li>"
+            '<div class="notice">Written with fuzz by <code>apply --accept-fuzz</code> and '
+            f"decided by nobody: {listed}</div>"
         )
-    else:
-        parts.append('<li><span class="good">Nothing silently fuzzed</span></li>')
-    unresolved = len(summary.unresolved)
-    klass = "bad" if unresolved else "good"
-    parts.append(f'<li>Unresolved: <span class="{klass}">{unresolved}</span></li>')
-    parts.append(f"<li>Selection warnings: {summary.warnings}</li>")
+    if report.build is not None and not report.build.ok:
+        parts.append(
+            f'<div class="openitems"><b>The last build failed</b>: {_e(report.build.message)}</div>'
+        )
+    parts.append('<ul class="facts">')
+    parts.append(f"<li>{_e(summary.fuzz_phrase)}</li>")
+    parts.append(f"<li>{_e(summary.warnings_phrase)}</li>")
     if report.kind == ReportKind.PREDICTION:
-        parts.append("<li>A prediction (<code>check</code>): nothing was written</li>")
+        parts.append("<li>a prediction (<code>check</code>): nothing was written</li>")
     else:
-        parts.append("<li>An apply session</li>")
+        parts.append(f"<li>resolved by a person: {summary.resolved}</li>")
+        parts.append(f"<li>an apply session ({_e(report.phase)})</li>")
+        if report.build is not None and report.build.ok:
+            parts.append("<li>the last build passed</li>")
     parts.append("</ul>")
     parts.append('<div class="counts">')
     parts.append(
@@ -254,32 +278,60 @@ def _summary(report: Report) -> str:
     return "\n".join(parts)
 
 
+def _row_link(row: AttentionRow) -> str:
+    if row.hunk is not None and row.file is not None:
+        return f'<a href="#{_hunk_anchor(row.file, row.hunk)}"><code>{_e(row.id)}</code></a>'
+    if row.file is not None:
+        return f'<a href="#f-{row.file.entry}"><code>{_e(row.id)}</code></a>'
+    return f"<code>{_e(row.id)}</code>"
+
+
+def _row_state(row: AttentionRow) -> str:
+    if row.hunk is not None:
+        return _resolution(row.hunk)
+    if row.warning is not None:
+        return _warning_state(row.warning)
+    return '<span class="open">open</span>' if row.open else '<span class="muted">—</span>'
+
+
 def _attention(report: Report) -> str:
-    rows = report.attention
+    rows = report.listed_attention
+    offsets = report.offsets
     out = ['<section id="attention"><h2>Needs attention</h2>']
-    if not rows:
+    if not rows and offsets is None:
         out.append("<p>Nothing: every kept hunk is clean.</p></section>")
         return "\n".join(out)
     out.append(
-        '<table class="list"><tr><th>hunk</th><th>status</th><th>landed</th><th>reason</th>'
-        "<th>resolution</th></tr>"
+        '<p class="muted">Most severe first: what is open (the build gate waits for it), then '
+        "what a person decided, then what needed nobody. Line numbers are the vendor tree's, as "
+        "<code>check</code> gives them.</p>"
     )
-    for file, hunk in rows:
-        if hunk is None:
-            state = '<span class="open">open</span>' if file.open else "—"
-            out.append(
-                f'<tr><td><a href="#f-{file.entry}"><code>{_e(file.path)}</code></a></td>'
-                f"<td>{_status(file.status)}{_review(file.needs_review)}</td><td>—</td>"
-                f"<td>{_e(file.reason)}</td><td>{state}</td></tr>"
-            )
-            continue
+    if rows:
         out.append(
-            f'<tr><td><a href="#{_hunk_anchor(file, hunk)}"><code>{_e(hunk.id)}</code></a></td>'
-            f"<td>{_status(hunk.status)}{_review(hunk.needs_review)}</td>"
-            f"<td>{_e(hunk.landed)}</td><td>{_e(hunk.reason)}</td>"
-            f"<td>{_resolution(hunk)}</td></tr>"
+            '<table class="list"><tr><th class="num">#</th><th>severity</th><th>item</th>'
+            "<th>status</th><th>where</th><th>reason</th><th>resolution</th></tr>"
         )
-    out.append("</table></section>")
+        for row in rows:
+            label = _e(severity_label(row))
+            if row.open:
+                label = f'<span class="open">{label}</span>'
+            status = _status(row.status) if row.hunk or row.file else _e(row.status)
+            out.append(
+                f'<tr data-severity="{_e(row.severity)}"><td class="num">{row.order}</td>'
+                f"<td>{label}</td><td>{_row_link(row)}</td>"
+                f"<td>{status}{_review(row.needs_review)}</td><td>{_e(row.place)}</td>"
+                f"<td>{_e(row.reason)}</td><td>{_row_state(row)}</td></tr>"
+            )
+        out.append("</table>")
+    if offsets is not None:
+        noun = "offset" if offsets.count == 1 else "offsets"
+        links = " ".join(f"<code>{_e(i)}</code>" for i in offsets.ids)
+        out.append(
+            f'<details class="plain offsets"><summary><b>{offsets.count} {noun}, largest '
+            f"{offsets.largest:+d}</b>: found exactly, that many lines from where the patch "
+            f"says, and written there</summary><p>{links}</p></details>"
+        )
+    out.append("</section>")
     return "\n".join(out)
 
 
@@ -297,15 +349,24 @@ def _inputs(report: Report) -> str:
         )
     rows.append(("tree", f"<code>{_e(inputs.tree)}</code>"))
     rows.append(("base", f"<code>{_e(inputs.base)}</code>" if inputs.base else "—"))
-    rows.append(("config", f"<code>{_e(inputs.config)}</code>" if inputs.config else "—"))
+    config = "—"
+    if inputs.config:
+        config = f"<code>{_e(inputs.config)}</code>"
+        if inputs.config_sha256:
+            config += (
+                f'<br><span class="muted">sha256</span> <code>{_e(inputs.config_sha256)}</code>'
+            )
+    rows.append(("config", config))
     options = " ".join(inputs.options)
-    rows.append(("options", f"<code>{_e(options)}</code>" if options else "—"))
+    rows.append(("selection", f"<code>{_e(options)}</code>" if options else "everything kept"))
     rows.append(
         (
             "paths",
             f"stripped by {inputs.strip} (<code>-p{inputs.strip}</code>), fuzz up to {inputs.fuzz}",
         )
     )
+    if report.kind == ReportKind.SESSION:
+        rows.append(("session", _e(report.phase)))
     rows.append(("patchsmith", _e(inputs.version)))
     rows.append(("date", _e(inputs.generated)))
     body = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in rows)
@@ -315,10 +376,17 @@ def _inputs(report: Report) -> str:
 def _selection(selection: SelectionReport | None, report: Report) -> str:
     out = ["<section><h2>Selection</h2>"]
     if selection is None:
-        out.append(
-            "<p>Not recorded here: the options are under Inputs; <code>patchsmith filter "
-            "--explain</code> with them lists what was left out and why.</p></section>"
-        )
+        if report.kind == ReportKind.SESSION:
+            out.append(
+                "<p>Not recorded: this session was made by a patchsmith that kept only the "
+                "one-line summary of its options (under Inputs); <code>patchsmith filter "
+                "--explain</code> with them lists what was left out and why.</p></section>"
+            )
+        else:
+            out.append(
+                "<p>Not recorded here: the options are under Inputs; <code>patchsmith filter "
+                "--explain</code> with them lists what was left out and why.</p></section>"
+            )
         return "\n".join(out)
     rules = ", ".join(f"<code>{_e(r)}</code>" for r in selection.rules) or "none (everything kept)"
     out.append(f"<p>Rules: {rules}.</p>")
@@ -334,16 +402,18 @@ def _selection(selection: SelectionReport | None, report: Report) -> str:
             '<th class="num">hunks</th></tr>'
         )
         for group in selection.left_out:
-            items = "".join(
-                f"<li><code>{_e(p)}</code>"
-                + (
-                    f' <span class="muted">{len(left[p].hunks)} hunks</span>'
-                    if p in left
-                    else ' <span class="muted">some hunks</span>'
-                )
-                + "</li>"
-                for p in group.paths
-            )
+            sizes = dict(zip(group.paths, group.sizes, strict=False))
+
+            def size(path: str, sizes: dict[str, int] = sizes) -> str:
+                if path in sizes:
+                    count = sizes[path]
+                elif path in left:
+                    count = len(left[path].hunks)
+                else:
+                    return ' <span class="muted">some hunks</span>'
+                return f' <span class="muted">{count} hunk{"s" if count != 1 else ""}</span>'
+
+            items = "".join(f"<li><code>{_e(p)}</code>{size(p)}</li>" for p in group.paths)
             out.append(
                 f'<tr><td><details class="plain"><summary><code>{_e(group.rule)}</code>'
                 f"</summary><ul>{items}</ul></details></td>"
@@ -366,7 +436,9 @@ def _selection(selection: SelectionReport | None, report: Report) -> str:
     if selection.warnings:
         out.append(f"<p><b>Warnings ({len(selection.warnings)}):</b></p><ul>")
         out.extend(
-            f"<li><code>{_e(w.kind)}</code>: {_e(w.message)}</li>" for w in selection.warnings
+            f"<li>{f'[{w.number}] ' if w.number else ''}<code>{_e(w.kind)}</code>: "
+            f"{_e(w.message)}{'' if w.open else ' (' + _warning_state(w) + ')'}</li>"
+            for w in selection.warnings
         )
         out.append("</ul>")
     else:
@@ -416,7 +488,7 @@ def _file(file: FileReport, attention_only: bool = False) -> str:
     if file.hunks:
         parts.append(
             '<table class="list"><tr><th class="num">#</th><th>hunk</th><th>status</th>'
-            "<th>landed</th><th>reason</th><th>resolution</th></tr>"
+            "<th>where (vendor tree)</th><th>reason</th><th>resolution</th></tr>"
         )
         for hunk in file.hunks:
             link = (
@@ -428,7 +500,7 @@ def _file(file: FileReport, attention_only: bool = False) -> str:
                 f'<tr data-hunk="{_e(hunk.id)}"><td class="num">{link}</td>'
                 f"<td><code>{_e(hunk.header)}</code></td>"
                 f"<td>{_status(hunk.status)}{_review(hunk.needs_review)}</td>"
-                f"<td>{_e(hunk.landed)}</td><td>{_e(hunk.reason)}</td>"
+                f"<td>{_e(hunk.place)}</td><td>{_e(hunk.reason)}</td>"
                 f"<td>{_resolution(hunk)}</td></tr>"
             )
         parts.append("</table>")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 
 from patchsmith.report.model import (
+    AttentionRow,
     BuildReport,
     Diff,
     FileReport,
@@ -39,6 +40,8 @@ def _diff(diff: Diff | None) -> dict[str, object] | None:
         "new_start": diff.new_start,
         "note": diff.note,
         "text": diff.unified(),
+        "old_numbering": diff.old_numbering,
+        "new_numbering": diff.new_numbering,
     }
 
 
@@ -73,6 +76,11 @@ def _hunk(hunk: HunkReport) -> dict[str, object]:
         "upstream": _diff(hunk.upstream),
         "vendor": _diff(hunk.vendor),
         "result": _diff(hunk.result),
+        "severity": None if hunk.severity is None else str(hunk.severity),
+        "place": hunk.place,
+        "applied": hunk.applied,
+        "region_line": hunk.region_line,
+        "worktree_line": hunk.worktree_line,
     }
 
 
@@ -107,6 +115,18 @@ def _summary(summary: Summary) -> dict[str, object]:
         "warnings": summary.warnings,
         "safe_to_build": summary.safe_to_build,
         "verdict": summary.verdict,
+        "open": [
+            {
+                "kind": item.kind,
+                "severity": str(item.severity),
+                "id": item.id,
+                "detail": item.detail,
+            }
+            for item in summary.open
+        ],
+        "open_counts": dict(summary.open_counts),
+        "warnings_open": summary.warnings_open,
+        "resolved": summary.resolved,
     }
 
 
@@ -130,6 +150,8 @@ def _inputs(inputs: Inputs) -> dict[str, object]:
         "fuzz": inputs.fuzz,
         "version": inputs.version,
         "generated": inputs.generated,
+        "config_sha256": inputs.config_sha256,
+        "recorded": inputs.recorded,
     }
 
 
@@ -167,6 +189,10 @@ def _selection(selection: SelectionReport | None) -> dict[str, object] | None:
                 "other_path": w.other_path,
                 "other_hunk": w.other_hunk,
                 "identifiers": list(w.identifiers),
+                "number": w.number,
+                "open": w.open,
+                "acknowledged_by": w.acknowledged_by,
+                "acknowledged_at": w.acknowledged_at,
             }
             for w in selection.warnings
         ],
@@ -185,6 +211,23 @@ def _build(build: BuildReport | None) -> dict[str, object] | None:
     }
 
 
+def _row(row: AttentionRow) -> dict[str, object]:
+    return {
+        "order": row.order,
+        "severity": str(row.severity),
+        "rank": row.severity.rank,
+        "kind": row.kind,
+        "id": row.id,
+        "path": row.path,
+        "entry": row.entry,
+        "index": row.hunk.index if row.hunk is not None else None,
+        "status": row.status,
+        "place": row.place,
+        "reason": row.reason,
+        "open": row.open,
+    }
+
+
 def to_json(report: Report) -> dict[str, object]:
     """The report as JSON-ready data (dicts, lists, strings, numbers, booleans, ``None``)."""
     return {
@@ -199,6 +242,8 @@ def to_json(report: Report) -> dict[str, object]:
         "diffstat": [
             {"path": d.path, "added": d.added, "removed": d.removed} for d in report.diffstat
         ],
+        "attention": [_row(row) for row in report.attention],
+        "phase": report.phase,
     }
 
 

@@ -18,6 +18,8 @@ import html
 import re
 
 from patchsmith.report.model import (
+    OPEN_KINDS,
+    AttentionRow,
     Diff,
     DiffstatEntry,
     FileReport,
@@ -25,6 +27,9 @@ from patchsmith.report.model import (
     Report,
     ReportKind,
     SelectionReport,
+    SelectionWarning,
+    Severity,
+    Summary,
 )
 
 __all__ = ["code_span", "diffstat_text", "fence", "render_markdown"]
@@ -79,8 +84,9 @@ def _omitted_note(report: Report) -> str:
     files, hunks = omitted_count(report)
     return (
         f"Only the files with something to look at are listed, with the evidence of the hunks a "
-        f"person has to look at: {files} more kept file(s), {hunks} hunk(s), went in clean (the "
-        "full report lists them, and shows every offset hunk: run without `--attention-only`)."
+        f"person has to look at: {files} more kept file(s), {hunks} hunk(s), went in clean or at "
+        "an offset (the full report lists them, and shows every offset hunk: run without "
+        "`--attention-only`)."
     )
 
 
@@ -124,30 +130,71 @@ def _resolution(hunk: HunkReport) -> str:
         text += f" by {_plain(who)}"
     if resolution.reason:
         text += f": {_plain(resolution.reason)}"
+    if hunk.open:
+        text = f"**open** ({text})"
     return text
+
+
+def _warning_state(warning: SelectionWarning) -> str:
+    if warning.open:
+        return "**open**"
+    when = f", {warning.acknowledged_at}" if warning.acknowledged_at else ""
+    return f"acknowledged by {_plain(warning.acknowledged_by)}{_plain(when)}"
+
+
+def severity_label(row: AttentionRow) -> str:
+    """``open: conflict``, ``resolved``, ``written unreviewed``: the first column's words."""
+    if row.open:
+        return f"open: {OPEN_KINDS.get(row.kind, (row.severity, row.kind, row.kind))[1]}"
+    if row.severity == Severity.UNREVIEWED:
+        return "written unreviewed"
+    return str(row.severity)
+
+
+_LISTED_PER_KIND = 5
+"""Ids named per kind in the summary's open line; the rest are counted (all are in the table)."""
+
+
+def open_listing(summary: Summary) -> list[tuple[str, list[str], int]]:
+    """(``1 conflict``, its first ids, how many more) per kind of open item, in order."""
+    from patchsmith.report.model import count_phrase
+
+    out: list[tuple[str, list[str], int]] = []
+    for kind, count in summary.open_counts:
+        ids = [item.id for item in summary.open if item.kind == kind]
+        out.append((count_phrase(count, kind), ids[:_LISTED_PER_KIND], len(ids) - _LISTED_PER_KIND))
+    return out
 
 
 def _summary(report: Report) -> list[str]:
     summary = report.summary
-    mark = "✅" if summary.safe_to_build else "❌"
-    answer = "yes" if summary.safe_to_build else "no"
-    lines = [f"> {mark} **Safe to build: {answer}**: {_plain(summary.verdict)}", ">"]
+    if summary.safe_to_build:
+        lines = [f"> ✅ **Safe to build: yes**: {_plain(summary.verdict)}", ">"]
+    else:
+        lines = [f"> ❌ **Safe to build: no**: {_plain(summary.verdict)}", ">"]
+        kinds = []
+        for phrase, ids, more in open_listing(summary):
+            named = ", ".join(code_span(i, False) for i in ids)
+            if more > 0:
+                named += f" and {more} more"
+            kinds.append(f"**{phrase}**: {named}")
+        lines += [f"> 🔴 **Open ({len(summary.open)})**: " + " · ".join(kinds), ">"]
     if summary.silently_fuzzed:
         listed = ", ".join(code_span(i, False) for i in summary.silently_fuzzed)
-        fuzz_line = f"⚠️ **Silently fuzzed:** {listed}"
-    elif summary.fuzzed:
-        fuzz_line = f"Nothing silently fuzzed ({len(summary.fuzzed)} fuzzed hunk(s), all reviewed)"
-    else:
-        fuzz_line = "Nothing silently fuzzed"
-    facts = [
-        fuzz_line,
-        f"unresolved: **{len(summary.unresolved)}**",
-        f"selection warnings: **{summary.warnings}**",
-    ]
+        lines += [
+            f"> ⚠️ **Written with fuzz by `apply --accept-fuzz` and decided by nobody:** {listed}",
+            ">",
+        ]
+    if report.build is not None and not report.build.ok:
+        lines += [f"> ❌ **The last build failed**: {_plain(report.build.message)}", ">"]
+    facts = [_plain(summary.fuzz_phrase), _plain(summary.warnings_phrase)]
     if report.kind == ReportKind.PREDICTION:
         facts.append("a prediction (`check`): nothing was written")
     else:
-        facts.append("an apply session")
+        facts.append(f"resolved by a person: {summary.resolved}")
+        facts.append(f"an apply session ({_plain(report.phase)})")
+        if report.build is not None and report.build.ok:
+            facts.append("the last build passed")
     lines.append("> " + " · ".join(facts))
     lines += ["", "| status | hunks |", "|:--|--:|"]
     for count in summary.counts:
@@ -156,28 +203,51 @@ def _summary(report: Report) -> list[str]:
     return lines
 
 
+def _row_state(row: AttentionRow) -> str:
+    if row.hunk is not None:
+        return _resolution(row.hunk)
+    if row.warning is not None:
+        return _warning_state(row.warning)
+    return "**open**" if row.open else "—"
+
+
 def _attention(report: Report) -> list[str]:
-    rows = report.attention
-    if not rows:
-        return ["## Needs attention", "", "Nothing: every kept hunk is clean."]
-    lines = [
-        "## Needs attention",
+    rows = report.listed_attention
+    offsets = report.offsets
+    lines = ["## Needs attention", ""]
+    if not rows and offsets is None:
+        return [*lines, "Nothing: every kept hunk is clean."]
+    lines += [
+        "Most severe first: what is open (the build gate waits for it), then what a person "
+        "decided, then what needed nobody. Line numbers are the vendor tree's, as `check` "
+        "gives them.",
         "",
-        "| hunk | status | landed | reason | resolution |",
-        "|---|---|---|---|---|",
     ]
-    for file, hunk in rows:
-        if hunk is None:
-            state = "**open**" if file.open else "—"
+    if rows:
+        lines += [
+            "| # | severity | item | status | where | reason | resolution |",
+            "|--:|---|---|---|---|---|---|",
+        ]
+        for row in rows:
+            label = severity_label(row)
+            label = f"**{label}**" if row.open else label
+            status = row.status + (" (review)" if row.needs_review else "")
             lines.append(
-                f"| {code_span(file.id)} | {file.status} | — | {_plain(file.reason)} | {state} |"
+                f"| {row.order} | {label} | {code_span(row.id)} | {_plain(status)} | "
+                f"{_plain(row.place)} | {_plain(row.reason)} | {_row_state(row)} |"
             )
-            continue
-        review = " (review)" if hunk.needs_review else ""
-        lines.append(
-            f"| {code_span(hunk.id)} | {hunk.status}{review} | {hunk.landed} | "
-            f"{_plain(hunk.reason)} | {_resolution(hunk)} |"
+    if offsets is not None:
+        noun = "offset" if offsets.count == 1 else "offsets"
+        head = (
+            f"**{offsets.count} {noun}, largest {offsets.largest:+d}**: found exactly, that many "
+            "lines from where the patch says, and written there."
         )
+        ids = " ".join(code_span(i, False) for i in offsets.ids)
+        if offsets.count <= 10:
+            lines += ["", f"{head} {ids}"]
+        else:
+            lines += ["", f"<details><summary>{_h(head.replace('**', ''))}</summary>", "", ids]
+            lines += ["", "</details>"]
     return lines
 
 
@@ -192,20 +262,29 @@ def _inputs(report: Report) -> list[str]:
         )
     lines.append(f"| tree | {code_span(inputs.tree)} |")
     lines.append(f"| base | {code_span(inputs.base) if inputs.base else '—'} |")
-    lines.append(f"| config | {code_span(inputs.config) if inputs.config else '—'} |")
+    config = "—"
+    if inputs.config:
+        config = code_span(inputs.config)
+        if inputs.config_sha256:
+            config += f", sha256 {code_span(inputs.config_sha256)}"
+    lines.append(f"| config | {config} |")
     options = " ".join(inputs.options)
-    lines.append(f"| options | {code_span(options) if options else '—'} |")
+    lines.append(f"| selection | {code_span(options) if options else 'everything kept'} |")
     lines.append(
         f"| paths | stripped by {inputs.strip} (`-p{inputs.strip}`), fuzz up to {inputs.fuzz} |"
     )
+    if report.kind == ReportKind.SESSION:
+        lines.append(f"| session | {_plain(report.phase)} |")
     lines.append(f"| patchsmith | {_plain(inputs.version)} |")
     lines.append(f"| date | {_plain(inputs.generated)} |")
     return lines
 
 
-def _selection(selection: SelectionReport | None) -> list[str]:
+def _selection(selection: SelectionReport | None, report: Report) -> list[str]:
     lines = ["## Selection", ""]
     if selection is None:
+        if report.kind == ReportKind.SESSION:
+            return [*lines, _NOT_RECORDED]
         return [*lines, _NO_SELECTION]
     rules = ", ".join(code_span(r, False) for r in selection.rules) or "none (everything kept)"
     lines.append(f"Rules: {rules}.")
@@ -241,7 +320,11 @@ def _selection(selection: SelectionReport | None) -> list[str]:
         lines.append(f"**Warnings ({len(selection.warnings)}):**")
         lines.append("")
         for warning in selection.warnings:
-            lines.append(f"- {code_span(warning.kind, False)}: {_plain(warning.message)}")
+            state = "" if warning.open else f" ({_warning_state(warning)})"
+            number = f"[{warning.number}] " if warning.number else ""
+            lines.append(
+                f"- {number}{code_span(warning.kind, False)}: {_plain(warning.message)}{state}"
+            )
     else:
         lines.append("No dependency or header warnings.")
     return lines
@@ -251,14 +334,18 @@ _NO_SELECTION = (
     "Not recorded here: the options are under Inputs; "
     "`patchsmith filter --explain` with them lists what was left out and why."
 )
+_NOT_RECORDED = (
+    "Not recorded: this session was made by a patchsmith that kept only the one-line summary "
+    "of its options (under Inputs); `patchsmith filter --explain` with them lists what was left "
+    "out and why."
+)
 
 
 def _diff_block(diff: Diff | None, heading: str, missing: str) -> list[str]:
     if diff is None:
         return [f"{heading}: {_plain(missing)}.", ""]
-    where = f"{diff.old_label} line {diff.old_start} → {diff.new_label} line {diff.new_start}"
     note = f" {_plain(diff.note)}." if diff.note else ""
-    return [f"{heading} ({_plain(where)}):{note}", "", fence(diff.unified(), "diff")]
+    return [f"{heading} ({_plain(diff.caption)}):{note}", "", fence(diff.unified(), "diff")]
 
 
 def _hunk_detail(file: FileReport, hunk: HunkReport) -> list[str]:
@@ -293,14 +380,14 @@ def _file(file: FileReport, attention_only: bool = False) -> list[str]:
     lines += [" · ".join(facts), ""]
     if file.hunks:
         lines += [
-            "| # | hunk | status | landed | reason | resolution |",
+            "| # | hunk | status | where (vendor tree) | reason | resolution |",
             "|--:|---|---|---|---|---|",
         ]
         for hunk in file.hunks:
             review = " (review)" if hunk.needs_review else ""
             lines.append(
                 f"| {hunk.index} | {code_span(hunk.header)} | {hunk.status}{review} | "
-                f"{hunk.landed} | {_plain(hunk.reason)} | {_resolution(hunk)} |"
+                f"{_plain(hunk.place)} | {_plain(hunk.reason)} | {_resolution(hunk)} |"
             )
         lines.append("")
     for hunk in file.hunks:
@@ -321,7 +408,7 @@ def render_markdown(report: Report, attention_only: bool = False) -> str:
     lines.append("")
     lines += _inputs(report)
     lines.append("")
-    lines += _selection(report.selection)
+    lines += _selection(report.selection, report)
     lines += ["", "## Files", ""]
     kept = report.attention_files if attention_only else report.kept_files
     if not report.kept_files:

@@ -36,6 +36,88 @@ class ReportKind(enum.StrEnum):
     """An apply session, at any point of resolution."""
 
 
+class Severity(enum.StrEnum):
+    """How much a row of "Needs attention" asks of a reviewer; the order of the members is the
+    order of the table (the first five are open: the build gate waits for them)."""
+
+    CONFLICT = "conflict"
+    """Open: no safe place (conflict, partially applied, missing file, file exists)."""
+    REVIEW = "review"
+    """Open: found only with fuzz or whitespace ignored, or flagged for review."""
+    WORKTREE = "worktree"
+    """Open: a ``.rej`` file, a conflict marker, an uncommitted edit or an interrupted apply."""
+    CONFIRM = "confirm"
+    """Open: a resolution reused from memory that no person has confirmed."""
+    WARNING = "warning"
+    """Open: a selection warning nobody acknowledged."""
+    UNREVIEWED = "unreviewed"
+    """Not open, not proven: written by ``apply --accept-fuzz`` and decided by no person."""
+    RESOLVED = "resolved"
+    """Decided by a person (a resolution, a confirmation, an acknowledged warning)."""
+    SETTLED = "settled"
+    """Nothing to decide: already applied, a mode change done."""
+    OFFSET = "offset"
+    """Found exactly, some lines away: harmless, collapsed into one line."""
+
+    @property
+    def rank(self) -> int:
+        """0 for the most severe."""
+        return _SEVERITY_ORDER.index(self)
+
+    @property
+    def open(self) -> bool:
+        return self in _OPEN_SEVERITIES
+
+
+_SEVERITY_ORDER = tuple(Severity)
+_OPEN_SEVERITIES = frozenset(
+    {Severity.CONFLICT, Severity.REVIEW, Severity.WORKTREE, Severity.CONFIRM, Severity.WARNING}
+)
+
+OPEN_KINDS: dict[str, tuple[Severity, str, str]] = {
+    "conflict": (Severity.CONFLICT, "conflict", "conflicts"),
+    "review": (Severity.REVIEW, "review item", "review items"),
+    "interrupted": (Severity.WORKTREE, "interrupted apply", "interrupted applies"),
+    "reject": (Severity.WORKTREE, ".rej file left", ".rej files left"),
+    "marker": (Severity.WORKTREE, "file with conflict markers", "files with conflict markers"),
+    "uncommitted": (Severity.WORKTREE, "uncommitted edit", "uncommitted edits"),
+    "confirm": (
+        Severity.CONFIRM,
+        "reused resolution to confirm",
+        "reused resolutions to confirm",
+    ),
+    "warning": (Severity.WARNING, "selection warning", "selection warnings"),
+}
+"""Every kind of open item: its severity and its name (one, many), in the summary's order."""
+
+CONFLICT_STATUSES = frozenset(
+    {
+        HunkStatus.CONFLICT,
+        HunkStatus.PARTIALLY_APPLIED,
+        HunkStatus.MISSING_FILE,
+        HunkStatus.FILE_EXISTS,
+    }
+)
+"""Statuses with no safe place: an open hunk with one is a conflict, any other a review item."""
+
+
+def open_kind(status: HunkStatus) -> str:
+    """``conflict`` or ``review``: the kind of open item an open hunk with ``status`` is."""
+    return "conflict" if status in CONFLICT_STATUSES else "review"
+
+
+def _kind(kind: str) -> tuple[Severity, str, str]:
+    # A kind of open item this report does not know (a newer gate's) still keeps the gate
+    # closed: it is shown under its own name with the worktree items.
+    return OPEN_KINDS.get(kind, (Severity.WORKTREE, kind, kind))
+
+
+def count_phrase(count: int, kind: str) -> str:
+    """``1 conflict``, ``3 review items``."""
+    _severity, one, many = _kind(kind)
+    return f"{count} {one if count == 1 else many}"
+
+
 # --- inputs ---------------------------------------------------------------------------------------
 
 
@@ -76,6 +158,11 @@ class Inputs:
     """patchsmith's version."""
     generated: str
     """When the report was made, ISO 8601 with a time zone."""
+    config_sha256: str | None = None
+    """SHA-256 of the ``.config`` when the selection read it (recorded by ``apply``)."""
+    recorded: bool = True
+    """Whether the selection's inputs were recorded (a session of an older patchsmith has only
+    a one-line summary of its options)."""
 
 
 # --- selection ------------------------------------------------------------------------------------
@@ -92,6 +179,8 @@ class LeftOutGroup:
     """Hunks left out, those of whole files included."""
     paths: tuple[str, ...]
     """The files concerned (tree paths), in patch order."""
+    sizes: tuple[int, ...] = ()
+    """Hunks left out of each of :attr:`paths`, in the same order."""
 
 
 @record
@@ -117,6 +206,20 @@ class SelectionWarning:
     other_path: str | None = None
     other_hunk: int | None = None
     identifiers: tuple[str, ...] = ()
+    number: int = 0
+    """What ``resolve --ack-warning`` takes (0 when it was never numbered)."""
+    acknowledged_by: str = ""
+    """Who read it and said so (``resolve --ack-warning``); empty while it is open."""
+    acknowledged_at: str = ""
+
+    @property
+    def open(self) -> bool:
+        return not self.acknowledged_by
+
+    @property
+    def id(self) -> str:
+        """``[3] drivers/md/dm-verity-target.c``: how the gate names it."""
+        return f"[{self.number}] {self.path}" if self.number else self.path
 
 
 @record
@@ -174,6 +277,22 @@ class Diff:
     """A sentence on what the diff shows (``the vendor already has this change``)."""
     section: str = ""
     """The function context of upstream's ``@@`` line, kept so the hunk reads as in the patch."""
+    old_numbering: str = ""
+    """Whose line numbers :attr:`old_start` is in: ``vanilla``, ``vendor tree``, ``worktree``
+    (empty: the label says it, as ``vanilla`` and ``upstream`` do)."""
+    new_numbering: str = ""
+
+    @property
+    def caption(self) -> str:
+        """``vendor had, vendor tree line 53 → proposal, worktree line 54``."""
+
+        def side(label: str, numbering: str, start: int) -> str:
+            return f"{label}, {numbering} line {start}" if numbering else f"{label} line {start}"
+
+        return (
+            f"{side(self.old_label, self.old_numbering, self.old_start)} → "
+            f"{side(self.new_label, self.new_numbering, self.new_start)}"
+        )
 
     @property
     def old_count(self) -> int:
@@ -261,6 +380,17 @@ class HunkReport:
     """Why there is no :attr:`vendor` diff, in words, when there is none."""
     result_missing: str = ""
     """Why there is no :attr:`result` diff, in words, when there is none."""
+    applied: bool = False
+    """Written where :attr:`found_line` says (by ``apply``; for a prediction: what ``apply``
+    would write)."""
+    region_line: int | None = None
+    """For a hunk that was not written: the vendor tree's line where the region a resolution
+    replaces starts (the 3-way region, or the closest candidate), when there is one."""
+    worktree_line: int | None = None
+    """Where that region (or the result) starts in the worktree now, for a session."""
+    region_kind: str = "region"
+    """What :attr:`region_line` is: ``3-way region`` (found by aligning vanilla's file with the
+    vendor's), ``closest region`` (the most similar lines, as ``check`` reports), ``region``."""
 
     @property
     def detailed(self) -> bool:
@@ -284,9 +414,32 @@ class HunkReport:
         return self.status in FUZZY
 
     @property
-    def landed(self) -> str:
-        """Where it landed, in words: ``line 25 (offset +5, fuzz 1)``, or an em dash."""
-        if self.found_line is None:
+    def severity(self) -> Severity | None:
+        """Where the hunk goes in "Needs attention"; ``None`` for a plainly clean or left-out
+        hunk (not listed)."""
+        if self.status == HunkStatus.EXCLUDED:
+            return None
+        if self.open:
+            if self.resolution is not None:
+                return Severity.CONFIRM  # a reused resolution nobody confirmed
+            return Severity.CONFLICT if self.status in CONFLICT_STATUSES else Severity.REVIEW
+        if self.resolution is not None:
+            return Severity.RESOLVED
+        if self.applied and (self.needs_review or self.status in FUZZY):
+            return Severity.UNREVIEWED
+        if self.status == HunkStatus.OFFSET:
+            return Severity.OFFSET
+        if self.status == HunkStatus.CLEAN and not self.needs_review:
+            return None
+        return Severity.SETTLED
+
+    @property
+    def place(self) -> str:
+        """Where the hunk is, in the vendor tree's line numbers (``check``'s): ``line 44
+        (offset +5)``, ``already there at line 12``, ``not written; fuzzy match at line 1617
+        (offset +368, fuzz 2); its region at line 1721``. A line number in the worktree is
+        named as such; an open hunk is never said to be anywhere it was not written."""
+        if self.status == HunkStatus.EXCLUDED:
             return "—"
         extras = []
         if self.offset:
@@ -294,7 +447,31 @@ class HunkReport:
         if self.fuzz:
             extras.append(f"fuzz {self.fuzz}")
         tail = f" ({', '.join(extras)})" if extras else ""
-        return f"line {self.found_line}{tail}"
+        if self.status == HunkStatus.ALREADY_APPLIED:
+            where = f"at line {self.found_line}" if self.found_line is not None else ""
+            return f"already there {where}".strip()
+        if self.applied and self.found_line is not None:
+            return f"line {self.found_line}{tail}"
+        parts: list[str] = []
+        if self.found_line is not None:
+            match = {
+                HunkStatus.FUZZ: "fuzzy match",
+                HunkStatus.WHITESPACE: "match with whitespace ignored",
+            }.get(self.status, "match")
+            parts.append(f"{match} at line {self.found_line}{tail}")
+        if self.region_line is not None and self.region_line != self.found_line:
+            parts.append(f"{self.region_kind} at line {self.region_line}")
+        elif self.region_line is None and self.worktree_line is not None:
+            parts.append(f"{self.region_kind} at worktree line {self.worktree_line}")
+        if self.resolution is not None:
+            lead = f"{self.resolution.resolution}"
+        elif self.open:
+            lead = "not written"
+        else:
+            lead = "not written (nothing to write)"
+        if not parts:
+            return lead if self.resolution is not None else f"{lead}; no place found"
+        return f"{lead}; " + "; ".join(parts)
 
 
 @record
@@ -330,6 +507,17 @@ class FileReport:
         return self.path
 
     @property
+    def severity(self) -> Severity | None:
+        """For a file without hunks (binary, mode change): as :attr:`HunkReport.severity`."""
+        if not self.selected or self.hunks:
+            return None
+        if self.open:
+            return Severity.CONFLICT if self.status in CONFLICT_STATUSES else Severity.REVIEW
+        if self.status != HunkStatus.CLEAN or self.needs_review:
+            return Severity.SETTLED
+        return None
+
+    @property
     def detailed(self) -> bool:
         return self.status != HunkStatus.CLEAN or any(h.detailed for h in self.hunks)
 
@@ -341,8 +529,38 @@ class StatusCount:
 
 
 @record
+class OpenItemReport:
+    """One thing the build gate waits for (``check``'s exit 1 for a prediction)."""
+
+    kind: str
+    """A key of :data:`OPEN_KINDS`: ``conflict``, ``review``, ``confirm``, ``warning``,
+    ``reject``, ``marker``, ``uncommitted``, ``interrupted``."""
+    id: str
+    """The hunk id, the warning (``[3] path``) or the path."""
+    detail: str = ""
+
+    @property
+    def severity(self) -> Severity:
+        return _kind(self.kind)[0]
+
+    @property
+    def label(self) -> str:
+        """How :attr:`Summary.unresolved` names it: the hunk id, or ``path (reject)``."""
+        if self.kind in ("conflict", "review"):
+            return self.id
+        if self.kind == "confirm":
+            return f"{self.id} (reused: confirm)"
+        return f"{self.id} ({self.kind})"
+
+
+@record
 class Summary:
-    """The ten-second answer at the top of every report."""
+    """The ten-second answer at the top of every report.
+
+    Every statement in it is derived from :attr:`open`, the build gate's own list (a session's
+    :meth:`~patchsmith.workspace.session.SessionStore.open_items`; for a prediction, what makes
+    ``check`` exit 1), so the summary and the gate cannot disagree: :attr:`safe_to_build` is
+    "the list is empty", and nothing is said to be fine while it is not."""
 
     files: int
     """File diffs kept by the selection."""
@@ -351,17 +569,102 @@ class Summary:
     counts: tuple[StatusCount, ...]
     """Kept hunks by status (a file without hunks counts once), then ``excluded``; in the order
     of :class:`~patchsmith.model.HunkStatus`, only statuses that occur."""
+    open: tuple[OpenItemReport, ...]
+    """What the gate waits for, most severe first (then in the gate's order)."""
     fuzzed: tuple[str, ...]
-    """Ids of every hunk found only with fuzz or whitespace ignored."""
+    """Ids of every kept hunk found only with fuzz or whitespace ignored."""
     silently_fuzzed: tuple[str, ...]
-    """Those of :attr:`fuzzed` that went in without a review flag or a person's decision."""
-    unresolved: tuple[str, ...]
-    """Ids of what still needs a person (hunks, or files without hunks)."""
+    """Those of :attr:`fuzzed` that were written without a person deciding them (``apply
+    --accept-fuzz``): not open, and not proven either."""
+    resolved: int
+    """Hunks a person decided (resolutions made here, and reused ones confirmed)."""
     warnings: int
-    """Selection warnings to read."""
-    safe_to_build: bool
-    verdict: str
-    """Why it is or is not safe to build, one clause (without the yes or no)."""
+    """Selection warnings, open or acknowledged."""
+    prediction: bool = False
+    """Made from ``check``: the gate is ``check``'s exit status, and "open" means "would be
+    open once applied"."""
+
+    @property
+    def safe_to_build(self) -> bool:
+        return not self.open
+
+    @property
+    def unresolved(self) -> tuple[str, ...]:
+        """:attr:`open` as labels (:attr:`OpenItemReport.label`), in its order."""
+        return tuple(item.label for item in self.open)
+
+    @property
+    def open_counts(self) -> tuple[tuple[str, int], ...]:
+        """(kind, count) of :attr:`open`, in the order of :data:`OPEN_KINDS`."""
+        counted: dict[str, int] = {}
+        for item in self.open:
+            counted[item.kind] = counted.get(item.kind, 0) + 1
+        known = [kind for kind in OPEN_KINDS if kind in counted]
+        known += [kind for kind in counted if kind not in OPEN_KINDS]
+        return tuple((kind, counted[kind]) for kind in known)
+
+    @property
+    def open_phrase(self) -> str:
+        """``1 conflict, 1 .rej file left`` (empty when nothing is open)."""
+        return ", ".join(count_phrase(count, kind) for kind, count in self.open_counts)
+
+    @property
+    def warnings_open(self) -> int:
+        return sum(1 for item in self.open if item.kind == "warning")
+
+    @property
+    def fuzzed_open(self) -> tuple[str, ...]:
+        waiting = {item.id for item in self.open}
+        return tuple(i for i in self.fuzzed if i in waiting)
+
+    @property
+    def fuzz_phrase(self) -> str:
+        """``fuzzy hunks: 2 (1 open, 1 decided by a person)``: what happened to each."""
+        if not self.fuzzed:
+            return "fuzzy hunks: none"
+        waiting = len(self.fuzzed_open)
+        silent = len(self.silently_fuzzed)
+        decided = len(self.fuzzed) - waiting - silent
+        parts = [
+            f"{count} {what}"
+            for count, what in (
+                (waiting, "open"),
+                (decided, "decided by a person"),
+                (silent, "written by apply --accept-fuzz, decided by nobody"),
+            )
+            if count
+        ]
+        return f"fuzzy hunks: {len(self.fuzzed)} ({', '.join(parts)})"
+
+    @property
+    def warnings_phrase(self) -> str:
+        """``selection warnings: 3 (1 open, 2 acknowledged)``."""
+        if not self.warnings:
+            return "selection warnings: none"
+        waiting = self.warnings_open
+        if self.prediction:
+            return f"selection warnings: {self.warnings}"
+        read = self.warnings - waiting
+        parts = [f"{n} {w}" for n, w in ((waiting, "open"), (read, "acknowledged")) if n]
+        return f"selection warnings: {self.warnings} ({', '.join(parts)})"
+
+    @property
+    def verdict(self) -> str:
+        """Why it is or is not safe to build, one clause (without the yes or no)."""
+        count = len(self.open)
+        noun = "item" if count == 1 else "items"
+        if self.prediction:
+            if count:
+                phrase = self.open_phrase
+                return f"{count} {noun} would be open once applied: {phrase} (check exits 1)"
+            return (
+                "once applied, nothing would be open: every hunk has a safe place or is already "
+                "there (check exits 0)"
+            )
+        if count:
+            verb = "keeps" if count == 1 else "keep"
+            return f"{count} open {noun} {verb} the build gate closed: {self.open_phrase}"
+        return "nothing is open: the build gate opens"
 
 
 @record
@@ -385,6 +688,48 @@ class DiffstatEntry:
 
 
 @record
+class AttentionRow:
+    """One row of "Needs attention": a hunk, a file without hunks, a selection warning or
+    another open item of the gate, with its place in the order reviewers read."""
+
+    order: int
+    """1-based position in the table (severity first, then patch order)."""
+    severity: Severity
+    kind: str
+    """For an open row, a key of :data:`OPEN_KINDS`; otherwise the severity's name."""
+    id: str
+    path: str
+    status: str
+    """The hunk's or file's status, or what the item is (``reject``, ``warning``...)."""
+    place: str
+    """Where, in the vendor tree's line numbers (:attr:`HunkReport.place`)."""
+    reason: str
+    open: bool
+    entry: int | None = None
+    """The file diff it belongs to (for links), when it is a hunk or a file."""
+    hunk: HunkReport | None = None
+    file: FileReport | None = None
+    warning: SelectionWarning | None = None
+
+    @property
+    def needs_review(self) -> bool:
+        """The engine's review flag on the hunk (or on the hunk-less file) of the row."""
+        if self.hunk is not None:
+            return self.hunk.needs_review
+        return self.file is not None and self.file.needs_review
+
+
+@record
+class OffsetDigest:
+    """The harmless offsets, collapsed into one line: ``31 offsets, largest +30``."""
+
+    count: int
+    largest: int
+    """The offset farthest from zero, signed."""
+    ids: tuple[str, ...]
+
+
+@record
 class Report:
     """A whole review report."""
 
@@ -398,6 +743,11 @@ class Report:
     """The final combined change, per file, in patch order."""
     selection: SelectionReport | None = None
     build: BuildReport | None = None
+    attention: tuple[AttentionRow, ...] = ()
+    """Everything a reviewer should look at, most severe first (:class:`Severity`); the
+    harmless offsets last."""
+    phase: str = ""
+    """A session's phase in words (``applied``, ``finished``); empty for a prediction."""
     schema: str = SCHEMA
 
     @property
@@ -409,24 +759,23 @@ class Report:
         return tuple(f for f in self.files if not f.selected)
 
     @property
-    def attention_files(self) -> tuple[FileReport, ...]:
-        """The kept files with something in :attr:`attention`, in patch order."""
-        wanted = {id(file) for file, _hunk in self.attention}
-        return tuple(f for f in self.kept_files if id(f) in wanted)
+    def listed_attention(self) -> tuple[AttentionRow, ...]:
+        """The rows shown one by one: all but the harmless offsets."""
+        return tuple(row for row in self.attention if row.severity != Severity.OFFSET)
 
     @property
-    def attention(self) -> tuple[tuple[FileReport, HunkReport | None], ...]:
-        """Every kept hunk (or hunk-less file) that was not plainly clean, in patch order."""
-        found: list[tuple[FileReport, HunkReport | None]] = []
-        for file in self.kept_files:
-            if not file.hunks:
-                if file.status != HunkStatus.CLEAN or file.needs_review or file.open:
-                    found.append((file, None))
-                continue
-            found.extend(
-                (file, hunk)
-                for hunk in file.hunks
-                if hunk.status != HunkStatus.EXCLUDED
-                and (hunk.status != HunkStatus.CLEAN or hunk.needs_review or hunk.open)
-            )
-        return tuple(found)
+    def offsets(self) -> OffsetDigest | None:
+        """The harmless offsets, for the one collapsed line (``None`` when there are none)."""
+        rows = [r for r in self.attention if r.severity == Severity.OFFSET and r.hunk is not None]
+        if not rows:
+            return None
+        shifts = [r.hunk.offset for r in rows if r.hunk is not None]
+        largest = max(shifts, key=lambda shift: (abs(shift), shift))
+        return OffsetDigest(len(rows), largest, tuple(r.id for r in rows))
+
+    @property
+    def attention_files(self) -> tuple[FileReport, ...]:
+        """The kept files with a row in :attr:`attention` other than a harmless offset, in
+        patch order: what ``--attention-only`` lists."""
+        wanted = {row.entry for row in self.listed_attention if row.entry is not None}
+        return tuple(f for f in self.kept_files if f.entry in wanted)

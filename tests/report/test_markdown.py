@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.select import Selection
+from patchsmith.report.builders import attention_rows
 from patchsmith.report.markdown import code_span, fence, render_markdown
 from patchsmith.report.model import (
     Diff,
@@ -13,6 +14,7 @@ from patchsmith.report.model import (
     FileReport,
     HunkReport,
     Inputs,
+    OpenItemReport,
     PatchInput,
     Report,
     ReportKind,
@@ -37,8 +39,10 @@ def test_summary_comes_first_and_says_what_matters(make_demo_report: Callable[..
     text = render_markdown(make_demo_report())
     head = text.split("## Needs attention")[0]
     assert "**Safe to build: no**" in head
-    assert "Nothing silently fuzzed" in head
-    assert "unresolved: **2**" in head
+    # What is open comes first, counted by kind and named; nothing is said to be fine.
+    assert "🔴 **Open (2)**: **2 conflicts**: `Makefile#1`, `drivers/md/dm-snap.c#3`" in head
+    assert "✅" not in head and "Nothing silently fuzzed" not in head
+    assert "fuzzy hunks: none" in head
     assert "| conflict | 2 |" in head
 
 
@@ -98,9 +102,10 @@ def _hostile_report() -> Report:
         hunks=(hunk,),
         open=False,
     )
-    summary = Summary(1, 1, (), (), (), (hunk.id,), 0, False, "1 item needs a person")
+    summary = Summary(1, 1, (), (OpenItemReport("conflict", hunk.id),), (), (), 0, 0)
     inputs = Inputs((PatchInput("p.diff", 1, 1, "0" * 64),), "t", None, None, (), 1, 2, "v", "d")
-    return Report(ReportKind.PREDICTION, "p on t", inputs, summary, (file,), ())
+    rows = attention_rows((file,), (), summary.open)
+    return Report(ReportKind.PREDICTION, "p on t", inputs, summary, (file,), (), attention=rows)
 
 
 def test_text_from_the_patch_cannot_break_the_layout() -> None:

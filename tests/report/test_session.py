@@ -52,6 +52,7 @@ def test_open_session_is_not_safe_to_build(
         "drivers/md/dm-snap.c#3",
         "drivers/md/dm-snap.c.rej (reject)",
     ]
+    assert document["summary"]["open_counts"] == {"conflict": 1, "reject": 1}
     assert document["summary"]["safe_to_build"] is False
     hunk = document["files"][0]["hunks"][2]
     assert hunk["open"] is True
