@@ -908,7 +908,7 @@ class _Lines:
 def _lines_of(hunk: SessionHunk, context: ReportContext) -> _Lines:
     applied = context.applied_lines
     result = context.result_lines
-    identity = LineMap()
+    identity = LineMap(())
     region = None
     if hunk.vendor is not None and applied is not None:
         region = applied.get(hunk.path, identity).to_old(hunk.vendor.start)

@@ -1,0 +1,270 @@
+"""The summary and the gate cannot disagree.
+
+Over generated sessions (hypothesis: mixes of statuses, review flags, applied hunks,
+resolutions, reused ones, selection warnings read or not, ``.rej`` files, conflict markers,
+uncommitted edits, an interrupted apply), the report's "safe to build" is the build gate's own
+verdict (:func:`patchsmith.kernel.build.check_gate` over the real store, on a real worktree),
+everything open is counted once and listed first, and no line of the summary is green while
+anything is open. For predictions, over every hand-made fixture: "safe to build" is ``check``'s
+exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patchsmith.cli import main
+from patchsmith.errors import GateError
+from patchsmith.kernel.build import check_gate
+from patchsmith.model import HunkStatus, Resolution
+from patchsmith.report.builders import ReportContext, from_session
+from patchsmith.report.jsonreport import to_json
+from patchsmith.report.render import render
+from patchsmith.workspace.session import (
+    OPEN_STATUSES,
+    PatchInfo,
+    Phase,
+    Session,
+    SessionFile,
+    SessionHunk,
+    SessionStore,
+    SessionWarning,
+)
+from tests.conftest import FIXTURES
+
+PATHS = ("drivers/md/dm-a.c", "drivers/md/dm-b.c")
+ORIGINAL = b"int a;\nint b;\nint c;\n"
+WRITABLE = (HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.FUZZ, HunkStatus.WHITESPACE)
+STATUSES = [s for s in HunkStatus if s != HunkStatus.EXCLUDED]
+
+
+@st.composite
+def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
+    status = draw(st.sampled_from(STATUSES))
+    review = draw(st.booleans())
+    applied = status in WRITABLE and draw(st.booleans())
+    hunk = SessionHunk(
+        id=f"{PATHS[number % 2]}#{number + 1}",
+        path=PATHS[number % 2],
+        file_number=number % 2 + 1,
+        number=number + 1,
+        status=status,
+        needs_review=review,
+        reason="generated",
+        expected_line=1,
+        found_line=draw(st.none() | st.integers(1, 3)),
+        offset=draw(st.integers(-3, 3)),
+        fuzz=2 if status == HunkStatus.FUZZ else 0,
+        applied=applied,
+        upstream="@@ -1,1 +1,1 @@ int f(void)\n-int a;\n+int A;\n",
+        pre_image="int a;\n",
+        post_image="int A;\n",
+    )
+    if hunk.needs_resolution and draw(st.booleans()):
+        resolution = draw(st.sampled_from(list(Resolution)))
+        hunk = replace(
+            hunk,
+            resolution=resolution,
+            resolution_reason="generated" if resolution == Resolution.DROPPED else None,
+            resolved_by="A <a@example.org>",
+            resolved_at="2025-01-01T00:00:00+00:00",
+            reused=draw(st.booleans()),
+        )
+    return hunk
+
+
+@st.composite
+def sessions(draw: st.DrawFn) -> dict[str, object]:
+    count = draw(st.integers(1, 6))
+    made = tuple(draw(hunks(n)) for n in range(count))
+    warnings = tuple(
+        SessionWarning(
+            number=n + 1,
+            key=f"k{n}",
+            kind="uses-left-out",
+            path=PATHS[n % 2],
+            message=f"warning {n}",
+            hunk=1,
+            acknowledged_by=draw(st.sampled_from([None, "B <b@example.org>"])),
+            acknowledged_at="2025-01-01T00:00:00+00:00",
+        )
+        for n in range(draw(st.integers(0, 3)))
+    )
+    return {
+        "hunks": made,
+        "warnings": warnings,
+        "phase": draw(st.sampled_from([Phase.READY] * 5 + [Phase.APPLYING])),
+        "rejects": draw(st.sets(st.sampled_from(PATHS))),
+        "markers": draw(st.sets(st.sampled_from(PATHS))),
+        "edited": draw(st.sets(st.sampled_from(PATHS))),
+    }
+
+
+def _repository(root: Path) -> tuple[Path, str]:
+    worktree = root / "worktree"
+    (worktree / "drivers" / "md").mkdir(parents=True)
+    for path in PATHS:
+        (worktree / path).write_bytes(ORIGINAL)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", *command], cwd=worktree, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=worktree, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    return worktree, head
+
+
+def _prepare(worktree: Path, spec: dict[str, object]) -> None:
+    """The worktree as the spec says: .rej files, conflict markers, edits not committed."""
+    for path in PATHS:
+        data = ORIGINAL
+        if path in spec["markers"]:  # type: ignore[operator]
+            data = b"<<<<<<< vendor\nint a;\n=======\nint A;\n>>>>>>> upstream-after\n"
+        elif path in spec["edited"]:  # type: ignore[operator]
+            data = ORIGINAL + b"int d;\n"
+        (worktree / path).write_bytes(data)
+        reject = worktree / (path + ".rej")
+        if path in spec["rejects"]:  # type: ignore[operator]
+            reject.write_bytes(b"--- a\n+++ b\n@@ -1 +1 @@\n-int a;\n+int A;\n")
+        elif reject.exists():
+            reject.unlink()
+
+
+def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anything_is_open(
+    tmp_path: Path, report_schema: dict[str, object]
+) -> None:
+    worktree, head = _repository(tmp_path)
+    validator = jsonschema.Draft202012Validator(report_schema)
+    store = SessionStore(tmp_path / "session" / "session.json")
+    seen: set[tuple[bool, frozenset[str]]] = set()
+
+    @settings(
+        max_examples=120,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(sessions())
+    def check(spec: dict[str, object]) -> None:
+        session = Session(
+            patch=PatchInfo("generated", ("generated.patch",), 10, "0" * 64),
+            tree=str(tmp_path / "tree"),
+            tree_kind="plain",
+            worktree=str(worktree),
+            branch="patchsmith/generated",
+            git_dir=str(worktree / ".git"),
+            base_commit=head,
+            strip=1,
+            fuzz=2,
+            selection="",
+            accept_fuzz=True,
+            merge=False,
+            base=None,
+            created="2025-01-01T00:00:00+00:00",
+            phase=str(spec["phase"]),
+            files=tuple(SessionFile(path, "modified") for path in PATHS),
+            hunks=spec["hunks"],  # type: ignore[arg-type]
+            warnings=spec["warnings"],  # type: ignore[arg-type]
+        )
+        with store.locked():
+            store.write(session)
+        _prepare(worktree, spec)
+        items = store.open_items()
+        try:
+            check_gate(store)
+            gate_opens = True
+        except GateError:
+            gate_opens = False
+        report = from_session(store.load(), items, ReportContext(tree="tree"))
+        summary = report.summary
+        assert summary.safe_to_build is gate_opens
+        assert len(summary.open) == len(items) == sum(n for _kind, n in summary.open_counts)
+        open_hunks = [i for i in items if i.kind == "hunk"]
+        kinds = dict(summary.open_counts)
+        assert kinds.get("conflict", 0) + kinds.get("review", 0) == len(open_hunks)
+        assert kinds.get("conflict", 0) == sum(
+            1
+            for i in open_hunks
+            if session.hunk(i.hunk_id or "").status
+            in (
+                HunkStatus.CONFLICT,
+                HunkStatus.PARTIALLY_APPLIED,
+                HunkStatus.MISSING_FILE,
+                HunkStatus.FILE_EXISTS,
+            )
+        )
+        assert kinds.get("warning", 0) == sum(1 for w in session.warnings if w.open)
+        # Most severe first, every open item once, open rows before every settled one.
+        ranks = [row.severity.rank for row in report.attention]
+        assert ranks == sorted(ranks)
+        assert [row.order for row in report.attention] == list(range(1, len(ranks) + 1))
+        assert sum(1 for row in report.attention if row.open) == len(items)
+        opened = [row.open for row in report.attention]
+        assert opened == sorted(opened, reverse=True)
+        # What a reader sees.
+        markdown = render(report, "md")
+        html = render(report, "html")
+        head_md = markdown.split("## Needs attention")[0]
+        head_html = html.split('<section id="attention">')[0]
+        if items:
+            assert "✅" not in markdown and "Safe to build: yes" not in markdown
+            assert f"🔴 **Open ({len(items)})**" in head_md
+            assert 'class="verdict yes"' not in html and 'class="good"' not in head_html
+            assert f"<b>Open ({len(items)})</b>" in head_html
+        else:
+            assert "> ✅ **Safe to build: yes**: nothing is open" in head_md
+            assert "🔴" not in head_md and 'class="openitems"' not in head_html
+        document = json.loads(render(report, "json"))
+        validator.validate(document)
+        assert document["summary"]["safe_to_build"] is gate_opens
+        assert document == to_json(report)
+        seen.add((gate_opens, frozenset(i.kind for i in items)))
+
+    check()
+    # The generated sessions did reach both verdicts and every kind of open item.
+    assert {verdict for verdict, _kinds in seen} == {True, False}
+    reached = set().union(*(kinds for _verdict, kinds in seen))
+    assert {"hunk", "reject", "marker", "uncommitted", "warning", "interrupted"} <= reached
+
+
+def test_open_statuses_here_are_the_session_s() -> None:
+    # The generator leans on the session's rule of what needs a person; if the session's set
+    # grows, this test says so rather than silently generating fewer open hunks.
+    assert {
+        HunkStatus.CONFLICT,
+        HunkStatus.PARTIALLY_APPLIED,
+        HunkStatus.MISSING_FILE,
+        HunkStatus.FILE_EXISTS,
+        HunkStatus.FUZZ,
+        HunkStatus.WHITESPACE,
+    } == set(OPEN_STATUSES)
+
+
+CHECK_FIXTURES = sorted(p for p in FIXTURES.glob("check-*") if (p / "patch.diff").exists())
+
+
+@pytest.mark.parametrize("fixture", CHECK_FIXTURES, ids=lambda p: p.name)
+def test_a_prediction_is_safe_to_build_exactly_when_check_exits_0(
+    fixture: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(fixture)
+    code = main(["check", "patch.diff", "--tree", "tree"])
+    capsys.readouterr()
+    output = tmp_path / "report.json"
+    assert (
+        main(["check", "patch.diff", "--tree", "tree", "--report", "json", "-o", str(output)])
+        == code
+    )
+    capsys.readouterr()
+    summary = json.loads(output.read_text(encoding="utf-8"))["summary"]
+    assert summary["safe_to_build"] is (code == 0)
+    assert (summary["open"] == []) is (code == 0)
