@@ -334,7 +334,8 @@ def test_finish_refuses_an_output_it_cannot_write_before_doing_anything(
     assert json.loads(capsys.readouterr().out)["phase"] != "finished"
     # The same session finishes once -o names a file.
     assert main(["finish", "-o", str(work / "carried.patch"), "--session", str(worktree)]) == 0
-    assert (work / "carried.patch").read_bytes().startswith(b"diff --git")
+    carried = (work / "carried.patch").read_bytes()
+    assert carried.startswith(b"From: ") and b"\n---\n" in carried and b"\ndiff --git " in carried
 
 
 def test_an_output_that_fails_half_way_leaves_the_old_file_and_no_temporary(

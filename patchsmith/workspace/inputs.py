@@ -19,7 +19,7 @@ import hashlib
 import os
 from typing import Any
 
-from patchsmith.patchfile.select import SelectionResult, describe
+from patchsmith.patchfile.select import SelectionResult, describe, strip_components
 from patchsmith.record import record
 
 __all__ = ["FileChoice", "MailInfo", "SelectionInputs", "SourceInfo", "selection_inputs"]
@@ -73,6 +73,8 @@ class FileChoice:
     """Index into :attr:`SelectionInputs.sources`."""
     mail: int | None = None
     """Index into :attr:`SelectionInputs.mails`, when the diff came from a mail."""
+    old_path: str | None = None
+    """The tree path of the old side of a rename or copy, when it differs from :attr:`path`."""
 
     @property
     def selected(self) -> bool:
@@ -135,6 +137,7 @@ class SelectionInputs:
                     "class": f.kbuild_class,
                     "source": f.source,
                     "mail": f.mail,
+                    "old_path": f.old_path,
                 }
                 for f in self.files
             ],
@@ -168,6 +171,7 @@ class SelectionInputs:
                     kbuild_class=f.get("class"),
                     source=int(f.get("source", 0)),
                     mail=f.get("mail"),
+                    old_path=f.get("old_path"),
                 )
                 for f in data["files"]
             ),
@@ -198,6 +202,7 @@ def selection_inputs(result: SelectionResult) -> SelectionInputs:
         entry = decision.entry
         path = decision.tree_path
         found = seen.get(path)
+        old = strip_components(entry.old_name, result.strip) if entry.old_name else None
         files.append(
             FileChoice(
                 entry=entry.number,
@@ -209,6 +214,7 @@ def selection_inputs(result: SelectionResult) -> SelectionInputs:
                 kbuild_class=str(found.kind) if found is not None else None,
                 source=entry.source,
                 mail=entry.mail,
+                old_path=old if old != path else None,
             )
         )
     return SelectionInputs(

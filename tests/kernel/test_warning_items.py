@@ -76,7 +76,11 @@ def test_check_report_is_not_safe_while_a_warning_stands(
     assert main([*args, "--report", "md"]) == 1
 
     out = capsys.readouterr().out
-    assert "**Safe to build: no**: 1 selection warning(s) need a person" in out
+    assert (
+        "**Safe to build: no**: 1 item would be open once applied: 1 selection warning "
+        "(check exits 1)"
+    ) in out
+    assert "🔴 **Open (1)**: **1 selection warning**: `[1] drivers/md/dm-table.c`" in out
 
 
 def test_a_session_keeps_the_gate_closed_until_the_warning_is_acknowledged(

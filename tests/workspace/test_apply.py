@@ -114,7 +114,7 @@ def test_the_tree_is_byte_identical_after_everything(demo_tree: Path, tmp_path: 
     store.resolve("drivers/md/dm-snap.c#3", Resolution.DROPPED, reason="vendor has it")
     assert fingerprint(demo_tree) == before
     assert store.open_items() == []
-    out = finish_session(store, str(tmp_path / "final.patch"))
+    out = finish_session(store, str(tmp_path / "final.patch")).patch
     assert fingerprint(demo_tree) == before
     copy = tmp_path / "check"
     shutil.copytree(demo_tree, copy)
