@@ -318,7 +318,7 @@ def _attention(report: Report) -> str:
             status = _status(row.status) if row.hunk or row.file else _e(row.status)
             out.append(
                 f'<tr data-severity="{_e(row.severity)}"><td class="num">{row.order}</td>'
-                f"<td>{label}</td><td>{_row_link(row)}</td>"
+                f'<td class="sev">{label}</td><td>{_row_link(row)}</td>'
                 f"<td>{status}{_review(row.needs_review)}</td><td>{_e(row.place)}</td>"
                 f"<td>{_e(row.reason)}</td><td>{_row_state(row)}</td></tr>"
             )
