@@ -439,6 +439,7 @@ def summarize(
     counter: Counter[HunkStatus] = Counter()
     fuzzed: list[str] = []
     silent: list[str] = []
+    trusted: list[str] = []
     resolved = 0
     kept_files = 0
     kept_hunks = 0
@@ -457,7 +458,10 @@ def summarize(
                 continue
             kept_hunks += 1
             if hunk.resolution is not None and not hunk.open:
-                resolved += 1
+                if hunk.resolution.trusted:
+                    trusted.append(hunk.id)
+                else:
+                    resolved += 1
             if hunk.fuzzy:
                 fuzzed.append(hunk.id)
                 if not hunk.open and hunk.applied and hunk.resolution is None:
@@ -473,6 +477,7 @@ def summarize(
         resolved=resolved,
         warnings=warnings,
         prediction=kind == ReportKind.PREDICTION,
+        trusted=tuple(trusted),
     )
 
 

@@ -242,6 +242,10 @@ def _summary(report: Report) -> str:
             if more > 0:
                 named += f" and {more} more"
             kinds.append(f"<li><b>{_e(phrase)}</b>: {named}</li>")
+        if any(kind == "confirm" for kind, _count in summary.open_counts):
+            kinds.append(
+                "<li>confirm each with <code>patchsmith resolve HUNK --confirm</code></li>"
+            )
         parts.append(
             f'<div class="openitems"><b>Open ({len(summary.open)})</b><ul>'
             + "".join(kinds)
@@ -252,6 +256,12 @@ def _summary(report: Report) -> str:
         parts.append(
             '<div class="notice">Written with fuzz by <code>apply --accept-fuzz</code> and '
             f"decided by nobody: {listed}</div>"
+        )
+    if summary.trusted:
+        listed = ", ".join(f"<code>{_e(i)}</code>" for i in summary.trusted)
+        parts.append(
+            '<div class="notice">Reused and trusted by <code>apply --trust-memory</code>, '
+            f"confirmed by nobody: {listed}</div>"
         )
     if report.build is not None and not report.build.ok:
         parts.append(

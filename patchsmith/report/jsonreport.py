@@ -127,6 +127,7 @@ def _summary(summary: Summary) -> dict[str, object]:
         "open_counts": dict(summary.open_counts),
         "warnings_open": summary.warnings_open,
         "resolved": summary.resolved,
+        "trusted": list(summary.trusted),
     }
 
 

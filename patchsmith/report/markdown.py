@@ -151,6 +151,9 @@ def severity_label(row: AttentionRow) -> str:
     return str(row.severity)
 
 
+_CONFIRM = "`patchsmith resolve HUNK --confirm`"
+"""How a reused resolution is confirmed (named where one waits)."""
+
 _LISTED_PER_KIND = 5
 """Ids named per kind in the summary's open line; the rest are counted (all are in the table)."""
 
@@ -178,11 +181,19 @@ def _summary(report: Report) -> list[str]:
             if more > 0:
                 named += f" and {more} more"
             kinds.append(f"**{phrase}**: {named}")
+        if any(kind == "confirm" for kind, _count in summary.open_counts):
+            kinds.append(f"confirm each with {_CONFIRM}")
         lines += [f"> 🔴 **Open ({len(summary.open)})**: " + " · ".join(kinds), ">"]
     if summary.silently_fuzzed:
         listed = ", ".join(code_span(i, False) for i in summary.silently_fuzzed)
         lines += [
             f"> ⚠️ **Written with fuzz by `apply --accept-fuzz` and decided by nobody:** {listed}",
+            ">",
+        ]
+    if summary.trusted:
+        listed = ", ".join(code_span(i, False) for i in summary.trusted)
+        lines += [
+            f"> ⚠️ **Reused and trusted by `apply --trust-memory`, confirmed by nobody:** {listed}",
             ">",
         ]
     if report.build is not None and not report.build.ok:

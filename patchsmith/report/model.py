@@ -51,7 +51,8 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
     """Open: a selection warning nobody acknowledged."""
     UNREVIEWED = "unreviewed"
-    """Not open, not proven: written by ``apply --accept-fuzz`` and decided by no person."""
+    """Not open, not proven: written by ``apply --accept-fuzz``, or a reused resolution
+    trusted by ``apply --trust-memory``; no person decided it here."""
     RESOLVED = "resolved"
     """Decided by a person (a resolution, a confirmation, an acknowledged warning)."""
     SETTLED = "settled"
@@ -424,7 +425,7 @@ class HunkReport:
                 return Severity.CONFIRM  # a reused resolution nobody confirmed
             return Severity.CONFLICT if self.status in CONFLICT_STATUSES else Severity.REVIEW
         if self.resolution is not None:
-            return Severity.RESOLVED
+            return Severity.UNREVIEWED if self.resolution.trusted else Severity.RESOLVED
         if self.applied and (self.needs_review or self.status in FUZZY):
             return Severity.UNREVIEWED
         if self.status == HunkStatus.OFFSET:
@@ -583,6 +584,8 @@ class Summary:
     prediction: bool = False
     """Made from ``check``: the gate is ``check``'s exit status, and "open" means "would be
     open once applied"."""
+    trusted: tuple[str, ...] = ()
+    """Reused resolutions ``apply --trust-memory`` confirmed: not open, and seen by nobody."""
 
     @property
     def safe_to_build(self) -> bool:

@@ -165,8 +165,10 @@ def _decided(hunk: SessionHunk, regions: dict[str, LineMap] | None) -> str:
     text = f"{hunk.id} ({_where(hunk, regions)}): {verb} by {who}"
     if when:
         text += f", {when}"
-    if hunk.reused:
-        text += " (reused from an earlier run)"
+    if hunk.reused and hunk.trusted:
+        text += " (reused from an earlier run, trusted by apply --trust-memory)"
+    elif hunk.reused:
+        text += f" (reused from an earlier run, confirmed by {hunk.confirmed_by or 'someone'})"
     if hunk.resolution_reason:
         text += f": {hunk.resolution_reason}"
     return text

@@ -1,7 +1,8 @@
 """The summary and the gate cannot disagree.
 
 Over generated sessions (hypothesis: mixes of statuses, review flags, applied hunks,
-resolutions, reused ones, selection warnings read or not, ``.rej`` files, conflict markers,
+resolutions, reused ones waiting for a person, confirmed or trusted, selection warnings read or
+not, ``.rej`` files, conflict markers,
 uncommitted edits, an interrupted apply), the report's "safe to build" is the build gate's own
 verdict (:func:`patchsmith.kernel.build.check_gate` over the real store, on a real worktree),
 everything open is counted once and listed first, and no line of the summary is green while
@@ -70,13 +71,20 @@ def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
     )
     if hunk.needs_resolution and draw(st.booleans()):
         resolution = draw(st.sampled_from(list(Resolution)))
+        reused = draw(st.booleans())
+        # A reused resolution waits for a person (reused: confirm), was confirmed by one, or
+        # was trusted by apply --trust-memory.
+        confirmed = draw(st.sampled_from(["waiting", "person", "trusted"])) if reused else ""
         hunk = replace(
             hunk,
             resolution=resolution,
             resolution_reason="generated" if resolution == Resolution.DROPPED else None,
             resolved_by="A <a@example.org>",
             resolved_at="2025-01-01T00:00:00+00:00",
-            reused=draw(st.booleans()),
+            reused=reused,
+            confirmed_by=None if confirmed in ("", "waiting") else "C <c@example.org>",
+            confirmed_at=None if confirmed in ("", "waiting") else "2025-01-02T00:00:00+00:00",
+            trusted=confirmed == "trusted",
         )
     return hunk
 
@@ -200,6 +208,10 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
             )
         )
         assert kinds.get("warning", 0) == sum(1 for w in session.warnings if w.open)
+        assert kinds.get("confirm", 0) == sum(1 for h in session.hunks if h.to_confirm)
+        assert len(summary.trusted) == sum(
+            1 for h in session.hunks if h.trusted and h.needs_resolution
+        )
         # Most severe first, every open item once, open rows before every settled one.
         ranks = [row.severity.rank for row in report.attention]
         assert ranks == sorted(ranks)
@@ -230,7 +242,9 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
     # The generated sessions did reach both verdicts and every kind of open item.
     assert {verdict for verdict, _kinds in seen} == {True, False}
     reached = set().union(*(kinds for _verdict, kinds in seen))
-    assert {"hunk", "reject", "marker", "uncommitted", "warning", "interrupted"} <= reached
+    assert {"hunk", "confirm", "reject", "marker", "uncommitted", "warning", "interrupted"} <= (
+        reached
+    )
 
 
 def test_open_statuses_here_are_the_session_s() -> None:

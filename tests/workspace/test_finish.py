@@ -223,3 +223,50 @@ def test_description_lines_a_patch_reader_would_take_for_a_diff_are_quoted(
     for tool in (["patch", "-p1", "--dry-run", "-i"], ["git", "apply", "--check"]):
         done = subprocess.run([*tool, str(patch)], cwd=copy, capture_output=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_reused_resolution_is_open_until_confirmed_and_then_named_as_reused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tree, store = _resolved(tmp_path, capsys)
+    session = store.load()
+    assert main(["abort", "--session", session.worktree]) == 0
+    capsys.readouterr()
+    # The same mails onto the same tree again: memory replays the decision, to be confirmed.
+    code = main(
+        [
+            "apply",
+            str(SCENARIO / "series.mbox"),
+            "--tree",
+            str(tree),
+            "--base",
+            str(SCENARIO / "vanilla"),
+            "--worktree",
+            str(tmp_path / "again"),
+            "--json",
+        ]
+    )
+    assert code == 1
+    again = SessionStore.open(Path(json.loads(capsys.readouterr().out)["worktree"]))
+    assert again.load().hunk("drivers/md/dm-region.c#1").to_confirm
+    assert main(["report", "--format", "md", "--session", str(again.path)]) == 1
+    report = capsys.readouterr().out
+    assert (
+        "🔴 **Open (1)**: **1 reused resolution to confirm**: `drivers/md/dm-region.c#1` · "
+        "confirm each with `patchsmith resolve HUNK --confirm`"
+    ) in report
+    assert "| 1 | **open: reused resolution to confirm** | `drivers/md/dm-region.c#1` |" in report
+    assert main(["finish", "--session", str(again.path)]) == 1
+    capsys.readouterr()
+    assert (
+        main(["resolve", "drivers/md/dm-region.c#1", "--confirm", "--session", str(again.path)])
+        == 0
+    )
+    output = tmp_path / "again.patch"
+    assert main(["finish", "--session", str(again.path), "-o", str(output)]) == 0
+    text = output.read_text(encoding="utf-8")
+    assert (
+        "drivers/md/dm-region.c#1 (conflict, line 6): taken from upstream by Reviewer One "
+        "<one@example.org>, 2025-09-02 (reused from an earlier run, confirmed by Patchsmith Test "
+        "<test@patchsmith.invalid>): the vendor's extra count is read under the lock too"
+    ) in text
