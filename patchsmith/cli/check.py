@@ -78,7 +78,7 @@ def add_parser(subparsers: Any) -> None:
         "1 something needs a person; 2 bad usage or input.",
         conflict_handler="resolve",
     )
-    add_patch_argument(parser)
+    add_patch_argument(parser, stdin_default=True)
     add_selection_options(parser, tree_option=False)
     parser.add_argument(
         "--tree", required=True, metavar="DIR", help="the vendor tree to check against (read only)"

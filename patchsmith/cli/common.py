@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
 from patchsmith.patchfile.select import RangeSet, Selection
-from patchsmith.patchfile.source import read_sources
+from patchsmith.patchfile.source import STDIN, read_sources
 
 # Imports for the type checker only (mypy reads TYPE_CHECKING as true): typing alone cost 1.6 ms
 # of ``filter``'s start-up, and the Kbuild classifier is loaded only when an option needs it.
@@ -24,13 +24,16 @@ if TYPE_CHECKING:
     from patchsmith.kernel.selection import Classifier
 
 
-def add_patch_argument(parser: argparse.ArgumentParser) -> None:
+def add_patch_argument(parser: argparse.ArgumentParser, stdin_default: bool = False) -> None:
+    """The PATCH arguments and ``--max-size``. ``stdin_default``: no PATCH reads standard input,
+    as filterdiff and lsdiff do (``bzcat patch.bz2 | patchsmith filter --only drivers/md``)."""
     parser.add_argument(
         "patch",
-        nargs="+",
+        nargs="*" if stdin_default else "+",
         metavar="PATCH",
         help="patch file (plain, .gz, .bz2, .xz, .zst; detected by content), '-' for stdin, an "
-        "mbox or git format-patch output, a folder of *.patch files, or a quilt series file",
+        "mbox or git format-patch output, a folder of *.patch files, or a quilt series file"
+        + ("; none: standard input" if stdin_default else ""),
     )
     parser.add_argument(
         "--max-size",
@@ -59,9 +62,26 @@ def parse_size(text: str) -> int:
 
 
 def read_index(paths: Iterable[str], lazy: bool = False, max_size: int | None = None) -> PatchIndex:
-    """Read and index the patch arguments; ``lazy`` reads hunks on first use (``filter``);
-    ``max_size`` is ``--max-size``."""
-    return index_sources(read_sources(list(paths), max_size=max_size), lazy=lazy)
+    """Read and index the patch arguments (none: standard input); ``lazy`` reads hunks on first
+    use (``filter``); ``max_size`` is ``--max-size``."""
+    names = list(paths)
+    if not names:
+        if _stdin_is_terminal():
+            # filterdiff would wait for a patch typed in; a person who forgot the file name is
+            # better served by being told.
+            raise UsageError(
+                "no patch given, and standard input is a terminal",
+                hint="name a patch file, or pipe one in (bzcat patch.bz2 | patchsmith ...)",
+            )
+        names = [STDIN]
+    return index_sources(read_sources(names, max_size=max_size), lazy=lazy)
+
+
+def _stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):  # closed: reading it says so with its own message
+        return False
 
 
 def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = True) -> None:

@@ -37,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
         "  patchsmith filter --hunks 2-3 --files 1 fix.patch",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_patch_argument(parser)
+    add_patch_argument(parser, stdin_default=True)
     add_selection_options(parser)
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument(
@@ -52,7 +52,13 @@ def add_parser(subparsers: Any) -> None:
         "--verbose",
         action="store_true",
         help="keep text that is not part of a diff (mail headers, commit messages), as "
-        "filterdiff -v does",
+        "filterdiff -v does; as in filterdiff, -x/-X keep it too unless --clean is given",
+    )
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="never keep text that is not part of a diff, even with -x/-X, and drop the text "
+        "after a hunk header's closing @@ (filterdiff --clean)",
     )
     parser.add_argument(
         "--explain",
@@ -67,10 +73,22 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--strip needs a number of path components, 0 or more")
     index = read_index(args.patch, lazy=True, max_size=args.max_size)
     result = select(index, selection_from_args(args, index))
-    write_output(args.output, render(result, strip=args.strip, verbose=args.verbose))
+    write_output(
+        args.output, render(result, strip=args.strip, verbose=keeps_text(args), clean=args.clean)
+    )
     if args.explain:
         explain(result, args)
     return 0
+
+
+def keeps_text(args: argparse.Namespace) -> bool:
+    """Whether the text between file diffs is written: filterdiff's rule, where excluding a
+    name keeps everything else of the input, mail text included (``-v`` always, ``--clean``
+    never)."""
+    if args.verbose and args.clean:
+        raise UsageError("-v/--verbose and --clean contradict each other", hint="give one")
+    excluding = bool(args.exclude or args.exclude_from_file)
+    return args.verbose or (excluding and not args.clean)
 
 
 def explain(result: SelectionResult, args: argparse.Namespace) -> None:

@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> None:
         "lines. Unlike lsdiff, entries without hunks (mode changes, empty new files, binaries) "
         "are listed too.",
     )
-    add_patch_argument(parser)
+    add_patch_argument(parser, stdin_default=True)
     parser.add_argument(
         "-n", "--line-number", action="store_true", help="show the input line of each entry"
     )

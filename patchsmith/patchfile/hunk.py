@@ -213,11 +213,14 @@ def _strip_newline(text: bytes) -> bytes:
 def _context_hunk(raw: bytes, hunk: HunkEntry, source: str) -> Hunk:
     """A context-format hunk (``*** 1,5 ****`` / ``--- 1,6 ----``) turned into unified lines.
 
-    ``raw`` starts at the ``***************`` line. The old part lists context (``"  "``),
-    removed (``"- "``) and changed (``"! "``) lines; the new part context, added (``"+ "``) and
-    changed lines. Either part may be omitted when it would only repeat context.
+    ``raw`` starts at the ``***************`` line, or at the ``*** N ****`` line of a hunk
+    that follows another without one (SUSv2). The old part lists context (``"  "``), removed
+    (``"- "``) and changed (``"! "``) lines; the new part context, added (``"+ "``) and changed
+    lines. Either part may be omitted when it would only repeat context.
     """
-    body = raw.splitlines(keepends=True)[1:]
+    body = raw.splitlines(keepends=True)
+    if body and body[0].startswith(b"***************"):
+        body = body[1:]
     old_part: list[tuple[str, bytes]] = []
     new_part: list[tuple[str, bytes]] = []
     target = old_part

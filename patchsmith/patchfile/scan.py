@@ -156,6 +156,7 @@ _SIGNATURE_TAILS = b"- \r"
 # *** 1,5 ****        --- 1,6 ----       *** 0 ****
 _CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
 _CONTEXT_NEW_RANGE = re.compile(rb"--- (\d+)(?:,(\d+))? ----")
+_CONTEXT_OLD_RANGE_LINE = re.compile(rb"^\*\*\* \d+(?:,\d+)? \*\*\*\*", re.M)
 
 # The lines that continue a context-format hunk:
 #   int x;       ! int x;       + int x;       - int x;       \ No newline at end of file
@@ -901,9 +902,13 @@ class _Scanner:
         """Read the context-format hunks from ``cursor`` into ``hunks`` (or, with ``None``, only
         check them); return where they end."""
         data = self.data
-        while data.startswith(b"***************", cursor):
+        separated = data.startswith(b"***************", cursor)
+        # GNU diff writes "***************" before every hunk; SUSv2 only before the first, the
+        # next hunk starting at its "*** N ****" line (filterdiff reads both).
+        while separated or (hunks and _CONTEXT_OLD_RANGE.match(data, cursor)):
             start = cursor
-            cursor = self.line_end(cursor)
+            if separated:
+                cursor = self.line_end(cursor)
             old_header = self.line(cursor)
             match = _CONTEXT_OLD_RANGE.match(old_header)
             if match is None:
@@ -917,6 +922,10 @@ class _Scanner:
             if new_match is None:
                 raise self.error(cursor, "context hunk has no '--- N,M ----' line")
             new_start, new_count = _context_range(new_match)
+            following = _CONTEXT_OLD_RANGE_LINE.search(body, new_match.end())
+            if following is not None:  # the next hunk, without a separator
+                end = cursor + following.start()
+                body = body[: following.start()]
             old_part, new_part = body[: new_match.start()], body[new_match.end() :]
             removed = _count_prefixed(old_part, (b"- ", b"! "))
             added = _count_prefixed(new_part, (b"+ ", b"! "))
@@ -953,12 +962,13 @@ class _Scanner:
                     old_count=old_count,
                     new_start=new_start,
                     new_count=new_count,
-                    section=decode_path(self.line(start)[15:].strip()),
+                    section=decode_path(self.line(start)[15:].strip()) if separated else "",
                     added=added,
                     removed=removed,
                 )
             )
             cursor = end
+            separated = data.startswith(b"***************", cursor)
         return cursor
 
     @staticmethod

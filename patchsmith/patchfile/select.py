@@ -484,22 +484,37 @@ def _hunk_reason(hunk: HunkEntry, selection: Selection) -> str | None:
 
 # @@ -10,2 +11,3 @@ int f(void)      (groups: prefix up to '+', the new start, the rest)
 _NEW_START = re.compile(rb"^(@@ -\d+(?:,\d+)? \+)(\d+)")
+# @@ -10,2 +11,3 @@ int f(void)      (group: what follows the closing "@@", line ending included)
+_SECTION = re.compile(rb"^@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@([^\r\n]*)")
+# --- 11,13 ----                      (a context hunk's new range: first and last line)
+_CONTEXT_NEW = re.compile(rb"^--- (\d+)(?:,(\d+))? ----", re.M)
+_CONTEXT_SEPARATOR = b"***************"
 
 
-def render(result: SelectionResult, strip: int = 0, verbose: bool = False) -> Iterator[bytes]:
+def render(
+    result: SelectionResult, strip: int = 0, verbose: bool = False, clean: bool = False
+) -> Iterator[bytes]:
     """The selected part of the patch as bytes, in input order.
 
-    Kept whole files are the original bytes. ``strip`` (filterdiff ``--strip``) rewrites the
-    names on header lines; left-out hunks renumber later ones. ``verbose`` keeps every line that
-    is not part of a diff (filterdiff ``-v``); otherwise only file diffs are written.
+    Kept whole files are the original bytes, but for context hunks that follow another without
+    a ``***************`` line (:func:`_bare_context_hunks`). ``strip`` (filterdiff ``--strip``)
+    rewrites the names on header lines; left-out hunks renumber later ones. ``verbose`` keeps
+    every line that is not part of a diff (filterdiff ``-v``); otherwise only file diffs are
+    written. ``clean`` (filterdiff ``--clean``) drops the text after a unified hunk's ``@@``.
     """
     index = result.index
     decisions = result.decisions
-    if isinstance(decisions, LazyDecisions) and strip == 0 and not verbose:
+    if isinstance(decisions, LazyDecisions) and strip == 0 and not verbose and not clean:
         # Every kept file is kept whole (no hunk rules): its bytes, without making its entry.
         for number in decisions.selected:
             source, start, end = decisions.files.span(number)
-            yield index.sources[source].data[start:end]
+            chunk = index.sources[source].data[start:end]
+            # "\n*** " is in a context diff only (unified hunk lines start with " ", "+", "-"):
+            # its hunks may need their separators back.
+            if b"\n*** " in chunk:
+                yield from _render_file(index, decisions[number], 0)
+            else:
+                yield chunk
         return
     by_source: dict[int, list[FileDecision]] = {}
     for decision in result.decisions:
@@ -509,15 +524,18 @@ def render(result: SelectionResult, strip: int = 0, verbose: bool = False) -> It
             if verbose:
                 yield index.lead(decision.entry)
             if decision.selected:
-                yield from _render_file(index, decision, strip)
+                yield from _render_file(index, decision, strip, clean)
         if verbose:
             yield index.trailer(number)
 
 
-def _render_file(index: PatchIndex, decision: FileDecision, strip: int) -> Iterator[bytes]:
+def _render_file(
+    index: PatchIndex, decision: FileDecision, strip: int, clean: bool = False
+) -> Iterator[bytes]:
     entry = decision.entry
     data = index.sources[entry.source].data
-    if decision.whole and strip == 0:
+    rewritten = (clean and entry.format == DiffFormat.UNIFIED) or _bare_context_hunks(entry, data)
+    if decision.whole and strip == 0 and not rewritten:
         yield data[entry.start : entry.end]
         return
     header = index.file_header(entry)
@@ -529,9 +547,29 @@ def _render_file(index: PatchIndex, decision: FileDecision, strip: int) -> Itera
             shift -= hunk.new_count - hunk.old_count
             continue
         raw = data[hunk.start : hunk.end]
-        if shift and entry.format == DiffFormat.UNIFIED:
-            raw = _renumber(raw, hunk.new_start + shift)
+        if entry.format == DiffFormat.UNIFIED:
+            if shift:
+                raw = _renumber(raw, hunk.new_start + shift)
+            if clean:
+                raw = _without_section(raw)
+        elif entry.format == DiffFormat.CONTEXT:
+            if shift:
+                raw = _renumber_context(raw, shift)
+            if not raw.startswith(_CONTEXT_SEPARATOR):
+                crlf = raw.split(b"\n", 1)[0].endswith(b"\r")
+                raw = _CONTEXT_SEPARATOR + (b"\r\n" if crlf else b"\n") + raw
         yield raw
+
+
+def _bare_context_hunks(entry: FileEntry, data: bytes) -> bool:
+    """Whether a context hunk of ``entry`` follows another without its ``***************`` line.
+
+    SUSv2 allows it; GNU patch stops reading the file diff there and applies the hunks before
+    it without a word, so such hunks are written with the separator, as filterdiff writes them.
+    """
+    return entry.format == DiffFormat.CONTEXT and any(
+        not data.startswith(_CONTEXT_SEPARATOR, hunk.start) for hunk in entry.hunks
+    )
 
 
 def _renumber(hunk: bytes, new_start: int) -> bytes:
@@ -539,6 +577,25 @@ def _renumber(hunk: bytes, new_start: int) -> bytes:
     if match is None:
         return hunk
     return match.group(1) + str(new_start).encode() + hunk[match.end() :]
+
+
+def _renumber_context(hunk: bytes, shift: int) -> bytes:
+    """A context hunk with its ``--- N,M ----`` range moved by ``shift`` lines (filterdiff's
+    renumbering, so the output still applies); an empty new part (``--- 0 ----``) stays."""
+    match = _CONTEXT_NEW.search(hunk)
+    if match is None or match.group(1) == b"0":
+        return hunk
+    first = int(match.group(1)) + shift
+    last = b"" if match.group(2) is None else b",%d" % (int(match.group(2)) + shift)
+    return hunk[: match.start()] + b"--- %d%s ----" % (first, last) + hunk[match.end() :]
+
+
+def _without_section(hunk: bytes) -> bytes:
+    """A unified hunk without the text after its header's closing ``@@`` (``--clean``)."""
+    match = _SECTION.match(hunk)
+    if match is None or not match.group(1):
+        return hunk
+    return hunk[: match.start(1)] + hunk[match.end(1) :]
 
 
 def _strip_header(header: bytes, entry: FileEntry, strip: int) -> bytes:

@@ -144,6 +144,35 @@ def test_context_format_diff() -> None:
     assert b"\treturn 0;\n" in hunk.old_lines and b"/* end */\n" in hunk.new_lines
 
 
+def test_context_hunks_without_separators_susv2() -> None:
+    # One "***************" for the file; each later hunk starts at its "*** N ****" line.
+    index = load("context_susv2_separators.diff")
+    log, io = index.files
+    assert [(h.old_start, h.old_count, h.new_start, h.new_count) for h in log.hunks] == [
+        (3, 5, 3, 7),
+        (40, 5, 42, 4),
+        (80, 4, 81, 6),
+    ]
+    assert [(h.added, h.removed) for h in log.hunks] == [(3, 1), (0, 1), (2, 0)]
+    first, second, third = parse_file(index, log)
+    assert second.old_lines[2] == b"\tkfree(log->bits);\n"
+    assert b"kfree(log->bits)" not in b"".join(second.new_lines)
+    assert third.new_lines[2:4] == (b"\tlog->touched = 0;\n", b"\tlog->sync_search = 0;\n")
+    assert len(first.new_lines) == 7
+    assert len(io.hunks) == 1 and round_trips(index)
+
+
+def test_a_stray_old_range_before_the_new_part_is_still_an_error() -> None:
+    # "*** N ****" starts a hunk only after the previous hunk's "--- N ----" part; before it,
+    # the old part simply has lines its range does not count.
+    data = (
+        b"*** a.c.orig\n--- a.c\n***************\n*** 1,2 ****\n  x\n- y\n*** 9 ****\n--- 1 ----\n"
+    )
+    index = index_sources([PatchSource("<patch>", data)])
+    with pytest.raises(PatchParseError):
+        parse_file(index, index.files[0])
+
+
 def test_mbox_keeps_which_mail_each_diff_came_from() -> None:
     index = load("format_patch.mbox")
     assert [m.subject for m in index.mails] == [

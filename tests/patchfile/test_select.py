@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -146,6 +147,12 @@ FILTERDIFF_CASES = [
     ("latin1.diff", [], Selection()),
     ("no_newline_at_eof.diff", [], Selection()),
     ("zero_length_ranges.diff", ["--hunks=2"], Selection(hunks=RangeSet.parse("2"))),
+    # Context hunks: renumbered when one is left out, a missing separator written back.
+    ("context_susv2_separators.diff", [], Selection()),
+    ("context_susv2_separators.diff", ["--hunks=x2"], Selection(hunks=RangeSet.parse("x2"))),
+    ("context_susv2_separators.diff", ["--hunks=3"], Selection(hunks=RangeSet.parse("3"))),
+    ("context_susv2_separators.diff", ["-x", "*io.c"], Selection(excludes=("*io.c",))),
+    ("context_susv2_separators.diff", ["--lines=40-99"], Selection(lines=RangeSet.parse("40-99"))),
 ]
 
 
@@ -257,3 +264,44 @@ def test_describe_gives_the_rules_as_typed() -> None:
         "--hunks x1",
         "--invert",
     )
+
+
+@pytest.mark.skipif(shutil.which("patch") is None, reason="GNU patch is not installed")
+def test_susv2_context_hunks_all_reach_gnu_patch(tmp_path: Path) -> None:
+    """GNU patch stops reading a file diff at a context hunk without its "***************"
+    line and applies the ones before it without a word; the filtered patch has them all."""
+    lines = [b"line %d\n" % n for n in range(1, 100)]
+    lines[2:7] = [
+        b"static int log_ctr(struct dm_dirty_log *log)\n",
+        b"{\n",
+        b"\tint r;\n",
+        b"\tr = 0;\n",
+        b"\treturn r;\n",
+    ]
+    lines[39:44] = [
+        b"static void log_dtr(struct dm_dirty_log *log)\n",
+        b"{\n",
+        b"\tkfree(log->bits);\n",
+        b"\tkfree(log);\n",
+        b"}\n",
+    ]
+    lines[79:83] = [b"static int log_resume(struct dm_dirty_log *log)\n", b"{\n"]
+    lines[81:83] = [b"\treturn 0;\n", b"}\n"]
+    target = tmp_path / "drivers" / "md" / "dm-log.c"
+    target.parent.mkdir(parents=True)
+    original = b"".join(lines)
+    patch = PATCHES / "context_susv2_separators.diff"
+    filtered = output(load(patch.name), Selection(includes=("*dm-log.c",)))
+
+    def applied(data: bytes) -> bytes:
+        target.write_bytes(original)
+        subprocess.run(
+            ["patch", "-s", "-p0", "-F2"], input=data, cwd=tmp_path, check=True, capture_output=True
+        )
+        return target.read_bytes()
+
+    as_given = applied(patch.read_bytes().split(b"*** drivers/md/dm-io.c")[0])
+    assert b"log->touched" not in as_given  # what GNU patch does with the input as it is
+    result = applied(filtered)
+    assert b"r = -EINVAL" in result and b"log->touched = 0" in result
+    assert b"kfree(log->bits)" not in result
