@@ -14,21 +14,22 @@ from tests.conftest import PATCHES
 def test_ls_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ls", str(PATCHES / "git_basic.diff")]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split() == ["!", "2", "+3", "-1", "b/drivers/md/dm-snap.c"]
+    # Tree paths, as check, apply and status show them (not the patch's b/ names).
+    assert out[0].split() == ["!", "2", "+3", "-1", "drivers/md/dm-snap.c"]
     assert out[-1].split() == ["=", "3", "+4", "-2", "2", "files"]
 
 
-def test_ls_hunks_line_numbers_and_strip(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["ls", "-n", "--hunks", "-p1", str(PATCHES / "git_basic.diff")]) == 0
+def test_ls_hunks_line_numbers_and_names_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ls", "-n", "--hunks", "--strip", "0", str(PATCHES / "git_basic.diff")]) == 0
     out = capsys.readouterr().out
-    assert " 1  ! " in out and "drivers/md/dm-snap.c" in out and "b/drivers" not in out
+    assert " 1  ! " in out and " b/drivers/md/dm-snap.c" in out
     assert "#2" in out and "@@ -40,6 +41,7 @@ static void snapshot_dtr" in out
 
 
 def test_ls_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ls", "--json", str(PATCHES / "hunkless_entries.diff")]) == 0
     document = json.loads(capsys.readouterr().out)
-    assert document["schema"] == "patchsmith.ls/1"
+    assert document["schema"] == "patchsmith.ls/2"
     assert [f["kind"] for f in document["files"]] == ["mode", "new", "binary", "renamed", "binary"]
     assert document["totals"] == {"files": 5, "hunks": 0, "added": 0, "removed": 0}
 
@@ -100,18 +101,18 @@ def test_ls_shows_the_kbuild_class_and_module(capsys: pytest.CaptureFixture[str]
         line.split()[-1] if "[" not in line else line.split()[-2]: line
         for line in capsys.readouterr().out.splitlines()
     }
-    assert "module" in rows["b/drivers/md/dm-table.c"]
-    assert "[dm-mod]" in rows["b/drivers/md/dm-table.c"]
-    assert "builtin" in rows["b/kernel/fork.c"]
+    assert "module" in rows["drivers/md/dm-table.c"]
+    assert "[dm-mod]" in rows["drivers/md/dm-table.c"]
+    assert "builtin" in rows["kernel/fork.c"]
 
 
 def test_ls_json_carries_class_and_reason(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ls", "--json", str(PATCHES.parent / "kernel-tree.patch"), *KBUILD]) == 0
     files = {f["path"]: f for f in json.loads(capsys.readouterr().out)["files"]}
-    widget = files["b/drivers/widget/widget.c"]
+    widget = files["drivers/widget/widget.c"]
     assert widget["class"] == "not-built"
     assert "CONFIG_WIDGET=n" in widget["class_reason"]
-    assert files["b/drivers/md/dm-table.c"]["module"] == "dm-mod"
+    assert files["drivers/md/dm-table.c"]["module"] == "dm-mod"
 
 
 def test_filter_modules_only_keeps_module_files_and_warns(

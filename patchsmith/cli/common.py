@@ -84,11 +84,65 @@ def _stdin_is_terminal() -> bool:
         return False
 
 
-def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = True) -> None:
+def path_components(text: str) -> int:
+    """A number of path components, 0 or more (argparse ``type`` of ``-p`` and ``--strip``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of path components (0, 1, ...)")
+    return value
+
+
+# -p has two meanings among the tools users know, and each command takes the one of the tool it
+# stands in for: patch's where a command looks files up in a tree (check, apply), filterdiff's
+# where it only selects (filter, ls). These two functions are the only places -p is defined
+# (tests/cli/test_options.py holds every command to that), so the two cannot drift apart.
+STRIP_LOOKUP_HELP = (
+    "as patch -pN: strip N leading path components from the patch's names to find each file "
+    "in the tree (default: detected, 1 for a/ b/ prefixes); also what --only and the Kbuild "
+    "classes see"
+)
+STRIP_MATCH_HELP = (
+    "as filterdiff -pN: strip N leading path components before matching -i/-x globs and --only "
+    "(default: globs see the whole name, --only detects the prefix); names in the patch are "
+    "not changed (filter --strip does that)"
+)
+
+
+def add_strip_lookup_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``-p N``/``--strip N`` with GNU patch's meaning, for commands that read the tree."""
+    parser.add_argument(
+        "-p", "--strip", type=path_components, default=None, metavar="N", help=STRIP_LOOKUP_HELP
+    )
+
+
+def add_strip_match_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``-p N``/``--strip-match N`` with filterdiff's meaning, for commands that only select."""
+    parser.add_argument(
+        "-p",
+        "--strip-match",
+        type=path_components,
+        default=None,
+        metavar="N",
+        help=STRIP_MATCH_HELP,
+    )
+
+
+def add_selection_options(
+    parser: argparse.ArgumentParser,
+    tree_option: bool = True,
+    strip_match: bool = True,
+    hunk_ranges: bool = True,
+) -> None:
     """filterdiff's selection options, with filterdiff's meanings, plus ``--only`` and Kbuild.
 
     ``tree_option`` adds ``--tree``; commands that already take a target tree (check, apply)
-    pass ``False`` and their ``--tree`` serves the Kbuild options too.
+    pass ``False`` and their ``--tree`` serves the Kbuild options too. ``strip_match`` adds
+    filterdiff's ``-p``; commands that read a tree pass ``False`` and add patch's
+    (:func:`add_strip_lookup_option`), which then serves ``--only`` too. ``hunk_ranges`` adds
+    ``-#/--hunks`` and ``--lines`` (``ls`` lists files, and its ``--hunks`` shows them).
     """
     group = parser.add_argument_group(
         "selection (filterdiff's meanings: globs cross '/', an exclude wins whatever the order)"
@@ -125,15 +179,8 @@ def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = T
         metavar="FILE",
         help="read exclude globs from FILE, one per line",
     )
-    group.add_argument(
-        "-p",
-        "--strip-match",
-        type=int,
-        default=None,
-        metavar="N",
-        help="strip N leading path components before matching globs and --only "
-        "(not in the output; default: globs match the full name, --only detects the prefix)",
-    )
+    if strip_match:
+        add_strip_match_option(group)
     group.add_argument(
         "--only",
         action="append",
@@ -142,18 +189,21 @@ def add_selection_options(parser: argparse.ArgumentParser, tree_option: bool = T
         help="keep files under DIR whatever the path prefix (a/, linux-2.6.16.29/, none); "
         "repeatable",
     )
-    group.add_argument(
-        "-#",
-        "--hunks",
-        metavar="RANGE",
-        help="keep these hunks of each file, numbered per file: 1,3-5,7- (x inverts)",
-    )
+    if hunk_ranges:
+        group.add_argument(
+            "-#",
+            "--hunks",
+            dest="hunk_range",
+            metavar="RANGE",
+            help="keep these hunks of each file, numbered per file: 1,3-5,7- (x inverts)",
+        )
     group.add_argument("--files", metavar="RANGE", help="keep these file diffs: 1,3-5 (x inverts)")
-    group.add_argument(
-        "--lines",
-        metavar="RANGE",
-        help="keep hunks touching these lines of the original file: 100-200 (x inverts)",
-    )
+    if hunk_ranges:
+        group.add_argument(
+            "--lines",
+            metavar="RANGE",
+            help="keep hunks touching these lines of the original file: 100-200 (x inverts)",
+        )
     group.add_argument(
         "--invert",
         action="store_true",
@@ -213,12 +263,13 @@ def selection_from_args(
 ) -> Selection:
     """The selection the options ask for. ``index`` is the patch it will select from: the
     Kbuild classes read the tree as that patch leaves it; ``strip`` is the level that makes its
-    names tree paths when the command takes one of its own (check's ``-p``)."""
-    for number in (args.strip_match,):
-        if number is not None and number < 0:
-            raise UsageError("-p needs a number of path components, 0 or more")
+    names tree paths when the command takes one of its own (patch's ``-p`` of check and apply:
+    then globs match whole names, as ``patch`` has none)."""
+    match_strip = getattr(args, "strip_match", None)
+    if strip is None:
+        strip = match_strip
     rules: tuple[Callable[[str], str | None], ...] = ()
-    classifier = classifier_from_args(args, index, strip if strip is not None else args.strip_match)
+    classifier = classifier_from_args(args, index, strip)
     wanted = getattr(args, "classes", None)
     if getattr(args, "modules_only", False) or wanted:
         from patchsmith.kernel.selection import MODULES_ONLY, ClassRule, parse_classes
@@ -237,14 +288,19 @@ def selection_from_args(
         file_rules=rules,
         includes=tuple(args.include) + tuple(_patterns_from(args.include_from_file)),
         excludes=tuple(args.exclude) + tuple(_patterns_from(args.exclude_from_file)),
-        match_strip=args.strip_match or 0,
+        match_strip=match_strip or 0,
         only=tuple(d.strip("/") for d in args.only),
-        strip=args.strip_match,
-        hunks=RangeSet.parse(args.hunks, "--hunks range") if args.hunks else None,
-        files=RangeSet.parse(args.files, "--files range") if args.files else None,
-        lines=RangeSet.parse(args.lines, "--lines range") if args.lines else None,
+        strip=strip,
+        hunks=_ranges(args, "hunk_range", "--hunks range"),
+        files=_ranges(args, "files", "--files range"),
+        lines=_ranges(args, "lines", "--lines range"),
         invert=args.invert,
     )
+
+
+def _ranges(args: argparse.Namespace, name: str, what: str) -> RangeSet | None:
+    text = getattr(args, name, None)
+    return RangeSet.parse(text, what) if text else None
 
 
 def classifier_from_args(

@@ -9,6 +9,7 @@ from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
     classifier_from_args,
+    path_components,
     read_index,
     selection_from_args,
     write_output,
@@ -42,7 +43,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument(
         "--strip",
-        type=int,
+        type=path_components,
         default=0,
         metavar="N",
         help="remove N leading path components from the names in the output (filterdiff --strip)",
@@ -69,8 +70,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.strip < 0:
-        raise UsageError("--strip needs a number of path components, 0 or more")
     index = read_index(args.patch, lazy=True, max_size=args.max_size)
     result = select(index, selection_from_args(args, index))
     write_output(
@@ -99,7 +98,7 @@ def explain(result: SelectionResult, args: argparse.Namespace) -> None:
     kept_hunks = sum(len(d.kept) for d in result.kept)
     err.write(
         f"kept {len(result.kept)} of {len(result.decisions)} files, {kept_hunks} of "
-        f"{result.index.hunk_count} hunks (paths stripped by {result.strip} for --only)\n"
+        f"{result.index.hunk_count} hunks{_names_note(result)}\n"
     )
     for decision in result.decisions:
         if decision.reason is not None:
@@ -108,6 +107,16 @@ def explain(result: SelectionResult, args: argparse.Namespace) -> None:
             err.write(f"  left out {decision.tree_path} hunk #{number}: {why}\n")
     warnings = selection_warnings(result, classifier=classifier)
     err.write("".join(warning_lines(warnings)))
+
+
+def _names_note(result: SelectionResult) -> str:
+    """What the names below are, when they are not the patch's own: tree paths, stripped by
+    the level ``-p`` gave or the patch's prefixes showed (the one --only and Kbuild see)."""
+    if not result.strip:
+        return ""
+    if result.selection.strip is not None:
+        return f"; paths shown stripped by -p{result.strip}"
+    return f"; paths shown without the patch's prefix (-p{result.strip}, detected)"
 
 
 def warning_lines(warnings: Sequence[DependencyWarning], indent: str = "") -> list[str]:
