@@ -10,6 +10,7 @@ a while; it is marked ``slow`` but runs by default, because the issue asks for e
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -159,6 +160,46 @@ def test_the_wheel_installs_and_opens_the_tui(tmp_path: Path) -> None:
         cwd=work,
         env=env,
     )
+
+    # The man page and the completion scripts, generated at build time, are where man,
+    # bash-completion and zsh look in the environment, and say what the parser says.
+    from patchsmith.cli.completion import script as completion_script
+    from patchsmith.cli.manpage import render
+
+    share = env_dir / "share"
+    assert (share / "man" / "man1" / "patchsmith.1").read_text() == render()
+    bash = share / "bash-completion" / "completions" / "patchsmith"
+    assert bash.read_text() == completion_script("bash")
+    assert (share / "zsh" / "site-functions" / "_patchsmith").read_text() == completion_script(
+        "zsh"
+    )
+    if shutil.which("man") is not None:
+        env_man = {key: value for key, value in env.items() if key != "MANPATH"}
+        found = run("man", "-w", "patchsmith", cwd=tmp_path, env=env_man).strip()
+        assert Path(found) == share / "man" / "man1" / "patchsmith.1"
+
+    # The demo runs from the package's own copy of the scenario, away from any checkout.
+    checkout = run(
+        python,
+        "-c",
+        "from patchsmith.cli.demo_scenario import CHECKOUT; print(CHECKOUT.is_dir())",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert checkout.strip() == "False"
+    shown = subprocess.run(
+        [env_dir / "bin" / "patchsmith", "demo", "--no-tui", "--workdir", tmp_path / "shown"],
+        cwd=tmp_path,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "$ patchsmith apply" in shown.stdout and "drivers/md/dm-snap.c#3" in shown.stdout
+    assert (tmp_path / "shown" / "report.html").is_file()
 
     script = tmp_path / "headless.py"
     script.write_text(HEADLESS)

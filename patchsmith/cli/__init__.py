@@ -48,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "build": "build the kept module directories, once nothing is left to resolve",
     "package": "package the built modules with a manifest and an install script",
     "demo": "run the whole job on the bundled example scenario",
+    "completion": "print the shell completion script for bash or zsh",
 }
 
 

@@ -1,8 +1,9 @@
 """``patchsmith demo``: the whole job on the bundled scenario, narrated.
 
-It copies ``fixtures/demo`` to a scratch folder and runs the same commands a user would type, in
-pipeline order, printing each before it runs. When stdin and stdout are a terminal it ends in the
-resolution TUI; otherwise it prints the session summary, so it never hangs a script.
+It copies ``fixtures/demo`` (or, installed, the package's copy of it) to a scratch folder and
+runs the same commands a user would type, in pipeline order, printing each before it runs. When
+stdin and stdout are a terminal it ends in the resolution TUI; otherwise it prints the session
+summary, so it never hangs a script.
 
 The demo keeps patchsmith's data (resolution memory, the repository of the plain vendor tree)
 in the scratch folder, not in the user's ``$XDG_DATA_HOME``: a decision made in one demo is
@@ -14,16 +15,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from patchsmith.errors import InputError, OutputError, UsageError
-
-DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
+from patchsmith.cli.demo_scenario import copy_scenario
+from patchsmith.errors import OutputError, UsageError
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,11 +43,6 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not DEMO.is_dir():
-        raise InputError(
-            f"the demo scenario is missing: {DEMO}",
-            hint="run the demo from a checkout of the patchsmith repository (make demo)",
-        )
     try:
         work = (
             Path(args.workdir)
@@ -61,10 +55,7 @@ def run(args: argparse.Namespace) -> int:
                 hint="pass a new folder (or none: a temp folder)",
             )
         work.mkdir(parents=True, exist_ok=True)
-        for name in ("vendor", "vanilla"):
-            shutil.copytree(DEMO / name, work / name, dirs_exist_ok=True, symlinks=True)
-        for name in ("patch-6.1.999.diff", "config"):
-            shutil.copy2(DEMO / name, work / name)
+        copy_scenario(work)
     except OSError as error:  # shutil.Error is one too
         where = args.workdir or tempfile.gettempdir()
         reason = getattr(error, "strerror", None) or error
