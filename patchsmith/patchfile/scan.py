@@ -903,9 +903,11 @@ class _Scanner:
         check them); return where they end."""
         data = self.data
         separated = data.startswith(b"***************", cursor)
+        count = 0
         # GNU diff writes "***************" before every hunk; SUSv2 only before the first, the
         # next hunk starting at its "*** N ****" line (filterdiff reads both).
-        while separated or (hunks and _CONTEXT_OLD_RANGE.match(data, cursor)):
+        while separated or (count and _CONTEXT_OLD_RANGE.match(data, cursor)):
+            count += 1
             start = cursor
             if separated:
                 cursor = self.line_end(cursor)
@@ -949,8 +951,10 @@ class _Scanner:
                     f"say {old_count} and {new_count}",
                     hint="the patch is truncated, or the hunk was edited by hand",
                 )
+            section_line = self.line(start) if separated else b""
+            cursor = end
+            separated = data.startswith(b"***************", cursor)
             if hunks is None:
-                cursor = end
                 continue
             hunks.append(
                 HunkEntry(
@@ -962,13 +966,11 @@ class _Scanner:
                     old_count=old_count,
                     new_start=new_start,
                     new_count=new_count,
-                    section=decode_path(self.line(start)[15:].strip()) if separated else "",
+                    section=decode_path(section_line[15:].strip()),
                     added=added,
                     removed=removed,
                 )
             )
-            cursor = end
-            separated = data.startswith(b"***************", cursor)
         return cursor
 
     @staticmethod
