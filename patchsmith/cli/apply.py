@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,9 +11,11 @@ from typing import TYPE_CHECKING, Any
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
+    add_strip_lookup_option,
     classifier_from_args,
     print_json,
     read_index,
+    refuse_a_wrong_lookup,
     selection_from_args,
 )
 from patchsmith.cli.sessionview import write_status
@@ -44,7 +47,8 @@ def add_parser(subparsers: Any) -> None:
     )
     add_patch_argument(parser)
     parser.add_argument("--tree", required=True, metavar="DIR", help="the vendor tree (read only)")
-    add_selection_options(parser, tree_option=False)
+    add_selection_options(parser, tree_option=False, strip_match=False)
+    add_strip_lookup_option(parser)
     parser.add_argument(
         "--base",
         metavar="VANILLA",
@@ -107,8 +111,9 @@ def run(args: argparse.Namespace) -> int:
     if args.trust_memory and args.no_memory:
         raise UsageError("--trust-memory and --no-memory contradict each other")
     index = read_index(args.patch, max_size=args.max_size)
-    selection = selection_from_args(args, index)
+    selection = dataclasses.replace(selection_from_args(args, index, args.strip), strip=args.strip)
     result = select(index, selection)
+    refuse_a_wrong_lookup(result, args.tree)
     summary = " ".join(describe(selection))
     options = ApplyOptions(
         fuzz=args.fuzz,

@@ -17,9 +17,11 @@ from pathlib import Path
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
+    add_strip_lookup_option,
     classifier_from_args,
     print_json,
     read_index,
+    refuse_a_wrong_lookup,
     selection_from_args,
 )
 from patchsmith.engine.predict import (
@@ -76,10 +78,9 @@ def add_parser(subparsers: Any) -> None:
         "FAILED). The tree is only read.",
         epilog="Exit codes: 0 every hunk clean, offset or already applied, none flagged; "
         "1 something needs a person; 2 bad usage or input.",
-        conflict_handler="resolve",
     )
     add_patch_argument(parser, stdin_default=True)
-    add_selection_options(parser, tree_option=False)
+    add_selection_options(parser, tree_option=False, strip_match=False)
     parser.add_argument(
         "--tree", required=True, metavar="DIR", help="the vendor tree to check against (read only)"
     )
@@ -91,17 +92,7 @@ def add_parser(subparsers: Any) -> None:
         "lines it adds already exist nearby, or because its lines match elsewhere too, is "
         "cleared when the vendor's code around it equals vanilla's (read only)",
     )
-    # Declared after the selection options on purpose: here -p is patch's -p (strip N path
-    # components to find the file in the tree); the selection's --strip-match keeps its long name.
-    parser.add_argument(
-        "-p",
-        "--strip",
-        type=int,
-        default=None,
-        metavar="N",
-        help="strip N leading path components from names in the patch, as patch -pN "
-        "(default: detected; 1 for a/ b/ prefixes)",
-    )
+    add_strip_lookup_option(parser)
     parser.add_argument(
         "-F",
         "--fuzz",
@@ -153,8 +144,6 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.fuzz < 0:
         raise UsageError("--fuzz needs a number of context lines, 0 or more")
-    if args.strip is not None and args.strip < 0:
-        raise UsageError("-p needs a number of path components, 0 or more")
     # The cyclic garbage collector is paused while the index, the prediction and the output are
     # built: a kernel patch makes a few hundred thousand objects, none in a cycle, and the full
     # collections their number triggers cost a tenth of the command's time (one during the JSON
@@ -173,6 +162,7 @@ def _run(args: argparse.Namespace) -> int:
     index = read_index(args.patch, max_size=args.max_size)
     selection = dataclasses.replace(selection_from_args(args, index, args.strip), strip=args.strip)
     result = select(index, selection)
+    refuse_a_wrong_lookup(result, args.tree)
     kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
     classifier = classifier_from_args(args)
     classes = None

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
-from patchsmith.patchfile.select import RangeSet, Selection
+from patchsmith.patchfile.select import RangeSet, Selection, SelectionResult
 from patchsmith.patchfile.source import STDIN, read_sources
 
 # Imports for the type checker only (mypy reads TYPE_CHECKING as true): typing alone cost 1.6 ms
@@ -118,11 +118,13 @@ def add_strip_lookup_option(parser: argparse.ArgumentParser | argparse._Argument
     )
 
 
-def add_strip_match_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
-    """``-p N``/``--strip-match N`` with filterdiff's meaning, for commands that only select."""
+def add_strip_match_option(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, short: bool = True
+) -> None:
+    """``-p N``/``--strip-match N`` with filterdiff's meaning, for commands that only select;
+    ``short=False`` leaves ``-p`` to patch's meaning (:func:`add_strip_lookup_option`)."""
     parser.add_argument(
-        "-p",
-        "--strip-match",
+        *(("-p", "--strip-match") if short else ("--strip-match",)),
         type=path_components,
         default=None,
         metavar="N",
@@ -139,10 +141,11 @@ def add_selection_options(
     """filterdiff's selection options, with filterdiff's meanings, plus ``--only`` and Kbuild.
 
     ``tree_option`` adds ``--tree``; commands that already take a target tree (check, apply)
-    pass ``False`` and their ``--tree`` serves the Kbuild options too. ``strip_match`` adds
-    filterdiff's ``-p``; commands that read a tree pass ``False`` and add patch's
-    (:func:`add_strip_lookup_option`), which then serves ``--only`` too. ``hunk_ranges`` adds
-    ``-#/--hunks`` and ``--lines`` (``ls`` lists files, and its ``--hunks`` shows them).
+    pass ``False`` and their ``--tree`` serves the Kbuild options too. ``strip_match`` gives
+    filterdiff's ``-p``; commands that read a tree pass ``False``, keep ``--strip-match`` and
+    add patch's ``-p`` (:func:`add_strip_lookup_option`), which then serves ``--only``.
+    ``hunk_ranges`` adds ``-#/--hunks`` and ``--lines`` (``ls`` lists files, and its
+    ``--hunks`` shows them).
     """
     group = parser.add_argument_group(
         "selection (filterdiff's meanings: globs cross '/', an exclude wins whatever the order)"
@@ -179,8 +182,7 @@ def add_selection_options(
         metavar="FILE",
         help="read exclude globs from FILE, one per line",
     )
-    if strip_match:
-        add_strip_match_option(group)
+    add_strip_match_option(group, short=strip_match)
     group.add_argument(
         "--only",
         action="append",
@@ -296,6 +298,23 @@ def selection_from_args(
         lines=_ranges(args, "lines", "--lines range"),
         invert=args.invert,
     )
+
+
+def refuse_a_wrong_lookup(result: SelectionResult, tree: str) -> None:
+    """Stop before a wall of ``missing-file`` rows (or a bogus conflict on a file of the same
+    name elsewhere) when another ``-p`` or tree root finds the files (check, apply)."""
+    from pathlib import Path
+
+    from patchsmith.engine.lookup import diagnose
+
+    diagnosis = diagnose([d.entry for d in result.kept], Path(tree), result.strip)
+    if diagnosis is not None:
+        what = "the --tree you mean" if diagnosis.also else diagnosis.suggestion()
+        raise UsageError(
+            diagnosis.message(tree),
+            hint=f"run it again with {what} (-p strips path components as patch -p does; "
+            "--tree is the folder with the tree's top-level Makefile)",
+        )
 
 
 def _ranges(args: argparse.Namespace, name: str, what: str) -> RangeSet | None:

@@ -161,3 +161,16 @@ def test_a_snapshot_on_a_parent_takes_ignored_files_and_links_as_they_are(
     assert listing["Makefile"] == _listing(git_dir, head)["Makefile"]
     target = git.run_git(["cat-file", "blob", f"{commit}:drivers/md"], git_dir=git_dir).stdout
     assert target == b"../md-real"
+
+
+def test_commit_paths_skips_a_path_that_never_was(demo_repo: Path, tmp_path: Path) -> None:
+    """A name the tree never had (a/Makefile under -p0) has nothing to stage; git add refused
+    the whole list for it (exit 3). A deleted file's path still stages its deletion."""
+    base = git.rev_parse(demo_repo, "HEAD")
+    worktree = tmp_path / "wt"
+    git.add_worktree(demo_repo / ".git", worktree, "patchsmith/t", base, ["Makefile", "Kbuild"])
+    (worktree / "Makefile").write_bytes(b"changed\n")
+    (worktree / "Kbuild").unlink()
+    tip = git.commit_paths(worktree, ["a/Makefile", "Makefile", "Kbuild", "b/x y.c"], "change")
+    changed = run(worktree, "diff", "--name-status", base, tip).split("\n")
+    assert sorted(line for line in changed if line) == ["D\tKbuild", "M\tMakefile"]

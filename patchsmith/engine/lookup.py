@@ -1,0 +1,148 @@
+"""Whether the patch's files are where ``-p`` and ``--tree`` say, and if not, where they are.
+
+A wrong ``-p`` or a ``--tree`` that is a subdirectory (or a parent) of the tree's root turns every
+file into ``missing-file``, or worse: a top-level ``Makefile`` looked up in ``drivers/`` finds
+``drivers/Makefile`` and reports a "conflict" on a file the patch never meant. ``check`` and
+``apply`` call :func:`diagnose` first; it costs one ``lstat`` per file, and only when most files
+are missing does it try other strip levels and roots (the tree's parents and its folders).
+
+The verdict "the lookup is wrong" needs two facts: most files the patch changes are absent at
+the given level and root, and another level or root finds most of them, more than the given one
+does. A patch of files the tree really lacks (a driver the vendor dropped) fails the second and
+is reported file by file as before.
+
+Depends on :mod:`patchsmith.patchfile` (names) only; never imports the workspace or the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from patchsmith.patchfile.index import ChangeKind, FileEntry
+from patchsmith.record import record
+
+MOST = 0.5
+"""More than this share of the files is "most"."""
+STRIP_LEVELS = 4
+"""Strip levels tried: 0 to 3 (a/, linux-6.1.4/, and a subdirectory or two below)."""
+PARENTS = 3
+"""How many parents of --tree are tried as the tree's root."""
+FOLDERS = 64
+"""How many folders of --tree (and of each parent) are tried as the tree's root."""
+
+
+@record
+class Lookup:
+    """One way to look the patch's files up: a strip level and a tree root."""
+
+    strip: int
+    root: Path
+    found: int
+
+
+@record
+class LookupDiagnosis:
+    """Most of the patch's files are not where the options look; another way finds them."""
+
+    given: Lookup
+    better: Lookup
+    total: int
+    """Files the patch changes (new files aside: they need not exist)."""
+    also: tuple[Path, ...] = ()
+    """Other roots that find as many (two trees side by side: say both, choose neither)."""
+
+    def message(self, tree: str) -> str:
+        missing = self.total - self.given.found
+        also = "".join(f" (or --tree {root})" for root in self.also)
+        return (
+            f"{missing} of {self.total} files the patch changes are not in {tree} at "
+            f"-p{self.given.strip}: wrong -p, or --tree is not the tree's root? "
+            f"with {self.suggestion()}{also} {self.better.found} files would be found"
+        )
+
+    def suggestion(self) -> str:
+        parts = []
+        if self.better.strip != self.given.strip:
+            parts.append(f"-p{self.better.strip}")
+        if self.better.root != self.given.root:
+            parts.append(f"--tree {self.better.root}")
+        return " ".join(parts)
+
+
+def names_to_find(entries: Iterable[FileEntry]) -> list[str]:
+    """The names (as in the patch) of the files that must exist for the patch to apply."""
+    return [
+        entry.old_name
+        for entry in entries
+        if entry.old_name is not None and entry.kind != ChangeKind.NEW
+    ]
+
+
+def _strip(name: str, strip: int) -> str | None:
+    parts = [part for part in name.split("/") if part]
+    if len(parts) <= strip or ".." in parts:
+        return None
+    return "/".join(parts[strip:])
+
+
+def count_found(names: Sequence[str], root: Path, strip: int) -> int:
+    """How many of ``names``, stripped by ``strip``, name a file (or link) under ``root``."""
+    found = 0
+    for name in names:
+        path = _strip(name, strip)
+        if path is not None and os.path.lexists(root / path) and not (root / path).is_dir():
+            found += 1
+    return found
+
+
+def _folders(root: Path) -> list[Path]:
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and p.name != ".git")
+    except OSError:
+        return []
+    return children[:FOLDERS]
+
+
+def _roots(tree: Path) -> list[Path]:
+    """--tree itself, then its parents, then its folders: the places a tree's root may be."""
+    resolved = tree.absolute()
+    parents = list(resolved.parents)[:PARENTS]
+    return [resolved, *parents, *_folders(resolved)]
+
+
+def diagnose(entries: Sequence[FileEntry], tree: Path, strip: int) -> LookupDiagnosis | None:
+    """A better strip level or root when most files are missing at ``strip`` under ``tree``.
+
+    ``None`` when most files are found, when there is nothing to find, or when no other way
+    finds most of them (then they are missing, and each is reported as such).
+    """
+    names = names_to_find(entries)
+    total = len(names)
+    if total == 0:
+        return None
+    root = tree.absolute()
+    found = count_found(names, root, strip)
+    if found > total * MOST:
+        return None
+    best: tuple[int, int, Lookup] | None = None
+    also: list[Path] = []
+    for candidate in _roots(tree):
+        for level in range(STRIP_LEVELS):
+            if candidate == root and level == strip:
+                continue
+            count = count_found(names, candidate, level)
+            if count <= found or count <= total * MOST:
+                continue
+            # On a tie the tree's root is the better fix than another -p: --only, the Kbuild
+            # classes and the reports all read paths from the root. Then the fewer changes.
+            preference = 2 if level == strip else 1 if candidate == root else 0
+            if best is None or (count, preference) > best[:2]:
+                best = (count, preference, Lookup(level, candidate, count))
+                also = []
+            elif (count, preference) == best[:2] and level == best[2].strip:
+                also.append(candidate)
+    if best is None:
+        return None
+    return LookupDiagnosis(Lookup(strip, root, found), best[2], total, tuple(also))
