@@ -30,7 +30,9 @@ STRIP_LEVELS = 4
 PARENTS = 3
 """How many parents of --tree are tried as the tree's root."""
 FOLDERS = 64
-"""How many folders of --tree (and of each parent) are tried as the tree's root."""
+"""How many folders of --tree are tried as the tree's root."""
+SAMPLE = 64
+"""How many of the patch's files every way is tried on before the best are counted in full."""
 
 
 @record
@@ -126,23 +128,31 @@ def diagnose(entries: Sequence[FileEntry], tree: Path, strip: int) -> LookupDiag
     found = count_found(names, root, strip)
     if found > total * MOST:
         return None
+    # A sample first: a kernel patch names a thousand files and --tree has dozens of folders;
+    # only a way that finds a good part of the sample (a quarter: a sample can be unlucky) is
+    # counted in full.
+    sample = names[:: max(1, total // SAMPLE)]
+    ways = [
+        (candidate, level)
+        for candidate in _roots(tree)
+        for level in range(STRIP_LEVELS)
+        if not (candidate == root and level == strip)
+        and count_found(sample, candidate, level) > len(sample) * MOST / 2
+    ]
     best: tuple[int, int, Lookup] | None = None
     also: list[Path] = []
-    for candidate in _roots(tree):
-        for level in range(STRIP_LEVELS):
-            if candidate == root and level == strip:
-                continue
-            count = count_found(names, candidate, level)
-            if count <= found or count <= total * MOST:
-                continue
-            # On a tie the tree's root is the better fix than another -p: --only, the Kbuild
-            # classes and the reports all read paths from the root. Then the fewer changes.
-            preference = 2 if level == strip else 1 if candidate == root else 0
-            if best is None or (count, preference) > best[:2]:
-                best = (count, preference, Lookup(level, candidate, count))
-                also = []
-            elif (count, preference) == best[:2] and level == best[2].strip:
-                also.append(candidate)
+    for candidate, level in ways:
+        count = count_found(names, candidate, level)
+        if count <= found or count <= total * MOST:
+            continue
+        # On a tie the tree's root is the better fix than another -p: --only, the Kbuild
+        # classes and the reports all read paths from the root. Then the fewer changes.
+        preference = 2 if level == strip else 1 if candidate == root else 0
+        if best is None or (count, preference) > best[:2]:
+            best = (count, preference, Lookup(level, candidate, count))
+            also = []
+        elif (count, preference) == best[:2] and level == best[2].strip:
+            also.append(candidate)
     if best is None:
         return None
     return LookupDiagnosis(Lookup(strip, root, found), best[2], total, tuple(also))
