@@ -18,7 +18,7 @@ from patchsmith.cli.common import (
     refuse_a_wrong_lookup,
     selection_from_args,
 )
-from patchsmith.cli.sessionview import write_status
+from patchsmith.cli.sessionview import add_all_argument, write_status
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
@@ -99,6 +99,7 @@ def add_parser(subparsers: Any) -> None:
     memory.add_argument(
         "--no-memory", action="store_true", help="replay nothing from resolution memory"
     )
+    add_all_argument(parser)
     parser.add_argument("--json", action="store_true", help="the session as JSON")
     parser.set_defaults(run=run)
 
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(session.to_json())
     else:
-        write_status(session, items)
+        write_status(session, items, every=args.every)
         sys.stdout.write(
             f"\ncd {session.worktree}\n"
             f"(status, resolve, finish and abort also find this session from {session.tree})\n"

@@ -212,6 +212,17 @@ def _run(args: argparse.Namespace) -> int:
         write_text(text, args.output)
         if args.output is None or args.output == "-":
             return int(ExitCode.OK if settled else ExitCode.ATTENTION)
+        # The report went to a file: here only the summary, and where the rest is.
+        render(
+            prediction,
+            verbose=False,
+            issues=False,
+            warnings=warnings,
+            table=False,
+            left_out=len(result.left_out),
+        )
+        sys.stdout.write(f"the {args.report_format} report: {args.output}\n")
+        return int(ExitCode.OK if settled else ExitCode.ATTENTION)
     if args.json:
         document = prediction.to_json(verbose=args.verbose)
         document["tree"] = args.tree
@@ -318,9 +329,10 @@ def render(
     left_out: int = 0,
     every: bool = False,
     warnings: Sequence[DependencyWarning] = (),
+    table: bool = True,
 ) -> None:
     """The human view: one table row per hunk, grouped by file, the selection's warnings, then
-    a summary line."""
+    a summary line; without ``table``, the summary line alone."""
     from patchsmith.cli.table import format_table, styled, terminal_width, use_colour
 
     out = sys.stdout
@@ -354,12 +366,16 @@ def render(
                     hunk.reason,
                 ]
             )
-    lines = format_table(
-        ("file / hunk", "status", "line", "offset", "reason"),
-        rows,
-        right=(2, 3),
-        width=terminal_width(out),
-        colour=colour,
+    lines = (
+        format_table(
+            ("file / hunk", "status", "line", "offset", "reason"),
+            rows,
+            right=(2, 3),
+            width=terminal_width(out),
+            colour=colour,
+        )
+        if table
+        else []
     )
     if verbose:
         for file in prediction.files:
@@ -377,8 +393,9 @@ def render(
     if warnings:
         from patchsmith.cli.filter import warning_lines
 
-        lines.append("")
-        lines.extend(line.rstrip("\n") for line in warning_lines(warnings))
+        if table:
+            lines.append("")
+            lines.extend(line.rstrip("\n") for line in warning_lines(warnings))
         noun = "selection warning" if len(warnings) == 1 else "selection warnings"
         summary.append("; ")
         summary.append((f"{len(warnings)} {noun}", "bold yellow"))

@@ -307,7 +307,12 @@ def refuse_a_wrong_lookup(result: SelectionResult, tree: str) -> None:
 
     from patchsmith.engine.lookup import diagnose
 
-    diagnosis = diagnose([d.entry for d in result.kept], Path(tree), result.strip)
+    diagnosis = diagnose(
+        [d.entry for d in result.kept],
+        Path(tree),
+        result.strip,
+        [d.entry for d in result.decisions],
+    )
     if diagnosis is not None:
         what = "the --tree you mean" if diagnosis.also else diagnosis.suggestion()
         raise UsageError(

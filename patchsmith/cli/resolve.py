@@ -21,7 +21,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from patchsmith.cli.sessionview import add_session_argument, fate, store_from_args, write_status
+from patchsmith.cli.sessionview import (
+    add_all_argument,
+    add_session_argument,
+    fate,
+    store_from_args,
+    write_status,
+)
 from patchsmith.errors import PatchsmithError, SessionError, UsageError
 from patchsmith.model import Resolution
 from patchsmith.workspace.session import (
@@ -76,6 +82,7 @@ def add_parser(subparsers: Any) -> None:
         help="do not store this decision in resolution memory",
     )
     add_session_argument(parser)
+    add_all_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -92,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--confirm-all takes no HUNK", hint="use HUNK --confirm for one")
         return _confirm(store, None)
     if args.hunk is None and not args.next:
-        return open_tui(store)
+        return open_tui(store, every=args.every)
     session = store.load()
     if args.next:
         hunk = next(iter(session.open_hunks), None)
@@ -251,7 +258,7 @@ def _edit(store: SessionStore, hunk: SessionHunk, reason: str | None, remember: 
     kept.unlink()
 
 
-def open_tui(store: SessionStore) -> int:
+def open_tui(store: SessionStore, every: bool = False) -> int:
     """The TUI on ``store``; the status summary (exit 1) without a terminal or without the TUI."""
     if _terminal():
         try:
@@ -265,7 +272,7 @@ def open_tui(store: SessionStore) -> int:
         hint = "the TUI is not installed; resolve hunks with 'patchsmith resolve HUNK --accept'"
     else:
         hint = "not a terminal: resolve with 'patchsmith resolve HUNK --accept|--upstream|--drop'"
-    write_status(store.load(), store.open_items())
+    write_status(store.load(), store.open_items(), every=every)
     sys.stderr.write(f"patchsmith: {hint}\n")
     return 1
 

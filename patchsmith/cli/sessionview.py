@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -75,7 +76,60 @@ def fate(hunk: SessionHunk) -> str:
     )
 
 
-def write_status(session: Session, items: list[OpenItem], out: TextIO | None = None) -> None:
+def add_all_argument(parser: argparse.ArgumentParser) -> None:
+    """``--all``, as ``check`` has it: a row for every hunk."""
+    parser.add_argument(
+        "--all",
+        dest="every",
+        action="store_true",
+        help="a row for every hunk (by default a file whose hunks all applied clean gets one "
+        "row, as in check)",
+    )
+
+
+def _plainly_applied(hunk: SessionHunk) -> bool:
+    """Applied exactly where the patch says, with nothing to read: one of many in a stable
+    patch, and what a summary row may stand for."""
+    return (
+        hunk.applied
+        and hunk.status == "clean"
+        and not hunk.offset
+        and not hunk.needs_review
+        and hunk.resolution is None
+    )
+
+
+def hunk_lines(hunks: Sequence[SessionHunk], every: bool = False) -> tuple[list[str], int]:
+    """The status table's rows: one per hunk, but one per file for a file whose hunks all
+    applied clean (``clean ×12``) unless ``every``. Everything else keeps a row of its own.
+    Also how many hunks the files' rows stand for."""
+    groups: dict[str, list[SessionHunk]] = {}
+    for hunk in hunks:
+        groups.setdefault(hunk.path, []).append(hunk)
+    compact = {
+        path: not every and all(_plainly_applied(h) for h in group)
+        for path, group in groups.items()
+    }
+    width = max(
+        (len(h.path) if compact[h.path] else len(h.id) for h in hunks),
+        default=10,
+    )
+    lines: list[str] = []
+    folded = 0
+    for path, group in groups.items():
+        if compact[path]:
+            label = f"clean ×{len(group)}" if len(group) > 1 else "clean"
+            lines.append(f"  {path:<{width}}  {label:<17} applied\n")
+            folded += len(group)
+            continue
+        lines += [f"  {h.id:<{width}}  {h.status!s:<17} {fate(h)}\n" for h in group]
+    return lines, folded
+
+
+def write_status(
+    session: Session, items: list[OpenItem], out: TextIO | None = None, every: bool = False
+) -> None:
+    """The session as ``status`` shows it; ``every`` gives each hunk its row (``--all``)."""
     out = out or sys.stdout
     counts = ", ".join(f"{key} {value}" for key, value in session.counts.items() if value)
     out.write(
@@ -84,9 +138,10 @@ def write_status(session: Session, items: list[OpenItem], out: TextIO | None = N
         f"patch    {session.patch.name}   tree {session.tree}\n"
         f"hunks    {len(session.hunks)}: {counts}\n\n"
     )
-    width = max((len(h.id) for h in session.hunks), default=10)
-    for hunk in session.hunks:
-        out.write(f"  {hunk.id:<{width}}  {hunk.status!s:<17} {fate(hunk)}\n")
+    rows, folded = hunk_lines(session.hunks, every)
+    out.writelines(rows)
+    if folded:
+        out.write(f"  ({folded} hunks applied clean, one row per file; --all lists each)\n")
     if session.warnings:
         opened = sum(1 for w in session.warnings if w.open)
         out.write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")

@@ -6,7 +6,12 @@ import argparse
 from typing import Any
 
 from patchsmith.cli.common import print_json
-from patchsmith.cli.sessionview import add_session_argument, store_from_args, write_status
+from patchsmith.cli.sessionview import (
+    add_all_argument,
+    add_session_argument,
+    store_from_args,
+    write_status,
+)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -18,6 +23,7 @@ def add_parser(subparsers: Any) -> None:
         "gate closed. Exit 1 while anything is open.",
     )
     add_session_argument(parser)
+    add_all_argument(parser)
     parser.add_argument("--json", action="store_true", help="the session as JSON")
     parser.set_defaults(run=run)
 
@@ -33,5 +39,5 @@ def run(args: argparse.Namespace) -> int:
         ]
         print_json(document)
     else:
-        write_status(session, items)
+        write_status(session, items, every=args.every)
     return 1 if items else 0

@@ -58,10 +58,12 @@ class LookupDiagnosis:
     def message(self, tree: str) -> str:
         missing = self.total - self.given.found
         also = "".join(f" (or --tree {root})" for root in self.also)
+        files = "file" if self.total == 1 else "files"
+        found = "file" if self.better.found == 1 else "files"
         return (
-            f"{missing} of {self.total} files the patch changes are not in {tree} at "
+            f"{missing} of {self.total} {files} the patch changes are not in {tree} at "
             f"-p{self.given.strip}: wrong -p, or --tree is not the tree's root? "
-            f"with {self.suggestion()}{also} {self.better.found} files would be found"
+            f"with {self.suggestion()}{also} {self.better.found} {found} would be found"
         )
 
     def suggestion(self) -> str:
@@ -114,13 +116,24 @@ def _roots(tree: Path) -> list[Path]:
     return [resolved, *parents, *_folders(resolved)]
 
 
-def diagnose(entries: Sequence[FileEntry], tree: Path, strip: int) -> LookupDiagnosis | None:
+def diagnose(
+    entries: Sequence[FileEntry],
+    tree: Path,
+    strip: int,
+    whole: Sequence[FileEntry] | None = None,
+) -> LookupDiagnosis | None:
     """A better strip level or root when most files are missing at ``strip`` under ``tree``.
+
+    ``entries`` are the files the command will look up (the selected ones); ``whole`` the
+    patch's, which break a tie: with ``--only drivers/md`` and ``--tree linux/drivers``, -p2
+    finds the selected files as well as ``--tree linux`` does, but only the root finds the
+    rest, and only the root keeps ``--only drivers/md`` meaning what it says.
 
     ``None`` when most files are found, when there is nothing to find, or when no other way
     finds most of them (then they are missing, and each is reported as such).
     """
     names = names_to_find(entries)
+    every = names_to_find(whole) if whole is not None else names
     total = len(names)
     if total == 0:
         return None
@@ -139,20 +152,23 @@ def diagnose(entries: Sequence[FileEntry], tree: Path, strip: int) -> LookupDiag
         if not (candidate == root and level == strip)
         and count_found(sample, candidate, level) > len(sample) * MOST / 2
     ]
-    best: tuple[int, int, Lookup] | None = None
+    best: tuple[tuple[int, int, int], Lookup] | None = None
     also: list[Path] = []
     for candidate, level in ways:
         count = count_found(names, candidate, level)
         if count <= found or count <= total * MOST:
             continue
-        # On a tie the tree's root is the better fix than another -p: --only, the Kbuild
-        # classes and the reports all read paths from the root. Then the fewer changes.
-        preference = 2 if level == strip else 1 if candidate == root else 0
-        if best is None or (count, preference) > best[:2]:
-            best = (count, preference, Lookup(level, candidate, count))
+        # Then what finds more of the whole patch; then the --tree given (a name like
+        # old/drivers/x.c is found at -p0 in the parent too, in the pristine old/ beside it);
+        # then one change rather than two.
+        overall = count if every is names else count_found(every, candidate, level)
+        preference = 2 if candidate == root else 1 if level == strip else 0
+        key = (count, overall, preference)
+        if best is None or key > best[0]:
+            best = (key, Lookup(level, candidate, count))
             also = []
-        elif (count, preference) == best[:2] and level == best[2].strip:
+        elif key == best[0] and level == best[1].strip:
             also.append(candidate)
     if best is None:
         return None
-    return LookupDiagnosis(Lookup(strip, root, found), best[2], total, tuple(also))
+    return LookupDiagnosis(Lookup(strip, root, found), best[1], total, tuple(also))

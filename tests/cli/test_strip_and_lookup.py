@@ -148,3 +148,28 @@ def test_a_right_lookup_costs_no_search(demo: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(lookup, "_roots", no_search)
     index = index_sources(read_source(str(PATCH)))
     assert diagnose(list(index.files), demo / "vendor", 1) is None
+
+
+def test_a_pristine_tree_beside_does_not_win_over_the_given_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """old/drivers/x.c at -p0 is found in the parent (in old/ itself), and at -p1 in --tree:
+    the tree the user named is the one to keep."""
+    import subprocess
+
+    for folder in ("old", "new", "vendor"):
+        (tmp_path / folder / "drivers").mkdir(parents=True)
+        (tmp_path / folder / "drivers" / "x.c").write_text("int x;\nint y;\n")
+    (tmp_path / "new" / "drivers" / "x.c").write_text("int x;\nint z;\n")
+    diff = subprocess.run(
+        ["git", "diff", "--no-index", "--no-prefix", "old", "new"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+    ).stdout
+    patch = tmp_path / "x.patch"
+    patch.write_bytes(diff)
+    assert main(["check", str(patch), "--tree", str(tmp_path / "vendor")]) == 2
+    err = capsys.readouterr().err
+    assert "at -p0: wrong -p" in err and "with -p1 1 file would be found" in err
+    assert main(["check", str(patch), "-p1", "--tree", str(tmp_path / "vendor")]) == 0
