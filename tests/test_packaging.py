@@ -173,6 +173,17 @@ def test_the_wheel_installs_and_opens_the_tui(tmp_path: Path) -> None:
     assert (share / "zsh" / "site-functions" / "_patchsmith").read_text() == completion_script(
         "zsh"
     )
+    loader = Path("/usr/share/bash-completion/bash_completion")
+    if loader.is_file():  # bash-completion finds it from XDG_DATA_DIRS, as the README says
+        loaded = run(
+            "bash",
+            "--norc",
+            "-c",
+            f"source {loader}; __load_completion patchsmith && complete -p patchsmith",
+            cwd=tmp_path,
+            env=dict(env, XDG_DATA_DIRS=f"{share}:/usr/share"),
+        )
+        assert "-F _patchsmith patchsmith" in loaded
     if shutil.which("man") is not None:
         env_man = {key: value for key, value in env.items() if key != "MANPATH"}
         found = run("man", "-w", "patchsmith", cwd=tmp_path, env=env_man).strip()
