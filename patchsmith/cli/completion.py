@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from patchsmith.cli.manpage import subcommands, summaries
+from patchsmith.cli.manpage import all_commands, subcommands, summaries
 
 SHELLS = ("bash", "zsh")
 
@@ -128,8 +128,9 @@ def _bash_case_for(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def bash_script(parser: argparse.ArgumentParser) -> str:
-    commands = subcommands(parser)
+    commands = all_commands(parser)
     top_options = [s for a in options_of(parser) for s in a.option_strings]
+    parents = [name for name, sub in commands.items() if subcommands(sub)]
     lines = [
         "# bash completion for patchsmith; generated from its argparse parser",
         "# (patchsmith/cli/completion.py), do not edit. Installed as",
@@ -142,19 +143,28 @@ def bash_script(parser: argparse.ArgumentParser) -> str:
         "_patchsmith() {",
         "    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}",
         '    local command="" options="" words="" files="" word i',
+        "    # The command is the first word that is not an option, and the next one too when",
+        "    # that command has commands of its own (memory list).",
         "    for ((i = 1; i < COMP_CWORD; i++)); do",
         "        word=${COMP_WORDS[i]}",
-        "        if [[ $word != -* ]]; then command=$word; break; fi",
+        "        [[ $word == -* ]] && continue",
+        '        case "$command" in',
+        '            "") command=$word ;;',
+        *(f'            "{name}") command="{name} $word" ;;' for name in parents),
+        "            *) break ;;",
+        "        esac",
         "    done",
         '    case "$command" in',
         '        "")',
         f'            options="{_words(top_options)}"',
-        f'            words="{_words(list(commands))}"',
+        f'            words="{_words(list(subcommands(parser)))}"',
         "            ;;",
     ]
     for name, sub in commands.items():
-        lines.append(f"        {name})")
+        lines.append(f'        "{name}")')
         lines.extend(_bash_case_for(sub))
+        if subcommands(sub):
+            lines.append(f'            words="{_words(list(subcommands(sub)))}"')
         lines.append("            ;;")
     lines += [
         "    esac",
@@ -221,12 +231,16 @@ def _zsh_positional(action: argparse.Action) -> str:
     return prefix + f"{_zsh_text(metavar)}:{_zsh_action(action)}'"
 
 
-def _zsh_function(name: str, parser: argparse.ArgumentParser) -> list[str]:
+def _zsh_name(path: str) -> str:
+    return "_patchsmith" + "".join("_" + word.replace("-", "_") for word in path.split())
+
+
+def _zsh_function(path: str, parser: argparse.ArgumentParser) -> list[str]:
+    """A leaf command's function: its options and arguments."""
     specs = [_zsh_option(a) for a in options_of(parser)]
     specs += [_zsh_positional(a) for a in positionals_of(parser)]
-    function = f"_patchsmith_{name.replace('-', '_')}"
     return [
-        f"{function}() {{",
+        f"{_zsh_name(path)}() {{",
         "    _arguments -s -S : \\",
         *(f"        {s} \\" for s in specs[:-1]),
         f"        {specs[-1]}",
@@ -235,26 +249,20 @@ def _zsh_function(name: str, parser: argparse.ArgumentParser) -> list[str]:
     ]
 
 
-def zsh_script(parser: argparse.ArgumentParser) -> str:
+def _zsh_dispatch(path: str, parser: argparse.ArgumentParser) -> list[str]:
+    """A command with commands of its own (the top level, ``memory``): its options, then the
+    command, then that command's function."""
     commands = subcommands(parser)
     helps = summaries(parser)
-    lines = [
-        "#compdef patchsmith",
-        "# zsh completion for patchsmith; generated from its argparse parser",
-        "# (patchsmith/cli/completion.py), do not edit. Installed as",
-        "# share/zsh/site-functions/_patchsmith, or: patchsmith completion zsh > DIR/_patchsmith",
-        "",
-    ]
-    for name, sub in commands.items():
-        lines += _zsh_function(name, sub)
-    top = [_zsh_option(a) for a in options_of(parser)]
     described = [f"'{name}:{_zsh_text(helps.get(name, ''))}'" for name in commands]
-    lines += [
-        "_patchsmith() {",
+    title = f"patchsmith {path} command".replace("  ", " ")
+    prefix = f"{path} " if path else ""
+    return [
+        f"{_zsh_name(path)}() {{",
         '    local curcontext="$curcontext" state line',
         "    typeset -A opt_args",
         "    _arguments -C : \\",
-        *(f"        {spec} \\" for spec in top),
+        *(f"        {_zsh_option(a)} \\" for a in options_of(parser)),
         "        '1:command:->command' \\",
         "        '*::argument:->argument'",
         '    case "$state" in',
@@ -263,17 +271,30 @@ def zsh_script(parser: argparse.ArgumentParser) -> str:
         "            commands=(",
         *(f"                {entry}" for entry in described),
         "            )",
-        "            _describe -t commands 'patchsmith command' commands",
+        f"            _describe -t commands '{title}' commands",
         "            ;;",
         "        argument)",
-        '            curcontext="${curcontext%:*:*}:patchsmith-$line[1]:"',
+        f'            curcontext="${{curcontext%:*:*}}:{_zsh_name(path)[1:]}-$line[1]:"',
         '            case "$line[1]" in',
-        *(f"                {name}) _patchsmith_{name.replace('-', '_')} ;;" for name in commands),
+        *(f"                {name}) {_zsh_name(prefix + name)} ;;" for name in commands),
         "            esac",
         "            ;;",
         "    esac",
         "}",
         "",
-        '_patchsmith "$@"',
     ]
+
+
+def zsh_script(parser: argparse.ArgumentParser) -> str:
+    lines = [
+        "#compdef patchsmith",
+        "# zsh completion for patchsmith; generated from its argparse parser",
+        "# (patchsmith/cli/completion.py), do not edit. Installed as",
+        "# share/zsh/site-functions/_patchsmith, or: patchsmith completion zsh > DIR/_patchsmith",
+        "",
+    ]
+    for path, sub in all_commands(parser).items():
+        lines += _zsh_dispatch(path, sub) if subcommands(sub) else _zsh_function(path, sub)
+    lines += _zsh_dispatch("", parser)
+    lines.append('_patchsmith "$@"')
     return "\n".join(lines) + "\n"

@@ -28,6 +28,18 @@ def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+def all_commands(
+    parser: argparse.ArgumentParser, prefix: str = ""
+) -> dict[str, argparse.ArgumentParser]:
+    """Every subcommand, nested ones too (``memory list``), each after its parent."""
+    found: dict[str, argparse.ArgumentParser] = {}
+    for name, sub in subcommands(parser).items():
+        path = f"{prefix}{name}"
+        found[path] = sub
+        found.update(all_commands(sub, path + " "))
+    return found
+
+
 def summaries(parser: argparse.ArgumentParser) -> dict[str, str]:
     """Each subcommand's one-line help, as ``patchsmith --help`` shows it."""
     for action in parser._actions:
@@ -37,14 +49,15 @@ def summaries(parser: argparse.ArgumentParser) -> dict[str, str]:
 
 
 def option_actions(parser: argparse.ArgumentParser) -> Iterator[tuple[str, list[argparse.Action]]]:
-    """(group title, its actions) for every group with something in it; help is left out."""
+    """(group title, its actions) for every group with something in it; help is left out, and
+    a command's own commands are listed as such (each has its section)."""
     for group in parser._action_groups:
-        actions = [
-            action
-            for action in group._group_actions
-            if action.help != argparse.SUPPRESS
-            and not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction))
-        ]
+        actions: list[argparse.Action] = []
+        for action in group._group_actions:
+            if isinstance(action, argparse._SubParsersAction):
+                actions += action._choices_actions
+            elif action.help != argparse.SUPPRESS and not isinstance(action, argparse._HelpAction):
+                actions.append(action)
         if actions:
             yield group.title or "options", actions
 
@@ -160,7 +173,7 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
     lines.append(".SH COMMANDS")
     for name, summary in summaries(parser).items():
         lines += [".TP", bold(name), *paragraph(summary)]
-    for name, sub in subcommands(parser).items():
+    for name, sub in all_commands(parser).items():
         lines += command_section(f"patchsmith {name}", sub)
     if parser.epilog:
         lines += [".SH EXIT STATUS", *paragraph(parser.epilog)]

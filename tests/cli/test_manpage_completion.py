@@ -19,7 +19,7 @@ import pytest
 
 from patchsmith.cli import COMMANDS, build_parser, main
 from patchsmith.cli.completion import script
-from patchsmith.cli.manpage import escape, render, subcommands
+from patchsmith.cli.manpage import all_commands, escape, render, subcommands
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def every_option(parser: argparse.ArgumentParser) -> dict[str, list[str]]:
         ]
 
     found = {"": strings(parser)}
-    for name, sub in subcommands(parser).items():
+    for name, sub in all_commands(parser).items():
         found[name] = strings(sub)
     return found
 
@@ -53,6 +53,8 @@ def section(page: str, name: str) -> str:
 
 def test_the_parser_has_every_command(parser: argparse.ArgumentParser) -> None:
     assert list(subcommands(parser)) == list(COMMANDS)
+    nested = [name for name in all_commands(parser) if " " in name]
+    assert "memory list" in nested  # a command's own commands are walked too
 
 
 def test_the_man_page_has_every_command_and_option(parser: argparse.ArgumentParser) -> None:
@@ -63,7 +65,9 @@ def test_the_man_page_has_every_command_and_option(parser: argparse.ArgumentPars
             for option in options:
                 assert escape(option) in page.split(".SH COMMANDS")[0], option
             continue
-        assert f".B {name}" in page or f"\\fB{escape(name)}\\fR" in page, name
+        assert f'.SS "patchsmith {escape(name)}"' in page, name
+        if " " not in name:  # and in the list of commands
+            assert f".TP\n\\fB{escape(name)}\\fR" in page, name
         text = section(page, name)
         for option in options:
             assert f"\\fB{escape(option)}\\fR" in text, f"{name}: {option}"
@@ -112,7 +116,8 @@ def test_completion_scripts_have_every_command_and_option(parser: argparse.Argum
     bash, zsh = script("bash", parser), script("zsh", parser)
     for name, options in every_option(parser).items():
         if name:
-            assert f"        {name})" in bash and f"_patchsmith_{name}() {{" in zsh, name
+            function = "_patchsmith_" + name.replace(" ", "_").replace("-", "_")
+            assert f'        "{name}")' in bash and f"{function}() {{" in zsh, name
         for option in options:
             assert f" {option}" in bash or f'"{option}' in bash, f"{name}: {option}"
             assert option in zsh, f"{name}: {option}"
@@ -183,7 +188,10 @@ def test_bash_completes_commands_options_and_values(
     ]
     assert complete(path, ["patchsmith", "filter", "-p", ""], work) == []
     assert complete(path, ["patchsmith", "completion", ""], work) == ["bash", "zsh"]
+    nested = set(subcommands(subcommands(parser)["memory"]))
+    assert set(complete(path, ["patchsmith", "memory", ""], work)) == nested
+    assert "list" in nested
     for name, options in every_option(parser).items():
         if name:
-            offered = complete(path, ["patchsmith", name, "-"], work)
+            offered = complete(path, ["patchsmith", *name.split(), "-"], work)
             assert set(options) <= set(offered), name
