@@ -282,6 +282,7 @@ def test_every_subcommand_with_a_read_only_data_home(tree: Path, tmp_path: Path)
         "build": ["build", *session],
         "package": ["package", *session, "-o", str(out / "m.tgz")],
         "demo": ["demo", "--workdir", str(out / "demo"), "--no-tui"],
+        "completion": ["completion", "bash"],
     }
     assert {argv[0] for argv in commands.values()} == set(COMMANDS)  # a new one is tried too
     results = _run_read_only(data, commands, tmp_path)
