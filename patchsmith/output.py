@@ -22,6 +22,7 @@ from pathlib import Path
 from patchsmith.errors import OutputError
 
 _TEMP_SUFFIX = ".patchsmith-tmp"
+_HINT = "write somewhere you may create files, with room for them"
 
 
 def check_output(path: str | Path) -> Path:
@@ -43,6 +44,12 @@ def check_output(path: str | Path) -> Path:
         )
     folder = target.parent
     if not folder.is_dir():
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            raise OutputError(
+                f"{path}: cannot write: {blocker} is a file, not a folder",
+                hint="name a file in a folder",
+            )
         raise OutputError(
             f"{path}: cannot write: the folder {folder} does not exist",
             hint="create the folder first, or name a file in an existing one",
@@ -77,7 +84,7 @@ def write_output(path: str | Path, data: bytes | Iterable[bytes]) -> Path:
         os.replace(temporary, target)
     except OSError as error:
         _remove(temporary)
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}", _HINT) from error
     except BaseException:
         _remove(temporary)
         raise
@@ -103,7 +110,7 @@ def _create_temporary(target: Path, path: str | Path) -> tuple[Path, int]:
         except FileExistsError:
             continue
         except OSError as error:
-            raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
+            raise OutputError(f"{path}: cannot write: {error.strerror or error}", _HINT) from error
         return temporary, descriptor
     raise OutputError(f"{path}: cannot write: too many leftover temporary files beside it")
 
@@ -115,7 +122,7 @@ def _write_in_place(target: Path, chunks: Iterable[bytes], path: str | Path) -> 
                 handle.write(chunk)
             handle.flush()
     except OSError as error:
-        raise OutputError(f"{path}: cannot write: {error.strerror or error}") from error
+        raise OutputError(f"{path}: cannot write: {error.strerror or error}", _HINT) from error
 
 
 def _remove(temporary: Path) -> None:

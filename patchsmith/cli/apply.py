@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
         use_memory=not args.no_memory,
         trust_memory=args.trust_memory,
         lineage=args.lineage,
+        max_size=args.max_size,
     )
 
     def progress(stage: str, done: int, total: int) -> None:

@@ -31,6 +31,7 @@ from patchsmith.kernel.build import (
     run_build,
 )
 from patchsmith.model import ExitCode
+from patchsmith.paths import readable_folder
 
 BUILD_LOG = "build.log"
 BUILD_RESULT = "build.json"
@@ -127,8 +128,7 @@ def run(args: argparse.Namespace) -> int:
     result_path: Path | None = None
     if args.worktree:
         worktree = Path(args.worktree)
-        if not worktree.is_dir():
-            raise UsageError(f"--worktree {worktree}: not a directory")
+        readable_folder(worktree, f"--worktree {worktree}", hint="pass the folder to build")
         dirs = tuple(args.dir) or (".",)
         log = Path(args.log) if args.log else worktree / ".patchsmith-build.log"
     else:

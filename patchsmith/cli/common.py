@@ -39,9 +39,9 @@ def add_patch_argument(parser: argparse.ArgumentParser, stdin_default: bool = Fa
         "--max-size",
         type=parse_size,
         metavar="SIZE",
-        help="the most a compressed patch (or stdin) may expand to, e.g. 4G or 500M (default: "
-        "the larger of 1G and 64 times the compressed size; more is refused as a likely "
-        "decompression bomb)",
+        help="the most a compressed patch (or stdin; for apply, --base's tarball too) may "
+        "expand to, e.g. 4G or 500M (default: the larger of 1G and 64 times the compressed "
+        "size; more is refused as a likely decompression bomb)",
     )
 
 
@@ -255,7 +255,15 @@ def _patterns_from(files: list[str]) -> list[str]:
             with open(name, encoding="utf-8", errors="surrogateescape") as stream:
                 text = stream.read()
         except OSError as error:
-            raise UsageError(f"{name}: cannot read pattern file: {error.strerror}") from error
+            from patchsmith.paths import path_error
+
+            raise path_error(
+                f"{name}: cannot read pattern file",
+                error,
+                name,
+                hint="-I/-X take a file of patterns, one per line",
+                kind=UsageError,
+            ) from error
         patterns.extend(line.strip() for line in text.splitlines() if line.strip())
     return patterns
 

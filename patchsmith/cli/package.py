@@ -377,7 +377,7 @@ def _last_build(session: str | None) -> _Build | None:
         store = SessionStore.open(Path(session)) if session else SessionStore.find(Path.cwd())
     except (SessionError, GitError) as error:
         raise UsageError(
-            "no module files given and no session found",
+            f"no module files given and no session found: {error.message}",
             hint="pass the .ko files, or run in a session's worktree after 'patchsmith build'",
         ) from error
     path = store.path.parent / BUILD_RESULT

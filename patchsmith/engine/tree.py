@@ -33,6 +33,7 @@ from pathlib import Path
 
 from patchsmith.errors import TreeError
 from patchsmith.model import SYMLINK, git_mode
+from patchsmith.paths import path_error, readable_folder
 from patchsmith.record import record
 
 
@@ -166,10 +167,19 @@ class Tree:
     """Reads paths under ``root`` without following links (see the module doc)."""
 
     def __init__(self, root: Path, what: str = "the tree", option: str = "--tree") -> None:
-        if not root.exists():
-            raise TreeError(f"{what} {root} does not exist", hint=f"pass {option} DIR")
-        if not root.is_dir():
+        try:
+            info = os.stat(root)
+        except FileNotFoundError:
+            raise TreeError(f"{what} {root} does not exist", hint=f"pass {option} DIR") from None
+        except OSError as error:
+            raise path_error(
+                f"{what} {root}: cannot read", error, root, f"pass {option} DIR", TreeError
+            ) from None
+        if not stat.S_ISDIR(info.st_mode):
             raise TreeError(f"{what} {root} is not a directory", hint=f"pass {option} DIR")
+        # A folder it cannot list or enter would read as a tree without files: every hunk a
+        # missing file. Said now instead.
+        readable_folder(root, f"{what} {root}", hint=f"pass {option} DIR that you may read")
         self.root = root
         self.what = what
         # The root itself is the user's choice: a link to it is taken as given.
@@ -178,6 +188,12 @@ class Tree:
 
     def _full(self, relative: str) -> str:
         return os.path.join(self.real, relative)
+
+    def _unreadable(self, relative: str, error: OSError) -> TreeError:
+        return TreeError(
+            f"cannot read {relative} in {self.what} {self.root}: {error.strerror or error}",
+            hint="check the permissions of the files and folders the patch touches",
+        )
 
     def obstacle(self, relative: str) -> Obstacle | None:
         """The first folder on the way to ``relative`` that is not a folder, if any."""
@@ -200,7 +216,7 @@ class Tree:
             except NotADirectoryError:
                 info = None  # a race with the parent's check: nothing here to pass through
             except OSError as error:
-                raise TreeError(f"cannot read {folder} in {self.what}: {error.strerror}") from error
+                raise self._unreadable(folder, error) from error
             if info is None or stat.S_ISDIR(info.st_mode):
                 found = None
             elif stat.S_ISLNK(info.st_mode):
@@ -228,7 +244,7 @@ class Tree:
                 return Entry(Kind.LINK, os.readlink(os.fsencode(full)), SYMLINK)
             if error.errno == errno.ENXIO:
                 return Entry(Kind.OTHER)  # a socket
-            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+            raise self._unreadable(relative, error) from error
         try:
             info = os.fstat(descriptor)
             if stat.S_ISDIR(info.st_mode):
@@ -237,7 +253,7 @@ class Tree:
                 return Entry(Kind.OTHER)
             return Entry(Kind.FILE, _read_all(descriptor), git_mode(info.st_mode))
         except OSError as error:
-            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+            raise self._unreadable(relative, error) from error
         finally:
             os.close(descriptor)
 
@@ -258,7 +274,7 @@ class Tree:
         except (FileNotFoundError, NotADirectoryError):
             return ABSENT
         except OSError as error:
-            raise TreeError(f"cannot read {relative}: {error.strerror}") from error
+            raise self._unreadable(relative, error) from error
         if stat.S_ISLNK(info.st_mode):
             return Entry(Kind.LINK, os.readlink(os.fsencode(full)), SYMLINK)
         if stat.S_ISDIR(info.st_mode):

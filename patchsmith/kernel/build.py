@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from patchsmith.errors import GateError, InputError, TreeError
-from patchsmith.kernel.signing import Signer, prepare_signer, sign_modules
+from patchsmith.kernel.signing import Signer, check_key_files, prepare_signer, sign_modules
+from patchsmith.paths import path_error, readable_folder
 from patchsmith.record import record
 
 # drivers/md/dm.c:12:5: error: expected ';' before '}' token
@@ -373,11 +374,14 @@ def run_build(
             f"{request.make}: command not found",
             hint="install make and a compiler (Debian: apt-get install build-essential)",
         )
+    # The paths first: one that cannot be used is bad input before make is started.
+    if request.kernel_dir is not None:
+        readable_folder(request.kernel_dir, f"--kernel-dir {request.kernel_dir}", hint=_HEADERS)
+    _prepare_log(request.log_path)
     if request.kernel_dir is not None and not (request.kernel_dir / "Makefile").is_file():
         raise TreeError(
             f"{request.kernel_dir}: not a kernel build directory (no Makefile)",
-            hint="install the headers (linux-headers-RELEASE) and pass /usr/src/linux-headers-"
-            "RELEASE, or /lib/modules/RELEASE/build",
+            hint=_HEADERS,
         )
     if (request.sign_key is None) != (request.sign_cert is None):
         raise InputError(
@@ -385,13 +389,14 @@ def run_build(
             hint="the private key (PEM) and its certificate (PEM or DER)",
         )
     signer: Signer | None = None
+    if request.sign_key is not None and request.sign_cert is not None:
+        check_key_files(request.sign_key, request.sign_cert)  # before the build, not after
     if request.sign_key is not None and request.sign_cert is not None and request.kernel_dir:
         signer = prepare_signer(request.sign_key, request.sign_cert, kernel_dir=request.kernel_dir)
     if request.kernel_dir is None and request.config is not None:
         _install_config(request.config, request.worktree)
     steps = plan_build(request)
     worktree = request.worktree.resolve()
-    request.log_path.parent.mkdir(parents=True, exist_ok=True)
     env = _make_environment()
     started = time.monotonic()
     results: list[StepResult] = []
@@ -526,12 +531,45 @@ def collect_modules(worktree: Path, module_dirs: Sequence[str]) -> tuple[Path, .
     return tuple(found)
 
 
+_HEADERS = (
+    "install the headers (linux-headers-RELEASE) and pass /usr/src/linux-headers-RELEASE, or "
+    "/lib/modules/RELEASE/build"
+)
+
+
+def _prepare_log(log: Path) -> None:
+    """Make the log's folder and open the log once, so a log that cannot be written is bad
+    input before the build, not a crash after it."""
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise path_error(
+            f"the build log {log}: cannot write",
+            error,
+            log,
+            hint="pass --log FILE in a folder you may write to",
+        ) from None
+
+
 def _install_config(config: Path, worktree: Path) -> None:
     target = worktree / ".config"
     try:
         data = config.read_bytes()
     except OSError as error:
-        raise InputError(f"{config}: cannot read the config: {error.strerror or error}") from None
+        raise path_error(
+            f"{config}: cannot read the config",
+            error,
+            config,
+            hint="give the target's config (/boot/config-RELEASE) with --config FILE",
+        ) from None
+    if target.is_symlink():
+        # A link the patch or the tree put there: writing through it writes outside the tree.
+        raise TreeError(
+            f"{target} is a symbolic link: the config is not written through it",
+            hint="remove the link from the worktree, or build out of tree with --kernel-dir",
+        )
     if not target.is_file() or target.read_bytes() != data:
         target.write_bytes(data)
 

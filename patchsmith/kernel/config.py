@@ -8,20 +8,21 @@ Kbuild sees the config through ``include/config/auto.conf``, where options that 
 absent: :meth:`KernelConfig.make_value` gives that view (an empty string for n and unset), which is
 what the Makefile evaluator in :mod:`patchsmith.kernel.kbuild` substitutes for ``$(CONFIG_X)``.
 
-Depends on :mod:`patchsmith.errors` only.
+Depends on :mod:`patchsmith.errors`, :mod:`patchsmith.paths` and the input reader of
+:mod:`patchsmith.patchfile.source` (decompression with a size limit).
 """
 
 from __future__ import annotations
 
-import gzip
 import re
-import zlib
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
-from patchsmith.errors import ConfigError
+from patchsmith.errors import ConfigError, InputError
+from patchsmith.patchfile.source import read_file
+from patchsmith.paths import path_error
 from patchsmith.record import record
 
 # CONFIG_BLK_DEV_DM=m        CONFIG_LOCALVERSION="-cloud"        CONFIG_HZ=250
@@ -140,35 +141,30 @@ def parse_config(text: str, source: str = "<config>") -> KernelConfig:
 
 
 def load_config(path: str | Path) -> KernelConfig:
-    """Read a kernel config file, plain or gzip-compressed.
+    """Read a kernel config file, plain or compressed (a copy of ``/proc/config.gz``).
 
-    Raises :class:`ConfigError` when the file is missing, unreadable, a broken gzip stream, binary,
-    or holds no ``CONFIG_`` option.
+    The file is read and decompressed as a patch is (:func:`patchsmith.patchfile.source.
+    read_file`): a stream with a size limit, so a decompression bomb or ``/dev/zero`` given as
+    the config is refused instead of taking the machine's memory.
+
+    Raises :class:`ConfigError` when the file is missing, unreadable, a folder, a broken or
+    oversized compressed stream, binary, or holds no ``CONFIG_`` option.
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        data = read_file(str(path), option=None).data
     except FileNotFoundError:
         raise ConfigError(
             f"{path}: no such config file",
             hint="give the kernel's .config, /boot/config-$(uname -r) or a copy of /proc/config.gz",
         ) from None
     except OSError as error:
-        raise ConfigError(
-            f"{path}: cannot read the config: {error.strerror or error}",
-            hint="check the path and its permissions",
-        ) from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as error:
-            raise ConfigError(
-                f"{path}: looks gzip-compressed but cannot be decompressed: {error}",
-                hint="copy /proc/config.gz again, or pass the uncompressed .config",
-            ) from None
+        raise path_error(f"{path}: cannot read the config", error, path, kind=ConfigError) from None
+    except InputError as error:  # a damaged or oversized compressed stream
+        raise ConfigError(error.message, hint=error.hint) from None
     if b"\x00" in data[:4096]:
         raise ConfigError(
             f"{path}: binary data, not a kernel config",
-            hint="gzip is recognised; other compressions are not: decompress it first",
+            hint="gzip, bzip2, xz and zstd are recognised; this is none of them",
         )
     return parse_config(data.decode("utf-8", "replace"), str(path))

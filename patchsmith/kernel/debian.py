@@ -54,6 +54,7 @@ from patchsmith.kernel.package import (
     module_rows,
 )
 from patchsmith.kernel.signing import Signer
+from patchsmith.paths import path_error
 from patchsmith.record import record
 
 # 6.1.0-57-cloud-amd64, 5.15.0-91-generic: the releases Debian and Ubuntu name their image
@@ -412,7 +413,12 @@ def build_deb(
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(f"{target}: cannot write the package: {error.strerror or error}") from None
+        raise path_error(
+            f"{target}: cannot write the package",
+            error,
+            target,
+            hint="pass -o FILE or -o FOLDER somewhere you may write",
+        ) from None
     temporary = target.with_name(target.name + ".part")
     completed = subprocess.run(
         [dpkg_deb, "--root-owner-group", "-Zxz", "--build", str(root), str(temporary)],

@@ -21,28 +21,27 @@ The kernel looks only at the end of the file, so :func:`find_signature` does too
 string elsewhere (in a module's ``.rodata``, say) is not a signature. A compressed module is
 signed before it is compressed, so the signature is read from the decompressed bytes.
 
-Depends on pyelftools, :mod:`zstandard` and :mod:`patchsmith.errors` only.
+Depends on pyelftools, :mod:`patchsmith.errors`, :mod:`patchsmith.paths` and the input reader
+of :mod:`patchsmith.patchfile.source` (decompression with a size limit).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import io
-import lzma
 import re
 import struct
-import zlib
 from collections.abc import Mapping
 from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 
-import zstandard
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from patchsmith.errors import InputError
+from patchsmith.patchfile.source import decompress, read_file
+from patchsmith.paths import path_error
 from patchsmith.record import record
 
 # Module file names the kernel's module loader (and kmod) accept, longest suffix first.
@@ -229,40 +228,26 @@ def is_module_file(path: Path) -> bool:
 
 
 def decompress_module(data: bytes, source: str = "<module>") -> bytes:
-    """The ELF bytes of a module file, decompressing xz, zstd or gzip by magic bytes."""
-    try:
-        if data.startswith(_XZ_MAGIC):
-            return lzma.decompress(data)
-        if data.startswith(_ZSTD_MAGIC):
-            reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data))
-            return bytes(reader.read())
-        if data.startswith(_GZIP_MAGIC):
-            return gzip.decompress(data)
-    except (
-        lzma.LZMAError,
-        zstandard.ZstdError,
-        OSError,
-        EOFError,
-        zlib.error,
-        ValueError,
-    ) as error:
-        raise InputError(
-            f"{source}: compressed module cannot be decompressed: {error}",
-            hint="the file is truncated or damaged; copy it from the target again",
-        ) from None
-    return data
+    """The ELF bytes of a module file, decompressing xz, zstd or gzip by magic bytes.
+
+    Decompressed as a patch is (:func:`patchsmith.patchfile.source.decompress`): as a stream
+    with a size limit, so a small file that expands without end is refused, not held.
+    """
+    if not data.startswith((_XZ_MAGIC, _ZSTD_MAGIC, _GZIP_MAGIC)):
+        return data
+    return decompress(data, source, option=None)[0]
 
 
 def read_module(path: str | Path) -> ModuleInfo:
     """Read a module's ``.modinfo`` and ``.comment``.
 
-    Raises :class:`InputError` when the file is missing, cannot be decompressed, or is not ELF.
-    A valid ELF object without ``.modinfo`` gives ``vermagic=None`` (the caller decides whether
-    that is an error).
+    Raises :class:`InputError` when the file is missing, unreadable, a folder, cannot be
+    decompressed (or decompresses past the size limit), or is not ELF. A valid ELF object
+    without ``.modinfo`` gives ``vermagic=None`` (the caller decides whether that is an error).
     """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_file(str(path), option=None)
     except FileNotFoundError:
         raise InputError(
             f"{path}: no such module file",
@@ -270,10 +255,14 @@ def read_module(path: str | Path) -> ModuleInfo:
             "dm-mod.ko",
         ) from None
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror or error}") from None
-    data = decompress_module(raw, str(path))
-    info = parse_module(data, path)
-    if data is not raw:
+        raise path_error(f"{path}: cannot read", error, path) from None
+    if raw.compression == "bzip2":
+        raise InputError(
+            f"{path}: a bzip2-compressed file, not a kernel module",
+            hint="the kernel loads .ko, .ko.xz, .ko.zst and .ko.gz modules; pass one of those",
+        )
+    info = parse_module(raw.data, path)
+    if raw.compression is not None:
         info = dataclasses.replace(info, compressed=True)
     return info
 

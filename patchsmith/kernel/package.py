@@ -44,9 +44,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from patchsmith import __version__
-from patchsmith.errors import InputError
+from patchsmith.errors import InputError, PatchsmithError
 from patchsmith.kernel.elfinfo import ModuleInfo, read_module
 from patchsmith.kernel.signing import Signer, sign_module
+from patchsmith.paths import path_error, readable_folder
 from patchsmith.record import record
 
 DEFAULT_SUBDIR = "updates"
@@ -266,6 +267,8 @@ def collect_modules(
         )
     if not _SAFE_SUBDIR.match(subdir):
         raise InputError(f"--subdir {subdir!r}: use a plain folder name such as updates or extra")
+    if base is not None:
+        readable_folder(base, f"--base {base}", hint="pass the tree the modules were built in")
     infos = [read_module(path) for path in modules]
     for info in infos:
         if info.vermagic is None:
@@ -460,9 +463,7 @@ def _write_archive(result: PackageResult, mtime: int) -> None:
     try:
         result.output.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise InputError(
-            f"{result.output}: cannot write the package: {error.strerror or error}"
-        ) from None
+        raise _cannot_write(result.output, error) from None
     texts = {
         "install.sh": (render_install_script(module_set), 0o755),
         "MANIFEST": (render_manifest(module_set), 0o644),
@@ -495,9 +496,16 @@ def _write_archive(result: PackageResult, mtime: int) -> None:
         temporary.replace(result.output)
     except OSError as error:
         temporary.unlink(missing_ok=True)
-        raise InputError(
-            f"{result.output}: cannot write the package: {error.strerror or error}"
-        ) from None
+        raise _cannot_write(result.output, error) from None
+
+
+def _cannot_write(output: Path, error: OSError) -> PatchsmithError:
+    return path_error(
+        f"{output}: cannot write the package",
+        error,
+        output,
+        hint="pass -o FILE or -o FOLDER somewhere you may write",
+    )
 
 
 def _member(

@@ -47,6 +47,7 @@ from patchsmith.kernel.signing import (
     KEY_HELP,
     SignaturePolicy,
     Signer,
+    check_key_files,
     cmdline_words,
     module_signer,
     prepare_signer,
@@ -610,6 +611,8 @@ def read_signing(
             hint="the private key (PEM) and its certificate (PEM or DER)",
         )
     if sign_key is not None and sign_cert is not None:
+        # A path that is no readable file is bad input; a key that cannot sign is a fact.
+        check_key_files(sign_key, sign_cert)
         try:
             signer = prepare_signer(sign_key, sign_cert, kernel_dir=tree.root, config=tree.config)
         except InputError as error:

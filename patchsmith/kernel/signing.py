@@ -38,6 +38,7 @@ from typing import Any, Literal
 from patchsmith.errors import ConfigError, InputError
 from patchsmith.kernel.config import KernelConfig, load_config
 from patchsmith.kernel.elfinfo import ModuleSignature, find_signature, strip_signature
+from patchsmith.paths import readable_file, readable_folder
 from patchsmith.record import record
 
 # GRUB_CMDLINE_LINUX_DEFAULT="quiet module.sig_enforce=1"      (/etc/default/grub)
@@ -171,6 +172,15 @@ def certificate_subject(cert: Path) -> str | None:
     )
 
 
+def check_key_files(key: str | Path, cert: str | Path) -> None:
+    """Refuse (:class:`InputError`) a key or certificate path that is not a file this process
+    can read (a ``pkcs11:`` URI is not a path: the token is asked when signing)."""
+    key_text = str(key)
+    if not key_text.startswith("pkcs11:"):
+        readable_file(key_text, f"--sign-key {key_text}", hint=KEY_HELP)
+    readable_file(cert, f"--sign-cert {cert}", hint=KEY_HELP)
+
+
 def prepare_signer(
     key: str | Path,
     cert: str | Path,
@@ -184,12 +194,14 @@ def prepare_signer(
     ``.config`` describe the target; ``config`` overrides that ``.config``.
     """
     kernel_dir = Path(kernel_dir)
+    check_key_files(key, cert)
+    readable_folder(
+        kernel_dir,
+        f"--kernel-dir {kernel_dir}",
+        hint="give the target's prepared build directory (/usr/src/linux-headers-RELEASE)",
+    )
     key_text = str(key)
-    if not key_text.startswith("pkcs11:") and not Path(key_text).is_file():
-        raise InputError(f"--sign-key {key_text}: no such file", hint=KEY_HELP)
     cert_path = Path(cert)
-    if not cert_path.is_file():
-        raise InputError(f"--sign-cert {cert_path}: no such file", hint=KEY_HELP)
     sign_file = find_sign_file(kernel_dir)
     if sign_file is None:
         raise InputError(

@@ -11,6 +11,7 @@ plain patch file is a short-lived process, and their imports were a tenth of its
 
 from __future__ import annotations
 
+import io  # loaded before any program runs (the standard streams are io objects): free
 import os
 import sys
 from collections.abc import Sequence
@@ -22,7 +23,6 @@ from patchsmith.record import record
 # ``filter`` start-up time on every run.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import io
     from pathlib import Path
     from typing import BinaryIO
 
@@ -98,12 +98,19 @@ def human_size(size: int) -> str:
     return f"{value:.1f} GiB"  # pragma: no cover - the loop returns at GiB
 
 
-def decompress(raw: bytes, name: str, max_size: int | None = None) -> tuple[bytes, str | None]:
+MAX_SIZE_OPTION = "--max-size"
+"""The option that raises the limit, named in the refusal's hint (``None`` where a command has
+none: a kernel config or a module that large is not what was asked for)."""
+
+
+def decompress(
+    raw: bytes, name: str, max_size: int | None = None, *, option: str | None = MAX_SIZE_OPTION
+) -> tuple[bytes, str | None]:
     """Decompress ``raw`` if its magic bytes name a known container; return (bytes, format).
 
     The output is read as a stream and refused (:class:`InputError`) once it passes
     :func:`size_limit`; a damaged stream is an :class:`InputError` too, whatever the
-    decompressor raised.
+    decompressor raised. ``option`` is what the refusal's hint says raises the limit.
     """
     kind = detect_compression(raw[:8])
     if kind is None:
@@ -114,60 +121,154 @@ def decompress(raw: bytes, name: str, max_size: int | None = None) -> tuple[byte
         if data is None:  # counted, not kept, and under the limit: read it again, keeping it
             data = _stream(raw, kind, limit, keep_up_to=limit)
     except _TooLarge:
-        rule = (
-            "the limit given"
-            if max_size is not None
-            else f"the larger of {human_size(SIZE_FLOOR)} and {SIZE_RATIO}x the compressed size"
-        )
-        raise InputError(
-            f"{name}: {human_size(len(raw))} of {kind} data that decompresses to more than "
-            f"{human_size(limit)} ({rule}): refused as a likely decompression bomb",
-            hint="if it really is a patch that large, raise the limit: --max-size "
-            f"{(limit >> 30) * 4 or 1}G",
-        ) from None
+        raise _bomb(name, len(raw), kind, limit, max_size, option) from None
     except ImportError as error:  # pragma: no cover - zstandard is a declared dependency
-        raise InputError(
-            f"{name}: zstd input needs the 'zstandard' package",
-            hint="pip install zstandard",
-        ) from error
+        raise _no_zstandard(name) from error
     except Exception as error:  # each decompressor has error types of its own
         if not _is_damage(error):
             raise
-        raise InputError(
-            f"{name}: looks like {kind} data but does not decompress: {error}",
-            hint="the file may be truncated or damaged; check it with the matching tool "
-            "(gzip -t, bzip2 -t, xz -t, zstd -t)",
-        ) from error
+        raise _damaged(name, kind, error) from error
     assert data is not None
     return data, kind
+
+
+def _bomb(
+    name: str, raw_size: int, kind: str, limit: int, max_size: int | None, option: str | None
+) -> InputError:
+    rule = (
+        "the limit given"
+        if max_size is not None
+        else f"the larger of {human_size(SIZE_FLOOR)} and {SIZE_RATIO}x the compressed size"
+    )
+    if option is not None:
+        hint = f"if it really is that large, raise the limit: {option} {(limit >> 30) * 4 or 1}G"
+    else:
+        hint = "no file of this kind is that large: check that it is the file you meant"
+    return InputError(
+        f"{name}: {human_size(raw_size)} of {kind} data that decompresses to more than "
+        f"{human_size(limit)} ({rule}): refused as a likely decompression bomb",
+        hint=hint,
+    )
+
+
+def _damaged(name: str, kind: str, error: Exception) -> InputError:
+    return InputError(
+        f"{name}: looks like {kind} data but does not decompress: {error}",
+        hint="the file may be truncated or damaged; check it with the matching tool "
+        "(gzip -t, bzip2 -t, xz -t, zstd -t)",
+    )
+
+
+def _no_zstandard(name: str) -> InputError:  # pragma: no cover - a declared dependency
+    return InputError(
+        f"{name}: zstd input needs the 'zstandard' package", hint="pip install zstandard"
+    )
 
 
 class _TooLarge(Exception):
     """The decompressed stream passed its limit."""
 
 
-def _reader(raw: bytes, kind: str) -> io.BufferedIOBase:
-    """A file-like reader of the decompressed stream (every member or frame, in order)."""
+def _reader(raw: bytes | BinaryIO, kind: str) -> io.BufferedIOBase:
+    """A file-like reader of the decompressed stream (every member or frame, in order), from
+    the compressed bytes or from a file open on them."""
     import io
 
+    source = io.BytesIO(raw) if isinstance(raw, bytes) else raw
     if kind == "gzip":
         import gzip
 
-        return gzip.GzipFile(fileobj=io.BytesIO(raw))
+        return gzip.GzipFile(fileobj=source)
     if kind == "bzip2":
         import bz2
 
-        return bz2.BZ2File(io.BytesIO(raw))
+        return bz2.BZ2File(source)
     if kind == "xz":
         import lzma
 
-        return lzma.LZMAFile(io.BytesIO(raw))
+        return lzma.LZMAFile(source)
     import zstandard  # optional at import time: only needed for .zst input
 
     # A stream written without a content size in its frame header, or several frames (pzstd,
     # or "zstd -c a b"), needs the streaming reader across frames.
-    reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+    reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
     return reader  # type: ignore[return-value]
+
+
+def open_decompressed(
+    path: str, max_size: int | None = None, *, option: str | None = MAX_SIZE_OPTION
+) -> BinaryIO:
+    """The file at ``path``, decompressed as it is read (magic bytes decide; a plain file reads
+    as it is), for an input too large to hold in memory (a kernel tarball).
+
+    Reading past :func:`size_limit` of the stored size, or a damaged stream, raises
+    :class:`InputError` (``option`` as for :func:`decompress`). An ``OSError`` from opening the
+    file is raised as it is, for the caller to name the file its own way.
+    """
+    import io
+
+    handle = open(path, "rb")  # noqa: SIM115 - closed with the stream returned
+    try:
+        kind = detect_compression(handle.read(8))
+        handle.seek(0)
+        raw_size = os.fstat(handle.fileno()).st_size
+        if kind is None:
+            return handle
+        limited = _Limited(_reader(handle, kind), handle, path, kind, raw_size, max_size, option)
+        return io.BufferedReader(limited, _CHUNK)
+    except BaseException:
+        handle.close()
+        raise
+
+
+class _Limited(io.RawIOBase):
+    """A decompressing reader that refuses past its limit and names damage as bad input."""
+
+    def __init__(
+        self,
+        inner: io.BufferedIOBase,
+        handle: BinaryIO,
+        name: str,
+        kind: str,
+        raw_size: int,
+        max_size: int | None,
+        option: str | None,
+    ) -> None:
+        self._inner = inner
+        self._handle = handle
+        self._name = name
+        self._kind = kind
+        self._raw_size = raw_size
+        self._max_size = max_size
+        self._option = option
+        self._limit = size_limit(raw_size, max_size)
+        self._total = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._inner.read(len(buffer))
+        except Exception as error:  # each decompressor has error types of its own
+            if not _is_damage(error):
+                raise
+            raise _damaged(self._name, self._kind, error) from error
+        self._total += len(data)
+        if self._total > self._limit:
+            raise _bomb(
+                self._name, self._raw_size, self._kind, self._limit, self._max_size, self._option
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._inner.close()
+            finally:
+                self._handle.close()
+        super().close()
 
 
 def _stream(raw: bytes, kind: str, limit: int, keep_up_to: int) -> bytes | None:
@@ -266,7 +367,9 @@ def _read_stdin(stdin: BinaryIO | None, max_size: int | None) -> bytes:
     return _read_stream(stdin, "<stdin>", max_size)
 
 
-def _read_stream(stream: BinaryIO, name: str, max_size: int | None) -> bytes:
+def _read_stream(
+    stream: BinaryIO, name: str, max_size: int | None, option: str | None = MAX_SIZE_OPTION
+) -> bytes:
     """All of a pipe, a terminal or a device, up to the size limit (``/dev/zero`` never ends)."""
     import io
 
@@ -281,32 +384,49 @@ def _read_stream(stream: BinaryIO, name: str, max_size: int | None) -> bytes:
                 raise InputError(
                     f"{name}: more than {human_size(limit)} of input: refused",
                     hint="if it really is a patch that large, save it to a file, or raise the "
-                    f"limit: --max-size {(limit >> 30) * 4 or 1}G",
+                    f"limit: {option} {(limit >> 30) * 4 or 1}G"
+                    if option is not None
+                    else "no file of this kind is that large: check that it is the file you meant",
                 )
             out.write(chunk)
     except (OSError, ValueError) as error:
         raise InputError(
-            f"{name}: cannot read: {getattr(error, 'strerror', None) or error}"
+            f"{name}: cannot read: {getattr(error, 'strerror', None) or error}",
+            hint="a pipe or a device that fails while it is read; save the patch to a file",
         ) from error
 
 
-def _read_one(path: str, max_size: int | None = None) -> PatchSource:
+def read_file(
+    path: str, max_size: int | None = None, *, option: str | None = MAX_SIZE_OPTION
+) -> PatchSource:
+    """The file at ``path`` read as a patch input is: a regular file whole, a pipe or a device
+    up to the size limit, then decompressed by its magic bytes with the limit
+    (:func:`decompress`; ``option`` as there). For other inputs than patches too (a kernel
+    config, a module). An ``OSError`` from opening or reading the file is raised as it is, for
+    the caller to name the file its own way; too much data or a damaged stream is an
+    :class:`InputError`."""
     import stat
 
+    with open(path, "rb") as stream:
+        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raw = stream.read()
+        else:
+            raw = _read_stream(stream, path, max_size, option)
+    data, kind = decompress(raw, path, max_size, option=option)
+    return PatchSource(path, data, kind, len(raw))
+
+
+def _read_one(path: str, max_size: int | None = None) -> PatchSource:
     try:
-        with open(path, "rb") as stream:
-            if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raw = stream.read()
-            else:
-                raw = _read_stream(stream, path, max_size)
+        return read_file(path, max_size)
     except FileNotFoundError as error:
         raise InputError(f"{path}: no such file", hint="check the patch path") from error
     except IsADirectoryError as error:  # pragma: no cover - directories are handled above
         raise InputError(f"{path}: is a directory") from error
     except OSError as error:
-        raise InputError(f"{path}: cannot read: {error.strerror}") from error
-    data, kind = decompress(raw, path, max_size)
-    return PatchSource(path, data, kind, len(raw))
+        from patchsmith.paths import path_error  # only on the way out
+
+        raise path_error(f"{path}: cannot read", error, path) from error
 
 
 def _read_series(series: Path, max_size: int | None = None) -> list[PatchSource]:
@@ -315,7 +435,9 @@ def _read_series(series: Path, max_size: int | None = None) -> list[PatchSource]
     try:
         lines = series.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     except OSError as error:
-        raise InputError(f"{series}: cannot read: {error.strerror}") from error
+        from patchsmith.paths import path_error  # only on the way out
+
+        raise path_error(f"{series}: cannot read", error, series) from error
     for number, line in enumerate(lines, start=1):
         text = line.split("#", 1)[0].strip()
         if not text:

@@ -55,6 +55,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from patchsmith import paths
 from patchsmith.engine.locate import apply_located
 from patchsmith.engine.merge import align_with_vanilla, marker_block, merge_region, vendor_region
 from patchsmith.engine.predict import (
@@ -128,6 +129,9 @@ class ApplyOptions:
     """Replayed resolutions count as confirmed (recorded as such in the session and reports)."""
     lineage: str | None = None
     """A name for the vendor tree's lineage (default: from the tree, see ``memory.lineage_of``)."""
+    max_size: int | None = None
+    """The most a compressed ``base`` tarball may expand to (``--max-size``; ``None``: the
+    rule a compressed patch has)."""
 
 
 # --- naming ---------------------------------------------------------------------------------------
@@ -260,6 +264,19 @@ def _prepare(
             "patchsmith session or interrupted apply is on it",
             hint="pass --branch NAME, or delete the branch",
         )
+    # The worktree's path before any work: a file, a path under a file, a folder that is not
+    # empty or one nothing can be made in is bad input, refused with nothing made yet.
+    worktree = options.worktree or _default_worktree(tree, name)
+    option = "--worktree" if options.worktree is not None else "the worktree"
+    real_worktree = os.path.realpath(worktree)
+    real_tree = os.path.realpath(tree)
+    if real_worktree == real_tree or real_worktree.startswith(real_tree.rstrip(os.sep) + os.sep):
+        raise UsageError(
+            f"{option} {worktree} is inside the tree",
+            hint="patchsmith never writes into the tree; pick a path outside it",
+        )
+    # (After the check above: making its folders must not write into the tree.)
+    paths.creatable_folder(worktree, f"{option} {worktree}", hint="pick a new path for it")
     if progress is not None:
         progress("snapshot", 0, 1)
     if kind == "git":
@@ -290,18 +307,6 @@ def _prepare(
     if progress is not None:
         progress("snapshot", 1, 1)
         progress("worktree", 0, 1)
-    worktree = options.worktree or _default_worktree(tree, name)
-    if worktree.is_symlink() or (worktree.exists() and any(worktree.iterdir())):
-        raise UsageError(
-            f"--worktree {worktree} exists and is not empty", hint="pick a new path for it"
-        )
-    real_worktree = os.path.realpath(worktree)
-    real_tree = os.path.realpath(tree)
-    if real_worktree == real_tree or real_worktree.startswith(real_tree.rstrip(os.sep) + os.sep):
-        raise UsageError(
-            f"--worktree {worktree} is inside the tree",
-            hint="patchsmith never writes into the tree; pick a path outside it",
-        )
     setup.record_intent(
         where.folder,
         setup.Intent(
@@ -599,6 +604,18 @@ def apply_patch(
     for path in touched:
         check_relative(path)
     where = _where(tree)
+    # The vanilla base is checked before anything is made: a --base that is missing,
+    # unreadable or not a tarball is refused with no branch or worktree left behind. A tarball
+    # or a git ref is read now, whole, for the same reason (a tarball past its size limit is
+    # refused); a directory is read as the tree is, after the prediction.
+    vanilla_reader = (
+        VanillaBase(options.base, where.root, options.max_size)
+        if options.base is not None
+        else None
+    )
+    vanilla_read: dict[str, bytes | None] | None = None
+    if vanilla_reader is not None and vanilla_reader.directory is None:
+        vanilla_read = vanilla_reader.read_many(_vanilla_paths(selection))
     with setup.apply_lock(where.folder, options.wait):
         # An apply killed during setup (its intent is still there): undo what it made.
         setup.finish_interrupted(where.folder)
@@ -614,9 +631,6 @@ def apply_patch(
                         hint=f"'patchsmith abort --session {previous.worktree}' first",
                     )
                 _reset(worktree, place.base_commit, set(touched) | set(previous.touched))
-            vanilla_reader = (
-                VanillaBase(options.base, place.repo_root) if options.base is not None else None
-            )
             session = Session(
                 patch=info,
                 tree=os.path.realpath(tree),
@@ -640,7 +654,15 @@ def apply_patch(
             # The session says what is there from now on; the intent has done its job.
             setup.clear(where.folder)
             session = _apply_in(
-                index, selection, tree, worktree, session, options, vanilla_reader, progress
+                index,
+                selection,
+                tree,
+                worktree,
+                session,
+                options,
+                vanilla_reader,
+                vanilla_read,
+                progress,
             )
             if options.use_memory:
                 # Before the one write that marks the session ready: a crash in between leaves
@@ -648,6 +670,15 @@ def apply_patch(
                 session = _reuse(session, options, progress)
             store.write(session)
     return session
+
+
+def _vanilla_paths(selection: SelectionResult) -> list[str]:
+    """The tree paths whose vanilla version apply reads: every kept diff's old side."""
+    return [
+        strip_path(d.entry.old_name, selection.strip)
+        for d in selection.kept
+        if d.entry.old_name is not None
+    ]
 
 
 def _reset(worktree: Path, base: str, paths: set[str]) -> None:
@@ -690,26 +721,21 @@ def _apply_in(
     session: Session,
     options: ApplyOptions,
     vanilla_reader: VanillaBase | None,
+    vanilla_read: dict[str, bytes | None] | None,
     progress: Progress | None,
 ) -> Session:
     kept = selection.kept
     vanilla: dict[str, bytes | None] = {}
-    wanted: list[str] = []
-    if vanilla_reader is not None:
-        wanted = [
-            strip_path(d.entry.old_name, selection.strip)
-            for d in kept
-            if d.entry.old_name is not None
-        ]
     # The engine reads the vanilla files itself to judge flagged matches (a clean match next to
     # code it adds was vanilla's too): a directory under the tree's rules (no link followed);
-    # a tarball or a git ref, read once here (they hold no path out of the tree to follow).
+    # a tarball or a git ref, read before anything was made (they hold no path out of the tree
+    # to follow).
     base: Path | BaseReader | None = None
     if vanilla_reader is not None:
         if vanilla_reader.directory is not None:
             base = vanilla_reader.directory
         else:
-            vanilla = vanilla_reader.read_many(wanted)
+            vanilla = vanilla_read or {}
             base = vanilla.get
     # The engine judges the tree itself, exactly as check does: one engine, one input, one
     # verdict. The worktree only has to hold the same bytes where apply writes, which is
@@ -740,7 +766,7 @@ def _apply_in(
         )
     by_number = {p.entry_number: p for p in predicted.files}
     if vanilla_reader is not None and vanilla_reader.directory is not None:
-        vanilla = vanilla_reader.read_many(wanted)
+        vanilla = vanilla_reader.read_many(_vanilla_paths(selection))
     works: list[_FileWork] = []
     ids: dict[str, int] = {}
     for number, decision in enumerate(kept, start=1):

@@ -6,44 +6,70 @@ files the patch touches, for true 3-way proposals and for clearing flags the eng
 vendor's neighbourhood that is vanilla's. It is only ever read, and a directory is read as the
 engine reads the tree (:mod:`patchsmith.engine.tree`: no symlink followed).
 
-Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.engine.tree` and
-:mod:`patchsmith.errors`.
+A tarball is read as a stream (:func:`patchsmith.patchfile.source.open_decompressed`): never
+whole in memory, and refused once it decompresses past the size limit a compressed patch has
+(``--max-size`` raises it), so a small file that expands without end is a bad input, not an
+exhausted machine. What :class:`VanillaBase` is given is checked when it is made, before apply
+creates anything: a path that is missing, unreadable or not a tar archive is bad input (exit 2).
+
+Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.engine.tree`,
+:mod:`patchsmith.patchfile.source`, :mod:`patchsmith.paths` and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from patchsmith.engine.tree import Tree
-from patchsmith.errors import UsageError
+from patchsmith.errors import InputError, UsageError
+from patchsmith.patchfile.source import human_size, open_decompressed, size_limit
+from patchsmith.paths import path_error, readable_folder
 from patchsmith.workspace import git
+
+_HINT = (
+    "pass the unpacked vanilla tree, its tarball (linux-6.1.180.tar.xz) or a ref like "
+    "v6.1.180 when --tree is a git repository"
+)
 
 
 class VanillaBase:
-    """Reads files of the vanilla tree named by ``--base``: a directory, a tarball, a git ref."""
+    """Reads files of the vanilla tree named by ``--base``: a directory, a tarball, a git ref.
 
-    def __init__(self, spec: str, tree_repo: Path | None) -> None:
+    ``max_size`` is the most a compressed tarball may expand to (``None``: the rule of
+    :func:`patchsmith.patchfile.source.size_limit`).
+    """
+
+    def __init__(self, spec: str, tree_repo: Path | None, max_size: int | None = None) -> None:
         self.spec = spec
         self.directory: Path | None = None
         self.tarball: Path | None = None
         self.ref: str | None = None
         self.repo = tree_repo
+        self.max_size = max_size
         path = Path(spec)
-        if path.is_dir():
+        option = f"--base {spec}"
+        try:
+            info: os.stat_result | None = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            info = None  # not a path: a git ref, perhaps
+        except OSError as error:
+            raise path_error(f"{option}: cannot read", error, path, _HINT) from None
+        if info is not None and stat.S_ISDIR(info.st_mode):
+            readable_folder(path, option, hint=_HINT)
             self.directory = path
-        elif path.is_file():
+        elif info is not None and stat.S_ISREG(info.st_mode):
             self.tarball = path
-        elif tree_repo is not None and _ref_ok(tree_repo, spec):
+            self._check_tarball()
+        elif info is None and tree_repo is not None and _ref_ok(tree_repo, spec):
             self.ref = spec
         else:
             raise UsageError(
-                f"--base {spec}: not a directory, a tarball, or a git ref of the tree",
-                hint="pass the unpacked vanilla tree, its tarball (linux-6.1.180.tar.xz) or a "
-                "ref like v6.1.180 when --tree is a git repository",
+                f"{option}: not a directory, a tarball, or a git ref of the tree", hint=_HINT
             )
-        self._members: dict[str, bytes] | None = None
 
     def read_many(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         """The vanilla bytes of each path (``None`` when the vanilla tree lacks it)."""
@@ -57,12 +83,49 @@ class VanillaBase:
             return {p: git.show_file(self.repo, self.ref, p) for p in paths}
         return self._from_tarball(paths)
 
+    def _open(self) -> tarfile.TarFile:
+        """The tarball as a stream of members (``r|``: read once, front to back)."""
+        assert self.tarball is not None
+        try:
+            stream = open_decompressed(str(self.tarball), self.max_size)
+        except OSError as error:
+            raise path_error(f"--base {self.spec}: cannot read", error, self.tarball) from None
+        try:
+            return tarfile.open(fileobj=stream, mode="r|")
+        except tarfile.TarError as error:
+            stream.close()
+            raise self._not_a_tarball(error) from None
+        except BaseException:
+            stream.close()
+            raise
+
+    def _not_a_tarball(self, error: Exception) -> UsageError:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return UsageError(f"--base {self.spec}: not a tar archive ({reason})", hint=_HINT)
+
+    def _check_tarball(self) -> None:
+        """Read the first member's header: a file that is no tarball is refused now."""
+        with self._open() as archive:
+            try:
+                archive.next()
+            except tarfile.TarError as error:
+                raise self._not_a_tarball(error) from None
+            except (OSError, EOFError) as error:
+                raise self._damaged(error) from None
+
+    def _damaged(self, error: Exception) -> InputError:
+        return InputError(
+            f"--base {self.spec}: cannot read the tarball: {error}",
+            hint="the file may be truncated or damaged; check it with tar -tf",
+        )
+
     def _from_tarball(self, paths: Sequence[str]) -> dict[str, bytes | None]:
         assert self.tarball is not None
         wanted = set(paths)
         found: dict[str, bytes | None] = dict.fromkeys(paths)
+        limit = size_limit(self.tarball.stat().st_size, self.max_size)
         try:
-            with tarfile.open(self.tarball, "r:*") as archive:
+            with self._open() as archive:
                 for member in archive:
                     if not member.isfile():
                         continue
@@ -70,11 +133,23 @@ class VanillaBase:
                     relative = name.split("/", 1)[1] if "/" in name else name
                     for candidate in (relative, name):
                         if candidate in wanted and found[candidate] is None:
+                            if member.size > limit:
+                                # A sparse member is made of holes, not of the stream's bytes:
+                                # the stream's limit does not see it.
+                                raise InputError(
+                                    f"--base {self.spec}: {member.name} is "
+                                    f"{human_size(member.size)}, more than "
+                                    f"{human_size(limit)}: refused",
+                                    hint="no kernel source file is that large: check that it "
+                                    "is the tarball you meant",
+                                )
                             handle = archive.extractfile(member)
                             if handle is not None:
                                 found[candidate] = handle.read()
-        except (tarfile.TarError, OSError) as error:
-            raise UsageError(f"--base {self.spec}: cannot read the tarball: {error}") from error
+        except tarfile.TarError as error:
+            raise self._damaged(error) from None
+        except (OSError, EOFError) as error:
+            raise self._damaged(error) from None
         return found
 
 

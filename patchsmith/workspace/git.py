@@ -241,11 +241,17 @@ def run_git(
         ) from error
     if check and result.returncode != 0:
         said = result.stderr.decode("utf-8", "replace").strip()
-        raise GitError(
+        failure = GitError(
             f"git {' '.join(args[:2])} failed: {said.splitlines()[-1] if said else 'no output'}",
-            hint="see the git output above; run again with --debug for the full command",
+            hint="that is the last line git wrote; run again with --debug for the whole git "
+            "command and all it wrote",
             output=said,
         )
+        # Shown under the traceback with --debug (the message carries git's last line only).
+        failure.add_note("git command: " + " ".join(os.fsdecode(word) for word in command))
+        if said:
+            failure.add_note("git wrote:\n" + said)
+        raise failure
     return GitResult(result.returncode, result.stdout, result.stderr)
 
 

@@ -79,12 +79,12 @@ def test_text_without_options_is_rejected(tmp_path: Path) -> None:
 def test_broken_gzip_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "config.gz"
     path.write_bytes(b"\x1f\x8b\x08\x00garbage")
-    with pytest.raises(ConfigError, match="cannot be decompressed"):
+    with pytest.raises(ConfigError, match="does not decompress"):
         load_config(path)
 
 
 def test_binary_is_rejected(tmp_path: Path) -> None:
-    path = tmp_path / "config.xz"
-    path.write_bytes(b"\xfd7zXZ\x00\x00CONFIG_A=y")
+    path = tmp_path / "config.o"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00CONFIG_A=y")
     with pytest.raises(ConfigError, match="binary"):
         load_config(path)
