@@ -936,4 +936,5 @@ def _reuse(session: Session, options: ApplyOptions, progress: Progress | None) -
 def materialise(session: Session, progress: git.ProgressCallback | None = None) -> int:
     """Fill the session's worktree with the whole tree, for a build (``git.materialise_full``)."""
     source = Path(session.tree) if session.tree_kind == "plain" else None
-    return git.materialise_full(Path(session.worktree), source, progress)
+    # The touched paths are the session's: a file the patch deletes stays deleted.
+    return git.materialise_full(Path(session.worktree), source, progress, leave=session.touched)

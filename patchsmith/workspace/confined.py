@@ -62,10 +62,36 @@ def _folder(root: Path, relative: str, create: bool) -> Iterator[tuple[int, str]
     parts = [p for p in relative.split("/") if p and p != "."]
     if not parts:
         raise TreeError(f"not a file path: {relative!r}")
+    descriptor = _walk(root, parts[:-1], relative, create)
+    try:
+        yield descriptor, parts[-1]
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def folder(root: Path, relative: str, create: bool = False) -> Iterator[int]:
+    """The descriptor of the folder ``relative`` itself (``""``: the root), walked as every
+    write here is: no link followed, missing folders made when ``create``. :class:`Blocked`
+    when a link or a file is on the way; ``FileNotFoundError`` for a missing folder otherwise.
+    For many names in one folder: one walk, then ``dir_fd`` calls (:func:`copy_in`)."""
+    parts = [p for p in relative.split("/") if p and p != "."]
+    if parts:
+        check_relative(relative)
+    descriptor = _walk(root, parts, relative, create)
+    try:
+        yield descriptor
+    finally:
+        os.close(descriptor)
+
+
+def _walk(root: Path, folders: list[str], relative: str, create: bool) -> int:
+    """Open ``root``, then each of ``folders`` below the one before without following a link
+    (made when ``create``); return the last descriptor (the caller closes it)."""
     descriptor = os.open(root, _DIRECTORY_FLAGS)
     try:
         walked: list[str] = []
-        for part in parts[:-1]:
+        for part in folders:
             walked.append(part)
             try:
                 following = os.open(part, _DIRECTORY_FLAGS, dir_fd=descriptor)
@@ -83,9 +109,10 @@ def _folder(root: Path, relative: str, create: bool) -> Iterator[tuple[int, str]
                 raise
             os.close(descriptor)
             descriptor = following
-        yield descriptor, parts[-1]
-    finally:
+    except BaseException:
         os.close(descriptor)
+        raise
+    return descriptor
 
 
 def _open_folder(descriptor: int, part: str, relative: str, walked: list[str]) -> int:
@@ -161,6 +188,61 @@ def write_link(root: Path, relative: str, target: bytes) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(temporary, dir_fd=folder)
             raise
+
+
+def exists_in(folder: int, name: str) -> bool:
+    """Whether ``name`` (anything, a link too) is in the folder open as ``folder``."""
+    try:
+        os.lstat(name, dir_fd=folder)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def copy_in(folder: int, name: str, origin: str) -> bool:
+    """Copy the regular file or link at ``origin`` (outside the worktree, not followed) to
+    ``name`` in the worktree folder open as ``folder``, with its permission bits and times, as
+    ``cp -a`` would: a new file renamed over the name, so nothing is written through a link.
+    Anything else at ``origin`` (a FIFO, a device: reading it could hang) is not copied:
+    ``False``."""
+    info = os.lstat(origin)
+    temporary = _temporary_name(name)
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(origin), temporary, dir_fd=folder)
+    elif stat.S_ISREG(info.st_mode):
+        source = os.open(origin, _NOFOLLOW_READ)
+        try:
+            handle = os.open(
+                temporary,
+                os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                0o600,
+                dir_fd=folder,
+            )
+            try:
+                # No fsync: a build's copy of the tree, made again if it is lost.
+                while chunk := os.read(source, 1 << 20):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(handle, view) :]
+                os.fchmod(handle, stat.S_IMODE(info.st_mode))
+                os.utime(handle, ns=(info.st_atime_ns, info.st_mtime_ns))
+            finally:
+                os.close(handle)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary, dir_fd=folder)
+            raise
+        finally:
+            os.close(source)
+    else:
+        return False
+    try:
+        os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary, dir_fd=folder)
+        raise
+    return True
 
 
 def remove(root: Path, relative: str) -> bool:

@@ -52,6 +52,7 @@ from patchsmith.engine.tree import Kind, Tree
 from patchsmith.errors import GitError, InputError, TreeError
 from patchsmith.model import SYMLINK
 from patchsmith.record import record
+from patchsmith.workspace import confined
 
 GIT = "git"
 
@@ -866,13 +867,24 @@ def materialise_full(
     source: Path | None = None,
     progress: ProgressCallback | None = None,
     batch: int = 2000,
+    leave: Iterable[str] = (),
 ) -> int:
     """Fill in the files a sparse worktree left out; return how many were written.
 
     For a git repository's worktree the skip-worktree entries are checked out from the index.
     For a plain directory (``source`` given) the files of ``source`` that the worktree does not
     hold are copied from it (the base commit only holds the touched files); ``source`` is only
-    read. ``progress`` gets (done, total) after each batch.
+    read; the paths in ``leave`` (what the patch touched: the worktree holds them as the
+    session left them, a deleted file deleted) are never copied. ``progress`` gets (done,
+    total) after each batch.
+
+    Nothing is written outside the worktree. A plain tree's files are copied through the
+    confined writer (:func:`patchsmith.workspace.confined.copy_in`: folders walked without
+    following a link, a rename over each name): a link on the way is
+    :class:`~patchsmith.workspace.confined.Blocked`, never passed. A git worktree is filled by
+    ``git checkout-index``, which cannot write beyond a link either: the index cannot hold both
+    a link and a path below it, and git replaces a link it finds on the way to an entry with
+    the folder the entry needs (a test puts one there by hand).
     """
     if source is None:
         skipped = skipped_paths(worktree)
@@ -892,26 +904,42 @@ def materialise_full(
         for p in run_git(["ls-files", "-z"], cwd=worktree).stdout.split(b"\0")
         if p
     }
+    tracked.update(leave)
     real = os.path.realpath(source)
-    todo: list[str] = []
+    # Per folder of the tree: the names the worktree lacks. The worktree is walked as the
+    # confined writer walks it (no link followed), so a link there (a patch's own, or one
+    # put by hand) is never passed: Blocked, a TreeError that stops the build.
+    todo: list[tuple[str, list[str]]] = []
     for directory, subdirs, files in os.walk(real):
         relative_dir = os.path.relpath(directory, real)
         if relative_dir == ".":
             subdirs[:] = [d for d in subdirs if d != ".git"]
             relative_dir = ""
-        for name in files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]:
-            relative = os.path.join(relative_dir, name) if relative_dir else name
-            if relative not in tracked and not os.path.lexists(worktree / relative):
-                todo.append(relative)
-    total = len(todo)
-    for done, relative in enumerate(todo, start=1):
-        target = worktree / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        origin = os.path.join(real, relative)
-        if os.path.islink(origin):
-            os.symlink(os.readlink(origin), target)
-        else:
-            shutil.copy2(origin, target)
-        if progress is not None and (done % batch == 0 or done == total):
-            progress(done, total)
+        names = [
+            name
+            for name in files + [d for d in subdirs if os.path.islink(os.path.join(directory, d))]
+            if (f"{relative_dir}/{name}" if relative_dir else name) not in tracked
+        ]
+        if names:
+            missing = _absent_from(worktree, relative_dir, names)
+            if missing:
+                todo.append((relative_dir, missing))
+    total = sum(len(names) for _folder, names in todo)
+    done = 0
+    for relative_dir, names in todo:
+        with confined.folder(worktree, relative_dir, create=True) as folder:
+            for name in names:
+                confined.copy_in(folder, name, os.path.join(real, relative_dir, name))
+                done += 1
+                if progress is not None and (done % batch == 0 or done == total):
+                    progress(done, total)
     return total
+
+
+def _absent_from(worktree: Path, relative_dir: str, names: list[str]) -> list[str]:
+    """Which of ``names`` the worktree's folder ``relative_dir`` lacks (all, if it is missing)."""
+    try:
+        with confined.folder(worktree, relative_dir) as folder:
+            return [name for name in names if not confined.exists_in(folder, name)]
+    except FileNotFoundError:
+        return names
