@@ -139,10 +139,13 @@ def _temporary_name(name: str) -> str:
     return f".{name[:200]}.patchsmith-{os.getpid()}-{secrets.token_hex(4)}"
 
 
-def write_file(root: Path, relative: str, data: bytes, mode: int | None = None) -> None:
+def write_file(
+    root: Path, relative: str, data: bytes, mode: int | None = None, *, sync: bool = True
+) -> None:
     """Make ``relative`` a regular file holding ``data`` (atomically: a new file renamed over
     the name). Its permission bits are ``mode``, or else the replaced file's, or else the
-    default; a link at the name is replaced, never written through."""
+    default; a link at the name is replaced, never written through. ``sync=False`` skips the
+    ``fsync`` where a crash is recovered otherwise (a write the session is not yet told of)."""
     with _folder(root, relative, create=True) as (folder, name):
         keep: int | None = mode
         if keep is None:
@@ -167,7 +170,8 @@ def write_file(root: Path, relative: str, data: bytes, mode: int | None = None) 
                     view = view[written:]
                 if keep is not None:
                     os.fchmod(handle, keep)
-                os.fsync(handle)
+                if sync:
+                    os.fsync(handle)
             finally:
                 os.close(handle)
             os.rename(temporary, name, src_dir_fd=folder, dst_dir_fd=folder)

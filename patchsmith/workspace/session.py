@@ -59,7 +59,7 @@ from patchsmith.engine.merge import MARKER_LINE, has_markers
 from patchsmith.errors import GitError, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
-from patchsmith.workspace import git, memory
+from patchsmith.workspace import confined, git, memory
 from patchsmith.workspace.inputs import SelectionInputs
 
 SCHEMA = "patchsmith.session/1"
@@ -757,15 +757,14 @@ class SessionStore:
                 items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
         worktree = Path(session.worktree)
         for path in session.touched:
-            full = worktree / path
-            reject = worktree / (path + ".rej")
-            if reject.exists():
+            # Read as apply writes: no link followed (a .rej or a marker beyond a link is not
+            # the worktree's, and is not read).
+            if _exists(worktree, path + ".rej"):
                 items.append(OpenItem("reject", path + ".rej", "reject file left in the worktree"))
-            if full.is_file() and not full.is_symlink():
-                data = full.read_bytes()
-                if has_markers(data):
-                    line = data[: MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
-                    items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
+            data = _read(worktree, path)
+            if data is not None and has_markers(data):
+                line = data[: MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
+                items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
         if session.phase != Phase.APPLYING and worktree.exists():
             dirty = set(git.changed_paths(worktree))
             for path in session.touched:
@@ -1013,10 +1012,17 @@ class SessionStore:
         memory_previous: str | None = None,
     ) -> Session:
         worktree = Path(session.worktree)
-        target = worktree / hunk.path
-        before = target.read_bytes() if target.exists() else None
+        try:
+            before = confined.read_file(worktree, hunk.path)
+            blocked: confined.Blocked | None = None
+        except confined.Blocked as error:
+            # Beyond a link or a file: nothing there is the worktree's. What writes nothing (a
+            # drop of a hunk with no region) may go ahead; what writes is refused, with why.
+            before, blocked = None, error
         after = before
         if replacement is not None:
+            if blocked is not None:
+                raise blocked
             if action == "undo":
                 assert hunk.written is not None and hunk.current is not None
                 region = Region(hunk.current.start, hunk.written)
@@ -1042,7 +1048,7 @@ class SessionStore:
         )
         self.write(replace(session, pending=pending))
         if after != before and after is not None:
-            _write_atomic(target, after)
+            confined.write_file(worktree, hunk.path, after)
         return self._commit_and_record(replace(session, pending=pending))
 
     def _commit_and_record(self, session: Session) -> Session:
@@ -1070,11 +1076,7 @@ class SessionStore:
             else:
                 resolved.add(hunk.id)
             left = [text for hunk_id, text in file.rejects if hunk_id not in resolved]
-            reject = worktree / (file.path + ".rej")
-            if left:
-                _write_atomic(reject, to_bytes(file.reject_header + "".join(left)))
-            elif reject.exists():
-                reject.unlink()
+            _put_reject(worktree, file, left)
 
     def _undo(self, session: Session, hunk: SessionHunk) -> Session:
         replacement = hunk.written if hunk.current is not None else None
@@ -1100,8 +1102,7 @@ class SessionStore:
         if f"Patchsmith-Op: {pending.op}" in git.last_message(worktree):
             # Committed; only the session update was lost.
             return self._record_only(session, session.hunk(pending.hunk_id), pending)
-        target = worktree / session.hunk(pending.hunk_id).path
-        current = _sha(target.read_bytes() if target.exists() else None)
+        current = _sha(_read(worktree, session.hunk(pending.hunk_id).path))
         if current == pending.after_sha:
             return self._commit_and_record(session)
         # Not written (or changed by hand since): forget the intent, keep the file as it is.
@@ -1340,9 +1341,7 @@ def replay(
     done: dict[str, SessionHunk] = {}
     changed: list[str] = []
     for path, items in by_path.items():
-        target = worktree / path
-        exists = target.is_file() and not target.is_symlink()
-        data = target.read_bytes() if exists else None
+        data = _read(worktree, path)
         lines = split_lines(data or b"")
         chosen: list[tuple[SessionHunk, memory.Verdict]] = []
         whole: bytes | None = None
@@ -1377,7 +1376,7 @@ def replay(
         if chosen and (new != (data or b"") or whole is not None):
             # No fsync: until the caller writes the session, a crash leaves it "applying", and
             # the next apply starts again from the base.
-            _replace(target, new)
+            confined.write_file(worktree, path, new, sync=False)
             changed.append(path)
         for hunk, verdict in chosen:
             decision = verdict.entry.decision
@@ -1415,14 +1414,35 @@ def replay(
     return result
 
 
-def _replace(target: Path, data: bytes) -> None:
-    """``target`` replaced by ``data`` in one rename, keeping its mode."""
-    temporary = target.with_name(f".{target.name}.patchsmith-tmp")
-    mode = target.stat().st_mode & 0o7777 if target.exists() else None
-    temporary.write_bytes(data)
-    if mode is not None:
-        os.chmod(temporary, mode)
-    os.replace(temporary, target)
+def _read(worktree: Path, path: str) -> bytes | None:
+    """A regular file's bytes in the worktree, read without following a link: ``None`` for a
+    link, a missing file or a path beyond a link or a file."""
+    try:
+        return confined.read_file(worktree, path)
+    except confined.Blocked:
+        return None
+
+
+def _exists(worktree: Path, path: str) -> bool:
+    """Whether anything is at ``path`` in the worktree itself (not beyond a link)."""
+    try:
+        return confined.lstat(worktree, path) is not None
+    except confined.Blocked:
+        return False
+
+
+def _put_reject(worktree: Path, file: SessionFile, left: list[str], *, sync: bool = True) -> None:
+    """``file.rej`` holding the rejected hunks ``left``, or no ``.rej`` when none is left;
+    through the confined writer (a .rej beyond a link is neither written nor removed)."""
+    reject = file.path + ".rej"
+    if not confined.reachable(worktree, reject):
+        return  # beyond a link or a file, as apply leaves it: no .rej can be there
+    if left:
+        confined.write_file(
+            worktree, reject, to_bytes(file.reject_header + "".join(left)), sync=sync
+        )
+    elif _exists(worktree, reject):
+        confined.remove(worktree, reject)
 
 
 def _write_rejects(session: Session, paths: list[str]) -> list[str]:
@@ -1435,32 +1455,10 @@ def _write_rejects(session: Session, paths: list[str]) -> list[str]:
         if file.path not in wanted or not file.rejects:
             continue
         left = [text for hunk_id, text in file.rejects if hunk_id not in resolved]
-        reject = worktree / (file.path + ".rej")
-        if left:
-            _replace(reject, to_bytes(file.reject_header + "".join(left)))
-        elif reject.exists():
-            reject.unlink()
+        _put_reject(worktree, file, left, sync=False)
         touched.append(file.path + ".rej")
     return touched
 
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.patchsmith-tmp")
-    mode = None
-    if target.exists():
-        mode = target.stat().st_mode & 0o7777
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    if mode is not None:
-        os.chmod(temporary, mode)
-    os.replace(temporary, target)
-
-
-write_atomic = _write_atomic
-"""Public alias: the apply stage writes worktree files the same way."""
 
 __all__ = [
     "SCHEMA",
