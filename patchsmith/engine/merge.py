@@ -47,8 +47,19 @@ MARKER_LINE = re.compile(rb"^(?:<{7}|>{7})(?: |\r?$)", re.M)
 
 
 def has_markers(data: bytes) -> bool:
-    """Whether ``data`` holds a conflict marker line."""
-    return MARKER_LINE.search(data) is not None
+    """Whether ``data`` holds a conflict marker line (``MARKER_LINE.search`` finds one).
+
+    Each run of seven ``<`` or ``>`` is found with ``bytes.find`` and only those places are
+    matched: a ``^`` search with ``re.M`` tries every byte of the file, which made looking
+    through the ~1,200 files a stable patch touches cost more than applying it.
+    """
+    for marker in (b"<<<<<<<", b">>>>>>>"):
+        at = data.find(marker)
+        while at >= 0:
+            if MARKER_LINE.match(data, at):  # at a line start, followed by " " or the line end
+                return True
+            at = data.find(marker, at + 1)
+    return False
 
 
 # --- where the vendor's region is -----------------------------------------------------------------

@@ -429,12 +429,20 @@ def _work_file(
         write = True
         if kind == ChangeKind.RENAMED:
             delete_path = prediction.old_path
-    # Open hunks: their region in the file as written, proposals, reject text.
-    matcher: difflib.SequenceMatcher[bytes] | None = None
-    vanilla_lines: list[bytes] | None = None
-    if vanilla is not None and prediction.base is not None:
-        vanilla_lines = split_lines(vanilla)
-        matcher = align_with_vanilla(vanilla_lines, base_lines)
+    # Open hunks: their region in the file as written, proposals, reject text. The vanilla file
+    # is aligned with the vendor's for the first open hunk: most files have none, and aligning
+    # all of them cost more than the rest of apply --base.
+    aligned: list[tuple[difflib.SequenceMatcher[bytes] | None, list[bytes] | None]] = []
+
+    def alignment() -> tuple[difflib.SequenceMatcher[bytes] | None, list[bytes] | None]:
+        if not aligned:
+            if vanilla is not None and prediction.base is not None:
+                vanilla_lines = split_lines(vanilla)
+                aligned.append((align_with_vanilla(vanilla_lines, base_lines), vanilla_lines))
+            else:
+                aligned.append((None, None))
+        return aligned[0]
+
     applied_numbers = {p.hunk_number for p in applied}
     out_offset = 0
     shift_points: list[tuple[int, int, int]] = []  # (start, end, delta) of applied hunks
@@ -478,6 +486,7 @@ def _work_file(
         if item.needs_resolution and not is_applied:
             rejects.append((hunk_id, reject_hunk(raw, hunk, out_offset)))
             if prediction.base is not None and kind != ChangeKind.NEW:
+                matcher, vanilla_lines = alignment()
                 found = vendor_region(hunk, hunk_prediction, base_lines, matcher, vanilla_lines)
                 if found is not None:
                     item = _with_region(item, found, base_lines, shift_points, hunk)

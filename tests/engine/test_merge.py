@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from patchsmith.engine.merge import (
+    MARKER_LINE,
     has_markers,
     marker_block,
     merge_region,
@@ -46,3 +50,22 @@ def test_marker_block_ends_every_side_with_a_newline() -> None:
     assert block == (
         b"<<<<<<< vendor\nx\n||||||| upstream-before\ny\n=======\n>>>>>>> upstream-after\n"
     )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *(b"<<<<<<< vendor\n", b">>>>>>> upstream-after\n", b"<<<<<<<\n", b">>>>>>>\r\n"),
+                *(b"<<<<<<<< x\n", b"x <<<<<<< y\n", b"=======\n", b"<<<<<<<x\n", b"<<<<<<<"),
+                *(b"a <<<<<<<< b >>>>>>>\n", b">>>>>>> ", b"<<<<", b"\n", b"int x;\n"),
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_has_markers_finds_what_the_marker_line_search_finds(pieces: list[bytes]) -> None:
+    # The fast search looks only where seven '<' or '>' are; the regex looks everywhere.
+    data = b"".join(pieces)
+    assert has_markers(data) == (MARKER_LINE.search(data) is not None)
