@@ -639,7 +639,7 @@ class _Scanner:
         new = 1 if new_count is None else int(new_count)
         if old == 0 or new == 0:
             # A new file's hunk removes nothing and a deleted file's adds nothing: neither can
-            # end in a removed "-- x" and an added "++ y" line. (These hunks are the largest.)
+            # end in a removed "-- x" and an added "++ y" line.
             return True
         # Each line counted by the newline before it: the header's ends the range's first.
         context = data.count(b"\n ", body - 1, end - 1)
