@@ -9,6 +9,7 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.workspace import memory
+from tests.kernel.real_tools import needs_headers
 
 
 def test_demo_runs_every_step_and_leaves_the_conflict_for_a_person(
@@ -51,3 +52,46 @@ def test_a_second_demo_still_shows_its_conflict(
     assert f"{snap}   conflict          OPEN" in out
     assert "reused" not in out
     assert len(memory.Memory().entries()) == 1  # the user's memory: only their own decision
+
+
+def test_demo_ship_settles_finishes_and_says_what_it_cannot_build(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from patchsmith.cli import demo
+
+    monkeypatch.setattr(demo, "cloud_headers", lambda: None)
+    assert main(["demo", "--workdir", str(tmp_path), "--no-tui", "--ship"]) == 0
+    out = capsys.readouterr().out
+    assert f"$ patchsmith resolve {demo.CONFLICT} --edit" in out
+    assert "preflight, build and package skipped: Debian's cloud kernel headers are not" in out
+    carried = (tmp_path / "carried.patch").read_text()
+    # The vendor's check and upstream's, in one 'if', as fixtures/demo/README.md says.
+    assert "+\tif (!s->valid || s->merge_failed || dm_suspended(ti))\n" in carried
+    assert not (tmp_path / "dm-modules.tgz").exists()
+
+
+def test_demo_without_ship_says_how_to_go_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from patchsmith.cli import demo
+
+    monkeypatch.setattr(demo, "cloud_headers", lambda: None)
+    assert main(["demo", "--workdir", str(tmp_path), "--no-tui"]) == 0
+    out = capsys.readouterr().out
+    assert "patchsmith demo --ship (the build needs Debian's cloud kernel headers: not " in out
+    assert not (tmp_path / "carried.patch").exists()
+
+
+@needs_headers
+def test_demo_ship_builds_and_packages_against_the_cloud_headers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import tarfile
+
+    assert main(["demo", "--workdir", str(tmp_path), "--no-tui", "--ship"]) == 0
+    out = capsys.readouterr().out
+    assert "$ patchsmith build" in out and "$ patchsmith package" in out
+    assert "$ patchsmith preflight" in out or "# preflight skipped: it reads a module" in out
+    with tarfile.open(tmp_path / "dm-modules.tgz") as bundle:
+        shipped = sorted(Path(n).name for n in bundle.getnames() if n.endswith(".ko"))
+    assert shipped == ["dm-mod.ko", "dm-snapshot.ko"]
