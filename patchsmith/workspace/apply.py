@@ -37,7 +37,13 @@
    ``ready`` in one write.
 
 Running the same apply again after a crash continues: the worktree's touched files are reset to
-the base commit and steps 4-7 run again (the engine is deterministic).
+the base commit and steps 4-7 run again (the engine is deterministic). So nothing written in
+steps 4-7 needs to reach the disk before the session says ``ready``, and nothing is synced file
+by file: just before that write, one flush of the file systems holding the worktree and the
+repository (:func:`patchsmith.workspace.confined.make_durable`) puts every file, ``.rej``,
+object and ref this apply made on disk, git's own writes included (git syncs no loose object
+or ref by default). A power cut before the flush leaves the session ``applying``; after it,
+everything the session then records is there.
 
 Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`,
 :mod:`patchsmith.errors` and the rest of :mod:`patchsmith.workspace`; never on the CLI.
@@ -677,6 +683,9 @@ def apply_patch(
                 # Before the one write that marks the session ready: a crash in between leaves
                 # it "applying", and the next apply starts again from the base.
                 session = _reuse(session, options, progress)
+            # Every file, reject, object and ref this apply wrote reaches the disk before the
+            # session says "ready": one flush of their file systems, not an fsync per file.
+            confined.make_durable([worktree, place.git_dir, store.path.parent])
             store.write(session)
     return session
 
@@ -717,7 +726,7 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
             confined.write_link(worktree, path, data)
             continue
         if confined.read_file(worktree, path) != data:
-            confined.write_file(worktree, path, data)
+            confined.write_file(worktree, path, data, sync=False)
         if mode in ("100644", "100755"):
             confined.set_mode(worktree, path, mode)
 
@@ -803,7 +812,7 @@ def _apply_in(
             if work.mode == SYMLINK:
                 confined.write_link(worktree, path, work.result)
             else:
-                confined.write_file(worktree, path, work.result)
+                confined.write_file(worktree, path, work.result, sync=False)
             written.append(path)
         if work.mode not in (None, SYMLINK) and _is_regular(worktree, path):
             confined.set_mode(worktree, path, work.mode)
@@ -830,7 +839,8 @@ def _apply_in(
         )
         for work in works
     )
-    extra = [f.path for f in session.files if f.path not in {w.prediction.path for w in works}]
+    worked = {w.prediction.path for w in works}
+    extra = [f.path for f in session.files if f.path not in worked]
     files += tuple(SessionFile(p, "touched") for p in extra)
     touched = sorted({f.path for f in files} | set(written))
     applied_commit = git.commit_paths(
@@ -846,7 +856,7 @@ def _apply_in(
             file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects)
         if rejects:
             data = work.reject_header + b"".join(text for _id, text in rejects)
-            confined.write_file(worktree, path + ".rej", data)
+            confined.write_file(worktree, path + ".rej", data, sync=False)
         hunks.extend(file_hunks)
         if options.merge:
             files = tuple(
@@ -914,7 +924,7 @@ def _put_markers(
         growth += len(split_lines(block)) - count
     out.extend(lines[cursor:])
     if chosen:
-        confined.write_file(worktree, path, b"".join(out))
+        confined.write_file(worktree, path, b"".join(out), sync=False)
     result = [placed.get(h.id, by_id[h.id]) for h in hunks]
     left = [(i, t) for i, t in rejects if i not in placed]
     return result, left

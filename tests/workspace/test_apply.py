@@ -348,3 +348,58 @@ def test_a_changed_symlink_stays_a_symlink(tmp_path: Path) -> None:
     assert os.readlink(worktree / "dts/board.dtsi") == "../common/new.dtsi"
     listed = git.run_git(["ls-tree", "HEAD", "dts/board.dtsi"], cwd=worktree).stdout
     assert listed.startswith(b"120000 ")
+
+
+def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
+    demo_tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No fsync per file: one flush of the worktree's and the repository's file systems, after
+    the last file, reject and commit, and before the write that marks the session ready."""
+    from patchsmith.workspace import apply as apply_module
+    from patchsmith.workspace import confined
+
+    events: list[tuple[str, object]] = []
+    write_file, commit_paths, store_write = (
+        confined.write_file,
+        git.commit_paths,
+        SessionStore.write,
+    )
+
+    def recording_write_file(root: Path, relative: str, data: bytes, **options: bool) -> None:
+        events.append(("file", relative))
+        write_file(root, relative, data, **options)
+
+    def recording_commit(
+        worktree: Path, paths: list[str], message: str, modes: dict[str, str] | None = None
+    ) -> str:
+        events.append(("commit", message))
+        return commit_paths(worktree, paths, message, modes)
+
+    def recording_store_write(self: SessionStore, session: Session) -> None:
+        events.append(("session", session.phase))
+        store_write(self, session)
+
+    monkeypatch.setattr(confined, "write_file", recording_write_file)
+    monkeypatch.setattr(git, "commit_paths", recording_commit)
+    monkeypatch.setattr(SessionStore, "write", recording_store_write)
+    monkeypatch.setattr(
+        apply_module.confined,
+        "make_durable",
+        lambda paths: events.append(("durable", [os.path.realpath(p) for p in paths])),
+    )
+    _store, session = _apply(demo_tree)
+    assert isinstance(session, Session)
+    kinds = [kind for kind, _what in events]
+    assert kinds.count("durable") == 1
+    durable = kinds.index("durable")
+    # Files (results and rejects) and the commit all come before the flush ...
+    assert {"file", "commit"} <= set(kinds[:durable])
+    assert ("file", "Makefile.rej") in events[:durable]
+    assert "file" not in kinds[durable:] and "commit" not in kinds[durable:]
+    # ... and the very next thing is the session's "ready", the first write that says so.
+    assert events[durable + 1] == ("session", Phase.READY)
+    assert ("session", Phase.READY) not in events[:durable]
+    flushed = events[durable][1]
+    assert isinstance(flushed, list)
+    assert os.path.realpath(session.worktree) in flushed
+    assert os.path.realpath(session.git_dir) in flushed

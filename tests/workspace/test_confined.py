@@ -133,3 +133,62 @@ def test_generated_writes_never_leave_the_root(
             assert not blocked, path
         assert fingerprint(outside) == before
         assert {p.name for p in base.iterdir()} == siblings
+
+
+class _FakeLibc:
+    """A C library whose ``syncfs`` records the device of each descriptor it is given."""
+
+    def __init__(self, fail_with: int = 0) -> None:
+        self.devices: list[int] = []
+        self.fail_with = fail_with
+
+    def syncfs(self, descriptor: int) -> int:
+        import ctypes
+
+        self.devices.append(os.fstat(descriptor).st_dev)
+        if self.fail_with:
+            ctypes.set_errno(self.fail_with)
+            return -1
+        return 0
+
+
+def test_make_durable_flushes_each_file_system_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes
+
+    libc = _FakeLibc()
+    monkeypatch.setattr(ctypes, "CDLL", lambda *_args, **_kwargs: libc)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    # Two folders on one file system, one elsewhere (/proc is never the temp folder's), and a
+    # path that is gone: one flush each for the two file systems, nothing for the gone one.
+    confined.make_durable([tmp_path / "a", tmp_path / "b", Path("/proc"), tmp_path / "gone"])
+    assert libc.devices == [os.stat(tmp_path).st_dev, os.stat("/proc").st_dev]
+
+
+def test_make_durable_raises_what_the_flush_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes
+    import errno
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda *_args, **_kwargs: _FakeLibc(errno.EIO))
+    with pytest.raises(OSError, match=os.strerror(errno.EIO)) as raised:
+        confined.make_durable([tmp_path])
+    assert raised.value.errno == errno.EIO and raised.value.filename == str(tmp_path)
+
+
+def test_make_durable_without_syncfs_syncs_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ctypes
+
+    def no_library(*_args: object, **_kwargs: object) -> object:
+        raise OSError("no C library here")
+
+    synced: list[bool] = []
+    monkeypatch.setattr(ctypes, "CDLL", no_library)
+    monkeypatch.setattr(os, "sync", lambda: synced.append(True))
+    confined.make_durable([tmp_path])
+    assert synced == [True]
