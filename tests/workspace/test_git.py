@@ -174,3 +174,78 @@ def test_commit_paths_skips_a_path_that_never_was(demo_repo: Path, tmp_path: Pat
     tip = git.commit_paths(worktree, ["a/Makefile", "Makefile", "Kbuild", "b/x y.c"], "change")
     changed = run(worktree, "diff", "--name-status", base, tip).split("\n")
     assert sorted(line for line in changed if line) == ["D\tKbuild", "M\tMakefile"]
+
+
+def _object_counts(git_dir: Path) -> tuple[int, int]:
+    """(loose objects, objects in packs) of a repository."""
+    report = git.run_git(["count-objects", "-v"], git_dir=git_dir).stdout.decode()
+    fields = dict(line.split(": ") for line in report.splitlines())
+    return int(fields["count"]), int(fields["in-pack"])
+
+
+def test_a_commit_of_many_files_writes_one_pack_and_of_a_few_loose_objects(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    git_dir = demo_repo / ".git"
+    many = [f"drivers/gen/f{number:03}.c" for number in range(git.BULK_OBJECTS)]
+    base = git.rev_parse(demo_repo, "HEAD")
+    worktree = tmp_path / "wt"
+    git.add_worktree(git_dir, worktree, "patchsmith/bulk", base, ["Makefile"])
+    packs_before = set((git_dir / "objects" / "pack").iterdir())
+    loose_before, packed_before = _object_counts(git_dir)
+    for number, path in enumerate(many):
+        (worktree / path).parent.mkdir(parents=True, exist_ok=True)
+        # CRLF and a NUL: stored as they are, as git add stores them without a filter.
+        (worktree / path).write_bytes(b"int f%d(void);\r\n\x00\n" % number)
+    tip = git.commit_paths(worktree, many, "many")
+    loose, packed = _object_counts(git_dir)
+    new_packs = set((git_dir / "objects" / "pack").iterdir()) - packs_before
+    assert len([p for p in new_packs if p.suffix == ".pack"]) == 1
+    assert packed - packed_before == len(many)  # every blob in the one pack
+    assert loose - loose_before <= 4  # trees and the commit only
+    shown = git.show_files(worktree, tip, many)
+    assert all(shown[p] == b"int f%d(void);\r\n\x00\n" % n for n, p in enumerate(many))
+    assert git.run_git(["fsck", "--strict"], git_dir=git_dir).code == 0
+    # One file (a resolution): a loose object, never a pack of its own.
+    (worktree / "Makefile").write_bytes(b"changed\n")
+    git.commit_paths(worktree, ["Makefile"], "one")
+    assert _object_counts(git_dir)[1] == packed
+    assert set((git_dir / "objects" / "pack").iterdir()) - packs_before == new_packs
+
+
+def test_a_plain_snapshot_holds_every_kind_of_name_and_file_as_git_add_would(
+    tmp_path: Path,
+) -> None:
+    """The base snapshot's tree, written by fast-import, is the tree git add of the same
+    files makes: names fast-import needs quoted (a leading quote, a newline, a backslash,
+    bytes that are not UTF-8), a space, a link, an executable, an empty file, CRLF."""
+    tree = tmp_path / "tree"
+    (tree / "drivers").mkdir(parents=True)
+    files = {
+        "drivers/plain.c": b"int x;\r\n",
+        '"quoted.c': b"a\n",
+        "new\nline.c": b"b\n",
+        "back\\slash.c": b"c\n",
+        "latin\xe9.c": b"d\n",
+        "with space.c": b"e\n",
+        "empty": b"",
+        "script.sh": b"#!/bin/sh\n",
+    }
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+    (tree / "script.sh").chmod(0o755)
+    os.symlink("drivers/plain.c", tree / "link.c")
+    (tree / ".gitignore").write_text("*\n")  # hides nothing from a snapshot
+    paths = [*files, "link.c", "no/such/file"]
+    git_dir = git.tree_repository(tree)
+    commit = git.snapshot_paths(git_dir, tree, paths, "base")
+    index = tmp_path / "oracle-index"
+    env = {"GIT_INDEX_FILE": str(index)}
+    git.run_git(["add", "-f", "--", *files, "link.c"], git_dir=git_dir, work_tree=tree, env=env)
+    expected = git.run_git(["write-tree"], git_dir=git_dir, env=env).stdout.strip()
+    held = git.run_git(["rev-parse", f"{commit}^{{tree}}"], git_dir=git_dir).stdout.strip()
+    assert held == expected
+    assert git.run_git(["fsck", "--strict"], git_dir=git_dir).code == 0
+    # The ref fast-import needed is gone; nothing was written to the tree.
+    assert git.run_git(["for-each-ref", "refs/patchsmith"], git_dir=git_dir).stdout == b""
+    assert not (tree / ".git").exists()
