@@ -29,8 +29,11 @@ Two kinds of trees (see :func:`prepare_worktree`):
   the patch touches (the other index entries are marked skip-worktree);
 - a plain directory: a repository of patchsmith's own outside the tree
   (``$XDG_DATA_HOME/patchsmith/trees/<hash of the real path>``) whose base commit holds the
-  touched files, hashed straight from the tree with ``hash-object --no-filters`` (so the tree's
-  ``.gitignore`` cannot hide anything and nothing is written to it).
+  touched files, read straight from the tree and given to ``git fast-import`` without a filter
+  (so the tree's ``.gitignore`` cannot hide anything and nothing is written to it).
+
+Many objects at once go into one pack (the base snapshot, apply's commit of a thousand files),
+not a loose file each: on a busy disk, making a file per object cost more than the hashing.
 
 Either way :func:`materialise_full` later fills in the rest of the tree for a build, with
 progress. Depends on :mod:`patchsmith.errors` only.
