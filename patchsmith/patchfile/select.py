@@ -509,9 +509,7 @@ def render(
         for number in decisions.selected:
             source, start, end = decisions.files.span(number)
             chunk = index.sources[source].data[start:end]
-            # "\n*** " is in a context diff only (unified hunk lines start with " ", "+", "-"):
-            # its hunks may need their separators back.
-            if b"\n*** " in chunk:
+            if _bare_context_hunk_in(chunk):
                 yield from _render_file(index, decisions[number], 0)
             else:
                 yield chunk
@@ -559,6 +557,26 @@ def _render_file(
                 crlf = raw.split(b"\n", 1)[0].endswith(b"\r")
                 raw = _CONTEXT_SEPARATOR + (b"\r\n" if crlf else b"\n") + raw
         yield raw
+
+
+# *** 12,17 ****     (a context hunk's old range, at the start of a line of a file diff)
+_CONTEXT_OLD_RANGE_LINE = re.compile(rb"\n\*\*\* \d+(?:,\d+)? \*\*\*\*")
+
+
+def _bare_context_hunk_in(chunk: bytes) -> bool:
+    """Whether the file diff ``chunk`` (one whose hunks were checked) may hold a context hunk
+    without its ``***************`` line, read from its bytes without making its entry.
+
+    "\\n*** " is in a context diff only (unified hunk lines start with " ", "+", "-"). In a
+    checked context file diff every hunk starts at its old range line, after a separator line
+    or bare; each separator line is followed by a range line, and no other line starts with
+    ``*** N ****``. So as many separators as range lines means none is bare. A file named like
+    a range (``*** 1 ****`` as the header) only counts one more range: the careful way, then.
+    """
+    if b"\n*** " not in chunk:
+        return False
+    ranges = sum(1 for _ in _CONTEXT_OLD_RANGE_LINE.finditer(chunk))
+    return ranges != chunk.count(b"\n" + _CONTEXT_SEPARATOR)
 
 
 def _bare_context_hunks(entry: FileEntry, data: bytes) -> bool:

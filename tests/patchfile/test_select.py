@@ -7,12 +7,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from patchsmith.errors import PatchParseError, UsageError
 from patchsmith.patchfile.index import PatchIndex, index_sources
 from patchsmith.patchfile.select import (
     RangeSet,
     Selection,
+    _bare_context_hunk_in,
+    _bare_context_hunks,
     detect_strip,
     render,
     select,
@@ -305,3 +309,56 @@ def test_susv2_context_hunks_all_reach_gnu_patch(tmp_path: Path) -> None:
     result = applied(filtered)
     assert b"r = -EINVAL" in result and b"log->touched = 0" in result
     assert b"kfree(log->bits)" not in result
+
+
+# Lines a context hunk may carry that look like a hunk's own lines from their third byte on.
+_LOOKALIKES = [b"*** 1 ****", b"***************", b"--- 2 ----", b"*** 3,4 ****", b"x"]
+
+
+@st.composite
+def context_diffs(draw: st.DrawFn) -> bytes:
+    """Context diffs of one to three files whose hunks each may lack the ``***************``
+    line, with names and hunk lines that look like range or separator lines."""
+    out: list[bytes] = []
+    for number in range(draw(st.integers(1, 3))):
+        name = draw(st.sampled_from([b"drivers/md/dm.c", b"1 ****", b"***************"]))
+        name += b"%d" % number if name == b"drivers/md/dm.c" else b""
+        if draw(st.booleans()):
+            out.append(b"diff -c a/%s b/%s\n" % (name, name))
+        out.append(b"*** %s\t2006-09-12 20:02:10\n--- %s\t2006-09-13 19:11:34\n" % (name, name))
+        line = 1
+        for hunk in range(draw(st.integers(1, 4))):
+            # The first hunk's separator says the file diff is a context one; later ones may
+            # lack theirs (SUSv2).
+            if hunk == 0 or draw(st.booleans()):
+                out.append(b"*" * 15 + b"\n")
+            body = draw(st.lists(st.sampled_from(_LOOKALIKES), min_size=1, max_size=3))
+            last = line + len(body) - 1
+            out.append(b"*** %d,%d ****\n" % (line, last))
+            out += [b"! " + text + b"\n" for text in body]
+            out.append(b"--- %d,%d ----\n" % (line, last))
+            out += [b"! " + text + b"-new\n" for text in body]
+            line = last + 3
+    return b"".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(context_diffs())
+def test_the_fast_look_for_a_bare_context_hunk_misses_none(data: bytes) -> None:
+    """``filter`` decides from a kept file's bytes alone whether a hunk lacks its separator; a
+    miss would write a hunk GNU patch never reads. Names and lines that look like ranges or
+    separators try to fool the count; the entries' own hunk offsets are the truth."""
+    try:
+        index = index_sources([PatchSource("<patch>", data)])
+    except PatchParseError:
+        # A file named "1 ****" right before a bare hunk reads as a range line, as GNU patch
+        # reads it: not a patch either tool takes.
+        assume(False)
+    for entry in index.files:
+        chunk = data[entry.start : entry.end]
+        if _bare_context_hunks(entry, data):
+            assert _bare_context_hunk_in(chunk), chunk
+    lazy = index_sources([PatchSource("<patch>", data)], lazy=True)
+    assert b"".join(render(select(lazy, Selection()))) == b"".join(
+        render(select(index, Selection()))
+    )
