@@ -1,7 +1,7 @@
 """Wall time of ``patchsmith apply --base`` against ``git apply --3way``, on real scenarios.
 
-Usage: ``bench_apply.py [SCENARIO_DIR...] [--runs N]`` (by default ``s1``, ``s2``, ``s3`` in the
-``scen`` folder next to the repository or above it).
+Usage: ``bench_apply.py [SCENARIO_DIR...] [--runs N] [--baseline REF]`` (by default ``s1``,
+``s2``, ``s3`` in the ``scen`` folder next to the repository or above it).
 
 For each scenario, in the same run and alternating:
 
@@ -13,7 +13,10 @@ For each scenario, in the same run and alternating:
   it (what ``--3way`` needs to merge instead of failing), as ``benchmarks/realworld.py`` runs
   it. Making that repository is not timed: it is what a git user has already.
 
-The best wall time of ``--runs`` runs of each is kept (other load only ever adds time). Target
+With ``--baseline REF`` (a commit of this repository, e.g. ``main``), that version of
+patchsmith is measured too, in the same rounds, so a change is judged against the code before it
+under the same load. The best wall time of ``--runs`` runs of each is kept (other load only ever
+adds time). Target
 (issue 19): ``apply --base`` at most ``git apply --3way``'s time. patchsmith runs as ``pip
 install`` leaves it (:func:`bench_filter.installed_patchsmith`), each run with its own HOME and
 XDG folders, so no run reuses an earlier one's remembered resolutions. This script prints; it
@@ -31,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_filter import SCENARIOS, installed_patchsmith
+from bench_filter import SCENARIOS, baseline_patchsmith, installed_patchsmith
 from hermetic import isolate
 from measure import private_env, run
 from realworld import copy_touched, git_env, git_init, patch_paths
@@ -89,8 +92,13 @@ def patchsmith_once(
 
 
 def measure_scenario(
-    scenario: Path, patchsmith: str, env: dict[str, str], folder: Path, runs: int
+    scenario: Path,
+    versions: dict[str, tuple[str, dict[str, str]]],
+    folder: Path,
+    runs: int,
 ) -> dict[str, float]:
+    """Best wall times of git apply --3way and of each version's apply with and without
+    ``--base`` (``versions``: name -> command and environment), alternating."""
     patch = scenario / "upstream.patch"
     paths = patch_paths(patch.read_bytes())
     repo = three_way_repository(scenario, paths, folder)
@@ -101,10 +109,11 @@ def measure_scenario(
     number = 0
     for attempt in range(runs + 1):  # the first round warms the page cache and the bytecode
         rounds = {"git apply --3way": git_3way_once(repo, patch, git)}
-        for base in (True, False):
-            number += 1
-            name = "patchsmith apply --base" if base else "patchsmith apply"
-            rounds[name] = patchsmith_once(patchsmith, env, scenario, folder, base, number)
+        for version, (command, env) in versions.items():
+            for base in (True, False):
+                number += 1
+                name = f"{version} apply --base" if base else f"{version} apply"
+                rounds[name] = patchsmith_once(command, env, scenario, folder, base, number)
         if attempt:
             for name, seconds in rounds.items():
                 times[name] = min(times.get(name, float("inf")), seconds)
@@ -117,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", type=Path, default=DEFAULT_SCENARIOS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also measure patchsmith as this commit has it"
+    )
     args = parser.parse_args(argv)
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(
@@ -126,20 +138,24 @@ def main(argv: list[str] | None = None) -> int:
     worst: list[tuple[float, str]] = []
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as scratch:
         folder = Path(scratch)
-        patchsmith, env = installed_patchsmith(folder)
+        versions = {"patchsmith": installed_patchsmith(folder)}
+        if args.baseline:
+            versions[args.baseline] = baseline_patchsmith(folder / "baseline", args.baseline)
         for scenario in args.scenarios:
-            times = measure_scenario(scenario.resolve(), patchsmith, env, folder, args.runs)
+            times = measure_scenario(scenario.resolve(), versions, folder, args.runs)
             peer = times["git apply --3way"]
             print(f"\n== {scenario.name}")
             for name, seconds in times.items():
-                print(f"   {name:<26} {seconds:6.2f} s")
+                print(f"   {name:<32} {seconds:6.2f} s")
+            for version in versions:
+                ratio = times[f"{version} apply --base"] / peer
+                copy_ratio = times[f"{version} apply"] / times["cp -a of the tree (once)"]
+                print(
+                    f"   {version} apply --base / git apply --3way: {ratio:.2f}x "
+                    f"({'ok' if ratio <= 1 else 'OVER'}, target 1.0x); "
+                    f"apply / cp -a: {copy_ratio:.2f}"
+                )
             ratio = times["patchsmith apply --base"] / peer
-            copy_ratio = times["patchsmith apply"] / times["cp -a of the tree (once)"]
-            print(
-                f"   apply --base / git apply --3way: {ratio:.2f}x "
-                f"({'ok' if ratio <= 1 else 'OVER'}, target 1.0x); "
-                f"apply / cp -a: {copy_ratio:.2f}"
-            )
             worst.append((ratio, f"{scenario.name} at {ratio:.2f}x"))
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"\nworst: {max(worst)[1]} git apply --3way's time; load now {load}")

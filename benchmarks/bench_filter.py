@@ -226,12 +226,13 @@ def times_four(patch: Path) -> Path:
 # --- the installed patchsmith ---------------------------------------------------------------------
 
 
-def installed_patchsmith(folder: Path) -> tuple[str, dict[str, str]]:
+def installed_patchsmith(folder: Path, source: Path = REPO) -> tuple[str, dict[str, str]]:
     """A ``patchsmith`` command as ``pip install`` leaves it, and the environment to run it in.
 
-    The package is copied into a scratch venv's site-packages (what installing a pure-Python
-    wheel does); its dependencies are reached through a ``.pth`` line naming this interpreter's
-    site-packages, whose own ``.pth`` files (the editable install's import hook) are not read.
+    The package (``source/patchsmith``: this checkout, or a baseline's) is copied into a
+    scratch venv's site-packages (what installing a pure-Python wheel does); its dependencies
+    are reached through a ``.pth`` line naming this interpreter's site-packages, whose own
+    ``.pth`` files (the editable install's import hook) are not read.
     """
     venv = folder / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -245,7 +246,7 @@ def installed_patchsmith(folder: Path) -> tuple[str, dict[str, str]]:
         ).stdout.strip()
     )
     shutil.copytree(
-        REPO / "patchsmith", site / "patchsmith", ignore=shutil.ignore_patterns("__pycache__")
+        source / "patchsmith", site / "patchsmith", ignore=shutil.ignore_patterns("__pycache__")
     )
     dependencies = [p for p in sys.path if p.endswith("site-packages")]
     (site / "dependencies.pth").write_text("\n".join(dependencies) + "\n")
@@ -256,6 +257,19 @@ def installed_patchsmith(folder: Path) -> tuple[str, dict[str, str]]:
     )
     command.chmod(0o755)
     return str(command), cached_bytecode_env(folder)
+
+
+def baseline_patchsmith(folder: Path, ref: str) -> tuple[str, dict[str, str]]:
+    """:func:`installed_patchsmith` of the package as commit ``ref`` of this repository has it
+    (``--baseline main``): measured in the same run as this checkout, alternating, so the
+    machine's load falls on both alike."""
+    source = folder / "source"
+    source.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", ref, "patchsmith"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    return installed_patchsmith(folder, source)
 
 
 def cached_bytecode_env(folder: Path) -> dict[str, str]:
