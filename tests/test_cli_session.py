@@ -138,3 +138,40 @@ def test_a_git_tree_finds_its_session_and_names_both_when_there_are_two(
     monkeypatch.chdir(first)
     assert main(["status", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["worktree"] == str(first)
+
+
+def test_apply_writes_the_session_twice_and_reads_it_never(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stable patch's session is megabytes of JSON: apply writes it once as "applying" and
+    once as "ready", the selection's inputs already in that write, and its open items come
+    from the session it has, not from reading the file back."""
+    from patchsmith.workspace.session import Phase, Session, SessionStore
+
+    writes: list[tuple[Phase, bool]] = []
+    reads: list[str] = []
+    write, read = SessionStore.write, SessionStore.read
+
+    def recording_write(self: SessionStore, session: Session) -> None:
+        writes.append((session.phase, session.inputs is not None))
+        write(self, session)
+
+    def recording_read(self: SessionStore) -> Session:
+        reads.append(str(self.path))
+        return read(self)
+
+    monkeypatch.setattr(SessionStore, "write", recording_write)
+    monkeypatch.setattr(SessionStore, "read", recording_read)
+    worktree = _worktree(capsys, tree)
+    assert writes == [(Phase.APPLYING, False), (Phase.READY, True)]
+    assert reads == []
+    # What the next command reads is what apply wrote, inputs included.
+    monkeypatch.undo()
+    assert main(["status", "--json", "--session", str(worktree)]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["phase"] == "ready"
+    import hashlib
+
+    (source,) = document["inputs"]["sources"]
+    assert source["sha256"] == hashlib.sha256(DEMO_PATCH.read_bytes()).hexdigest()
+    assert document["inputs"]["strip"] == 1

@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         trust_memory=args.trust_memory,
         lineage=args.lineage,
         max_size=args.max_size,
+        inputs=selection_inputs(result),
     )
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -140,7 +141,6 @@ def run(args: argparse.Namespace) -> int:
 
     session = apply_patch(index, result, Path(args.tree), options, progress)
     store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-    session = store.record_inputs(selection_inputs(result))
     classifier = classifier_from_args(args)
     if classifier is not None:
         # What the kept hunks depend on that the selection left out: open items until read.
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
         warnings = selection_warnings(result, classifier=classifier)
         session = store.set_warnings(tuple(session_warning(w) for w in warnings))
-    items = store.open_items()
+    items = store.open_items(session)
     if args.json:
         print_json(session.to_json())
     else:

@@ -84,6 +84,7 @@ from patchsmith.patchfile.select import FileDecision, SelectionResult
 from patchsmith.record import record
 from patchsmith.workspace import confined, git, memory, setup
 from patchsmith.workspace.base import VanillaBase
+from patchsmith.workspace.inputs import SelectionInputs
 from patchsmith.workspace.session import (
     PatchInfo,
     Phase,
@@ -138,6 +139,9 @@ class ApplyOptions:
     max_size: int | None = None
     """The most a compressed ``base`` tarball may expand to (``--max-size``; ``None``: the
     rule a compressed patch has)."""
+    inputs: SelectionInputs | None = None
+    """What decided the selection, kept in the session in the write that marks it ready (a
+    write of its own after it read and wrote a 6 MB session again for a stable patch)."""
 
 
 # --- naming ---------------------------------------------------------------------------------------
@@ -686,6 +690,8 @@ def apply_patch(
             # Every file, reject, object and ref this apply wrote reaches the disk before the
             # session says "ready": one flush of their file systems, not an fsync per file.
             confined.make_durable([worktree, place.git_dir, store.path.parent])
+            if options.inputs is not None:
+                session = replace(session, inputs=options.inputs)
             store.write(session)
     return session
 

@@ -16,7 +16,8 @@ gate call. A session is created by :func:`patchsmith.workspace.apply.apply_patch
                             #    files, conflict markers, selection warnings nobody acknowledged
     store.next_open()       # -> SessionHunk | None
     store.set_warnings([...]); store.acknowledge_warning(3)     # the selection's warnings
-    store.record_inputs(selection_inputs(result))   # what decided the selection (apply)
+    store.record_inputs(selection_inputs(result))   # what decided the selection (apply has
+                                                    # them in its ready write: ApplyOptions.inputs)
 
 Every mutating call returns the new :class:`Session`. Files are written in the worktree only,
 each resolution is one commit on the session's branch, and a person's resolution is remembered
@@ -738,9 +739,13 @@ class SessionStore:
 
     # -- reading --
 
-    def open_items(self) -> list[OpenItem]:
-        """What keeps the session from finishing: the build gate's and ``finish``'s question."""
-        session = self.load()
+    def open_items(self, stored: Session | None = None) -> list[OpenItem]:
+        """What keeps the session from finishing: the build gate's and ``finish``'s question.
+
+        ``stored``: the session as the caller has just written it (apply), so the store is not
+        read again (6 MB of JSON for a stable patch); with a resolution pending, it is.
+        """
+        session = stored if stored is not None and stored.pending is None else self.load()
         items: list[OpenItem] = []
         if session.phase == Phase.APPLYING:
             items.append(
