@@ -56,6 +56,10 @@ def detect_compression(head: bytes) -> str | None:
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
+    # pzstd (parallel zstd) opens with a skippable frame (magics 0x184D2A50-5F) saying how
+    # long the next frame is; zstd reads past it, so must we.
+    if len(head) >= 4 and int.from_bytes(head[:4], "little") & 0xFFFFFFF0 == 0x184D2A50:
+        return "zstd"
     return None
 
 
@@ -189,10 +193,57 @@ def _reader(raw: bytes | BinaryIO, kind: str) -> io.BufferedIOBase:
         return lzma.LZMAFile(source)
     import zstandard  # optional at import time: only needed for .zst input
 
+    if _zstd_cut_short(source):
+        raise EOFError("Compressed file ended before the end-of-stream marker was reached")
     # A stream written without a content size in its frame header, or several frames (pzstd,
     # or "zstd -c a b"), needs the streaming reader across frames.
     reader = zstandard.ZstdDecompressor().stream_reader(source, read_across_frames=True)
     return reader  # type: ignore[return-value]
+
+
+def _zstd_cut_short(source: BinaryIO) -> bool:
+    """Whether the zstd stream's last frame runs past the end of the input.
+
+    zstandard's stream reader ends quietly where its input ends, inside a frame or not, so a
+    ``.zst`` cut short read as a shorter patch (whole files missing, nothing said) where gzip,
+    bzip2 and xz call the same cut damage. The frame and block headers (RFC 8878, 3.1) give
+    every frame's length without decompressing anything; ``source`` is left at its start.
+    What is not a frame header is left to the decompressor to refuse.
+    """
+    size = source.seek(0, os.SEEK_END)
+    position = 0
+    try:
+        while position < size:
+            source.seek(position)
+            head = source.read(14)  # magic, descriptor, window, dictionary id, content size
+            if len(head) < 4:
+                return True
+            magic = int.from_bytes(head[:4], "little")
+            if magic & 0xFFFFFFF0 == 0x184D2A50:  # a skippable frame: its size, then its data
+                if len(head) < 8:
+                    return True
+                position += 8 + int.from_bytes(head[4:8], "little")
+                continue
+            if magic != 0xFD2FB528 or len(head) < 5:
+                return magic == 0xFD2FB528
+            descriptor = head[4]
+            single_segment = descriptor >> 5 & 1
+            content_size = (0 if not single_segment else 1, 2, 4, 8)[descriptor >> 6]
+            position += 5 + (not single_segment) + (0, 1, 2, 4)[descriptor & 3] + content_size
+            while True:  # blocks: a 3-byte header (last flag, type, size), then the content
+                source.seek(position)
+                header = source.read(3)
+                if len(header) < 3:
+                    return True
+                value = int.from_bytes(header, "little")
+                kind = value >> 1 & 3
+                position += 3 + (1 if kind == 1 else value >> 3)
+                if value & 1:
+                    break
+            position += 4 * (descriptor >> 2 & 1)  # the content checksum
+        return position > size
+    finally:
+        source.seek(0)
 
 
 def open_decompressed(
@@ -214,7 +265,13 @@ def open_decompressed(
         raw_size = os.fstat(handle.fileno()).st_size
         if kind is None:
             return handle
-        limited = _Limited(_reader(handle, kind), handle, path, kind, raw_size, max_size, option)
+        try:
+            inner = _reader(handle, kind)
+        except Exception as error:  # each decompressor has error types of its own
+            if not _is_damage(error):
+                raise
+            raise _damaged(path, kind, error) from error
+        limited = _Limited(inner, handle, path, kind, raw_size, max_size, option)
         return io.BufferedReader(limited, _CHUNK)
     except BaseException:
         handle.close()

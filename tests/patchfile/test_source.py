@@ -126,6 +126,54 @@ def test_several_members_or_frames_are_all_read(kind: str) -> None:
     assert source.data == PLAIN
 
 
+def _many_files(count: int) -> bytes:
+    """A patch of ``count`` small file diffs, with data that hardly compresses, so that a
+    compressed copy cut anywhere still decompresses to whole diffs for the reader to take."""
+    noise = random.Random(7)
+    return b"".join(
+        b"diff --git a/drivers/f%d.c b/drivers/f%d.c\n--- a/drivers/f%d.c\n+++ b/drivers/f%d.c\n"
+        b"@@ -1,3 +1,3 @@\n int a;\n-int b%d;\n+int b%d;\n int c;\n"
+        % (i, i, i, i, noise.getrandbits(64), noise.getrandbits(64))
+        for i in range(count)
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("cut", [0.25, 0.5, 0.9, 0.999])
+def test_a_truncated_stream_is_damage_not_a_shorter_patch(
+    tmp_path: Path, kind: str, cut: float
+) -> None:
+    """A download cut short must not read as a patch with the last files missing. zstandard's
+    stream reader ends quietly where its input ends, inside a frame or not."""
+    whole = COMPRESSORS[kind](_many_files(4000))
+    target = tmp_path / "patch.diff"
+    target.write_bytes(whole[: int(len(whole) * cut)])
+    with pytest.raises(InputError, match=f"looks like {kind} data but does not decompress"):
+        read_source(str(target))
+    with pytest.raises(InputError, match="does not decompress"):
+        decompress(whole[: int(len(whole) * cut)], "patch.diff")
+    # The same stream whole, and two whole frames or members one after the other, read.
+    target.write_bytes(whole + whole)
+    (source,) = read_source(str(target))
+    assert source.data == _many_files(4000) * 2
+
+
+@pytest.mark.skipif(shutil.which("pzstd") is None, reason="needs pzstd (zstd's parallel tool)")
+def test_pzstd_output_is_zstd(tmp_path: Path) -> None:
+    """pzstd opens each frame with a skippable frame giving its length: zstd data all the
+    same (it was 'binary data, not a patch'), and cut short it is damage too."""
+    plain = tmp_path / "patch.diff"
+    plain.write_bytes(_many_files(4000))
+    packed = tmp_path / "patch.diff.zst"
+    subprocess.run(["pzstd", "-q", "-p", "2", str(plain), "-o", str(packed)], check=True)
+    assert packed.read_bytes()[:4] != zstandard.FRAME_HEADER  # a skippable frame first
+    (source,) = read_source(str(packed))
+    assert source.data == plain.read_bytes() and source.compression == "zstd"
+    packed.write_bytes(packed.read_bytes()[:-10])
+    with pytest.raises(InputError, match="looks like zstd data but does not decompress"):
+        read_source(str(packed))
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("from_stdin", [False, True])
 def test_a_bomb_is_refused_at_the_limit(tmp_path: Path, kind: str, from_stdin: bool) -> None:
