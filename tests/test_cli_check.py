@@ -197,3 +197,33 @@ def test_a_terminal_sees_progress_and_a_pipe_does_not(
     monkeypatch.undo()
     assert main(args("clean", "--json")) == 0
     assert "check:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("form", [[], ["--json"], ["--verbose"]])
+def test_output_file_without_report_holds_what_stdout_would(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: list[str]
+) -> None:
+    """``-o FILE`` means "write it there" with or without --report; it was silently ignored
+    without one (the table went to stdout and FILE was never made)."""
+    assert main(args("conflict", *form)) == 1
+    expected = capsys.readouterr().out
+    target = tmp_path / "check.out"
+    assert main(args("conflict", *form, "-o", str(target))) == 1
+    out = capsys.readouterr().out
+    assert target.read_text(encoding="utf-8") == expected
+    assert out.endswith(f"the {'JSON' if form == ['--json'] else 'table'}: {target}\n")
+    assert "1 conflict" in out and "drivers/md/dm-stripe.c" not in out  # the summary only
+    assert main(args("conflict", *form, "-o", "-")) == 1  # '-' is stdout, as everywhere
+    assert capsys.readouterr().out == expected
+
+
+def test_output_that_cannot_be_written_is_refused_before_the_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(args("clean", "-o", str(tmp_path))) == 2
+    err = capsys.readouterr().err
+    assert "is a directory" in err and "hint:" in err
+    missing = tmp_path / "no" / "such" / "check.json"
+    assert main(args("clean", "--json", "-o", str(missing))) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert not missing.parent.exists()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from patchsmith.cli.table import Cell
     from patchsmith.kernel.deps import DependencyWarning
+    from patchsmith.patchfile.select import SelectionResult
 
 REPORT_FORMATS = ("md", "html", "json")
 """``--report``'s choices: :data:`patchsmith.report.render.FORMATS`, without importing it."""
@@ -129,7 +130,11 @@ def add_parser(subparsers: Any) -> None:
         "(patchsmith.report/1)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="write the report here instead of stdout"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the table, the JSON or the report here instead of stdout (stdout then "
+        "gets the summary and where the rest is)",
     )
     parser.add_argument(
         "--attention-only",
@@ -159,6 +164,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    to_file = args.output is not None and args.output != "-"
+    if to_file:
+        from patchsmith.output import check_output
+
+        check_output(args.output)  # a mistyped -o is refused before the work, not after
     index = read_index(args.patch, max_size=args.max_size)
     selection = dataclasses.replace(selection_from_args(args, index, args.strip), strip=args.strip)
     result = select(index, selection)
@@ -223,6 +233,39 @@ def _run(args: argparse.Namespace) -> int:
         )
         sys.stdout.write(f"the {args.report_format} report: {args.output}\n")
         return int(ExitCode.OK if settled else ExitCode.ATTENTION)
+    if to_file:
+        # -o FILE means the same with or without --report (DESIGN: "-o FILE" everywhere): the
+        # table or the JSON goes to the file, whole or not at all, and stdout says where.
+        import contextlib
+        import io
+
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            _write_results(args, prediction, result, warnings)
+        from patchsmith.output import write_output
+
+        write_output(args.output, buffer.getvalue().encode("utf-8", "surrogateescape"))
+        render(
+            prediction,
+            verbose=False,
+            issues=False,
+            warnings=warnings,
+            table=False,
+            left_out=len(result.left_out),
+        )
+        sys.stdout.write(f"the {'JSON' if args.json else 'table'}: {args.output}\n")
+    else:
+        _write_results(args, prediction, result, warnings)
+    return int(ExitCode.OK if settled else ExitCode.ATTENTION)
+
+
+def _write_results(
+    args: argparse.Namespace,
+    prediction: Prediction,
+    result: SelectionResult,
+    warnings: list[DependencyWarning],
+) -> None:
+    """The table or the JSON, to stdout."""
     if args.json:
         document = prediction.to_json(verbose=args.verbose)
         document["tree"] = args.tree
@@ -240,7 +283,6 @@ def _run(args: argparse.Namespace) -> int:
             every=args.every,
             warnings=warnings,
         )
-    return int(ExitCode.OK if settled else ExitCode.ATTENTION)
 
 
 def _warning_json(warning: DependencyWarning) -> dict[str, Any]:
