@@ -64,6 +64,14 @@ class SessionError(PatchsmithError):
     """There is no session, it is from another version, or it is locked by another process."""
 
 
+class NotRemembered(PatchsmithError):
+    """A resolution is recorded and committed, but resolution memory could not keep it (the
+    data home filled up or went away after the check made before the resolution). The work
+    is done and stays done; the error says so, and that the next apply will ask again."""
+
+    exit_code = 1
+
+
 class GitError(PatchsmithError):
     """A git command failed; ``output`` carries what git said."""
 

@@ -328,3 +328,30 @@ def test_a_data_home_that_cannot_be_created_is_bad_input(
     )
     assert main(["apply", str(DEMO_PATCH), "--tree", str(tree)]) == 2
     assert "XDG_DATA_HOME and HOME are unset" in capsys.readouterr().err
+
+
+def test_memory_that_fails_after_the_resolution_is_said_not_hidden(
+    tree: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The data home passed the check made before the resolution, then could not take the
+    record (the disk filled up in between): the resolution stands, and the command says it was
+    not remembered (it exited 2 with only "cannot write the resolution memory", the hunk
+    settled all the same)."""
+    worktree = _apply(tree, tmp_path / "wt")
+    capsys.readouterr()
+
+    def full(self: memory.Memory, entry: memory.Entry) -> None:
+        raise memory._unusable(self.folder, OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(memory.Memory, "put", full)
+    session = ["--session", str(worktree)]
+    assert main(["resolve", "Makefile#1", "--drop", "--reason", "vendor's own", *session]) == 1
+    err = capsys.readouterr().err
+    assert "Makefile#1: dropped is recorded and committed, but not remembered" in err
+    assert "No space left on device" in err and "will ask about this hunk again" in err
+    monkeypatch.undo()
+    assert main(["status", *session]) == 1
+    assert "dropped" in capsys.readouterr().out  # the resolution stands
+    assert memory.Memory().entries() == []
+    assert main(["resolve", "Makefile#1", "--undo", *session]) == 1  # and can be taken back
+    assert "Makefile#1: OPEN" in capsys.readouterr().out

@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any
 
 from patchsmith.engine.merge import MARKER_LINE, has_markers
-from patchsmith.errors import GitError, SessionError
+from patchsmith.errors import GitError, InputError, NotRemembered, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
 from patchsmith.workspace import confined, git, memory
@@ -849,7 +849,18 @@ class SessionStore:
             # After the resolution is recorded: a crash before this line forgets the decision,
             # which is safe; remembering one that was never made would not be.
             if entry is not None:
-                store.put(entry)
+                try:
+                    store.put(entry)
+                except InputError as error:
+                    # The check before the resolution passed, so the data home changed since:
+                    # the resolution stands, and not being remembered is said, never silent.
+                    raise NotRemembered(
+                        f"{hunk.id}: {action} is recorded and committed, but not remembered: "
+                        f"{error.message}",
+                        hint="the next apply onto this tree will ask about this hunk again; to "
+                        "have it remembered, make the data home writable, then 'patchsmith "
+                        f"resolve {hunk.id} --undo' and resolve it again",
+                    ) from error
         return session
 
     def set_warnings(self, warnings: tuple[SessionWarning, ...]) -> Session:
