@@ -116,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
     result = select(index, selection)
     refuse_a_wrong_lookup(result, args.tree)
     summary = " ".join(describe(selection))
+    # The .config decides the selection warnings even when no Kbuild class rule reads it
+    # (--only DIR --config F): recorded with the inputs, so the report can name it.
+    classifier = classifier_from_args(args)
     options = ApplyOptions(
         fuzz=args.fuzz,
         accept_fuzz=args.accept_fuzz,
@@ -130,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         trust_memory=args.trust_memory,
         lineage=args.lineage,
         max_size=args.max_size,
-        inputs=selection_inputs(result),
+        inputs=selection_inputs(result, classifier.config_path if classifier else None),
     )
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -141,7 +144,6 @@ def run(args: argparse.Namespace) -> int:
 
     session = apply_patch(index, result, Path(args.tree), options, progress)
     store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-    classifier = classifier_from_args(args)
     if classifier is not None:
         # What the kept hunks depend on that the selection left out: open items until read.
         from patchsmith.kernel.selection import selection_warnings

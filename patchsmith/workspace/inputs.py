@@ -189,13 +189,19 @@ def _sha256_of(path: str) -> str | None:
     return digest.hexdigest()
 
 
-def selection_inputs(result: SelectionResult) -> SelectionInputs:
-    """Everything that decided ``result``, and what it decided for every file diff."""
+def selection_inputs(result: SelectionResult, config_path: str | None = None) -> SelectionInputs:
+    """Everything that decided ``result``, and what it decided for every file diff.
+
+    ``config_path`` is the ``.config`` read beside the selection (``--only DIR --config F``
+    reads it for the selection warnings, which keep the gate closed): it decided something
+    too, so it is recorded even when no Kbuild class rule used it."""
     from patchsmith.kernel.selection import ClassRule  # here: sessions load without Kbuild
 
     index = result.index
     class_rules = [r for r in result.selection.file_rules if isinstance(r, ClassRule)]
-    config = os.path.abspath(class_rules[0].classifier.config_path) if class_rules else None
+    if class_rules:
+        config_path = class_rules[0].classifier.config_path
+    config = os.path.abspath(config_path) if config_path is not None else None
     seen = class_rules[0].classifier.seen if class_rules else {}
     files: list[FileChoice] = []
     for decision in result.decisions:

@@ -81,6 +81,26 @@ def test_apply_records_what_decided_the_selection_and_the_report_shows_it(
     assert config_digest in html and "<code>kernel/sched/core.c</code>" in html
 
 
+def test_a_config_read_only_for_the_selection_warnings_is_recorded_too(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --only decides the files, but the .config decides the selection warnings (open items of
+    # the gate): the report must not say "config —" for a config apply read.
+    store = _apply(capsys, "--only", "drivers/md", "--config", "config")
+    inputs = store.load().inputs
+    assert inputs is not None
+    digest = hashlib.sha256((demo / "config").read_bytes()).hexdigest()
+    assert (inputs.config, inputs.config_sha256) == (str(demo / "config"), digest)
+    assert inputs.rules == ("--only drivers/md",)
+    markdown = _report(capsys, store, "md")
+    assert f"| config | `{demo / 'config'}`, sha256 `{digest}` |" in markdown
+    # Without --config nothing was read, and nothing is claimed.
+    main(["abort", "--session", str(store.path)])
+    capsys.readouterr()
+    bare = _apply(capsys, "--only", "drivers/md").load().inputs
+    assert bare is not None and bare.config is None and bare.config_sha256 is None
+
+
 def test_a_session_of_an_older_patchsmith_says_its_selection_was_not_recorded(
     demo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
