@@ -2,18 +2,22 @@
 
 A thin front end over :func:`patchsmith.kernel.preflight.run_preflight`: the target's facts from a
 module (``--ko`` or ``--modules-dir``), the build's from ``--tree`` or ``--kernel-dir`` and the
-local compiler; a rich table of checks (or ``--json``). Exit 0 when every check passes, 1 when one
-fails, 2 for bad input.
+local compiler; a rich table of checks (or ``--json``). Exit 0 when every check passes (a warning,
+such as a Secure Boot state nobody gave, passes and says what to ask), 1 when one fails, 2 for
+bad input.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from patchsmith.cli.common import print_json
-from patchsmith.kernel.preflight import PreflightReport, run_preflight
+from patchsmith.kernel.preflight import Check, PreflightReport, run_preflight
 from patchsmith.model import ExitCode
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 def add_parser(subparsers: Any) -> None:
@@ -146,7 +150,7 @@ def render(report: PreflightReport) -> None:
     for check in report.checks:
         table.add_row(
             check.name,
-            Text("ok", style="green") if check.ok else Text("FAIL", style="bold red"),
+            _verdict(check),
             check.expected,
             check.found,
         )
@@ -158,18 +162,23 @@ def render(report: PreflightReport) -> None:
             if signing.target_signed
             else "not signed"
         )
+        refuses = {
+            "yes": "yes",
+            "no": "no",
+            "secure-boot": "only if it boots with Secure Boot (not known: --secure-boot on|off)",
+        }.get(signing.policy.enforced, signing.policy.enforced)
         console.print(
             Text.assemble(
                 ("signing ", "bold"),
-                f"the target refuses unsigned modules: {signing.policy.enforced}; "
-                f"its modules are {signed}",
+                f"the target refuses unsigned modules: {refuses}; its modules are {signed}",
             )
         )
         for reason in signing.policy.reasons:
             console.print(f"        {reason}")
     for check in report.checks:
         if check.ok and check.note:
-            console.print(Text.assemble(("note ", "bold"), (check.name, "bold"), ": ", check.note))
+            label = ("warn ", "bold yellow") if check.warning else ("note ", "bold")
+            console.print(Text.assemble(label, (check.name, "bold"), ": ", check.note))
     failures = len(report.failures)
     for check in report.failures:
         console.print(
@@ -177,5 +186,24 @@ def render(report: PreflightReport) -> None:
         )
     if failures:
         console.print(Text(f"{failures} of {len(report.checks)} checks failed", style="bold red"))
+    elif report.warnings:
+        names = ", ".join(check.name for check in report.warnings)
+        console.print(
+            Text(
+                f"all {len(report.checks)} checks passed; {len(report.warnings)} with a warning "
+                f"({names}): read it",
+                style="yellow",
+            )
+        )
     else:
         console.print(Text(f"all {len(report.checks)} checks passed", style="green"))
+
+
+def _verdict(check: Check) -> Text:
+    from rich.text import Text
+
+    if not check.ok:
+        return Text("FAIL", style="bold red")
+    if check.warning:
+        return Text("warn", style="bold yellow")
+    return Text("ok", style="green")

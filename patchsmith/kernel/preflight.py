@@ -131,11 +131,16 @@ class Check:
     """A concrete step that makes the check pass; ``None`` when it passed."""
     note: str | None = None
     """Something to know or do even though the check passed (enroll the key on the target)."""
+    warning: bool = False
+    """Passed only because preflight was not told a fact the answer turns on (whether the
+    target boots with Secure Boot): not a failure, but :attr:`note` says what to ask and how
+    to settle it. A check that fails is never a warning."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "ok": self.ok,
+            "warning": self.warning,
             "expected": self.expected,
             "found": self.found,
             "fix": self.fix,
@@ -227,6 +232,10 @@ class PreflightReport:
     @property
     def failures(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if not check.ok)
+
+    @property
+    def warnings(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.ok and check.warning)
 
     def to_json(self) -> dict[str, Any]:
         vermagic = self.module.vermagic
@@ -885,14 +894,19 @@ def _check_signing(facts: SigningFacts) -> Check:
     if policy.enforced == "yes":
         return Check("signing", False, expected, found, KEY_HELP)
     if policy.enforced == "secure-boot":
+        # The kernel does not force signatures; only Secure Boot's lockdown would, and nobody
+        # said whether the target boots with it (most cloud and server machines do not).
+        # Failing here would fail every such machine over a fact nobody gave: warn, say what
+        # to ask, and fail once --secure-boot on says the refusal is real.
         return Check(
             "signing",
-            False,
+            True,
             expected,
             found,
-            "ask the target whether it boots with Secure Boot (mokutil --sb-state). If it does: "
-            + KEY_HELP
-            + ". If not, say so with --secure-boot off",
+            note="unsigned modules are refused only if the target boots with Secure Boot; ask "
+            "it (mokutil --sb-state) and tell preflight with --secure-boot on|off. If it does: "
+            + KEY_HELP,
+            warning=True,
         )
     note = (
         "unsigned modules load, but taint the kernel ('module verification failed' in its log)"
