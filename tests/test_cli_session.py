@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
+from tests.conftest import FIXTURES
 from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
 
 
@@ -175,3 +176,53 @@ def test_apply_writes_the_session_twice_and_reads_it_never(
     (source,) = document["inputs"]["sources"]
     assert source["sha256"] == hashlib.sha256(DEMO_PATCH.read_bytes()).hexdigest()
     assert document["inputs"]["strip"] == 1
+
+
+@pytest.mark.parametrize("fixture", ["check-fuzz", "check-trap-wrong-function"])
+def test_what_accept_fuzz_wrote_stays_a_review_item_until_a_person_confirms_it(
+    fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # apply --accept-fuzz writes where GNU patch would; in the trap that is the wrong function
+    # (mana_en.c in miniature). Asking for fuzz to be written is not a review of where it went:
+    # the gate, status, the report and finish must all wait for a person.
+    source = FIXTURES / fixture
+    tree = tmp_path / "tree"
+    shutil.copytree(source / "tree", tree)
+    patch = str(source / "patch.diff")
+    worktree = tmp_path / "worktree"
+    applied = main(
+        ["apply", patch, "--tree", str(tree), "--accept-fuzz", "--worktree", str(worktree)]
+    )
+    assert applied == 1
+    session = ["--session", str(worktree)]
+    out = capsys.readouterr().out
+    hunk = next(line.split()[0] for line in out.splitlines() if "by --accept-fuzz: REVIEW" in line)
+    assert "reviewed by nobody" in out and f"'patchsmith resolve {hunk} --confirm'" in out
+    assert main(["status", "--json", *session]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert [(i["kind"], i["hunk"]) for i in document["open_items"]] == [("hunk", hunk)]
+    assert main(["report", "--format", "json", *session]) == 1
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary["safe_to_build"] is False and summary["silently_fuzzed"] == []
+    assert summary["open_counts"] == {"review": 1}
+    assert main(["report", "--format", "md", *session]) == 1
+    assert "**open**: written by `apply --accept-fuzz`, reviewed by nobody" in (
+        capsys.readouterr().out
+    )
+    assert main(["build", *session]) == 1
+    assert "build gate is closed" in capsys.readouterr().err
+    assert main(["finish", *session, "-o", str(tmp_path / "carried.patch")]) == 1
+    capsys.readouterr()
+    # --accept means "take the proposal"; there is none: what is written is what to confirm.
+    assert main(["resolve", hunk, "--accept", *session]) == 2
+    assert f"'patchsmith resolve {hunk} --confirm'" in capsys.readouterr().err
+    assert main(["resolve", hunk, "--confirm", *session]) == 0
+    assert "reviewed by Patchsmith Test" in capsys.readouterr().out
+    assert main(["report", "--format", "md", *session]) == 0
+    markdown = capsys.readouterr().out
+    assert "Safe to build: yes" in markdown and "resolved by a person: 1" in markdown
+    assert "written by `apply --accept-fuzz`, reviewed by Patchsmith Test" in markdown
+    assert main(["finish", *session, "-o", str(tmp_path / "carried.patch")]) == 0
+    carried = (tmp_path / "carried.patch").read_text()
+    assert f"[ written with fuzz by apply --accept-fuzz: {hunk} (line " in carried
+    assert "reviewed by Patchsmith Test" in carried

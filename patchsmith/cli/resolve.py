@@ -35,6 +35,7 @@ from patchsmith.workspace.session import (
     SessionStore,
     reuse_diff,
     reuse_summary,
+    review_summary,
     to_bytes,
     to_text,
 )
@@ -50,7 +51,9 @@ def add_parser(subparsers: Any) -> None:
         "next apply onto the same tree (--undo takes it back, memory included). A decision "
         "'apply' replayed from memory shows as 'reused: confirm': 'resolve HUNK' shows what was "
         "decided, by whom, when and the diff it makes here; --confirm (or --confirm-all) "
-        "settles it. Without HUNK and --next, opens the TUI.",
+        "settles it. A hunk 'apply --accept-fuzz' wrote (fuzz, whitespace, a review flag) "
+        "stays open as 'written unreviewed' until a person reads it in the worktree and "
+        "confirms it with --confirm. Without HUNK and --next, opens the TUI.",
     )
     parser.add_argument("hunk", nargs="?", metavar="HUNK", help="a hunk id, e.g. drivers/md/dm.c#2")
     parser.add_argument("--next", action="store_true", help="the first open hunk")
@@ -68,12 +71,16 @@ def add_parser(subparsers: Any) -> None:
         "reading it: it stops closing the build gate",
     )
     action.add_argument(
-        "--confirm", action="store_true", help="confirm the hunk's reused (remembered) resolution"
+        "--confirm",
+        action="store_true",
+        help="confirm the hunk's reused (remembered) resolution, or what apply --accept-fuzz "
+        "wrote for it, after reading it",
     )
     action.add_argument(
         "--confirm-all",
         action="store_true",
-        help="confirm every reused resolution waiting (each is listed as it is confirmed)",
+        help="confirm every reused resolution and every hunk apply --accept-fuzz wrote that is "
+        "waiting (each is listed as it is confirmed)",
     )
     parser.add_argument("--reason", metavar="TEXT", help="why (required with --drop)")
     parser.add_argument(
@@ -141,9 +148,14 @@ def _after(store: SessionStore, hunk_id: str) -> int:
 def _confirm(store: SessionStore, hunk_ids: list[str] | None) -> int:
     session, confirmed = store.confirm(hunk_ids)
     for hunk_id in confirmed:
-        sys.stdout.write(f"{hunk_id}: confirmed: {reuse_summary(session.hunk(hunk_id))}\n")
+        hunk = session.hunk(hunk_id)
+        said = reuse_summary(hunk) if hunk.reused else review_summary(hunk)
+        sys.stdout.write(f"{hunk_id}: confirmed: {said}\n")
     if not confirmed:
-        sys.stdout.write("no reused resolution is waiting to be confirmed\n")
+        sys.stdout.write(
+            "no reused resolution is waiting to be confirmed, nor a hunk apply --accept-fuzz "
+            "wrote\n"
+        )
     remaining = len(session.open_hunks)
     sys.stdout.write(f"{remaining} hunk(s) open\n")
     return 1 if remaining else 0
@@ -174,6 +186,8 @@ def _show(hunk: SessionHunk) -> None:
             out.write(
                 f"confirm it: patchsmith resolve {hunk.id} --confirm (or --undo, or decide anew)\n"
             )
+    if hunk.written_unproven:
+        out.write(f"\n{review_summary(hunk)}\n")
     if hunk.memory_note and not hunk.reused:
         out.write(f"\nresolution memory: {hunk.memory_note}\n")
     out.write("\nupstream:\n")
@@ -212,6 +226,12 @@ def editor_command() -> list[str]:
 
 
 def _edit(store: SessionStore, hunk: SessionHunk, reason: str | None, remember: bool) -> None:
+    if hunk.written_unproven:
+        raise SessionError(
+            f"{hunk.id} is written already (apply --accept-fuzz, {hunk.status})",
+            hint=f"read it in the worktree, then confirm it: 'patchsmith resolve {hunk.id} "
+            "--confirm'; to change it, edit the file and commit",
+        )
     if hunk.current is None:
         raise SessionError(f"{hunk.id} has no region to edit", hint="use --drop --reason TEXT")
     command = editor_command()

@@ -55,7 +55,12 @@ def _store_from_args(args: argparse.Namespace) -> SessionStore:
 def fate(hunk: SessionHunk) -> str:
     """One word or phrase for what happened to a hunk."""
     if hunk.applied:
-        return "applied" + (f" (offset {hunk.offset:+d})" if hunk.offset else "")
+        moved = f" (offset {hunk.offset:+d})" if hunk.offset else ""
+        if hunk.to_review:
+            return f"applied{moved} by --accept-fuzz: REVIEW, then resolve --confirm"
+        if hunk.written_unproven:
+            return f"applied{moved} by --accept-fuzz, reviewed by {hunk.confirmed_by}"
+        return "applied" + moved
     if hunk.resolution is not None:
         word = f"{hunk.resolution}"
         if hunk.to_confirm:
@@ -162,6 +167,13 @@ def write_status(
                 f"\n{confirm} reused resolution{'s' if confirm != 1 else ''} to confirm: "
                 "'patchsmith resolve HUNK' shows what was decided, by whom, when and the diff it "
                 "makes here; then 'patchsmith resolve HUNK --confirm' (or --confirm-all)\n"
+            )
+        review = sum(1 for hunk in session.hunks if hunk.to_review)
+        if review:
+            out.write(
+                f"\n{review} hunk{'s' if review != 1 else ''} written by apply --accept-fuzz "
+                "and reviewed by nobody: read each in the worktree ('patchsmith resolve HUNK' "
+                "says where), then 'patchsmith resolve HUNK --confirm'\n"
             )
         out.write(
             "\nnext: patchsmith resolve HUNK --accept | --upstream | --edit | --drop --reason TEXT"

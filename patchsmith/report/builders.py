@@ -462,9 +462,11 @@ def summarize(
                     trusted.append(hunk.id)
                 else:
                     resolved += 1
+            elif hunk.reviewed_by and not hunk.open:
+                resolved += 1  # what apply --accept-fuzz wrote, confirmed by a person
             if hunk.fuzzy:
                 fuzzed.append(hunk.id)
-                if not hunk.open and hunk.applied and hunk.resolution is None:
+                if not hunk.open and hunk.applied and not hunk.reviewed_by:
                     silent.append(hunk.id)
     counts = tuple(StatusCount(s, counter[s]) for s in HunkStatus if counter[s])
     return Summary(
@@ -1067,6 +1069,8 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
         region_line=lines.region,
         worktree_line=lines.region_worktree,
         region_kind=_REGION_KINDS.get(hunk.proposal_source, "region"),
+        reviewed_by=(hunk.confirmed_by or "") if hunk.written_unproven else "",
+        reviewed_at=(hunk.confirmed_at or "") if hunk.written_unproven else "",
     )
 
 

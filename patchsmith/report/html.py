@@ -198,6 +198,15 @@ def _status(status: object) -> str:
 
 def _resolution(hunk: HunkReport) -> str:
     resolution = hunk.resolution
+    if resolution is None and hunk.written_by_accept_fuzz:
+        if hunk.open:
+            return (
+                '<span class="open">open</span>: written by <code>apply --accept-fuzz</code>, '
+                "reviewed by nobody"
+            )
+        if hunk.reviewed_by:
+            who = ", ".join(p for p in (hunk.reviewed_by, hunk.reviewed_at) if p)
+            return f"written by <code>apply --accept-fuzz</code>, reviewed by {_e(who)}"
     if resolution is None:
         return '<span class="open">open</span>' if hunk.open else '<span class="muted">—</span>'
     text = _e(resolution.resolution)

@@ -81,6 +81,8 @@ def _hunk(hunk: HunkReport) -> dict[str, object]:
         "applied": hunk.applied,
         "region_line": hunk.region_line,
         "worktree_line": hunk.worktree_line,
+        "reviewed_by": hunk.reviewed_by or None,
+        "reviewed_at": hunk.reviewed_at or None,
     }
 
 

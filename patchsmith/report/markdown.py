@@ -121,6 +121,12 @@ def diffstat_text(entries: tuple[DiffstatEntry, ...], width: int = 60) -> str:
 def _resolution(hunk: HunkReport) -> str:
     resolution = hunk.resolution
     if resolution is None:
+        if hunk.written_by_accept_fuzz:
+            if hunk.open:
+                return "**open**: written by `apply --accept-fuzz`, reviewed by nobody"
+            if hunk.reviewed_by:
+                who = ", ".join(p for p in (hunk.reviewed_by, hunk.reviewed_at) if p)
+                return f"written by `apply --accept-fuzz`, reviewed by {_plain(who)}"
         return "**open**" if hunk.open else "—"
     text = f"{resolution.resolution}"
     if resolution.reused:

@@ -51,8 +51,10 @@ class Severity(enum.StrEnum):
     WARNING = "warning"
     """Open: a selection warning nobody acknowledged."""
     UNREVIEWED = "unreviewed"
-    """Not open, not proven: written by ``apply --accept-fuzz``, or a reused resolution
-    trusted by ``apply --trust-memory``; no person decided it here."""
+    """Not open, not proven: a reused resolution trusted by ``apply --trust-memory`` (or, in
+    a session of an older patchsmith, a hunk ``apply --accept-fuzz`` wrote); no person decided
+    it here. A hunk ``apply --accept-fuzz`` writes is a review item until a person confirms
+    it."""
     RESOLVED = "resolved"
     """Decided by a person (a resolution, a confirmation, an acknowledged warning)."""
     SETTLED = "settled"
@@ -392,6 +394,15 @@ class HunkReport:
     region_kind: str = "region"
     """What :attr:`region_line` is: ``3-way region`` (found by aligning vanilla's file with the
     vendor's), ``closest region`` (the most similar lines, as ``check`` reports), ``region``."""
+    reviewed_by: str = ""
+    """Who confirmed what ``apply --accept-fuzz`` wrote for this hunk (empty: nobody, and while
+    it is written unproven the gate waits for it)."""
+    reviewed_at: str = ""
+
+    @property
+    def written_by_accept_fuzz(self) -> bool:
+        """Written only because ``apply --accept-fuzz`` asked: fuzz, whitespace or a flag."""
+        return self.applied and (self.needs_review or self.status in FUZZY)
 
     @property
     def detailed(self) -> bool:
@@ -426,8 +437,9 @@ class HunkReport:
             return Severity.CONFLICT if self.status in CONFLICT_STATUSES else Severity.REVIEW
         if self.resolution is not None:
             return Severity.UNREVIEWED if self.resolution.trusted else Severity.RESOLVED
-        if self.applied and (self.needs_review or self.status in FUZZY):
-            return Severity.UNREVIEWED
+        if self.written_by_accept_fuzz:
+            # Not open: a person confirmed it (a session), or nobody could (older sessions).
+            return Severity.RESOLVED if self.reviewed_by else Severity.UNREVIEWED
         if self.status == HunkStatus.OFFSET:
             return Severity.OFFSET
         if self.status == HunkStatus.CLEAN and not self.needs_review:
@@ -452,6 +464,8 @@ class HunkReport:
             where = f"at line {self.found_line}" if self.found_line is not None else ""
             return f"already there {where}".strip()
         if self.applied and self.found_line is not None:
+            if self.written_by_accept_fuzz:
+                return f"written at line {self.found_line}{tail} by apply --accept-fuzz"
             return f"line {self.found_line}{tail}"
         parts: list[str] = []
         if self.found_line is not None:
@@ -575,8 +589,9 @@ class Summary:
     fuzzed: tuple[str, ...]
     """Ids of every kept hunk found only with fuzz or whitespace ignored."""
     silently_fuzzed: tuple[str, ...]
-    """Those of :attr:`fuzzed` that were written without a person deciding them (``apply
-    --accept-fuzz``): not open, and not proven either."""
+    """Those of :attr:`fuzzed` that were written without a person deciding them and are not
+    open: only in a session of an older patchsmith, where ``apply --accept-fuzz`` settled them
+    (now such a hunk is open until a person confirms it)."""
     resolved: int
     """Hunks a person decided (resolutions made here, and reused ones confirmed)."""
     warnings: int

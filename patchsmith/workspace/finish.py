@@ -240,7 +240,13 @@ def describe(
             )
     elif session.selection:
         body.append(f"Selection: {session.selection}; -p{session.strip}.")
-    exact = [h for h in kept if h.applied and h.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)]
+    exact = [
+        h
+        for h in kept
+        if h.applied
+        and h.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+        and not h.written_unproven
+    ]
     offsets = [h for h in exact if h.status == HunkStatus.OFFSET]
     if exact:
         moved = f", {len(offsets)} of them at an offset" if offsets else ""
@@ -249,8 +255,15 @@ def describe(
     notes: list[str] = []
     decided = [h for h in kept if h.resolution is not None]
     notes += _bracket("conflicts resolved", [_decided(h, regions) for h in decided])
-    fuzzy = [h.id for h in kept if h.applied and h.resolution is None and h.status not in _EXACT]
-    notes += _bracket("written with fuzz by apply --accept-fuzz, decided by nobody", fuzzy)
+    # finish refuses while one is open, so each was confirmed by a person (a session of an
+    # older patchsmith may still hold one nobody confirmed: said so).
+    fuzzy = [
+        f"{h.id} (line {h.found_line}): reviewed by {h.confirmed_by or 'nobody'}"
+        + (f", {h.confirmed_at[:10]}" if h.confirmed_at else "")
+        for h in kept
+        if h.written_unproven and h.resolution is None
+    ]
+    notes += _bracket("written with fuzz by apply --accept-fuzz", fuzzy)
     there = [
         f"{h.id} (line {h.found_line})" if h.found_line else h.id
         for h in kept
@@ -267,9 +280,6 @@ def describe(
     if notes:
         lines += ["", *notes]
     return "\n".join(lines) + "\n"
-
-
-_EXACT = frozenset({HunkStatus.CLEAN, HunkStatus.OFFSET})
 
 
 def _patch(description: str, stat: str, diff: bytes) -> bytes:

@@ -176,7 +176,8 @@ class SessionHunk:
     written: str | None = None
     """What the resolution put in place of :attr:`current` (for ``undo``)."""
     confirmed_by: str | None = None
-    """Who confirmed a reused resolution (until then it keeps the gate closed)."""
+    """Who confirmed a reused resolution, or a hunk ``apply --accept-fuzz`` wrote (until then
+    either keeps the gate closed)."""
     confirmed_at: str | None = None
     trusted: bool = False
     """Confirmed by ``apply --trust-memory``, not by a person looking at it."""
@@ -194,6 +195,24 @@ class SessionHunk:
         return self.reused and self.resolution is not None and self.confirmed_at is None
 
     @property
+    def written_unproven(self) -> bool:
+        """Written by ``apply --accept-fuzz`` although the engine could not show the place is
+        right (fuzz, whitespace ignored, a review flag: on 6.1.180 -> 6.1.187 that writes
+        ``mana_en.c#1`` into the wrong function). Asking for fuzz to be written is not a review
+        of where it went: such a hunk is a review item until a person confirms what was written
+        (``resolve HUNK --confirm``), as DESIGN.md's "needs review" says."""
+        return (
+            self.applied
+            and self.number > 0
+            and (self.needs_review or self.status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE))
+        )
+
+    @property
+    def to_review(self) -> bool:
+        """Written unproven (:attr:`written_unproven`) and not confirmed by a person yet."""
+        return self.written_unproven and self.confirmed_at is None
+
+    @property
     def needs_resolution(self) -> bool:
         """Whether a person must decide this hunk's fate (resolved or not)."""
         if self.applied or self.status == HunkStatus.EXCLUDED:
@@ -206,7 +225,9 @@ class SessionHunk:
     def open(self) -> bool:
         """Keeps the gate closed: needs a resolution and has none yet, or has a reused one
         nobody has confirmed."""
-        return self.needs_resolution and (self.resolution is None or self.to_confirm)
+        return self.to_review or (
+            self.needs_resolution and (self.resolution is None or self.to_confirm)
+        )
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -219,6 +240,7 @@ class SessionHunk:
             data[item.name] = value
         data["open"] = self.open
         data["to_confirm"] = self.to_confirm
+        data["to_review"] = self.to_review
         # ``check --json`` and reports call the hunk's number within its file "index"; say it
         # under that name too so one reader handles all three documents.
         data["index"] = self.number
@@ -391,6 +413,7 @@ class Session:
                 key = "reused" if hunk.reused else str(hunk.resolution)
                 out[key] = out.get(key, 0) + 1
         out["to-confirm"] = sum(1 for h in self.hunks if h.to_confirm and h.needs_resolution)
+        out["to-review"] = sum(1 for h in self.hunks if h.to_review)
         out["open"] = len(self.open_hunks)
         return out
 
@@ -758,6 +781,8 @@ class SessionStore:
         for hunk in session.open_hunks:
             if hunk.to_confirm:
                 items.append(OpenItem("confirm", hunk.path, reuse_summary(hunk), hunk.id))
+            elif hunk.to_review:
+                items.append(OpenItem("hunk", hunk.path, review_summary(hunk), hunk.id))
             else:
                 items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
         worktree = Path(session.worktree)
@@ -817,6 +842,12 @@ class SessionStore:
             session = self._recover(self.read())
             self._require_ready(session)
             hunk = session.hunk(hunk_id)
+            if hunk.written_unproven:
+                raise SessionError(
+                    f"{hunk.id} is written already (apply --accept-fuzz, {hunk.status})",
+                    hint=f"read it in the worktree, then confirm it: 'patchsmith resolve "
+                    f"{hunk.id} --confirm'; to change it, edit the file and commit",
+                )
             if not hunk.needs_resolution:
                 raise SessionError(
                     f"{hunk.id} needs no resolution ({hunk.status}"
@@ -927,21 +958,24 @@ class SessionStore:
     def confirm(
         self, hunk_ids: list[str] | None = None, by: str | None = None, at: str | None = None
     ) -> tuple[Session, list[str]]:
-        """Confirm reused resolutions: the named ones, or (``None``) every one waiting. One
-        write of the session; the files are already as the resolutions left them."""
+        """Confirm reused resolutions and hunks ``apply --accept-fuzz`` wrote: the named ones,
+        or (``None``) every one waiting. One write of the session; the files are already as
+        the resolutions (or apply) left them."""
         with self.locked():
             session = self._recover(self.read())
             self._require_ready(session)
             if hunk_ids is None:
-                chosen = [h.id for h in session.hunks if h.to_confirm]
+                chosen = [h.id for h in session.hunks if h.to_confirm or h.to_review]
             else:
                 chosen = []
                 for hunk_id in hunk_ids:
                     hunk = session.hunk(hunk_id)
-                    if not hunk.to_confirm:
+                    if not (hunk.to_confirm or hunk.to_review):
                         raise SessionError(
-                            f"{hunk.id} has no reused resolution to confirm",
-                            hint="'patchsmith status' marks them 'reused: confirm'",
+                            f"{hunk.id} has no reused resolution to confirm, nor a hunk "
+                            "apply --accept-fuzz wrote waiting for a review",
+                            hint="'patchsmith status' marks them 'reused: confirm' and "
+                            "'by --accept-fuzz: REVIEW'",
                         )
                     chosen.append(hunk.id)
             if not chosen:
@@ -1243,6 +1277,21 @@ def _forget(store: memory.Memory, hunk: SessionHunk) -> None:
         str(hunk.status),
     )
     store.restore(hunk.memory_id, situation, hunk.memory_previous)
+
+
+def review_summary(hunk: SessionHunk) -> str:
+    """What became of a hunk ``apply --accept-fuzz`` wrote: open, and how to close it, or who
+    confirmed it."""
+    where = f" at line {hunk.found_line}" if hunk.found_line is not None else ""
+    if not hunk.to_review:
+        return (
+            f"{hunk.status}: written{where} by apply --accept-fuzz, reviewed by "
+            f"{hunk.confirmed_by} at {hunk.confirmed_at}"
+        )
+    return (
+        f"{hunk.status}: written{where} by apply --accept-fuzz, reviewed by nobody "
+        f"({hunk.reason}); read it, then 'patchsmith resolve {hunk.id} --confirm'"
+    )
 
 
 def reuse_summary(hunk: SessionHunk) -> str:

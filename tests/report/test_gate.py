@@ -69,6 +69,11 @@ def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
         pre_image="int a;\n",
         post_image="int A;\n",
     )
+    if hunk.written_unproven and draw(st.booleans()):
+        # Written by apply --accept-fuzz (fuzz, whitespace or a flag) and read by a person.
+        hunk = replace(
+            hunk, confirmed_by="R <r@example.org>", confirmed_at="2025-01-03T00:00:00+00:00"
+        )
     if hunk.needs_resolution and draw(st.booleans()):
         resolution = draw(st.sampled_from(list(Resolution)))
         reused = draw(st.booleans())
@@ -152,6 +157,7 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
     validator = jsonschema.Draft202012Validator(report_schema)
     store = SessionStore(tmp_path / "session" / "session.json")
     seen: set[tuple[bool, frozenset[str]]] = set()
+    reviewed_seen: set[bool] = set()
 
     @settings(
         max_examples=120,
@@ -209,6 +215,17 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
         )
         assert kinds.get("warning", 0) == sum(1 for w in session.warnings if w.open)
         assert kinds.get("confirm", 0) == sum(1 for h in session.hunks if h.to_confirm)
+        # What apply --accept-fuzz wrote is a review item until a person confirms it: asking
+        # for fuzz to be written is not a review of where it went.
+        waiting = {h.id for h in session.hunks if h.written_unproven and h.confirmed_at is None}
+        assert waiting <= {i.hunk_id for i in open_hunks}
+        assert not summary.silently_fuzzed
+        reviewed = [
+            row
+            for row in report.attention
+            if row.hunk is not None and row.hunk.written_by_accept_fuzz and not row.open
+        ]
+        assert all(row.hunk.reviewed_by for row in reviewed if row.hunk is not None)
         assert len(summary.trusted) == sum(
             1 for h in session.hunks if h.trusted and h.needs_resolution
         )
@@ -237,11 +254,15 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
         assert document["summary"]["safe_to_build"] is gate_opens
         assert document == to_json(report)
         seen.add((gate_opens, frozenset(i.kind for i in items)))
+        reviewed_seen.update(
+            h.confirmed_at is not None for h in session.hunks if h.written_unproven
+        )
 
     check()
     # The generated sessions did reach both verdicts and every kind of open item.
     assert {verdict for verdict, _kinds in seen} == {True, False}
     reached = set().union(*(kinds for _verdict, kinds in seen))
+    assert reviewed_seen == {True, False}
     assert {"hunk", "confirm", "reject", "marker", "uncommitted", "warning", "interrupted"} <= (
         reached
     )
