@@ -223,6 +223,7 @@ def package_deb(
     signer: Signer | None = None,
     provenance: Provenance | None = None,
     mtime: int | None = None,
+    strip_debug: bool = False,
 ) -> PackageResult:
     """Build the ``.deb`` (``output`` is the file, or an existing directory to write
     ``NAME_VERSION_ARCH.deb`` into). See :func:`patchsmith.kernel.package.collect_modules` for
@@ -241,6 +242,7 @@ def package_deb(
             signer=signer,
             staging=scratch / "signed",
             provenance=provenance,
+            strip_debug=strip_debug,
         )
         label = _clean_label(options.label) if options.label else module_label(module_set)
         name = package_name(label, module_set.release)

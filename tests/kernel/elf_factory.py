@@ -97,8 +97,11 @@ def gcc_supports(bits: int) -> bool:
     return probe.returncode == 0
 
 
-def compile_module(path: Path, modinfo: Sequence[str], *, bits: int = 64) -> Path:
-    """Compile a ``.ko``-like object with gcc; ``.modinfo`` as the kernel's MODULE_INFO puts it."""
+def compile_module(
+    path: Path, modinfo: Sequence[str], *, bits: int = 64, debug: bool = False
+) -> Path:
+    """Compile a ``.ko``-like object with gcc; ``.modinfo`` as the kernel's MODULE_INFO puts it
+    (``debug``: with ``-g``, as a kernel built with CONFIG_DEBUG_INFO makes them)."""
     lines = ["/* made by tests/kernel/elf_factory.py */"]
     for number, item in enumerate(modinfo):
         escaped = item.replace("\\", "\\\\").replace('"', '\\"')
@@ -110,7 +113,15 @@ def compile_module(path: Path, modinfo: Sequence[str], *, bits: int = 64) -> Pat
     source = path.with_suffix(".c")
     source.write_text("\n".join(lines) + "\n")
     subprocess.run(
-        ["gcc", "-m32" if bits == 32 else "-m64", "-c", "-o", str(path), str(source)],
+        [
+            "gcc",
+            "-m32" if bits == 32 else "-m64",
+            *(["-g"] if debug else []),
+            "-c",
+            "-o",
+            str(path),
+            str(source),
+        ],
         check=True,
         capture_output=True,
     )

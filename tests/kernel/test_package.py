@@ -20,7 +20,13 @@ from patchsmith.cli import main
 from patchsmith.errors import InputError
 from patchsmith.kernel.elfinfo import find_signature
 from patchsmith.kernel.package import package_modules, read_manifest
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module
+from tests.kernel.elf_factory import (
+    CLOUD_VERMAGIC,
+    XEN_VERMAGIC,
+    compile_module,
+    craft_module,
+    gcc_supports,
+)
 from tests.kernel.real_tools import (
     fake_module_tools,
     needs_sign_file,
@@ -535,3 +541,88 @@ def test_cli_package_signs_copies_and_records_the_signer(
             assert find_signature(data) is not None
             assert hashlib.sha256(data).hexdigest() == module["sha256"]
     assert [path.read_bytes() for path in _modules(tree)] == before
+
+
+# --- --strip-debug --------------------------------------------------------------------------------
+
+needs_gcc_and_strip = pytest.mark.skipif(
+    not gcc_supports(64) or shutil.which("strip") is None,
+    reason="needs gcc (64-bit objects) and strip (binutils)",
+)
+
+
+def _debug_sections(data: bytes) -> list[str]:
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    return [s.name for s in ELFFile(io.BytesIO(data)).iter_sections() if ".debug" in s.name]
+
+
+def _debug_tree(root: Path) -> list[Path]:
+    """Two modules compiled with -g, as a CONFIG_DEBUG_INFO kernel's build leaves them."""
+    (root / "drivers/md").mkdir(parents=True)
+    return [
+        compile_module(
+            root / f"drivers/md/{name}.ko",
+            (f"name={name.replace('-', '_')}", "depends=", f"vermagic={CLOUD_VERMAGIC}"),
+            debug=True,
+        )
+        for name in ("dm-mod", "dm-snapshot")
+    ]
+
+
+@needs_gcc_and_strip
+def test_strip_debug_ships_copies_without_debug_information(tmp_path: Path) -> None:
+    tree = tmp_path / "worktree"
+    modules = _debug_tree(tree)
+    before = [path.read_bytes() for path in modules]
+    assert all(_debug_sections(data) for data in before)  # the input can fail the test
+
+    result = package_modules(modules, tmp_path / "dm.tgz", base=tree, strip_debug=True)
+
+    manifest = read_manifest(result.archive)
+    assert manifest["debug_stripped"] is True
+    with tarfile.open(result.archive) as tar:
+        for module, built in zip(manifest["modules"], before, strict=True):
+            data = tar.extractfile(f"{FOLDER}/{module['path']}").read()  # type: ignore[union-attr]
+            assert _debug_sections(data) == []
+            assert len(data) < len(built) and module["size"] == len(data)
+            assert hashlib.sha256(data).hexdigest() == module["sha256"]
+    assert [path.read_bytes() for path in modules] == before  # the build's files stay
+    unstripped = package_modules(modules, tmp_path / "full.tgz", base=tree)
+    assert read_manifest(unstripped.archive)["debug_stripped"] is False
+
+
+@needs_gcc_and_strip
+@needs_sign_file
+def test_strip_debug_signs_after_stripping_and_refuses_to_drop_a_signature(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from patchsmith.kernel.signing import prepare_signer, sign_module
+
+    tree = tmp_path / "worktree"
+    modules = _debug_tree(tree)
+    key, cert = throwaway_key(tmp_path / "key", "strip signer")
+    headers = signing_headers(tmp_path / "headers")
+    # Signed after stripping: the signature covers the bytes shipped.
+    common = [*map(str, modules), "--base", str(tree), "--strip-debug", "--json"]
+    signing = ["--sign-key", str(key), "--sign-cert", str(cert), "--kernel-dir", str(headers)]
+    out = tmp_path / "signed.tgz"
+    assert main(["package", *common, *signing, "-o", str(out)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["debug_stripped"] is True
+    with tarfile.open(out) as tar:
+        for module in document["modules"]:
+            data = tar.extractfile(f"{FOLDER}/{module['path']}").read()  # type: ignore[union-attr]
+            assert find_signature(data) is not None and _debug_sections(data) == []
+    # A module the build signed loses its signature to strip: refused without a key.
+    sign_module(modules[0], prepare_signer(key, cert, kernel_dir=headers))
+    assert main(["package", *common, "-o", str(tmp_path / "refused.tgz")]) == 2
+    err = capsys.readouterr().err
+    assert "stripping its debug information would drop the signature" in err
+    assert "--sign-key" in err
+    assert not (tmp_path / "refused.tgz").exists()
+    # DKMS ships sources: nothing to strip, said so.
+    assert main(["package", *common, "--format", "dkms", "-o", str(tmp_path / "d")]) == 2
+    assert "nothing to strip" in capsys.readouterr().err
