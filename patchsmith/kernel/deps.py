@@ -232,10 +232,13 @@ def dependency_warnings(
                     path=item.path,
                     hunk=item.hunk.number,
                     hunks=(item.hunk.number,),
+                    # The hunk is kept: the class's reason says why --modules-only would
+                    # leave it out ("stays out"), which is not what happened here.
                     message=(
-                        f"{item.path} hunk #{item.hunk.number} changes a header built-in "
-                        f"code includes ({cls.reason}): a layout or inline change there "
-                        "makes the module disagree with the running kernel"
+                        f"{item.path} hunk #{item.hunk.number} is kept, but it changes a header "
+                        f"built-in code includes (its Kbuild class, which --modules-only leaves "
+                        f"out: {cls.reason}): a layout or inline change there makes the module "
+                        "disagree with the running kernel"
                     ),
                 )
             )

@@ -230,6 +230,11 @@ def test_kept_header_that_builtin_code_includes() -> None:
     assert [(w.kind, w.path) for w in warnings] == [
         (WarningKind.BUILTIN_HEADER, "include/linux/demo_core.h")
     ]
+    # The class's reason says the header "stays out"; kept here, the warning must not read as
+    # if it had been left out.
+    assert "stays out" in classes["include/linux/demo_core.h"].reason
+    assert warnings[0].message.startswith("include/linux/demo_core.h hunk #1 is kept, but ")
+    assert "which --modules-only leaves out: " in warnings[0].message
 
 
 def test_nothing_shared_no_warning() -> None:
