@@ -532,7 +532,7 @@ def predict_file(
             location = clear_with_vanilla(view, hunk, location, vanilla)
         predictions.append(_hunk_prediction(number, hunk, location))
         if location.found is not None and location.status in _PLACED:
-            delta = location.next_delta
+            delta += location.next_delta
             end = location.end
             floor = end if end is not None else floor
     default = HunkStatus.CLEAN

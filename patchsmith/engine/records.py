@@ -121,7 +121,10 @@ class Location:
 
     @property
     def next_delta(self) -> int:
-        """The running shift for the next hunk of the same file (GNU patch's ``last_offset``)."""
+        """What this hunk adds to the running shift for the next hunk of the same file. The
+        running shift is the sum over the hunks above (GNU patch's ``in_offset``), so a hunk
+        found where the hunks above say is ``clean``, and the one after it is searched from
+        there too."""
         return self.shift + self.growth
 
     @property
