@@ -194,22 +194,24 @@ def find_candidates(
     file = view if isinstance(view, FileLines) else FileLines(view)
     npre = [normalize(line) for line in pre]
     npost = [normalize(line) for line in post]
-    counts = file.counts
+    # Where each line stands, found once for the file: a conflict asks for up to 8 lines.
+    positions = file.normalized_positions()
     anchors: list[tuple[int, int, bytes]] = []  # (occurrences, index in image, line)
     for image_index, line in enumerate(npre):
-        if len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
-            anchors.append((counts[line], image_index, line))
+        occurrences = len(positions.get(line, ()))
+        if len(line) >= 4 and 0 < occurrences <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((occurrences, image_index, line))
     offset_in_post = {line: i for i, line in reversed(list(enumerate(npost)))}
     for line in npost:
-        if line not in npre and len(line) >= 4 and 0 < counts[line] <= ANCHOR_MAX_OCCURRENCES:
-            anchors.append((counts[line], offset_in_post[line], line))
+        occurrences = len(positions.get(line, ()))
+        if line not in npre and len(line) >= 4 and 0 < occurrences <= ANCHOR_MAX_OCCURRENCES:
+            anchors.append((occurrences, offset_in_post[line], line))
     anchors.sort()
     starts: set[int] = set()
     normalized = file.normalized
     for _occurrences, image_index, line in anchors[:8]:
-        for position, text in enumerate(normalized):
-            if text == line:
-                starts.add(position - image_index)
+        for position in positions[line]:
+            starts.add(position - image_index)
     size = max(len(npre), 1)
     slack = max(size, 5)
     scored: dict[int, Candidate] = {}

@@ -2,11 +2,13 @@
 
 :class:`FileLines` keeps a file as it was read (``bytes`` with their line endings) and finds
 images (runs of whole lines) in it with ``bytes.find``, splitting it into lines only when a hunk
-needs more than an exact search. Beside it, the helpers that work on such bytes and lines:
-:func:`split_lines`, :func:`normalize` (whitespace collapsed), :func:`enclosing_function` (the
-definition line git would name in a hunk header) and :func:`nearest` (which of a search's hits
-GNU patch would take). Lines are compared as bytes and never decoded; nothing here reads or
-writes files.
+needs more than an exact search, or when so many hunks searched the whole file that indexing
+its lines is cheaper (:data:`INDEX_AFTER`: a search then costs what the image's rarest line
+occurs, not the file's length, which keeps a file with 100,000 hunks linear). Beside it, the
+helpers that work on such bytes and lines: :func:`split_lines`, :func:`normalize` (whitespace
+collapsed), :func:`enclosing_function` (the definition line git would name in a hunk header)
+and :func:`nearest` (which of a search's hits GNU patch would take). Lines are compared as
+bytes and never decoded; nothing here reads or writes files.
 
 This is the bottom of the engine: it knows nothing of hunks, locations or statuses and depends
 on nothing but the standard library, so :mod:`patchsmith.engine.conflict` and
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections import Counter
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 # A line that starts a definition git would name in a hunk header: it begins with a letter,
@@ -33,6 +35,14 @@ _LABEL = re.compile(rb"^[A-Za-z_]\w*:\s*$")
 # ahead to each line start instead of trying every byte.
 _DEFINITION_AFTER_NEWLINE = re.compile(rb"\n([A-Za-z_$][^\n]*)")
 
+INDEX_AFTER = 32
+"""Whole-file searches of one file after which its lines are indexed (each line's text to the
+indexes where it stands) and every later search looks the image's rarest line up instead of
+reading the file. A kernel stable patch touches a file a few times, and splitting a file into
+lines costs several searches: indexing from the first search would slow the common case. A
+patch with thousands of hunks in one file must not read the file once per hunk: that made
+``check`` quadratic (117 s for 100,000 hunks), and the index makes it linear."""
+
 
 class FileLines:
     """A file's lines with search helpers built on demand (a cache, so not a frozen dataclass).
@@ -46,14 +56,17 @@ class FileLines:
 
     __slots__ = (
         "_blob",
-        "_counts",
         "_definition",
+        "_definitions",
         "_hit_bytes",
+        "_index",
         "_length",
         "_lines",
         "_mark",
         "_normalized",
         "_normalized_blob",
+        "_normalized_index",
+        "_searches",
     )
 
     def __init__(self, lines: Sequence[bytes] | None = None, data: bytes | None = None) -> None:
@@ -63,8 +76,14 @@ class FileLines:
         self._blob = data
         self._normalized: list[bytes] | None = None
         self._normalized_blob: bytes | None = None
-        self._counts: Counter[bytes] | None = None
         self._length: int | None = None
+        # Whole-file searches so far, and once there were INDEX_AFTER of them, each line's
+        # indexes by its text (exact, and whitespace collapsed).
+        self._searches = 0
+        self._index: dict[bytes, list[int]] | None = None
+        self._normalized_index: dict[bytes, list[int]] | None = None
+        # Indexes of the definition lines (see enclosing_function), for a file held as lines.
+        self._definitions: list[int] | None = None
         # (byte offset, line index) of the last hit: hunks come in file order, so counting
         # newlines from there instead of from the start keeps a file's searches linear.
         self._mark = (0, 0)
@@ -88,6 +107,34 @@ class FileLines:
         return self._lines
 
     @property
+    def indexed(self) -> bool:
+        """Whether searches look lines up in the index instead of reading the file."""
+        return self._index is not None
+
+    def _whole_file_search(self) -> dict[bytes, list[int]] | None:
+        """Count one search of the whole file; the index, once there were enough of them."""
+        if self._index is None:
+            self._searches += 1
+            if self._searches > INDEX_AFTER:
+                self._index = _positions(self._line_list())
+        return self._index
+
+    def _line_list(self) -> list[bytes]:
+        """The lines as a list (a caller's tuple is copied once), so slices compare with
+        lists."""
+        lines = self.lines
+        if not isinstance(lines, list):
+            lines = self._lines = list(lines)
+        return lines
+
+    def normalized_positions(self) -> dict[bytes, list[int]]:
+        """Each whitespace-collapsed line's indexes, in file order: where a line stands,
+        without reading the file once per question (a conflict asks for several lines)."""
+        if self._normalized_index is None:
+            self._normalized_index = _positions(self.normalized)
+        return self._normalized_index
+
+    @property
     def blob(self) -> bytes:
         if self._blob is None:
             assert self._lines is not None
@@ -105,12 +152,6 @@ class FileLines:
         if self._normalized_blob is None:
             self._normalized_blob = b"".join(line + b"\n" for line in self.normalized)
         return self._normalized_blob
-
-    @property
-    def counts(self) -> Counter[bytes]:
-        if self._counts is None:
-            self._counts = Counter(self.normalized)
-        return self._counts
 
     def __len__(self) -> int:
         if self._lines is not None:
@@ -130,15 +171,23 @@ class FileLines:
         self._mark = (position, line)
         return line
 
-    def find_all(self, image: Sequence[bytes]) -> list[int]:
-        """Every 0-based index where ``image`` occurs exactly, in file order.
+    def find_all(
+        self, image: Sequence[bytes], low: int | None = None, high: int | None = None
+    ) -> list[int]:
+        """Every 0-based index where ``image`` occurs exactly, in file order; with ``low``
+        and ``high``, only those from ``low`` to ``high`` (inclusive).
 
         Every line of an image but the last ends with ``\\n``, so a hit of the joined image
         that starts on a line boundary is a match of whole lines; a last line without a newline
-        (``\\ No newline at end of file``) must end the file.
+        (``\\ No newline at end of file``) must end the file. Once the file is indexed (see
+        :data:`INDEX_AFTER`), the image's rarest line is looked up instead, with the same
+        answer: a line without a newline can only be the file's last.
         """
         if not image:
             return []
+        index = self._whole_file_search()
+        if index is not None:
+            return _find_indexed(image, index, self._line_list(), low, high)
         needle = b"".join(image)
         at_end = not image[-1].endswith(b"\n")
         blob = self.blob
@@ -152,6 +201,10 @@ class FileLines:
                 self._hit_bytes[line] = position
                 hits.append(line)
             position = blob.find(needle, position + 1)
+        if low is not None or high is not None:
+            bottom = low if low is not None else 0
+            top = high if high is not None else len(self)
+            hits = [hit for hit in hits if bottom <= hit <= top]
         return hits
 
     def holds_at(self, image: Sequence[bytes], index: int) -> bool:
@@ -163,6 +216,9 @@ class FileLines:
         """
         if not image:
             return False
+        if self._index is not None:
+            lines = self._line_list()
+            return index >= 0 and lines[index : index + len(image)] == list(image)
         needle = b"".join(image)
         at_end = not image[-1].endswith(b"\n")
         blob = self.blob
@@ -189,14 +245,24 @@ class FileLines:
         """
         position = self._hit_bytes.get(index)
         if self._lines is not None or position is None:
-            found = enclosing_function(self.lines, index)
-            return found[1] if found is not None else None
+            found = self.enclosing(index)
+            return self.lines[found] if found is not None else None
         floor, above = self._definition
         if floor > position:
             floor, above = 0, None
         found_bytes = _definition_before(self.blob, position, floor, above)
         self._definition = (position, found_bytes)
         return found_bytes
+
+    def enclosing(self, index: int) -> int | None:
+        """The index of the line :func:`enclosing_function` finds for ``index``, or ``None``:
+        looked up in the file's definition lines, found once (a file with no definition line
+        would otherwise be read back to its top for every question)."""
+        if self._definitions is None:
+            self._definitions = _definition_lines(self.blob)
+        definitions = self._definitions
+        found = bisect_left(definitions, min(index, len(self))) - 1
+        return definitions[found] if found >= 0 else None
 
     def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
         """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
@@ -292,6 +358,8 @@ class FileLines:
         """Every index where ``image`` occurs with whitespace collapsed (``image`` normalized)."""
         if not image:
             return []
+        if self._whole_file_search() is not None:
+            return _find_indexed(image, self.normalized_positions(), self.normalized, None, None)
         needle = b"".join(line + b"\n" for line in image)
         blob = self.normalized_blob
         hits: list[int] = []
@@ -305,6 +373,69 @@ class FileLines:
                 hits.append(line)
             position = blob.find(needle, position + 1)
         return hits
+
+
+def _positions(lines: Iterable[bytes]) -> dict[bytes, list[int]]:
+    """Each line's indexes, in order."""
+    positions: dict[bytes, list[int]] = {}
+    for number, line in enumerate(lines):
+        found = positions.get(line)
+        if found is None:
+            positions[line] = [number]
+        else:
+            found.append(number)
+    return positions
+
+
+def _find_indexed(
+    image: Sequence[bytes],
+    positions: dict[bytes, list[int]],
+    lines: list[bytes],
+    low: int | None,
+    high: int | None,
+) -> list[int]:
+    """:meth:`FileLines.find_all` from the index: the image's rarest line's indexes are the
+    only places it can start from; each is compared in full."""
+    rarest: list[int] | None = None
+    offset = 0
+    for number, line in enumerate(image):
+        found = positions.get(line)
+        if found is None:
+            return []
+        if rarest is None or len(found) < len(rarest):
+            rarest, offset = found, number
+            if len(found) == 1:
+                break
+    assert rarest is not None
+    size = len(image)
+    wanted = list(image)
+    first = bisect_left(rarest, (low if low is not None else 0) + offset)
+    last = bisect_right(rarest, high + offset) if high is not None else len(rarest)
+    hits: list[int] = []
+    limit = len(lines) - size
+    for position in rarest[first:last]:
+        start = position - offset
+        if 0 <= start <= limit and lines[start : start + size] == wanted:
+            hits.append(start)
+    return hits
+
+
+def _definition_lines(blob: bytes) -> list[int]:
+    """Indexes of the lines :func:`enclosing_function` takes for definitions, in order."""
+    found: list[int] = []
+    first = blob[: blob.find(b"\n") + 1] if b"\n" in blob else blob
+    if _DEFINITION.match(first) and not _LABEL.match(first):
+        found.append(0)
+    line = 0
+    last = 0
+    for match in _DEFINITION_AFTER_NEWLINE.finditer(blob):
+        if _LABEL.match(match.group(1)):
+            continue
+        start = match.start(1)
+        line += blob.count(b"\n", last, start)
+        last = start
+        found.append(line)
+    return found
 
 
 def split_lines(data: bytes) -> list[bytes]:

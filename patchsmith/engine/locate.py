@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from patchsmith.engine.conflict import conflict, find_partial
-from patchsmith.engine.filelines import FileLines, enclosing_function, nearest, normalize
+from patchsmith.engine.filelines import FileLines, nearest, normalize
 from patchsmith.engine.records import Images, Location, Placement
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
@@ -150,9 +150,10 @@ def locate_hunk(
 ) -> Location:
     """Run the ladder for one hunk and return its verdict with the evidence.
 
-    ``delta`` is the running shift (the previous hunk's :attr:`Location.next_delta`), ``floor``
-    the first index a match may start at (the previous hunk's :attr:`Location.end`: hunks of one
-    file diff never overlap or go backwards, as in GNU patch). ``fuzz`` is GNU patch's ``-F``.
+    ``delta`` is the running shift (the sum of the :attr:`Location.next_delta` of the hunks
+    above), ``floor`` the first index a match may start at (the previous hunk's
+    :attr:`Location.end`: hunks of one file diff never overlap or go backwards, as in GNU
+    patch). ``fuzz`` is GNU patch's ``-F``.
 
     Safety rules, which set ``needs_review`` on a hunk that *would* apply:
 
@@ -184,6 +185,11 @@ def locate_hunk(
         view = FileLines(data=lines)
     else:
         view = FileLines(lines)
+    return _ladder(view, hunk, delta, floor, fuzz)
+
+
+def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> Location:
+    """The rungs of :func:`locate_hunk`, in order."""
     images = _images(hunk)
     expected = expected_index(hunk, delta)
     if not images.pre:
@@ -337,12 +343,15 @@ def _check_nearer_fuzzy(
     """``location`` (an exact match at an offset), flagged when the pre-image also matches
     with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
     wrong place, and the stated one the right place with its context changed by the vendor."""
+    distance = abs(at - expected)
     for level, top, bottom in _fuzz_levels(images, fuzz):
         core = images.pre[top : len(images.pre) - bottom]
+        # Only hits nearer than the exact match are wanted: the search is bounded to them.
+        low, high = expected - distance + 1 + top, expected + distance - 1 + top
         nearer = [
             hit - top
-            for hit in view.find_all(core)
-            if hit - top != at and abs(hit - top - expected) < abs(at - expected)
+            for hit in view.find_all(core, low, high)
+            if hit - top != at and abs(hit - top - expected) < distance
         ]
         if nearer:
             line = min(nearer, key=lambda hit: abs(hit - expected)) + 1
@@ -375,7 +384,9 @@ def _original_with_fuzz(view: FileLines, images: Images, at: int, fuzz: int) -> 
     changed the first "}")."""
     for level, top, bottom in _fuzz_levels(images, fuzz):
         core = images.pre[top : len(images.pre) - bottom]
-        for hit in view.find_all(core):
+        # Only a pre-image overlapping the post-image counts: the search is bounded to those.
+        low, high = at - len(images.pre) + 1 + top, at + len(images.post) - 1 + top
+        for hit in view.find_all(core, low, high):
             start = hit - top
             if start < at + len(images.post) and at < start + len(images.pre):
                 return level
@@ -791,9 +802,9 @@ def _block_with_context(
 
 def _same_function_at(view: FileLines, first: int, second: int) -> bool:
     """Whether two lines have the same nearest definition line above them."""
-    one = enclosing_function(view.lines, first)
-    two = enclosing_function(view.lines, second)
-    return (one[0] if one else -1) == (two[0] if two else -1)
+    one = view.enclosing(first)
+    two = view.enclosing(second)
+    return (one if one is not None else -1) == (two if two is not None else -1)
 
 
 def _pure_additions(hunk: Hunk) -> list[list[bytes]]:
