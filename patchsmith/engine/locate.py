@@ -74,6 +74,7 @@ RULE_WHITESPACE = "whitespace"
 RULE_NO_CONTEXT = "no-context"
 RULE_READS_AS_BOTH = "reads-as-both"
 RULE_NEARER_FUZZY = "nearer-fuzzy"
+RULE_ABSURD = "absurd-position"
 """Names of the safety rules, as :attr:`Location.rules` records them."""
 
 VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE, RULE_READS_AS_BOTH})
@@ -173,7 +174,10 @@ def locate_hunk(
       its context), or, for a hunk found already applied, its original with fuzz: the file
       cannot tell whether the fix is there;
     - nearer fuzzy: an exact match at an offset, while the pre-image matches with fuzz nearer to
-      the stated line (the exact one may be a copy, the stated place changed by the vendor).
+      the stated line (the exact one may be a copy, the stated place changed by the vendor);
+    - absurd position: the match (or the already-applied post-image) is farther from the line
+      the patch states than the file is long: the patch's numbers are wrong, so nothing it says
+      about where the hunk goes can be trusted (``@@ -99999999999,3 ...`` on a 3-line file).
 
     Each flag names its rule in :attr:`Location.rules`. Given the vanilla file, the caller may
     lift the duplicate-code, ambiguity and reads-as-both flags of an exact match with
@@ -185,7 +189,28 @@ def locate_hunk(
         view = FileLines(data=lines)
     else:
         view = FileLines(lines)
-    return _ladder(view, hunk, delta, floor, fuzz)
+    location = _ladder(view, hunk, delta, floor, fuzz)
+    if location.found is not None:
+        distance = abs(location.found - expected_index(hunk))
+        # The file's length is only counted (once a file) for a match that moved at all.
+        if distance and distance > len(view):
+            location = _absurd(location, hunk, len(view))
+    return location
+
+
+def _absurd(location: Location, hunk: Hunk, length: int) -> Location:
+    """``location`` flagged: it is farther from the stated line than the file is long."""
+    return replace(
+        location,
+        needs_review=True,
+        rules=(*location.rules, RULE_ABSURD),
+        reasons=(
+            *location.reasons,
+            f"the patch says line {hunk.old_start}, but the file has {length}"
+            f" line{'s' if length != 1 else ''}: its line numbers are wrong, so where it"
+            " matched proves nothing",
+        ),
+    )
 
 
 def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> Location:

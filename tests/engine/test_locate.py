@@ -12,6 +12,7 @@ from patchsmith.engine.conflict import find_candidates
 from patchsmith.engine.filelines import FileLines, enclosing_function, nearest, normalize
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
+    RULE_ABSURD,
     RULE_AMBIGUOUS,
     RULE_DUPLICATE,
     RULE_EDGE,
@@ -560,3 +561,33 @@ def test_an_exact_copy_at_an_offset_is_flagged_when_the_stated_place_matches_wit
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.found == 9
     assert location.needs_review and RULE_NEARER_FUZZY in location.rules
+
+
+# --- numbers that cannot be right ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("start", [99999999999, 40])
+def test_a_match_farther_than_the_file_is_long_is_flagged(start: int) -> None:
+    # A 3-line file and a hunk that says it is at line 99999999999: GNU patch applies it "at
+    # offset -99999999998". The lines match, but the numbers that should confirm it are wrong.
+    file = lines("\tif (!p)\n\t\treturn -ENOMEM;\n\treturn 0;")
+    hunk = hunk_of(" \tif (!p)\n-\t\treturn -ENOMEM;\n+\t\treturn -EINVAL;\n \treturn 0;\n", start)
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.OFFSET
+    assert location.needs_review and RULE_ABSURD in location.rules
+    assert "line numbers are wrong" in location.reason
+    # Already applied, just as far: flagged the same way.
+    fixed = lines("\tif (!p)\n\t\treturn -EINVAL;\n\treturn 0;")
+    applied = locate_hunk(fixed, hunk)
+    assert applied.status == HunkStatus.ALREADY_APPLIED
+    assert applied.needs_review and RULE_ABSURD in applied.rules
+
+
+def test_a_far_match_in_a_long_file_is_not_absurd() -> None:
+    # 60 lines away in a file of 200: far, but a vendor can add that much.
+    body = [f"\tcall_{i}();" for i in range(200)]
+    file = lines("\n".join(body))
+    hunk = hunk_of(" \tcall_150();\n-\tcall_151();\n \tcall_152();\n", start=92, section="")
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.OFFSET and location.shift == 59
+    assert RULE_ABSURD not in location.rules

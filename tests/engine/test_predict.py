@@ -107,9 +107,13 @@ def test_the_running_shift_adds_up_over_the_hunks_of_a_file(tmp_path: Path) -> N
     # expected 2 lines down too, so only the first reports an offset (it used to alternate:
     # the third hunk was searched from the stated line again, and read the file again).
     old = "".join(f"line {i}\n" for i in range(1, 31))
-    patch = PATCH + "@@ -24,7 +25,7 @@\n" + "".join(
-        f"{'-' if i == 27 else ' '}line {i}\n" + (f"+line {i}b\n" if i == 27 else "")
-        for i in range(24, 31)
+    patch = (
+        PATCH
+        + "@@ -24,7 +25,7 @@\n"
+        + "".join(
+            f"{'-' if i == 27 else ' '}line {i}\n" + (f"+line {i}b\n" if i == 27 else "")
+            for i in range(24, 31)
+        )
     )
     index, root = run(tmp_path, patch, {"dir/f.txt": "vendor a\nvendor b\n" + old})
     (file,) = predict(index, index.files, root, strip=1).files
