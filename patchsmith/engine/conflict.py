@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from patchsmith.engine.filelines import FileLines, nearest, normalize
+from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
 from patchsmith.engine.records import AlignmentRow, Candidate, Images, Location
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import CONTEXT, REMOVE, Hunk
@@ -97,7 +97,7 @@ def find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Loca
 
 def conflict(view: FileLines, hunk: Hunk, images: Images, expected: int, floor: int) -> Location:
     """No safe location: gather candidate regions and align the best one with the pre-image."""
-    candidates = find_candidates(view, images.pre, images.post, expected)
+    candidates = find_candidates(view, images.pre, images.post, expected, section=hunk.section)
     alignment: tuple[AlignmentRow, ...] = ()
     reasons: list[str] = []
     status = HunkStatus.CONFLICT
@@ -119,6 +119,9 @@ def conflict(view: FileLines, hunk: Hunk, images: Images, expected: int, floor: 
                 f" (similarity {best.similarity:.2f}): {changed} line(s) changed,"
                 f" {missing} missing in the vendor's code"
             )
+        chosen = _chosen_by_function(view, hunk.section, candidates, expected)
+        if chosen:
+            reasons.append(chosen)
     else:
         reasons.append("no safe location; no region of the file resembles the hunk")
     return Location(
@@ -175,12 +178,48 @@ def _verdict_from_region(
     return None
 
 
+def _score(candidate: Candidate) -> float:
+    return max(candidate.similarity, candidate.post_similarity)
+
+
+def in_named_function(view: FileLines, section: str, line: int) -> bool:
+    """Whether the function the hunk header's ``section`` names encloses the 0-based ``line``
+    (the nearest definition line above it, as git names a hunk's function)."""
+    wanted = section.encode("utf-8", "surrogateescape")
+    if not wanted.strip():
+        return False
+    found = view.enclosing(line)
+    return found is not None and same_function(wanted, view.lines[found])
+
+
+def _chosen_by_function(
+    view: FileLines, section: str, candidates: Sequence[Candidate], expected: int
+) -> str:
+    """Why the best candidate was put first when an equally similar one is nearer (the
+    header's function decided), or ``""``."""
+    if len(candidates) < 2:
+        return ""
+    best = candidates[0]
+    nearer = [
+        c
+        for c in candidates[1:]
+        if _score(c) == _score(best) and abs(c.line - 1 - expected) < abs(best.line - 1 - expected)
+    ]
+    if not nearer:
+        return ""
+    return (
+        f"line {best.line} is in '{section.strip()}', the function the hunk header names; an"
+        f" equally similar region at line {nearer[0].line} is nearer but in another function"
+    )
+
+
 def find_candidates(
     view: FileLines | Sequence[bytes],
     pre: Sequence[bytes],
     post: Sequence[bytes] = (),
     expected: int = 0,
     count: int = CANDIDATE_COUNT,
+    section: str = "",
 ) -> list[Candidate]:
     """Regions of the file most similar to ``pre`` (and ``post``), best first.
 
@@ -188,6 +227,11 @@ def find_candidates(
     pre-image's lines that are rare in the file anchor where a window can start, and only those
     windows (widened by the hunk's length each side, then trimmed to what matched) are
     scored with ``difflib``.
+
+    Ranked by similarity, then, among equally similar regions (identical-looking places), the
+    ones in the function the hunk header's ``section`` names first, then by distance to
+    ``expected``: the header says which function upstream changed, and a proposal built on the
+    first candidate must go there, not into a look-alike that happens to be nearer.
     """
     import difflib  # only conflicts need it: not loaded for a clean run's start-up
 
@@ -235,9 +279,23 @@ def find_candidates(
         previous = scored.get(first)
         if previous is None or previous.similarity < similarity:
             scored[first] = candidate
+    named: dict[int, bool] = {}
+
+    def elsewhere(candidate: Candidate) -> bool:
+        """Not in the header's function; only asked of candidates that tie."""
+        if candidate.line not in named:
+            named[candidate.line] = in_named_function(file, section, candidate.line - 1)
+        return not named[candidate.line]
+
+    scores = [_score(c) for c in scored.values()]
+    ties = len(scores) != len(set(scores))
     ranked = sorted(
         scored.values(),
-        key=lambda c: (-max(c.similarity, c.post_similarity), abs(c.line - 1 - expected)),
+        key=lambda c: (
+            -_score(c),
+            elsewhere(c) if ties and section.strip() else False,
+            abs(c.line - 1 - expected),
+        ),
     )
     return ranked[:count]
 

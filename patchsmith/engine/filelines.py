@@ -6,8 +6,9 @@ needs more than an exact search, or when so many hunks searched the whole file t
 its lines is cheaper (:data:`INDEX_AFTER`: a search then costs what the image's rarest line
 occurs, not the file's length, which keeps a file with 100,000 hunks linear). Beside it, the
 helpers that work on such bytes and lines: :func:`split_lines`, :func:`normalize` (whitespace
-collapsed), :func:`enclosing_function` (the definition line git would name in a hunk header)
-and :func:`nearest` (which of a search's hits GNU patch would take). Lines are compared as
+collapsed), :func:`enclosing_function` (the definition line git would name in a hunk header),
+:func:`same_function` (whether a hunk header names it) and :func:`nearest` (which of a search's
+hits GNU patch would take). Lines are compared as
 bytes and never decoded; nothing here reads or writes files.
 
 This is the bottom of the engine: it knows nothing of hunks, locations or statuses and depends
@@ -529,6 +530,19 @@ def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
         ):
             best = hit
     return best
+
+
+def same_function(section: bytes, line: bytes) -> bool:
+    """Whether a hunk header's section text names this file line (git truncates sections)."""
+    if section and not section.isspace() and line.startswith(section):
+        # The common answer, without normalizing: git copies the line (stripped, maybe cut
+        # short), and a prefix stays a prefix once whitespace runs are collapsed.
+        return True
+    left = normalize(section)
+    right = normalize(line)
+    if not left or not right:
+        return False
+    return right.startswith(left) or left.startswith(right)
 
 
 def enclosing_function(lines: Sequence[bytes], index: int) -> tuple[int, bytes] | None:

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 from patchsmith.engine.conflict import conflict, find_partial
-from patchsmith.engine.filelines import FileLines, nearest, normalize
+from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
 from patchsmith.engine.records import Images, Location, Placement
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
@@ -235,7 +235,7 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
         pre_hits = [expected]
     else:
         pre_hits = view.find_all(images.pre)
-    pre_at = nearest(pre_hits, expected, floor)
+    pre_at = _choose(view, hunk, pre_hits, expected, floor)
     # A post-image without added lines is only context and proves nothing when the pre-image
     # is also there; without the pre-image it still counts (the removal is done).
     post_hits: list[int] | None = [] if pre_hits and not adds else None
@@ -250,7 +250,7 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             post_hits = view.find_all_between(images.post, near, pre_at)
     if post_hits is None:
         post_hits = view.find_all(images.post)
-    post_at = nearest(post_hits, expected, floor)
+    post_at = _choose(view, hunk, post_hits, expected, floor)
     if pre_at is not None:
         location = _judge_applicable(
             view,
@@ -267,17 +267,26 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             near=near,
         )
         if location.status == HunkStatus.OFFSET and fuzz:
-            return _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location)
-        return location
+            location = _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location, pre_hits)
+        return _say_why_chosen(view, hunk, pre_hits, expected, floor, location)
     if post_at is not None:
-        return _already_applied(
+        return _say_why_chosen(
             view,
-            images,
-            expected,
-            post_at,
+            hunk,
             post_hits,
-            "exact",
-            original=_original_with_fuzz(view, images, post_at, fuzz) if _adds_little(hunk) else 0,
+            expected,
+            floor,
+            _already_applied(
+                view,
+                images,
+                expected,
+                post_at,
+                post_hits,
+                "exact",
+                original=(
+                    _original_with_fuzz(view, images, post_at, fuzz) if _adds_little(hunk) else 0
+                ),
+            ),
         )
 
     # Rung 3: whitespace.
@@ -304,10 +313,10 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
     else:
         pre_ws = view.find_all_normalized(npre)
         post_ws = view.find_all_normalized(npost)
-        pre_at = nearest(pre_ws, expected, floor)
-        post_at = nearest(post_ws, expected, floor)
+        pre_at = _choose(view, hunk, pre_ws, expected, floor)
+        post_at = _choose(view, hunk, post_ws, expected, floor)
         if pre_at is not None:
-            return _judge_applicable(
+            location = _judge_applicable(
                 view,
                 hunk,
                 images,
@@ -320,8 +329,10 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
                 bottom=0,
                 whitespace=True,
             )
+            return _say_why_chosen(view, hunk, pre_ws, expected, floor, location)
         if post_at is not None:
-            return _already_applied(view, images, expected, post_at, post_ws, "whitespace")
+            location = _already_applied(view, images, expected, post_at, post_ws, "whitespace")
+            return _say_why_chosen(view, hunk, post_ws, expected, floor, location)
 
     # Rung 4: some change groups applied, some not.
     partial = find_partial(view, hunk, expected, floor)
@@ -334,14 +345,14 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
         core_post = images.post[top : len(images.post) - bottom]
         pre_hits = [h - top for h in view.find_all(core_pre)]
         post_hits = [h - top for h in view.find_all(core_post)]
-        pre_at = nearest(pre_hits, expected, floor - top)
-        post_at = nearest(post_hits, expected, floor - top)
+        pre_at = _choose(view, hunk, pre_hits, expected, floor - top)
+        post_at = _choose(view, hunk, post_hits, expected, floor - top)
         if pre_at is not None and (
             post_at is None
             or (abs(pre_at - expected), pre_at < expected)
             < (abs(post_at - expected), post_at < expected)
         ):
-            return _judge_applicable(
+            location = _judge_applicable(
                 view,
                 hunk,
                 images,
@@ -354,20 +365,76 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
                 bottom=bottom,
                 whitespace=False,
             )
+            return _say_why_chosen(view, hunk, pre_hits, expected, floor - top, location)
         if post_at is not None:
-            return _already_applied(
+            location = _already_applied(
                 view, images, expected, post_at, post_hits, f"fuzz {level}", fuzz_level=level
             )
+            return _say_why_chosen(view, hunk, post_hits, expected, floor - top, location)
 
     return conflict(view, hunk, images, expected, floor)
 
 
+def _choose(
+    view: FileLines, hunk: Hunk, hits: Sequence[int], expected: int, floor: int
+) -> int | None:
+    """Which of the places an image matches the hunk goes to: the nearest one in the function
+    the hunk header names, else the nearest (GNU patch's choice, :func:`nearest`).
+
+    Identical-looking places tie on content; the header's function is evidence of which one
+    upstream changed, distance to a line number the vendor's edits have moved is weaker. Only
+    matters where there are several places, and then the ambiguity rule flags the match
+    unless it is a clean one in the named function (which this choice keeps): what changes is
+    where the proposal and ``--accept`` put the lines.
+    """
+    gnu = nearest(hits, expected, floor)
+    if gnu is None or len(hits) < 2 or not hunk.section.strip():
+        return gnu
+    if _function_check(view, hunk, gnu) is None:
+        return gnu
+    named = [h for h in hits if h >= floor and h != gnu and _function_check(view, hunk, h) is None]
+    return nearest(named, expected, floor) if named else gnu
+
+
+def _say_why_chosen(
+    view: FileLines,
+    hunk: Hunk,
+    hits: Sequence[int],
+    expected: int,
+    floor: int,
+    location: Location,
+) -> Location:
+    """``location`` with a reason saying so when :func:`_choose` took another place than the
+    nearest, the one GNU patch would take."""
+    gnu = nearest(hits, expected, floor)
+    if location.found is None or gnu is None or gnu == location.found:
+        return location
+    found = view.definition_above(gnu)
+    other = found.decode("utf-8", "replace").strip() if found is not None else "nothing"
+    return replace(
+        location,
+        reasons=(
+            *location.reasons,
+            f"of the places that match, line {location.found + 1} is in"
+            f" '{hunk.section.strip()}', the function the hunk header names; the nearest,"
+            f" line {gnu + 1} (where GNU patch would put it), is in '{other}'",
+        ),
+    )
+
+
 def _check_nearer_fuzzy(
-    view: FileLines, images: Images, expected: int, at: int, fuzz: int, location: Location
+    view: FileLines,
+    images: Images,
+    expected: int,
+    at: int,
+    fuzz: int,
+    location: Location,
+    exact: Sequence[int] = (),
 ) -> Location:
     """``location`` (an exact match at an offset), flagged when the pre-image also matches
     with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
-    wrong place, and the stated one the right place with its context changed by the vendor."""
+    wrong place, and the stated one the right place with its context changed by the vendor.
+    The ``exact`` matches are left out: the ambiguity rule speaks of them."""
     distance = abs(at - expected)
     for level, top, bottom in _fuzz_levels(images, fuzz):
         core = images.pre[top : len(images.pre) - bottom]
@@ -376,7 +443,7 @@ def _check_nearer_fuzzy(
         nearer = [
             hit - top
             for hit in view.find_all(core, low, high)
-            if hit - top != at and abs(hit - top - expected) < distance
+            if hit - top != at and abs(hit - top - expected) < distance and hit - top not in exact
         ]
         if nearer:
             line = min(nearer, key=lambda hit: abs(hit - expected)) + 1
@@ -682,19 +749,6 @@ def _dropped_mismatches(
     return differ
 
 
-def _same_function(section: bytes, line: bytes) -> bool:
-    """Whether a hunk header's section text names this file line (git truncates sections)."""
-    if section and not section.isspace() and line.startswith(section):
-        # The common answer, without normalizing: git copies the line (stripped, maybe cut
-        # short), and a prefix stays a prefix once whitespace runs are collapsed.
-        return True
-    left = normalize(section)
-    right = normalize(line)
-    if not left or not right:
-        return False
-    return right.startswith(left) or left.startswith(right)
-
-
 def _confirmed_only_here(view: FileLines, hunk: Hunk, at: int, others: Sequence[int]) -> bool:
     """Whether the hunk header's function encloses ``at``, so the copies elsewhere are the
     file's own repetition rather than a vendor's copy of the function sitting at the stated line
@@ -710,7 +764,7 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
         return "cannot confirm the location: the hunk header names no function"
     # git names the function from the lines above the hunk's first line.
     found = view.definition_above(at)
-    if found is not None and _same_function(section, found):
+    if found is not None and same_function(section, found):
         return None
     # The hunk's own context may contain the definition line (a hunk at a function's start).
     name = found.decode("utf-8", "replace").strip() if found else "nothing"

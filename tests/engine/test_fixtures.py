@@ -31,7 +31,7 @@ def test_every_case_is_here() -> None:
         "clean", "offset", "whitespace", "fuzz", "already-applied", "partially-applied",
         "conflict", "missing-file", "file-exists", "new-file", "deleted-file", "renamed-file",
         "two-diffs-one-file", "trap-duplicate-code", "trap-wrong-function", "trap-ambiguous",
-        "base-unchanged-neighbourhood", "base-backported-nearby",
+        "base-unchanged-neighbourhood", "base-backported-nearby", "trap-tie",
     ):  # fmt: skip
         assert case in names
 

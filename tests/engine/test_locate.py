@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from patchsmith.engine.conflict import find_candidates
-from patchsmith.engine.filelines import FileLines, enclosing_function, nearest, normalize
+from patchsmith.engine.filelines import (
+    FileLines,
+    enclosing_function,
+    nearest,
+    normalize,
+    same_function,
+)
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
     RULE_ABSURD,
@@ -23,7 +30,6 @@ from patchsmith.engine.locate import (
     RULE_WRONG_FUNCTION,
     VANILLA_CLEARED,
     _pure_additions,
-    _same_function,
     apply_located,
     clear_with_vanilla,
     locate_hunk,
@@ -231,11 +237,20 @@ def test_ambiguous_offset_match_is_flagged() -> None:
 
 
 def test_clean_match_in_a_copy_of_the_function_is_flagged() -> None:
+    # The vendor's copy of f() sits at the stated line: the match there is not taken, the one
+    # in f() (the header's function) is, and both the ambiguity and the choice are reported.
     copy = [line.replace(b"static int f(void)", b"static int f_copy(void)") for line in FILE]
     location = locate_hunk(copy + FILE, CLEAN_HUNK)
-    assert location.status == HunkStatus.CLEAN
+    assert location.status == HunkStatus.OFFSET
+    assert location.found == len(copy) + 3
     assert location.needs_review
     assert "ambiguous" in location.reason
+    assert "line 14 is in 'static int f(void)', the function the hunk header names" in (
+        location.reason
+    )
+    assert "line 4 (where GNU patch would put it), is in 'static int f_copy(void)'" in (
+        location.reason
+    )
 
 
 def test_duplicate_code_trap_block_already_backported_nearby() -> None:
@@ -485,12 +500,12 @@ _texts = st.lists(st.tuples(_spaces, _words), max_size=5).map(
 
 @given(section=_texts, line=_texts, tail=_texts)
 def test_same_function_agrees_with_its_definition(section: bytes, line: bytes, tail: bytes) -> None:
-    # _same_function answers a raw prefix without normalizing; the answer must be the one the
+    # same_function answers a raw prefix without normalizing; the answer must be the one the
     # whitespace-collapsed comparison gives, for lines that start with the section and others.
     for candidate in (line, section + tail, line + b"\n"):
         left, right = normalize(section), normalize(candidate)
         expected = bool(left and right) and (right.startswith(left) or left.startswith(right))
-        assert _same_function(section, candidate) == expected
+        assert same_function(section, candidate) == expected
 
 
 @given(ops=st.text(alphabet=" +-", max_size=30))
@@ -591,3 +606,66 @@ def test_a_far_match_in_a_long_file_is_not_absurd() -> None:
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.shift == 59
     assert RULE_ABSURD not in location.rules
+
+
+# --- ties between identical-looking places: the hunk header's function decides -----------------
+
+TIE = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-tie"
+
+
+def _tie() -> tuple[list[bytes], Hunk]:
+    """The tie fixture: two functions ending alike, the hunk for the second (pause_resume),
+    the first one's copy nearer to the stated line in the vendor's file."""
+    index = index_bytes((TIE / "patch.diff").read_bytes())
+    (hunk,) = parse_file(index, index.files[0])
+    return (TIE / "tree/drivers/md/dm-pause.c").read_bytes().splitlines(keepends=True), hunk
+
+
+def _function_of(file: list[bytes], index: int) -> bytes:
+    found = enclosing_function(file, index)
+    assert found is not None
+    return found[1]
+
+
+def test_a_tie_goes_to_the_function_the_header_names() -> None:
+    file, hunk = _tie()
+    location = locate_hunk(file, hunk)
+    assert location.needs_review and RULE_AMBIGUOUS in location.rules
+    assert location.placement is not None and location.found is not None
+    # The proposal and --accept use the placement: in pause_resume, not pause_presuspend.
+    assert _function_of(file, location.found).startswith(b"static void pause_resume(")
+    result = b"".join(apply_located(file, [location.placement]))
+    assert b"\tmutex_unlock(&pc->lock);\n\twake_up(&pc->wait);\n\treturn;\n}\n\nstatic struct" in (
+        result
+    )
+    assert "the function the hunk header names" in location.reason
+    assert "where GNU patch would put it" in location.reason
+
+
+def test_a_tie_without_a_function_in_the_header_stays_with_the_nearest() -> None:
+    # Nothing to prefer the second place: GNU patch's choice, flagged as before.
+    file, hunk = _tie()
+    location = locate_hunk(file, replace(hunk, section=""))
+    assert location.needs_review and location.found is not None
+    assert _function_of(file, location.found).startswith(b"static void pause_presuspend(")
+    assert "the function the hunk header names" not in location.reason
+
+
+def test_tied_conflict_candidates_put_the_named_function_first() -> None:
+    # The vendor changed the unlock in both copies: no match, two equally similar regions. The
+    # first candidate (the region a proposal is built on) is the one in pause_resume, though
+    # the other is nearer, and the evidence says why.
+    file, hunk = _tie()
+    file = [
+        line.replace(b"mutex_unlock(&pc->lock)", b"mutex_unlock_vendor(&pc->lock)") for line in file
+    ]
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.CONFLICT
+    first, second = location.candidates[:2]
+    assert first.similarity == second.similarity
+    assert _function_of(file, first.line - 1).startswith(b"static void pause_resume(")
+    assert _function_of(file, second.line - 1).startswith(b"static void pause_presuspend(")
+    assert "the function the hunk header names" in location.reason
+    # Without a section the nearer one comes first, as before.
+    plain = find_candidates(file, hunk.old_lines, hunk.new_lines, hunk.old_start - 1)
+    assert plain[0] == second
