@@ -16,12 +16,17 @@ use live in :mod:`patchsmith.engine.records`. Never imports the workspace, the r
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
 from patchsmith.engine.records import AlignmentRow, Candidate, Images, Location
 from patchsmith.model import HunkStatus
-from patchsmith.patchfile.hunk import CONTEXT, REMOVE, Hunk
+from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
+
+if TYPE_CHECKING:
+    from difflib import Match  # loaded only when a conflict needs difflib (see align)
 
 MAX_PARTIAL_GROUPS = 8
 """Partially-applied detection tries every mix of applied and unapplied change groups; beyond
@@ -37,6 +42,20 @@ candidate region on (blank lines, braces, ``return ret;``)."""
 MIN_SIMILARITY = 0.5
 """Below this similarity a candidate region is too different to support a verdict other than
 conflict (it is still reported as evidence)."""
+
+GENERIC_CHARS = 24
+"""A post-image with fewer characters than this outside generic lines (blank, braces,
+``return ret;``, ``goto out;``, ``break;``, labels) is weak evidence that a hunk is applied:
+such lines stand in every function, so finding them proves little about this one (the same
+bar as for an added block found nearby, :data:`~patchsmith.engine.locate.DUPLICATE_MIN_CHARS`)."""
+
+# Lines that stand in every function, whitespace collapsed:
+#   }            } else {        return;        return -EINVAL;     goto done_unlock;
+#   break;       continue;       out_free:      default:            #endif     */
+_GENERIC = re.compile(
+    rb"[{}()\[\];,]*|\}? ?else( \{)?|return( [-\w>.]+)?;|goto \w+;|break;|continue;"
+    rb"|\w+:|#\s*(endif|else)\b.*|/?\*+/?"
+)
 
 
 def find_partial(view: FileLines, hunk: Hunk, expected: int, floor: int) -> Location | None:
@@ -331,3 +350,200 @@ def align(pre: Sequence[bytes], region: Sequence[bytes], first: int) -> tuple[Al
             for j in range(j1, j2):
                 rows.append(AlignmentRow("extra", None, region[j], first + j + 1))
     return tuple(rows)
+
+
+# --- is an already-applied verdict proven? --------------------------------------------------------
+
+
+def distinctive_chars(lines: Sequence[bytes]) -> int:
+    """Characters (whitespace collapsed) in the lines that are not generic (see
+    :data:`GENERIC_CHARS`)."""
+    total = 0
+    for line in lines:
+        text = normalize(line)
+        if not _GENERIC.fullmatch(text):
+            total += len(text)
+    return total
+
+
+def removal_standing(
+    view: FileLines, hunk: Hunk, images: Images, at: int, expected: int
+) -> Candidate | None:
+    """A region that still holds most of the lines the hunk removes, between its context,
+    when its post-image was found at ``at``; ``None`` when there is none.
+
+    Finding a hunk's post-image shows its surroundings, not the change: for a hunk that only
+    removes lines the post-image is nothing but context. The change is there only if the lines
+    it removes are gone. They are looked for where they would stand: around the found
+    post-image (the vendor edited a line inside the block upstream deletes, and the context
+    after the block reads as the post-image at its end), around the stated line, and in the
+    regions of the file most like the pre-image. A region is evidence that the hunk is not
+    applied when all of these hold:
+
+    - it reads like the pre-image (similarity at least :data:`MIN_SIMILARITY`) and more like it
+      than like the post-image;
+    - more than half of the removed lines align with it unchanged, with a context line of the
+      hunk aligned on each side of them (between its context, not just somewhere);
+    - it is next to the found post-image, or in the function the hunk header names (a region
+      in another function is another place's code: the wireless ``switch`` GNU patch took).
+
+    Removed lines the hunk adds back elsewhere (a block moved into a new function) are not
+    counted: finding them proves nothing.
+    """
+    removed = _removed_positions(hunk)
+    if not removed:
+        return None
+    size = len(images.pre)
+    spans = [
+        (at - size, at + len(images.post) + size),
+        (expected - size // 2 - 2, expected + size + size // 2 + 2),
+    ]
+    regions = [_aligned_region(view, images, low, high) for low, high in spans]
+    regions += [
+        (c.line - 1, c.line - 1 + c.length)
+        for c in find_candidates(view, images.pre, images.post, expected, section=hunk.section)
+    ]
+    best: tuple[int, float, Candidate] | None = None
+    for region in dict.fromkeys(regions):
+        if region is None:
+            continue
+        first, last = region
+        lines = view.lines[first:last]
+        candidate = _scored(images, first, lines)
+        if (
+            candidate.similarity < MIN_SIMILARITY
+            or candidate.similarity <= candidate.post_similarity
+        ):
+            continue
+        next_to = first <= at + len(images.post) + 2 and at - 2 <= last
+        if (
+            not next_to
+            and hunk.section.strip()
+            and not in_named_function(view, hunk.section, first)
+        ):
+            continue
+        standing = _standing(hunk, lines, removed)
+        if standing * 2 > len(removed) and (
+            best is None or (standing, candidate.similarity) > best[:2]
+        ):
+            best = (standing, candidate.similarity, candidate)
+    return best[2] if best is not None else None
+
+
+def not_applied(
+    view: FileLines, hunk: Hunk, images: Images, expected: int, at: int, region: Candidate
+) -> Location:
+    """The verdict when the post-image was found at ``at`` but ``region`` still holds the lines
+    the hunk removes: partially applied when the hunk's added lines are part of what was found
+    (some of the change is there, some is not), else a conflict; the region first among the
+    candidates, so a proposal is built on it."""
+    removed = _removed_positions(hunk)
+    lines = view.lines[region.line - 1 : region.line - 1 + region.length]
+    standing = _standing(hunk, lines, removed)
+    others = [
+        c
+        for c in find_candidates(view, images.pre, images.post, expected, section=hunk.section)
+        if c.line != region.line
+    ]
+    added = sum(1 for op in hunk.ops if op == ADD)
+    status = HunkStatus.PARTIALLY_APPLIED if added else HunkStatus.CONFLICT
+    reasons = [
+        f"the post-image matches at line {at + 1}, but {standing} of the {len(removed)} lines"
+        f" the hunk removes still stand at line {region.line}, between its context: not applied",
+    ]
+    if added:
+        reasons.append("the lines it adds are there: partially applied")
+    return Location(
+        status=status,
+        expected=expected,
+        found=None,
+        shift=0,
+        needs_review=True,
+        reasons=tuple(reasons),
+        candidates=(region, *others)[:CANDIDATE_COUNT],
+        alignment=align(images.pre, lines, region.line - 1),
+    )
+
+
+def _removed_positions(hunk: Hunk) -> list[int]:
+    """Indexes in the pre-image of the lines the hunk removes, but for those it adds back
+    (a block moved into a new function: finding them proves nothing)."""
+    moved = {normalize(text) for op, text in zip(hunk.ops, hunk.texts, strict=True) if op == ADD}
+    positions: list[int] = []
+    index = 0
+    for op, text in zip(hunk.ops, hunk.texts, strict=True):
+        if op == ADD:
+            continue
+        if op == REMOVE and normalize(text) not in moved:
+            positions.append(index)
+        index += 1
+    return positions
+
+
+def _aligned_region(view: FileLines, images: Images, low: int, high: int) -> tuple[int, int] | None:
+    """The part of lines ``low`` to ``high`` (clipped) that aligns with the pre-image, from
+    its first aligned line to its last."""
+    import difflib  # only an already-applied verdict gets here: not loaded for a clean run
+
+    low, high = max(0, low), min(len(view), high)
+    if low >= high:
+        return None
+    window = [normalize(line) for line in view.lines[low:high]]
+    matcher = difflib.SequenceMatcher(
+        None, [normalize(line) for line in images.pre], window, autojunk=False
+    )
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    if not blocks:
+        return None
+    # Generic lines match anywhere in a window: keep the largest run of blocks that lie
+    # about as far apart in the file as in the pre-image (a vendor's line or two between),
+    # so the region is the place the pre-image stands, not a sprawl over the window.
+    runs: list[list[Match]] = [[blocks[0]]]
+    for block in blocks[1:]:
+        last = runs[-1][-1]
+        gap = (block.b - last.b - last.size) - (block.a - last.a - last.size)
+        if gap <= 2:
+            runs[-1].append(block)
+        else:
+            runs.append([block])
+    run = max(runs, key=lambda run: sum(b.size for b in run))
+    return low + run[0].b, low + run[-1].b + run[-1].size
+
+
+def _scored(images: Images, first: int, lines: Sequence[bytes]) -> Candidate:
+    import difflib
+
+    region = [normalize(line) for line in lines]
+    pre = [normalize(line) for line in images.pre]
+    post = [normalize(line) for line in images.post]
+    return Candidate(
+        first + 1,
+        len(lines),
+        difflib.SequenceMatcher(None, pre, region, autojunk=False).ratio(),
+        difflib.SequenceMatcher(None, post, region, autojunk=False).ratio(),
+    )
+
+
+def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> int:
+    """How many of the pre-image's ``removed`` lines (indexes) align, unchanged, with
+    ``lines``; 0 unless a context line of the hunk aligns on each side of them too (on each
+    side where the hunk has context)."""
+    wanted = set(removed)
+    low, high = min(removed), max(removed)
+    context = {i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT}
+    before = not any(i < low for i in context)
+    after = not any(i > high for i in context)
+    standing = 0
+    index = 0
+    for row in align(hunk.old_lines, lines, 0):
+        if row.expected is None:  # a line only the vendor has
+            continue
+        if row.op == "same":
+            if index in wanted:
+                standing += 1
+            elif index < low:
+                before = before or index in context
+            elif index > high:
+                after = after or index in context
+        index += 1
+    return standing if before and after else 0

@@ -37,7 +37,14 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
-from patchsmith.engine.conflict import conflict, find_partial
+from patchsmith.engine.conflict import (
+    GENERIC_CHARS,
+    conflict,
+    distinctive_chars,
+    find_partial,
+    not_applied,
+    removal_standing,
+)
 from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
 from patchsmith.engine.records import Images, Location, Placement
 from patchsmith.model import HunkStatus
@@ -75,6 +82,7 @@ RULE_NO_CONTEXT = "no-context"
 RULE_READS_AS_BOTH = "reads-as-both"
 RULE_NEARER_FUZZY = "nearer-fuzzy"
 RULE_ABSURD = "absurd-position"
+RULE_WEAK_EVIDENCE = "weak-evidence"
 """Names of the safety rules, as :attr:`Location.rules` records them."""
 
 VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE, RULE_READS_AS_BOTH})
@@ -278,6 +286,7 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             floor,
             _already_applied(
                 view,
+                hunk,
                 images,
                 expected,
                 post_at,
@@ -331,7 +340,9 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             )
             return _say_why_chosen(view, hunk, pre_ws, expected, floor, location)
         if post_at is not None:
-            location = _already_applied(view, images, expected, post_at, post_ws, "whitespace")
+            location = _already_applied(
+                view, hunk, images, expected, post_at, post_ws, "whitespace"
+            )
             return _say_why_chosen(view, hunk, post_ws, expected, floor, location)
 
     # Rung 4: some change groups applied, some not.
@@ -368,7 +379,14 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             return _say_why_chosen(view, hunk, pre_hits, expected, floor - top, location)
         if post_at is not None:
             location = _already_applied(
-                view, images, expected, post_at, post_hits, f"fuzz {level}", fuzz_level=level
+                view,
+                hunk,
+                images,
+                expected,
+                post_at,
+                post_hits,
+                f"fuzz {level}",
+                fuzz_level=level,
             )
             return _say_why_chosen(view, hunk, post_hits, expected, floor - top, location)
 
@@ -522,15 +540,21 @@ def _fuzz_cut_raw(images: Images, level: int) -> tuple[int, int]:
 
 def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int) -> Location:
     """A hunk without pre-image lines: it inserts at a line number with nothing to check."""
-    if images.post and view.find_all(images.post):
-        at = nearest(view.find_all(images.post), expected)
+    hits = view.find_all(images.post) if images.post else []
+    if hits:
+        at = nearest(hits, expected)
         assert at is not None
+        weak = _weak_evidence(hunk, images.post, at - expected, len(hits) > 1)
         return Location(
             status=HunkStatus.ALREADY_APPLIED,
             expected=expected,
             found=at,
             shift=at - expected,
-            reasons=("the added lines are already there",),
+            needs_review=bool(weak),
+            reasons=("the added lines are already there", weak)
+            if weak
+            else ("the added lines are already there",),
+            rules=(RULE_WEAK_EVIDENCE,) if weak else (),
             span=len(images.post),
             growth=len(images.post),
         )
@@ -700,6 +724,7 @@ def _judge_applicable(
 
 def _already_applied(
     view: FileLines,
+    hunk: Hunk,
     images: Images,
     expected: int,
     at: int,
@@ -709,29 +734,67 @@ def _already_applied(
     original: int = 0,
 ) -> Location:
     """The post-image found at ``at``. ``original`` is the fuzz level at which the pre-image
-    matches over the same lines too (0: it does not; see :func:`_original_with_fuzz`)."""
+    matches over the same lines too (0: it does not; see :func:`_original_with_fuzz`).
+
+    Already applied is settled only on positive evidence of the change, not of its
+    surroundings alone. The lines the hunk adds are in what was found; the lines it removes
+    must be gone: when most of them still stand between its context, next to the found lines
+    or where the patch says, it is not applied (:func:`~patchsmith.engine.conflict.not_applied`
+    reports it, with that region as the candidate). And a post-image that is only generic
+    lines, with no distinctive added line, is weak evidence unless it is exactly where the
+    patch says and nowhere else: flagged, like fuzzy context (see :func:`_weak_evidence`).
+    """
+    region = removal_standing(view, hunk, images, at, expected)
+    if region is not None:
+        return not_applied(view, hunk, images, expected, at, region)
     reasons = [f"the post-image is already there ({how} match)"]
-    rules: tuple[str, ...] = ()
-    if len({h for h in hits if h != at}):
+    rules: list[str] = []
+    elsewhere = bool({h for h in hits if h != at})
+    if elsewhere:
         reasons.append("the post-image also occurs elsewhere in the file")
     if original:
-        rules = (RULE_READS_AS_BOTH,)
+        rules.append(RULE_READS_AS_BOTH)
         reasons.append(
             f"the same lines also read as the hunk's original with {original} context"
             f" line{'s' if original != 1 else ''} ignored (what it removes or adds repeats its"
             " context): the fix may not be there"
         )
+    weak = _weak_evidence(hunk, images.post, at - expected, elsewhere)
+    if weak:
+        rules.append(RULE_WEAK_EVIDENCE)
+        reasons.append(weak)
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
         expected=expected,
         found=at,
         shift=at - expected,
         fuzz=fuzz_level,
-        needs_review=fuzz_level > 0 or how == "whitespace" or bool(original),
-        rules=rules,
+        needs_review=fuzz_level > 0 or how == "whitespace" or bool(rules),
+        rules=tuple(rules),
         reasons=tuple(reasons),
         span=len(images.post),
         growth=len(images.post) - len(images.pre),
+    )
+
+
+def _weak_evidence(hunk: Hunk, post: Sequence[bytes], shift: int, elsewhere: bool) -> str:
+    """Why a found post-image proves too little for an already-applied verdict, or ``""``.
+
+    The post-image is weak evidence when the hunk adds nothing distinctive (see
+    :func:`_adds_little`) and the post-image itself is generic (fewer than
+    :data:`~patchsmith.engine.conflict.GENERIC_CHARS` characters outside blank lines, braces,
+    ``return``, ``goto``, ``break`` and labels). It still counts when it is exactly where the
+    patch says and nowhere else in the file: the line number and the lines agree, as for a
+    clean match. Anywhere else, or in several places, it could be any function's tail.
+    """
+    if (shift == 0 and not elsewhere) or not _adds_little(hunk):
+        return ""
+    if distinctive_chars(post) >= GENERIC_CHARS:
+        return ""
+    where = "in several places" if elsewhere else f"{abs(shift)} lines from where the patch says"
+    return (
+        "the post-image is only generic lines (braces, blank lines, return/goto/break) and"
+        f" the hunk adds nothing distinctive: found {where}, it proves little"
     )
 
 

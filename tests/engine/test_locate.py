@@ -27,6 +27,7 @@ from patchsmith.engine.locate import (
     RULE_NEARER_FUZZY,
     RULE_POST_IMAGE,
     RULE_READS_AS_BOTH,
+    RULE_WEAK_EVIDENCE,
     RULE_WRONG_FUNCTION,
     VANILLA_CLEARED,
     _pure_additions,
@@ -561,8 +562,12 @@ def test_already_applied_is_flagged_when_the_lines_also_read_as_the_original_wit
     hunk = hunk_of(" \t}\n \tc\n \t}\n-\tc\n-\t}\n \tb\n }\n", start=6, section="")
     file = lines("int f(void)\n{\n\t}\n\t{\n\treturn 0;\n\tc\n\tc\n\t}\n\tc\n\t}\n\tb\n}")
     location = locate_hunk(file, hunk)
-    assert location.status == HunkStatus.ALREADY_APPLIED
-    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
+    # The removed "c }" still stand between the context ("c c } c } b }" is the original with
+    # its first line changed): not applied, with that region as the candidate.
+    assert location.status == HunkStatus.CONFLICT and location.needs_review
+    assert "lines the hunk removes still stand" in location.reason
+    first = location.candidates[0]
+    assert first.line <= 9 and first.line + first.length > 10  # the "c }" at lines 9 and 10
 
 
 def test_an_exact_copy_at_an_offset_is_flagged_when_the_stated_place_matches_with_fuzz() -> None:
@@ -669,3 +674,127 @@ def test_tied_conflict_candidates_put_the_named_function_first() -> None:
     # Without a section the nearer one comes first, as before.
     plain = find_candidates(file, hunk.old_lines, hunk.new_lines, hunk.old_start - 1)
     assert plain[0] == second
+
+
+# --- already applied needs positive evidence -----------------------------------------------------
+
+DELETED = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-deleted-block"
+
+
+def test_a_deleted_block_the_vendor_edited_is_not_already_applied() -> None:
+    # The post-image (only context) reads at the end of the very case upstream deletes: the
+    # lines the hunk removes still stand between its context, so it is not applied.
+    index = index_bytes((DELETED / "patch.diff").read_bytes())
+    (hunk,) = parse_file(index, index.files[0])
+    file = (DELETED / "tree/drivers/md/dm-pause-msg.c").read_bytes().splitlines(keepends=True)
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.CONFLICT and location.needs_review
+    first = location.candidates[0]
+    region = file[first.line - 1 : first.line - 1 + first.length]
+    assert b"\tcase PAUSE_CMD_LEGACY_HOLD:\n" in region  # the block that still stands
+    assert "the post-image matches at line 31, but 6 of the 7 lines" in location.reason
+    # With the block gone, as upstream has it, the same hunk is already applied, settled.
+    done = file[:26] + file[33:]
+    assert b"\tcase PAUSE_CMD_LEGACY_HOLD:\n" not in done
+    applied = locate_hunk(done, hunk)
+    assert applied.status == HunkStatus.ALREADY_APPLIED and not applied.needs_review
+
+
+REPLACE_HUNK = hunk_of(
+    " \tlen = skb_headlen(skb);\n"
+    " \tif (len > max)\n"
+    "-\t\treturn -EMSGSIZE;\n"
+    "+\t\tgoto drop;\n"
+    " \tcopy(skb, len);\n"
+    " \tstats->rx++;\n",
+    section="static int rx(struct sk_buff *skb)",
+)
+
+
+def test_the_fix_at_one_copy_and_not_at_the_other_in_the_same_function() -> None:
+    # Both copies are in rx(), the function the header names: one reads as applied, the other
+    # (its last line changed by the vendor) still has the line the hunk replaces between its
+    # context. Some of the change is there, some is not.
+    body = [
+        "\tlen = skb_headlen(skb);",
+        "\tif (len > max)",
+        "\t\tgoto drop;",
+        "\tcopy(skb, len);",
+        "\tstats->rx++;",
+        "\tlen = skb_headlen(skb);",
+        "\tif (len > max)",
+        "\t\treturn -EMSGSIZE;",
+        "\tcopy(skb, len);",
+        "\tstats->rx_dropped++;",
+    ]
+    file = lines("static int rx(struct sk_buff *skb)\n{\n" + "\n".join(body) + "\n\treturn 0;\n}")
+    location = locate_hunk(file, replace(REPLACE_HUNK, old_start=8, new_start=8))
+    assert location.status == HunkStatus.PARTIALLY_APPLIED and location.needs_review
+    assert location.candidates[0].line == 8
+
+
+def test_the_removed_lines_in_another_function_are_another_places_code() -> None:
+    # The wireless shape: the fix is in rx() as the header says; another function still has
+    # the old lines between the same context. That is not evidence against rx()'s fix.
+    file = lines(
+        "static int rx(struct sk_buff *skb)\n{\n\tlen = skb_headlen(skb);\n\tif (len > max)\n"
+        "\t\tgoto drop;\n\tcopy(skb, len);\n\tstats->rx++;\n\treturn 0;\n}\n\n"
+        "static int rx_legacy(struct sk_buff *skb)\n{\n\tlen = skb_headlen(skb);\n"
+        "\tif (len > max)\n\t\treturn -EMSGSIZE;\n\tcopy(skb, len);\n\tstats->legacy_rx++;\n"
+        "\treturn 0;\n}"
+    )
+    location = locate_hunk(file, REPLACE_HUNK)
+    assert location.status == HunkStatus.ALREADY_APPLIED and not location.needs_review
+
+
+def test_removed_lines_with_context_on_one_side_only_do_not_count() -> None:
+    # The rxe_srq.c shape: the line the hunk removes stands further down, after a "}" and a
+    # blank line like its leading context, but not before its trailing context.
+    hunk = hunk_of(
+        " \t\treturn -ENOMEM;\n \t}\n \n-\tsrq->rq.queue = q;\n-\n"
+        " \terr = do_mmap_info(rxe, q->buf);\n \tif (err) {\n \t\tvfree(q->buf);\n",
+        section="int rxe_srq_from_init(struct rxe_dev *rxe)",
+    )
+    file = lines(
+        "int rxe_srq_from_init(struct rxe_dev *rxe)\n{\n\tif (!q) {\n\t\treturn -ENOMEM;\n\t}\n\n"
+        "\terr = do_mmap_info(rxe, q->buf);\n\tif (err) {\n\t\tvfree(q->buf);\n\t\treturn err;\n"
+        "\t}\n\n\tsrq->rq.queue = q;\n\n\treturn 0;\n}"
+    )
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.ALREADY_APPLIED and not location.needs_review
+
+
+def test_lines_the_hunk_moves_elsewhere_are_not_evidence() -> None:
+    # The hunk moves two kfree() lines into a new helper above: they are in the file (added),
+    # which says nothing about whether the old place still has them.
+    hunk = hunk_of(
+        " }\n \n+static void free_data(struct d *d)\n+{\n+\tkfree(d->hash);\n+\tkfree(d->name);\n"
+        "+}\n+\n static void put_data(struct d *d)\n {\n-\tkfree(d->hash);\n-\tkfree(d->name);\n"
+        "+\tfree_data(d);\n \tput_ns(d->ns);\n }\n",
+        section="",
+    )
+    file = lines(
+        "int x;\n}\n\nstatic void free_data(struct d *d)\n{\n\tkfree(d->hash);\n\tkfree(d->name);\n"
+        "}\n\nstatic void put_data(struct d *d)\n{\n\tfree_data(d);\n\tput_ns(d->ns);\n}"
+    )
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.ALREADY_APPLIED and not location.needs_review
+
+
+def test_a_generic_post_image_away_from_the_stated_line_is_weak_evidence() -> None:
+    # The hunk removes a line between "}" / blank / "return 0;" lines: its result is generic,
+    # and found 4 lines away it could be any function's tail.
+    hunk = hunk_of(" \t}\n \n-\tx++;\n \treturn 0;\n }\n", start=3, section="")
+    file = lines("int f(void)\n{\n\ta = 1;\n\tb = 2;\n\tif (a) {\n\t}\n\n\treturn 0;\n}")
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.ALREADY_APPLIED
+    assert location.needs_review and RULE_WEAK_EVIDENCE in location.rules
+    # Exactly at the stated line and nowhere else: the number and the lines agree.
+    exact = locate_hunk(file, replace(hunk, old_start=6, new_start=6))
+    assert exact.status == HunkStatus.ALREADY_APPLIED and not exact.needs_review
+    # A distinctive line in the post-image is evidence wherever it is found.
+    named = hunk_of(" \tkref_put(&d->ref, d_free);\n-\tx++;\n \treturn 0;\n }\n", section="")
+    moved = lines(
+        "int f(void)\n{\n\ta = 1;\n\tb = 2;\n\tkref_put(&d->ref, d_free);\n\treturn 0;\n}"
+    )
+    assert not locate_hunk(moved, named).needs_review
