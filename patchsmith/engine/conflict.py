@@ -43,6 +43,11 @@ MIN_SIMILARITY = 0.5
 """Below this similarity a candidate region is too different to support a verdict other than
 conflict (it is still reported as evidence)."""
 
+STANDING_SIMILARITY = 0.75
+"""A region where a hunk's removed lines still stand must read like its pre-image at least this
+well (three lines in four as the pre-image has them): a block the vendor edited a line or two
+of. Below it, code made of a few repeating lines lines up with any pre-image by chance."""
+
 GENERIC_CHARS = 24
 """A post-image with fewer characters than this outside generic lines (blank, braces,
 ``return ret;``, ``goto out;``, ``break;``, labels) is weak evidence that a hunk is applied:
@@ -380,10 +385,11 @@ def removal_standing(
     regions of the file most like the pre-image. A region is evidence that the hunk is not
     applied when all of these hold:
 
-    - it reads like the pre-image (similarity at least :data:`MIN_SIMILARITY`) and more like it
-      than like the post-image;
-    - more than half of the removed lines align with it unchanged, with a context line of the
-      hunk aligned on each side of them (between its context, not just somewhere);
+    - it reads like the pre-image (similarity at least :data:`STANDING_SIMILARITY`) and more
+      like it than like the post-image;
+    - more than half of the removed lines align with it, unchanged or edited by the vendor, at
+      least one of them unchanged, with a context line of the hunk aligned unchanged on each
+      side of them (between its context, not just somewhere);
     - it is next to the found post-image, or in the function the hunk header names (a region
       in another function is another place's code: the wireless ``switch`` GNU patch took).
 
@@ -394,37 +400,35 @@ def removal_standing(
     if not removed:
         return None
     size = len(images.pre)
-    spans = [
-        (at - size, at + len(images.post) + size),
-        (expected - size // 2 - 2, expected + size + size // 2 + 2),
-    ]
-    regions = [_aligned_region(view, images, low, high) for low, high in spans]
-    regions += [
-        (c.line - 1, c.line - 1 + c.length)
-        for c in find_candidates(view, images.pre, images.post, expected, section=hunk.section)
-    ]
+    # Where a region may start: from a pre-image's length above the found post-image to its
+    # end, around the stated line, and around the regions most like the pre-image. Each start
+    # is tried on its own (a window holding two look-alike places would align half with each).
+    starts = set(range(at - size, at + len(images.post) + 1))
+    starts.update(range(expected - size // 2 - 2, expected + size // 2 + 3))
+    for found in find_candidates(view, images.pre, images.post, expected, section=hunk.section):
+        starts.update(range(found.line - 3, found.line + 2))
+    regions = {_aligned_region(view, images, start, start + size + 2) for start in starts}
     best: tuple[int, float, Candidate] | None = None
-    for region in dict.fromkeys(regions):
-        if region is None:
-            continue
+    for region in sorted(r for r in regions if r is not None):
         first, last = region
         lines = view.lines[first:last]
         candidate = _scored(images, first, lines)
         if (
-            candidate.similarity < MIN_SIMILARITY
+            candidate.similarity < STANDING_SIMILARITY
             or candidate.similarity <= candidate.post_similarity
         ):
             continue
-        next_to = first <= at + len(images.post) + 2 and at - 2 <= last
-        if (
-            not next_to
-            and hunk.section.strip()
-            and not in_named_function(view, hunk.section, first)
-        ):
+        next_to = first <= at + len(images.post) and at <= last  # overlapping or touching
+        if not next_to and not in_named_function(view, hunk.section, first):
             continue
-        standing = _standing(hunk, lines, removed)
-        if standing * 2 > len(removed) and (
-            best is None or (standing, candidate.similarity) > best[:2]
+        unchanged, edited = _standing(hunk, lines, removed)
+        standing = unchanged + edited
+        # An edited line counts only beside one that stands unchanged: alone, a vendor's line
+        # between the context may be anything (a backport's own version of the change).
+        if (
+            unchanged
+            and standing * 2 > len(removed)
+            and (best is None or (standing, candidate.similarity) > best[:2])
         ):
             best = (standing, candidate.similarity, candidate)
     return best[2] if best is not None else None
@@ -439,7 +443,7 @@ def not_applied(
     candidates, so a proposal is built on it."""
     removed = _removed_positions(hunk)
     lines = view.lines[region.line - 1 : region.line - 1 + region.length]
-    standing = _standing(hunk, lines, removed)
+    unchanged, edited = _standing(hunk, lines, removed)
     others = [
         c
         for c in find_candidates(view, images.pre, images.post, expected, section=hunk.section)
@@ -447,9 +451,11 @@ def not_applied(
     ]
     added = sum(1 for op in hunk.ops if op == ADD)
     status = HunkStatus.PARTIALLY_APPLIED if added else HunkStatus.CONFLICT
+    edits = f" ({edited} of them edited)" if edited else ""
     reasons = [
-        f"the post-image matches at line {at + 1}, but {standing} of the {len(removed)} lines"
-        f" the hunk removes still stand at line {region.line}, between its context: not applied",
+        f"the post-image matches at line {at + 1}, but {unchanged + edited} of the"
+        f" {len(removed)} lines the hunk removes still stand{edits} at line {region.line},"
+        " between its context: not applied",
     ]
     if added:
         reasons.append("the lines it adds are there: partially applied")
@@ -524,26 +530,28 @@ def _scored(images: Images, first: int, lines: Sequence[bytes]) -> Candidate:
     )
 
 
-def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> int:
-    """How many of the pre-image's ``removed`` lines (indexes) align, unchanged, with
-    ``lines``; 0 unless a context line of the hunk aligns on each side of them too (on each
-    side where the hunk has context)."""
+def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> tuple[int, int]:
+    """How many of the pre-image's ``removed`` lines (indexes) still stand in ``lines``, as
+    (unchanged, edited): aligned with a line there (a line the vendor changed is not gone);
+    (0, 0) unless a context line of the hunk aligns unchanged on each side of them too (on
+    each side where the hunk has context)."""
     wanted = set(removed)
     low, high = min(removed), max(removed)
     context = {i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT}
     before = not any(i < low for i in context)
     after = not any(i > high for i in context)
-    standing = 0
+    unchanged = edited = 0
     index = 0
     for row in align(hunk.old_lines, lines, 0):
         if row.expected is None:  # a line only the vendor has
             continue
-        if row.op == "same":
-            if index in wanted:
-                standing += 1
-            elif index < low:
+        if index in wanted:
+            unchanged += row.op == "same"
+            edited += row.op == "changed"
+        elif row.op == "same":
+            if index < low:
                 before = before or index in context
             elif index > high:
                 after = after or index in context
         index += 1
-    return standing if before and after else 0
+    return (unchanged, edited) if before and after else (0, 0)

@@ -692,7 +692,8 @@ def test_a_deleted_block_the_vendor_edited_is_not_already_applied() -> None:
     first = location.candidates[0]
     region = file[first.line - 1 : first.line - 1 + first.length]
     assert b"\tcase PAUSE_CMD_LEGACY_HOLD:\n" in region  # the block that still stands
-    assert "the post-image matches at line 31, but 6 of the 7 lines" in location.reason
+    assert "the post-image matches at line 31, but 7 of the 7 lines" in location.reason
+    assert "(1 of them edited) at line 24" in location.reason
     # With the block gone, as upstream has it, the same hunk is already applied, settled.
     done = file[:26] + file[33:]
     assert b"\tcase PAUSE_CMD_LEGACY_HOLD:\n" not in done
