@@ -408,30 +408,56 @@ def removal_standing(
     for found in find_candidates(view, images.pre, images.post, expected, section=hunk.section):
         starts.update(range(found.line - 3, found.line + 2))
     regions = {_aligned_region(view, images, start, start + size + 2) for start in starts}
+    # And each start's pre-image-long window as it is: compared line by line, a line the
+    # vendor edited lines up with the one it replaced, where an alignment may pair the lines
+    # around it differently in repetitive code.
+    regions.update((start, start + size) for start in starts if 0 <= start <= len(view) - size)
+    context = [i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT]
+    added = _added(hunk)
     best: tuple[int, float, Candidate] | None = None
     for region in sorted(r for r in regions if r is not None):
         first, last = region
         lines = view.lines[first:last]
         candidate = _scored(images, first, lines)
-        if (
+        next_to = first <= at + len(images.post) and at <= last  # overlapping or touching
+        # Right beside the found lines (touching them, not overlapping: the found lines
+        # themselves read so when the hunk replaces a line), the pre-image whole but for what
+        # the hunk removes, edited by the vendor into something it does not add: the file reads
+        # as not applied there as much as applied.
+        whole = (
+            (first == at + len(images.post) or last == at)
+            and len(lines) == size
+            and all(lines[i] == images.pre[i] for i in context)
+            and all(
+                lines[i] != images.pre[i] and normalize(lines[i]) not in added
+                for i in _all_removed(hunk)
+            )
+        )
+        if not whole and (
             candidate.similarity < STANDING_SIMILARITY
             or candidate.similarity <= candidate.post_similarity
         ):
             continue
-        next_to = first <= at + len(images.post) and at <= last  # overlapping or touching
         if not next_to and not in_named_function(view, hunk.section, first):
             continue
         unchanged, edited = _standing(hunk, lines, removed)
+        if len(lines) == size:
+            unchanged, edited = max((unchanged, edited), _standing_in_place(hunk, lines, removed))
         standing = unchanged + edited
-        # An edited line counts only beside one that stands unchanged: alone, a vendor's line
-        # between the context may be anything (a backport's own version of the change).
+        # An edited line counts only beside one that stands unchanged (or in the whole
+        # pre-image): alone, a vendor's line between the context may be anything.
         if (
-            unchanged
+            (unchanged or whole)
             and standing * 2 > len(removed)
             and (best is None or (standing, candidate.similarity) > best[:2])
         ):
             best = (standing, candidate.similarity, candidate)
     return best[2] if best is not None else None
+
+
+def _all_removed(hunk: Hunk) -> list[int]:
+    """Indexes in the pre-image of every line the hunk removes."""
+    return [i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == REMOVE]
 
 
 def not_applied(
@@ -472,9 +498,14 @@ def not_applied(
 
 
 def _removed_positions(hunk: Hunk) -> list[int]:
-    """Indexes in the pre-image of the lines the hunk removes, but for those it adds back
-    (a block moved into a new function: finding them proves nothing)."""
-    moved = {normalize(text) for op, text in zip(hunk.ops, hunk.texts, strict=True) if op == ADD}
+    """Indexes in the pre-image of the lines the hunk removes, but for distinctive ones it
+    adds back (a block moved into a new function: finding them proves nothing). A short line
+    (``a``, ``}``) it adds proves nothing about one it removes: those still count."""
+    moved = {
+        text
+        for op, line in zip(hunk.ops, hunk.texts, strict=True)
+        if op == ADD and len(text := normalize(line)) >= 8
+    }
     positions: list[int] = []
     index = 0
     for op, text in zip(hunk.ops, hunk.texts, strict=True):
@@ -513,7 +544,11 @@ def _aligned_region(view: FileLines, images: Images, low: int, high: int) -> tup
         else:
             runs.append([block])
     run = max(runs, key=lambda run: sum(b.size for b in run))
-    return low + run[0].b, low + run[-1].b + run[-1].size
+    # Widened by the pre-image's lines outside the run, where the window has room: a first
+    # or last line the vendor edited stands there, and must be part of the region to count.
+    head = min(run[0].a, run[0].b)
+    tail = len(images.pre) - run[-1].a - run[-1].size
+    return low + run[0].b - head, min(high, low + run[-1].b + run[-1].size + tail)
 
 
 def _scored(images: Images, first: int, lines: Sequence[bytes]) -> Candidate:
@@ -540,6 +575,7 @@ def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> tup
     context = {i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT}
     before = not any(i < low for i in context)
     after = not any(i > high for i in context)
+    added = _added(hunk)
     unchanged = edited = 0
     index = 0
     for row in align(hunk.old_lines, lines, 0):
@@ -547,7 +583,7 @@ def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> tup
             continue
         if index in wanted:
             unchanged += row.op == "same"
-            edited += row.op == "changed"
+            edited += row.op == "changed" and normalize(row.vendor or b"") not in added
         elif row.op == "same":
             if index < low:
                 before = before or index in context
@@ -555,3 +591,28 @@ def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> tup
                 after = after or index in context
         index += 1
     return (unchanged, edited) if before and after else (0, 0)
+
+
+def _standing_in_place(
+    hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]
+) -> tuple[int, int]:
+    """:func:`_standing` for ``lines`` as long as the pre-image, compared line by line."""
+    pre = hunk.old_lines
+    low, high = min(removed), max(removed)
+    context = [i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT]
+    before = [i for i in context if i < low]
+    after = [i for i in context if i > high]
+    if (before and not any(lines[i] == pre[i] for i in before)) or (
+        after and not any(lines[i] == pre[i] for i in after)
+    ):
+        return 0, 0
+    added = _added(hunk)
+    unchanged = sum(1 for i in removed if lines[i] == pre[i])
+    edited = sum(1 for i in removed if lines[i] != pre[i] and normalize(lines[i]) not in added)
+    return unchanged, edited
+
+
+def _added(hunk: Hunk) -> set[bytes]:
+    """The lines the hunk adds, whitespace collapsed: where one stands in place of a line it
+    removes, the change is made, not edited."""
+    return {normalize(text) for op, text in zip(hunk.ops, hunk.texts, strict=True) if op == ADD}

@@ -453,9 +453,38 @@ def _check_nearer_fuzzy(
     with fuzz nearer to where the patch says: an exact copy of the lines elsewhere may be the
     wrong place, and the stated one the right place with its context changed by the vendor.
     The ``exact`` matches are left out: the ambiguity rule speaks of them."""
+    nearer = _nearer_fuzzy(view, images, expected, at, fuzz, exact)
+    if not nearer:
+        return location
+    level, hit = nearer[0]
+    return replace(
+        location,
+        needs_review=True,
+        rules=(*location.rules, RULE_NEARER_FUZZY),
+        reasons=(
+            *location.reasons,
+            f"with {level} context line{'s' if level != 1 else ''} ignored it also"
+            f" matches at line {hit + 1}, nearer to where the patch says: the exact match"
+            " may be a copy",
+        ),
+    )
+
+
+def _nearer_fuzzy(
+    view: FileLines, images: Images, expected: int, at: int, fuzz: int, exact: Sequence[int]
+) -> list[tuple[int, int]]:
+    """The places nearer to ``expected`` than ``at`` where the pre-image matches with fuzz, as
+    (level, 0-based start), at the lowest level that finds any, nearest first.
+
+    A place counts only where at least :data:`MIN_FUZZ_CORE` of the pre-image's lines stand as
+    they are (the compared ones, and any ignored one that matches anyway): fewer match by chance
+    in repetitive code, as for a fuzz match itself, and are no evidence that the hunk's place
+    is there rather than at the exact match.
+    """
     distance = abs(at - expected)
+    size = len(images.pre)
     for level, top, bottom in _fuzz_levels(images, fuzz):
-        core = images.pre[top : len(images.pre) - bottom]
+        core = images.pre[top : size - bottom]
         # Only hits nearer than the exact match are wanted: the search is bounded to them.
         low, high = expected - distance + 1 + top, expected + distance - 1 + top
         nearer = [
@@ -463,20 +492,14 @@ def _check_nearer_fuzzy(
             for hit in view.find_all(core, low, high)
             if hit - top != at and abs(hit - top - expected) < distance and hit - top not in exact
         ]
+        nearer = [
+            start
+            for start in nearer
+            if size - len(_dropped_mismatches(view, images, start, top, bottom)) >= MIN_FUZZ_CORE
+        ]
         if nearer:
-            line = min(nearer, key=lambda hit: abs(hit - expected)) + 1
-            return replace(
-                location,
-                needs_review=True,
-                rules=(*location.rules, RULE_NEARER_FUZZY),
-                reasons=(
-                    *location.reasons,
-                    f"with {level} context line{'s' if level != 1 else ''} ignored it also"
-                    f" matches at line {line}, nearer to where the patch says: the exact match"
-                    " may be a copy",
-                ),
-            )
-    return location
+            return [(level, hit) for hit in sorted(nearer, key=lambda hit: abs(hit - expected))]
+    return []
 
 
 def _adds_little(hunk: Hunk) -> bool:
@@ -1053,3 +1076,83 @@ def clear_with_vanilla(
     if RULE_AMBIGUOUS in rules and len(vanilla.find_all(pre)) < len(view.find_all(pre)):
         return location
     return replace(location, needs_review=False, reasons=(*location.reasons, VANILLA_CLEARED))
+
+
+# --- the hunks around it --------------------------------------------------------------------------
+
+
+PLACE_RULES = frozenset({RULE_AMBIGUOUS, RULE_NEARER_FUZZY})
+"""The rules that ask only which of several places is the hunk's: the hunks around it can
+answer (see :func:`bound_by_neighbours`)."""
+
+NEIGHBOURS_CLEARED = (
+    "every other place it matches crosses a settled hunk above or below it, and a file's hunks"
+    " keep their order: only this place can be it"
+)
+"""The reason :func:`bound_by_neighbours` appends to the flag it lifts."""
+
+
+def bound_by_neighbours(
+    view: FileLines, hunks: Sequence[Hunk], locations: Sequence[Location], fuzz: int = 2
+) -> list[Location]:
+    """``locations`` (of ``hunks``, one file diff's, in order) with the flags lifted that the
+    settled hunks around them answer.
+
+    The hunks of one file diff are in file order and never overlap (GNU patch applies them so,
+    and :func:`locate_hunk` searches each below the one before). So a hunk's true place lies
+    between the end of the nearest settled hunk above it and the start of the nearest settled
+    hunk below it (settled: clean, offset or already applied, and not flagged; the file's top
+    and end when there is none). A place that would cross either is not the hunk's. When every
+    other place a hunk's lines match (exactly, for the ambiguity rule; with fuzz nearer to the
+    stated line, for the nearer-fuzzy rule) crosses one, the match it has is the only one left,
+    and a flag that was only about which place it is, is lifted.
+
+    Only exact matches (``clean``, ``offset``) flagged by nothing but those two rules
+    (:data:`PLACE_RULES`) qualify, and only hunks settled by the ladder itself bound them (a
+    hunk lifted here does not bound its neighbour: two flagged hunks cannot vouch for each
+    other). The status and the reasons are kept, with :data:`NEIGHBOURS_CLEARED` appended.
+    """
+    settled = [
+        location.found is not None
+        and location.status in (HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.ALREADY_APPLIED)
+        and not location.needs_review
+        for location in locations
+    ]
+    result = list(locations)
+    for number, (hunk, location) in enumerate(zip(hunks, locations, strict=True)):
+        rules = set(location.rules)
+        if (
+            not location.needs_review
+            or not rules
+            or not rules <= PLACE_RULES
+            or location.status not in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+            or location.fuzz
+            or location.found is None
+        ):
+            continue
+        # The nearest settled hunk above ends where this one may start; the nearest below
+        # starts where this one must end.
+        above = [other.end for other, ok in zip(locations[:number], settled, strict=False) if ok]
+        below = [
+            other.found
+            for other, ok in zip(locations[number + 1 :], settled[number + 1 :], strict=True)
+            if ok and other.found is not None
+        ]
+        low = max((end for end in above if end is not None), default=0)
+        high = min(below, default=len(view))
+        images = _images(hunk)
+        size = len(images.pre)
+        if not low <= location.found <= location.found + size <= high:
+            continue
+        exact = view.find_all(images.pre)
+        others = [hit for hit in exact if hit != location.found]
+        if RULE_NEARER_FUZZY in rules:
+            nearer = _nearer_fuzzy(view, images, location.expected, location.found, fuzz, exact)
+            others += [hit for _level, hit in nearer]
+        if all(other < low or other + size > high for other in others):
+            result[number] = replace(
+                location,
+                needs_review=False,
+                reasons=(*location.reasons, NEIGHBOURS_CLEARED),
+            )
+    return result

@@ -35,7 +35,12 @@ from pathlib import Path
 
 from patchsmith.engine.conflict import align
 from patchsmith.engine.filelines import FileLines, split_lines
-from patchsmith.engine.locate import apply_located, clear_with_vanilla, locate_hunk
+from patchsmith.engine.locate import (
+    apply_located,
+    bound_by_neighbours,
+    clear_with_vanilla,
+    locate_hunk,
+)
 from patchsmith.engine.records import AlignmentRow, Candidate, Location, Placement
 from patchsmith.engine.tree import (
     Entry,
@@ -523,18 +528,24 @@ def predict_file(
             review=True,
         )
 
-    predictions: list[HunkPrediction] = []
+    locations: list[Location] = []
     delta = 0
     floor = 0
     for hunk in hunks:
         location = locate_hunk(view, hunk, delta=delta, floor=floor, fuzz=fuzz)
         if vanilla is not None and location.needs_review:
             location = clear_with_vanilla(view, hunk, location, vanilla)
-        predictions.append(_hunk_prediction(number, hunk, location))
+        locations.append(location)
         if location.found is not None and location.status in _PLACED:
             delta += location.next_delta
             end = location.end
             floor = end if end is not None else floor
+    if len(hunks) > 1 and any(location.needs_review for location in locations):
+        locations = bound_by_neighbours(view, hunks, locations, fuzz)
+    predictions = [
+        _hunk_prediction(number, hunk, location)
+        for hunk, location in zip(hunks, locations, strict=True)
+    ]
     default = HunkStatus.CLEAN
     reason = ""
     if not hunks and kind == ChangeKind.MODE:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patchsmith.engine.filelines import enclosing_function
 from patchsmith.engine.predict import (
     SCHEMA,
     SETTLED,
@@ -23,7 +24,7 @@ from patchsmith.engine.predict import (
 )
 from patchsmith.errors import TreeError
 from patchsmith.model import HunkStatus
-from patchsmith.patchfile.hunk import parse_file
+from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import ChangeKind, PatchIndex, index_bytes
 
 OLD = "".join(f"line {i}\n" for i in range(1, 21))
@@ -646,3 +647,115 @@ def test_a_fix_the_vendor_already_carries_is_never_applied_silently(data: st.Dat
     (file,) = predict_file_of(index, ("int f(void)\n" + "".join(new)).encode())
     for hunk in file.hunks:
         assert hunk.status == HunkStatus.ALREADY_APPLIED or hunk.needs_review, hunk
+
+
+def _free_points(old: list[str], hunks: tuple[Hunk, ...]) -> list[int]:
+    """Indexes of ``old`` outside every hunk: where a vendor's lines leave upstream's alone."""
+    spans = [(h.old_start - 1 if h.old_count else h.old_start, h) for h in hunks]
+    return [i for i in range(len(old) + 1) if all(i <= s or i >= s + h.old_count for s, h in spans)]
+
+
+def _insert(
+    hunks: tuple[Hunk, ...], vendor: list[str], right: list[str], point: int, lines: list[str]
+) -> None:
+    """Add ``lines`` at index ``point`` of the vendor's file, and where that point lands in
+    upstream's result (shifted by every hunk above it)."""
+    spans = [(h.old_start - 1 if h.old_count else h.old_start, h) for h in hunks]
+    shift = sum(h.new_count - h.old_count for s, h in spans if s + h.old_count <= point)
+    vendor[point:point] = lines
+    right[point + shift : point + shift] = lines
+
+
+@st.composite
+def _deleted_blocks(draw: st.DrawFn) -> tuple[str, list[str], list[str]]:
+    """(the diff, the vendor's file, what applying it must give): upstream deletes a block,
+    the vendor edited one of its lines, and a copy of a hunk's result (the lines around the
+    block, joined) stands elsewhere, so the file reads as already applied there."""
+    old = draw(st.lists(_LINES, min_size=8, max_size=40))
+    size = draw(st.integers(min_value=1, max_value=6))
+    start = draw(st.integers(min_value=0, max_value=len(old) - 1))
+    new = old[:start] + old[start + size :]
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    index = index_bytes(diff.encode())
+    hunks = parse_file(index, index.files[0])
+    removed = [
+        (h.old_start - 1) + i
+        for h in hunks
+        for i, op in enumerate(op for op in h.ops if op != "+")
+        if op == "-"
+    ]
+    vendor, right = list(old), list(new)
+    edited = draw(st.sampled_from(removed))
+    vendor[edited] = draw(_LINES.filter(lambda line: line != old[edited]))
+    free = _free_points(old, hunks)
+    hunk = draw(st.sampled_from(hunks))
+    copy = [line.decode() for line in hunk.new_lines]
+    if free and copy:
+        _insert(hunks, vendor, right, draw(st.sampled_from(free)), copy)
+    return diff, vendor, right
+
+
+@given(_deleted_blocks())
+@settings(max_examples=500, deadline=None)
+def test_a_deleted_block_the_vendor_edited_is_never_settled_wrong(
+    case: tuple[str, list[str], list[str]],
+) -> None:
+    # The file reads as "already applied" where the copy of the result stands, and as "not
+    # applied" where the edited block still stands: a verdict that settles it must be right.
+    diff, vendor, right = case
+    index = index_bytes(diff.encode())
+    (file,) = predict_file_of(index, "".join(vendor).encode())
+    if all(h.status in SETTLED and not h.needs_review for h in file.hunks):
+        assert file.result_lines is not None
+        assert b"".join(file.result_lines) == "".join(right).encode()
+
+
+@st.composite
+def _ties(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(the diff, the vendor's file, what applying it must give): two functions end with the
+    same lines, upstream changes the second one's (its hunk header names it, as git writes
+    it), and the vendor's lines at the top bring the first's nearer to the stated line."""
+    tail = draw(st.lists(_BODY_LINES, min_size=8, max_size=12))
+    point = draw(st.integers(min_value=3, max_value=len(tail) - 4))
+    changed = list(tail)
+    changed[point : point + draw(st.integers(0, 1))] = draw(
+        st.lists(_BODY_LINES, min_size=1, max_size=2)
+    )
+    first = ["int first(void)\n", "{\n", *draw(st.lists(_BODY_LINES, max_size=5)), *tail]
+    first += ["}\n", "\n"]
+    body = draw(st.lists(_BODY_LINES, max_size=5))
+    old = [*first, "int second(void)\n", "{\n", *body, *tail, "}\n"]
+    new = [*first, "int second(void)\n", "{\n", *body, *changed, "}\n"]
+    diff = "".join(difflib.unified_diff(old, new, "a/f.c", "b/f.c"))
+    # The section git writes: the nearest definition line above each hunk.
+    sections = []
+    for line in diff.splitlines(keepends=True):
+        if line.startswith("@@ "):
+            stated = int(line.split()[1].split(",")[0][1:])
+            above = [text for text in old[: stated - 1] if text[:1].isalpha()]
+            line = line.rstrip("\n") + (f" {above[-1].rstrip()}" if above else "") + "\n"
+        sections.append(line)
+    gap = len(tail) + 4 + len(body)
+    top = [f"/* vendor {n} */\n" for n in range(draw(st.integers(gap // 2 + 1, 2 * gap)))]
+    return "".join(sections), "".join(top + old), "".join(top + new)
+
+
+@given(_ties())
+@settings(max_examples=300, deadline=None)
+def test_a_tie_is_never_settled_wrong_and_goes_to_the_named_function(
+    case: tuple[str, str, str],
+) -> None:
+    diff, vendor, right = case
+    if diff.count("@@ ") == 0:
+        return
+    index = index_bytes(diff.encode())
+    (file,) = predict_file_of(index, vendor.encode())
+    if all(h.status in SETTLED and not h.needs_review for h in file.hunks):
+        assert file.result_lines is not None
+        assert b"".join(file.result_lines) == right.encode()
+    lines = vendor.encode().splitlines(keepends=True)
+    for hunk in file.hunks:
+        # Where a proposal or --accept would put the change: in the function the header names.
+        if hunk.placement is not None and hunk.placement.hunk.section.startswith("int second"):
+            found = enclosing_function(lines, hunk.placement.start)
+            assert found is not None and found[1] == b"int second(void)\n", hunk.reason
