@@ -19,6 +19,7 @@ from patchsmith.engine.filelines import (
 )
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
+    NEIGHBOURS_CLEARED,
     RULE_ABSURD,
     RULE_AMBIGUOUS,
     RULE_DUPLICATE,
@@ -32,11 +33,12 @@ from patchsmith.engine.locate import (
     VANILLA_CLEARED,
     _pure_additions,
     apply_located,
+    bound_by_neighbours,
     clear_with_vanilla,
     locate_hunk,
     unchanged_since_vanilla,
 )
-from patchsmith.engine.records import Placement
+from patchsmith.engine.records import Location, Placement
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import index_bytes
@@ -799,3 +801,77 @@ def test_a_generic_post_image_away_from_the_stated_line_is_weak_evidence() -> No
         "int f(void)\n{\n\ta = 1;\n\tb = 2;\n\tkref_put(&d->ref, d_free);\n\treturn 0;\n}"
     )
     assert not locate_hunk(moved, named).needs_review
+
+
+# --- the hunks around a hunk bound where it can be -----------------------------------------------
+
+
+def _two_hunks(vendor: str) -> tuple[list[Location], list[bytes]]:
+    """Two hunks of one file (no function named): the first adds a call after "\tsetup();",
+    the second changes "\tteardown();"; a vendor's copy of the first's lines sits where given."""
+    first = hunk_of(" \tsetup();\n+\tprobe();\n \tb = 2;\n", start=4, section="")
+    second = hunk_of(" \tc = 3;\n-\tteardown();\n+\tteardown(dev);\n \td = 4;\n", 8, section="")
+    view = FileLines(lines(vendor))
+    hunks = [first, second]
+    locations = []
+    delta = floor = 0
+    for hunk in hunks:
+        location = locate_hunk(view, hunk, delta=delta, floor=floor)
+        locations.append(location)
+        delta += location.next_delta
+        floor = location.end or floor
+    return bound_by_neighbours(view, hunks, locations), view.lines
+
+
+def test_a_copy_below_the_next_settled_hunk_cannot_be_the_place() -> None:
+    # The vendor's copy of the first hunk's lines is below the second hunk, which matched
+    # where it says and alone: the first hunk's place must be above it, so only one is left.
+    (first, second), _ = _two_hunks(
+        "int f(void)\n{\n\ta = 1;\n\tsetup();\n\tb = 2;\n\n\n\tc = 3;\n\tteardown();\n\td = 4;\n"
+        "}\n\nint g(void)\n{\n\ta = 1;\n\tsetup();\n\tb = 2;\n}"
+    )
+    assert second.status == HunkStatus.CLEAN and not second.needs_review
+    assert first.status == HunkStatus.CLEAN and RULE_AMBIGUOUS in first.rules
+    assert not first.needs_review
+    assert NEIGHBOURS_CLEARED in first.reason and "ambiguous" in first.reason
+
+
+def test_a_copy_between_the_hunks_keeps_the_flag() -> None:
+    # The copy sits between the two hunks: the first hunk could be either place.
+    (first, _second), _ = _two_hunks(
+        "int f(void)\n{\n\ta = 1;\n\tsetup();\n\tb = 2;\n\ta = 1;\n\tsetup();\n\tb = 2;\n"
+        "\tc = 3;\n\tteardown();\n\td = 4;\n}"
+    )
+    assert first.needs_review and RULE_AMBIGUOUS in first.rules
+    assert NEIGHBOURS_CLEARED not in first.reason
+
+
+def test_two_flagged_hunks_do_not_vouch_for_each_other() -> None:
+    # Each hunk's lines are copied on the other side of the other hunk: if either were
+    # settled it would bound the other, but both are flagged, so neither is lifted.
+    hunks = [
+        hunk_of(" \ta = 1;\n+\tprobe();\n \tb = 2;\n", start=5, section=""),
+        hunk_of(" \tc = 3;\n+\tprobe();\n \td = 4;\n", start=8, section=""),
+    ]
+    view = FileLines(
+        lines(
+            "int f(void)\n{\n\tc = 3;\n\td = 4;\n\ta = 1;\n\tb = 2;\n\tx;\n\tc = 3;\n\td = 4;\n"
+            "\ta = 1;\n\tb = 2;\n}"
+        )
+    )
+    first = locate_hunk(view, hunks[0])
+    second = locate_hunk(view, hunks[1], floor=first.end or 0)
+    assert (first.found, second.found) == (4, 7)
+    assert first.needs_review and second.needs_review
+    lifted = bound_by_neighbours(view, hunks, [first, second])
+    assert lifted[0].needs_review and lifted[1].needs_review
+
+
+def test_a_nearer_fuzzy_place_needs_enough_lines_to_be_a_place() -> None:
+    # Exact 3 lines down (the vendor added 3 lines above); nearer, only 2 of the 7 lines match
+    # with 2 context lines ignored: as much as any two lines anywhere in repetitive code.
+    hunk = hunk_of(" \tb\n \t{\n \tb\n+\tc\n \t{\n \ta\n \t{\n", start=4, section="")
+    file = lines("int f(void)\n{\n\t}\n\tb\n\t{\n\t}\n\t}\n\tb\n\t{\n\tb\n\t{\n\ta\n\t{\n}")
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.OFFSET and location.shift == 4
+    assert RULE_NEARER_FUZZY not in location.rules and not location.needs_review
