@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hermetic import isolate
+
 VENDOR_LINES = "/* vendor: board quirks */\n#include <vendor/quirks.h>\n\n"
 
 
@@ -127,4 +129,5 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    isolate()
     sys.exit(main())

@@ -114,7 +114,7 @@ def vendor_region(
         high = min(len(lines), placement.start + placement.length + placement.bottom)
         return low, high, "hunk-local"
     candidates = prediction.candidates or tuple(
-        find_candidates(lines, pre, hunk.new_lines, expected_index(hunk))
+        find_candidates(lines, pre, hunk.new_lines, expected_index(hunk), section=hunk.section)
     )
     if candidates:
         best = candidates[0]
