@@ -1,0 +1,42 @@
+"""The tie fixture through apply and resolve: the proposal a person accepts puts upstream's
+line in the function the hunk header names, not in the look-alike GNU patch picks."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import main
+
+TIE = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-tie"
+FILE = "drivers/md/dm-pause.c"
+
+
+def _function_of_added_line(text: str) -> str:
+    """The definition line above the line upstream adds."""
+    lines = text.splitlines()
+    at = lines.index("\twake_up(&pc->wait);")
+    return next(line for line in reversed(lines[:at]) if line[:1].isalpha())
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_the_accepted_proposal_lands_in_the_named_function(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], merge: bool
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TIE / "tree", tree)
+    worktree = tmp_path / "worktree"
+    argv = ["apply", str(TIE / "patch.diff"), "--tree", str(tree), "--worktree", str(worktree)]
+    assert main([*argv, "--merge"] if merge else argv) == 1  # the tie is left for a person
+    capsys.readouterr()
+    assert main(["status", "--session", str(worktree)]) == 1
+    assert f"{FILE}#1" in capsys.readouterr().out
+    assert main(["resolve", f"{FILE}#1", "--accept", "--session", str(worktree)]) == 0
+    result = (worktree / FILE).read_text()
+    assert result.count("\twake_up(&pc->wait);") == 1
+    assert _function_of_added_line(result) == "static void pause_resume(struct dm_target *ti)"
+    assert "<<<<<<<" not in result
+    # GNU patch's place (the first function, nearest to the stated line) stays as it was.
+    assert (tree / FILE).read_text() == (TIE / "tree" / FILE).read_text()
