@@ -42,8 +42,10 @@ comparable from run to run of the same seed; each newer kind has a stream of its
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import hashlib
+import io
 import json
 import os
 import random
@@ -360,7 +362,8 @@ def apply_linked(
 ) -> tuple[bool, tuple[tuple[str, bool], ...] | str, str]:
     """``apply`` on a linked tree, in a worktree of its own: (whether nothing was left open,
     each hunk's (status, flag) or why it refused, what it changed in the tree or outside)."""
-    from patchsmith.workspace.apply import ApplyOptions, apply_patch  # git, worktrees: only here
+    from patchsmith.cli import main as cli_main  # git, worktrees: only for this kind
+    from patchsmith.workspace.apply import ApplyOptions, apply_patch
 
     index = index_bytes(diff.encode())
     before = fingerprint(tree), fingerprint(outside)
@@ -374,7 +377,11 @@ def apply_linked(
     else:
         verdicts = tuple((str(h.status), h.needs_review) for h in session.hunks)
         settled = not any(h.open for h in session.hunks)
-    return settled, verdicts, _changes(before, (fingerprint(tree), fingerprint(outside)))
+    changes = _changes(before, (fingerprint(tree), fingerprint(outside)))
+    # The next case's tree has the same path: its session, worktree and branch must go first.
+    with contextlib.redirect_stderr(io.StringIO()):
+        cli_main(["abort", "--session", str(worktree)])
+    return settled, verdicts, changes
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -470,10 +477,15 @@ def run_linked(
             applied, apply_verdicts, changes = apply_linked(
                 diff, tree, outside, folder / "worktree"
             )
-            if check_verdicts != apply_verdicts:
+            both_refused = str(check_verdicts).startswith("refused") and str(
+                apply_verdicts
+            ).startswith("refused")
+            if check_verdicts != apply_verdicts and not both_refused:
                 notes[
                     f"patchsmith: {shape}: check {check_verdicts} but apply {apply_verdicts}"
                 ] += 1
+            else:
+                notes[f"patchsmith: {shape}: check and apply gave the same verdicts"] += 1
             if changes:
                 notes[f"patchsmith: {shape}: apply {changes}"] += 1
             wrong = checked or applied or bool(changes)
