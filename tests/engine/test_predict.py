@@ -7,6 +7,7 @@ import difflib
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -759,3 +760,47 @@ def test_a_tie_is_never_settled_wrong_and_goes_to_the_named_function(
         if hunk.placement is not None and hunk.placement.hunk.section.startswith("int second"):
             found = enclosing_function(lines, hunk.placement.start)
             assert found is not None and found[1] == b"int second(void)\n", hunk.reason
+
+
+_LINK_SHAPES = ("file link", "folder link", "folder link out of the tree", "new file over a link")
+
+
+@given(_edits(), st.sampled_from(_LINK_SHAPES))
+@settings(max_examples=100, deadline=None)
+def test_a_diff_through_a_link_is_never_settled(
+    edit: tuple[list[str], list[str]], shape: str
+) -> None:
+    # The file the patch changes is a symlink, or lies beyond one, or the patch creates a file
+    # where the tree has a link: writing the link's target would change every path sharing it,
+    # so check never settles it (apply gives the same verdicts: tests/workspace).
+    old, new = edit
+    name = "d/f.c" if "folder" in shape else "f.c"
+    if shape == "new file over a link":
+        body = "".join(f"+{line}" for line in new)
+        diff = f"--- /dev/null\n+++ b/f.c\n@@ -0,0 +1,{len(new)} @@\n{body}" if new else ""
+    else:
+        diff = "".join(difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"))
+    if not diff:
+        return
+    index = index_bytes(diff.encode())
+    with tempfile.TemporaryDirectory() as scratch:
+        tree, outside = Path(scratch) / "tree", Path(scratch) / "outside"
+        (tree / "real").mkdir(parents=True)
+        outside.mkdir()
+        for folder in (tree / "real", outside):
+            (folder / "f.c").write_text("".join(old))
+        if shape == "folder link":
+            os.symlink("real", tree / "d")
+        elif shape == "folder link out of the tree":
+            os.symlink("../outside", tree / "d")
+        else:
+            os.symlink("real/f.c", tree / "f.c")
+        before = snapshot(Path(scratch))
+        try:
+            prediction = predict(index, index.files, tree, strip=1)
+        except TreeError:
+            return  # refused: a person is told
+        finally:
+            assert snapshot(Path(scratch)) == before
+        assert not prediction.settled
+        assert all(h.needs_review for f in prediction.files for h in f.hunks)
