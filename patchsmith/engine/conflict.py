@@ -390,8 +390,15 @@ def removal_standing(
     - more than half of the removed lines align with it, unchanged or edited by the vendor, at
       least one of them unchanged, with a context line of the hunk aligned unchanged on each
       side of them (between its context, not just somewhere);
-    - it is next to the found post-image, or in the function the hunk header names (a region
-      in another function is another place's code: the wireless ``switch`` GNU patch took).
+    - it is next to the found post-image (overlapping or touching it), or in the function the
+      hunk header names: a region in another function is another place's code (the wireless
+      ``switch`` GNU patch took), and without a function in the header a region away from the
+      found lines could be any look-alike.
+
+    Beside or over the found lines, the pre-image whole but for its removed lines, every one
+    edited by the vendor into something the hunk does not add, counts too: the file reads as
+    not applied there as much as applied (in code of a few repeating lines, a removed line
+    edited into its neighbour's twin leaves the result and the original both in the file).
 
     Removed lines the hunk adds back elsewhere (a block moved into a new function) are not
     counted: finding them proves nothing.
@@ -420,12 +427,12 @@ def removal_standing(
         lines = view.lines[first:last]
         candidate = _scored(images, first, lines)
         next_to = first <= at + len(images.post) and at <= last  # overlapping or touching
-        # Right beside the found lines (touching them, not overlapping: the found lines
-        # themselves read so when the hunk replaces a line), the pre-image whole but for what
-        # the hunk removes, edited by the vendor into something it does not add: the file reads
-        # as not applied there as much as applied.
+        # Beside or over the found lines, the pre-image whole but for what the hunk removes,
+        # edited by the vendor into something it does not add (the found lines themselves read
+        # so when the hunk replaces a line, but then with the line it adds): the file reads as
+        # not applied there as much as applied.
         whole = (
-            (first == at + len(images.post) or last == at)
+            next_to
             and len(lines) == size
             and all(lines[i] == images.pre[i] for i in context)
             and all(
@@ -440,9 +447,7 @@ def removal_standing(
             continue
         if not next_to and not in_named_function(view, hunk.section, first):
             continue
-        unchanged, edited = _standing(hunk, lines, removed)
-        if len(lines) == size:
-            unchanged, edited = max((unchanged, edited), _standing_in_place(hunk, lines, removed))
+        unchanged, edited = _standing_either_way(hunk, lines, removed)
         standing = unchanged + edited
         # An edited line counts only beside one that stands unchanged (or in the whole
         # pre-image): alone, a vendor's line between the context may be anything.
@@ -469,7 +474,7 @@ def not_applied(
     candidates, so a proposal is built on it."""
     removed = _removed_positions(hunk)
     lines = view.lines[region.line - 1 : region.line - 1 + region.length]
-    unchanged, edited = _standing(hunk, lines, removed)
+    unchanged, edited = _standing_either_way(hunk, lines, removed)
     others = [
         c
         for c in find_candidates(view, images.pre, images.post, expected, section=hunk.section)
@@ -519,7 +524,7 @@ def _removed_positions(hunk: Hunk) -> list[int]:
 
 def _aligned_region(view: FileLines, images: Images, low: int, high: int) -> tuple[int, int] | None:
     """The part of lines ``low`` to ``high`` (clipped) that aligns with the pre-image, from
-    its first aligned line to its last."""
+    its first aligned line to its last, widened by the pre-image's lines beyond them."""
     import difflib  # only an already-applied verdict gets here: not loaded for a clean run
 
     low, high = max(0, low), min(len(view), high)
@@ -552,15 +557,24 @@ def _aligned_region(view: FileLines, images: Images, low: int, high: int) -> tup
 
 
 def _scored(images: Images, first: int, lines: Sequence[bytes]) -> Candidate:
-    import difflib
+    """``lines`` (starting at 0-based ``first``) as a candidate: how much they read like the
+    pre-image and like the post-image."""
+    import difflib  # only an already-applied verdict gets here
 
     region = [normalize(line) for line in lines]
     pre = [normalize(line) for line in images.pre]
     post = [normalize(line) for line in images.post]
+    similarity = difflib.SequenceMatcher(None, pre, region, autojunk=False).ratio()
+    if len(region) == len(pre):
+        # Line by line as well: in repetitive code the longest common run can pair the lines
+        # one place off ("c a a b a" with the next "c a a b a"), and score a region that
+        # differs from the pre-image in one line as if it differed in three.
+        in_place = sum(1 for mine, theirs in zip(region, pre, strict=True) if mine == theirs)
+        similarity = max(similarity, in_place / len(pre))
     return Candidate(
         first + 1,
         len(lines),
-        difflib.SequenceMatcher(None, pre, region, autojunk=False).ratio(),
+        similarity,
         difflib.SequenceMatcher(None, post, region, autojunk=False).ratio(),
     )
 
@@ -591,6 +605,17 @@ def _standing(hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]) -> tup
                 after = after or index in context
         index += 1
     return (unchanged, edited) if before and after else (0, 0)
+
+
+def _standing_either_way(
+    hunk: Hunk, lines: Sequence[bytes], removed: Sequence[int]
+) -> tuple[int, int]:
+    """:func:`_standing`, or :func:`_standing_in_place` when ``lines`` is as long as the
+    pre-image and that finds more."""
+    found = _standing(hunk, lines, removed)
+    if len(lines) == len(hunk.old_lines):
+        found = max(found, _standing_in_place(hunk, lines, removed))
+    return found
 
 
 def _standing_in_place(

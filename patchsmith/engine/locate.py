@@ -660,17 +660,7 @@ def _judge_applicable(
             f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
             " there"
         )
-    elif (
-        images.post != images.pre
-        and (
-            at in post_hits
-            # A hunk that only removes has no post-image search (see locate_hunk): look here.
-            or (len(hunk.ops) == len(images.pre) and view.image_at(images.post, at))
-        )
-        # A hunk with less trailing than leading context ends at the end of the file (GNU
-        # patch's rule, see _edge_violation): its result reads so only if it ends there too.
-        and (images.trailing >= images.leading or at + len(images.post) == len(view))
-    ):
+    elif _reads_as_result(view, hunk, images, at, post_hits):
         # The lines here read as the hunk's result too (what it adds repeats the lines next to
         # it: "}" after "}", a blank after a blank), so the file cannot tell applied from not.
         review = True
@@ -819,6 +809,23 @@ def _weak_evidence(hunk: Hunk, post: Sequence[bytes], shift: int, elsewhere: boo
         "the post-image is only generic lines (braces, blank lines, return/goto/break) and"
         f" the hunk adds nothing distinctive: found {where}, it proves little"
     )
+
+
+def _reads_as_result(
+    view: FileLines, hunk: Hunk, images: Images, at: int, post_hits: Sequence[int]
+) -> bool:
+    """Whether the lines matched at ``at`` read as the hunk's result too (what it adds or
+    removes repeats the lines next to it), so the file cannot tell applied from not."""
+    if images.post == images.pre or not images.post:
+        return False
+    if images.trailing < images.leading:
+        # A hunk with less trailing than leading context ends at the end of the file (GNU
+        # patch's rule, see _edge_violation): so does its result, wherever it starts (removing
+        # the last of five "a" lines from a file ending in four reads as done).
+        start = len(view) - len(images.post)
+        return start >= 0 and view.image_at(images.post, start)
+    # A hunk that only removes has no post-image search (see locate_hunk): look here.
+    return at in post_hits or (len(hunk.ops) == len(images.pre) and view.image_at(images.post, at))
 
 
 def _dropped_mismatches(
