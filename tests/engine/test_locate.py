@@ -875,3 +875,13 @@ def test_a_nearer_fuzzy_place_needs_enough_lines_to_be_a_place() -> None:
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.shift == 4
     assert RULE_NEARER_FUZZY not in location.rules and not location.needs_review
+
+
+def test_removing_the_last_line_of_a_file_whose_end_already_reads_as_the_result() -> None:
+    # Upstream removes the last of five "a" lines; the vendor's file (its own line on top)
+    # ends in four. The pre-image matches at the end, and so does the result: both readings.
+    hunk = hunk_of(" \ta\n \ta\n \ta\n-\ta\n", start=2, section="")
+    file = lines("int f(void)\n\ta\n\ta\n\ta\n\ta")
+    location = locate_hunk(file, hunk)
+    assert location.status == HunkStatus.CLEAN
+    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
