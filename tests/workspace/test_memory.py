@@ -231,7 +231,7 @@ def test_a_decision_made_with_a_base_is_not_replayed_at_the_other_twin(tmp_path:
     """The issue's case: the base put the region in twin_write(); a later session without one
     is offered twin_read()'s identical lines. Nothing may be settled there."""
     tree = _twin_tree(tmp_path, "vendor")
-    patch = TWINS / "patch.diff"
+    patch = TWINS / "patch-no-function.diff"
     first = _apply(tree, patch, tmp_path / "based", base=str(TWINS / "base"))
     hunk = first.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write()
@@ -253,7 +253,7 @@ def test_a_decision_is_not_replayed_at_the_other_twin_on_a_later_commit(tmp_path
     run(repo, "init", "-q")
     run(repo, "add", "-A")
     run(repo, "commit", "-q", "-m", "vendor")
-    patch = TWINS / "patch.diff"
+    patch = TWINS / "patch-no-function.diff"
     first = _apply(repo, patch, tmp_path / "first")
     hunk = first.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 12  # twin_read()
@@ -488,3 +488,29 @@ def test_show_files_reads_many_files_in_one_batch(demo_repo: Path) -> None:
     assert found == {p: git.show_file(demo_repo, head, p) for p in paths}
     assert found["data.bin"] == b"\x00\n\nend\n\xff"
     assert found["missing.c"] is None and found["drivers"] is None
+
+
+def test_the_function_the_header_names_is_found_without_a_base(tmp_path: Path) -> None:
+    """With the header naming twin_write(), the region is there with a base or without, and on
+    the vendor's next commit too: the twin nearer to the stated line is never offered. The
+    decision made there on the first commit is the one suggested at the same function later."""
+    repo = _twin_tree(tmp_path, "vendor")
+    run(repo, "init", "-q")
+    run(repo, "add", "-A")
+    run(repo, "commit", "-q", "-m", "vendor")
+    patch = TWINS / "patch.diff"
+    based = _apply(repo, patch, tmp_path / "based", base=str(TWINS / "base"))
+    hunk = based.load().hunk(f"{TWIN}#1")
+    assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write()
+    _abort(based)
+    first = _apply(repo, patch, tmp_path / "first")
+    hunk = first.load().hunk(f"{TWIN}#1")
+    assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write(), not twin_read()
+    first.resolve(hunk.id, Resolution.UPSTREAM)
+    _abort(first)
+    shutil.copy(TWINS / "vendor-later" / TWIN, repo / TWIN)
+    run(repo, "commit", "-q", "-am", "vendor: the tuning block at the end")
+    second = _apply(repo, patch, tmp_path / "second").load()
+    hunk = second.hunk(f"{TWIN}#1")
+    assert hunk.vendor is not None and hunk.vendor.start == 15  # twin_write() again
+    assert hunk.memory_note is not None and hunk.memory_note.startswith("suggestion: upstream")
