@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from patchsmith.engine.filelines import enclosing_function
@@ -604,8 +604,23 @@ def _vendor_edits(draw: st.DrawFn) -> tuple[list[str], list[str], list[str], lis
     return old, new, vendor, expected
 
 
+def _letters(text: str) -> list[str]:
+    return [f"{letter}\n" for letter in text.split()]
+
+
 @given(_vendor_edits())
 @settings(max_examples=1000, deadline=None)
+# Found by hypothesis ("fuzzed": the hunk's first context line edited): the hunk removes the
+# file's last "b a" after three "a"; its post-image "a a a" stands at lines 1-3 of the vendor's
+# file, and it was called already applied there, unflagged, with "b a" left in the file.
+@example(
+    (
+        _letters("a a a a a a b a"),
+        _letters("a a a a a a"),
+        _letters("a a a c a a b a"),
+        _letters("a a a c a a"),
+    )
+)
 def test_an_unflagged_verdict_on_a_vendor_file_is_never_wrong(
     case: tuple[list[str], list[str], list[str], list[str]],
 ) -> None:

@@ -37,6 +37,10 @@ def test_the_accepted_proposal_lands_in_the_named_function(
     result = (worktree / FILE).read_text()
     assert result.count("\twake_up(&pc->wait);") == 1
     assert _function_of_added_line(result) == "static void pause_resume(struct dm_target *ti)"
-    assert "<<<<<<<" not in result
-    # GNU patch's place (the first function, nearest to the stated line) stays as it was.
-    assert (tree / FILE).read_text() == (TIE / "tree" / FILE).read_text()
+    # The whole file is the vendor's with the one line after pause_resume()'s unlock (line 45):
+    # pause_presuspend(), GNU patch's place nearest the stated line, is as the vendor wrote it.
+    vendor = (TIE / "tree" / FILE).read_text().splitlines(keepends=True)
+    assert vendor[44] == "\tmutex_unlock(&pc->lock);\n"
+    assert result == "".join([*vendor[:45], "\twake_up(&pc->wait);\n", *vendor[45:]])
+    # apply and resolve work in the worktree; the user's tree is never written.
+    assert (tree / FILE).read_text() == "".join(vendor)
