@@ -12,7 +12,12 @@ from patchsmith.engine.merge import (
     merge_region,
     merge_sequences,
     refine_conflicts,
+    vendor_region,
 )
+from patchsmith.engine.predict import HunkPrediction
+from patchsmith.model import HunkStatus
+from patchsmith.patchfile.hunk import parse_file
+from patchsmith.patchfile.index import index_bytes
 from patchsmith.workspace.git import merge_file
 
 
@@ -69,3 +74,46 @@ def test_has_markers_finds_what_the_marker_line_search_finds(pieces: list[bytes]
     # The fast search looks only where seven '<' or '>' are; the regex looks everywhere.
     data = b"".join(pieces)
     assert has_markers(data) == (MARKER_LINE.search(data) is not None)
+
+
+def test_the_fallback_region_of_a_tie_is_in_the_function_the_header_names() -> None:
+    # Two functions end with the same lines; upstream's hunk (for the second, as its header
+    # says) no longer matches either, and the prediction carries neither a place nor
+    # candidates: the region vendor_region falls back to must be the second function's, not
+    # the first's, which is nearer to the stated line.
+    tail = (
+        "\tmutex_lock(&d->lock);\n\td->count--;\n\tmutex_unlock(&d->lock);\n"
+        "\twake_up(&d->wait);\n}\n"
+    )
+    vendor = (
+        "static void first(struct dev *d)\n{\n\td->a = 1;\n"
+        + tail
+        + "\nstatic void second(struct dev *d)\n{\n\td->b = 2;\n"
+        + tail
+    )
+    patch = (
+        "--- a/f.c\n+++ b/f.c\n@@ -4,4 +4,5 @@ static void second(struct dev *d)\n"
+        " \tmutex_lock(&d->lock);\n-\td->count -= 1;\n+\td->count -= 2;\n"
+        " \tmutex_unlock(&d->lock);\n+\tflush(d);\n \twake_up(&d->wait);\n"
+    )
+    index = index_bytes(patch.encode())
+    (hunk,) = parse_file(index, index.files[0])
+    lines = vendor.encode().splitlines(keepends=True)
+    prediction = HunkPrediction(
+        file_number=1,
+        hunk_number=1,
+        status=HunkStatus.CONFLICT,
+        expected_line=4,
+        found_line=None,
+        offset=0,
+        fuzz=0,
+        needs_review=True,
+        reason="no safe location",
+    )
+    found = vendor_region(hunk, prediction, lines, None, None)
+    assert found is not None
+    start, end, how = found
+    assert how == "hunk-local"
+    second = lines.index(b"static void second(struct dev *d)\n")
+    assert second < start < end <= len(lines)
+    assert b"\tmutex_lock(&d->lock);\n" in lines[start:end]
