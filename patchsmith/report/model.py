@@ -739,7 +739,7 @@ class AttentionRow:
 
 @record
 class OffsetDigest:
-    """The harmless offsets, collapsed into one line: ``31 offsets, largest +30``."""
+    """The harmless offsets, collapsed into one line: ``16 offsets, largest +30``."""
 
     count: int
     largest: int
