@@ -355,3 +355,39 @@ def test_memory_that_fails_after_the_resolution_is_said_not_hidden(
     assert memory.Memory().entries() == []
     assert main(["resolve", "Makefile#1", "--undo", *session]) == 1  # and can be taken back
     assert "Makefile#1: OPEN" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "again", [["--undo"], ["--upstream"], ["--upstream", "--no-remember"]], ids=" ".join
+)
+def test_taking_back_a_remembered_resolution_needs_the_memory(
+    tree: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    again: list[str],
+) -> None:
+    """Undoing (or replacing) a remembered resolution must forget it, so a data home that
+    cannot be written refuses it, changing nothing; once --no-remember is given (or for an
+    undo) the hint no longer offers --no-remember, which cannot help: the decision is already
+    in memory."""
+    worktree = _apply(tree, tmp_path / "wt")
+    session = ["--session", str(worktree)]
+    assert main(["resolve", "Makefile#1", "--drop", "--reason", "vendor's own", *session]) == 1
+    capsys.readouterr()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    data = os.environ["XDG_DATA_HOME"]
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker / "data"))
+    assert main(["resolve", "Makefile#1", *again, *session]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the resolution memory" in err
+    if again == ["--upstream"]:  # refused before anything, as any remembering resolution
+        assert "or resolve with --no-remember" in err
+    else:
+        assert "Makefile#1's resolution is remembered there, and taking it back must" in err
+        assert "nothing was changed" in err and "--no-remember" not in err
+    monkeypatch.setenv("XDG_DATA_HOME", data)
+    assert main(["status", *session]) == 1  # dm-snap.c#3 is still open
+    assert "dropped" in capsys.readouterr().out
+    assert len(memory.Memory().entries()) == 1

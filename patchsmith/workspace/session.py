@@ -1276,7 +1276,17 @@ def _forget(store: memory.Memory, hunk: SessionHunk) -> None:
         hunk.vendor.text if hunk.vendor is not None else None,
         str(hunk.status),
     )
-    store.restore(hunk.memory_id, situation, hunk.memory_previous)
+    try:
+        store.restore(hunk.memory_id, situation, hunk.memory_previous)
+    except InputError as error:
+        # memory's own hint offers --no-remember, which cannot help here: the decision is
+        # already remembered, and keeping it after the undo would replay a decision taken back.
+        raise InputError(
+            f"{error.message}; {hunk.id}'s resolution is remembered there, and taking it back "
+            "must forget it",
+            hint="nothing was changed: make the data home writable (XDG_DATA_HOME) and run it "
+            "again",
+        ) from error
 
 
 def review_summary(hunk: SessionHunk) -> str:
