@@ -8,8 +8,6 @@ makes again, not state to recover after a power cut, and it made ``filter -o`` o
 much slower.) What is not a regular file (``/dev/stdout``, a FIFO, ``/dev/full``) cannot be
 replaced that way, and as root renaming over ``/dev/null`` would replace the device: it is
 written in place. Every failure is an :class:`~patchsmith.errors.OutputError` naming the file.
-
-Depends on :mod:`patchsmith.errors` only.
 """
 
 from __future__ import annotations

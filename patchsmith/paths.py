@@ -8,8 +8,6 @@ the CLI's boundary as such, the path-shaped ones would count as internal errors,
 they cannot be told from a bug. So the code that opens a user's path turns the ``OSError`` into
 an :class:`~patchsmith.errors.InputError` here, with a reason a person can act on (which part of
 the path is a file, which folder is missing) and a hint.
-
-Depends on :mod:`patchsmith.errors` only.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ cost 8% of its wall time (256 ms against 238 ms on Debian's 6.1.180→6.1.187 up
 40 runs each; ``benchmarks/bench_check.py`` measures the command).
 
 Change a record with :func:`dataclasses.replace`, as for a frozen dataclass.
-
-Depends on nothing but the standard library.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ Importing :mod:`typing` costs about 1.6 ms of every command's start-up, and ``fi
 own decorators; at run time ``overload`` returns its function (the last definition of an
 overloaded function is the one that runs) and ``dataclass_transform`` returns a decorator that
 changes nothing.
-
-Depends on nothing.
 """
 
 TYPE_CHECKING = False

@@ -1,7 +1,7 @@
 """Helpers shared by the subcommands: reading patches, selection options, output streams.
 
-Only CLI modules import this. It turns argparse namespaces into library calls and library results
-into text; it holds no domain logic of its own.
+It turns argparse namespaces into library calls and library results into text; it holds no
+domain logic of its own.
 """
 
 from __future__ import annotations

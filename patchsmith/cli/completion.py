@@ -7,7 +7,7 @@ where bash-completion and zsh look (``share/bash-completion/completions/patchsmi
 ``share/zsh/site-functions/_patchsmith``); this command prints them for a shell that does not
 look there (``eval "$(patchsmith completion bash)"``).
 
-Only the CLI and the build hook use this module; it reads the parser and imports nothing else.
+Only the CLI and the build hook (``setup.py``) use this module; it reads the parser, nothing else.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 reads it from a checkout). Every subcommand gets a section with its usage, description, options
 by group and examples, so the page says what ``--help`` says, and cannot fall behind it.
 
-Only the CLI and the build hook use this module; it reads the parser and imports nothing else.
+Only the CLI and the build hook (``setup.py``) use this module; it reads the parser, nothing else.
 """
 
 from __future__ import annotations

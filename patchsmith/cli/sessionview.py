@@ -1,7 +1,7 @@
 """Helpers the session commands share (apply, status, resolve, abort, finish).
 
 Finding the session from ``--session`` or the current directory, and rendering a session as the
-status table users see. Only CLI modules import this; it holds no domain logic.
+status table users see. It holds no domain logic.
 """
 
 from __future__ import annotations

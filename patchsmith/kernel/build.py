@@ -22,8 +22,6 @@ With a key (``sign_key``/``sign_cert``) every built module is signed afterwards 
 directory's own ``scripts/sign-file``, as ``modules_install`` would sign it
 (:mod:`patchsmith.kernel.signing`). Out of tree the key is checked before make runs; in the tree,
 ``sign-file`` exists only once the tree is prepared, so it is checked after.
-
-Depends on :mod:`patchsmith.kernel.signing` and :mod:`patchsmith.errors` (and runs ``make``).
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ Everything is read through :class:`patchsmith.kernel.kbuild.TreeFiles`, so a pat
 hunks, new files and ``#include`` lines count (the tree as the patch leaves it), and nothing
 depends on the current directory or on which other paths were asked about first.
 
-Depends on :mod:`patchsmith.kernel.kbuild` and :mod:`patchsmith.kernel.config`; never on the
-patch reader, the engine or any front end.
+The patch itself is never read here: what it changes reaches the classifier as the
+:class:`~patchsmith.kernel.kbuild.TreeFiles` it is given (:mod:`patchsmith.kernel.patched`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ Kbuild sees the config through ``include/config/auto.conf``, where options that 
 absent: :meth:`KernelConfig.make_value` gives that view (an empty string for n and unset), which is
 what the Makefile evaluator in :mod:`patchsmith.kernel.kbuild` substitutes for ``$(CONFIG_X)``.
 
-Depends on :mod:`patchsmith.errors`, :mod:`patchsmith.paths` and the input reader of
-:mod:`patchsmith.patchfile.source` (decompression with a size limit).
+A compressed config is decompressed by the patch reader (:mod:`patchsmith.patchfile.source`), with
+the size limit a patch has.
 """
 
 from __future__ import annotations

@@ -22,8 +22,7 @@ replace the loaded modules of the running kernel with the same checks and the sa
 fails the installation over a reload: when a module is in use, or does not load, it says so and
 the new files wait for the next boot.
 
-Depends on :mod:`patchsmith.kernel.package`, :mod:`patchsmith.kernel.signing` and
-:mod:`patchsmith.errors` (and runs ``dpkg-deb``).
+The package is built by ``dpkg-deb``.
 """
 
 from __future__ import annotations

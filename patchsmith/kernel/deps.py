@@ -23,9 +23,6 @@ decide in seconds:
 Warnings are numbered in the order they are listed (by their first kept file), so a person can
 acknowledge one (``resolve --ack-warning N``); :attr:`DependencyWarning.key` identifies a
 warning across runs of the same selection.
-
-Depends on :mod:`patchsmith.kernel.csyntax`, :mod:`patchsmith.kernel.classify` and the parsed
-hunk type; never on the engine or a front end.
 """
 
 from __future__ import annotations

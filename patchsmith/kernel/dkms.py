@@ -26,9 +26,6 @@ replacing the in-tree module is the point here. The Debian package of the tree s
 DKMS itself reads to skip that comparison for a named module; with a bare tree, pass ``--force``
 to ``dkms install``. Signing is DKMS's business on the target (its MOK key, ``mok_signing_key`` in
 ``/etc/dkms/framework.conf``): a private key never goes into a package.
-
-Depends on :mod:`patchsmith.kernel.debian`, :mod:`patchsmith.kernel.package` and
-:mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

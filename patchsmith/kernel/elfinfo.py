@@ -21,8 +21,8 @@ The kernel looks only at the end of the file, so :func:`find_signature` does too
 string elsewhere (in a module's ``.rodata``, say) is not a signature. A compressed module is
 signed before it is compressed, so the signature is read from the decompressed bytes.
 
-Depends on pyelftools, :mod:`patchsmith.errors`, :mod:`patchsmith.paths` and the input reader
-of :mod:`patchsmith.patchfile.source` (decompression with a size limit).
+The ELF is read with pyelftools; a compressed module is decompressed by the patch reader
+(:mod:`patchsmith.patchfile.source`), with the size limit a patch has.
 """
 
 from __future__ import annotations

@@ -29,8 +29,6 @@ What is read comes from a :class:`TreeFiles`: the tree on disk, or the tree as a
 A Kbuild file this evaluator cannot make sense of (unreadable, binary, an ``endif`` too many, an
 unterminated ``$(``) is not an error: its :attr:`KbuildFile.problem` says what is wrong and the
 classifier reports the files that depend on it as unknown. Only a missing tree raises.
-
-Depends on :mod:`patchsmith.kernel.config` and :mod:`patchsmith.errors` only.
 """
 
 from __future__ import annotations

@@ -27,9 +27,6 @@ kernel package's files: removing the fix is deleting it and running depmod.
 The install script is :data:`INSTALL_SCRIPT` with the release and module list filled in, and
 :data:`RELOAD_FUNCTIONS` (the safe unload and reload, shared with the Debian package's maintainer
 scripts in :mod:`patchsmith.kernel.debian`) pasted in. What it does is described at its top.
-
-Depends on :mod:`patchsmith.kernel.elfinfo`, :mod:`patchsmith.kernel.signing` and
-:mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

@@ -12,8 +12,7 @@ else the nearest exact match): the vendor tree may differ from upstream's, and a
 with fuzz would make a guessed class. A hunk that does not apply is noted on the file
 (:attr:`PatchedFile.problem`) and the file is read with the hunks that did.
 
-Depends on :mod:`patchsmith.kernel.kbuild` (the :class:`TreeFiles` it fills) and the patch reader;
-never on the engine or a front end.
+What it makes is the classifier's :class:`~patchsmith.kernel.kbuild.TreeFiles`.
 """
 
 from __future__ import annotations

@@ -26,9 +26,6 @@ Signatures are checked too (:func:`_check_signing`): whether the target refuses 
 target's kernel command line and Secure Boot state), whether its own modules are signed, and, with
 a key, whether that key can sign for it. The check fails when the target refuses unsigned modules
 or may (Secure Boot not known) and no usable key was given, and says how to make and enroll one.
-
-Depends on :mod:`patchsmith.kernel.config`, :mod:`patchsmith.kernel.elfinfo`,
-:mod:`patchsmith.kernel.signing` and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ classifies each tree path on demand (so only the Makefiles on the patch's paths 
 remembers every answer for ``ls``, ``--explain`` and reports. :func:`selection_warnings` turns a
 finished selection into the dependency and built-in-header warnings of
 :mod:`patchsmith.kernel.deps`.
-
-Depends on the kernel package and the patch reader; never on the engine, workspace or front ends.
 """
 
 from __future__ import annotations

@@ -20,8 +20,7 @@ Whether the target refuses unsigned modules is decided by facts, never assumed
   with Secure Boot, which only the target knows (``mokutil --sb-state``);
 * ``CONFIG_MODULE_SIG`` unset: signatures are not checked at all.
 
-Depends on :mod:`patchsmith.kernel.config`, :mod:`patchsmith.kernel.elfinfo` and
-:mod:`patchsmith.errors` (and runs ``sign-file`` and ``openssl``).
+It runs ``sign-file`` and ``openssl``.
 """
 
 from __future__ import annotations

@@ -5,9 +5,6 @@ reference to the bytes. The scanner (:mod:`patchsmith.patchfile.scan`) makes the
 (:mod:`patchsmith.patchfile.index`) hands them out, and the index needs the scanner: the records
 are in a module of their own so that both import them and the imports form no cycle. Everyone
 else imports them from :mod:`patchsmith.patchfile.index`, which re-exports them.
-
-Depends on :mod:`patchsmith.record` only. It must not import the scanner or the index (that
-would be a cycle), nor anything outside :mod:`patchsmith.patchfile` but the record helper.
 """
 
 from __future__ import annotations

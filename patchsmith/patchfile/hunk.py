@@ -10,8 +10,6 @@ that this reader agrees with unidiff line for line on ordinary patches. Context-
 ``.rej`` files, ``diff -c``) are read here too: whatthepatch 1.0.7 drops an added line at the end of
 a context hunk (``fixtures/patches/context_format.diff`` shows it), and losing a line is the one
 thing this module must never do; a test cross-checks whatthepatch where it does read correctly.
-
-Depends on :mod:`patchsmith.patchfile.index` and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

@@ -21,11 +21,6 @@ The imports point one way, so there is no cycle: :mod:`~patchsmith.patchfile.nam
 scanner, and this module all of them. :class:`PatchIndex` stays here rather than with the
 records because :meth:`PatchIndex.trailer` asks whether its files are a :class:`LazyFiles`,
 and :class:`LazyFiles` needs the scanner (it makes the scanner's :class:`LazyHunks`).
-
-Depends on :mod:`patchsmith.errors`, :mod:`patchsmith.record`, :mod:`patchsmith.patchfile.source`
-and the modules of :mod:`patchsmith.patchfile` named above. It must not import
-:mod:`patchsmith.patchfile.hunk` or :mod:`patchsmith.patchfile.select` (they import this module),
-nor the engine, kernel, workspace, reports or CLI: :mod:`patchsmith.patchfile` never imports them.
 """
 
 from __future__ import annotations

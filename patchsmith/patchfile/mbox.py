@@ -3,11 +3,6 @@
 Once the scanner has found the file diffs of an input, :func:`_mails` looks for mail headers
 (``From <hash> <date>``, then ``Subject:``, ``From:``, ``Date:``) in the text between them, and
 the index (:mod:`patchsmith.patchfile.index`) assigns each file diff the mail it follows.
-
-Depends on :mod:`patchsmith.patchfile.entries` (:class:`Mail`), :mod:`patchsmith.patchfile.scan`
-(line numbers) and :mod:`patchsmith.patchfile.source` only. It must not import
-:mod:`patchsmith.patchfile.index` (which imports this module), nor anything outside
-:mod:`patchsmith.patchfile`.
 """
 
 from __future__ import annotations

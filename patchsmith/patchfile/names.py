@@ -10,8 +10,6 @@ The scanner (:mod:`patchsmith.patchfile.scan`), the index's lazy file list
 (:mod:`patchsmith.patchfile.index`) and selection (:mod:`patchsmith.patchfile.select`) all use
 these, so this module sits below all of them. The underscore names are private to
 :mod:`patchsmith.patchfile`, not to this module.
-
-Depends on the standard library only; it must not import anything from :mod:`patchsmith`.
 """
 
 from __future__ import annotations

@@ -4,8 +4,6 @@ What ``patch`` 2.7 writes is what people and tools (wiggle, quilt, editors' reje
 read, so a hunk is written here byte for byte as ``patch`` would: the header's line numbers
 shifted by what was applied above it, removed lines before added ones in each change, the
 function name after ``@@`` and ``\\ No newline at end of file`` markers kept.
-
-Depends on :mod:`patchsmith.patchfile.hunk` only.
 """
 
 from __future__ import annotations

@@ -20,11 +20,6 @@ The underscore names are private to :mod:`patchsmith.patchfile`, not to this mod
 
 The scanner's loops run once per hunk on 40 MB patches: every name they use is a global of this
 module (``from ... import name``), never an attribute looked up through another module.
-
-Depends on :mod:`patchsmith.errors`, :mod:`patchsmith.patchfile.source`,
-:mod:`patchsmith.patchfile.entries` and :mod:`patchsmith.patchfile.names` only. It must not
-import :mod:`patchsmith.patchfile.index` or :mod:`patchsmith.patchfile.mbox` (they import this
-module), nor anything outside :mod:`patchsmith.patchfile`.
 """
 
 from __future__ import annotations

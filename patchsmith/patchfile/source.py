@@ -4,9 +4,9 @@ Compression is detected from magic bytes, never from the file name, so ``patch-2
 a ``.gz`` renamed ``.diff`` and a plain patch all read the same way. Every input is returned as the
 exact decompressed bytes: nothing is decoded, normalised or re-encoded here.
 
-Depends only on :mod:`patchsmith.errors` and on the optional ``zstandard`` package. The
-decompressors and :mod:`pathlib` are imported only when an input needs them: ``filter`` on a
-plain patch file is a short-lived process, and their imports were a tenth of its start-up.
+The decompressors (``zstandard`` among them) and :mod:`pathlib` are imported only when an input
+needs them: ``filter`` on a plain patch file is a short-lived process, and their imports were a
+tenth of its start-up.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ and a diffstat.
 Evidence (the three diffs) is gathered only for hunks that were not plainly clean, so a report of
 a 3,500-hunk stable patch reads a few dozen regions, not the whole tree.
 
-Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.kernel` (types
-only) and :mod:`patchsmith.report.model`; never on a renderer or a front end.
+Its sources are the engine's prediction, the session (with what ``apply`` recorded and the line
+maps of :mod:`patchsmith.workspace.lines`) and the kernel package's classes, warnings and build
+result; the renderers see only the :class:`~patchsmith.report.model.Report` made here.
 """
 
 from __future__ import annotations

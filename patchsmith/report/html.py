@@ -9,8 +9,7 @@ default (the browser lays out only the summary lines), only hunks that were not 
 carry diffs, and each of those is highlighted once per side by Pygments and shown side by side.
 Left-out files are a compact list per rule, not one block each.
 
-Depends on :mod:`patchsmith.report.model`, :mod:`patchsmith.report.markdown` (the diffstat text)
-and Pygments.
+The diffstat text is :mod:`patchsmith.report.markdown`'s; code is highlighted by Pygments.
 """
 
 from __future__ import annotations

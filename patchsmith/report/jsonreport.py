@@ -6,8 +6,6 @@ Field names are those of ``check --json`` (``patchsmith.check/1``) where the sam
 reads the other. Every key is always present (``null`` when it does not apply) so consumers never
 need ``get`` with a default. Diffs are unified text (``@@`` header and lines), as ``patch`` and
 every review tool read them.
-
-Depends on :mod:`patchsmith.report.model` only.
 """
 
 from __future__ import annotations

@@ -8,8 +8,6 @@ upstream's hunk, the vendor's region and the result.
 Text from the patch and the tree is never trusted to be plain: code spans and fences are made
 longer than any backtick run inside them, table cells escape ``|``, and text inside HTML tags is
 HTML-escaped, so a hunk containing backticks or ``</details>`` cannot break the layout.
-
-Depends on :mod:`patchsmith.report.model` only.
 """
 
 from __future__ import annotations

@@ -9,8 +9,6 @@ Field names follow ``check --json`` (``patchsmith.check/1``) and ``status --json
 same thing is meant: a file has ``path``, ``entry``, ``kind``, ``status``, ``needs_review``,
 ``reason``; a hunk has ``index``, ``status``, ``expected_line``, ``found_line``, ``offset``,
 ``fuzz``, ``needs_review``, ``reason``.
-
-Depends on :mod:`patchsmith.model` only; never on a renderer, the CLI or the TUI.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
 """One entry point for front ends: a report model, or a prediction, to text in a format.
 
 Renderers are imported on demand, so ``check --report json`` never loads Pygments.
-
-Depends on the rest of :mod:`patchsmith.report`.
 """
 
 from __future__ import annotations

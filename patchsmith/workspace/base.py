@@ -11,9 +11,6 @@ whole in memory, and refused once it decompresses past the size limit a compress
 (``--max-size`` raises it), so a small file that expands without end is a bad input, not an
 exhausted machine. What :class:`VanillaBase` is given is checked when it is made, before apply
 creates anything: a path that is missing, unreadable or not a tar archive is bad input (exit 2).
-
-Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.engine.tree`,
-:mod:`patchsmith.patchfile.source`, :mod:`patchsmith.paths` and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

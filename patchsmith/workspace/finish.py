@@ -26,9 +26,6 @@ A named output (``-o``) is checked before anything is committed and written whol
 (:mod:`patchsmith.output`): a folder, a missing folder or a read-only place is refused up front,
 a full disk leaves no temporary file, and the session is marked finished only once the patch
 is written.
-
-Depends on the other workspace modules, :mod:`patchsmith.patchfile` (to read git's diff) and
-:mod:`patchsmith.output`.
 """
 
 from __future__ import annotations

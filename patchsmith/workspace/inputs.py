@@ -9,8 +9,7 @@ would type them, the strip level, each file diff's decision and reason, the Kbui
 rule gave it, the mail or series member each diff came from) and reads the config once for its
 SHA-256. The session keeps it (:attr:`Session.inputs <patchsmith.workspace.session.Session>`).
 
-Depends on :mod:`patchsmith.patchfile` and :mod:`patchsmith.kernel.selection` (to recognise the
-Kbuild class rule); never on the session, the report or the CLI.
+The session imports this module, so it never imports the session.
 """
 
 from __future__ import annotations

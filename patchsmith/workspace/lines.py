@@ -9,9 +9,6 @@ added above it. Reports and the description ``finish`` writes speak the vendor t
 
 :class:`~patchsmith.workspace.view.LineMap` (the TUI's evidence view uses it per file) does the
 mapping; :func:`line_maps` reads every file's in one ``git diff``, and says when it cannot.
-
-Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.workspace.view` and
-:mod:`patchsmith.patchfile.index` (to read git's diff, quoted names included).
 """
 
 from __future__ import annotations

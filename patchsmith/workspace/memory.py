@@ -20,10 +20,8 @@ confirms it (or ``apply --trust-memory`` says so up front).
 
 This module needs a small record of a hunk (:class:`Situation`) and of a decision
 (:class:`Decision`), never the session's classes: :mod:`patchsmith.workspace.session` imports it,
-not the other way round. Depends on :mod:`patchsmith.workspace.git` (the data directory, the
-ancestry of a commit), :func:`patchsmith.engine.filelines.enclosing_function`, the model and the
-errors. Records are JSON files written atomically; an unreadable one is skipped, never a reason
-to stop.
+not the other way round. Records are JSON files written atomically; an unreadable one is
+skipped, never a reason to stop.
 """
 
 from __future__ import annotations

@@ -16,8 +16,6 @@ that died during setup: the next ``apply`` or ``abort`` removes exactly what it 
 
 The lock and the intent live in ``<git common dir>/patchsmith/`` for a git tree and beside the
 repository patchsmith keeps for a plain tree (``$XDG_DATA_HOME/patchsmith/trees/<key>/``).
-
-Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.errors` and :mod:`patchsmith.record`.
 """
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ screen), from the session's git objects, never from the vendor's tree itself:
   rather than shown at a wrong place;
 * the worktree's line (where the result is now) is given separately and named as such.
 
-Depends on :mod:`patchsmith.workspace.git`, :mod:`patchsmith.workspace.session` (its types and
-region search) and :func:`patchsmith.engine.filelines.enclosing_function`. Never writes.
+Nothing here writes.
 """
 
 from __future__ import annotations
