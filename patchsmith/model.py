@@ -1,7 +1,7 @@
 """Domain types shared by every stage: statuses, resolutions and their vocabulary.
 
-The names here are the ones users see in tables, JSON, the TUI and reports (see DESIGN.md), so
-they are defined once. This module depends on nothing else in patchsmith.
+The names here are the ones users see in tables, JSON, the TUI and reports, so they are defined
+once (docs/DESIGN.md, "Status vocabulary", says where each is decided).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class Resolution(enum.StrEnum):
 
 
 class ExitCode(enum.IntEnum):
-    """The process exit codes of the command line (DESIGN.md)."""
+    """The process exit codes of the command line (docs/DESIGN.md, "Exit codes")."""
 
     OK = 0
     ATTENTION = 1

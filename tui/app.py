@@ -80,7 +80,8 @@ def make_app(
 
 
 def run(session_path: Path | None = None) -> int:
-    """Run the TUI in this terminal; the exit code follows DESIGN.md (0 when nothing is left)."""
+    """Run the TUI in this terminal; the exit code is the CLI's (docs/DESIGN.md, "Exit codes"):
+    0 when nothing is left."""
     app = make_app(session_path)
     result = app.run()
     if app.return_code is not None:

@@ -29,7 +29,7 @@ class HunkView:
     path: str
     """Path in the tree: picks the syntax highlighter and groups the list."""
     status: HunkStatus
-    """The predicted status (DESIGN.md vocabulary), shown as a badge."""
+    """The predicted status (docs/DESIGN.md, "Status vocabulary"), shown as a badge."""
     needs_review: bool
     """True when a person must decide even though the hunk has a place (fuzz, far offset…)."""
     is_open: bool

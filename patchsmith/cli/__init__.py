@@ -1,11 +1,12 @@
 """The command line: one error boundary, one module per subcommand.
 
 Each subcommand module has ``add_parser(subparsers)`` and ``run(args) -> int``; this module wires
-them up and maps errors to exit codes in one place (DESIGN.md): 0 nothing left to do, 1 conflicts or
-review items remain, 2 bad usage or bad input, 3 internal error, 130 interrupted. A traceback is
-shown only with ``--debug``.
+them up and maps errors to exit codes in one place (docs/DESIGN.md, "Exit codes"): 0 nothing left
+to do, 1 conflicts or review items remain, 2 bad usage or bad input, 3 internal error, 130
+interrupted, 141 the reader of standard output went away. A traceback is shown only with
+``--debug``.
 
-The CLI is the only place that prints. It imports the library; the library never imports it.
+The CLI is the only place that prints.
 """
 
 from __future__ import annotations

@@ -137,7 +137,7 @@ class SessionHunk:
     number: int
     """The hunk's number within its file diff (``--hunks`` numbering)."""
     status: HunkStatus
-    """The engine's verdict (DESIGN.md's vocabulary)."""
+    """The engine's verdict (docs/DESIGN.md, "Status vocabulary")."""
     needs_review: bool
     reason: str
     """Why the engine gave this status or flag."""

@@ -1,8 +1,9 @@
 """The hunk list: one entry per hunk with its status badge and resolution.
 
 An ``OptionList`` (a Line-API widget) so a session of hundreds of hunks opens at once; each entry
-is two lines: the hunk id, then the status badge (DESIGN.md vocabulary) and what was decided.
-Selecting an entry is reported by ``OptionList.OptionHighlighted``; the screen reacts to it.
+is two lines: the hunk id, then the status badge (docs/DESIGN.md, "Status vocabulary") and what
+was decided. Selecting an entry is reported by ``OptionList.OptionHighlighted``; the screen reacts
+to it.
 
 Depends on Textual, Rich and :mod:`patchsmith_tui.model`.
 """
