@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+from tests.support.paths import FIXTURES
 
 
 def args(case: str, *extra: str) -> list[str]:

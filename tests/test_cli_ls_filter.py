@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 
 def test_ls_table(capsys: pytest.CaptureFixture[str]) -> None:

@@ -15,10 +15,9 @@ import pytest
 
 from patchsmith.cli import COMMANDS, main
 from patchsmith.workspace import memory
-from tests.workspace.conftest import DEMO, DEMO_PATCH
+from tests.support.paths import DEMO, DEMO_PATCH
 
 SNAP = "drivers/md/dm-snap.c#3"
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

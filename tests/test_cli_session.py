@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.conftest import FIXTURES
-from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
+from tests.support.paths import DEMO, DEMO_PATCH, FIXTURES
+from tests.support.trees import fingerprint
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from patchsmith.kernel.elfinfo import read_module
 from patchsmith.patchfile import source as source_module
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
 from tests.kernel.test_preflight import _headers_dir
-from tests.workspace.conftest import DEMO, DEMO_PATCH
+from tests.support.paths import DEMO, DEMO_PATCH
 
 MiB = 1 << 20
 CONFIG = DEMO / "config"

@@ -9,9 +9,9 @@ without its citations, or a citation of a design document outside the repository
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import REPO
+
 DESIGN = REPO / "docs" / "DESIGN.md"
 CITING = ("patchsmith", "tui")
 SUFFIXES = (".py", ".json", ".tcss")

@@ -26,9 +26,7 @@ from patchsmith.errors import OutputError
 from patchsmith.output import write_output
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
 from tests.kernel.test_preflight import _headers_dir
-from tests.workspace.conftest import DEMO, DEMO_PATCH
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import DEMO, DEMO_PATCH, REPO
 
 
 def run(

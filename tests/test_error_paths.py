@@ -31,9 +31,8 @@ import pytest
 
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
 from tests.kernel.test_preflight import _headers_dir
-from tests.workspace.conftest import DEMO, DEMO_PATCH, git
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.trees import git
 
 # --- what each kind of bad path is ---------------------------------------------------------------
 
@@ -627,7 +626,7 @@ def test_a_refused_worktree_leaves_no_branch_worktree_or_intent(
 ) -> None:
     from patchsmith.cli import main
     from patchsmith.workspace import git as git_module
-    from tests.workspace.conftest import fingerprint
+    from tests.support.trees import fingerprint
 
     tree = tmp_path / "vendor"
     shutil.copytree(DEMO / "vendor", tree, symlinks=True)

@@ -12,8 +12,8 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.workspace import git, memory
-from tests.conftest import SENTINEL_KEY, XDG, written_under
-from tests.workspace.conftest import DEMO
+from tests.support.home import SENTINEL_KEY, XDG, written_under
+from tests.support.paths import DEMO
 
 
 def test_each_test_has_a_home_of_its_own(hermetic: Path, request: pytest.FixtureRequest) -> None:

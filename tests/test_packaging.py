@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.paths import REPO
+
 DEMO = REPO / "fixtures" / "demo"
 TUI_IMPORT_NAME = "patchsmith_tui"
 """The tui/ folder installs under this name (pyproject's ``[tool.setuptools.package-dir]``)."""

@@ -12,7 +12,7 @@ import pytest
 from patchsmith.cli import demo_scenario
 from patchsmith.cli.demo_scenario import ARCHIVE, ENTRIES, copy_scenario, write_archive
 from patchsmith.errors import InputError
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 DEMO = FIXTURES / "demo"
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from patchsmith.cli import main
-from tests.conftest import FIXTURES, PATCHES
+from tests.support.paths import FIXTURES, PATCHES
 
 
 def ls_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.paths import REPO
+
 CACHE = REPO / ".cache" / "patchutils"
 OTHER_TOOLS = ("lsdiff", "grepdiff", "interdiff")
 """patchutils' other programs some filterdiff tests call; the system's are used."""

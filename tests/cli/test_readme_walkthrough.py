@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, REPO
 from tests.kernel.real_tools import HEADERS
+from tests.support.paths import FIXTURES, REPO
 
 VENV = Path(sys.prefix)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.conftest import FIXTURES, PATCHES, REPO
+from tests.support.paths import FIXTURES, PATCHES, REPO
 
 GIT_BASIC = PATCHES / "git_basic.diff"
 

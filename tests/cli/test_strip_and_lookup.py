@@ -19,7 +19,7 @@ from patchsmith.cli.manpage import subcommands
 from patchsmith.engine.lookup import diagnose
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.source import read_source
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 DEMO = FIXTURES / "demo"
 PATCH = DEMO / "patch-6.1.999.diff"

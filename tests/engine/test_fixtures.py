@@ -20,8 +20,8 @@ from patchsmith.cli import main
 from patchsmith.engine.predict import predict
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.source import read_sources
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CASES = sorted(p for p in FIXTURES.glob("check-*") if p.is_dir())
 
 

@@ -31,7 +31,6 @@ from patchsmith.kernel.build import (
 from patchsmith.kernel.elfinfo import find_signature
 from patchsmith.kernel.package import package_modules, read_manifest
 from patchsmith.kernel.preflight import run_preflight
-from tests.conftest import FIXTURES
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
 from tests.kernel.real_tools import (
     HEADERS,
@@ -41,6 +40,7 @@ from tests.kernel.real_tools import (
     signing_headers,
     throwaway_key,
 )
+from tests.support.paths import FIXTURES
 
 
 class FakeSession:

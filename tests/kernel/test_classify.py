@@ -11,8 +11,8 @@ from patchsmith.kernel.classify import Classification, FileClass, classify
 from patchsmith.kernel.config import load_config, parse_config
 from patchsmith.kernel.kbuild import KbuildTree
 from patchsmith.patchfile.index import index_bytes
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TREE = FIXTURES / "kernel-tree"
 
 

@@ -22,7 +22,7 @@ from patchsmith.kernel.deps import (
 from patchsmith.kernel.kbuild import KbuildTree
 from patchsmith.patchfile.hunk import Hunk, HunkLine, parse_file
 from patchsmith.patchfile.index import index_bytes
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 
 def fixture_hunks() -> dict[str, list[PatchHunk]]:

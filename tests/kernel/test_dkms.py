@@ -35,9 +35,9 @@ from patchsmith.kernel.dkms import (
 )
 from patchsmith.kernel.elfinfo import read_module
 from patchsmith.kernel.package import Provenance
-from tests.conftest import FIXTURES
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
 from tests.kernel.real_tools import HEADERS, SIGN_FILE, modinfo_field, throwaway_key, tool
+from tests.support.paths import FIXTURES
 
 RELEASE = "6.1.0-56-cloud-amd64"
 MAINTAINER = "Jane Admin <jane@example.org>"

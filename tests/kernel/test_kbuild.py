@@ -9,8 +9,8 @@ import pytest
 from patchsmith.errors import TreeError
 from patchsmith.kernel.config import load_config, parse_config
 from patchsmith.kernel.kbuild import KbuildTree, split_list_name
+from tests.support.paths import FIXTURES
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 TREE = FIXTURES / "kernel-tree"
 
 

@@ -22,7 +22,7 @@ from patchsmith.kernel.kbuild import KbuildTree
 from patchsmith.kernel.patched import patched_tree
 from patchsmith.kernel.selection import Classifier
 from patchsmith.patchfile.index import index_bytes
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 TREE = FIXTURES / "kernel-tree-paths"
 CONFIG = FIXTURES / "kernel-tree-paths.config"

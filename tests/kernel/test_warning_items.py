@@ -20,7 +20,7 @@ import pytest
 from patchsmith.cli import main
 from patchsmith.workspace import git
 from patchsmith.workspace.session import SessionStore, session_path
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 BUILD_TREE = FIXTURES / "kernel-tree-build"
 BUILD_CONFIG = str(FIXTURES / "kernel-tree-build.config")

@@ -31,7 +31,7 @@ from patchsmith.patchfile.hunk import parse_file
 from patchsmith.patchfile.index import DiffFormat, PatchIndex, index_sources
 from patchsmith.patchfile.select import Selection, render, select
 from patchsmith.patchfile.source import PatchSource, decompress
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 FIXTURES = sorted(
     path

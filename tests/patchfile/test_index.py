@@ -8,7 +8,7 @@ from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.hunk import parse_file
 from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
 from patchsmith.patchfile.source import PatchSource, read_source
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 
 def load(name: str) -> PatchIndex:

@@ -28,7 +28,7 @@ from patchsmith.patchfile import scan
 from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
 from patchsmith.patchfile.select import Selection, render, select
 from patchsmith.patchfile.source import PatchSource
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 FILTERDIFF = shutil.which("filterdiff")
 needs_filterdiff = pytest.mark.skipif(FILTERDIFF is None, reason="patchutils is not installed")

@@ -23,7 +23,7 @@ from patchsmith.patchfile.select import (
     strip_components,
 )
 from patchsmith.patchfile.source import PatchSource, read_source
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 
 def load(name: str) -> PatchIndex:

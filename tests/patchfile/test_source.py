@@ -19,7 +19,7 @@ import zstandard
 from patchsmith.errors import InputError
 from patchsmith.patchfile import source as source_module
 from patchsmith.patchfile.source import decompress, read_source, size_limit
-from tests.conftest import PATCHES
+from tests.support.paths import PATCHES
 
 PLAIN = (PATCHES / "git_basic.diff").read_bytes()
 

@@ -39,7 +39,7 @@ from patchsmith.workspace.session import (
     SessionStore,
     SessionWarning,
 )
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 PATHS = ("drivers/md/dm-a.c", "drivers/md/dm-b.c")
 ORIGINAL = b"int a;\nint b;\nint c;\n"

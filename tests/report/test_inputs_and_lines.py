@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from patchsmith.cli import main
 from patchsmith.workspace.lines import line_maps
 from patchsmith.workspace.session import SessionStore
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 DEMO = FIXTURES / "demo"
 

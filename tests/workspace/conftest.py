@@ -1,42 +1,18 @@
-"""Shared setup for the workspace tests: trees copied from fixtures, and a tree fingerprint."""
+"""Fixtures of the workspace tests: the demo vendor tree as a plain folder and as a repository."""
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parent.parent.parent / "fixtures"
-DEMO = FIXTURES / "demo"
-DEMO_PATCH = DEMO / "patch-6.1.999.diff"
-
-
-def fingerprint(root: Path) -> dict[str, tuple[int, str]]:
-    """Every file, link and directory under ``root`` with its mode and content hash."""
-    found: dict[str, tuple[int, str]] = {}
-    for directory, subdirs, files in os.walk(root):
-        for name in subdirs + files:
-            path = os.path.join(directory, name)
-            info = os.lstat(path)
-            if os.path.islink(path):
-                digest = "link:" + os.readlink(path)
-            elif os.path.isfile(path):
-                digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-            else:
-                digest = "dir"
-            found[os.path.relpath(path, root)] = (info.st_mode, digest)
-    return found
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_DIR")}
-    return subprocess.run(
-        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True, env=env
-    ).stdout
+# Still imported from here by tests not yet moved to tests.support; they go once none is left.
+from tests.support.paths import DEMO, DEMO_PATCH, FIXTURES  # noqa: F401
+from tests.support.trees import (
+    fingerprint,  # noqa: F401
+    git,
+)
 
 
 @pytest.fixture

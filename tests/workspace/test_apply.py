@@ -26,10 +26,9 @@ from patchsmith.workspace.apply import (
 )
 from patchsmith.workspace.finish import finish_session
 from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
-from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
-from tests.workspace.conftest import git as run_git
-
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.trees import fingerprint
+from tests.support.trees import git as run_git
 
 
 def _apply(tree: Path, **options: object) -> tuple[SessionStore, object]:

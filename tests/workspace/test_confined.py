@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from patchsmith.errors import TreeError
 from patchsmith.workspace import confined
-from tests.workspace.conftest import fingerprint
+from tests.support.trees import fingerprint
 
 
 def _root_with_links(base: Path) -> tuple[Path, Path]:

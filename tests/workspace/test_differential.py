@@ -31,8 +31,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patchsmith.cli import main
-from tests.workspace.conftest import FIXTURES, fingerprint
-from tests.workspace.conftest import git as run_git
+from tests.support.paths import FIXTURES
+from tests.support.trees import fingerprint
+from tests.support.trees import git as run_git
 
 CHECK_CASES = sorted(p for p in FIXTURES.glob("check-*") if p.is_dir())
 

@@ -18,7 +18,7 @@ from patchsmith.cli import main
 from patchsmith.model import Resolution
 from patchsmith.workspace.finish import describe
 from patchsmith.workspace.session import SessionStore
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 
 SCENARIO = FIXTURES / "finish-series"
 DEMO = FIXTURES / "demo"

@@ -11,8 +11,8 @@ import pytest
 
 from patchsmith.errors import GitError
 from patchsmith.workspace import git
-from tests.workspace.conftest import fingerprint
-from tests.workspace.conftest import git as run
+from tests.support.trees import fingerprint
+from tests.support.trees import git as run
 
 
 def _cat_file_processes() -> int:

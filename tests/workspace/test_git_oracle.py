@@ -25,7 +25,7 @@ from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git as ours
 from patchsmith.workspace.apply import PAUSE_ENV, ApplyOptions, apply_patch
 from patchsmith.workspace.session import Session, SessionStore, session_path
-from tests.workspace.conftest import DEMO_PATCH
+from tests.support.paths import DEMO_PATCH, REPO
 
 
 def _apply(tree: Path) -> Session:
@@ -84,7 +84,6 @@ def _worktrees(repo: git.Repo) -> set[Path]:
     }
 
 
-REPO = Path(__file__).resolve().parents[2]
 MODES = Path(__file__).resolve().parents[2] / "fixtures" / "patches" / "git_modes.diff"
 """A mode change with a hunk (run.sh 755 -> 644), one alone (only.sh 644 -> 755), a new script."""
 

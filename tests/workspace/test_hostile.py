@@ -22,8 +22,8 @@ from patchsmith.errors import TreeError
 from patchsmith.model import HunkStatus
 from patchsmith.workspace import git
 from patchsmith.workspace.session import Phase, SessionStore, session_path
-from tests.workspace.conftest import fingerprint
-from tests.workspace.conftest import git as run_git
+from tests.support.trees import fingerprint
+from tests.support.trees import git as run_git
 
 MODIFY = """\
 diff --git a/{path} b/{path}

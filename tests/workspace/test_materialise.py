@@ -20,8 +20,9 @@ from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import confined
 from patchsmith.workspace.apply import ApplyOptions, apply_patch, materialise
 from patchsmith.workspace.session import Session
-from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint
-from tests.workspace.conftest import git as run
+from tests.support.paths import DEMO, DEMO_PATCH
+from tests.support.trees import fingerprint
+from tests.support.trees import git as run
 
 # A new file under drivers/md, a new file in a folder the tree lacks, and a deleted file.
 PATCH = b"""\

@@ -17,8 +17,8 @@ from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git, memory
 from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.session import SessionStore, session_path
-from tests.workspace.conftest import DEMO, DEMO_PATCH
-from tests.workspace.conftest import git as run
+from tests.support.paths import DEMO, DEMO_PATCH
+from tests.support.trees import git as run
 
 TWINS = Path(__file__).resolve().parents[2] / "fixtures" / "memory-twin-functions"
 TWIN = "drivers/md/dm-twin.c"

@@ -23,7 +23,7 @@ from patchsmith.workspace.session import (
     to_bytes,
     to_text,
 )
-from tests.workspace.conftest import DEMO_PATCH
+from tests.support.paths import DEMO_PATCH
 
 
 @pytest.fixture

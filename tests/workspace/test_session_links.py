@@ -16,7 +16,8 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.workspace.session import SessionStore
-from tests.workspace.conftest import DEMO, DEMO_PATCH, fingerprint, git
+from tests.support.paths import DEMO, DEMO_PATCH
+from tests.support.trees import fingerprint, git
 
 MARKED = b"int a;\n<<<<<<< vendor\nint b;\n=======\nint c;\n>>>>>>> upstream\n"
 

@@ -23,10 +23,8 @@ import pytest
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import PAUSE_ENV
 from patchsmith.workspace.session import Phase, SessionStore, session_path
-from tests.workspace.conftest import DEMO, DEMO_PATCH
-from tests.workspace.conftest import git as run_git
-
-REPO = Path(__file__).resolve().parent.parent.parent
+from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.trees import git as run_git
 
 
 def _patchsmith(*args: str, cwd: Path = REPO, pause: str | None = None) -> subprocess.Popen[bytes]:
