@@ -31,8 +31,10 @@ from patchsmith.errors import PatchsmithError
 from patchsmith.model import ExitCode
 
 # Subcommands in the order ``--help`` lists them (the pipeline's order), each with the one-line
-# help shown there. A subcommand's module is imported only when that subcommand runs, so
-# ``patchsmith filter`` does not pay for the TUI, the report renderers or the ELF reader.
+# help shown there: the only place it is written (each module's add_parser takes it from here,
+# and tests/cli/test_help.py holds them to it). A subcommand's module is imported only when that
+# subcommand runs, so ``patchsmith filter`` does not pay for the TUI, the report renderers or the
+# ELF reader.
 COMMANDS: dict[str, str] = {
     "ls": "list the files and hunks of a patch",
     "filter": "write the selected part of a patch, byte-exact",
@@ -43,11 +45,11 @@ COMMANDS: dict[str, str] = {
     "tui": "open the resolution TUI (the same as 'resolve' with no hunk)",
     "memory": "list, show, forget, export or import remembered resolutions",
     "abort": "throw the session away: worktree, branch and state",
-    "finish": "write the combined patch once nothing is open",
-    "report": "write a review report (Markdown, HTML or JSON)",
+    "finish": "write the carried patch (and a quilt series) once nothing is open",
+    "report": "write a review report of the session (md, html or json)",
     "preflight": "check the build will produce modules the target kernel loads",
     "build": "build the kept module directories, once nothing is left to resolve",
-    "package": "package the built modules with a manifest and an install script",
+    "package": "package the built modules: .tgz with install.sh, .deb, DKMS, signed on request",
     "demo": "run the whole job on the bundled example scenario",
     "completion": "print the shell completion script for bash or zsh",
 }

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.sessionview import add_session_argument, store_from_args
 from patchsmith.errors import SessionError
 from patchsmith.workspace import git
@@ -16,7 +17,7 @@ from patchsmith.workspace.setup import abort_interrupted_setup, apply_lock, fold
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "abort",
-        help="throw the session away: worktree, branch and state",
+        help=COMMANDS["abort"],
         description="Remove the session's worktree, its branch and its state. The source tree "
         "is not touched (it never is). Resolutions stay in resolution memory.",
     )

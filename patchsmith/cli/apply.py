@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "apply",
-        help="apply in a git worktree: clean hunks written, conflicts as .rej with proposals",
+        help=COMMANDS["apply"],
         description="Apply the selected hunks to a worktree of the tree on a branch of its own "
         "(the tree itself is never written). Clean and offset hunks are applied; already-applied "
         "ones are recorded and skipped; the rest get GNU-patch-format .rej files (or conflict "

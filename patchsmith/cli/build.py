@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.errors import GateError, GitError, SessionError, UsageError
 from patchsmith.kernel.build import (
@@ -40,7 +41,7 @@ BUILD_RESULT = "build.json"
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "build",
-        help="build the kept module directories, once nothing is left to resolve",
+        help=COMMANDS["build"],
         description="Refuse while any hunk is unresolved, a .rej file is left or a touched file "
         "holds a conflict marker; otherwise build the module directories the kept hunks touch: "
         "'make -C WORKTREE M=WORKTREE/DIR modules' in the worktree (filled in first if it is "

@@ -14,6 +14,7 @@ import gc
 import sys
 from pathlib import Path
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
@@ -68,7 +69,7 @@ _STYLE = {
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="predict every hunk's fate on the vendor tree, without writing",
+        help=COMMANDS["check"],
         description="Predict, for every selected hunk, where it goes in the vendor tree and "
         "whether it applies cleanly, at an offset, only with whitespace ignored or with fuzz, "
         "is already applied, partially applied, or conflicts. Unlike 'patch --dry-run', a "

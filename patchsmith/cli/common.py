@@ -98,7 +98,7 @@ def path_components(text: str) -> int:
 # -p has two meanings among the tools users know, and each command takes the one of the tool it
 # stands in for: patch's where a command looks files up in a tree (check, apply), filterdiff's
 # where it only selects (filter, ls). These two functions are the only places -p is defined
-# (tests/cli/test_options.py holds every command to that), so the two cannot drift apart.
+# (tests/cli/test_strip_and_lookup.py holds every command to that), so the two cannot drift apart.
 STRIP_LOOKUP_HELP = (
     "as patch -pN: strip N leading path components from the patch's names to find each file "
     "in the tree (default: detected, 1 for a/ b/ prefixes); also what --only and the Kbuild "

@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.manpage import all_commands, subcommands, summaries
 
 SHELLS = ("bash", "zsh")
@@ -29,7 +30,7 @@ FILES = frozenset({"FILE", "PATCH", "PATH", "KEY", "CERT", "KO", "VANILLA"})
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "completion",
-        help="print the shell completion script for bash or zsh",
+        help=COMMANDS["completion"],
         description="Print a completion script for SHELL, generated from patchsmith's own "
         "options. An installed patchsmith puts both where bash-completion and zsh find them; "
         "this is for a shell that does not look there.",

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.demo_scenario import copy_scenario
 from patchsmith.errors import OutputError, UsageError
 
@@ -28,7 +29,7 @@ from patchsmith.errors import OutputError, UsageError
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the whole job on the bundled example scenario",
+        help=COMMANDS["demo"],
         description="Copy the bundled scenario (fixtures/demo: a vendor tree, its vanilla base, "
         "an upstream sub-release patch and a .config) to a scratch folder and run ls, filter, "
         "check, apply and resolve on it, showing each command first.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "filter",
-        help="write the selected part of a patch, byte-exact",
+        help=COMMANDS["filter"],
         description="Write the selected file diffs and hunks of a patch, byte for byte as in the "
         "input (headers, index lines, timestamps, CRLF, Latin-1, '\\ No newline' markers). "
         "Selection options mean what they mean in filterdiff.",

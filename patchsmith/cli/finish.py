@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.sessionview import add_session_argument, store_from_args
 from patchsmith.workspace.finish import finish_session
 
@@ -14,7 +15,7 @@ from patchsmith.workspace.finish import finish_session
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "finish",
-        help="write the carried patch (and a quilt series) once nothing is open",
+        help=COMMANDS["finish"],
         description="Refuse while a hunk is unresolved, a reused resolution is unconfirmed, a "
         ".rej file remains, a conflict marker is in a touched file or a selection warning is "
         "unread; otherwise commit what is left and write 'git diff base..branch', which applies "

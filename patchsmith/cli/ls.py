@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import (
     add_patch_argument,
     add_selection_options,
@@ -31,7 +32,7 @@ are listed (``left_out`` counts the others); 1 gave the names as written in the 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "ls",
-        help="list the files and hunks of a patch",
+        help=COMMANDS["ls"],
         description="List the file diffs of a patch with their status (+ new, - deleted, "
         "! modified, R renamed, C copied, B binary, M mode only), hunk count and added/removed "
         "lines. Unlike lsdiff, entries without hunks (mode changes, empty new files, binaries) "

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.cli.sessionview import add_session_argument, store_from_args
 from patchsmith.cli.table import format_table, terminal_width, use_colour
@@ -27,7 +28,7 @@ from patchsmith.workspace import memory
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "memory",
-        help="list, show, forget, export or import remembered resolutions",
+        help=COMMANDS["memory"],
         description="Resolution memory: each decision made with 'patchsmith resolve' is kept "
         "(in $XDG_DATA_HOME/patchsmith/memory) and replayed by the next 'apply' only on the "
         "same tree lineage, in the same file and place, and then only for a person to "

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.errors import GitError, InputError, SessionError, UsageError
 from patchsmith.kernel.package import (
@@ -38,7 +39,7 @@ FORMATS = ("tgz", "deb", "dkms", "dkms-deb")
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "package",
-        help="package the built modules: .tgz with install.sh, .deb, DKMS, signed on request",
+        help=COMMANDS["package"],
         description="Package the built modules the way their users install them. "
         "tgz: lib/modules/RELEASE/updates/... with a MANIFEST and install.sh, a POSIX sh script "
         "that unloads the affected modules if nothing else uses them (and stops if something "

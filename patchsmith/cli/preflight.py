@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.kernel.preflight import Check, PreflightReport, run_preflight
 from patchsmith.model import ExitCode
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "preflight",
-        help="check the build will produce modules the target kernel loads",
+        help=COMMANDS["preflight"],
         description="Compare a module from the target kernel (vermagic from .modinfo, compiler "
         "from .comment) with the tree or prepared kernel directory the build will use (kernel "
         "release, the vermagic words its config implies: SMP, preemption model, mod_unload, "

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.errors import GitError
 from patchsmith.model import ExitCode
 from patchsmith.report.builders import ReportContext, build_report_from_json, from_session
@@ -29,7 +30,7 @@ BUILD_RESULT = "build.json"
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "report",
-        help="write a review report of the session (md, html or json)",
+        help=COMMANDS["report"],
         description="Write a report a reviewer who did not run patchsmith can trust: the inputs, "
         "the selection, every hunk's fate and resolution, the upstream hunk, the vendor's region "
         "and the result of every hunk that was not clean, the build result and the combined "

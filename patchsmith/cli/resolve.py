@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.sessionview import (
     add_all_argument,
     add_session_argument,
@@ -44,7 +45,7 @@ from patchsmith.workspace.session import (
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "resolve",
-        help="settle a hunk (--accept, --upstream, --drop, --edit), or open the TUI",
+        help=COMMANDS["resolve"],
         description="Settle one open hunk: --accept takes patchsmith's proposal, --upstream "
         "upstream's post-image as is, --drop keeps the vendor's code (with --reason), --edit "
         "opens $EDITOR on the region. Each resolution is one commit and is remembered for the "

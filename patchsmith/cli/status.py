@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.cli.sessionview import (
     add_all_argument,
@@ -17,7 +18,7 @@ from patchsmith.cli.sessionview import (
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "status",
-        help="show the session: every hunk's fate and what is open",
+        help=COMMANDS["status"],
         description="Show the apply session of the worktree you are in (or --session): every "
         "hunk's status and resolution, and the open items that keep 'finish' and the build "
         "gate closed. Exit 1 while anything is open.",

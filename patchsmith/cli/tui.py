@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from patchsmith.cli import COMMANDS
 from patchsmith.cli.resolve import open_tui
 from patchsmith.cli.sessionview import add_session_argument, store_from_args
 
@@ -17,7 +18,7 @@ from patchsmith.cli.sessionview import add_session_argument, store_from_args
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "tui",
-        help="open the resolution TUI (the same as 'resolve' with no hunk)",
+        help=COMMANDS["tui"],
         description="Open the side-by-side resolution TUI on a session. When stdin or stdout is "
         "not a terminal, print the session summary instead and exit 1.",
     )
