@@ -19,7 +19,7 @@ from typing import Any
 from patchsmith.cli import COMMANDS
 from patchsmith.errors import GitError
 from patchsmith.model import ExitCode
-from patchsmith.report.builders import ReportContext, build_report_from_json, from_session
+from patchsmith.report.builders import ReportContext, from_build_json, from_session
 from patchsmith.report.model import BuildReport
 from patchsmith.report.render import FORMATS, render
 
@@ -90,7 +90,7 @@ def _stored_build(directory: Path) -> BuildReport | None:
         data = json.loads((directory / BUILD_RESULT).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return build_report_from_json(data) if isinstance(data, dict) else None
+    return from_build_json(data) if isinstance(data, dict) else None
 
 
 def run(args: argparse.Namespace) -> int:

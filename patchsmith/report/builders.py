@@ -65,9 +65,9 @@ from patchsmith.workspace.session import OpenItem, Phase, Session, SessionHunk, 
 __all__ = [
     "ReportContext",
     "attention_rows",
-    "build_report",
-    "build_report_from_json",
     "diffstat_of",
+    "from_build_json",
+    "from_build_result",
     "from_prediction",
     "from_session",
     "inputs_from",
@@ -1222,7 +1222,7 @@ def _session_patches(session: Session) -> tuple[PatchInput, ...]:
     )
 
 
-def build_report(result: BuildResult) -> BuildReport:
+def from_build_result(result: BuildResult) -> BuildReport:
     """The report's view of a :class:`~patchsmith.kernel.build.BuildResult`."""
     tail = "\n".join(f"{d.location}: {d.message}" for d in result.errors[:20])
     return BuildReport(
@@ -1234,7 +1234,7 @@ def build_report(result: BuildResult) -> BuildReport:
     )
 
 
-def build_report_from_json(data: Mapping[str, object]) -> BuildReport:
+def from_build_json(data: Mapping[str, object]) -> BuildReport:
     """The report's view of a stored ``build.json`` (``BuildResult.to_json``)."""
     errors = data.get("errors")
     lines: list[str] = []
