@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from patchsmith.cli.table import format_table, paint, styled, use_colour
+from patchsmith.cli.table import Cell, format_table, paint, styled, use_colour
 
 HEADER = ("file / hunk", "status", "line", "reason")
-ROWS = [
+ROWS: list[list[Cell]] = [
     [("drivers/md/dm-table.c", "bold"), ("clean ×2", "green"), "", ""],
     ["  #3", ("fuzz !", "yellow"), "1249 → 1617", "fuzz 2: 4 context lines ignored"],
 ]
@@ -38,7 +38,9 @@ def test_a_terminal_wraps_the_last_column_under_itself() -> None:
 
 
 def test_a_narrow_terminal_folds_the_first_column() -> None:
-    rows = [[("drivers/net/ethernet/microsoft/mana/mana_en.c", ""), "conflict", "", "no match"]]
+    rows: list[list[Cell]] = [
+        [("drivers/net/ethernet/microsoft/mana/mana_en.c", ""), "conflict", "", "no match"]
+    ]
     lines = format_table(HEADER, rows, width=50)
     assert all(len(line) <= 50 for line in lines)
     names = [line.split("  ")[0] for line in lines[1:]]

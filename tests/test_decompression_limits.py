@@ -20,6 +20,7 @@ import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import pytest
 import zstandard
@@ -32,6 +33,9 @@ from patchsmith.patchfile import source as source_module
 from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
 from tests.kernel.test_preflight import _headers_dir
 from tests.support.paths import DEMO, DEMO_PATCH
+
+TarWrite = Literal["w:xz", "w:gz", "w:bz2"]
+"""The tarfile modes the tests write a vanilla tarball with."""
 
 MiB = 1 << 20
 CONFIG = DEMO / "config"
@@ -124,7 +128,7 @@ def test_a_bzip2_file_is_not_a_module(tmp_path: Path) -> None:
 # --- apply --base TARBALL ------------------------------------------------------------------------
 
 
-def _vanilla_tarball(target: Path, mode: str, extra: dict[str, bytes]) -> Path:
+def _vanilla_tarball(target: Path, mode: TarWrite, extra: dict[str, bytes]) -> Path:
     """The demo's vanilla tree as linux-6.1.998/..., plus ``extra`` members."""
     with tarfile.open(target, mode) as archive:
         archive.add(DEMO / "vanilla", arcname="linux-6.1.998")
@@ -158,7 +162,7 @@ def _apply(tmp_path: Path, base: Path, *more: str) -> tuple[int, Path]:
 
 @pytest.mark.parametrize(("kind", "mode"), [("xz", "w:xz"), ("gzip", "w:gz"), ("bzip2", "w:bz2")])
 def test_a_base_tarball_bomb_is_refused_before_anything_is_made(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, mode: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, mode: TarWrite
 ) -> None:
     bomb = _vanilla_tarball(tmp_path / "linux.tar.bomb", mode, {"zeros.bin": bytes(8 * MiB)})
     assert bomb.stat().st_size * 64 < 8 * MiB

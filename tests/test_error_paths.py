@@ -26,6 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -475,9 +476,20 @@ def _open_hunks(worktree: Path) -> list[str]:
     return sorted({hunk.id for hunk in session.hunks if hunk.open})
 
 
-def _cases(scene: dict[str, str]) -> list[dict[str, object]]:
+class PathCase(TypedDict):
+    """One command line with one bad path: which argument, what kind of bad, whether exit 2 is
+    owed (``bad``), and the argument list."""
+
+    name: str
+    kind: str
+    path: str
+    args: list[str]
+    bad: bool
+
+
+def _cases(scene: dict[str, str]) -> list[PathCase]:
     root = Path(scene["ROOT"])
-    cases: list[dict[str, object]] = []
+    cases: list[PathCase] = []
     for number, (name, template, bad) in enumerate(ARGUMENTS):
         for kind in KINDS:
             case = f"{number}-{kind}"
@@ -574,7 +586,7 @@ def test_a_data_home_that_cannot_hold_anything_is_a_bad_environment(
         assert code in (0, 1), (args, err)
 
 
-def _problem(case: dict[str, object], code: int, err: str) -> str | None:
+def _problem(case: PathCase, code: int, err: str) -> str | None:
     if code == 3 or "Traceback" in err or "internal error" in err:
         return f"a crash (exit {code})"
     if not case["bad"]:

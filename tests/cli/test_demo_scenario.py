@@ -31,7 +31,8 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     package = tmp_path / "site-packages" / "patchsmith"
     write_archive(DEMO, package / ARCHIVE)
     monkeypatch.setattr(demo_scenario, "CHECKOUT", tmp_path / "no-checkout")
-    monkeypatch.setattr(demo_scenario.resources, "files", lambda _name: package)
+    # demo_scenario reads importlib.resources.files: the function it calls is replaced, by name.
+    monkeypatch.setattr("importlib.resources.files", lambda _name: package)
     return package
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import io
 
-import unidiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from unidiff.patch import PatchSet
 
 from patchsmith.patchfile.hunk import parse_file
 from patchsmith.patchfile.index import index_bytes, index_sources
@@ -100,7 +100,7 @@ def test_line_parse_agrees_with_unidiff(data: bytes) -> None:
     index = index_bytes(data)
     text = data.decode("utf-8", "surrogateescape")
     # str.splitlines() would also split at \x0b, \x0c, \x1c..\x1e: content bytes, not line ends
-    parsed = unidiff.PatchSet(io.StringIO(text, newline="\n").readlines())
+    parsed = PatchSet(io.StringIO(text, newline="\n").readlines())
     ours = [
         [(line.op, line.text) for hunk in parse_file(index, entry) for line in hunk.lines]
         for entry in index.files

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ import zstandard
 
 from patchsmith.errors import InputError
 from patchsmith.patchfile import source as source_module
-from patchsmith.patchfile.source import decompress, read_source, size_limit
+from patchsmith.patchfile.source import PatchSource, decompress, read_source, size_limit
 from tests.support.paths import PATCHES
 
 PLAIN = (PATCHES / "git_basic.diff").read_bytes()
@@ -92,7 +93,7 @@ def test_series_naming_a_missing_patch(tmp_path: Path) -> None:
 
 # --- damaged input and decompression bombs ------------------------------------------------------
 
-COMPRESSORS = {
+COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": gzip.compress,
     "bzip2": bz2.compress,
     "xz": lzma.compress,
@@ -178,6 +179,7 @@ def test_pzstd_output_is_zstd(tmp_path: Path) -> None:
 @pytest.mark.parametrize("from_stdin", [False, True])
 def test_a_bomb_is_refused_at_the_limit(tmp_path: Path, kind: str, from_stdin: bool) -> None:
     bomb = _bomb(kind, 8 * MiB)
+    call: Callable[[int], list[PatchSource]]
     if from_stdin:
         call = lambda limit: read_source("-", stdin=io.BytesIO(bomb), max_size=limit)  # noqa: E731
     else:

@@ -231,7 +231,7 @@ def test_line_maps_agree_with_git_on_every_unchanged_line(tmp_path: Path) -> Non
         if moved is None:
             assert old == new
             return
-        changed_new = set()
+        changed_new: set[int] = set()
         for _old_start, _old_count, new_start, new_count in moved.changes:
             first = new_start if new_count else new_start + 1
             changed_new.update(range(first, first + new_count))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,7 +27,7 @@ SNAP = "drivers/md/dm-snap.c#3"
 
 
 def _apply(
-    tree: Path, patch: Path = DEMO_PATCH, worktree: Path | None = None, **options: object
+    tree: Path, patch: Path = DEMO_PATCH, worktree: Path | None = None, **options: Any
 ) -> SessionStore:
     index = read_index([str(patch)])
     session = apply_patch(
