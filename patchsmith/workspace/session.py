@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import difflib
+import enum
 import errno
 import fcntl
 import hashlib
@@ -86,8 +87,9 @@ def now() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
 
 
-class Phase:
-    """Where a session is in its life. Strings, so the JSON reads naturally."""
+class Phase(enum.StrEnum):
+    """Where a session is in its life (docs/DESIGN.md, "Phases"); the value is what
+    ``session.json`` holds."""
 
     APPLYING = "applying"
     """``apply`` started and has not finished (a crash leaves this; ``apply`` again continues)."""
@@ -361,7 +363,7 @@ class Session:
     base: str | None
     """``--base`` (vanilla tree, tarball or ref), if given."""
     created: str
-    phase: str = Phase.APPLYING
+    phase: Phase = Phase.APPLYING
     applied_commit: str | None = None
     """The "apply clean hunks" commit."""
     files: tuple[SessionFile, ...] = ()
@@ -420,7 +422,7 @@ class Session:
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
-            "phase": self.phase,
+            "phase": str(self.phase),
             "patch": {
                 "name": self.patch.name,
                 "paths": list(self.patch.paths),
@@ -475,7 +477,7 @@ class Session:
             pending = data.get("pending")
             return cls(
                 schema=schema,
-                phase=data["phase"],
+                phase=Phase(data["phase"]),
                 patch=PatchInfo(
                     patch["name"], tuple(patch["paths"]), int(patch["size"]), patch["sha256"]
                 ),
@@ -1204,10 +1206,6 @@ class SessionStore:
 def _who() -> str:
     name, email = git.identity()
     return f"{name} <{email}>"
-
-
-who = _who
-"""Public alias: the person running patchsmith, as resolutions record them."""
 
 
 # --- resolution memory --------------------------------------------------------------------------
