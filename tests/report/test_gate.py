@@ -181,7 +181,7 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
             merge=False,
             base=None,
             created="2025-01-01T00:00:00+00:00",
-            phase=str(spec["phase"]),
+            phase=Phase(str(spec["phase"])),
             files=tuple(SessionFile(path, "modified") for path in PATHS),
             hunks=spec["hunks"],  # type: ignore[arg-type]
             warnings=spec["warnings"],  # type: ignore[arg-type]
