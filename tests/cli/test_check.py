@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.support.paths import FIXTURES
+from tests.support.paths import DEMO, FIXTURES
 
 
 def args(case: str, *extra: str) -> list[str]:
@@ -110,7 +110,7 @@ def test_check_starts_without_the_report_or_rich_modules() -> None:
 def test_all_clean_files_get_one_row_unless_all_is_asked(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    demo = DEMO
     args = ["check", str(demo / "patch-6.1.999.diff"), "--tree", str(demo / "vendor")]
     assert main(args) == 1
     rows = capsys.readouterr().out.splitlines()
@@ -142,7 +142,7 @@ def test_base_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[
 def test_check_report_carries_the_kbuild_selection_and_its_warnings(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    fixtures = Path(__file__).resolve().parent.parent / "fixtures"
+    fixtures = FIXTURES
     args = [
         "check",
         str(fixtures / "kernel-tree.patch"),
@@ -167,7 +167,7 @@ def test_check_report_carries_the_kbuild_selection_and_its_warnings(
 def test_report_attention_only_fits_a_merge_request_comment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    demo = Path(__file__).resolve().parent.parent / "fixtures" / "demo"
+    demo = DEMO
     base = ["check", str(demo / "patch-6.1.999.diff"), "--tree", str(demo / "vendor")]
     full, short = tmp_path / "full.md", tmp_path / "short.md"
     assert main([*base, "--report", "md", "-o", str(full)]) == 1
