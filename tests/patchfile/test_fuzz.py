@@ -33,12 +33,12 @@ from patchsmith.patchfile.select import Selection, render, select
 from patchsmith.patchfile.source import PatchSource, decompress
 from tests.support.paths import PATCHES
 
-FIXTURES = sorted(
+PATCH_FILES = sorted(
     path
     for path in PATCHES.rglob("*")
     if path.is_file() and path.suffix in {".diff", ".patch", ".mbox"}
 )
-SAMPLES = {path.relative_to(PATCHES).as_posix(): path.read_bytes() for path in FIXTURES}
+SAMPLES = {path.relative_to(PATCHES).as_posix(): path.read_bytes() for path in PATCH_FILES}
 
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "gzip": gzip.compress,

@@ -19,9 +19,8 @@ from patchsmith.patchfile.select import Selection, select
 from patchsmith.patchfile.source import read_sources
 from patchsmith.report.builders import ReportContext, from_prediction
 from patchsmith.report.model import Report
+from tests.support.paths import DEMO, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "fixtures" / "demo"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SCHEMA_FILE = REPO / "patchsmith" / "schemas" / "report-1.json"
 FIXED_NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
