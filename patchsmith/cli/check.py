@@ -235,7 +235,7 @@ def _run(args: argparse.Namespace) -> int:
         sys.stdout.write(f"the {args.report_format} report: {args.output}\n")
         return int(ExitCode.OK if settled else ExitCode.ATTENTION)
     if to_file:
-        # -o FILE means the same with or without --report (DESIGN: "-o FILE" everywhere): the
+        # -o FILE means the same with or without --report, as in every command: the
         # table or the JSON goes to the file, whole or not at all, and stdout says where.
         import contextlib
         import io

@@ -202,7 +202,7 @@ class SessionHunk:
         right (fuzz, whitespace ignored, a review flag: on 6.1.180 -> 6.1.187 that writes
         ``mana_en.c#1`` into the wrong function). Asking for fuzz to be written is not a review
         of where it went: such a hunk is a review item until a person confirms what was written
-        (``resolve HUNK --confirm``), as DESIGN.md's "needs review" says."""
+        (``resolve HUNK --confirm``): see docs/DESIGN.md, "The gate"."""
         return (
             self.applied
             and self.number > 0
