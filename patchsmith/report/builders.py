@@ -1026,11 +1026,24 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
             )
             if hunk.status in (HunkStatus.CLEAN, HunkStatus.OFFSET) and hunk.applied:
                 vendor_missing = "exactly what upstream expects (an exact match)"
+        if hunk.written_unproven and vendor is None:
+            vendor_missing = (
+                f"not recorded: apply --accept-fuzz wrote the hunk over the vendor's lines at "
+                f"line {hunk.found_line} ({hunk.status}); the worktree's file shows them replaced"
+            )
         if result is None:
-            if hunk.open:
-                result_missing = "none yet: this hunk needs a resolution"
-            elif hunk.applied:
+            if hunk.applied:
+                # Checked before "open": a hunk apply --accept-fuzz wrote is open (it waits for
+                # a review) and written; "none yet" would hide what is to be reviewed.
                 result_missing = f"applied by apply at line {hunk.found_line}; see the diffstat"
+                if hunk.written_unproven:
+                    result_missing = (
+                        f"written by apply --accept-fuzz at line {hunk.found_line} (the vendor "
+                        "tree's numbering): read it in the worktree's file, and in the combined "
+                        "diff (git diff against the session's base commit)"
+                    )
+            elif hunk.open:
+                result_missing = "none yet: this hunk needs a resolution"
             else:
                 result_missing = "nothing is written"
     resolution = None

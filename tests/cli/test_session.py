@@ -206,9 +206,11 @@ def test_what_accept_fuzz_wrote_stays_a_review_item_until_a_person_confirms_it(
     assert summary["safe_to_build"] is False and summary["silently_fuzzed"] == []
     assert summary["open_counts"] == {"review": 1}
     assert main(["report", "--format", "md", *session]) == 1
-    assert "**open**: written by `apply --accept-fuzz`, reviewed by nobody" in (
-        capsys.readouterr().out
-    )
+    markdown = capsys.readouterr().out
+    assert "**open**: written by `apply --accept-fuzz`, reviewed by nobody" in markdown
+    # The evidence says it is written and where to read it, never "none yet".
+    assert "Result: written by apply --accept-fuzz at line " in markdown
+    assert "none yet" not in markdown
     assert main(["build", *session]) == 1
     assert "build gate is closed" in capsys.readouterr().err
     assert main(["finish", *session, "-o", str(tmp_path / "carried.patch")]) == 1
