@@ -402,11 +402,24 @@ def _last_build(session: str | None) -> _Build | None:
     path = store.path.parent / BUILD_RESULT
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except FileNotFoundError as error:
         raise UsageError(
             f"{path}: no build result in this session",
             hint="run 'patchsmith build' first",
         ) from error
+    except OSError as error:
+        raise UsageError(
+            f"{path}: cannot read the session's build result ({error.strerror or error})",
+            hint="check that you may read the session's folder, or pass the .ko files",
+        ) from error
+    except ValueError as error:
+        document = error  # said below, with the other damage
+    if not _build_document(document):
+        raise UsageError(
+            f"{path} is not a build result patchsmith wrote (damaged or edited)",
+            hint="run 'patchsmith build' again, or pass the .ko files",
+        )
+    assert isinstance(document, dict)
     if not document.get("ok"):
         sys.stderr.write(
             f"patchsmith: the last build failed ({document.get('message', '?')}); nothing to "
@@ -422,6 +435,23 @@ def _last_build(session: str | None) -> _Build | None:
         kernel_dir=Path(kernel_dir) if kernel_dir else None,
         dirs=dirs,
         provenance=session_provenance(store, Path(worktree) if worktree else None),
+    )
+
+
+def _build_document(document: object) -> bool:
+    """Whether ``build.json`` has the shape ``build`` writes: an object whose module list,
+    worktree, kernel directory and steps are what their names say (a list of modules taken
+    for a string would package each character)."""
+    if not isinstance(document, dict):
+        return False
+    modules = document.get("modules", [])
+    steps = document.get("steps", [])
+    return (
+        isinstance(modules, list)
+        and all(isinstance(m, str) for m in modules)
+        and all(isinstance(document.get(k), str | None) for k in ("worktree", "kernel_dir"))
+        and isinstance(steps, list)
+        and all(isinstance(step, dict) for step in steps)
     )
 
 

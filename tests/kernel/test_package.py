@@ -626,3 +626,45 @@ def test_strip_debug_signs_after_stripping_and_refuses_to_drop_a_signature(
     # DKMS ships sources: nothing to strip, said so.
     assert main(["package", *common, "--format", "dkms", "-o", str(tmp_path / "d")]) == 2
     assert "nothing to strip" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("build_json", "message"),
+    [
+        (None, "no build result in this session"),
+        ("[]", "is not a build result patchsmith wrote"),
+        ('{"ok": true, "modules": "dm-mod.ko"}', "is not a build result patchsmith wrote"),
+        ('{"ok": true, "modules": [], "steps": ["drivers/md"]}', "is not a build result"),
+        ('{"ok": true, "modules": [], "worktree": 7}', "is not a build result"),
+        ("{not json", "is not a build result patchsmith wrote"),
+        ("a folder", "cannot read the session's build result"),
+    ],
+    ids=[
+        "missing",
+        "a-list",
+        "modules-a-string",
+        "steps-strings",
+        "worktree-number",
+        "garbage",
+        "folder",
+    ],
+)
+def test_cli_package_a_session_whose_build_result_cannot_be_used_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], build_json: str | None, message: str
+) -> None:
+    # A damaged build.json was an internal error (exit 3: 'list' object has no attribute
+    # 'get'), and a module list given as a string packaged one "module" per character.
+    session = tmp_path / "session"
+    session.mkdir()
+    (session / "session.json").write_text("{}")
+    if build_json == "a folder":
+        (session / "build.json").mkdir()
+    elif build_json is not None:
+        (session / "build.json").write_text(build_json)
+
+    code = main(["package", "--session", str(session / "session.json"), "-o", str(tmp_path)])
+
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and "hint:" in err
+    assert list(tmp_path.glob("*.tgz")) == []
