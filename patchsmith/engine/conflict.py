@@ -17,6 +17,8 @@ use live in :mod:`patchsmith.engine.records`. Never imports the workspace, the r
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -414,38 +416,90 @@ def removal_standing(
     starts.update(range(expected - size // 2 - 2, expected + size // 2 + 3))
     for found in find_candidates(view, images.pre, images.post, expected, section=hunk.section):
         starts.update(range(found.line - 3, found.line + 2))
-    regions = {_aligned_region(view, images, start, start + size + 2) for start in starts}
-    # And each start's pre-image-long window as it is: compared line by line, a line the
-    # vendor edited lines up with the one it replaced, where an alignment may pair the lines
-    # around it differently in repetitive code.
-    regions.update((start, start + size) for start in starts if 0 <= start <= len(view) - size)
     context = [i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT]
     added = _added(hunk)
+    every_removed = _all_removed(hunk)
+
+    def reads_whole(first: int) -> bool:
+        """Whether the pre-image stands whole at ``first`` but for what the hunk removes,
+        every removed line edited by the vendor into something the hunk does not add."""
+        lines = view.lines[first : first + size]
+        return all(lines[i] == images.pre[i] for i in context) and all(
+            lines[i] != images.pre[i] and normalize(lines[i]) not in added for i in every_removed
+        )
+
+    # A region counts only where one of the removed lines stands unchanged (aligned "same" or
+    # equal in place: the same line once whitespace is collapsed) or where it reads whole next
+    # to the found lines; a start whose window holds neither cannot give such a region, so
+    # it is not aligned or scored at all (most of an applied hunk's starts: its removed
+    # lines are gone). The regions that remain, and the verdict, are the same.
+    positions = view.normalized_positions()
+    removed_at = [
+        positions[text]
+        for text in {normalize(hunk.old_lines[i]) for i in removed}
+        if text in positions
+    ]
+
+    def holds_removed(low: int, high: int) -> bool:
+        return any(
+            (found := bisect_left(where, low)) < len(where) and where[found] < high
+            for where in removed_at
+        )
+
+    # Next to the found lines (overlapping or touching them), a pre-image-long region starts
+    # from a pre-image's length above them to their end: where a whole one may stand.
+    wholes = {
+        first
+        for first in range(max(0, at - size), min(at + len(images.post), len(view) - size) + 1)
+        if reads_whole(first)
+    }
+    pre_counts = Counter(normalize(line) for line in images.pre)
+    regions: set[tuple[int, int] | None] = set()
+    for start in starts:
+        # _aligned_region's region lies in [start, start + size + 2) and is pre-image long
+        # only when it starts within two lines of the start. A region of a window sharing m
+        # of the pre-image's lines reads like it at most 2m / (size + m) (difflib's ratio
+        # with as many lines as are shared; line by line, m / size is less): below
+        # STANDING_SIMILARITY, no region of it is aligned, unless one may read whole.
+        if wholes & {start, start + 1, start + 2} or (
+            holds_removed(start, start + size + 2)
+            and _reads_like_at_most(pre_counts, view.normalized[max(0, start) : start + size + 2])
+            >= STANDING_SIMILARITY
+        ):
+            regions.add(_aligned_region(view, images, start, start + size + 2))
+        # And each start's pre-image-long window as it is: compared line by line, a line the
+        # vendor edited lines up with the one it replaced, where an alignment may pair the
+        # lines around it differently in repetitive code.
+        if 0 <= start <= len(view) - size and (
+            start in wholes or holds_removed(start, start + size)
+        ):
+            regions.add((start, start + size))
     best: tuple[int, float, Candidate] | None = None
     for region in sorted(r for r in regions if r is not None):
         first, last = region
-        lines = view.lines[first:last]
-        candidate = _scored(images, first, lines)
         next_to = first <= at + len(images.post) and at <= last  # overlapping or touching
         # Beside or over the found lines, the pre-image whole but for what the hunk removes,
         # edited by the vendor into something it does not add (the found lines themselves read
         # so when the hunk replaces a line, but then with the line it adds): the file reads as
         # not applied there as much as applied.
-        whole = (
-            next_to
-            and len(lines) == size
-            and all(lines[i] == images.pre[i] for i in context)
-            and all(
-                lines[i] != images.pre[i] and normalize(lines[i]) not in added
-                for i in _all_removed(hunk)
+        whole = next_to and last - first == size and first in wholes
+        if (
+            not whole
+            and (
+                not holds_removed(first, last)
+                # Before difflib's ratio, its upper bound from the lines both sides have at all.
+                or _similarity_bound(pre_counts, view.normalized[first:last]) < STANDING_SIMILARITY
             )
-        )
+        ):
+            continue
+        if not next_to and not in_named_function(view, hunk.section, first):
+            continue
+        lines = view.lines[first:last]
+        candidate = _scored(images, first, lines)
         if not whole and (
             candidate.similarity < STANDING_SIMILARITY
             or candidate.similarity <= candidate.post_similarity
         ):
-            continue
-        if not next_to and not in_named_function(view, hunk.section, first):
             continue
         unchanged, edited = _standing_either_way(hunk, lines, removed)
         standing = unchanged + edited
@@ -554,6 +608,23 @@ def _aligned_region(view: FileLines, images: Images, low: int, high: int) -> tup
     head = min(run[0].a, run[0].b)
     tail = len(images.pre) - run[-1].a - run[-1].size
     return low + run[0].b - head, min(high, low + run[-1].b + run[-1].size + tail)
+
+
+def _reads_like_at_most(pre_counts: Counter[bytes], window: Sequence[bytes]) -> float:
+    """An upper bound of the similarity :func:`_scored` gives any region of the normalized
+    ``window``: with ``m`` lines shared (as many times as both have them), 2m / (size + m)."""
+    shared = sum((pre_counts & Counter(window)).values())
+    size = sum(pre_counts.values())
+    return 2 * shared / (size + shared) if shared else 0.0
+
+
+def _similarity_bound(pre_counts: Counter[bytes], region: Sequence[bytes]) -> float:
+    """An upper bound of the similarity :func:`_scored` gives the normalized ``region``:
+    difflib's ratio is at most twice the lines both sides have (as many times as both have
+    them) over their lengths together (its ``quick_ratio``), and so is the line-by-line count
+    of a region as long as the pre-image (a line in place is a line both have)."""
+    shared = sum((pre_counts & Counter(region)).values())
+    return 2 * shared / (sum(pre_counts.values()) + len(region))
 
 
 def _scored(images: Images, first: int, lines: Sequence[bytes]) -> Candidate:
