@@ -1,7 +1,7 @@
 """Wall time of ``patchsmith check`` against ``patch -p1 --dry-run -f``, on real scenarios.
 
-Usage: ``bench_check.py SCENARIO_DIR... [--runs N]`` (by default ``s1``, ``s2``, ``s3`` in the
-``scen`` folder next to the repository or above it).
+Usage: ``bench_check.py SCENARIO_DIR... [--runs N] [--baseline REF]`` (by default ``s1``,
+``s2``, ``s3`` in the ``scen`` folder next to the repository or above it).
 
 For each scenario ``check`` reads ``upstream.patch`` against the full ``vendor-old/`` tree (it
 opens only the files the patch names), as ``--json``, as the table a person reads (piped), and
@@ -13,7 +13,10 @@ at most 1.5x with ``--base``; the worst ratio over the scenarios is what counts,
 last. This script prints; it asserts nothing about time.
 
 patchsmith runs as ``pip install`` leaves it, with its bytecode cached (``bench_filter``'s
-:func:`~bench_filter.installed_patchsmith`).
+:func:`~bench_filter.installed_patchsmith`). With ``--baseline REF`` (a commit of this
+repository, e.g. ``main``) that version's ``check --json``, with and without ``--base``, runs in
+the same rounds, alternating, so a change is judged against the code before it under the same
+load.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench_filter import SCENARIOS, installed_patchsmith
+from bench_filter import SCENARIOS, baseline_patchsmith, installed_patchsmith
 from hermetic import isolate
 from measure import run
 
@@ -49,7 +52,12 @@ def best(command: list[str], runs: int, env: dict[str, str], stdin: Path | None 
 
 
 def measure_scenario(
-    scenario: Path, patchsmith: str, env: dict[str, str], folder: Path, runs: int
+    scenario: Path,
+    patchsmith: str,
+    env: dict[str, str],
+    folder: Path,
+    runs: int,
+    baseline: tuple[str, dict[str, str]] | None = None,
 ) -> dict[str, float]:
     """Best seconds of each command on one scenario."""
     patch_file = scenario / "upstream.patch"
@@ -73,12 +81,20 @@ def measure_scenario(
         "check --base --json": ([*check, *base, "--json"], None),
         "check --base (table)": ([*check, *base], None),
     }
-    for command, stdin in commands.values():  # warm-up: page cache, bytecode cache
-        best(command, 1, env, stdin)
+    environments = dict.fromkeys(commands, env)
+    if baseline is not None:
+        old = [baseline[0], *check[1:]]
+        commands["baseline check --json"] = ([*old, "--json"], None)
+        commands["baseline check --base --json"] = ([*old, *base, "--json"], None)
+        environments["baseline check --json"] = baseline[1]
+        environments["baseline check --base --json"] = baseline[1]
+    for name, (command, stdin) in commands.items():  # warm-up: page cache, bytecode cache
+        best(command, 1, environments[name], stdin)
     times: dict[str, float] = {}
     for _ in range(runs):  # alternating, so a burst of load hits every command alike
         for name, (command, stdin) in commands.items():
-            times[name] = min(times.get(name, float("inf")), best(command, 1, env, stdin))
+            seconds = best(command, 1, environments[name], stdin)
+            times[name] = min(times.get(name, float("inf")), seconds)
     shutil.rmtree(copy)
     times["files"], times["hunks"] = len(index.files), index.hunk_count
     return times
@@ -88,6 +104,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("scenarios", nargs="*", type=Path, default=DEFAULT_SCENARIOS)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--baseline", metavar="REF", help="also measure check --json as this commit has it"
+    )
     args = parser.parse_args(argv)
     if shutil.which("patch") is None:
         print("GNU patch is not installed", file=sys.stderr)
@@ -101,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
         folder = Path(scratch)
         patchsmith, env = installed_patchsmith(folder)
+        baseline = None
+        if args.baseline:
+            baseline = baseline_patchsmith(folder / "baseline", args.baseline)
         for scenario in args.scenarios:
-            times = measure_scenario(scenario.resolve(), patchsmith, env, folder, args.runs)
+            times = measure_scenario(
+                scenario.resolve(), patchsmith, env, folder, args.runs, baseline
+            )
             peer = times["patch --dry-run"]
             print(f"\n== {scenario.name}: {int(times['files'])} files, {int(times['hunks'])} hunks")
             print(f"   patch -p1 --dry-run -f   {peer:6.3f} s")
@@ -120,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"target {target}x)"
                 )
                 worst.append((ratio / target, f"{scenario.name} {name} at {ratio:.2f}x"))
+            for name in ("check --json", "check --base --json"):
+                before = times.get(f"baseline {name}")
+                if before is not None:
+                    print(
+                        f"   {args.baseline} {name:<17} {before:6.3f} s   {before / peer:4.2f}x"
+                        f"  (this checkout: {times[name] / before:4.2f} of its time)"
+                    )
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     ratio, where = max(worst)
     print(f"\nworst against its target: {where} ({ratio:.2f} of the target); load now {load}")
