@@ -92,6 +92,7 @@ def keeps_text(args: argparse.Namespace) -> bool:
 
 
 def explain(result: SelectionResult, args: argparse.Namespace) -> None:
+    from patchsmith.cli.table import visible_lines
     from patchsmith.kernel.selection import selection_warnings
 
     err = sys.stderr
@@ -103,9 +104,9 @@ def explain(result: SelectionResult, args: argparse.Namespace) -> None:
     )
     for decision in result.decisions:
         if decision.reason is not None:
-            err.write(f"  left out {decision.tree_path}: {decision.reason}\n")
+            err.write(visible_lines(f"  left out {decision.tree_path}: {decision.reason}\n"))
         for number, why in decision.hunk_reasons:
-            err.write(f"  left out {decision.tree_path} hunk #{number}: {why}\n")
+            err.write(visible_lines(f"  left out {decision.tree_path} hunk #{number}: {why}\n"))
     warnings = selection_warnings(result, classifier=classifier)
     err.write("".join(warning_lines(warnings)))
 
@@ -126,6 +127,8 @@ def warning_lines(warnings: Sequence[DependencyWarning], indent: str = "") -> li
     depends on it with its hunks and one of its lines)."""
     if not warnings:
         return []
+    from patchsmith.cli.table import visible_lines
+
     lines = [f"{indent}dependency warnings, by kept file ({len(warnings)}):\n"]
     current = None
     for warning in warnings:
@@ -146,4 +149,5 @@ def warning_lines(warnings: Sequence[DependencyWarning], indent: str = "") -> li
         f"{indent}{len(warnings)} selection {noun}: read each before shipping the selected part "
         "(in a session: patchsmith resolve --ack-warning N)\n"
     )
-    return lines
+    # The evidence is the patch's own lines: shown, never obeyed by the terminal.
+    return [visible_lines(line) for line in lines]

@@ -135,51 +135,59 @@ def write_status(
     session: Session, items: list[OpenItem], out: TextIO | None = None, every: bool = False
 ) -> None:
     """The session as ``status`` shows it; ``every`` gives each hunk its row (``--all``)."""
-    out = out or sys.stdout
+    from patchsmith.cli.table import visible_lines
+
+    stream = out or sys.stdout
+
+    def write(text: str) -> None:
+        # Names, reasons and code lines come from the patch: shown, never obeyed by the terminal.
+        stream.write(visible_lines(text))
+
     counts = ", ".join(f"{key} {value}" for key, value in session.counts.items() if value)
-    out.write(
+    write(
         f"session  {session.worktree}\n"
         f"branch   {session.branch} (base {session.base_commit[:12]}, phase {session.phase})\n"
         f"patch    {session.patch.name}   tree {session.tree}\n"
         f"hunks    {len(session.hunks)}: {counts}\n\n"
     )
     rows, folded = hunk_lines(session.hunks, every)
-    out.writelines(rows)
+    for row in rows:
+        write(row)
     if folded:
-        out.write(f"  ({folded} hunks applied clean, one row per file; --all lists each)\n")
+        write(f"  ({folded} hunks applied clean, one row per file; --all lists each)\n")
     if session.warnings:
         opened = sum(1 for w in session.warnings if w.open)
-        out.write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")
+        write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")
         for warning in session.warnings:
             state = "open" if warning.open else f"acknowledged by {warning.acknowledged_by}"
-            out.write(f"  [{warning.number}] {state}: {warning.message}\n")
+            write(f"  [{warning.number}] {state}: {warning.message}\n")
             if warning.other_line:
-                out.write(f"        left out: {warning.other_line.strip()}\n")
+                write(f"        left out: {warning.other_line.strip()}\n")
             if warning.kept_line:
-                out.write(f"        kept:     {warning.kept_line.strip()}\n")
+                write(f"        kept:     {warning.kept_line.strip()}\n")
     if items:
-        out.write(f"\n{len(items)} open item(s):\n")
+        write(f"\n{len(items)} open item(s):\n")
         for item in items:
-            out.write(f"  {item}\n")
+            write(f"  {item}\n")
         confirm = sum(1 for item in items if item.kind == "confirm")
         if confirm:
-            out.write(
+            write(
                 f"\n{confirm} reused resolution{'s' if confirm != 1 else ''} to confirm: "
                 "'patchsmith resolve HUNK' shows what was decided, by whom, when and the diff it "
                 "makes here; then 'patchsmith resolve HUNK --confirm' (or --confirm-all)\n"
             )
         review = sum(1 for hunk in session.hunks if hunk.to_review)
         if review:
-            out.write(
+            write(
                 f"\n{review} hunk{'s' if review != 1 else ''} written by apply --accept-fuzz "
                 "and reviewed by nobody: read each in the worktree ('patchsmith resolve HUNK' "
                 "says where), then 'patchsmith resolve HUNK --confirm'\n"
             )
-        out.write(
+        write(
             "\nnext: patchsmith resolve HUNK --accept | --upstream | --edit | --drop --reason TEXT"
             " (or 'patchsmith resolve' for the TUI)\n"
         )
         if any(item.kind == "warning" for item in items):
-            out.write("      patchsmith resolve --ack-warning N, once warning N is read\n")
+            write("      patchsmith resolve --ack-warning N, once warning N is read\n")
     else:
-        out.write("\nnothing open: 'patchsmith finish' writes the combined patch\n")
+        write("\nnothing open: 'patchsmith finish' writes the combined patch\n")

@@ -47,6 +47,36 @@ MIN_LAST = 24
 MIN_FIRST = 16
 
 
+def _escapes(keep: str) -> dict[int, str]:
+    """C0 and C1 control characters and DEL (and the raw bytes 0x80-0x9f of a name that is not
+    UTF-8, held as surrogates) as octal escapes, the way git quotes such names; ``keep`` stays."""
+    table = {code: f"\\{code:03o}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+    table.update({0xDC00 + code: f"\\{code:03o}" for code in range(0x80, 0xA0)})
+    for character in keep:
+        del table[ord(character)]
+    return table
+
+
+_CELL_ESCAPES = _escapes("\t")
+_LINE_ESCAPES = _escapes("\t\n")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character shown as an escape, for one table cell.
+
+    A file name, a reason or a code line comes from the patch: an escape sequence in it
+    (``drivers/evil\\033[8m.c``) would reach the terminal as a command (``ESC [8m`` hides
+    everything after it, the row's status and the summary included), and a newline or a
+    carriage return would forge rows. Shown escaped, it is only text.
+    """
+    return text.translate(_CELL_ESCAPES)
+
+
+def visible_lines(text: str) -> str:
+    """:func:`visible` for text of whole lines: its newlines stay newlines."""
+    return text.translate(_LINE_ESCAPES)
+
+
 def use_colour(stream: TextIO) -> bool:
     """Whether to colour output to ``stream`` (see the module docstring)."""
     if os.environ.get("NO_COLOR"):
@@ -78,7 +108,7 @@ def styled(parts: Iterable[Cell], colour: bool) -> str:
 
 
 def _split(cell: Cell) -> tuple[str, str]:
-    return (cell, "") if isinstance(cell, str) else cell
+    return (visible(cell), "") if isinstance(cell, str) else (visible(cell[0]), cell[1])
 
 
 def format_table(
