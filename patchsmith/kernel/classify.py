@@ -20,12 +20,12 @@ stays out. "Only module code includes it" therefore means "no built-in or unknow
 those places", which is where C's include rules let a private header be reached without
 ``../../`` paths across subsystems; the benchmark checks the answer against the ``.ko`` files.
 
-Everything is read through :class:`patchsmith.kernel.kbuild.TreeFiles`, so a patch's own Kbuild
+Everything is read through :class:`patchsmith.kernel.treefiles.TreeFiles`, so a patch's own Kbuild
 hunks, new files and ``#include`` lines count (the tree as the patch leaves it), and nothing
 depends on the current directory or on which other paths were asked about first.
 
 The patch itself is never read here: what it changes reaches the classifier as the
-:class:`~patchsmith.kernel.kbuild.TreeFiles` it is given (:mod:`patchsmith.kernel.patched`).
+:class:`~patchsmith.kernel.treefiles.TreeFiles` it is given (:mod:`patchsmith.kernel.patched`).
 """
 
 from __future__ import annotations
@@ -38,13 +38,8 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import field
 
-from patchsmith.kernel.kbuild import (
-    DESCENT_LISTS,
-    KbuildFile,
-    KbuildTree,
-    ObjectRef,
-    describe,
-)
+from patchsmith.kernel.kbuild import DESCENT_LISTS, KbuildFile, KbuildTree, describe
+from patchsmith.kernel.makefile import ObjectRef
 from patchsmith.record import record
 
 

@@ -6,7 +6,7 @@ bytes, not by the name). ``# CONFIG_X is not set`` means n, exactly as Kconfig w
 
 Kbuild sees the config through ``include/config/auto.conf``, where options that are n are simply
 absent: :meth:`KernelConfig.make_value` gives that view (an empty string for n and unset), which is
-what the Makefile evaluator in :mod:`patchsmith.kernel.kbuild` substitutes for ``$(CONFIG_X)``.
+what the make evaluator in :mod:`patchsmith.kernel.makefile` substitutes for ``$(CONFIG_X)``.
 
 A compressed config is decompressed by the patch reader (:mod:`patchsmith.patchfile.source`), with
 the size limit a patch has.

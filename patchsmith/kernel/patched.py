@@ -12,7 +12,7 @@ else the nearest exact match): the vendor tree may differ from upstream's, and a
 with fuzz would make a guessed class. A hunk that does not apply is noted on the file
 (:attr:`PatchedFile.problem`) and the file is read with the hunks that did.
 
-What it makes is the classifier's :class:`~patchsmith.kernel.kbuild.TreeFiles`.
+What it makes is the classifier's :class:`~patchsmith.kernel.treefiles.TreeFiles`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from patchsmith.kernel.kbuild import PatchedFile, TreeFiles
+from patchsmith.kernel.treefiles import PatchedFile, TreeFiles
 from patchsmith.patchfile.hunk import ADD, REMOVE, Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, LazyFiles, PatchIndex
 from patchsmith.patchfile.names import decode_path

@@ -8,7 +8,8 @@ import pytest
 
 from patchsmith.errors import TreeError
 from patchsmith.kernel.config import load_config, parse_config
-from patchsmith.kernel.kbuild import KbuildTree, split_list_name
+from patchsmith.kernel.kbuild import KbuildTree
+from patchsmith.kernel.makefile import split_list_name
 from tests.support.paths import FIXTURES
 
 TREE = FIXTURES / "kernel-tree"
