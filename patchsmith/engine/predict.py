@@ -203,12 +203,12 @@ class FilePrediction:
     status: HunkStatus
     """The worst status among the hunks, or the file's own for a diff without hunks."""
     hunks: tuple[HunkPrediction, ...]
-    base: bytes | None = field(default=None, repr=False, compare=False)
-    """The file the hunks were located in, as bytes (empty for a new file); ``None`` when the
-    diff deletes the file or the file cannot be patched (missing, binary). Kept as one ``bytes``
-    rather than lines: on a kernel patch, holding two million line objects until the end costs
-    more than the whole search. Also ``None`` when :func:`predict` was told not to keep
-    contents (``keep_contents=False``)."""
+    vendor_bytes: bytes | None = field(default=None, repr=False, compare=False)
+    """The vendor's file the hunks were located in, as bytes (empty for a new file); ``None``
+    when the diff deletes the file or the file cannot be patched (missing, binary). Kept as one
+    ``bytes`` rather than lines: on a kernel patch, holding two million line objects until the
+    end costs more than the whole search. Also ``None`` when :func:`predict` was told not to
+    keep contents (``keep_contents=False``)."""
     reason: str = ""
     """For the file as a whole (a new file that exists, a binary, a deletion that differs)."""
     old_path: str | None = None
@@ -229,9 +229,9 @@ class FilePrediction:
     def result_lines(self) -> tuple[bytes, ...] | None:
         """The file after applying every hunk with a place, computed on demand; ``None`` when
         the file is absent afterwards (deleted) or cannot be patched (missing, binary)."""
-        if self.base is None:
+        if self.vendor_bytes is None:
             return None
-        return tuple(apply_located(split_lines(self.base), self.placements))
+        return tuple(apply_located(split_lines(self.vendor_bytes), self.placements))
 
     @property
     def settled(self) -> bool:
@@ -381,7 +381,7 @@ def predict_file(
     entry_number: int = 0,
     old_path: str | None = None,
     target_exists: bool = False,
-    keep_base: bool = True,
+    keep_vendor_bytes: bool = True,
     base_lines: Sequence[bytes] | bytes | None = None,
 ) -> FilePrediction:
     """Predict one file diff against the file's current lines (``None``: the file is absent).
@@ -392,12 +392,12 @@ def predict_file(
 
     ``old_lines`` may also be the file's bytes as read: then the file is only split into lines
     if a hunk needs more than an exact search (see :class:`~patchsmith.engine.filelines.FileLines`).
-    ``keep_base=False`` leaves :attr:`FilePrediction.base` ``None`` (see :func:`predict`).
+    ``keep_vendor_bytes=False`` leaves :attr:`FilePrediction.vendor_bytes` ``None`` (see
+    :func:`predict`).
 
     ``base_lines`` is the vanilla file the diff was made against (lines or bytes), when known:
     a clean or offset hunk flagged only because of its surroundings is then cleared if the
     vendor left them as vanilla had them (:func:`~patchsmith.engine.locate.clear_with_vanilla`).
-    Not to be confused with ``keep_base``, which is about the vendor's file.
     """
     view: FileLines | None = None
     if isinstance(old_lines, bytes):
@@ -413,7 +413,7 @@ def predict_file(
     def done(
         status: HunkStatus,
         predictions: tuple[HunkPrediction, ...],
-        base: bytes | None,
+        vendor_bytes: bytes | None,
         reason: str = "",
         review: bool = False,
     ) -> FilePrediction:
@@ -423,7 +423,7 @@ def predict_file(
             kind=kind,
             status=_summary(predictions, status),
             hunks=predictions,
-            base=base if keep_base else None,
+            vendor_bytes=vendor_bytes if keep_vendor_bytes else None,
             reason=reason,
             old_path=old_path,
             needs_review=review or any(p.needs_review for p in predictions),
@@ -623,7 +623,7 @@ def _new_symlink(
             kind=entry.kind,
             status=HunkStatus.CLEAN,
             hunks=tuple(_hunk_prediction(entry.number, h, locate_hunk([], h)) for h in hunks),
-            base=b"",
+            vendor_bytes=b"",
             reason=reason,
         )
     if found.kind == Kind.LINK and found.data == target:
@@ -640,7 +640,7 @@ def _new_symlink(
         kind=entry.kind,
         status=status,
         hunks=_uniform(entry.number, hunks, status, reason, review=review),
-        base=None,
+        vendor_bytes=None,
         reason=reason,
         needs_review=review,
     )
@@ -662,7 +662,7 @@ def _refused(
         kind=entry.kind,
         status=status,
         hunks=_uniform(entry.number, hunks, status, reason, review=True),
-        base=None,
+        vendor_bytes=None,
         reason=reason,
         old_path=old_path,
         needs_review=True,
@@ -737,9 +737,9 @@ def predict(
     ``classes`` maps tree paths to Kbuild classes, shown in the output when given.
 
     ``keep_contents=False`` is for a caller that only reports statuses (``check --json``, the
-    table): :attr:`FilePrediction.base` (and so ``result_lines``) is then ``None``. Holding every
-    file a kernel patch touches (50 MB) until the end costs a fifth of the prediction's time in
-    fresh memory; let go, each file's buffer is reused for the next.
+    table): :attr:`FilePrediction.vendor_bytes` (and so ``result_lines``) is then ``None``.
+    Holding every file a kernel patch touches (50 MB) until the end costs a fifth of the
+    prediction's time in fresh memory; let go, each file's buffer is reused for the next.
 
     ``base`` is the vanilla tree the patch was made against: a directory (read under the same
     rules as ``tree``: no path out of it, no symlink out of it) or a :data:`BaseReader`. With it,
@@ -897,7 +897,7 @@ def predict(
                 entry_number=entry.number,
                 old_path=old_rel if moved else None,
                 target_exists=target_exists,
-                keep_base=keep_contents or target in repeated or old_rel in repeated,
+                keep_vendor_bytes=keep_contents or target in repeated or old_rel in repeated,
             )
             prediction = predict_this()
             if read_base is not None and source not in diffed and _clearable(prediction):

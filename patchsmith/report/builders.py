@@ -731,7 +731,7 @@ def _file_report(
 
     def lines() -> Sequence[bytes] | None:
         if not cache:
-            cache.append(split_lines(file.base) if file.base is not None else None)
+            cache.append(split_lines(file.vendor_bytes) if file.vendor_bytes is not None else None)
         return cache[0]
 
     hunks: list[HunkReport] = []

@@ -405,7 +405,7 @@ def _work_file(
     entry = decision.entry
     all_hunks = {h.number: h for h in parse_file(index, entry)}
     hunks = tuple(all_hunks[p.hunk_number] for p in prediction.hunks)
-    base_lines = split_lines(prediction.base) if prediction.base is not None else []
+    base_lines = split_lines(prediction.vendor_bytes) if prediction.vendor_bytes is not None else []
     applied = [p for p in prediction.hunks if _is_applied(p, options.accept_fuzz)]
     placements: list[Placement] = [p.placement for p in applied if p.placement is not None]
     path = prediction.path
@@ -417,7 +417,7 @@ def _work_file(
         if prediction.status == HunkStatus.CLEAN and not prediction.needs_review:
             delete_path = path
     elif (
-        prediction.base is not None
+        prediction.vendor_bytes is not None
         and (placements or kind == ChangeKind.NEW)
         and (
             kind != ChangeKind.NEW
@@ -446,7 +446,7 @@ def _work_file(
 
     def alignment() -> tuple[difflib.SequenceMatcher[bytes] | None, list[bytes] | None]:
         if not aligned:
-            if vanilla is not None and prediction.base is not None:
+            if vanilla is not None and prediction.vendor_bytes is not None:
                 vanilla_lines = split_lines(vanilla)
                 aligned.append((align_with_vanilla(vanilla_lines, base_lines), vanilla_lines))
             else:
@@ -495,7 +495,7 @@ def _work_file(
             out_offset += _delta(hunk)
         if item.needs_resolution and not is_applied:
             rejects.append((hunk_id, reject_hunk(raw, hunk, out_offset)))
-            if prediction.base is not None and kind != ChangeKind.NEW:
+            if prediction.vendor_bytes is not None and kind != ChangeKind.NEW:
                 matcher, vanilla_lines = alignment()
                 found = vendor_region(hunk, hunk_prediction, base_lines, matcher, vanilla_lines)
                 if found is not None:

@@ -174,7 +174,7 @@ def test_a_symlinked_file_is_a_conflict_and_never_read(tmp_path: Path, where: st
     assert file.status == HunkStatus.CONFLICT and file.needs_review and not prediction.settled
     assert all(h.status == HunkStatus.CONFLICT and h.needs_review for h in file.hunks)
     assert "dir/f.txt is a symlink in the tree" in file.reason
-    assert file.base is None and file.result_lines is None
+    assert file.vendor_bytes is None and file.result_lines is None
 
 
 @pytest.mark.parametrize("where", ["outside", "inside"])
@@ -197,7 +197,7 @@ def test_statuses_only_keeps_no_contents(tmp_path: Path) -> None:
     index, root = run(tmp_path, PATCH, {"dir/f.txt": OLD})
     (kept,) = predict(index, index.files, root, strip=1).files
     (bare,) = predict(index, index.files, root, strip=1, keep_contents=False).files
-    assert kept.base is not None and bare.base is None
+    assert kept.vendor_bytes is not None and bare.vendor_bytes is None
     assert kept.hunks == bare.hunks
 
 
