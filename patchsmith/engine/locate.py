@@ -20,8 +20,8 @@ hunk can be applied here", and for the post-image, which means "the vendor alrea
 The partially-applied search runs before fuzz on purpose: an exact image with one change group
 present is stronger evidence than a pre-image that only matches after ignoring context.
 
-The safety rules (why a located hunk gets ``needs_review``) are described at
-:func:`locate_hunk`.
+The safety rules (why a located hunk gets ``needs_review``) are the members of
+:class:`~patchsmith.engine.records.Rule`, each with the evidence that raises it.
 
 The file is held and searched by :class:`~patchsmith.engine.filelines.FileLines`, rungs 4 and 6
 are in :mod:`patchsmith.engine.conflict`, and the records the ladder returns are in
@@ -46,7 +46,7 @@ from patchsmith.engine.conflict import (
     removal_standing,
 )
 from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
-from patchsmith.engine.records import Images, Location, Placement
+from patchsmith.engine.records import Images, Location, Placement, Rule
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
 
@@ -70,22 +70,7 @@ DUPLICATE_MIN_CHARS = 24
 when found nearby: ``return 0;`` or ``}`` appear everywhere. ``if (IS_ERR(rt)) return rt;``
 (the ``icmp.c`` case) is longer."""
 
-RULE_AMBIGUOUS = "ambiguous"
-RULE_POST_IMAGE = "post-image"
-RULE_FAR = "far"
-RULE_WRONG_FUNCTION = "wrong-function"
-RULE_DUPLICATE = "duplicate"
-RULE_EDGE = "edge"
-RULE_FUZZ_CORE = "fuzz-core"
-RULE_WHITESPACE = "whitespace"
-RULE_NO_CONTEXT = "no-context"
-RULE_READS_AS_BOTH = "reads-as-both"
-RULE_NEARER_FUZZY = "nearer-fuzzy"
-RULE_ABSURD = "absurd-position"
-RULE_WEAK_EVIDENCE = "weak-evidence"
-"""Names of the safety rules, as :attr:`Location.rules` records them."""
-
-VANILLA_CLEARABLE = frozenset({RULE_AMBIGUOUS, RULE_DUPLICATE, RULE_READS_AS_BOTH})
+VANILLA_CLEARABLE = frozenset({Rule.AMBIGUOUS, Rule.DUPLICATE, Rule.READS_AS_BOTH})
 """The rules whose flag an unchanged neighbourhood lifts (see :func:`clear_with_vanilla`): they
 are about what surrounds a match, which vanilla shows upstream saw too (for reads-as-both:
 vanilla read as the hunk's result at that place as well, yet lacked the fix). Fuzz, whitespace, far,
@@ -164,28 +149,9 @@ def locate_hunk(
     :attr:`Location.end`: hunks of one file diff never overlap or go backwards, as in GNU
     patch). ``fuzz`` is GNU patch's ``-F``.
 
-    Safety rules, which set ``needs_review`` on a hunk that *would* apply:
-
-    - ambiguity: at the rung where it was found, the image also occurs elsewhere in the file
-      (the whole file is searched, not only near the guess); a clean match is exempt, since
-      both its line number and its content agree;
-    - far: an offset beyond :data:`LARGE_OFFSET` whose enclosing function is not the hunk's,
-      and any whitespace or fuzz match that far;
-    - duplicate code: the lines the hunk adds already exist within :data:`DUPLICATE_WINDOW`
-      lines of the match (a fix backported at a slightly different place);
-    - wrong function: a fuzz or whitespace match whose enclosing function (the nearest
-      definition-looking line above it) is not the function named in the hunk header, or cannot
-      be confirmed because the header names none;
-    - the hunk says it starts at the top (or ends at the bottom) of the file, but matched elsewhere;
-    - post-image: the hunk's result is also in the file near the match, in the same function;
-    - reads as both: the lines at the match are the hunk's result as well (what it adds repeats
-      its context), or, for a hunk found already applied, its original with fuzz: the file
-      cannot tell whether the fix is there;
-    - nearer fuzzy: an exact match at an offset, while the pre-image matches with fuzz nearer to
-      the stated line (the exact one may be a copy, the stated place changed by the vendor);
-    - absurd position: the match (or the already-applied post-image) is farther from the line
-      the patch states than the file is long: the patch's numbers are wrong, so nothing it says
-      about where the hunk goes can be trusted (``@@ -99999999999,3 ...`` on a 3-line file).
+    Safety rules set ``needs_review`` on a hunk that *would* apply, or that reads as already
+    applied on evidence too weak to settle it: each is a :class:`~patchsmith.engine.records.Rule`,
+    whose docstring says what evidence raises it.
 
     Each flag names its rule in :attr:`Location.rules`. Given the vanilla file, the caller may
     lift the duplicate-code, ambiguity and reads-as-both flags of an exact match with
@@ -211,7 +177,7 @@ def _absurd(location: Location, hunk: Hunk, length: int) -> Location:
     return replace(
         location,
         needs_review=True,
-        rules=(*location.rules, RULE_ABSURD),
+        rules=(*location.rules, Rule.ABSURD),
         reasons=(
             *location.reasons,
             f"the patch says line {hunk.old_start}, but the file has {length}"
@@ -460,7 +426,7 @@ def _check_nearer_fuzzy(
     return replace(
         location,
         needs_review=True,
-        rules=(*location.rules, RULE_NEARER_FUZZY),
+        rules=(*location.rules, Rule.NEARER_FUZZY),
         reasons=(
             *location.reasons,
             f"with {level} context line{'s' if level != 1 else ''} ignored it also"
@@ -577,7 +543,7 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int
             reasons=("the added lines are already there", weak)
             if weak
             else ("the added lines are already there",),
-            rules=(RULE_WEAK_EVIDENCE,) if weak else (),
+            rules=(Rule.WEAK_EVIDENCE,) if weak else (),
             span=len(images.post),
             growth=len(images.post),
         )
@@ -592,7 +558,7 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int
             reasons=("the hunk has no context lines: its place cannot be checked",)
             if review
             else (),
-            rules=(RULE_NO_CONTEXT,) if review else (),
+            rules=(Rule.NO_CONTEXT,) if review else (),
             placement=Placement(hunk, expected),
             span=0,
             growth=len(images.post),
@@ -628,7 +594,7 @@ def _judge_applicable(
     """
     shift = at - expected
     reasons: list[str] = []
-    rules: list[str] = []
+    rules: list[Rule] = []
     review = False
     if fuzz_level:
         status = HunkStatus.FUZZ
@@ -644,7 +610,7 @@ def _judge_applicable(
         # A clean match is trusted over its copies only when the hunk header's function confirms
         # it: a vendor's copy of a function can sit at the stated line.
         review = True
-        rules.append(RULE_AMBIGUOUS)
+        rules.append(Rule.AMBIGUOUS)
         where = ", ".join(str(h + 1) for h in others[:5])
         reasons.append(f"ambiguous: the same lines also match at line {where}")
     near_post = [
@@ -655,7 +621,7 @@ def _judge_applicable(
     if near_post:
         post_hits = near_post
         review = True
-        rules.append(RULE_POST_IMAGE)
+        rules.append(Rule.POST_IMAGE)
         reasons.append(
             f"the post-image is also present at line {post_hits[0] + 1}: the fix may already be"
             " there"
@@ -664,7 +630,7 @@ def _judge_applicable(
         # The lines here read as the hunk's result too (what it adds repeats the lines next to
         # it: "}" after "}", a blank after a blank), so the file cannot tell applied from not.
         review = True
-        rules.append(RULE_READS_AS_BOTH)
+        rules.append(Rule.READS_AS_BOTH)
         reasons.append(
             "the lines here also read as the hunk's result (what it adds repeats its context):"
             " the fix may already be there"
@@ -680,23 +646,23 @@ def _judge_applicable(
         unverifiable = verdict is not None and verdict.startswith("cannot")
         if verdict is not None and not (status == HunkStatus.OFFSET and unverifiable):
             review = True
-            rules.append(RULE_WRONG_FUNCTION)
+            rules.append(Rule.WRONG_FUNCTION)
             reasons.append(verdict)
     if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) and abs(shift) > LARGE_OFFSET:
         review = True
-        rules.append(RULE_FAR)
+        rules.append(Rule.FAR)
         reasons.append(f"matched {abs(shift)} lines from where it was expected")
 
     duplicate = _duplicate_nearby(view, hunk, images, at, at + len(images.pre), near)
     if duplicate is not None:
         review = True
-        rules.append(RULE_DUPLICATE)
+        rules.append(Rule.DUPLICATE)
         reasons.append(duplicate)
 
     edge = _edge_violation(view, hunk, images, at)
     if edge:
         review = True
-        rules.append(RULE_EDGE)
+        rules.append(Rule.EDGE)
         reasons.append(edge)
 
     if fuzz_level:
@@ -707,13 +673,13 @@ def _judge_applicable(
         reasons.insert(0, f"fuzz {fuzz_level}: {detail}")
         if len(images.pre) - top - bottom < MIN_FUZZ_CORE:
             review = True
-            rules.append(RULE_FUZZ_CORE)
+            rules.append(Rule.FUZZ_CORE)
             reasons.append("too few lines left to compare after dropping context")
     elif whitespace:
         reasons.insert(0, "matches only with whitespace differences ignored")
         if _removed_lines_differ(view, hunk, at):
             review = True
-            rules.append(RULE_WHITESPACE)
+            rules.append(Rule.WHITESPACE)
             reasons.append("lines the hunk removes differ in whitespace from the vendor's")
     elif status == HunkStatus.OFFSET and not reasons:
         reasons.append(
@@ -761,12 +727,12 @@ def _already_applied(
     if region is not None:
         return not_applied(view, hunk, images, expected, at, region)
     reasons = [f"the post-image is already there ({how} match)"]
-    rules: list[str] = []
+    rules: list[Rule] = []
     elsewhere = bool({h for h in hits if h != at})
     if elsewhere:
         reasons.append("the post-image also occurs elsewhere in the file")
     if original:
-        rules.append(RULE_READS_AS_BOTH)
+        rules.append(Rule.READS_AS_BOTH)
         reasons.append(
             f"the same lines also read as the hunk's original with {original} context"
             f" line{'s' if original != 1 else ''} ignored (what it removes or adds repeats its"
@@ -774,7 +740,7 @@ def _already_applied(
         )
     weak = _weak_evidence(hunk, images.post, at - expected, elsewhere)
     if weak:
-        rules.append(RULE_WEAK_EVIDENCE)
+        rules.append(Rule.WEAK_EVIDENCE)
         reasons.append(weak)
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
@@ -1080,7 +1046,7 @@ def clear_with_vanilla(
     pre = hunk.old_lines
     if not unchanged_since_vanilla(view, location.found, len(pre), vanilla, hunk.old_start - 1):
         return location
-    if RULE_AMBIGUOUS in rules and len(vanilla.find_all(pre)) < len(view.find_all(pre)):
+    if Rule.AMBIGUOUS in rules and len(vanilla.find_all(pre)) < len(view.find_all(pre)):
         return location
     return replace(location, needs_review=False, reasons=(*location.reasons, VANILLA_CLEARED))
 
@@ -1088,7 +1054,7 @@ def clear_with_vanilla(
 # --- the hunks around it --------------------------------------------------------------------------
 
 
-PLACE_RULES = frozenset({RULE_AMBIGUOUS, RULE_NEARER_FUZZY})
+PLACE_RULES = frozenset({Rule.AMBIGUOUS, Rule.NEARER_FUZZY})
 """The rules that ask only which of several places is the hunk's: the hunks around it can
 answer (see :func:`bound_by_neighbours`)."""
 
@@ -1153,7 +1119,7 @@ def bound_by_neighbours(
             continue
         exact = view.find_all(images.pre)
         others = [hit for hit in exact if hit != location.found]
-        if RULE_NEARER_FUZZY in rules:
+        if Rule.NEARER_FUZZY in rules:
             nearer = _nearer_fuzzy(view, images, location.expected, location.found, fuzz, exact)
             others += [hit for _level, hit in nearer]
         if all(other < low or other + size > high for other in others):

@@ -15,9 +15,61 @@ the CLI.
 
 from __future__ import annotations
 
+import enum
+
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk
 from patchsmith.record import record
+
+
+class Rule(enum.StrEnum):
+    """A safety rule: why a hunk that *would* apply (or that reads as already applied) is still
+    flagged ``needs_review``. :func:`~patchsmith.engine.locate.locate_hunk` records each flag's
+    rule in :attr:`Location.rules`; the value is the rule's name there."""
+
+    AMBIGUOUS = "ambiguous"
+    """At the rung where it was found, the image also occurs elsewhere in the file (the whole
+    file is searched, not only near the guess); a clean match is exempt, since both its line
+    number and its content agree."""
+    FAR = "far"
+    """An offset beyond ``LARGE_OFFSET`` whose enclosing function is not the hunk's, and any
+    whitespace or fuzz match that far."""
+    DUPLICATE = "duplicate"
+    """The lines the hunk adds already exist within ``DUPLICATE_WINDOW`` lines of the match (a
+    fix backported at a slightly different place)."""
+    WRONG_FUNCTION = "wrong-function"
+    """A fuzz or whitespace match whose enclosing function (the nearest definition-looking line
+    above it) is not the function named in the hunk header, or cannot be confirmed because the
+    header names none."""
+    EDGE = "edge"
+    """The hunk says it starts at the top (or ends at the bottom) of the file, but matched
+    elsewhere."""
+    POST_IMAGE = "post-image"
+    """The hunk's result is also in the file near the match, in the same function."""
+    READS_AS_BOTH = "reads-as-both"
+    """The lines at the match are the hunk's result as well (what it adds repeats its context),
+    or, for a hunk found already applied, its original with fuzz: the file cannot tell whether
+    the fix is there."""
+    NEARER_FUZZY = "nearer-fuzzy"
+    """An exact match at an offset, while the pre-image matches with fuzz nearer to the stated
+    line (the exact one may be a copy, the stated place changed by the vendor)."""
+    FUZZ_CORE = "fuzz-core"
+    """A fuzz match with fewer than ``MIN_FUZZ_CORE`` pre-image lines left to compare once
+    context is dropped: that few lines match by chance in repetitive code."""
+    WHITESPACE = "whitespace"
+    """A whitespace-insensitive match where the lines the hunk removes differ in whitespace from
+    the vendor's."""
+    NO_CONTEXT = "no-context"
+    """The hunk has no context lines (it only adds) and the file is not empty: its place cannot
+    be checked."""
+    ABSURD = "absurd-position"
+    """The match (or the already-applied post-image) is farther from the line the patch states
+    than the file is long: the patch's numbers are wrong, so nothing it says about where the
+    hunk goes can be trusted (``@@ -99999999999,3 ...`` on a 3-line file)."""
+    WEAK_EVIDENCE = "weak-evidence"
+    """An already-applied verdict from a post-image of generic lines only (braces, blank lines,
+    ``return``/``goto``/``break``) for a hunk that adds nothing distinctive, found away from the
+    stated line or in several places: it could be any function's tail."""
 
 
 @record
@@ -110,8 +162,8 @@ class Location:
     growth: int = 0
     """Lines the file grows by above the next hunk because of this one, for the running shift:
     the post-image's extra length when the vendor already has the post-image."""
-    rules: tuple[str, ...] = ()
-    """The safety rules (``RULE_*``) that set ``needs_review`` on a match that would apply, so a
+    rules: tuple[Rule, ...] = ()
+    """The safety rules (:class:`Rule`) that set ``needs_review`` on a match that would apply, so a
     later judgement (:func:`~patchsmith.engine.locate.clear_with_vanilla`) can tell which flags
     it may lift without parsing :attr:`reasons`."""
 

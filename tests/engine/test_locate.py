@@ -20,16 +20,6 @@ from patchsmith.engine.filelines import (
 from patchsmith.engine.locate import (
     LARGE_OFFSET,
     NEIGHBOURS_CLEARED,
-    RULE_ABSURD,
-    RULE_AMBIGUOUS,
-    RULE_DUPLICATE,
-    RULE_EDGE,
-    RULE_FAR,
-    RULE_NEARER_FUZZY,
-    RULE_POST_IMAGE,
-    RULE_READS_AS_BOTH,
-    RULE_WEAK_EVIDENCE,
-    RULE_WRONG_FUNCTION,
     VANILLA_CLEARED,
     _pure_additions,
     apply_located,
@@ -38,7 +28,7 @@ from patchsmith.engine.locate import (
     locate_hunk,
     unchanged_since_vanilla,
 )
-from patchsmith.engine.records import Location, Placement
+from patchsmith.engine.records import Location, Placement, Rule
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import index_bytes
@@ -415,7 +405,7 @@ def test_duplicate_flag_cleared_when_the_neighbourhood_is_vanillas() -> None:
     location = locate_hunk(WAIT_FILE, WAIT_HUNK)
     assert location.status == HunkStatus.CLEAN
     assert location.needs_review
-    assert location.rules == (RULE_DUPLICATE,)
+    assert location.rules == (Rule.DUPLICATE,)
     cleared = clear_with_vanilla(
         FileLines(WAIT_FILE), WAIT_HUNK, location, FileLines(data=b"".join(WAIT_FILE))
     )
@@ -445,8 +435,8 @@ def test_duplicate_flag_kept_when_the_vendor_changed_the_neighbourhood() -> None
 def test_no_clearing_when_another_rule_flagged_too() -> None:
     location = locate_hunk(WAIT_FILE, WAIT_HUNK)
     vanilla = FileLines(WAIT_FILE)
-    for rule in (RULE_EDGE, RULE_POST_IMAGE, RULE_WRONG_FUNCTION, RULE_FAR):
-        flagged = replace(location, rules=(RULE_DUPLICATE, rule))
+    for rule in (Rule.EDGE, Rule.POST_IMAGE, Rule.WRONG_FUNCTION, Rule.FAR):
+        flagged = replace(location, rules=(Rule.DUPLICATE, rule))
         assert clear_with_vanilla(FileLines(WAIT_FILE), WAIT_HUNK, flagged, vanilla) is flagged
     fuzzy = replace(location, status=HunkStatus.FUZZ, fuzz=1)
     assert clear_with_vanilla(FileLines(WAIT_FILE), WAIT_HUNK, fuzzy, vanilla) is fuzzy
@@ -460,7 +450,7 @@ def test_ambiguity_cleared_only_when_vanilla_has_the_same_copies() -> None:
     vendor = vanilla + FILE[1:]  # the vendor added a copy, far below the window
     location = locate_hunk(vendor, hunk)
     assert location.status == HunkStatus.CLEAN
-    assert RULE_AMBIGUOUS in location.rules
+    assert Rule.AMBIGUOUS in location.rules
     assert unchanged_since_vanilla(FileLines(vendor), 3, len(hunk.old_lines), FileLines(vanilla), 3)
     # The copy is the vendor's: it may need the fix too.
     kept = clear_with_vanilla(FileLines(vendor), hunk, location, FileLines(vanilla))
@@ -538,7 +528,7 @@ def test_a_hunk_whose_result_is_already_its_context_is_flagged() -> None:
     )
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.CLEAN and location.needs_review
-    assert RULE_READS_AS_BOTH in location.rules
+    assert Rule.READS_AS_BOTH in location.rules
 
 
 def test_removing_one_of_a_run_of_equal_lines_is_flagged() -> None:
@@ -546,7 +536,7 @@ def test_removing_one_of_a_run_of_equal_lines_is_flagged() -> None:
     hunk = hunk_of(" {\n-\t{\n \t{\n \t{\n \t{\n", start=2)
     file = lines("int f(void)\n{\n\t{\n\t{\n\t{\n\t{\n\n\ta\n}")
     location = locate_hunk(file, hunk)
-    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
+    assert location.needs_review and Rule.READS_AS_BOTH in location.rules
 
 
 def test_a_removal_at_the_end_of_the_file_is_not_read_as_applied() -> None:
@@ -582,7 +572,7 @@ def test_an_exact_copy_at_an_offset_is_flagged_when_the_stated_place_matches_wit
     )
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.found == 9
-    assert location.needs_review and RULE_NEARER_FUZZY in location.rules
+    assert location.needs_review and Rule.NEARER_FUZZY in location.rules
 
 
 # --- numbers that cannot be right ---------------------------------------------------------------
@@ -596,13 +586,13 @@ def test_a_match_farther_than_the_file_is_long_is_flagged(start: int) -> None:
     hunk = hunk_of(" \tif (!p)\n-\t\treturn -ENOMEM;\n+\t\treturn -EINVAL;\n \treturn 0;\n", start)
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET
-    assert location.needs_review and RULE_ABSURD in location.rules
+    assert location.needs_review and Rule.ABSURD in location.rules
     assert "line numbers are wrong" in location.reason
     # Already applied, just as far: flagged the same way.
     fixed = lines("\tif (!p)\n\t\treturn -EINVAL;\n\treturn 0;")
     applied = locate_hunk(fixed, hunk)
     assert applied.status == HunkStatus.ALREADY_APPLIED
-    assert applied.needs_review and RULE_ABSURD in applied.rules
+    assert applied.needs_review and Rule.ABSURD in applied.rules
 
 
 def test_a_far_match_in_a_long_file_is_not_absurd() -> None:
@@ -612,7 +602,7 @@ def test_a_far_match_in_a_long_file_is_not_absurd() -> None:
     hunk = hunk_of(" \tcall_150();\n-\tcall_151();\n \tcall_152();\n", start=92, section="")
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.shift == 59
-    assert RULE_ABSURD not in location.rules
+    assert Rule.ABSURD not in location.rules
 
 
 # --- ties between identical-looking places: the hunk header's function decides -----------------
@@ -637,7 +627,7 @@ def _function_of(file: list[bytes], index: int) -> bytes:
 def test_a_tie_goes_to_the_function_the_header_names() -> None:
     file, hunk = _tie()
     location = locate_hunk(file, hunk)
-    assert location.needs_review and RULE_AMBIGUOUS in location.rules
+    assert location.needs_review and Rule.AMBIGUOUS in location.rules
     assert location.placement is not None and location.found is not None
     # The proposal and --accept use the placement: in pause_resume, not pause_presuspend.
     assert _function_of(file, location.found).startswith(b"static void pause_resume(")
@@ -791,7 +781,7 @@ def test_a_generic_post_image_away_from_the_stated_line_is_weak_evidence() -> No
     file = lines("int f(void)\n{\n\ta = 1;\n\tb = 2;\n\tif (a) {\n\t}\n\n\treturn 0;\n}")
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.ALREADY_APPLIED
-    assert location.needs_review and RULE_WEAK_EVIDENCE in location.rules
+    assert location.needs_review and Rule.WEAK_EVIDENCE in location.rules
     # Exactly at the stated line and nowhere else: the number and the lines agree.
     exact = locate_hunk(file, replace(hunk, old_start=6, new_start=6))
     assert exact.status == HunkStatus.ALREADY_APPLIED and not exact.needs_review
@@ -831,7 +821,7 @@ def test_a_copy_below_the_next_settled_hunk_cannot_be_the_place() -> None:
         "}\n\nint g(void)\n{\n\ta = 1;\n\tsetup();\n\tb = 2;\n}"
     )
     assert second.status == HunkStatus.CLEAN and not second.needs_review
-    assert first.status == HunkStatus.CLEAN and RULE_AMBIGUOUS in first.rules
+    assert first.status == HunkStatus.CLEAN and Rule.AMBIGUOUS in first.rules
     assert not first.needs_review
     assert NEIGHBOURS_CLEARED in first.reason and "ambiguous" in first.reason
 
@@ -842,7 +832,7 @@ def test_a_copy_between_the_hunks_keeps_the_flag() -> None:
         "int f(void)\n{\n\ta = 1;\n\tsetup();\n\tb = 2;\n\ta = 1;\n\tsetup();\n\tb = 2;\n"
         "\tc = 3;\n\tteardown();\n\td = 4;\n}"
     )
-    assert first.needs_review and RULE_AMBIGUOUS in first.rules
+    assert first.needs_review and Rule.AMBIGUOUS in first.rules
     assert NEIGHBOURS_CLEARED not in first.reason
 
 
@@ -874,7 +864,7 @@ def test_a_nearer_fuzzy_place_needs_enough_lines_to_be_a_place() -> None:
     file = lines("int f(void)\n{\n\t}\n\tb\n\t{\n\t}\n\t}\n\tb\n\t{\n\tb\n\t{\n\ta\n\t{\n}")
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.OFFSET and location.shift == 4
-    assert RULE_NEARER_FUZZY not in location.rules and not location.needs_review
+    assert Rule.NEARER_FUZZY not in location.rules and not location.needs_review
 
 
 def test_removing_the_last_line_of_a_file_whose_end_already_reads_as_the_result() -> None:
@@ -884,4 +874,4 @@ def test_removing_the_last_line_of_a_file_whose_end_already_reads_as_the_result(
     file = lines("int f(void)\n\ta\n\ta\n\ta\n\ta")
     location = locate_hunk(file, hunk)
     assert location.status == HunkStatus.CLEAN
-    assert location.needs_review and RULE_READS_AS_BOTH in location.rules
+    assert location.needs_review and Rule.READS_AS_BOTH in location.rules
