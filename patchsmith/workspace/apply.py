@@ -56,7 +56,6 @@ import hashlib
 import os
 import re
 import stat
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -105,11 +104,11 @@ Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total); stages: ``snapshot``, ``worktree``, ``predict``, ``write``,
 ``proposals``, ``memory``."""
 
-PAUSE_ENV = "PATCHSMITH_TEST_PAUSE_AT"
-"""Test hook: ``<stage>:<file>`` makes apply write its pid to ``<file>`` at ``<stage>`` and wait
-there until the file is removed, so a test can kill it at that point or let it go on. Stages:
-``worktree`` (branch and worktree made, no session yet; the apply lock held), ``written``
-(files written, nothing committed)."""
+Checkpoint = Callable[[str], None]
+"""Called at the points where a crash is hardest to recover from, with the point's name:
+``worktree`` (branch and worktree made, no session yet; the apply lock held) and ``written``
+(files written, nothing committed). The crash tests pass one that stops the process there until
+they have killed it (``tests/support/pause.py``); apply itself needs none."""
 
 
 @record
@@ -179,16 +178,6 @@ def touched_paths(result: SelectionResult) -> list[str]:
     return list(paths)
 
 
-def _pause(stage: str) -> None:
-    value = os.environ.get(PAUSE_ENV, "")
-    if value.startswith(stage + ":"):
-        signal_file = Path(value.split(":", 1)[1])
-        signal_file.write_text(str(os.getpid()), encoding="ascii")
-        deadline = time.monotonic() + 3600
-        while signal_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-
 # --- the worktree ---------------------------------------------------------------------------------
 
 
@@ -247,6 +236,7 @@ def _prepare(
     options: ApplyOptions,
     name: str,
     progress: Progress | None,
+    checkpoint: Checkpoint | None,
 ) -> tuple[_Place, SessionStore | None]:
     """The worktree for this apply, or the one an interrupted apply left (with its store)."""
     root = where.root
@@ -331,7 +321,8 @@ def _prepare(
     if worktree.exists():
         worktree.rmdir()
     git.add_worktree(git_dir, worktree.absolute(), branch, base, checkout)
-    _pause("worktree")
+    if checkpoint is not None:
+        checkpoint("worktree")
     if progress is not None:
         progress("worktree", 1, 1)
     return _Place(git_dir, worktree.absolute(), branch, base, kind, root), None
@@ -608,8 +599,10 @@ def apply_patch(
     tree: Path,
     options: ApplyOptions,
     progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> Session:
-    """Apply the selected hunks in a new worktree; return the session (see the module doc)."""
+    """Apply the selected hunks in a new worktree; return the session (see the module doc).
+    ``checkpoint`` is called at the named points of :data:`Checkpoint`."""
     tree = Path(tree)
     if not tree.is_dir():
         raise TreeError(f"the tree {tree} is not a directory", hint="pass --tree DIR")
@@ -638,7 +631,7 @@ def apply_patch(
     with setup.apply_lock(where.folder, options.wait):
         # An apply killed during setup (its intent is still there): undo what it made.
         setup.finish_interrupted(where.folder)
-        place, resumed = _prepare(tree, where, touched, options, name, progress)
+        place, resumed = _prepare(tree, where, touched, options, name, progress, checkpoint)
         worktree = place.worktree
         store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
         with store.locked():
@@ -682,6 +675,7 @@ def apply_patch(
                 vanilla_reader,
                 vanilla_read,
                 progress,
+                checkpoint,
             )
             if options.use_memory:
                 # Before the one write that marks the session ready: a crash in between leaves
@@ -747,6 +741,7 @@ def _apply_in(
     vanilla_reader: VanillaBase | None,
     vanilla_read: dict[str, bytes | None] | None,
     progress: Progress | None,
+    checkpoint: Checkpoint | None,
 ) -> Session:
     kept = selection.kept
     vanilla: dict[str, bytes | None] = {}
@@ -829,7 +824,8 @@ def _apply_in(
             written.append(work.delete_path)
         if progress is not None:
             progress("write", number, len(works))
-    _pause("written")
+    if checkpoint is not None:
+        checkpoint("written")
     for work in works:
         if work.rejects and not confined.reachable(worktree, work.prediction.path + ".rej"):
             # Beyond a link or a file: no .rej can sit beside it without writing through it

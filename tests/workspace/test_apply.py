@@ -6,7 +6,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tarfile
 import time
 from pathlib import Path
@@ -19,7 +18,6 @@ from patchsmith.model import HunkStatus, Resolution
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git
 from patchsmith.workspace.apply import (
-    PAUSE_ENV,
     ApplyOptions,
     apply_patch,
     materialise,
@@ -27,6 +25,7 @@ from patchsmith.workspace.apply import (
 from patchsmith.workspace.finish import finish_session
 from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
 from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.pause import patchsmith_command
 from tests.support.trees import fingerprint
 from tests.support.trees import git as run_git
 
@@ -184,18 +183,14 @@ def test_a_second_apply_on_the_same_branch_is_refused(demo_tree: Path) -> None:
 
 def test_kill_during_apply_then_status_and_continue(demo_tree: Path, tmp_path: Path) -> None:
     signal_file = tmp_path / "paused"
-    env = dict(os.environ)
-    env[PAUSE_ENV] = f"written:{signal_file}"
     command = [
-        sys.executable,
-        "-m",
-        "patchsmith",
+        *patchsmith_command(("written", signal_file)),
         "apply",
         str(DEMO_PATCH),
         "--tree",
         str(demo_tree),
     ]
-    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not signal_file.exists():
         assert child.poll() is None, "apply ended before the pause"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -23,9 +22,10 @@ from patchsmith.cli import main
 from patchsmith.cli.common import read_index
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git as ours
-from patchsmith.workspace.apply import PAUSE_ENV, ApplyOptions, apply_patch
+from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.session import Session, SessionStore, session_path
 from tests.support.paths import DEMO_PATCH, REPO
+from tests.support.pause import patchsmith_command
 
 
 def _apply(tree: Path) -> Session:
@@ -160,9 +160,14 @@ def test_an_apply_killed_after_writing_still_commits_the_modes(tmp_path: Path) -
     # repository that ignores executable bits, never records it.
     tree = _mode_tree(tmp_path, file_mode="false")
     signal_file = tmp_path / "paused"
-    env = {**os.environ, PAUSE_ENV: f"written:{signal_file}"}
-    command = [sys.executable, "-m", "patchsmith", "apply", str(MODES), "--tree", str(tree)]
-    child = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    command = [
+        *patchsmith_command(("written", signal_file)),
+        "apply",
+        str(MODES),
+        "--tree",
+        str(tree),
+    ]
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while not signal_file.exists():
         assert child.poll() is None, "apply ended before the pause"

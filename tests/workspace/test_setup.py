@@ -1,7 +1,8 @@
 """Two applies at once, and an apply killed during setup: real processes, real signals.
 
 Each test runs ``python -m patchsmith apply`` as a child process and uses apply's pause hook
-(:data:`patchsmith.workspace.apply.PAUSE_ENV`) to stop it at the exact point under test: with
+(:data:`patchsmith.workspace.apply.Checkpoint`, through ``tests/support/pause.py``) to stop it
+at the exact point under test: with
 its branch and worktree made and no session yet, holding the apply lock. From there a second
 apply runs against it, or the first is killed with SIGKILL, and what ``status``, ``abort`` and
 a new ``apply`` do next is checked through git itself.
@@ -9,11 +10,9 @@ a new ``apply`` do next is checked through git itself.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,19 +20,17 @@ from pathlib import Path
 import pytest
 
 from patchsmith.workspace import git
-from patchsmith.workspace.apply import PAUSE_ENV
 from patchsmith.workspace.session import Phase, SessionStore, session_path
 from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.pause import patchsmith_command
 from tests.support.trees import git as run_git
 
 
-def _patchsmith(*args: str, cwd: Path = REPO, pause: str | None = None) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    if pause is not None:
-        env[PAUSE_ENV] = pause
+def _patchsmith(
+    *args: str, cwd: Path = REPO, pause: tuple[str, Path] | None = None
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, "-m", "patchsmith", *args],
-        env=env,
+        [*patchsmith_command(pause), *args],
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -90,7 +87,7 @@ def test_a_second_apply_of_the_same_tree_refuses_naming_the_first(
     signal_file = tmp_path / "paused"
     worktree = tmp_path / "elsewhere" / "wt"
     args = ("apply", str(DEMO_PATCH), "--tree", str(repo_tree), "--worktree", str(worktree))
-    first = _patchsmith(*args, pause=f"worktree:{signal_file}")
+    first = _patchsmith(*args, pause=("worktree", signal_file))
     reaper.append(first)
     pid = _wait_for(signal_file, first)
     second = _patchsmith(*args, "--wait", "0.3")
@@ -114,7 +111,7 @@ def test_a_second_apply_waits_for_the_first_and_then_runs(
     signal_file = tmp_path / "paused"
     first_worktree, second_worktree = tmp_path / "wt1", tmp_path / "wt2"
     base = ("apply", str(DEMO_PATCH), "--tree", str(repo_tree))
-    first = _patchsmith(*base, "--worktree", str(first_worktree), pause=f"worktree:{signal_file}")
+    first = _patchsmith(*base, "--worktree", str(first_worktree), pause=("worktree", signal_file))
     reaper.append(first)
     _wait_for(signal_file, first)
     second = _patchsmith(
@@ -147,7 +144,7 @@ def _killed_during_setup(
         str(repo_tree),
         "--worktree",
         str(worktree),
-        pause=f"worktree:{signal_file}",
+        pause=("worktree", signal_file),
     )
     reaper.append(child)
     _wait_for(signal_file, child)
@@ -212,7 +209,7 @@ def test_kill_after_worktree_add_on_a_plain_tree_then_apply_again(
 ) -> None:
     signal_file = tmp_path / "paused"
     args = ("apply", str(DEMO_PATCH), "--tree", str(demo_tree))
-    child = _patchsmith(*args, pause=f"worktree:{signal_file}")
+    child = _patchsmith(*args, pause=("worktree", signal_file))
     reaper.append(child)
     _wait_for(signal_file, child)
     child.send_signal(signal.SIGKILL)
@@ -238,7 +235,7 @@ def test_abort_refuses_while_an_apply_of_the_tree_runs(
         str(repo_tree),
         "--worktree",
         str(worktree),
-        pause=f"written:{signal_file}",
+        pause=("written", signal_file),
     )
     reaper.append(child)
     pid = _wait_for(signal_file, child)
