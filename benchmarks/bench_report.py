@@ -19,10 +19,11 @@ from patchsmith.engine.predict import predict
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.patchfile.source import read_sources
-from patchsmith.report.builders import ReportContext, from_prediction
 from patchsmith.report.html import render_html
 from patchsmith.report.jsonreport import render_json
 from patchsmith.report.markdown import render_markdown
+from patchsmith.report.parts import ReportContext
+from patchsmith.report.prediction import from_prediction
 
 TARGET_SECONDS = 2.0
 TARGET_HTML_BYTES = 5 * 1024 * 1024

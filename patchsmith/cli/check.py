@@ -120,7 +120,7 @@ def add_parser(subparsers: Any) -> None:
     )
     # --report FORMAT [-o FILE]: the review report of this prediction (patchsmith.report).
     # Declared here rather than with patchsmith.cli.report's add_output_options: importing that
-    # loads the report builders, the workspace and the Kbuild modules, which cost check more
+    # loads the report's sources, the workspace and the Kbuild modules, which cost check more
     # start-up time than predicting a small patch (a test keeps the two in step).
     parser.add_argument(
         "--report",
@@ -204,7 +204,7 @@ def _run(args: argparse.Namespace) -> int:
     settled = prediction.settled and not warnings
     if args.report_format is not None:
         from patchsmith.cli.report import write_text
-        from patchsmith.report.builders import ReportContext
+        from patchsmith.report.parts import ReportContext
         from patchsmith.report.render import render_prediction_report
 
         report_classes = None

@@ -19,9 +19,11 @@ from typing import Any
 from patchsmith.cli import COMMANDS
 from patchsmith.errors import GitError
 from patchsmith.model import ExitCode
-from patchsmith.report.builders import ReportContext, from_build_json, from_session
+from patchsmith.report.build import from_build_json
 from patchsmith.report.model import BuildReport
+from patchsmith.report.parts import ReportContext
 from patchsmith.report.render import FORMATS, render
+from patchsmith.report.session import from_session
 
 BUILD_RESULT = "build.json"
 """Where ``patchsmith build`` leaves its result, beside ``session.json``."""

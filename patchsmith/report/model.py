@@ -1,9 +1,10 @@
 """The report model: everything a reviewer sees, as frozen data, before any format is chosen.
 
-A :class:`Report` is built once, from a prediction (``check``) or an apply session, by
-:mod:`patchsmith.report.builders`; the Markdown, HTML and JSON renderers only lay it out. So the
-three formats cannot disagree, and a renderer never decides a hunk's fate: statuses, review flags,
-resolutions and "is it open" come from the engine and the session as they are.
+A :class:`Report` is built once, from a prediction (``check``, :mod:`patchsmith.report.prediction`)
+or an apply session (:mod:`patchsmith.report.session`); the Markdown, HTML and JSON renderers only
+lay it out. So the three formats cannot disagree, and a renderer never decides a hunk's fate:
+statuses, review flags, resolutions and "is it open" come from the engine and the session as
+they are.
 
 Field names follow ``check --json`` (``patchsmith.check/1``) and ``status --json`` where the
 same thing is meant: a file has ``path``, ``entry``, ``kind``, ``status``, ``needs_review``,

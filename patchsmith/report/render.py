@@ -9,8 +9,9 @@ from patchsmith.engine.predict import Prediction
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import PatchIndex
 from patchsmith.patchfile.select import SelectionResult
-from patchsmith.report.builders import ReportContext, from_prediction
 from patchsmith.report.model import Report
+from patchsmith.report.parts import ReportContext
+from patchsmith.report.prediction import from_prediction
 
 __all__ = ["FORMATS", "render", "render_prediction_report"]
 

@@ -17,8 +17,9 @@ from patchsmith.engine.predict import predict
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.patchfile.source import read_sources
-from patchsmith.report.builders import ReportContext, from_prediction
 from patchsmith.report.model import Report
+from patchsmith.report.parts import ReportContext
+from patchsmith.report.prediction import from_prediction
 from tests.support.paths import DEMO, REPO
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

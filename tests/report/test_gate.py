@@ -26,9 +26,10 @@ from patchsmith.cli import main
 from patchsmith.errors import GateError
 from patchsmith.kernel.build import check_gate
 from patchsmith.model import HunkStatus, Resolution
-from patchsmith.report.builders import ReportContext, from_session
 from patchsmith.report.jsonreport import to_json
+from patchsmith.report.parts import ReportContext
 from patchsmith.report.render import render
+from patchsmith.report.session import from_session
 from patchsmith.workspace.session import (
     OPEN_STATUSES,
     PatchInfo,

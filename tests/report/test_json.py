@@ -12,9 +12,9 @@ import pytest
 from patchsmith.cli import main
 from patchsmith.kernel.deps import DependencyWarning, WarningKind
 from patchsmith.patchfile.select import Selection
-from patchsmith.report.builders import ReportContext
 from patchsmith.report.jsonreport import render_json, to_json
 from patchsmith.report.model import SCHEMA, BuildReport, Report
+from patchsmith.report.parts import ReportContext
 
 
 def _validate(document: object, schema: dict[str, object]) -> None:
@@ -60,7 +60,7 @@ def test_build_and_warnings_validate(
     from patchsmith.patchfile.index import index_sources
     from patchsmith.patchfile.select import select
     from patchsmith.patchfile.source import read_sources
-    from patchsmith.report.builders import from_prediction
+    from patchsmith.report.prediction import from_prediction
 
     index = index_sources(read_sources(["patch-6.1.999.diff"]))
     result = select(index, Selection())

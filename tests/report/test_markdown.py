@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.select import Selection
-from patchsmith.report.builders import attention_rows
 from patchsmith.report.markdown import code_span, fence, render_markdown
 from patchsmith.report.model import (
     Diff,
@@ -20,6 +19,7 @@ from patchsmith.report.model import (
     ReportKind,
     Summary,
 )
+from patchsmith.report.parts import attention_rows
 
 
 def test_demo_whole_patch_matches_golden(
