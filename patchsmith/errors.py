@@ -3,10 +3,41 @@
 A conflict, a fuzzed hunk or a missing file is an *outcome* and is returned as data; an exception
 here means "cannot continue". Each error carries a message (what went wrong) and a hint (what the
 user can do about it). The CLI maps them to exit codes in one place (``patchsmith.cli``) and the TUI
-shows the same text. This module depends on nothing else in patchsmith.
+shows the same message.
+
+A hint is written for the command line (it may name a flag: "pass --reason TEXT"). Where the way
+out is one a front end offers in its own terms, the error also carries :attr:`remedies`, from a
+small vocabulary (:class:`Remedy`): the CLI prints the hint, the TUI names its keys. The library
+knows nothing about either front end. This module depends on nothing else in patchsmith.
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class Remedy(enum.StrEnum):
+    """A way out of a refusal, named once for every front end (machine-readable)."""
+
+    EDIT = "edit"
+    """Write the hunk's lines by hand."""
+    UPSTREAM = "upstream"
+    """Take upstream's post-image as is."""
+    DROP = "drop"
+    """Keep the vendor's code, giving a reason."""
+    PICK = "pick"
+    """Choose a side for each conflict block of the proposal."""
+    UNDO = "undo"
+    """Take the hunk's resolution back."""
+    LIST = "list"
+    """Look at what is open (hunk ids, reused resolutions, warning numbers)."""
+    WAIT = "wait"
+    """Another process holds the session: try again once it is done."""
+    RESTORE = "restore"
+    """The worktree file was changed by hand: put the hunk's lines back as the session left
+    them (or commit and drop), then try again."""
+    REAPPLY = "reapply"
+    """The session cannot go on as it is: run ``apply`` again (or ``abort``)."""
 
 
 class PatchsmithError(Exception):
@@ -18,10 +49,15 @@ class PatchsmithError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, remedies: tuple[Remedy, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.remedies = remedies
+        """What a person can do about it, for front ends that say it their own way (empty:
+        only the hint says it)."""
 
     def details(self) -> str:
         """The message and, on its own line, the hint: what the CLI prints and the TUI shows."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchsmith.errors import SessionError
+from patchsmith.errors import Remedy, SessionError
 from patchsmith.record import record
 from patchsmith.workspace.session import (
     Session,
@@ -54,6 +54,7 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
         raise SessionError(
             f"{hunk.id} has no place in the file to write to ({hunk.status})",
             hint="it can only be dropped, with a reason",
+            remedies=(Remedy.DROP,),
         )
     path = Path(session.worktree) / hunk.path
     try:
@@ -69,6 +70,7 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
         raise SessionError(
             f"the lines of {hunk.id} (from line {region.start}) are no longer in {hunk.path}",
             hint="the file was changed by hand; undo that change first",
+            remedies=(Remedy.RESTORE,),
         )
     count = len(split_lines(to_bytes(region.text)))
     return FileEdit(

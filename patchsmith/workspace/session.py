@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from patchsmith.engine.merge import MARKER_LINE, has_markers
-from patchsmith.errors import GitError, InputError, NotRemembered, SessionError
+from patchsmith.errors import GitError, InputError, NotRemembered, Remedy, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.record import record
 from patchsmith.workspace import confined, git, memory
@@ -398,6 +398,7 @@ class Session:
         raise SessionError(
             f"no hunk {hunk_id!r} in this session",
             hint="'patchsmith status' lists the hunk ids (like drivers/md/dm.c#2)",
+            remedies=(Remedy.LIST,),
         )
 
     @property
@@ -537,6 +538,8 @@ class OpenItem:
     path: str
     detail: str
     hunk_id: str | None = None
+    warning: int | None = None
+    """For a ``warning``: its number (what ``resolve --ack-warning`` takes)."""
 
     def __str__(self) -> str:
         where = self.hunk_id or self.path
@@ -581,7 +584,9 @@ def replace_region(data: bytes, region: Region, new_text: bytes) -> tuple[bytes,
     if at is None:
         raise SessionError(
             f"the lines this hunk replaces (from line {region.start}) are no longer in the file",
-            hint="the file was edited by hand; resolve with --edit, or undo the other change",
+            hint="the file was changed by hand in the worktree ('git diff' there shows how): "
+            "put the hunk's lines back and resolve again",
+            remedies=(Remedy.RESTORE,),
         )
     count = region.count
     return b"".join(lines[:at]) + new_text + b"".join(lines[at + count :]), at
@@ -706,6 +711,7 @@ class SessionStore:
                         raise SessionError(
                             "another patchsmith process is working on this session",
                             hint="wait for it to finish (or close the other terminal's TUI)",
+                            remedies=(Remedy.WAIT,),
                         ) from error
                     time.sleep(0.05)
             try:
@@ -767,8 +773,9 @@ class SessionStore:
     def open_items(self, stored: Session | None = None) -> list[OpenItem]:
         """What keeps the session from finishing: the build gate's and ``finish``'s question.
 
-        ``stored``: the session as the caller has just written it (apply), so the store is not
-        read again (6 MB of JSON for a stable patch); with a resolution pending, it is.
+        ``stored``: the session as the caller has just written it (apply) or loaded it (the
+        TUI, which reads it once for both), so the store is not read again (6 MB of JSON for a
+        stable patch); with a resolution pending, it is.
         """
         session = stored if stored is not None and stored.pending is None else self.load()
         items: list[OpenItem] = []
@@ -808,7 +815,7 @@ class SessionStore:
                     f"selection warning [{warning.number}]: {warning.message}; read it, then "
                     f"'patchsmith resolve --ack-warning {warning.number}'"
                 )
-                items.append(OpenItem("warning", warning.path, detail))
+                items.append(OpenItem("warning", warning.path, detail, warning=warning.number))
         return items
 
     def next_open(self) -> SessionHunk | None:
@@ -855,6 +862,7 @@ class SessionStore:
                     f"{hunk.id} needs no resolution ({hunk.status}"
                     f"{', applied' if hunk.applied else ''})",
                     hint="'patchsmith status' shows which hunks are open",
+                    remedies=(Remedy.LIST,),
                 )
             if hunk.resolution is not None:
                 # Refuse before taking the old resolution back: a resolution that cannot be
@@ -932,6 +940,7 @@ class SessionStore:
                 raise SessionError(
                     f"no selection warning {number} in this session ({listed} warnings)",
                     hint="'patchsmith status' lists them with their numbers",
+                    remedies=(Remedy.LIST,),
                 )
             if not found[0].open:
                 return session
@@ -978,6 +987,7 @@ class SessionStore:
                             "apply --accept-fuzz wrote waiting for a review",
                             hint="'patchsmith status' marks them 'reused: confirm' and "
                             "'by --accept-fuzz: REVIEW'",
+                            remedies=(Remedy.LIST,),
                         )
                     chosen.append(hunk.id)
             if not chosen:
@@ -1002,9 +1012,14 @@ class SessionStore:
             raise SessionError(
                 "apply did not finish for this session",
                 hint="run the same 'patchsmith apply' again to continue, or 'patchsmith abort'",
+                remedies=(Remedy.REAPPLY,),
             )
         if session.phase == Phase.FINISHED:
-            raise SessionError("this session is finished", hint="start a new one with apply")
+            raise SessionError(
+                "this session is finished",
+                hint="start a new one with apply",
+                remedies=(Remedy.REAPPLY,),
+            )
 
     @staticmethod
     def _replacement(
@@ -1014,7 +1029,9 @@ class SessionStore:
         if action == Resolution.DROPPED:
             if not reason:
                 raise SessionError(
-                    "dropping a hunk needs a reason", hint="pass --reason TEXT (e.g. 'backported')"
+                    "dropping a hunk needs a reason",
+                    hint="pass --reason TEXT (e.g. 'backported')",
+                    remedies=(Remedy.DROP,),
                 )
             if hunk.current is not None and hunk.vendor is not None:
                 return hunk.vendor.text
@@ -1026,14 +1043,20 @@ class SessionStore:
                 f"{hunk.id} has no place in the file to write to ({hunk.status})",
                 hint="drop it with --drop --reason TEXT, or change the file by hand in the"
                 " worktree, commit, and drop it with the reason",
+                remedies=(Remedy.DROP,),
             )
         if action == Resolution.ACCEPTED:
             if hunk.proposal is None:
-                raise SessionError(f"{hunk.id} has no proposal", hint="use --upstream or --edit")
+                raise SessionError(
+                    f"{hunk.id} has no proposal",
+                    hint="use --upstream or --edit",
+                    remedies=(Remedy.UPSTREAM, Remedy.EDIT),
+                )
             if hunk.proposal_conflicts:
                 raise SessionError(
                     f"the proposal for {hunk.id} still has conflict markers",
                     hint="resolve it with --edit (the markers show what to choose)",
+                    remedies=(Remedy.PICK, Remedy.EDIT, Remedy.UPSTREAM),
                 )
             return hunk.proposal
         if action == Resolution.UPSTREAM:
@@ -1045,6 +1068,7 @@ class SessionStore:
                 raise SessionError(
                     "the edited text still has conflict markers",
                     hint="remove the <<<<<<< ||||||| ======= >>>>>>> lines",
+                    remedies=(Remedy.EDIT,),
                 )
             return text
         raise SessionError(f"unknown resolution {action!r}")
