@@ -3,7 +3,7 @@
 ``patchsmith resolve`` (no arguments) and ``patchsmith tui`` call :func:`run`; tests and the
 screenshot script call :func:`make_app` and drive the app with Pilot. The app itself only picks
 the first screen: the resolve screen on a session, or an error screen with the library's
-``details()`` when there is no session or it cannot be read. Nothing here raises on a bad
+message when there is no session or it cannot be read. Nothing here raises on a bad
 session; a bug still raises (it is not a user's problem to hide).
 
 Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` for the session
@@ -15,14 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
 from patchsmith.errors import PatchsmithError
 
+from .collector import CHECK_SECONDS, IdleCollector
 from .model import SessionBackend
 from .screens.error import ErrorScreen
 from .screens.resolve import ResolveScreen, palette_for
+
+_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+"""Events a person makes: while they come, no collection runs unless too much has piled up."""
 
 
 class PatchsmithApp(App[int]):
@@ -47,8 +52,20 @@ class PatchsmithApp(App[int]):
         self.animation_level = "none"
         self.backend = backend
         self.error = error
+        self.collector = IdleCollector()
+        """Garbage collection between key presses, not during them."""
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, _INPUT):
+            self.collector.touch()
+        await super().on_event(event)
+
+    def on_unmount(self) -> None:
+        self.collector.stop()
 
     def on_mount(self) -> None:
+        self.collector.start()
+        self.set_interval(CHECK_SECONDS, self.collector.tick)
         if self.backend is not None and self.error is None:
             try:
                 self.backend.load()
@@ -58,7 +75,11 @@ class PatchsmithApp(App[int]):
             shown = self.error or PatchsmithError("no session to resolve")
             self.push_screen(ErrorScreen(shown))
             return
-        self.push_screen(ResolveScreen(self.backend, palette=palette_for(self.no_color)))
+        self.push_screen(
+            ResolveScreen(
+                self.backend, palette=palette_for(self.no_color), collector=self.collector
+            )
+        )
 
 
 def make_app(

@@ -5,6 +5,12 @@ own types, so the library's session format can change without touching a widget,
 drive a screen from a few literal values. :mod:`patchsmith_tui.backend` adapts the library's
 ``SessionStore`` to :class:`SessionBackend`; every action a person takes goes through it.
 
+What is open is never worked out here: :attr:`SessionView.gate` is the build gate's own list
+(``SessionStore.open_items``, what ``build``, ``finish``, ``status`` and the report use), and the
+TUI is "ready to build" exactly when that list is empty. The hunk list shows each of its items:
+hunks, and the rest (selection warnings, ``.rej`` files left, conflict markers, uncommitted
+edits) as :class:`ItemView` entries.
+
 Depends on :mod:`patchsmith.model` only (for the status and resolution vocabulary); never on
 Textual, so it is importable and testable without a terminal.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
@@ -100,11 +107,132 @@ class HunkView:
 
 
 @dataclass(frozen=True)
+class WarningView:
+    """A selection warning: a kept hunk uses something a left-out hunk changes."""
+
+    number: int
+    """What ``patchsmith resolve --ack-warning`` takes (1-based)."""
+    kind: str
+    path: str
+    """The (first) kept file it is about."""
+    hunk: int
+    """The (first) kept hunk of :attr:`path`."""
+    message: str
+    other_path: str | None
+    """The left-out file it points at."""
+    kept_line: str
+    """Evidence: the kept line that uses what the left-out hunk changes."""
+    other_line: str
+    """Evidence: the left-out line that changes it."""
+    acknowledged_by: str = ""
+    acknowledged_at: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        """Not acknowledged yet (the gate then lists it)."""
+        return not self.acknowledged_by
+
+
+ENTRY_MARK = "\x00"
+"""Starts the list id of an entry that is not a hunk: no hunk id (a path from a patch, ``#``
+and a number) can hold it."""
+
+
+@dataclass(frozen=True)
+class GateItem:
+    """One thing the build gate waits for, as the library's gate lists it."""
+
+    kind: str
+    """``hunk``, ``confirm``, ``warning``, ``reject``, ``marker``, ``uncommitted``,
+    ``interrupted``, or a kind a newer library adds (shown under its own name)."""
+    path: str
+    detail: str
+    hunk_id: str | None = None
+    warning: int | None = None
+    """A warning's number."""
+
+    @property
+    def entry_id(self) -> str:
+        """The id of the list entry that shows this item (a hunk's own id for a hunk)."""
+        if self.hunk_id is not None:
+            return self.hunk_id
+        if self.warning is not None:
+            return warning_entry(self.warning)
+        return f"{ENTRY_MARK}{self.kind}{ENTRY_MARK}{self.path}"
+
+
+def warning_entry(number: int) -> str:
+    """The list id of selection warning ``number``."""
+    return f"{ENTRY_MARK}warning{ENTRY_MARK}{number}"
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """A list entry that is not a hunk: an item of the gate's list, or a warning that was
+    acknowledged (kept in the list so a reviewer sees who did it)."""
+
+    entry_id: str
+    kind: str
+    path: str
+    detail: str
+    """What the gate says about it."""
+    is_open: bool
+    """In the gate's list now."""
+    warning: WarningView | None = None
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A patch file as ``apply`` read it."""
+
+    name: str
+    size: int
+    sha256: str
+    compression: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What decided the session: its inputs as ``apply`` recorded them (the ``i`` screen)."""
+
+    patches: tuple[InputFile, ...]
+    tree: str
+    tree_kind: str
+    worktree: str
+    branch: str
+    base: str | None
+    created: str
+    config: str | None
+    config_sha256: str | None
+    rules: tuple[str, ...]
+    """The selection options as typed (``--only drivers/md``, ``--modules-only``...)."""
+    strip: int
+    fuzz: int
+    accept_fuzz: bool
+    merge: bool
+    recorded: bool
+    """``apply`` recorded the selection (older sessions have only :attr:`rules`)."""
+    files_kept: int = 0
+    files_left_out: int = 0
+    hunks_kept: int = 0
+    hunks_total: int = 0
+    left_out: tuple[tuple[str, str], ...] = ()
+    """(path, why) of every file diff the selection left out, in patch order."""
+    warnings: int = 0
+    warnings_open: int = 0
+
+
+@dataclass(frozen=True)
 class SessionView:
     """The whole session as the TUI shows it."""
 
     hunks: tuple[HunkView, ...]
     """Every hunk of the session, in patch order."""
+    gate: tuple[GateItem, ...] | None
+    """The build gate's list (``SessionStore.open_items``), in its order; ``None`` when it
+    could not be read (then the session is never shown as ready)."""
+    warnings: tuple[WarningView, ...] = ()
+    """Every selection warning, open or acknowledged, by number."""
     title: str = ""
     """What the session is about (patch name, tree), for the title bar."""
     source: Path | None = None
@@ -114,8 +242,8 @@ class SessionView:
 
     @property
     def open_count(self) -> int:
-        """Hunks the build gate still waits for."""
-        return sum(1 for hunk in self.hunks if hunk.is_open)
+        """Items the build gate still waits for (hunks and everything else it lists)."""
+        return len(self.gate) if self.gate is not None else 0
 
     @property
     def confirm_count(self) -> int:
@@ -134,8 +262,62 @@ class SessionView:
 
     @property
     def ready(self) -> bool:
-        """True when nothing is unresolved: the build gate is open."""
-        return self.open_count == 0
+        """The build gate's list is known and empty (never decided here)."""
+        return self.gate is not None and not self.gate
+
+    @property
+    def warnings_open(self) -> int:
+        """Selection warnings the gate lists (not acknowledged)."""
+        return sum(1 for item in self.gate or () if item.kind == "warning")
+
+    @cached_property
+    def items(self) -> tuple[ItemView, ...]:
+        """The list entries that are not hunks: the gate's other items in its order, then the
+        acknowledged warnings."""
+        by_number = {warning.number: warning for warning in self.warnings}
+        items: list[ItemView] = []
+        for item in self.gate or ():
+            if item.kind in ("hunk", "confirm") and item.hunk_id is not None:
+                continue
+            warning = by_number.get(item.warning) if item.warning is not None else None
+            items.append(ItemView(item.entry_id, item.kind, item.path, item.detail, True, warning))
+        listed = {item.entry_id for item in items}
+        for warning in self.warnings:
+            entry = warning_entry(warning.number)
+            if entry not in listed and not warning.is_open:
+                detail = f"acknowledged by {warning.acknowledged_by}"
+                items.append(ItemView(entry, "warning", warning.path, detail, False, warning))
+        return tuple(items)
+
+    @cached_property
+    def gate_entries(self) -> tuple[str, ...]:
+        """The list ids of the gate's items, in the gate's order (what ``n`` walks)."""
+        seen: dict[str, None] = {}
+        for item in self.gate or ():
+            seen.setdefault(item.entry_id, None)
+        return tuple(seen)
+
+    def entries(self, status_filter: StatusFilter) -> list[HunkView | ItemView]:
+        """What the list shows under ``status_filter``: with ``open``, the gate's items in
+        the gate's order; else an interrupted apply first, the hunks in patch order, then the
+        other items."""
+        if status_filter is StatusFilter.OPEN:
+            shown: list[HunkView | ItemView] = []
+            for entry_id in self.gate_entries:
+                found = self.find_entry(entry_id)
+                if found is not None:
+                    shown.append(found)
+            return shown
+        first = [i for i in self.items if i.kind == "interrupted"]
+        rest = [i for i in self.items if i.kind != "interrupted" and status_filter.keeps(i)]
+        hunks = [hunk for hunk in self.hunks if status_filter.keeps(hunk)]
+        return [*first, *hunks, *rest]
+
+    def find_entry(self, entry_id: str) -> HunkView | ItemView | None:
+        """The hunk or other item listed under ``entry_id``."""
+        if entry_id.startswith(ENTRY_MARK):
+            return next((item for item in self.items if item.entry_id == entry_id), None)
+        return self.find(entry_id)
 
     def status_counts(self) -> Counter[HunkStatus]:
         """How many hunks have each status."""
@@ -148,10 +330,11 @@ class SessionView:
 
     def find(self, hunk_id: str) -> HunkView | None:
         """The hunk with this id, or None."""
-        for hunk in self.hunks:
-            if hunk.hunk_id == hunk_id:
-                return hunk
-        return None
+        return self._by_id.get(hunk_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, HunkView]:
+        return {hunk.hunk_id: hunk for hunk in self.hunks}
 
 
 @dataclass(frozen=True)
@@ -246,25 +429,57 @@ class SessionBackend(Protocol):
         """Confirm these hunks' reused (remembered) resolutions."""
         ...
 
+    def acknowledge_warning(self, number: int) -> None:
+        """Record that a person read selection warning ``number`` (it leaves the gate)."""
+        ...
+
+    def info(self) -> SessionInfo:
+        """What decided the session (its recorded inputs)."""
+        ...
+
+    def drafts(self) -> tuple[dict[str, list[tuple[str, str]]], tuple[str, ...]]:
+        """The side picks kept for unresolved hunks (hunk id -> [(text after the pick, what
+        was picked)]), and a sentence for each kept draft that no longer applies and was set
+        aside."""
+        ...
+
+    def save_draft(self, hunk_id: str, start: str, picks: list[tuple[str, str]]) -> None:
+        """Keep the picks made in ``hunk_id`` (on the text ``start``) across a quit; none
+        removes the draft."""
+        ...
+
+    def discard_draft(self, hunk_id: str) -> None:
+        """Forget the draft of ``hunk_id`` (once the hunk is resolved)."""
+        ...
+
 
 class StatusFilter(enum.StrEnum):
     """The hunk list's filter, cycled with a key; the names are shown in the list's title."""
 
     REVIEW = "review"
-    """Hunks that need (or needed) a person, open or resolved: the default."""
+    """Hunks that need (or needed) a person, open or resolved, and every other item (open
+    or acknowledged): the default."""
     OPEN = "open"
-    """Only what the build gate still waits for."""
+    """Exactly the build gate's list, in its order."""
     CONFLICT = "conflict"
     """Only hunks whose status is ``conflict``."""
     RESOLVED = "resolved"
-    """Only hunks that have a resolution."""
+    """Hunks that have a resolution, and acknowledged warnings."""
     ALL = "all"
-    """Every hunk, including clean and excluded ones."""
+    """Everything, including clean and excluded hunks."""
 
-    def keeps(self, hunk: HunkView) -> bool:
-        """True when the list shows ``hunk`` under this filter."""
+    def keeps(self, hunk: HunkView | ItemView) -> bool:
+        """True when the list shows ``hunk`` (or another item) under this filter."""
         if self is StatusFilter.ALL:
             return True
+        if isinstance(hunk, ItemView):
+            # Items are what the gate lists (and warnings someone acknowledged): a person
+            # reviews all of them; none is a conflict.
+            if self is StatusFilter.OPEN:
+                return hunk.is_open
+            if self is StatusFilter.RESOLVED:
+                return not hunk.is_open
+            return self is StatusFilter.REVIEW
         if self is StatusFilter.OPEN:
             return hunk.is_open
         if self is StatusFilter.REVIEW:

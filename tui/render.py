@@ -34,6 +34,7 @@ import difflib
 import enum
 import itertools
 import re
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -858,4 +859,66 @@ def render_message(key: tuple[Any, ...], title: str, message: str) -> RenderedVi
         stops=(),
         number_width=1,
         text_width=max(len(line) for line in lines),
+    )
+
+
+NOTE_WIDTH = 72
+"""Prose in a view is wrapped at this many columns: with the gutter and the scroll bar it fits
+an 80-column terminal, where the list is hidden."""
+
+
+def _prose(text: str, style: Style | None = None) -> list[Cell]:
+    """Wrapped paragraphs as cells without numbers (one paragraph per line of ``text``)."""
+    cells: list[Cell] = []
+    for paragraph in text.split("\n"):
+        lines = textwrap.wrap(paragraph, NOTE_WIDTH, break_on_hyphens=False) or [""]
+        for line in lines:
+            shown = visible(line)
+            cells.append(Cell(None, Mark.SAME, Strip([Segment(shown, style)]), None, shown))
+    return cells
+
+
+def render_warning(
+    key: tuple[Any, ...],
+    message: str,
+    evidence: Sequence[tuple[str, str, str]],
+    advice: str,
+    title: str,
+    palette: Palette = DARK,
+) -> RenderedView:
+    """A selection warning: what it says, its evidence (a heading, the file whose syntax the
+    line is in, the line), and what a person can do. ``]``/``[`` move between the lines."""
+    heading = Style(bold=True)
+    cells: list[Cell] = _prose(message)
+    stops: list[int] = []
+    for label, path, line in evidence:
+        cells.append(Cell(None, Mark.SAME, Strip([]), None, ""))
+        cells.extend(_prose(label, heading))
+        stops.append(len(cells))
+        pane = PaneText([line], path or "x.txt")
+        cells.append(pane.cell(0, None, Mark.CHANGED, palette.region))
+    cells.append(Cell(None, Mark.SAME, Strip([]), None, ""))
+    cells.extend(_prose(advice, Style(italic=True)))
+    rows = tuple(Row((cell,), cell.mark is not Mark.SAME) for cell in cells)
+    return RenderedView(
+        key=key,
+        titles=(title,),
+        rows=rows,
+        stops=tuple(stops),
+        number_width=1,
+        text_width=max((len(cell.text) for cell in cells), default=0),
+        focus=0,
+    )
+
+
+def render_note(key: tuple[Any, ...], title: str, text: str) -> RenderedView:
+    """A view of prose only (an item of the gate's list that is not a hunk), wrapped."""
+    cells = _prose(text)
+    return RenderedView(
+        key=key,
+        titles=(title,),
+        rows=tuple(Row((cell,)) for cell in cells),
+        stops=(),
+        number_width=1,
+        text_width=max((len(cell.text) for cell in cells), default=0),
     )

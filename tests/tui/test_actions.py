@@ -45,11 +45,15 @@ async def _select(pilot: object, hunk_id: str) -> None:
 
     assert isinstance(pilot, Pilot)
     screen = resolve_screen(pilot)
-    for _ in range(20):
-        if screen.selected == hunk_id:
-            return
-        await pilot.press("J")
-        await settle(pilot)
+    for key in ("J", "K"):  # down to the end of the list, then up to its top
+        for _ in range(20):
+            if screen.selected == hunk_id:
+                return
+            before = screen.selected
+            await pilot.press(key)
+            await settle(pilot)
+            if screen.selected == before:
+                break
     raise AssertionError(f"{hunk_id} is not in the list")
 
 
@@ -330,10 +334,11 @@ async def test_picks_up_changes_made_by_the_cli(store: SessionStore) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = resolve_screen(pilot)
-        assert screen.session.open_count == 2
+        # the gate's own list: two open hunks and the .rej file each left in the worktree
+        assert screen.session.open_count == len(store.open_items()) == 4
         store.resolve(SNAP, Resolution.UPSTREAM)  # "another terminal"
         await pilot.pause(1.5)  # the mtime poll runs every second
-        assert screen.session.open_count == 1
+        assert screen.session.open_count == len(store.open_items()) == 2
         hunk = screen.session.find(SNAP)
         assert hunk is not None
         assert hunk.resolution is Resolution.UPSTREAM

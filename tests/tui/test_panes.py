@@ -17,7 +17,7 @@ from patchsmith_tui.widgets.panes import CACHE_LIMIT, CLIPPED_LEFT, CLIPPED_RIGH
 from rich.style import Style
 
 from tests.tui.helpers import asynctest, resolve_screen, settle
-from tests.tui.sample import FakeBackend, sample_session
+from tests.tui.sample import FakeBackend, gate_of, sample_session
 
 BASE = Style(color="#abb2bf", bgcolor="#282c34")
 
@@ -113,7 +113,7 @@ def one_long_hunk(lines: int) -> SessionView:
         proposal=text.replace("line 7\n", "vendor 7\n"),
         proposal_conflicts=False,
     )
-    return SessionView(hunks=(hunk,))
+    return SessionView(hunks=(hunk,), gate=gate_of((hunk,)))
 
 
 @asynctest

@@ -15,9 +15,15 @@ from patchsmith_tui.render import PLAIN, Mark, ViewKind
 from patchsmith_tui.screens.dialogs import DropDialog
 from patchsmith_tui.screens.error import ErrorScreen
 from patchsmith_tui.screens.help import HelpScreen
-from patchsmith_tui.screens.resolve import CONTEXT_DELAY, CONTEXT_STEPS, InlineEditor
+from patchsmith_tui.screens.resolve import (
+    CONTEXT_DELAY,
+    CONTEXT_STEPS,
+    InlineEditor,
+    ResolveScreen,
+)
 from patchsmith_tui.widgets.hunk_list import HunkList
 from patchsmith_tui.widgets.panes import PaneView
+from textual.binding import Binding
 from textual.widget import Widget
 from textual.widgets import Button, Input
 
@@ -368,7 +374,12 @@ async def test_help_lists_every_key() -> None:
         wanted = {"a", "t", "d", "e", "E", "u", "1", "2", "3", "4", "A", "n", "p", "[", "]"}
         wanted |= {"J", "K", "v", "+", "-", "{", "f", "s", "r", "?", "q"}
         wanted |= {"h", "j", "k", "l", "PgUp", "PgDn", "g", "G", "ctrl+s", "Esc"}
+        wanted |= {"c", "C", "i", "y", "n"}  # confirm / acknowledge (and its dialog), inputs
         assert wanted <= listed, wanted - listed
+        rows = {keys: text for _, section in help_screen.sections for keys, text in section}
+        assert "reused" in rows["c"] and "warning" in rows["c"]
+        assert "never a warning" in rows["C"]
+        assert "SHA-256" in rows["i"]
         await pilot.press("escape")
         await pilot.pause()
         resolve_screen(pilot)
@@ -386,7 +397,7 @@ async def test_session_error_shows_details_instead_of_crashing() -> None:
         assert isinstance(app.screen, ErrorScreen)
         shown = str(app.screen.query_one("#error-details").render())
         assert "format 0" in shown
-        assert "hint: finish or abort" in shown
+        assert "at the shell: finish or abort" in shown
         await pilot.press("q")
     assert app.return_code == SessionError.exit_code
 
@@ -584,3 +595,20 @@ def test_the_editor_opens_at_the_region(editor: str, expected: list[str]) -> Non
     from patchsmith_tui.screens.resolve import editor_command
 
     assert editor_command(editor, Path("/w/dm-snap.c"), 57) == expected
+
+
+def test_no_key_does_two_things_on_the_resolve_screen() -> None:
+    # the screen's keys and those of the widgets that have focus on it (a key bound twice
+    # would do whichever the focused widget wants, not what ? says)
+    owners: dict[str, str] = {}
+    for owner in (ResolveScreen, PaneView, HunkList):
+        for binding in owner.BINDINGS:
+            assert isinstance(binding, Binding)
+            for key in binding.key.split(","):
+                action = f"{owner.__name__}.{binding.action}"
+                same = {"PaneView.scroll_up", "HunkList.cursor_up"}
+                same_down = {"PaneView.scroll_down", "HunkList.cursor_down"}
+                earlier = owners.setdefault(key.strip(), action)
+                if earlier != action:
+                    # j/k move whichever has focus, the same way: that is one meaning
+                    assert {earlier, action} <= same or {earlier, action} <= same_down, key

@@ -1,9 +1,13 @@
-"""The drop dialog: why a hunk is dropped, chosen on purpose, never pre-filled.
+"""The resolve screen's dialogs: why a hunk is dropped, and whether a warning was read.
 
 A drop keeps the vendor's code, and its reason lands in the commit and the report, so the
-dialog offers reasons to pick and one to type, selects none of them, and will not drop until one
-is chosen (and, for "other", typed). It returns the reason through ``dismiss`` (None when
-cancelled); the resolve screen passes it to the library. Depends on Textual only.
+drop dialog offers reasons to pick and one to type, selects none of them, and will not drop
+until one is chosen (and, for "other", typed). It returns the reason through ``dismiss`` (None
+when cancelled); the resolve screen passes it to the library.
+
+Acknowledging a selection warning opens the build gate for a module that may not compile, so
+the acknowledge dialog shows the evidence again and acknowledges only on ``y`` (or its button);
+Enter and Escape cancel. Depends on Textual and :mod:`patchsmith_tui.model` only.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from typing import ClassVar, Literal
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from ..model import WarningView
 
 DROP_REASONS = (
     "already in the vendor tree",
@@ -44,7 +50,9 @@ class DropDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="drop-dialog", classes="dialog"):
             yield Label(
-                f"Drop {self.hunk_id}: keep the vendor's code. Why? (required)", classes="title"
+                f"Drop {self.hunk_id}: keep the vendor's code. Why? (required)",
+                classes="title",
+                markup=False,
             )
             with RadioSet(id="drop-choices"):
                 for number, reason in enumerate(DROP_REASONS, start=1):
@@ -126,3 +134,57 @@ def indent_type(text: str) -> Literal["tabs", "spaces"]:
     if any(line.startswith("    ") for line in lines):
         return "spaces"
     return "tabs"
+
+
+class AckDialog(ModalScreen[bool]):
+    """Ask before acknowledging a selection warning; nothing is acknowledged by default."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "acknowledge", "Acknowledge", id="ack-yes", tooltip="Acknowledge it"),
+        Binding(
+            "n,escape", "cancel", "Cancel", id="ack-no", tooltip="Close, acknowledging nothing"
+        ),
+    ]
+
+    def __init__(self, warning: WarningView) -> None:
+        super().__init__()
+        self.warning = warning
+
+    def compose(self) -> ComposeResult:
+        warning = self.warning
+        with VerticalScroll(id="ack-dialog", classes="dialog"):
+            yield Label(
+                f"Acknowledge selection warning [{warning.number}]?", classes="title", markup=False
+            )
+            yield Static(warning.message, classes="ack-message", markup=False)
+            if warning.kept_line:
+                yield Static(
+                    f"kept, {warning.path} hunk #{warning.hunk}:", classes="ack-label", markup=False
+                )
+                yield Static(warning.kept_line.expandtabs(8), classes="ack-line", markup=False)
+            if warning.other_line:
+                yield Static(f"left out, {warning.other_path}:", classes="ack-label", markup=False)
+                yield Static(warning.other_line.expandtabs(8), classes="ack-line", markup=False)
+            yield Static(
+                "Acknowledging says you read it and build the kept code without the left-out "
+                "change. It stops keeping the build gate closed; status and the report name "
+                "you.",
+                classes="ack-note",
+            )
+            with Horizontal(classes="buttons"):
+                yield Button("Acknowledge (y)", variant="warning", id="ack-yes", compact=True)
+                yield Button("Cancel (n, esc)", id="ack-no", compact=True)
+
+    def on_mount(self) -> None:
+        # Enter presses the focused button: let that be the one that changes nothing.
+        self.query_one("#ack-no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "ack-yes")
+
+    def action_acknowledge(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,7 +1,8 @@
 """The screen shown instead of a crash when there is nothing to resolve or it cannot be read.
 
-It shows the error's ``details()`` (the same text the CLI prints) and quits with the error's exit
-code. Depends on Textual and :mod:`patchsmith.errors`.
+It shows the library's message and what to do about it (:func:`patchsmith_tui.advice.explain`:
+nothing here can fix a missing or damaged session, so the hint is labelled as what to do at the
+shell) and quits with the error's exit code. Depends on Textual and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from patchsmith.errors import PatchsmithError
+
+from ..advice import explain
 
 
 class ErrorScreen(Screen[None]):
@@ -32,7 +35,7 @@ class ErrorScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box", classes="dialog"):
             yield Static(self.heading, classes="title")
-            yield Static(self.error.details(), id="error-details")
+            yield Static(explain(self.error), id="error-details", markup=False)
             yield Static("Press q to quit.", classes="help-hint")
         yield Footer()
 

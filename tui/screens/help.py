@@ -17,10 +17,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 INTRO = (
-    "Resolve each open hunk: accept the proposal, pick a side per conflict block, take "
-    "upstream's version, drop it (keep the vendor's code, with a reason) or edit the result. "
-    "Every decision is a commit on the session's branch, so `patchsmith status` in another "
-    "terminal sees it; changes made there show up here."
+    "The list is what the build gate waits for: open hunks, and the gate's other items "
+    "(selection warnings, .rej files left, conflict markers, uncommitted edits); 'ready to "
+    "build' means the gate's own list is empty. Resolve each open hunk: accept the proposal, "
+    "pick a side per conflict block, take upstream's version, drop it (keep the vendor's "
+    "code, with a reason) or edit the result. Read each selection warning and acknowledge it "
+    "with c. Every decision is a commit on the session's branch (picks not yet resolving a "
+    "hunk are a draft, kept on disk at each pick), so `patchsmith status` in another terminal "
+    "sees it; changes made there show up here."
 )
 
 VIEWS = (

@@ -1,12 +1,17 @@
-"""The resolve screen: hunk list on the left, the selected hunk's panes on the right.
+"""The resolve screen: the list of what the gate waits for on the left, the selection's panes on
+the right.
 
-It keeps only view state (the filter, the selected hunk, the view, the file view's context, and
-the blocks a person has picked in a hunk not yet resolved, its *draft*); the session is read from
-and written to the library through a :class:`~patchsmith_tui.model.SessionBackend`, and
-reloaded when its file changes on disk (another terminal may run ``patchsmith resolve`` too).
-Reading the evidence around a hunk, aligning and highlighting run in a worker thread that posts
-:class:`ViewRendered` back. Picking a side for a conflict block is the library's
-(:mod:`patchsmith.engine.blocks`); the last pick of a hunk resolves it, one commit.
+It keeps only view state (the filter, the selected entry, the view, the file view's context);
+the session is read from and written to the library through a
+:class:`~patchsmith_tui.model.SessionBackend`, and reloaded when its file changes on disk
+(another terminal may run ``patchsmith resolve`` too). What is open, and whether the session is
+ready to build, is the build gate's own list (:attr:`SessionView.gate`), never counted here; its
+items that are not hunks (selection warnings, ``.rej`` files left...) are entries of the list,
+and ``c`` acknowledges a warning once a person has read it. Reading the evidence around a hunk,
+aligning and highlighting run in a worker thread that posts :class:`ViewRendered` back. Picking
+a side for a conflict block is the library's (:mod:`patchsmith.engine.blocks`); the picks of a
+hunk not yet resolved, its *draft*, are kept on disk at each pick (the backend's drafts), so a
+quit or a crash loses none; the last pick resolves the hunk, one commit.
 
 Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` for the error
 types, the status vocabulary and the conflict blocks.
@@ -36,8 +41,18 @@ from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
 from patchsmith.errors import PatchsmithError
 from patchsmith.model import HunkStatus, Resolution
 
+from ..advice import SHELL, explain
+from ..collector import IdleCollector
 from ..messages import ViewRendered
-from ..model import EvidenceView, HunkView, SessionBackend, SessionView, StatusFilter
+from ..model import (
+    EvidenceView,
+    HunkView,
+    ItemView,
+    SessionBackend,
+    SessionView,
+    StatusFilter,
+    WarningView,
+)
 from ..render import (
     DARK,
     PLAIN,
@@ -49,12 +64,15 @@ from ..render import (
     render_file,
     render_merge,
     render_message,
+    render_note,
     render_reject,
+    render_warning,
     upstream_lines,
 )
-from ..screens.dialogs import DropDialog, indent_type
+from ..screens.dialogs import AckDialog, DropDialog, indent_type
 from ..screens.help import HelpScreen, describe
-from ..widgets.hunk_list import HunkList, badge, decision
+from ..screens.info import InfoScreen
+from ..widgets.hunk_list import HunkList, badge, decision, entry_id, item_badge, item_state
 from ..widgets.panes import PaneView
 
 POLL_SECONDS = 1.0
@@ -161,7 +179,8 @@ class ResolveScreen(Screen[None]):
             "Confirm",
             id="confirm",
             show=False,
-            tooltip="Confirm the hunk's reused (remembered) resolution",
+            tooltip="Confirm the hunk's reused (remembered) resolution; on a selection "
+            "warning: acknowledge it, once read (asks first)",
         ),
         Binding(
             "C",
@@ -169,7 +188,8 @@ class ResolveScreen(Screen[None]):
             "Confirm all",
             id="confirm-shown",
             show=False,
-            tooltip="Confirm every reused resolution the list shows",
+            tooltip="Confirm every reused resolution the list shows (never a warning: each "
+            "is read and acknowledged on its own)",
         ),
         Binding(
             "1",
@@ -242,7 +262,7 @@ class ResolveScreen(Screen[None]):
             "Next hunk",
             id="next-hunk",
             show=False,
-            tooltip="Next hunk in the list",
+            tooltip="Next entry in the list (a hunk or another item)",
         ),
         Binding(
             "K",
@@ -250,7 +270,7 @@ class ResolveScreen(Screen[None]):
             "Prev hunk",
             id="previous-hunk",
             show=False,
-            tooltip="Previous hunk in the list",
+            tooltip="Previous entry in the list",
         ),
         Binding(
             "v",
@@ -301,22 +321,39 @@ class ResolveScreen(Screen[None]):
         Binding(
             "r", "reload", "Reload", id="reload", show=False, tooltip="Reload the session from disk"
         ),
+        Binding(
+            "i",
+            "info",
+            "Inputs",
+            id="info",
+            show=False,
+            tooltip="What decided this session: patch, tree, base, config (with SHA-256s), "
+            "selection rules, what was left out",
+        ),
         Binding("question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q", "quit", "Quit", id="quit", tooltip="Quit (every action is already saved)"),
     ]
 
-    def __init__(self, backend: SessionBackend, *, palette: Palette = DARK) -> None:
+    def __init__(
+        self,
+        backend: SessionBackend,
+        *,
+        palette: Palette = DARK,
+        collector: IdleCollector | None = None,
+    ) -> None:
         super().__init__()
         self.backend = backend
+        self.collector = collector
         self.palette = palette
-        self.session = SessionView(hunks=())
+        self.session = SessionView(hunks=(), gate=None)
         self.status_filter = StatusFilter.REVIEW
         self.view_kind = ViewKind.MERGE
         self.selected: str | None = None
         self.current: RenderedView | None = None
         self.context_step = 0
         self.drafts: dict[str, list[tuple[str, str]]] = {}
-        """Per hunk, the picks so far: (text after the pick, what was picked)."""
+        """Per hunk, the picks so far: (text after the pick, what was picked); the backend
+        keeps the same on disk at every pick, and a reload reads them back from there."""
         self.block = 0
         """The conflict block the pick keys act on (0-based)."""
         self.editing: str | None = None
@@ -361,21 +398,25 @@ class ResolveScreen(Screen[None]):
     # Session state -------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the session through the library and redraw everything that depends on it."""
+        """Read the session (and the gate's list) through the library and redraw everything
+        that depends on it; the drafts are read back from disk, and one that no longer
+        applies (its hunk was resolved in another terminal) is said to be set aside."""
         try:
             session = self.backend.load()
+            drafts, set_aside = self.backend.drafts()
         except PatchsmithError as error:
-            self.notify(error.details(), title="cannot read the session", severity="error")
+            self.notify(explain(error), title="cannot read the session", severity="error")
             return
         self._mtime = self._stat()
         self.session = session
         self.evidence.clear()
-        for hunk_id in list(self.drafts):
-            hunk = session.find(hunk_id)
-            if hunk is None or not hunk.is_open:
-                del self.drafts[hunk_id]  # resolved meanwhile (here or in another terminal)
+        self.drafts = drafts
+        for note in set_aside:
+            self.notify(note, title="draft set aside", severity="warning", timeout=10)
         self._refresh_list()
         self._refresh_topbar()
+        if self.collector is not None:
+            self.collector.settle()  # the session just read is long-lived: out of the way
 
     def _stat(self) -> int | None:
         path = self.backend.watched_path()
@@ -391,25 +432,29 @@ class ResolveScreen(Screen[None]):
         if self.editing is None and self._stat() != self._mtime:
             self.reload()
 
+    def visible_entries(self) -> list[HunkView | ItemView]:
+        """What the list shows under the current filter: hunks and the gate's other items."""
+        return self.session.entries(self.status_filter)
+
     def visible_hunks(self) -> list[HunkView]:
         """The hunks the list shows under the current filter."""
-        return [hunk for hunk in self.session.hunks if self.status_filter.keeps(hunk)]
+        return [entry for entry in self.visible_entries() if isinstance(entry, HunkView)]
 
     def _refresh_list(self, prefer_index: int | None = None) -> None:
-        hunks = self.visible_hunks()
+        entries = self.visible_entries()
         hunk_list = self.query_one(HunkList)
         selected = self.selected
-        ids = [hunk.hunk_id for hunk in hunks]
-        if selected not in ids and hunks:
+        ids = [entry_id(entry) for entry in entries]
+        if selected not in ids:
             index = prefer_index if prefer_index is not None else 0
-            selected = ids[min(max(index, 0), len(ids) - 1)]
+            selected = ids[min(max(index, 0), len(ids) - 1)] if ids else None
         with self.prevent(OptionList.OptionHighlighted):
-            hunk_list.show(hunks, selected)
-        total = len(self.session.hunks)
+            hunk_list.show(entries, selected)
+        total = len(self.session.hunks) + len(self.session.items)
         self.query_one("#filter-bar", Static).update(
             Text.assemble(
                 (self.status_filter.value, "bold"),
-                (f": {len(hunks)} of {total} · ", "dim"),
+                (f": {len(entries)} of {total} · ", "dim"),
                 ("f ", "bold"),
                 ("filter", "dim"),
                 no_wrap=True,
@@ -428,23 +473,31 @@ class ResolveScreen(Screen[None]):
     def _refresh_topbar(self) -> None:
         # Spaces between spans end the span before them rather than start the next: librsvg
         # drops a text run's leading spaces when it draws Textual's SVG screenshots.
+        # Every count of what is open is the gate's list, as build and finish see it.
         session = self.session
-        open_hunks = session.open_hunks
+        gate = session.gate_entries
         progress = Text(no_wrap=True)
-        position = next(
-            (n for n, hunk in enumerate(open_hunks, 1) if hunk.hunk_id == self.selected), None
-        )
-        if position is not None:
-            progress.append(f"{position} of {len(open_hunks)} open ", "bold")
-        elif open_hunks:
-            progress.append(f"{len(open_hunks)} open ", "bold")
+        if session.gate is None:
+            progress.append("the gate's list could not be read (r reloads) ", "bold red")
+        elif self.selected in gate:
+            progress.append(f"{gate.index(self.selected) + 1} of {len(gate)} open ", "bold")
+        elif gate:
+            progress.append(f"{len(gate)} open ", "bold")
         progress.append("· ")
         if session.ready:
             progress.append("ready to build ", "bold green")
         else:
-            progress.append(f"{session.decided_count} of {session.decision_count} resolved ")
+            if session.decision_count:
+                progress.append(f"{session.decided_count} of {session.decision_count} resolved ")
+            else:
+                progress.append("no hunk to decide ")
             if session.confirm_count:
                 progress.append(f"· {session.confirm_count} reused to confirm (c) ", "yellow")
+            if session.warnings_open:
+                plural = "s" if session.warnings_open != 1 else ""
+                progress.append(
+                    f"· {session.warnings_open} warning{plural} to read (c) ", "#d19a66"
+                )
         progress.append("· n/p next/prev open", "dim")
         title = Text("patchsmith resolve", style="dim", no_wrap=True, overflow="ellipsis")
         if session.title:
@@ -465,18 +518,30 @@ class ResolveScreen(Screen[None]):
     def selected_hunk(self) -> HunkView | None:
         return self.session.find(self.selected) if self.selected else None
 
+    def selected_item(self) -> ItemView | None:
+        """The selected entry when it is not a hunk (a warning, a .rej file left...)."""
+        found = self.session.find_entry(self.selected) if self.selected else None
+        return found if isinstance(found, ItemView) else None
+
     def select(self, hunk_id: str | None) -> None:
-        """Show ``hunk_id`` (or nothing) in the header and the panes."""
+        """Show the entry ``hunk_id`` (a hunk, another item, or nothing) in the header and
+        the panes."""
         if hunk_id != self.selected:
             self.block = 0
             self._stop = -1
             if self.editing is not None:
                 self.finish_inline_edit(None)
         self.selected = hunk_id
-        hunk = self.session.find(hunk_id) if hunk_id is not None else None
-        self._refresh_header(hunk)
+        entry = self.session.find_entry(hunk_id) if hunk_id is not None else None
+        self._refresh_header(entry)
         self._refresh_topbar()
         view = self.query_one(PaneView)
+        if isinstance(entry, ItemView):
+            item_view = self._item_view(entry)
+            if self.current is None or self.current.key != item_view.key:
+                self._display(item_view)
+            return
+        hunk = entry
         if hunk is None:
             self.current = None
             message = "Nothing to show under this filter: press f for another one."
@@ -526,7 +591,7 @@ class ResolveScreen(Screen[None]):
             try:
                 evidence = self.backend.evidence(hunk.hunk_id)
             except PatchsmithError as error:
-                self.post_message(ViewRendered(render_message(key, "error", error.details())))
+                self.post_message(ViewRendered(render_message(key, "error", explain(error))))
                 return
             self.evidence[hunk.hunk_id] = evidence
         view = build_view(hunk, key, evidence, self, self.palette)
@@ -551,13 +616,100 @@ class ResolveScreen(Screen[None]):
         self.query_one(PaneView).show(view)
         if self._pending_goto is not None:
             self._goto_line(self._pending_goto)
-        self._refresh_header(self.session.find(view.key[0]))
+        self._refresh_header(self.session.find_entry(view.key[0]))
 
-    def _refresh_header(self, hunk: HunkView | None) -> None:
+    def _item_view(self, item: ItemView) -> RenderedView:
+        """The panes of an item that is not a hunk (drawn at once: a few lines of text)."""
+        key = (item.entry_id, "item", hash(item))
+        warning = item.warning
+        if warning is not None:
+            evidence = []
+            if warning.kept_line:
+                evidence.append(
+                    (
+                        f"kept: {warning.path} hunk #{warning.hunk} uses it",
+                        warning.path,
+                        warning.kept_line,
+                    )
+                )
+            if warning.other_line:
+                evidence.append(
+                    (
+                        f"left out: {warning.other_path} changes it",
+                        warning.other_path or "",
+                        warning.other_line,
+                    )
+                )
+            state = "open" if item.is_open else f"acknowledged by {warning.acknowledged_by}"
+            return render_warning(
+                key,
+                warning.message,
+                evidence,
+                self._warning_advice(warning, item.is_open),
+                f"selection warning [{warning.number}]: {state}",
+                self.palette,
+            )
+        return render_note(key, f"{item.path}: {item.kind}", self._item_advice(item))
+
+    @staticmethod
+    def _warning_advice(warning: WarningView, is_open: bool) -> str:
+        if not is_open:
+            when = f" at {warning.acknowledged_at}" if warning.acknowledged_at else ""
+            return (
+                f"Acknowledged by {warning.acknowledged_by}{when}: it no longer keeps the "
+                "build gate closed; the report says who acknowledged it."
+            )
+        return (
+            "The kept code needs what the left-out hunk changes: built as selected, the "
+            "module may not compile, or may use the running kernel's old definition. Read "
+            "both lines; then c acknowledges the warning (it asks first). To keep the "
+            f"left-out change instead, {SHELL}: apply again with a selection that keeps it."
+        )
+
+    def _item_advice(self, item: ItemView) -> str:
+        """What the gate says about an item, and what to do about it from here."""
+        said = f"The build gate lists it: {item.detail}."
+        if item.kind == "reject":
+            path = item.path.removesuffix(".rej")
+            waiting = [h.hunk_id for h in self.session.hunks if h.path == path and h.is_open]
+            if waiting:
+                return (
+                    f"{said}\napply wrote the hunks of {path} it could not place into it; "
+                    f"open ones of that file: {', '.join(waiting)}. Resolving a hunk takes it "
+                    "out of the .rej, and the file goes with the last one (n goes to the "
+                    "next open item)."
+                )
+            return (
+                f"{said}\nNo hunk of {path} is open: the file was left or made by hand. "
+                f"{SHELL}: remove it from the worktree, then r reloads."
+            )
+        if item.kind == "marker":
+            return (
+                f"{said}\nA conflict-marker line is in the file. Resolving the file's open "
+                "hunks replaces the blocks patchsmith wrote; a marker put there by hand must "
+                f"be edited out {SHELL} (then commit), and r reloads."
+            )
+        if item.kind == "uncommitted":
+            return (
+                f"{said}\nThe file differs from the session's branch: {SHELL}, commit the "
+                "change in the worktree (or restore the file), then r reloads."
+            )
+        if item.kind == "interrupted":
+            return (
+                f"{said}\nq quits; {SHELL}: run the same patchsmith apply again to continue "
+                "(or patchsmith abort)."
+            )
+        return f"{said}\nr reloads once it is dealt with."
+
+    def _refresh_header(self, entry: HunkView | ItemView | None) -> None:
         header = self.query_one("#hunk-header", Static)
-        if hunk is None:
+        if entry is None:
             header.update("")
             return
+        if isinstance(entry, ItemView):
+            header.update(self._item_header(entry))
+            return
+        hunk = entry
         # Most important first (a narrow terminal cuts the end of each line): which hunk, its
         # status, what was decided, then where it is. Spaces end the span before them.
         line = Text(no_wrap=True, overflow="ellipsis")
@@ -593,6 +745,27 @@ class ResolveScreen(Screen[None]):
         line.append("\n")
         line.append_text(self._position_line(hunk))
         header.update(line)
+
+    def _item_header(self, item: ItemView) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        title = f"warning [{item.warning.number}]" if item.warning is not None else item.path
+        line.append(f"{title}  ", style="bold")
+        line.append_text(item_badge(item))
+        line.append("  ")
+        line.append_text(item_state(item))
+        line.append("\n")
+        if item.warning is not None:
+            line.append(f"{item.warning.path} hunk #{item.warning.hunk}  ", style="dim")
+            line.append(item.warning.message, style="italic")
+        else:
+            line.append(item.detail, style="italic")
+        line.append("\n")
+        if item.warning is not None:
+            if item.is_open:
+                line.append("c acknowledges it once read (asks first) · ", style="bold")
+            line.append("] [ the kept and left-out lines · ", style="dim")
+        line.append("n/p next/prev open · i inputs · ? keys", style="dim")
+        return line
 
     def _position_line(self, hunk: HunkView) -> Text:
         view = self.current
@@ -675,7 +848,7 @@ class ResolveScreen(Screen[None]):
         if view.conflicts:
             self.block = self._stop
         self.query_one(PaneView).goto_row(view.stops[self._stop])
-        self._refresh_header(self.session.find(view.key[0]))
+        self._refresh_header(self.session.find_entry(view.key[0]))
 
     def action_next_stop(self) -> None:
         self._goto_stop(1)
@@ -684,24 +857,34 @@ class ResolveScreen(Screen[None]):
         self._goto_stop(-1)
 
     def _goto_open(self, step: int) -> None:
-        open_hunks = self.session.open_hunks
-        if not open_hunks:
-            self.notify("Nothing is open: ready to build.", severity="information")
+        """Go to the gate's next (or previous) item, in the gate's order, wrapping."""
+        gate = self.session.gate_entries
+        if not gate:
+            if self.session.ready:
+                self.notify("Nothing is open: ready to build.", severity="information")
+            else:
+                self.notify("The gate's list could not be read: r reloads.", severity="warning")
             return
-        order = [hunk.hunk_id for hunk in self.session.hunks]
-        here = order.index(self.selected) if self.selected in order else -1
-        ranked = sorted(open_hunks, key=lambda hunk: order.index(hunk.hunk_id))
-        if step > 0:
-            target = next((h for h in ranked if order.index(h.hunk_id) > here), ranked[0])
+        if self.selected in gate:
+            target = gate[(gate.index(self.selected) + step) % len(gate)]
         else:
-            target = next(
-                (h for h in reversed(ranked) if order.index(h.hunk_id) < here), ranked[-1]
-            )
-        if not self.status_filter.keeps(target):
+            # From an entry the gate does not list: the nearest gate item after (or before)
+            # it in the list's order.
+            order = [entry_id(e) for e in self.session.entries(StatusFilter.ALL)]
+            here = order.index(self.selected) if self.selected in order else -1
+            rank = {entry: order.index(entry) if entry in order else -1 for entry in gate}
+            if step > 0:
+                target = next((g for g in gate if rank[g] > here), gate[0])
+            else:
+                target = next((g for g in reversed(gate) if rank[g] < here), gate[-1])
+        ids = [entry_id(entry) for entry in self.visible_entries()]
+        if target not in ids:
+            # "review" lists every hunk a person decides and every other item of the gate.
             self.status_filter = StatusFilter.REVIEW
             self._refresh_list()
-        ids = [hunk.hunk_id for hunk in self.visible_hunks()]
-        self.query_one(HunkList).highlighted = ids.index(target.hunk_id)
+            ids = [entry_id(entry) for entry in self.visible_entries()]
+        if target in ids:
+            self.query_one(HunkList).highlighted = ids.index(target)
 
     def action_next_open(self) -> None:
         self._goto_open(1)
@@ -745,6 +928,11 @@ class ResolveScreen(Screen[None]):
             ("The hunk list", [b for b in HunkList.BINDINGS if isinstance(b, Binding)]),
             ("The inline editor", [b for b in InlineEditor.BINDINGS if isinstance(b, Binding)]),
             ("The drop dialog", [b for b in DropDialog.BINDINGS if isinstance(b, Binding)]),
+            (
+                "The acknowledge dialog (c on a selection warning)",
+                [b for b in AckDialog.BINDINGS if isinstance(b, Binding)],
+            ),
+            ("The inputs screen (i)", [b for b in InfoScreen.BINDINGS if isinstance(b, Binding)]),
         ]
         self.app.push_screen(HelpScreen([(name, describe(keys)) for name, keys in sections]))
 
@@ -754,10 +942,28 @@ class ResolveScreen(Screen[None]):
     # Actions on the hunk -------------------------------------------------------------------
 
     def _hunk_or_warn(self) -> HunkView | None:
+        """The selected hunk; when another item (or nothing) is selected, say what can be
+        done with it instead and return None."""
         hunk = self.selected_hunk()
-        if hunk is None:
+        if hunk is not None:
+            return hunk
+        item = self.selected_item()
+        if item is None:
             self.notify("No hunk selected.", severity="warning")
-        return hunk
+        elif item.warning is not None:
+            what = "c acknowledges it once read" if item.is_open else "it is acknowledged"
+            self.notify(
+                f"Selection warning [{item.warning.number}] is not a hunk: {what}. n goes to "
+                "the next open item.",
+                severity="information",
+            )
+        else:
+            self.notify(
+                f"{item.path} is not a hunk ({item.kind}): its pane says what settles it. n "
+                "goes to the next open item.",
+                severity="information",
+            )
+        return None
 
     def _apply(
         self,
@@ -765,15 +971,20 @@ class ResolveScreen(Screen[None]):
         call: Callable[[], None],
         hint: str,
         advance: bool = True,
+        settles: str | None = None,
     ) -> bool:
-        """Run one library call, reload the session and move on to the next open hunk. A
-        refusal shows the library's message with ``hint``: what to press here."""
+        """Run one library call, reload the session and move on to the next open item. A
+        refusal shows the library's message and what to press here (:func:`explain`: the
+        error's remedies as keys, else ``hint``). ``settles`` names the hunk the call
+        resolves: its draft is then done with."""
         index = self.query_one(HunkList).highlighted
         try:
             call()
         except PatchsmithError as error:
-            self.notify(f"{error.message}\n{hint}", title=f"{label}: refused", severity="error")
+            self.notify(explain(error, hint), title=f"{label}: refused", severity="error")
             return False
+        if settles is not None:
+            self._discard_draft(settles)
         self.reload()
         if advance:
             self._advance(index)
@@ -781,15 +992,16 @@ class ResolveScreen(Screen[None]):
         return True
 
     def _advance(self, index: int | None) -> None:
-        """Highlight the next open hunk after ``index`` (wrapping), if any is listed."""
-        hunks = self.visible_hunks()
-        if not hunks:
+        """Highlight the next open entry after ``index`` (wrapping), if any is listed."""
+        entries = self.visible_entries()
+        if not entries:
             return
-        start = (index or 0) + (0 if self.selected not in [h.hunk_id for h in hunks] else 1)
-        order = hunks[start:] + hunks[:start]
-        for hunk in order:
-            if hunk.is_open:
-                self.query_one(HunkList).highlighted = hunks.index(hunk)
+        ids = [entry_id(entry) for entry in entries]
+        start = (index or 0) + (0 if self.selected not in ids else 1)
+        order = entries[start:] + entries[:start]
+        for entry in order:
+            if entry.is_open:
+                self.query_one(HunkList).highlighted = entries.index(entry)
                 return
 
     def _settled_warning(self, hunk: HunkView) -> bool:
@@ -834,7 +1046,12 @@ class ResolveScreen(Screen[None]):
             )
             return
         hint = "t takes upstream's lines, e or E edits, d drops it with a reason."
-        self._apply(f"{hunk.hunk_id}: accepted", lambda: backend.accept(hunk.hunk_id), hint)
+        self._apply(
+            f"{hunk.hunk_id}: accepted",
+            lambda: backend.accept(hunk.hunk_id),
+            hint,
+            settles=hunk.hunk_id,
+        )
 
     def action_upstream(self) -> None:
         hunk = self._hunk_or_warn()
@@ -843,7 +1060,10 @@ class ResolveScreen(Screen[None]):
         backend = self.backend
         hint = "d drops it with a reason; e or E edits the result."
         self._apply(
-            f"{hunk.hunk_id}: took upstream", lambda: backend.take_upstream(hunk.hunk_id), hint
+            f"{hunk.hunk_id}: took upstream",
+            lambda: backend.take_upstream(hunk.hunk_id),
+            hint,
+            settles=hunk.hunk_id,
         )
 
     def action_undo(self) -> None:
@@ -855,6 +1075,7 @@ class ResolveScreen(Screen[None]):
             _, picked = draft.pop()
             if not draft:
                 del self.drafts[hunk.hunk_id]
+            self._keep_draft(hunk)
             self.notify(f'{hunk.hunk_id}: took back "{picked}"', timeout=2)
             self._rerender()
             return
@@ -871,6 +1092,10 @@ class ResolveScreen(Screen[None]):
         )
 
     def action_confirm(self) -> None:
+        item = self.selected_item()
+        if item is not None and item.warning is not None:
+            self._acknowledge(item, item.warning)
+            return
         hunk = self._hunk_or_warn()
         if hunk is None:
             return
@@ -880,6 +1105,36 @@ class ResolveScreen(Screen[None]):
         backend = self.backend
         hint = "r reloads the session."
         self._apply(f"{hunk.hunk_id}: confirmed", lambda: backend.confirm([hunk.hunk_id]), hint)
+
+    def _acknowledge(self, item: ItemView, warning: WarningView) -> None:
+        """Acknowledge a selection warning once a person says so in the dialog."""
+        if not item.is_open:
+            self.notify(
+                f"Selection warning [{warning.number}] is already acknowledged, by "
+                f"{warning.acknowledged_by}.",
+                severity="information",
+            )
+            return
+        backend = self.backend
+        number = warning.number
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._apply(
+                    f"selection warning [{number}] acknowledged",
+                    lambda: backend.acknowledge_warning(number),
+                    "r reloads the session.",
+                )
+
+        self.app.push_screen(AckDialog(warning), answered)
+
+    def action_info(self) -> None:
+        try:
+            info = self.backend.info()
+        except PatchsmithError as error:
+            self.notify(explain(error), title="cannot read the session", severity="error")
+            return
+        self.app.push_screen(InfoScreen(info))
 
     def action_confirm_shown(self) -> None:
         shown = [hunk.hunk_id for hunk in self.visible_hunks() if hunk.to_confirm]
@@ -904,6 +1159,7 @@ class ResolveScreen(Screen[None]):
                     f"{hunk.hunk_id}: dropped ({reason})",
                     lambda: backend.drop(hunk.hunk_id, reason),
                     "Undo the hunk with u first if the file was changed by hand.",
+                    settles=hunk.hunk_id,
                 )
 
         self.app.push_screen(DropDialog(hunk.hunk_id), dropped)
@@ -924,12 +1180,32 @@ class ResolveScreen(Screen[None]):
             return None
         return text
 
+    def _keep_draft(self, hunk: HunkView) -> None:
+        """Write the hunk's picks to disk (what a quit or a crash must not lose)."""
+        try:
+            self.backend.save_draft(hunk.hunk_id, hunk.proposal, self.drafts.get(hunk.hunk_id, []))
+        except PatchsmithError as error:
+            self.notify(
+                explain(error) + "\nThe picks are kept until you quit.",
+                title="draft not saved",
+                severity="error",
+            )
+
+    def _discard_draft(self, hunk_id: str) -> None:
+        self.drafts.pop(hunk_id, None)
+        try:
+            self.backend.discard_draft(hunk_id)
+        except (PatchsmithError, OSError) as error:
+            self.notify(f"the draft of {hunk_id} stays on disk: {error}", severity="warning")
+
     def _picked(self, hunk: HunkView, text: str, what: str) -> None:
-        """Record a pick: resolve the hunk when no block is left, else keep it as the draft."""
+        """Record a pick: resolve the hunk when no block is left, else keep it as the draft
+        (on disk at once)."""
         draft = self.drafts.setdefault(hunk.hunk_id, [])
         draft.append((text, what))
         left = len(find_blocks(text))
         if left:
+            self._keep_draft(hunk)
             self.block = min(self.block, left - 1)
             self.notify(f"{what}; {left} block{'s' if left != 1 else ''} left", timeout=2)
             self._rerender()
@@ -940,10 +1216,14 @@ class ResolveScreen(Screen[None]):
             f"{hunk.hunk_id}: resolved ({what})",
             lambda: backend.edit(hunk.hunk_id, text, reason),
             "u takes the last pick back; e edits the result.",
+            settles=hunk.hunk_id,
         )
         if done:
-            self.drafts.pop(hunk.hunk_id, None)
             self.block = 0
+        else:
+            draft.pop()  # the last pick was not recorded: the draft is as it was before it
+            if not draft:
+                del self.drafts[hunk.hunk_id]
 
     def action_pick(self, key: str) -> None:
         hunk = self._hunk_or_warn()
@@ -1027,12 +1307,12 @@ class ResolveScreen(Screen[None]):
                 severity="warning",
             )
             return
-        if self._apply(
+        self._apply(
             f"{hunk.hunk_id}: edited",
             lambda: backend.edit(hunk.hunk_id, text),
             "Remove the conflict markers, or take upstream's lines with t.",
-        ):
-            self.drafts.pop(hunk.hunk_id, None)
+            settles=hunk.hunk_id,
+        )
 
     def action_edit_external(self) -> None:
         hunk = self._hunk_or_warn()
@@ -1042,7 +1322,7 @@ class ResolveScreen(Screen[None]):
         try:
             data, line, handle = self.backend.prepare_file_edit(hunk.hunk_id, text)
         except PatchsmithError as error:
-            self.notify(f"{error.message}\nd drops it with a reason.", severity="error")
+            self.notify(explain(error, "d drops it with a reason."), severity="error")
             return
         kept = self._external.pop(hunk.hunk_id, None)
         if kept is not None and kept[0].exists():

@@ -1,9 +1,10 @@
-"""The hunk list: one entry per hunk with its status badge and resolution.
+"""The hunk list: one entry per hunk with its status badge and resolution, and one per other
+item of the build gate's list (a selection warning, a ``.rej`` file left...).
 
 An ``OptionList`` (a Line-API widget) so a session of hundreds of hunks opens at once; each entry
-is two lines: the hunk id, then the status badge (docs/DESIGN.md, "Status vocabulary") and what
-was decided. Selecting an entry is reported by ``OptionList.OptionHighlighted``; the screen reacts
-to it.
+is two lines: the hunk id (or what the item is about), then the status badge (docs/DESIGN.md,
+"Status vocabulary", or the item's kind) and what was decided. Selecting an entry is reported
+by ``OptionList.OptionHighlighted``; the screen reacts to it.
 
 Depends on Textual, Rich and :mod:`patchsmith_tui.model`.
 """
@@ -21,7 +22,7 @@ from textual.widgets.option_list import Option
 
 from patchsmith.model import HunkStatus
 
-from ..model import HunkView
+from ..model import HunkView, ItemView
 
 BADGE_STYLES: dict[HunkStatus, Style] = {
     HunkStatus.CLEAN: Style(color="#98c379"),
@@ -58,8 +59,47 @@ def decision(hunk: HunkView) -> Text:
     return Text("")
 
 
-def prompt(hunk: HunkView) -> Text:
-    """The two-line list entry of a hunk."""
+ITEM_BADGES: dict[str, str] = {
+    "warning": "selection warning",
+    "reject": ".rej left",
+    "marker": "conflict marker",
+    "uncommitted": "uncommitted edit",
+    "interrupted": "apply interrupted",
+}
+"""The badge of each kind of item that is not a hunk (an unknown kind shows its own name)."""
+
+ITEM_STYLE = Style(color="#d19a66", bold=True)
+
+
+def item_title(item: ItemView) -> str:
+    """The first line of an item's entry: what it is about."""
+    if item.warning is not None:
+        return f"[{item.warning.number}] {item.path}"
+    return item.path
+
+
+def item_badge(item: ItemView) -> Text:
+    """The item's kind, as a badge."""
+    return Text(f"[{ITEM_BADGES.get(item.kind, item.kind)}]", style=ITEM_STYLE)
+
+
+def item_state(item: ItemView) -> Text:
+    """``● open`` or ``✓ acknowledged``."""
+    if item.is_open:
+        return Text("● open", style=Style(color="#e06c75", bold=True))
+    return Text("✓ acknowledged", style=Style(color="#98c379"))
+
+
+def prompt(entry: HunkView | ItemView) -> Text:
+    """The two-line list entry of a hunk or another item."""
+    if isinstance(entry, ItemView):
+        text = Text(item_title(entry), no_wrap=True, overflow="ellipsis")
+        text.append("\n  ")
+        text.append_text(item_badge(entry))
+        text.append(" ")
+        text.append_text(item_state(entry))
+        return text
+    hunk = entry
     text = Text(hunk.hunk_id, no_wrap=True, overflow="ellipsis")
     text.append("\n  ")
     text.append_text(badge(hunk))
@@ -78,12 +118,12 @@ class HunkList(OptionList):
         Binding("up,k", "cursor_up", "Up", show=False),
     ]
 
-    def show(self, hunks: Sequence[HunkView], selected: str | None) -> None:
+    def show(self, entries: Sequence[HunkView | ItemView], selected: str | None) -> None:
         """Replace the entries, keeping ``selected`` highlighted if it is still listed."""
-        self.set_options(Option(prompt(hunk), id=hunk.hunk_id) for hunk in hunks)
-        if not hunks:
+        self.set_options(Option(prompt(entry), id=entry_id(entry)) for entry in entries)
+        if not entries:
             return
-        ids = [hunk.hunk_id for hunk in hunks]
+        ids = [entry_id(entry) for entry in entries]
         self.highlighted = ids.index(selected) if selected in ids else 0
 
     @property
@@ -91,3 +131,8 @@ class HunkList(OptionList):
         """The id of the highlighted hunk, if any."""
         option = self.highlighted_option
         return option.id if option is not None else None
+
+
+def entry_id(entry: HunkView | ItemView) -> str:
+    """The list id of a hunk (its id) or another item."""
+    return entry.entry_id if isinstance(entry, ItemView) else entry.hunk_id
