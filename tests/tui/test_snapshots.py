@@ -22,7 +22,7 @@ from textual.pilot import Pilot
 
 from patchsmith.errors import SessionError
 from tests.tui.helpers import settle
-from tests.tui.sample import FakeBackend
+from tests.tui.sample import FakeBackend, warning_session
 
 SnapCompare = Callable[..., bool]
 
@@ -39,6 +39,15 @@ VIEWS: dict[str, tuple[str, ...]] = {
     "applied": ("f", "f", "f", "f", "J", "J", "J"),
 }
 """Each view and the keys that lead to it from the first screen."""
+
+GATE_VIEWS: dict[str, tuple[str, ...]] = {
+    "warning": ("n", "n", "n"),
+    "acknowledge_dialog": ("n", "n", "n", "c"),
+    "reject_item": ("n", "n"),
+    "inputs": ("i",),
+}
+"""The views of the gate's other items and of the session's inputs, on the sample with a
+warning to read, one acknowledged and a ``.rej`` left (:func:`warning_session`)."""
 
 
 def _keys(*keys: str) -> Callable[[Pilot[int]], object]:
@@ -62,6 +71,13 @@ def _colour(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_view(snap_compare: SnapCompare, view: str, size: str) -> None:
     app = make_app(backend=FakeBackend())
     assert snap_compare(app, terminal_size=SIZES[size], run_before=_keys(*VIEWS[view]))
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("view", list(GATE_VIEWS))
+def test_gate_view(snap_compare: SnapCompare, view: str, size: str) -> None:
+    app = make_app(backend=FakeBackend(warning_session()))
+    assert snap_compare(app, terminal_size=SIZES[size], run_before=_keys(*GATE_VIEWS[view]))
 
 
 @pytest.mark.parametrize("size", list(SIZES))
