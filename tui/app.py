@@ -60,6 +60,15 @@ class PatchsmithApp(App[int]):
             self.collector.touch()
         await super().on_event(event)
 
+    async def action_quit(self) -> None:
+        # ctrl+c and ctrl+q quit from any screen, a dialog included, with the code q gives
+        # there: never a 0 (nothing left to do) while something is open or nothing was opened.
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ResolveScreen | ErrorScreen):
+                self.exit(return_code=screen.exit_code())
+                return
+        self.exit()
+
     def on_unmount(self) -> None:
         self.collector.stop()
 

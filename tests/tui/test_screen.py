@@ -606,9 +606,20 @@ def test_no_key_does_two_things_on_the_resolve_screen() -> None:
             assert isinstance(binding, Binding)
             for key in binding.key.split(","):
                 action = f"{owner.__name__}.{binding.action}"
-                same = {"PaneView.scroll_up", "HunkList.cursor_up"}
-                same_down = {"PaneView.scroll_down", "HunkList.cursor_down"}
                 earlier = owners.setdefault(key.strip(), action)
                 if earlier != action:
-                    # j/k move whichever has focus, the same way: that is one meaning
-                    assert {earlier, action} <= same or {earlier, action} <= same_down, key
+                    # j/k, Home/End, PgUp/PgDn move whichever has focus, the same way: that
+                    # is one meaning
+                    assert any({earlier, action} <= same for same in SAME_MOVES), key
+
+
+SAME_MOVES = (
+    {"PaneView.scroll_up", "HunkList.cursor_up"},
+    {"PaneView.scroll_down", "HunkList.cursor_down"},
+    {"PaneView.scroll_home", "HunkList.first"},
+    {"PaneView.scroll_end", "HunkList.last"},
+    {"PaneView.page_up", "HunkList.page_up"},
+    {"PaneView.page_down", "HunkList.page_down"},
+)
+"""Pairs of bindings that are one move: up, down, first, last, a page, in the panes or the
+list (whichever has the focus)."""

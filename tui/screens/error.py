@@ -40,4 +40,8 @@ class ErrorScreen(Screen[None]):
         yield Footer()
 
     def action_leave(self) -> None:
-        self.app.exit(return_code=self.error.exit_code)
+        self.app.exit(return_code=self.exit_code())
+
+    def exit_code(self) -> int:
+        """The error's own exit code (2 for bad input, ...): leaving does not make it a 0."""
+        return self.error.exit_code

@@ -41,6 +41,16 @@ VIEWS = (
 
 _NAMES = {
     "question_mark": "?",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "home": "Home",
+    "end": "End",
+    "enter": "Enter",
+    "space": "Space",
+    "tab": "Tab",
+    "shift+tab": "shift+Tab",
     "left_square_bracket": "[",
     "right_square_bracket": "]",
     "left_curly_bracket": "{",
@@ -48,6 +58,8 @@ _NAMES = {
     "minus": "-",
     "pageup": "PgUp",
     "pagedown": "PgDn",
+    "ctrl+pageup": "ctrl+PgUp",
+    "ctrl+pagedown": "ctrl+PgDn",
     "escape": "Esc",
 }
 
@@ -82,10 +94,16 @@ class HelpScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+def key_name(key: str) -> str:
+    """A key as the help screen (and the README's key table) shows it: ``?`` for
+    ``question_mark``, ``PgUp`` for ``pageup``, letters as they are."""
+    return _NAMES.get(key.strip(), key.strip())
+
+
 def describe(bindings: list[Binding]) -> list[tuple[str, str]]:
     """(keys, description) pairs for a help table, keys shown the way a person types them."""
     rows: list[tuple[str, str]] = []
     for binding in bindings:
-        keys = ", ".join(_NAMES.get(key.strip(), key.strip()) for key in binding.key.split(","))
+        keys = ", ".join(key_name(key) for key in binding.key.split(","))
         rows.append((keys, binding.tooltip or binding.description))
     return rows

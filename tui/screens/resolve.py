@@ -922,22 +922,14 @@ class ResolveScreen(Screen[None]):
         self.notify("Session reloaded.")
 
     def action_help(self) -> None:
-        sections = [
-            ("Deciding and moving", [b for b in self.BINDINGS if isinstance(b, Binding)]),
-            ("Scrolling the panes", [b for b in PaneView.BINDINGS if isinstance(b, Binding)]),
-            ("The hunk list", [b for b in HunkList.BINDINGS if isinstance(b, Binding)]),
-            ("The inline editor", [b for b in InlineEditor.BINDINGS if isinstance(b, Binding)]),
-            ("The drop dialog", [b for b in DropDialog.BINDINGS if isinstance(b, Binding)]),
-            (
-                "The acknowledge dialog (c on a selection warning)",
-                [b for b in AckDialog.BINDINGS if isinstance(b, Binding)],
-            ),
-            ("The inputs screen (i)", [b for b in InfoScreen.BINDINGS if isinstance(b, Binding)]),
-        ]
-        self.app.push_screen(HelpScreen([(name, describe(keys)) for name, keys in sections]))
+        self.app.push_screen(HelpScreen(help_sections()))
 
     async def action_quit(self) -> None:
-        self.app.exit(return_code=0 if self.session.ready else 1)
+        self.app.exit(return_code=self.exit_code())
+
+    def exit_code(self) -> int:
+        """0 when the build gate's list is empty, 1 while anything on it is open (DESIGN.md)."""
+        return 0 if self.session.ready else 1
 
     # Actions on the hunk -------------------------------------------------------------------
 
@@ -1506,3 +1498,31 @@ def _diff_ops(hunk: HunkView) -> list[tuple[str, str]]:
 def palette_for(no_color: bool) -> Palette:
     """The row colours, or underline/reverse only when NO_COLOR is set."""
     return PLAIN if no_color else DARK
+
+
+TEXTUAL_KEYS: list[tuple[str, str]] = [
+    ("Tab, shift+Tab", "Move between the list and the panes (in a dialog: between its parts)"),
+    ("Enter", "In a dialog: press the focused button (the drop dialog: Tab to Drop, Enter)"),
+    ("ctrl+c, ctrl+q", "Quit, as q does (every action is already saved)"),
+]
+"""Keys Textual itself binds (focus, buttons, quitting) that a person needs to know."""
+
+
+def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the ``?`` screen lists: every part of the resolve screen's bindings, then Textual's
+    own keys. The README's key table is checked against these rows by a test."""
+    sections: list[tuple[str, list[BindingType]]] = [
+        ("Deciding and moving", ResolveScreen.BINDINGS),
+        ("Scrolling the panes", PaneView.BINDINGS),
+        ("The hunk list", HunkList.BINDINGS),
+        ("The inline editor", InlineEditor.BINDINGS),
+        ("The drop dialog", DropDialog.BINDINGS),
+        ("The acknowledge dialog (c on a selection warning)", AckDialog.BINDINGS),
+        ("The inputs screen (i)", InfoScreen.BINDINGS),
+        ("This screen (?)", HelpScreen.BINDINGS),
+    ]
+    rows = [
+        (name, describe([binding for binding in keys if isinstance(binding, Binding)]))
+        for name, keys in sections
+    ]
+    return [*rows, ("Anywhere", TEXTUAL_KEYS)]

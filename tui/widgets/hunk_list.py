@@ -114,8 +114,15 @@ class HunkList(OptionList):
     """The list of hunks under the current filter."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="Next entry"),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="Previous entry"),
+        # OptionList's own keys, bound again here so that the help screen (built from these
+        # bindings) lists them.
+        Binding("home", "first", "First", show=False, tooltip="First entry"),
+        Binding("end", "last", "Last", show=False, tooltip="Last entry"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="A page of entries up"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="A page down"),
+        Binding("enter", "select", "Panes", show=False, tooltip="Go to the panes (Tab too)"),
     ]
 
     def show(self, entries: Sequence[HunkView | ItemView], selected: str | None) -> None:

@@ -81,6 +81,10 @@ class PaneView(ScrollView, can_focus=True):
             show=False,
             tooltip="Scroll right (long lines)",
         ),
+        Binding("ctrl+pageup", "page_left", "Page left", show=False, tooltip="A page to the left"),
+        Binding(
+            "ctrl+pagedown", "page_right", "Page right", show=False, tooltip="A page to the right"
+        ),
         Binding("pageup,ctrl+b", "page_up", "Page up", show=False, tooltip="Page up"),
         Binding("pagedown,ctrl+f,space", "page_down", "Page down", show=False, tooltip="Page down"),
         Binding("home,g", "scroll_home", "Top", show=False, tooltip="Go to the first line"),
@@ -255,6 +259,19 @@ class PaneView(ScrollView, can_focus=True):
 
     def action_scroll_right(self) -> None:
         self.scroll_to(x=self.scroll_x + 8, animate=False, immediate=True)
+
+    def _page_width(self) -> int:
+        """A sideways page: the narrowest pane's text width, less a few columns kept in view."""
+        if self.view is None:
+            return 8
+        _, widths = self.columns(self.view, self._region()[0])
+        return max(min(widths, default=8) - 4, 8)
+
+    def action_page_left(self) -> None:
+        self.scroll_to(x=self.scroll_x - self._page_width(), animate=False, immediate=True)
+
+    def action_page_right(self) -> None:
+        self.scroll_to(x=self.scroll_x + self._page_width(), animate=False, immediate=True)
 
     def action_page_up(self) -> None:
         self._scroll_rows(-self.band_height())
