@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from patchsmith_tui.render import Mark, ViewKind, split_text, visible
 from patchsmith_tui.screens.error import ErrorScreen
 from patchsmith_tui.screens.resolve import InlineEditor, ResolveScreen
 
+from patchsmith.cli import main
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
 from patchsmith.workspace.session import SessionStore
@@ -267,9 +269,17 @@ async def test_merge_view_shows_the_worktree_after_a_resolution(store: SessionSt
 
 
 @asynctest
-async def test_line_numbers_are_the_vendor_trees(store: SessionStore) -> None:
+async def test_line_numbers_are_the_vendor_trees(
+    store: SessionStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # check says "closest region at line 53"; the worktree has it at 54 (a clean hunk above
     # added a line). The vendor pane and the header say 53; 54 only where labelled worktree.
+    patch, vendor = str(tmp_path / "patch-6.1.999.diff"), str(tmp_path / "vendor")
+    main(["check", patch, "--tree", vendor, "--json"])
+    checked = json.loads(capsys.readouterr().out)
+    (snap_file,) = [f for f in checked["files"] if f["path"] == "drivers/md/dm-snap.c"]
+    said = snap_file["hunks"][2]["reason"]
+    assert re.search(r"closest region at line 53\b", said), said
     app = make_app(store.path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -284,6 +294,30 @@ async def test_line_numbers_are_the_vendor_trees(store: SessionStore) -> None:
         numbers = [row.cells[vendor_pane].number for row in view.rows if row.cells[vendor_pane]]  # type: ignore[union-attr]
         assert numbers[0] == 53
         assert "worktree line 54" in view.titles[-1]
+
+
+@asynctest
+async def test_with_a_base_the_first_pane_is_vanillas_lines_at_their_line(tmp_path: Path) -> None:
+    # Compared with the vanilla file itself, not with what the session recorded: a base pane
+    # one line off, or showing the vendor's lines, would fail here.
+    store = demo_session(tmp_path, base=True)
+    assert store.load().hunk(SNAP).proposal_source == "3way"
+    vanilla = (tmp_path / "vanilla" / "drivers/md/dm-snap.c").read_text().split("\n")
+    app = make_app(store.path)
+    async with app.run_test(size=(220, 60)) as pilot:
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        view = resolve_screen(pilot).current
+        assert view is not None
+        assert view.panes == 4
+        assert view.titles[0].startswith("base: vanilla line ")
+        first = int(view.titles[0].rsplit(" ", 1)[1])
+        cells = [row.cells[0] for row in view.rows if row.cells[0] is not None]
+        assert [cell.number for cell in cells] == list(range(first, first + len(cells)))
+        assert [cell.text for cell in cells] == [
+            visible(line) for line in vanilla[first - 1 : first - 1 + len(cells)]
+        ]
+        assert len(cells) > 3
 
 
 @asynctest
