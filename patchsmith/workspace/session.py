@@ -901,6 +901,7 @@ class SessionStore:
                         hint="the next apply onto this tree will ask about this hunk again; to "
                         "have it remembered, make the data home writable, then 'patchsmith "
                         f"resolve {hunk.id} --undo' and resolve it again",
+                        remedies=(Remedy.UNDO,),
                     ) from error
         return session
 

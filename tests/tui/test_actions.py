@@ -22,6 +22,7 @@ from patchsmith_tui.screens.resolve import InlineEditor, ResolveScreen
 from patchsmith.cli import main
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
+from patchsmith.workspace import memory
 from patchsmith.workspace.session import SessionStore
 from tests.tui.demo_session import demo_session
 from tests.tui.helpers import asynctest, resolve_screen, settle
@@ -201,6 +202,31 @@ async def test_external_editor_refuses_leftover_markers_and_reopens_the_edit(
     hunk = store.load().hunk(SNAP)
     assert hunk.resolution is Resolution.EDITED
     assert "EDITED" in (hunk.written or "")
+
+
+@asynctest
+async def test_a_resolution_memory_cannot_keep_is_done_and_said_not_refused(
+    store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The data home passed the check made before the resolution, then could not take the
+    # record (a full disk): the hunk is resolved and committed; saying "refused" would be false.
+    def full(self: memory.Memory, entry: memory.Entry) -> None:
+        raise memory._unusable(self.folder, OSError(28, "No space left on device"))
+
+    monkeypatch.setattr(memory.Memory, "put", full)
+    app = make_app(store.path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await _select(pilot, SNAP)
+        await pilot.press("t")
+        await settle(pilot)
+        assert resolution(store, SNAP) is Resolution.UPSTREAM
+        assert resolve_screen(pilot).session.find(SNAP).resolution is Resolution.UPSTREAM  # type: ignore[union-attr]
+        last = list(app._notifications)[-1]  # type: ignore[attr-defined]
+        assert last.title.endswith(": done, not remembered") and last.severity == "warning"
+        assert "refused" not in last.title
+        assert "No space left on device" in last.message
+        assert "u undoes it" in last.message and "--undo" not in last.message
 
 
 @asynctest

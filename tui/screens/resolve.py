@@ -38,7 +38,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 
 from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
-from patchsmith.errors import PatchsmithError
+from patchsmith.errors import NotRemembered, PatchsmithError
 from patchsmith.model import HunkStatus, Resolution
 
 from ..advice import SHELL, explain
@@ -970,8 +970,12 @@ class ResolveScreen(Screen[None]):
         error's remedies as keys, else ``hint``). ``settles`` names the hunk the call
         resolves: its draft is then done with."""
         index = self.query_one(HunkList).highlighted
+        said: NotRemembered | None = None
         try:
             call()
+        except NotRemembered as error:
+            # Done and committed; only the memory for the next apply failed: not a refusal.
+            said = error
         except PatchsmithError as error:
             self.notify(explain(error, hint), title=f"{label}: refused", severity="error")
             return False
@@ -980,7 +984,17 @@ class ResolveScreen(Screen[None]):
         self.reload()
         if advance:
             self._advance(index)
-        self.notify(label, timeout=2)
+        if said is not None:
+            self.notify(
+                f"{said.message}\nIt stands. The next apply onto this tree will ask about this "
+                "hunk again; to have it remembered, make the data home writable (at the shell), "
+                "then u undoes it and you resolve it again.",
+                title=f"{label}: done, not remembered",
+                severity="warning",
+                timeout=15,
+            )
+        else:
+            self.notify(label, timeout=2)
         return True
 
     def _advance(self, index: int | None) -> None:
