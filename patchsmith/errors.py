@@ -38,6 +38,8 @@ class Remedy(enum.StrEnum):
     them (or commit and drop), then try again."""
     REAPPLY = "reapply"
     """The session cannot go on as it is: run ``apply`` again (or ``abort``)."""
+    CONFIRM = "confirm"
+    """The hunk is written already (``apply --accept-fuzz``): read it, then confirm it."""
 
 
 class PatchsmithError(Exception):

@@ -30,6 +30,8 @@ REMEDY_KEYS: dict[Remedy, str] = {
     "there (git diff shows the change), then r reloads",
     Remedy.REAPPLY: "q quits; then, at the shell, run the same patchsmith apply again (or "
     "patchsmith abort)",
+    Remedy.CONFIRM: "it is in the worktree already, written with fuzz: read it in the panes, "
+    "then c confirms it (to change it instead, edit the file in the worktree and commit)",
 }
 """Each remedy in the TUI's words (a test checks every :class:`Remedy` has one)."""
 

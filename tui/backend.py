@@ -70,6 +70,7 @@ def hunk_view(hunk: SessionHunk) -> HunkView:
         resolved_at=hunk.resolved_at or "",
         reused=hunk.reused,
         to_confirm=hunk.to_confirm,
+        to_review=hunk.to_review,
         memory_note=hunk.memory_note or "",
         drop_reason=hunk.resolution_reason or "",
         result=result,

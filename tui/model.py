@@ -67,6 +67,9 @@ class HunkView:
     """True when the resolution came from resolution memory (a previous run)."""
     to_confirm: bool = False
     """A reused resolution no person has confirmed yet (it keeps the gate closed)."""
+    to_review: bool = False
+    """Written by ``apply --accept-fuzz`` (fuzz, whitespace, a review flag) and not yet
+    confirmed by a person: where it went is unproven, so it keeps the gate closed."""
     memory_note: str = ""
     """What resolution memory said about the hunk: where a reused decision came from, or a
     suggestion it did not replay."""
@@ -249,6 +252,11 @@ class SessionView:
     def confirm_count(self) -> int:
         """Reused resolutions waiting for a person to confirm them (counted in ``open_count``)."""
         return sum(1 for hunk in self.hunks if hunk.to_confirm)
+
+    @property
+    def review_count(self) -> int:
+        """Hunks ``apply --accept-fuzz`` wrote that nobody has confirmed (in ``open_count``)."""
+        return sum(1 for hunk in self.hunks if hunk.to_review)
 
     @property
     def decided_count(self) -> int:

@@ -856,6 +856,7 @@ class SessionStore:
                     f"{hunk.id} is written already (apply --accept-fuzz, {hunk.status})",
                     hint=f"read it in the worktree, then confirm it: 'patchsmith resolve "
                     f"{hunk.id} --confirm'; to change it, edit the file and commit",
+                    remedies=(Remedy.CONFIRM,),
                 )
             if not hunk.needs_resolution:
                 raise SessionError(
@@ -984,8 +985,8 @@ class SessionStore:
                     hunk = session.hunk(hunk_id)
                     if not (hunk.to_confirm or hunk.to_review):
                         raise SessionError(
-                            f"{hunk.id} has no reused resolution to confirm, nor a hunk "
-                            "apply --accept-fuzz wrote waiting for a review",
+                            f"{hunk.id} has no reused resolution to confirm, and was not "
+                            "written with fuzz to be reviewed",
                             hint="'patchsmith status' marks them 'reused: confirm' and "
                             "'by --accept-fuzz: REVIEW'",
                             remedies=(Remedy.LIST,),

@@ -38,10 +38,10 @@ from textual.timer import Timer
 from textual.widgets import Footer, OptionList, Static, TextArea
 
 from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
-from patchsmith.errors import NotRemembered, PatchsmithError
+from patchsmith.errors import NotRemembered, PatchsmithError, Remedy
 from patchsmith.model import HunkStatus, Resolution
 
-from ..advice import SHELL, explain
+from ..advice import REMEDY_KEYS, SHELL, explain
 from ..collector import IdleCollector
 from ..messages import ViewRendered
 from ..model import (
@@ -179,8 +179,8 @@ class ResolveScreen(Screen[None]):
             "Confirm",
             id="confirm",
             show=False,
-            tooltip="Confirm the hunk's reused (remembered) resolution; on a selection "
-            "warning: acknowledge it, once read (asks first)",
+            tooltip="Confirm, once read, the hunk's reused (remembered) resolution or what "
+            "apply --accept-fuzz wrote; on a selection warning: acknowledge it (asks first)",
         ),
         Binding(
             "C",
@@ -493,6 +493,10 @@ class ResolveScreen(Screen[None]):
                 progress.append("no hunk to decide ")
             if session.confirm_count:
                 progress.append(f"· {session.confirm_count} reused to confirm (c) ", "yellow")
+            if session.review_count:
+                progress.append(
+                    f"· {session.review_count} written with fuzz to review (c) ", "yellow"
+                )
             if session.warnings_open:
                 plural = "s" if session.warnings_open != 1 else ""
                 progress.append(
@@ -1011,7 +1015,11 @@ class ResolveScreen(Screen[None]):
                 return
 
     def _settled_warning(self, hunk: HunkView) -> bool:
-        """Warn (and return True) when the hunk needs no decision at all."""
+        """Warn (and return True) when the hunk needs no decision at all, or only the one
+        ``c`` makes (a hunk ``apply --accept-fuzz`` wrote: it has no proposal to take)."""
+        if hunk.to_review:
+            self.notify(f"{hunk.hunk_id}: {REMEDY_KEYS[Remedy.CONFIRM]}.", severity="warning")
+            return True
         if hunk.is_open or hunk.resolution is not None:
             return False
         self.notify(
@@ -1105,8 +1113,12 @@ class ResolveScreen(Screen[None]):
         hunk = self._hunk_or_warn()
         if hunk is None:
             return
-        if not hunk.to_confirm:
-            self.notify(f"{hunk.hunk_id} has no reused resolution to confirm.", severity="warning")
+        if not (hunk.to_confirm or hunk.to_review):
+            self.notify(
+                f"{hunk.hunk_id} has no reused resolution to confirm, and nothing apply "
+                "--accept-fuzz wrote to review.",
+                severity="warning",
+            )
             return
         backend = self.backend
         hint = "r reloads the session."
@@ -1485,7 +1497,8 @@ def _result(
         source = hunk.proposal_source or "proposal"
         return result, f"proposal ({source}, {state}){where}"
     if hunk.applied:
-        return evidence.worktree_text or hunk.upstream_post, f"worktree: applied{where}"
+        state = "applied with fuzz, unreviewed: c confirms it" if hunk.to_review else "applied"
+        return evidence.worktree_text or hunk.upstream_post, f"worktree: {state}{where}"
     if hunk.status is HunkStatus.ALREADY_APPLIED:
         return evidence.region_text, f"worktree: unchanged, already there{where}"
     return "", f"worktree: nothing written ({hunk.status.value})"

@@ -51,6 +51,8 @@ def decision(hunk: HunkView) -> Text:
     """What happened to the hunk: ``✓ accepted``, ``● open`` or nothing."""
     if hunk.to_confirm:
         return Text(f"? {hunk.resolution} (reused: confirm)", style=Style(color="#e5c07b"))
+    if hunk.to_review:
+        return Text("? written by --accept-fuzz (review: c)", style=Style(color="#e5c07b"))
     if hunk.resolution is not None:
         label = f"✓ {hunk.resolution.value}" + (" (reused)" if hunk.reused else "")
         return Text(label, style=Style(color="#98c379"))
