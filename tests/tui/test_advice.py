@@ -20,7 +20,7 @@ from patchsmith_tui.backend import LibraryBackend
 from patchsmith.errors import PatchsmithError, Remedy, SessionError
 from patchsmith.workspace import git
 from patchsmith.workspace.session import SessionStore
-from tests.conftest import REPO
+from tests.support.paths import REPO
 from tests.tui.demo_session import demo_session
 from tests.tui.helpers import asynctest, resolve_screen, settle
 

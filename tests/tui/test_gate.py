@@ -25,7 +25,7 @@ from patchsmith.cli import main
 from patchsmith.model import Resolution
 from patchsmith.workspace import git
 from patchsmith.workspace.session import OpenItem, SessionStore, session_path
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 from tests.tui.demo_session import demo_session
 from tests.tui.helpers import asynctest, resolve_screen, settle
 from tests.tui.sample import FakeBackend, warning_session

@@ -18,7 +18,7 @@ from textual.widgets import Static
 from patchsmith.cli import main
 from patchsmith.workspace import git
 from patchsmith.workspace.session import SessionStore, session_path
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 from tests.tui.demo_session import demo_session
 from tests.tui.helpers import asynctest, resolve_screen, settle
 

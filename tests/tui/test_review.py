@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from patchsmith.cli import main
 from patchsmith.workspace.session import SessionStore
-from tests.conftest import FIXTURES
+from tests.support.paths import FIXTURES
 from tests.tui.helpers import asynctest, resolve_screen, settle
 
 SIZE = (120, 36)

@@ -932,7 +932,8 @@ class ResolveScreen(Screen[None]):
         self.app.exit(return_code=self.exit_code())
 
     def exit_code(self) -> int:
-        """0 when the build gate's list is empty, 1 while anything on it is open (DESIGN.md)."""
+        """0 when the build gate's list is empty, 1 while anything on it is open
+        (docs/DESIGN.md, "Exit codes")."""
         return 0 if self.session.ready else 1
 
     # Actions on the hunk -------------------------------------------------------------------
