@@ -163,7 +163,10 @@ def _run(args_list: list[str], debug: bool, stdout: GuardedText) -> int:
         return code
     except PatchsmithError as error:
         _traceback(debug)
-        sys.stderr.write(f"patchsmith: {error.details()}\n")
+        from patchsmith.cli.table import visible_lines
+
+        # A message may quote the patch (a name, a line): shown, never obeyed by the terminal.
+        sys.stderr.write(visible_lines(f"patchsmith: {error.details()}\n"))
         return error.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("patchsmith: interrupted\n")

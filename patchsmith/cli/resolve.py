@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 def _after(store: SessionStore, hunk_id: str) -> int:
     session = store.load()
     after = session.hunk(hunk_id)
-    sys.stdout.write(f"{after.id}: {fate(after)}\n")
+    _Visible().write(f"{after.id}: {fate(after)}\n")
     remaining = len(session.open_hunks)
     sys.stdout.write(f"{remaining} hunk(s) open\n")
     return 1 if remaining else 0
@@ -151,7 +151,7 @@ def _confirm(store: SessionStore, hunk_ids: list[str] | None) -> int:
     for hunk_id in confirmed:
         hunk = session.hunk(hunk_id)
         said = reuse_summary(hunk) if hunk.reused else review_summary(hunk)
-        sys.stdout.write(f"{hunk_id}: confirmed: {said}\n")
+        _Visible().write(f"{hunk_id}: confirmed: {said}\n")
     if not confirmed:
         sys.stdout.write(
             "no reused resolution is waiting to be confirmed, nor a hunk apply --accept-fuzz "
@@ -174,8 +174,17 @@ def _acknowledge(store: SessionStore, number: int) -> int:
     return 1 if remaining else 0
 
 
+class _Visible:
+    """Standard output for text from the patch: control characters shown, never obeyed."""
+
+    def write(self, text: str) -> None:
+        from patchsmith.cli.table import visible_lines
+
+        sys.stdout.write(visible_lines(text))
+
+
 def _show(hunk: SessionHunk) -> None:
-    out = sys.stdout
+    out = _Visible()
     out.write(f"{hunk.id}  {hunk.status}  {fate(hunk)}\n{hunk.reason}\n")
     if hunk.reused:
         out.write(f"\n{reuse_summary(hunk)}\n")

@@ -4,7 +4,8 @@ A hostile patch can name a file ``drivers/evil\\033[8m.c``: printed raw, ``ESC [
 everything after it on a terminal (the row's ``missing-file !``, the summary, the open items),
 while the exit status still says 1. A carriage return or a newline in a name forges rows. Every
 human listing (check's table, apply's and status's rows and open items, filter --explain) shows
-such characters as octal escapes, the way git quotes such names.
+such characters as octal escapes, the way git quotes such names; so do resolve's view of a hunk
+and every error message.
 """
 
 from __future__ import annotations
@@ -73,6 +74,33 @@ def test_apply_and_status_show_a_hostile_name(
     out = capsys.readouterr().out
     _shown_not_obeyed(out)
     assert "2 open item(s):" in out
+
+
+def test_resolve_shows_a_hostile_name(
+    scene: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch, tree = scene
+    worktree = tmp_path / "wt"
+    assert main(["apply", str(patch), "--tree", str(tree), "--worktree", str(worktree)]) == 1
+    capsys.readouterr()
+    hunk = f"{EVIL}#1"
+    session = ["--session", str(worktree)]
+    assert main(["resolve", hunk, *session]) == 1  # the hunk's view: names and lines
+    _shown_not_obeyed(capsys.readouterr().out)
+    assert main(["resolve", hunk, "--drop", "--reason", "gone \033[8m", *session]) == 0
+    out = capsys.readouterr().out
+    _shown_not_obeyed(out)
+    assert "gone \\033[8m" in out
+
+
+def test_an_error_quoting_a_hostile_name_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    patch = tmp_path / "into-git.diff"
+    patch.write_text(PATCH.replace(QUOTED[1:], QUOTED[1:].replace("drivers/", "drivers/.git/")))
+    assert main(["check", str(patch), "--tree", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "in a .git folder" in err and "\033" not in err and "\\033[8m" in err
 
 
 def test_filter_explain_shows_a_hostile_name(
