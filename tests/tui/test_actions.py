@@ -24,6 +24,7 @@ from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
 from patchsmith.workspace import memory
 from patchsmith.workspace.session import SessionStore
+from tests.support.trees import git
 from tests.tui.demo_session import demo_session
 from tests.tui.helpers import asynctest, resolve_screen, settle
 
@@ -406,6 +407,12 @@ async def test_picks_up_changes_made_by_the_cli(store: SessionStore) -> None:
 
 @asynctest
 async def test_every_conflict_resolved_with_the_keyboard_alone(store: SessionStore) -> None:
+    worktree = Path(store.load().worktree)
+
+    def commits() -> list[str]:
+        return git(worktree, "log", "--format=%s").splitlines()
+
+    before = commits()
     app = make_app(store.path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -418,6 +425,12 @@ async def test_every_conflict_resolved_with_the_keyboard_alone(store: SessionSto
         await pilot.press("q")
     assert app.return_code == 0
     assert [item for item in store.open_items() if item.kind == "hunk"] == []
+    # Each decision is a commit of its own on the session's branch (read with a second git
+    # client), and nothing is left uncommitted in the worktree.
+    made = commits()[: len(commits()) - len(before)]
+    assert len(made) == 2, made
+    assert MAKEFILE in made[1] and SNAP in made[0]
+    assert git(worktree, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 @asynctest
