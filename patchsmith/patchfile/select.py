@@ -146,23 +146,41 @@ _KERNEL_TOP_DIRS_RAW = frozenset(encode_path(name) for name in KERNEL_TOP_DIRS)
 def _detect_strip(
     olds: Sequence[bytes | None], news: Sequence[bytes | None], gits: Sequence[bool]
 ) -> int:
-    """:func:`detect_strip` over the raw names (:meth:`LazyFiles.raw_name_table`)."""
-    votes = [0, 0]
+    """:func:`detect_strip` over the raw names (:meth:`LazyFiles.raw_name_table`).
+
+    Every file casts one vote and 1 needs more than half of them, so the count stops as soon
+    as either side has its majority (0 wins a tie): the 15,000 files of a 40 MB patch all vote
+    alike, and counting the second half cost 5 ms of ``filter``.
+    """
+    count = len(olds)
+    ones_needed = count // 2 + 1
+    zeros_needed = count - count // 2
+    ones = zeros = 0
     for old, new, git in zip(olds, news, gits, strict=True):
-        if old is not None and new is not None:
+        if old is not None and new is not None and (git or (b"/" in old and b"/" in new)):
             old_top, new_top = old.partition(b"/")[0], new.partition(b"/")[0]
             if git:
-                votes[1 if old_top == b"a" and new_top == b"b" else 0] += 1
-                continue
-            if old_top != new_top and b"/" in old and b"/" in new:
-                votes[1] += 1
-                continue
-        name = new if new is not None else old
-        if name is None or b"/" not in name:
-            votes[0] += 1
-            continue
-        votes[0 if name.partition(b"/")[0] in _KERNEL_TOP_DIRS_RAW else 1] += 1
-    return 1 if votes[1] > votes[0] else 0
+                one = old_top == b"a" and new_top == b"b"
+            else:
+                # diff -urN old-tree/x new-tree/x; the same first folder votes as one name
+                one = old_top != new_top or _top_votes_one(new)
+        else:
+            name = new if new is not None else old
+            one = name is not None and _top_votes_one(name)
+        if one:
+            ones += 1
+            if ones == ones_needed:
+                return 1
+        else:
+            zeros += 1
+            if zeros == zeros_needed:
+                return 0
+    return 0
+
+
+def _top_votes_one(name: bytes) -> bool:
+    """A name with a folder that is not a kernel top-level one (``linux-6.1/x``) votes 1."""
+    return b"/" in name and name.partition(b"/")[0] not in _KERNEL_TOP_DIRS_RAW
 
 
 def _encode_or_none(name: str | None) -> bytes | None:

@@ -362,3 +362,43 @@ def test_the_fast_look_for_a_bare_context_hunk_misses_none(data: bytes) -> None:
     assert b"".join(render(select(lazy, Selection()))) == b"".join(
         render(select(index, Selection()))
     )
+
+
+def _full_vote(olds: list[bytes | None], news: list[bytes | None], gits: list[bool]) -> int:
+    """The strip vote counted over every file, as written before it stopped at a majority."""
+    votes = [0, 0]
+    for old, new, git in zip(olds, news, gits, strict=True):
+        if old is not None and new is not None:
+            old_top, new_top = old.partition(b"/")[0], new.partition(b"/")[0]
+            if git:
+                votes[1 if old_top == b"a" and new_top == b"b" else 0] += 1
+                continue
+            if old_top != new_top and b"/" in old and b"/" in new:
+                votes[1] += 1
+                continue
+        name = new if new is not None else old
+        if name is None or b"/" not in name:
+            votes[0] += 1
+            continue
+        votes[0 if name.partition(b"/")[0] in {b"drivers", b"kernel", b"fs"} else 1] += 1
+    return 1 if votes[1] > votes[0] else 0
+
+
+_VOTERS = [None, b"a/drivers/md/dm.c", b"b/drivers/md/dm.c", b"drivers/md/dm.c", b"dm.c"]
+_VOTERS += [b"linux-6.1.4/fs/x.c", b"linux-6.1.180/fs/x.c", b"kernel/fork.c"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_VOTERS), st.sampled_from(_VOTERS), st.booleans()), max_size=9
+    )
+)
+def test_the_strip_vote_stopped_at_a_majority_is_the_whole_vote(
+    files: list[tuple[bytes | None, bytes | None, bool]],
+) -> None:
+    """Ties (0 wins), one vote short of a majority, every kind of name on either side."""
+    from patchsmith.patchfile.select import _detect_strip
+
+    olds, news, gits = [f[0] for f in files], [f[1] for f in files], [f[2] for f in files]
+    assert _detect_strip(olds, news, gits) == _full_vote(olds, news, gits)
