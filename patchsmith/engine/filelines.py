@@ -265,6 +265,15 @@ class FileLines:
         found = bisect_left(definitions, min(index, len(self))) - 1
         return definitions[found] if found >= 0 else None
 
+    def definitions_named(self, section: bytes) -> list[int]:
+        """The indexes of the definition lines (see :meth:`enclosing`) that a hunk header's
+        section text names (:func:`same_function`), in file order: more than one when the
+        file defines the name twice (``#ifdef`` twins) or declares it too (a prototype)."""
+        if self._definitions is None:
+            self._definitions = _definition_lines(self.blob)
+        lines = self.lines
+        return [index for index in self._definitions if same_function(section, lines[index])]
+
     def around(self, first: int, last: int, reach: int) -> tuple[int, Sequence[bytes]]:
         """Lines ``first - reach`` to ``last + reach`` (clipped): (index of the first, lines).
 

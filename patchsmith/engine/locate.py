@@ -1055,12 +1055,12 @@ def clear_with_vanilla(
 
 
 PLACE_RULES = frozenset({Rule.AMBIGUOUS, Rule.NEARER_FUZZY})
-"""The rules that ask only which of several places is the hunk's: the hunks around it can
-answer (see :func:`bound_by_neighbours`)."""
+"""The rules that ask only which of several places is the hunk's: the hunks around it and the
+function the hunk header names can answer together (see :func:`bound_by_neighbours`)."""
 
 NEIGHBOURS_CLEARED = (
-    "every other place it matches crosses a settled hunk above or below it, and a file's hunks"
-    " keep their order: only this place can be it"
+    "every other place it matches crosses a settled hunk above or below it, and this is the"
+    " only place in the function the hunk header names: the order and the name agree"
 )
 """The reason :func:`bound_by_neighbours` appends to the flag it lifts."""
 
@@ -1069,16 +1069,33 @@ def bound_by_neighbours(
     view: FileLines, hunks: Sequence[Hunk], locations: Sequence[Location], fuzz: int = 2
 ) -> list[Location]:
     """``locations`` (of ``hunks``, one file diff's, in order) with the flags lifted that the
-    settled hunks around them answer.
+    settled hunks around them and the hunk header's function answer together.
 
     The hunks of one file diff are in file order and never overlap (GNU patch applies them so,
-    and :func:`locate_hunk` searches each below the one before). So a hunk's true place lies
-    between the end of the nearest settled hunk above it and the start of the nearest settled
-    hunk below it (settled: clean, offset or already applied, and not flagged; the file's top
-    and end when there is none). A place that would cross either is not the hunk's. When every
-    other place a hunk's lines match (exactly, for the ambiguity rule; with fuzz nearer to the
-    stated line, for the nearer-fuzzy rule) crosses one, the match it has is the only one left,
-    and a flag that was only about which place it is, is lifted.
+    and :func:`locate_hunk` searches each below the one before). If the vendor kept the file's
+    functions in upstream's order, a hunk's true place lies between the end of the nearest
+    settled hunk above it and the start of the nearest settled hunk below it (settled: clean,
+    offset or already applied, and not flagged; the file's top and end when there is none).
+
+    That order alone is no proof: a vendor may move the function a hunk changes below the next
+    hunk's place (or above the previous one's), with an identical copy of the hunk's lines
+    (repetitive code, a helper of its own) standing where the function was. Then the only place
+    the order leaves is the copy, and from the places alone that layout cannot be told from a
+    vendor who added the copy elsewhere (the ``copied`` trap). So the flag is lifted only when
+    the file gives independent evidence for the place as well:
+
+    - for: the hunk header names a function (git writes the nearest definition line above the
+      hunk in the file upstream diffed), the file defines that name exactly once (see
+      :meth:`FileLines.definitions_named`), the match is inside it (:meth:`FileLines.enclosing`,
+      the logic the tie ranking and the wrong-function rule use), and no other place is inside
+      it; and every other place (exactly, for the ambiguity rule; with fuzz nearer to the
+      stated line, for the nearer-fuzzy rule) crosses a settled neighbour, so the order agrees;
+    - against (any one keeps the flag): a header that names no function (nothing but the order
+      would speak); the match in another function than the header names (the function may
+      have moved and this be a copy); the name defined more than once (``#ifdef`` twins: the
+      change may be to the other; a prototype counts too, since the lines after it are "in"
+      it for the function logic); another place in the named function (the name cannot tell
+      them apart); another place that does not cross a settled neighbour.
 
     Only exact matches (``clean``, ``offset``) flagged by nothing but those two rules
     (:data:`PLACE_RULES`) qualify, and only hunks settled by the ladder itself bound them (a
@@ -1122,10 +1139,30 @@ def bound_by_neighbours(
         if Rule.NEARER_FUZZY in rules:
             nearer = _nearer_fuzzy(view, images, location.expected, location.found, fuzz, exact)
             others += [hit for _level, hit in nearer]
-        if all(other < low or other + size > high for other in others):
+        if all(
+            other < low or other + size > high for other in others
+        ) and _only_place_in_named_function(view, hunk, location.found, others):
             result[number] = replace(
                 location,
                 needs_review=False,
                 reasons=(*location.reasons, NEIGHBOURS_CLEARED),
             )
     return result
+
+
+def _only_place_in_named_function(
+    view: FileLines, hunk: Hunk, found: int, others: Sequence[int]
+) -> bool:
+    """Whether the hunk header names a function the file defines once, ``found`` is inside it
+    and none of ``others`` is: the evidence :func:`bound_by_neighbours` needs besides the
+    order (see there for what counts against it)."""
+    section = hunk.section.encode("utf-8", "surrogateescape")
+    if not section.strip():
+        return False
+    named = view.definitions_named(section)
+    if len(named) != 1:
+        return False
+    definition = named[0]
+    return view.enclosing(found) == definition and all(
+        view.enclosing(other) != definition for other in others
+    )

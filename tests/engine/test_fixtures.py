@@ -32,6 +32,7 @@ def test_every_case_is_here() -> None:
         "conflict", "missing-file", "file-exists", "new-file", "deleted-file", "renamed-file",
         "two-diffs-one-file", "trap-duplicate-code", "trap-wrong-function", "trap-ambiguous",
         "base-unchanged-neighbourhood", "base-backported-nearby", "trap-tie", "trap-deleted-block",
+        "trap-moved-function", "trap-moved-function-named",
     ):  # fmt: skip
         assert case in names
 

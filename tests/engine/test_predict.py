@@ -831,28 +831,38 @@ def test_a_diff_through_a_link_is_never_settled(
         assert all(h.needs_review for f in prediction.files for h in f.hunks)
 
 
-def test_a_copy_the_next_hunk_rules_out_is_not_asked_about(tmp_path: Path) -> None:
+def test_a_copy_the_next_hunk_rules_out_is_not_asked_about_in_the_named_function(
+    tmp_path: Path,
+) -> None:
     # The first hunk's lines also stand in g(), below the second hunk, which matches where the
-    # patch says and nowhere else. Hunks of a file keep their order, so g() cannot be the first
-    # hunk's place: predict lifts its ambiguity flag, and says why. With the copy above the
-    # second hunk instead (in f(), between them), either place could be it: still flagged.
+    # patch says and nowhere else. With the header naming f(), defined once, and the match in
+    # it, the name and the hunks' order agree that g() is not the first hunk's place: predict
+    # lifts its ambiguity flag, and says why. With no function named, the order alone would
+    # speak (the vendor may have moved f() below and kept a copy): still flagged. With the copy
+    # above the second hunk instead (in f(), between them), either place could be it: flagged.
     patch = (
         "--- a/f.c\n+++ b/f.c\n"
-        "@@ -4,2 +4,3 @@\n \tsetup();\n+\tprobe();\n \tb = 2;\n"
-        "@@ -8,3 +9,3 @@\n \tc = 3;\n-\tteardown();\n+\tteardown(dev);\n \td = 4;\n"
+        "@@ -4,2 +4,3 @@{name}\n \tsetup();\n+\tprobe();\n \tb = 2;\n"
+        "@@ -8,3 +9,3 @@{name}\n \tc = 3;\n-\tteardown();\n+\tteardown(dev);\n \td = 4;\n"
     )
     copy = "\ta = 1;\n\tsetup();\n\tb = 2;\n"
     below = (
-        "int f(void)\n{\n" + copy + "\n\n\tc = 3;\n\tteardown();\n\td = 4;\n}\n\n"
+        "/* vendor */\nint f(void)\n{\n" + copy + "\n\n\tc = 3;\n\tteardown();\n\td = 4;\n}\n\n"
         "int g(void)\n{\n" + copy + "}\n"
     )
-    index, root = run(tmp_path, patch, {"f.c": below})
+    index, root = run(tmp_path, patch.format(name=" int f(void)"), {"f.c": below})
     (file,) = predict(index, index.files, root, strip=1).files
     first, second = file.hunks
+    # The second is clean: the first hunk's shift was already seen.
     assert second.status == HunkStatus.CLEAN and not second.needs_review
-    assert first.status == HunkStatus.CLEAN and not first.needs_review
-    assert "keep their order" in first.reason and "ambiguous" in first.reason
-    between = "int f(void)\n{\n" + copy + copy + "\tc = 3;\n\tteardown();\n\td = 4;\n}\n"
+    assert first.status == HunkStatus.OFFSET and not first.needs_review
+    assert "the order and the name agree" in first.reason and "ambiguous" in first.reason
+    unnamed = index_bytes(patch.format(name="").encode())
+    (file,) = predict(unnamed, unnamed.files, root, strip=1).files
+    assert file.hunks[0].needs_review and "the order and the name agree" not in file.hunks[0].reason
+    between = (
+        "/* vendor */\nint f(void)\n{\n" + copy + copy + "\tc = 3;\n\tteardown();\n\td = 4;\n}\n"
+    )
     (root / "f.c").write_text(between)
     (file,) = predict(index, index.files, root, strip=1).files
-    assert file.hunks[0].needs_review and "keep their order" not in file.hunks[0].reason
+    assert file.hunks[0].needs_review and "the order and the name agree" not in file.hunks[0].reason
