@@ -7,7 +7,7 @@ sign it, and ship it the three ways.
 SCENARIO_DIR is what ``../shared/realdata/make-scenario`` writes; its ``vendor-old/`` is the
 Debian-patched tree. The vendor tree is never written to: ``drivers/md`` is copied into a
 scratch worktree (the same shape as the sparse worktree ``patchsmith apply --only drivers/md``
-makes), then built through :func:`patchsmith.kernel.build.run_build` out of tree, which runs
+makes), then built through :func:`patchsmith.ship.build.run_build` out of tree, which runs
 ``make -C /usr/src/linux-headers-RELEASE M=WORKTREE/drivers/md modules``. It prints the number of
 modules (about 36 with the cloud config, ``dm-mod.ko`` among them), the time, and whether every
 module's vermagic equals the cloud kernel's (the headers' ``utsrelease.h``, and with ``--image``
@@ -56,10 +56,10 @@ from typing import Any
 
 from hermetic import isolate
 
-from patchsmith.kernel.build import BuildProgress, BuildRequest, run_build
-from patchsmith.kernel.elfinfo import read_module
-from patchsmith.kernel.package import package_modules
-from patchsmith.kernel.preflight import pick_module, preflight, probe_compiler, read_tree
+from patchsmith.ship.build import BuildProgress, BuildRequest, run_build
+from patchsmith.ship.elfinfo import read_module
+from patchsmith.ship.package import package_modules
+from patchsmith.ship.preflight import pick_module, preflight, probe_compiler, read_tree
 
 MODULE_DIR = "drivers/md"
 
@@ -94,9 +94,9 @@ def apply_and_resolve(scenario: Path, scratch: Path) -> tuple[Path, dict[str, An
     """apply --only drivers/md, settle every open hunk, pass the gate, fill in the worktree."""
     from patchsmith.cli.common import read_index
     from patchsmith.cli.package import session_provenance
-    from patchsmith.kernel.build import check_gate
     from patchsmith.model import Resolution
     from patchsmith.patchfile.select import Selection, select
+    from patchsmith.ship.build import check_gate
     from patchsmith.workspace import git
     from patchsmith.workspace.apply import ApplyOptions, apply_patch, materialise
     from patchsmith.workspace.session import SessionStore, session_path
@@ -164,11 +164,11 @@ def ship(
     cert: Path,
 ) -> dict[str, Any]:
     """Package the signed modules three ways and check each with the target's own tools."""
-    from patchsmith.kernel.debian import DebianOptions, package_deb, sub_release_of_patch
-    from patchsmith.kernel.dkms import package_dkms
-    from patchsmith.kernel.elfinfo import find_signature
-    from patchsmith.kernel.package import Provenance
-    from patchsmith.kernel.signing import module_signer
+    from patchsmith.ship.debian import DebianOptions, package_deb, sub_release_of_patch
+    from patchsmith.ship.dkms import package_dkms
+    from patchsmith.ship.elfinfo import find_signature
+    from patchsmith.ship.package import Provenance
+    from patchsmith.ship.signing import module_signer
 
     report: dict[str, Any] = {}
     patch = scenario / "upstream.patch"
@@ -271,7 +271,7 @@ def ship(
 
 def dkms_build(scratch: Path, tree: Any, kernel_dir: Path, key: Path, cert: Path) -> dict[str, Any]:
     """The real dkms add and build of the tree, every tree DKMS writes under ``scratch``."""
-    from patchsmith.kernel.elfinfo import read_module
+    from patchsmith.ship.elfinfo import read_module
 
     dkms = shutil.which("dkms") or "/usr/sbin/dkms"
     release = kernel_dir.name.removeprefix("linux-headers-")

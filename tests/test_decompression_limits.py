@@ -28,10 +28,10 @@ import zstandard
 from patchsmith.cli import main
 from patchsmith.errors import ConfigError, InputError
 from patchsmith.kernel.config import load_config
-from patchsmith.kernel.elfinfo import read_module
 from patchsmith.patchfile import source as source_module
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
-from tests.kernel.test_preflight import _headers_dir
+from patchsmith.ship.elfinfo import read_module
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module
+from tests.ship.test_preflight import _headers_dir
 from tests.support.paths import DEMO, DEMO_PATCH
 
 TarWrite = Literal["w:xz", "w:gz", "w:bz2"]

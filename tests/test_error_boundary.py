@@ -24,8 +24,8 @@ import pytest
 from patchsmith.cli import BROKEN_PIPE, main
 from patchsmith.errors import OutputError
 from patchsmith.output import write_output
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
-from tests.kernel.test_preflight import _headers_dir
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module
+from tests.ship.test_preflight import _headers_dir
 from tests.support.paths import DEMO, DEMO_PATCH, REPO
 
 

@@ -30,8 +30,8 @@ from typing import TypedDict
 
 import pytest
 
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
-from tests.kernel.test_preflight import _headers_dir
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module
+from tests.ship.test_preflight import _headers_dir
 from tests.support.paths import DEMO, DEMO_PATCH, REPO
 from tests.support.trees import git
 

@@ -1,6 +1,6 @@
 """``patchsmith build``: the build gate, then Kbuild on the kept module directories.
 
-A thin front end over :mod:`patchsmith.kernel.build`. With a session (found from the current
+A thin front end over :mod:`patchsmith.ship.build`. With a session (found from the current
 directory, or ``--session``) the gate asks the session what is open and refuses while anything
 is; then the sparse worktree is filled in and each kept module directory is built in the tree or,
 with ``--kernel-dir``, out of tree against a prepared build directory. The full log and the result
@@ -22,7 +22,9 @@ from typing import Any
 from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.errors import GateError, GitError, SessionError, UsageError
-from patchsmith.kernel.build import (
+from patchsmith.model import ExitCode
+from patchsmith.paths import readable_folder
+from patchsmith.ship.build import (
     BuildProgress,
     BuildRequest,
     BuildResult,
@@ -31,8 +33,6 @@ from patchsmith.kernel.build import (
     module_dirs_for,
     run_build,
 )
-from patchsmith.model import ExitCode
-from patchsmith.paths import readable_folder
 
 BUILD_LOG = "build.log"
 BUILD_RESULT = "build.json"

@@ -1,8 +1,8 @@
 """``patchsmith package``: ship the built modules as a ``.tgz`` with an install script, a Debian
 package, a DKMS source tree, or a Debian package of that tree; signed on request.
 
-A thin front end over :mod:`patchsmith.kernel.package`, :mod:`patchsmith.kernel.debian` and
-:mod:`patchsmith.kernel.dkms`. The modules are the ones named on the command line, or the last
+A thin front end over :mod:`patchsmith.ship.package`, :mod:`patchsmith.ship.debian` and
+:mod:`patchsmith.ship.dkms`. The modules are the ones named on the command line, or the last
 successful ``patchsmith build`` of the session (``build.json`` in the session directory), which
 also says where they were built (the worktree, the kernel directory, the module folders). From the
 session come the manifest's provenance (the patch's name and sha256, every hunk's status and
@@ -23,15 +23,15 @@ from typing import Any
 from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
 from patchsmith.errors import GitError, InputError, SessionError, UsageError
-from patchsmith.kernel.package import (
+from patchsmith.model import ExitCode
+from patchsmith.record import record
+from patchsmith.ship.package import (
     DEFAULT_SUBDIR,
     PackageResult,
     Provenance,
     ResolutionNote,
     package_modules,
 )
-from patchsmith.model import ExitCode
-from patchsmith.record import record
 
 FORMATS = ("tgz", "deb", "dkms", "dkms-deb")
 
@@ -253,7 +253,7 @@ def _package(
 ) -> PackageResult:
     signer = None
     if args.sign_key:
-        from patchsmith.kernel.signing import prepare_signer
+        from patchsmith.ship.signing import prepare_signer
 
         if kernel_dir is None:
             raise UsageError(
@@ -276,7 +276,7 @@ def _package(
             provenance=provenance,
             strip_debug=args.strip_debug,
         )
-    from patchsmith.kernel.debian import DebianOptions, package_deb
+    from patchsmith.ship.debian import DebianOptions, package_deb
 
     sub_release = args.sub_release or (provenance.sub_release if provenance else None)
     if sub_release is None:
@@ -297,7 +297,7 @@ def _package(
                 hint="pass --dir drivers/md (the session's build names them)",
             )
     if args.format == "dkms":
-        from patchsmith.kernel.dkms import package_dkms
+        from patchsmith.ship.dkms import package_dkms
 
         return package_dkms(
             modules,
@@ -319,7 +319,7 @@ def _package(
         architecture=args.architecture,
     )
     if args.format == "dkms-deb":
-        from patchsmith.kernel.dkms import package_dkms_deb
+        from patchsmith.ship.dkms import package_dkms_deb
 
         return package_dkms_deb(
             modules,
@@ -457,7 +457,7 @@ def _build_document(document: object) -> bool:
 
 def session_provenance(store: Any, worktree: Path | None) -> Provenance:
     """The session's facts for the manifest (read through its public API)."""
-    from patchsmith.kernel.debian import sub_release_of_patch
+    from patchsmith.ship.debian import sub_release_of_patch
     from patchsmith.workspace import git
 
     session = store.load()

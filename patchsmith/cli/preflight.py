@@ -1,6 +1,6 @@
 """``patchsmith preflight``: will the modules about to be built load into the target kernel?
 
-A thin front end over :func:`patchsmith.kernel.preflight.run_preflight`: the target's facts from a
+A thin front end over :func:`patchsmith.ship.preflight.run_preflight`: the target's facts from a
 module (``--ko`` or ``--modules-dir``), the build's from ``--tree`` or ``--kernel-dir`` and the
 local compiler; a rich table of checks (or ``--json``). Exit 0 when every check passes (a warning,
 such as a Secure Boot state nobody gave, passes and says what to ask), 1 when one fails, 2 for
@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from patchsmith.cli import COMMANDS
 from patchsmith.cli.common import print_json
-from patchsmith.kernel.preflight import Check, PreflightReport, run_preflight
 from patchsmith.model import ExitCode
+from patchsmith.ship.preflight import Check, PreflightReport, run_preflight
 
 if TYPE_CHECKING:
     from rich.text import Text

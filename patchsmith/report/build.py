@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from patchsmith.kernel.build import BuildResult
 from patchsmith.report.model import BuildReport
+from patchsmith.ship.build import BuildResult
 
 __all__ = ["from_build_json", "from_build_result"]
 
 
 def from_build_result(result: BuildResult) -> BuildReport:
-    """The report's view of a :class:`~patchsmith.kernel.build.BuildResult`."""
+    """The report's view of a :class:`~patchsmith.ship.build.BuildResult`."""
     tail = "\n".join(f"{d.location}: {d.message}" for d in result.errors[:20])
     return BuildReport(
         ok=result.ok,

@@ -9,7 +9,7 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.workspace import memory
-from tests.kernel.real_tools import needs_headers
+from tests.ship.real_tools import needs_headers
 
 
 def test_demo_runs_every_step_and_leaves_the_conflict_for_a_person(

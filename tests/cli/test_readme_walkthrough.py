@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.real_tools import HEADERS
+from tests.ship.real_tools import HEADERS
 from tests.support.paths import FIXTURES, REPO
 
 VENV = Path(sys.prefix)

@@ -4,7 +4,7 @@ Over generated sessions (hypothesis: mixes of statuses, review flags, applied hu
 resolutions, reused ones waiting for a person, confirmed or trusted, selection warnings read or
 not, ``.rej`` files, conflict markers,
 uncommitted edits, an interrupted apply), the report's "safe to build" is the build gate's own
-verdict (:func:`patchsmith.kernel.build.check_gate` over the real store, on a real worktree),
+verdict (:func:`patchsmith.ship.build.check_gate` over the real store, on a real worktree),
 everything open is counted once and listed first, and no line of the summary is green while
 anything is open. For predictions, over every hand-made fixture: "safe to build" is ``check``'s
 exit status.
@@ -24,12 +24,12 @@ from hypothesis import strategies as st
 
 from patchsmith.cli import main
 from patchsmith.errors import GateError
-from patchsmith.kernel.build import check_gate
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.report.jsonreport import to_json
 from patchsmith.report.parts import ReportContext
 from patchsmith.report.render import render
 from patchsmith.report.session import from_session
+from patchsmith.ship.build import check_gate
 from patchsmith.workspace.session import (
     OPEN_STATUSES,
     PatchInfo,

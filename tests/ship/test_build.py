@@ -16,7 +16,7 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.errors import GateError, InputError, TreeError
-from patchsmith.kernel.build import (
+from patchsmith.ship.build import (
     BuildProgress,
     BuildRequest,
     HunkSpan,
@@ -28,11 +28,11 @@ from patchsmith.kernel.build import (
     plan_build,
     run_build,
 )
-from patchsmith.kernel.elfinfo import find_signature
-from patchsmith.kernel.package import package_modules, read_manifest
-from patchsmith.kernel.preflight import run_preflight
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
-from tests.kernel.real_tools import (
+from patchsmith.ship.elfinfo import find_signature
+from patchsmith.ship.package import package_modules, read_manifest
+from patchsmith.ship.preflight import run_preflight
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
+from tests.ship.real_tools import (
     HEADERS,
     modinfo_field,
     needs_headers,

@@ -36,9 +36,9 @@ from typing import Any, Literal
 
 from patchsmith.errors import ConfigError, InputError
 from patchsmith.kernel.config import KernelConfig, load_config
-from patchsmith.kernel.elfinfo import ModuleSignature, find_signature, strip_signature
 from patchsmith.paths import readable_file, readable_folder
 from patchsmith.record import record
+from patchsmith.ship.elfinfo import ModuleSignature, find_signature, strip_signature
 
 # GRUB_CMDLINE_LINUX_DEFAULT="quiet module.sig_enforce=1"      (/etc/default/grub)
 _GRUB_DEFAULT = re.compile(r"^\s*GRUB_CMDLINE_LINUX(?:_DEFAULT)?=(.*)$", re.MULTILINE)

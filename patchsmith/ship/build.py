@@ -2,8 +2,8 @@
 
 The gate comes first: nothing compiles while a hunk is unresolved, a ``.rej`` is left or a file
 holds a conflict marker. What is open is the session's business (``patchsmith.workspace``); this
-module sees it only through the small :class:`GateSource` protocol, because the kernel package
-must not import the workspace (the import contract in ``pyproject.toml``). The CLI adapts the
+module sees it only through the small :class:`GateSource` protocol, because the ship package
+must not import the workspace (the import contracts in ``pyproject.toml``). The CLI adapts the
 session to it.
 
 The runner then runs Kbuild once per kept module directory:
@@ -20,7 +20,7 @@ worktree paths and, given the lines each hunk wrote, to the hunks that changed t
 
 With a key (``sign_key``/``sign_cert``) every built module is signed afterwards with the build
 directory's own ``scripts/sign-file``, as ``modules_install`` would sign it
-(:mod:`patchsmith.kernel.signing`). Out of tree the key is checked before make runs; in the tree,
+(:mod:`patchsmith.ship.signing`). Out of tree the key is checked before make runs; in the tree,
 ``sign-file`` exists only once the tree is prepared, so it is checked after.
 """
 
@@ -38,9 +38,9 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from patchsmith.errors import GateError, InputError, TreeError
-from patchsmith.kernel.signing import Signer, check_key_files, prepare_signer, sign_modules
 from patchsmith.paths import path_error, readable_folder
 from patchsmith.record import record
+from patchsmith.ship.signing import Signer, check_key_files, prepare_signer, sign_modules
 
 # drivers/md/dm.c:12:5: error: expected ';' before '}' token
 # /abs/hello.c:7: warning: ...          (no column: older gcc, or the linker)

@@ -1,7 +1,7 @@
 """Packaging: the tarball's layout and manifest, and install.sh run in a sandbox root.
 
 install.sh never loads anything here: rmmod, modprobe and depmod on its PATH are the fakes of
-tests/kernel/real_tools.py (they record their arguments and fail on request), PROC_MODULES points
+tests/ship/real_tools.py (they record their arguments and fail on request), PROC_MODULES points
 at a made-up /proc/modules and SYS_MODULE at a made-up /sys/module.
 """
 
@@ -18,16 +18,16 @@ import pytest
 
 from patchsmith.cli import main
 from patchsmith.errors import InputError
-from patchsmith.kernel.elfinfo import find_signature
-from patchsmith.kernel.package import package_modules, read_manifest
-from tests.kernel.elf_factory import (
+from patchsmith.ship.elfinfo import find_signature
+from patchsmith.ship.package import package_modules, read_manifest
+from tests.ship.elf_factory import (
     CLOUD_VERMAGIC,
     XEN_VERMAGIC,
     compile_module,
     craft_module,
     gcc_supports,
 )
-from tests.kernel.real_tools import (
+from tests.ship.real_tools import (
     fake_module_tools,
     needs_sign_file,
     signing_headers,
@@ -599,7 +599,7 @@ def test_strip_debug_ships_copies_without_debug_information(tmp_path: Path) -> N
 def test_strip_debug_signs_after_stripping_and_refuses_to_drop_a_signature(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from patchsmith.kernel.signing import prepare_signer, sign_module
+    from patchsmith.ship.signing import prepare_signer, sign_module
 
     tree = tmp_path / "worktree"
     modules = _debug_tree(tree)

@@ -3,7 +3,7 @@ with an install script.
 
 :func:`collect_modules` reads the built ``.ko`` files once for every format: their release (from
 vermagic; they must agree), the path each gets under ``lib/modules/RELEASE/SUBDIR/``, and, when a
-:class:`~patchsmith.kernel.signing.Signer` is given, a signed copy of each (the build's own files
+:class:`~patchsmith.ship.signing.Signer` is given, a signed copy of each (the build's own files
 are left as they are). With ``strip_debug`` the copies lose their debug information first, as
 ``make modules_install INSTALL_MOD_STRIP=1`` does (``strip --strip-debug``): the drivers/md
 modules of a 6.1 cloud build go from 41.8 MB to 4.0 MB. A signature covers the whole file and
@@ -26,7 +26,7 @@ kernel package's files: removing the fix is deleting it and running depmod.
 
 The install script is :data:`INSTALL_SCRIPT` with the release and module list filled in, and
 :data:`RELOAD_FUNCTIONS` (the safe unload and reload, shared with the Debian package's maintainer
-scripts in :mod:`patchsmith.kernel.debian`) pasted in. What it does is described at its top.
+scripts in :mod:`patchsmith.ship.debian`) pasted in. What it does is described at its top.
 """
 
 from __future__ import annotations
@@ -47,10 +47,10 @@ from typing import Any
 
 from patchsmith import __version__
 from patchsmith.errors import InputError, PatchsmithError
-from patchsmith.kernel.elfinfo import ModuleInfo, read_module
-from patchsmith.kernel.signing import Signer, sign_module
 from patchsmith.paths import path_error, readable_folder
 from patchsmith.record import record
+from patchsmith.ship.elfinfo import ModuleInfo, read_module
+from patchsmith.ship.signing import Signer, sign_module
 
 DEFAULT_SUBDIR = "updates"
 MANIFEST_FORMAT = "patchsmith-modules/1"
@@ -693,7 +693,7 @@ load_unloaded() {
 # The install script. Placeholders: @VERSION@ @RELEASE@ @SUBDIR@ @FUNCTIONS@ @MODULES@ (one
 # module a line: name, path in the package, srcversion or -). Kept here, not in a data file, so an
 # installed patchsmith always has it. It must stay POSIX sh (dash, busybox ash), safe under sh -e,
-# and shellcheck-clean (tests/kernel/test_package.py runs shellcheck when it is installed).
+# and shellcheck-clean (tests/ship/test_package.py runs shellcheck when it is installed).
 INSTALL_SCRIPT = r"""#!/bin/sh
 # Install kernel modules built by patchsmith @VERSION@ for Linux @RELEASE@.
 #

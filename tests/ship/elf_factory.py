@@ -102,7 +102,7 @@ def compile_module(
 ) -> Path:
     """Compile a ``.ko``-like object with gcc; ``.modinfo`` as the kernel's MODULE_INFO puts it
     (``debug``: with ``-g``, as a kernel built with CONFIG_DEBUG_INFO makes them)."""
-    lines = ["/* made by tests/kernel/elf_factory.py */"]
+    lines = ["/* made by tests/ship/elf_factory.py */"]
     for number, item in enumerate(modinfo):
         escaped = item.replace("\\", "\\\\").replace('"', '\\"')
         lines.append(

@@ -10,8 +10,8 @@ import pytest
 from patchsmith.cli import main
 from patchsmith.errors import InputError, TreeError
 from patchsmith.kernel.config import parse_config
-from patchsmith.kernel.elfinfo import read_module
-from patchsmith.kernel.preflight import (
+from patchsmith.ship.elfinfo import read_module
+from patchsmith.ship.preflight import (
     Check,
     compiler_version,
     pick_module,
@@ -22,9 +22,9 @@ from patchsmith.kernel.preflight import (
     tree_release,
     vermagic_flags,
 )
-from patchsmith.kernel.signing import prepare_signer, sign_module
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module, fake_command
-from tests.kernel.real_tools import SIGN_FILE, needs_sign_file, throwaway_key
+from patchsmith.ship.signing import prepare_signer, sign_module
+from tests.ship.elf_factory import CLOUD_VERMAGIC, XEN_VERMAGIC, craft_module, fake_command
+from tests.ship.real_tools import SIGN_FILE, needs_sign_file, throwaway_key
 
 CLOUD_CONFIG = """\
 # Linux/x86 6.1.192 Kernel Configuration

@@ -9,7 +9,7 @@ The kernel's module loader compares a module's ``vermagic`` with its own, word f
 ``RANDSTRUCT_`` seed hash. 2.6 kernels used ``CONFIG_PREEMPT`` for ``preempt``, added
 ``REGPARM``/``4KSTACKS`` on i386 and ended with the compiler, ``gcc-4.0``.
 
-:func:`preflight` takes the facts of a module from the target (:mod:`patchsmith.kernel.elfinfo`),
+:func:`preflight` takes the facts of a module from the target (:mod:`patchsmith.ship.elfinfo`),
 of the tree or prepared kernel directory the build will use (:func:`read_tree`), and of the local
 compiler (:func:`probe_compiler`), and returns a list of :class:`Check` with a concrete fix for
 each failure. It never changes anything.
@@ -22,7 +22,7 @@ packages carry ``include/config/kernel.release`` = ``6.1.192`` while the module'
 ``utsrelease.h``) is ``6.1.0-56-cloud-amd64``.
 
 Signatures are checked too (:func:`_check_signing`): whether the target refuses unsigned modules
-(:func:`patchsmith.kernel.signing.signature_policy`, from the config and, when given, the
+(:func:`patchsmith.ship.signing.signature_policy`, from the config and, when given, the
 target's kernel command line and Secure Boot state), whether its own modules are signed, and, with
 a key, whether that key can sign for it. The check fails when the target refuses unsigned modules
 or may (Secure Boot not known) and no usable key was given, and says how to make and enroll one.
@@ -39,8 +39,9 @@ from typing import Any, Literal
 
 from patchsmith.errors import ConfigError, InputError, TreeError
 from patchsmith.kernel.config import KernelConfig, load_config
-from patchsmith.kernel.elfinfo import ModuleInfo, is_module_file, module_stem, read_module
-from patchsmith.kernel.signing import (
+from patchsmith.record import record
+from patchsmith.ship.elfinfo import ModuleInfo, is_module_file, module_stem, read_module
+from patchsmith.ship.signing import (
     KEY_HELP,
     SignaturePolicy,
     Signer,
@@ -50,7 +51,6 @@ from patchsmith.kernel.signing import (
     prepare_signer,
     signature_policy,
 )
-from patchsmith.record import record
 
 # #define UTS_RELEASE "6.1.0-56-cloud-amd64"
 _UTS_RELEASE = re.compile(r'^\s*#\s*define\s+UTS_RELEASE\s+"([^"]*)"', re.MULTILINE)

@@ -18,7 +18,7 @@ know, and a guessed dependency would make the package uninstallable.
 ``postinst`` and ``postrm`` run depmod for the release (under ``$DPKG_ROOT`` when dpkg installs
 into another root with ``--force-script-chrootless``) and, for a package made with ``reload``,
 replace the loaded modules of the running kernel with the same checks and the same rollback as
-``install.sh`` (:data:`patchsmith.kernel.package.RELOAD_FUNCTIONS`). A maintainer script never
+``install.sh`` (:data:`patchsmith.ship.package.RELOAD_FUNCTIONS`). A maintainer script never
 fails the installation over a reload: when a module is in use, or does not load, it says so and
 the new files wait for the next boot.
 
@@ -43,7 +43,9 @@ from pathlib import Path, PurePosixPath
 
 from patchsmith import __version__
 from patchsmith.errors import InputError
-from patchsmith.kernel.package import (
+from patchsmith.paths import path_error
+from patchsmith.record import record
+from patchsmith.ship.package import (
     DEFAULT_SUBDIR,
     RELOAD_FUNCTIONS,
     ModuleSet,
@@ -52,9 +54,7 @@ from patchsmith.kernel.package import (
     collect_modules,
     module_rows,
 )
-from patchsmith.kernel.signing import Signer
-from patchsmith.paths import path_error
-from patchsmith.record import record
+from patchsmith.ship.signing import Signer
 
 # 6.1.0-57-cloud-amd64, 5.15.0-91-generic: the releases Debian and Ubuntu name their image
 # packages after (linux-image-RELEASE).
@@ -225,7 +225,7 @@ def package_deb(
     strip_debug: bool = False,
 ) -> PackageResult:
     """Build the ``.deb`` (``output`` is the file, or an existing directory to write
-    ``NAME_VERSION_ARCH.deb`` into). See :func:`patchsmith.kernel.package.collect_modules` for
+    ``NAME_VERSION_ARCH.deb`` into). See :func:`patchsmith.ship.package.collect_modules` for
     the module arguments and errors; raises :class:`InputError` for names Debian refuses and when
     ``dpkg-deb`` is missing or fails."""
     maintainer = check_maintainer(options.maintainer)

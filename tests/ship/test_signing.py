@@ -17,21 +17,21 @@ import pytest
 
 from patchsmith.errors import InputError
 from patchsmith.kernel.config import parse_config
-from patchsmith.kernel.elfinfo import (
+from patchsmith.ship.elfinfo import (
     SIGNATURE_MARKER,
     find_signature,
     read_module,
     strip_signature,
 )
-from patchsmith.kernel.signing import (
+from patchsmith.ship.signing import (
     cmdline_words,
     prepare_signer,
     sign_module,
     sign_modules,
     signature_policy,
 )
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, compile_module, craft_module, gcc_supports
-from tests.kernel.real_tools import modinfo_field, needs_sign_file, signing_headers, throwaway_key
+from tests.ship.elf_factory import CLOUD_VERMAGIC, compile_module, craft_module, gcc_supports
+from tests.ship.real_tools import modinfo_field, needs_sign_file, signing_headers, throwaway_key
 
 
 def _signed_by_hand(data: bytes, signature: bytes, id_type: int = 2) -> bytes:
@@ -206,7 +206,7 @@ def test_prepare_signer_refuses_a_missing_certificate_before_anything_else(
 
 
 def test_compressed_module_is_refused(tmp_path: Path) -> None:
-    from patchsmith.kernel.signing import Signer
+    from patchsmith.ship.signing import Signer
 
     path = tmp_path / "dm-mod.ko.xz"
     path.write_bytes(lzma.compress(b"\x7fELF..."))

@@ -3,7 +3,7 @@
 
 The real part builds ``fixtures/module-dm-tiny`` (a device-mapper-shaped folder: two objects
 sharing a private header, a subfolder with a module and header of its own) with
-``patchsmith.kernel.build``, packages it, and lets DKMS build it again from the package. DKMS runs
+``patchsmith.ship.build``, packages it, and lets DKMS build it again from the package. DKMS runs
 with a scratch ``--dkmstree`` and ``--sourcetree`` under ``tmp_path`` and signs with a throwaway
 key given through its ``mok_signing_key``/``mok_certificate`` settings, so it never writes
 ``/var/lib/dkms`` or ``/usr/src`` (the test checks both are unchanged). It needs root, dkms and
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 
 from patchsmith.errors import InputError
-from patchsmith.kernel.build import BuildRequest, run_build
-from patchsmith.kernel.debian import DebianOptions
-from patchsmith.kernel.dkms import (
+from patchsmith.ship.build import BuildRequest, run_build
+from patchsmith.ship.debian import DebianOptions
+from patchsmith.ship.dkms import (
     FORCE_INSTALL_DIR,
     MANIFEST_NAME,
     package_dkms,
@@ -33,10 +33,10 @@ from patchsmith.kernel.dkms import (
     source_files,
     top_dirs,
 )
-from patchsmith.kernel.elfinfo import read_module
-from patchsmith.kernel.package import Provenance
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module
-from tests.kernel.real_tools import HEADERS, SIGN_FILE, modinfo_field, throwaway_key, tool
+from patchsmith.ship.elfinfo import read_module
+from patchsmith.ship.package import Provenance
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module
+from tests.ship.real_tools import HEADERS, SIGN_FILE, modinfo_field, throwaway_key, tool
 from tests.support.paths import FIXTURES
 
 RELEASE = "6.1.0-56-cloud-amd64"

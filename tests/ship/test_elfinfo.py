@@ -13,8 +13,8 @@ import pytest
 import zstandard
 
 from patchsmith.errors import InputError
-from patchsmith.kernel.elfinfo import Vermagic, module_stem, read_module
-from tests.kernel.elf_factory import (
+from patchsmith.ship.elfinfo import Vermagic, module_stem, read_module
+from tests.ship.elf_factory import (
     CLOUD_VERMAGIC,
     XEN_VERMAGIC,
     compile_module,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel.elf_factory import fake_command
+from tests.ship.elf_factory import fake_command
 
 
 def cloud_headers() -> Path | None:

@@ -42,7 +42,8 @@ from pathlib import Path, PurePosixPath
 
 from patchsmith import __version__
 from patchsmith.errors import InputError
-from patchsmith.kernel.debian import (
+from patchsmith.record import record
+from patchsmith.ship.debian import (
     DebianOptions,
     build_deb,
     check_maintainer,
@@ -52,13 +53,12 @@ from patchsmith.kernel.debian import (
     render_control,
     wrap_description,
 )
-from patchsmith.kernel.package import (
+from patchsmith.ship.package import (
     ModuleSet,
     PackageResult,
     Provenance,
     collect_modules,
 )
-from patchsmith.record import record
 
 # Files Kbuild makes in a module folder: never sources. (.S is assembler source; .s is made.)
 _BUILT_SUFFIXES = (

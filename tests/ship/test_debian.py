@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.errors import InputError
-from patchsmith.kernel.debian import (
+from patchsmith.ship.debian import (
     DebianOptions,
     check_maintainer,
     debian_architecture,
@@ -29,11 +29,11 @@ from patchsmith.kernel.debian import (
     package_name,
     sub_release_of_patch,
 )
-from patchsmith.kernel.elfinfo import find_signature
-from patchsmith.kernel.package import Provenance, ResolutionNote, collect_modules
-from patchsmith.kernel.signing import prepare_signer
-from tests.kernel.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
-from tests.kernel.real_tools import (
+from patchsmith.ship.elfinfo import find_signature
+from patchsmith.ship.package import Provenance, ResolutionNote, collect_modules
+from patchsmith.ship.signing import prepare_signer
+from tests.ship.elf_factory import CLOUD_VERMAGIC, craft_module, fake_command
+from tests.ship.real_tools import (
     fake_module_tools,
     needs_sign_file,
     signing_headers,
