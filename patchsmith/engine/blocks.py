@@ -15,8 +15,6 @@ upstream's, or both in either order), as ``:diffget`` in vimdiff or meld's arrow
 settles every block that only one side changed. It only rewrites text: the session decides what
 is written and committed. Lines are split on ``"\\n"`` only (a form feed or ``\\x1c`` is part of
 a line, as in the file); CRLF marker lines are recognised.
-
-Depends on :mod:`patchsmith.record` only.
 """
 
 from __future__ import annotations

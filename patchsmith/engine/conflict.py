@@ -8,10 +8,8 @@ of the hunk's change groups applied and some not (rung 4, before fuzz); when fuz
 and from them a partially-applied or already-applied verdict when it is clear. Prediction and
 the apply stage call :func:`align` and :func:`find_candidates` directly.
 
-Depends on :mod:`patchsmith.engine.filelines`, :mod:`patchsmith.engine.records`,
-:mod:`patchsmith.model` and :mod:`patchsmith.patchfile.hunk`. It must not import
-:mod:`patchsmith.engine.locate`: the ladder imports this module, which is why the records both
-use live in :mod:`patchsmith.engine.records`. Never imports the workspace, the reports or the CLI.
+The ladder imports this module, so this module cannot import the ladder: the records both use
+live in :mod:`patchsmith.engine.records` (the engine's layers contract in ``pyproject.toml``).
 """
 
 from __future__ import annotations

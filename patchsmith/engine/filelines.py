@@ -11,10 +11,9 @@ collapsed), :func:`enclosing_function` (the definition line git would name in a 
 hits GNU patch would take). Lines are compared as
 bytes and never decoded; nothing here reads or writes files.
 
-This is the bottom of the engine: it knows nothing of hunks, locations or statuses and depends
-on nothing but the standard library, so :mod:`patchsmith.engine.conflict` and
-:mod:`patchsmith.engine.locate` both import it without a cycle. It must never import another
-engine module (they import this one), the workspace, the reports or the CLI.
+This is the bottom of the engine (its layers contract in ``pyproject.toml``): it knows nothing of
+hunks, locations or statuses, so :mod:`patchsmith.engine.conflict` and
+:mod:`patchsmith.engine.locate` both import it without a cycle.
 """
 
 from __future__ import annotations

@@ -25,10 +25,8 @@ The safety rules (why a located hunk gets ``needs_review``) are the members of
 
 The file is held and searched by :class:`~patchsmith.engine.filelines.FileLines`, rungs 4 and 6
 are in :mod:`patchsmith.engine.conflict`, and the records the ladder returns are in
-:mod:`patchsmith.engine.records`. Depends on those three modules, :mod:`patchsmith.model` and
-:mod:`patchsmith.patchfile.hunk`. None of them may import this module (that would be a cycle:
-this module imports them all), and like the whole engine it never imports the workspace, the
-reports or the CLI.
+:mod:`patchsmith.engine.records`; none of them may import this module, which imports them all
+(the engine's layers contract in ``pyproject.toml``).
 """
 
 from __future__ import annotations

@@ -10,8 +10,6 @@ The verdict "the lookup is wrong" needs two facts: most files the patch changes 
 the given level and root, and another level or root finds most of them, more than the given one
 does. A patch of files the tree really lacks (a driver the vendor dropped) fails the second and
 is reported file by file as before.
-
-Depends on :mod:`patchsmith.patchfile` (names) only; never imports the workspace or the CLI.
 """
 
 from __future__ import annotations

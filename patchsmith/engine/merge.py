@@ -8,11 +8,6 @@ has it, else the engine's placement or best candidate), and :func:`merge_region`
 which the caller passes in (:data:`LineMerge`): runtime git belongs to the workspace, and the
 engine never imports it. What a line merge leaves in conflict, :func:`refine_conflicts` settles
 where a finer merge can (adjacent line edits, then word-level edits), as wiggle does.
-
-Depends on :mod:`patchsmith.engine.predict` (the verdicts it starts from), the ladder's
-:mod:`~patchsmith.engine.conflict`, :mod:`~patchsmith.engine.locate` and
-:mod:`~patchsmith.engine.filelines`, and :mod:`patchsmith.patchfile.hunk`; never on the
-workspace, the reports or the CLI.
 """
 
 from __future__ import annotations

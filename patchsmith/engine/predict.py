@@ -17,12 +17,6 @@ a path beyond a link (in the tree, or one an earlier diff of the patch creates),
 the patch wants a regular file, or of a folder or a device, is a flagged ``conflict`` (or
 ``file-exists`` for a new file) with the reason; a new symlink pointing outside the tree is a
 ``conflict`` too. A diff of a symlink (git's mode ``120000``) is judged on the link's target text.
-
-Depends on :mod:`patchsmith.engine.tree`, the locate ladder's modules
-(:mod:`patchsmith.engine.locate`, :mod:`~patchsmith.engine.conflict`,
-:mod:`~patchsmith.engine.filelines`, :mod:`~patchsmith.engine.records`),
-:mod:`patchsmith.patchfile`, :mod:`patchsmith.model` and :mod:`patchsmith.errors`; never on the
-workspace, the reports or the CLI.
 """
 
 from __future__ import annotations

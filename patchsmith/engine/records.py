@@ -7,10 +7,8 @@ from rung to rung).
 
 They live apart from the ladder so that both the ladder (:mod:`patchsmith.engine.locate`) and
 its last rungs (:mod:`patchsmith.engine.conflict`, which the ladder imports) can import them:
-kept in locate.py, they would make conflict.py import locate.py back, a cycle. Depends on
-:mod:`patchsmith.model`, :mod:`patchsmith.patchfile.hunk` and :mod:`patchsmith.record` only; it
-must never import another engine module (they import this one), the workspace, the reports or
-the CLI.
+kept in locate.py, they would make conflict.py import locate.py back, a cycle (the engine's
+layers contract in ``pyproject.toml`` keeps this module at the bottom).
 """
 
 from __future__ import annotations

@@ -18,8 +18,6 @@ engine settled, through the same rule (:mod:`patchsmith.workspace.confined`).
 
 The names a patch gives are checked first (:func:`check_relative`): an absolute path, a ``..``
 component or a path into a ``.git`` folder is refused as a whole, before anything is read.
-
-Depends on :mod:`patchsmith.model`, :mod:`patchsmith.errors` and :mod:`patchsmith.record`.
 """
 
 from __future__ import annotations
