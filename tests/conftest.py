@@ -18,9 +18,6 @@ import pytest
 
 from tests.support.home import SENTINEL_KEY, XDG, point_home_at, written_under
 
-# Still imported from here by tests not yet moved to tests.support; they go once none is left.
-from tests.support.paths import FIXTURES, PATCHES, REPO  # noqa: F401
-
 
 def pytest_configure(config: pytest.Config) -> None:
     sentinel = Path(tempfile.mkdtemp(prefix="patchsmith-sentinel-home-"))

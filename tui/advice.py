@@ -7,7 +7,7 @@ where the way out is one the TUI offers too, machine-readable :attr:`remedies
 home that cannot be written, a session from another version): its hint is shown as what to do
 at the shell, once the TUI is closed.
 
-Depends on :mod:`patchsmith.errors` only (no Textual), so it is testable on its own.
+It never imports Textual (a contract in ``pyproject.toml``), so it is testable on its own.
 """
 
 from __future__ import annotations

@@ -5,9 +5,6 @@ screenshot script call :func:`make_app` and drive the app with Pilot. The app it
 the first screen: the resolve screen on a session, or an error screen with the library's
 message when there is no session or it cannot be read. Nothing here raises on a bad
 session; a bug still raises (it is not a user's problem to hide).
-
-Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` for the session
-and the error types.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ objects have piled up it collects anyway, so memory stays bounded. After the ses
 :meth:`IdleCollector.settle` freezes what is alive (``gc.freeze``), so the collections that do
 run walk only what the presses made. What the collector found on start is restored on stop
 (tests run many apps in one process).
-
-Depends on the standard library only.
 """
 
 from __future__ import annotations

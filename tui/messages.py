@@ -1,7 +1,4 @@
-"""Messages the TUI's workers and widgets post; the screen handles them on the UI thread.
-
-Depends on Textual and :mod:`patchsmith_tui.render` only.
-"""
+"""Messages the TUI's workers and widgets post; the screen handles them on the UI thread."""
 
 from __future__ import annotations
 

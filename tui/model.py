@@ -11,8 +11,8 @@ TUI is "ready to build" exactly when that list is empty. The hunk list shows eac
 hunks, and the rest (selection warnings, ``.rej`` files left, conflict markers, uncommitted
 edits) as :class:`ItemView` entries.
 
-Depends on :mod:`patchsmith.model` only (for the status and resolution vocabulary); never on
-Textual, so it is importable and testable without a terminal.
+It never imports Textual (a contract in ``pyproject.toml``), so it is importable
+and testable without a terminal.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ Display rules that keep panes aligned, learned the hard way:
 * the Pygments lexer is created with ``stripnl=False, ensurenl=False``: the defaults drop
   leading and trailing blank lines, which shifts every row below them.
 
-Depends on Pygments, Rich and Textual's ``Strip``, and on :mod:`patchsmith.engine.blocks` for
-what a conflict block is; never on the library's session types (it takes plain strings). The
-alignment is for the eye only: nothing here decides what is written.
+It takes plain strings, never the library's session types (only the backend imports the
+session: a contract in ``pyproject.toml``). The alignment is for the eye only: nothing here
+decides what is written.
 """
 
 from __future__ import annotations

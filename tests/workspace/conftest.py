@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# Still imported from here by tests not yet moved to tests.support; they go once none is left.
-from tests.support.paths import DEMO, DEMO_PATCH, FIXTURES  # noqa: F401
-from tests.support.trees import (
-    fingerprint,  # noqa: F401
-    git,
-)
+from tests.support.paths import DEMO
+from tests.support.trees import git
 
 
 @pytest.fixture

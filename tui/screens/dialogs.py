@@ -7,7 +7,7 @@ when cancelled); the resolve screen passes it to the library.
 
 Acknowledging a selection warning opens the build gate for a module that may not compile, so
 the acknowledge dialog shows the evidence again and acknowledges only on ``y`` (or its button);
-Enter and Escape cancel. Depends on Textual and :mod:`patchsmith_tui.model` only.
+Enter and Escape cancel.
 """
 
 from __future__ import annotations

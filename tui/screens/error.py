@@ -2,7 +2,7 @@
 
 It shows the library's message and what to do about it (:func:`patchsmith_tui.advice.explain`:
 nothing here can fix a missing or damaged session, so the hint is labelled as what to do at the
-shell) and quits with the error's exit code. Depends on Textual and :mod:`patchsmith.errors`.
+shell) and quits with the error's exit code.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The ``?`` screen: every key of every part of the resolve screen, with what it does.
 
 Built from the bindings themselves (the screen's, the panes', the list's, the inline editor's
-and the drop dialog's), so it cannot drift from them. Depends on Textual only.
+and the drop dialog's), so it cannot drift from them.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ published one), which tree and base, which ``.config`` (and its SHA-256: the fil
 changed since) and which selection rules chose them, and what the selection left out and why:
 the same record the report's "Inputs" and the carried patch's description come from. Sessions
 made before that record existed show what they kept (the patch and the one-line selection), and
-say so. Depends on Textual, Rich and :mod:`patchsmith_tui.model`.
+say so.
 """
 
 from __future__ import annotations

@@ -12,9 +12,6 @@ aligning and highlighting run in a worker thread that posts :class:`ViewRendered
 a side for a conflict block is the library's (:mod:`patchsmith.engine.blocks`); the picks of a
 hunk not yet resolved, its *draft*, are kept on disk at each pick (the backend's drafts), so a
 quit or a crash loses none; the last pick resolves the hunk, one commit.
-
-Depends on Textual and the rest of :mod:`patchsmith_tui`; on :mod:`patchsmith` for the error
-types, the status vocabulary and the conflict blocks.
 """
 
 from __future__ import annotations

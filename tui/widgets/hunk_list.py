@@ -5,8 +5,6 @@ An ``OptionList`` (a Line-API widget) so a session of hundreds of hunks opens at
 is two lines: the hunk id (or what the item is about), then the status badge (docs/DESIGN.md,
 "Status vocabulary", or the item's kind) and what was decided. Selecting an entry is reported
 by ``OptionList.OptionHighlighted``; the screen reacts to it.
-
-Depends on Textual, Rich and :mod:`patchsmith_tui.model`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ A line wider than its pane ends in ``›``; once scrolled right, a cut start sho
 definition a row is in (``Row.scope``) is pinned on the first row line when it has scrolled
 out of view, like ``git diff -W`` and an editor's sticky scroll. Scrolling never animates.
 
-Depends on Textual and :mod:`patchsmith_tui.render`; knows nothing about sessions.
+It knows nothing about sessions.
 """
 
 from __future__ import annotations
