@@ -37,7 +37,7 @@ def _file_and_image(draw: st.DrawFn) -> tuple[bytes, list[bytes]]:
     if draw(st.booleans()) and lines and lines[-1] != b"\n":
         lines[-1] = lines[-1].rstrip(b"\n")  # no newline at the end of the file
     data = b"".join(lines)
-    if lines and draw(st.booleans()):
+    if len(lines) > 0 and draw(st.booleans()):
         start = draw(st.integers(0, len(lines) - 1))
         image = lines[start : start + draw(st.integers(1, 4))]
     else:

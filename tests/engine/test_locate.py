@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -796,7 +797,7 @@ def test_a_generic_post_image_away_from_the_stated_line_is_weak_evidence() -> No
 # --- the hunks around a hunk bound where it can be -----------------------------------------------
 
 
-def _two_hunks(vendor: str) -> tuple[list[Location], list[bytes]]:
+def _two_hunks(vendor: str) -> tuple[list[Location], Sequence[bytes]]:
     """Two hunks of one file (no function named): the first adds a call after "\tsetup();",
     the second changes "\tteardown();"; a vendor's copy of the first's lines sits where given."""
     first = hunk_of(" \tsetup();\n+\tprobe();\n \tb = 2;\n", start=4, section="")

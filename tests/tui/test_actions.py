@@ -223,7 +223,7 @@ async def test_a_resolution_memory_cannot_keep_is_done_and_said_not_refused(
         await settle(pilot)
         assert resolution(store, SNAP) is Resolution.UPSTREAM
         assert resolve_screen(pilot).session.find(SNAP).resolution is Resolution.UPSTREAM  # type: ignore[union-attr]
-        last = list(app._notifications)[-1]  # type: ignore[attr-defined]
+        last = list(app._notifications)[-1]
         assert last.title.endswith(": done, not remembered") and last.severity == "warning"
         assert "refused" not in last.title
         assert "No space left on device" in last.message

@@ -147,7 +147,7 @@ async def test_a_refused_resolution_on_screen_says_what_to_press(tmp_path: Path)
         assert resolve_screen(pilot).selected == "Makefile#1"
         await pilot.press("t")
         await settle(pilot)
-        said = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+        said = [str(n.message) for n in app._notifications]
     assert store.load().hunk("Makefile#1").resolution is None
     assert "no longer in the file" in said[-1]
     assert "--edit" not in said[-1] and "git diff shows the change" in said[-1]

@@ -234,7 +234,7 @@ async def test_capital_c_never_acknowledges_a_warning_and_hunk_keys_say_what_to_
             await settle(pilot)
             resolve_screen(pilot)  # no dialog opened
         assert backend.calls == []
-        said = [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+        said = [str(n.message) for n in app._notifications]
         assert "c acknowledges it once read" in said[-1]
         hunk_list = screen.query_one(HunkList)
         assert hunk_list.option_count == 4  # two hunks, the .rej, the warning

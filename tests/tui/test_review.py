@@ -62,7 +62,7 @@ async def test_c_confirms_what_accept_fuzz_wrote_and_only_then_is_it_ready(
             await pilot.press(key)
             await settle(pilot)
             resolve_screen(pilot)  # no dialog, no editor
-            said = list(app._notifications)[-1]  # type: ignore[attr-defined]
+            said = list(app._notifications)[-1]
             assert "c confirms it" in said.message and "--confirm" not in said.message, key
         assert store.load().hunk(hunk_id).to_review
         await pilot.press("C")  # confirms reused resolutions only: each review on its own

@@ -349,7 +349,6 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
 ) -> None:
     """No fsync per file: one flush of the worktree's and the repository's file systems, after
     the last file, reject and commit, and before the write that marks the session ready."""
-    from patchsmith.workspace import apply as apply_module
     from patchsmith.workspace import confined
 
     events: list[tuple[str, object]] = []
@@ -377,7 +376,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
     monkeypatch.setattr(git, "commit_paths", recording_commit)
     monkeypatch.setattr(SessionStore, "write", recording_store_write)
     monkeypatch.setattr(
-        apply_module.confined,
+        confined,
         "make_durable",
         lambda paths: events.append(("durable", [os.path.realpath(p) for p in paths])),
     )
