@@ -77,7 +77,7 @@ def _chosen(store: memory.Memory, args: argparse.Namespace) -> list[memory.Entry
     what: str = args.what
     if "#" not in what:
         return [store.find(what)]
-    from patchsmith.workspace.session import situation_of
+    from patchsmith.workspace.reuse import situation_of
 
     session = store_from_args(args).load()
     hunk = session.hunk(what)

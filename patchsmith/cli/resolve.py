@@ -31,12 +31,10 @@ from patchsmith.cli.sessionview import (
 )
 from patchsmith.errors import PatchsmithError, SessionError, UsageError
 from patchsmith.model import Resolution
+from patchsmith.workspace.reuse import reuse_diff, reuse_summary, review_summary
 from patchsmith.workspace.session import (
     SessionHunk,
     SessionStore,
-    reuse_diff,
-    reuse_summary,
-    review_summary,
     to_bytes,
     to_text,
 )

@@ -84,6 +84,7 @@ from patchsmith.record import record
 from patchsmith.workspace import confined, git, memory, setup
 from patchsmith.workspace.base import VanillaBase
 from patchsmith.workspace.inputs import SelectionInputs
+from patchsmith.workspace.reuse import find_reuse
 from patchsmith.workspace.session import (
     PatchInfo,
     Phase,
@@ -92,7 +93,6 @@ from patchsmith.workspace.session import (
     SessionFile,
     SessionHunk,
     SessionStore,
-    find_reuse,
     now,
     replay,
     session_path,

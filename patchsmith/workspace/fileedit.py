@@ -17,14 +17,8 @@ from pathlib import Path
 
 from patchsmith.errors import Remedy, SessionError
 from patchsmith.record import record
-from patchsmith.workspace.session import (
-    Session,
-    find_region,
-    has_markers,
-    split_lines,
-    to_bytes,
-    to_text,
-)
+from patchsmith.workspace.regions import find_region, region_lines
+from patchsmith.workspace.session import Session, has_markers, to_bytes, to_text
 
 
 @record
@@ -61,7 +55,7 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
         data = path.read_bytes()
     except OSError as error:
         raise SessionError(f"cannot read {hunk.path} in the worktree: {error}") from error
-    lines = split_lines(data)
+    lines = region_lines(data)
     region = hunk.current
     if hunk.resolution is not None and hunk.written is not None:
         region = type(region)(region.start, hunk.written)
@@ -72,7 +66,7 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
             hint="the file was changed by hand; undo that change first",
             remedies=(Remedy.RESTORE,),
         )
-    count = len(split_lines(to_bytes(region.text)))
+    count = len(region_lines(to_bytes(region.text)))
     return FileEdit(
         hunk_id=hunk.id,
         before=b"".join(lines[:at]),
@@ -107,7 +101,7 @@ def extract(edit: FileEdit, edited: bytes) -> str:
     if has_markers(middle):
         offset = next(
             index
-            for index, line in enumerate(split_lines(middle))
+            for index, line in enumerate(region_lines(middle))
             if has_markers(line if line.endswith(b"\n") else line + b"\n")
         )
         raise SessionError(
@@ -119,11 +113,11 @@ def extract(edit: FileEdit, edited: bytes) -> str:
 
 def _first_difference(expected: bytes, edited: bytes) -> int:
     for index, (old, new) in enumerate(
-        zip(split_lines(expected), split_lines(edited), strict=False), start=1
+        zip(region_lines(expected), region_lines(edited), strict=False), start=1
     ):
         if old != new:
             return index
-    return len(split_lines(expected)) + 1
+    return len(region_lines(expected)) + 1
 
 
 __all__ = ["FileEdit", "extract", "prepare"]

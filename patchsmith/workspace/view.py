@@ -26,15 +26,8 @@ from patchsmith.engine.filelines import enclosing_function
 from patchsmith.model import HunkStatus
 from patchsmith.record import record
 from patchsmith.workspace import git
-from patchsmith.workspace.session import (
-    Region,
-    Session,
-    SessionHunk,
-    find_region,
-    split_lines,
-    to_bytes,
-    to_text,
-)
+from patchsmith.workspace.regions import find_region, region_lines
+from patchsmith.workspace.session import Region, Session, SessionHunk, to_bytes, to_text
 
 
 class Found:
@@ -206,7 +199,7 @@ def evidence(session: Session, hunk_id: str) -> HunkEvidence:
         return _with_note(empty, "a file-level item (mode, binary or rename): no lines to show")
     if blob is None:
         return _with_note(empty, "the vendor's tree has no such file")
-    lines = split_lines(blob)
+    lines = region_lines(blob)
     found, start, text, note = _region(session, hunk, lines, worktree)
     function_line: int | None = None
     function_text = ""
@@ -265,7 +258,7 @@ def _region(
         if start is not None:
             return Found.PRE_IMAGE, start, hunk.pre_image, ""
         # fuzz or whitespace: the pre-image is not there as is; show the window it was found in
-        count = len(split_lines(to_bytes(hunk.pre_image)))
+        count = len(region_lines(to_bytes(hunk.pre_image)))
         start = min(max(hunk.found_line, 1), len(lines) + 1)
         text = to_text(b"".join(lines[start - 1 : start - 1 + count]))
         return Found.PRE_IMAGE, start, text, "the pre-image matched here only with fuzz"
@@ -285,7 +278,7 @@ def _in_worktree(
         data = None
     if data is None:
         return None, None
-    lines = split_lines(data)
+    lines = region_lines(data)
     if hunk.current is not None:
         text = hunk.written if hunk.resolution is not None and hunk.written is not None else None
         if text is None:
