@@ -124,6 +124,15 @@ _SCRIPT_SUFFIXES = (".sh", ".py", ".pl", ".awk", ".sed", ".tc")
 # blanks stand before it on its line)
 _INCLUDE = re.compile(rb'#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]')
 
+# #include "../bridge/br_private.h"     #include "sub/regs.h"    (a quoted name with a folder)
+_PATH_INCLUDE = re.compile(rb'#[ \t]*include[ \t]*"([^"\n]*/[^"\n]*)"')
+
+# What the reason calls the one pass that finds includers by a path with a folder in it.
+_ELSEWHERE = '#include "…/…" anywhere in the tree'
+
+# Top-level folders the include pass skips (see _Classifier._not_compiled_here).
+_NEVER_COMPILED = frozenset({"Documentation", "LICENSES", "tools", "scripts", "usr"})
+
 # Classes of a .c file whose includes decide a header's class (unknown: it might be compiled).
 _COMPILED = frozenset({"module", "builtin", "unknown"})
 
@@ -146,6 +155,7 @@ class _Classifier:
         self._include_lines: dict[str, list[tuple[bytes, str]]] = {}
         self._resolved: dict[str, set[str]] = {}
         self._closures: dict[str, frozenset[str]] = {}
+        self._by_path: dict[str, list[str]] | None = None
 
     def classify(self, path: str) -> Classification:
         path = posixpath.normpath(path.strip()).removeprefix("./")
@@ -405,6 +415,24 @@ class _Classifier:
                 )
             if found.kind == FileClass.MODULE and found.modules:
                 modules.append((source, found))
+        for wide, private in sorted(includers.kernel_wide.items()):
+            via = includers.through_header(private)
+            core = self._core_closure().get(wide)
+            if core is not None:
+                return Classification(
+                    FileClass.HEADER,
+                    f"shared: kernel-wide {wide} includes it{via}, and built-in {core} includes "
+                    "that, so it stays out (the running kernel was built with it)",
+                    included_by_builtin=True,
+                    rule="shared",
+                )
+            return Classification(
+                FileClass.HEADER,
+                f"stays out: kernel-wide {wide} includes it{via}, and any code may include "
+                "that (its includers are not searched)",
+                included_by_builtin=None,
+                rule="unknown-includer",
+            )
         if modules:
             names = tuple(sorted({m for _s, found in modules for m in found.modules}))
             objects = tuple(dict.fromkeys(o for _s, found in modules for o in found.objects))
@@ -456,8 +484,31 @@ class _Classifier:
             return cached
         wanted: dict[str, str | None] = {header: None}  # header -> the header it was found via
         sources: dict[str, str] = {}  # source -> the header it includes
+        kernel_wide: dict[str, str] = {}  # kernel-wide header -> the private one it includes
         scopes: list[str] = []
         queue = [header]
+
+        def consider(candidate: str, current: str, headers_count: bool) -> None:
+            if candidate in wanted or candidate in sources or candidate in kernel_wide:
+                return
+            if candidate.endswith(".c"):
+                # A .c file this config does not compile includes nothing that matters;
+                # asking first spares reading most of a big driver tree.
+                compiled = self.source(candidate)
+                if compiled.kind not in _COMPILED or compiled.rule == "unnamed":
+                    return
+            elif not headers_count:
+                return
+            if current not in self._included(candidate):
+                return
+            if not candidate.endswith(".h"):
+                sources[candidate] = current
+            elif self._is_global(candidate):
+                kernel_wide[candidate] = current
+            else:
+                wanted[candidate] = current
+                queue.append(candidate)
+
         while queue:
             current = queue.pop(0)
             for folder, recursive in self._scope(posixpath.dirname(current)):
@@ -465,29 +516,48 @@ class _Classifier:
                 if label not in scopes:
                     scopes.append(label)
                 for candidate in self._files_in(folder, recursive):
-                    if candidate in wanted or candidate in sources:
-                        continue
-                    if candidate.endswith(".c"):
-                        # A .c file this config does not compile includes nothing that
-                        # matters; asking first spares reading most of a big driver tree.
-                        compiled = self.source(candidate)
-                        if compiled.kind not in _COMPILED or compiled.rule == "unnamed":
-                            continue
-                    elif not recursive:
-                        continue
-                    if current not in self._included(candidate):
-                        continue
-                    if candidate.endswith(".h"):
-                        if not self._is_global(candidate):
-                            wanted[candidate] = current
-                            queue.append(candidate)
-                    else:
-                        sources[candidate] = current
+                    consider(candidate, current, recursive)
+            # Anywhere else, a file reaches a private header by a path with a folder in it
+            # (net/ipv6/netfilter.c: #include "../bridge/br_private.h").
+            for candidate in self._path_includers().get(current, ()):
+                consider(candidate, current, True)
+        if _ELSEWHERE not in scopes:
+            scopes.append(_ELSEWHERE)
         # Direct includers first: the reason names one, and the shortest chain reads best.
         ordered = sorted(sources.items(), key=lambda item: (item[1] != header, item[0]))
-        found = Includers(header, dict(ordered), wanted, tuple(scopes))
+        found = Includers(header, dict(ordered), wanted, tuple(scopes), kernel_wide)
         self._includers[header] = found
         return found
+
+    def _path_includers(self) -> dict[str, list[str]]:
+        """Tree path → the files that name it in an ``#include "..."`` with a folder in it
+        (``"../bridge/br_private.h"``, ``"sub/x.h"``), read relative to the includer.
+
+        Built once, on the first private header, from one pass over the tree's ``.c`` and
+        ``.h`` files (the patch's new files and added lines included). A bare ``"x.h"`` reaches
+        only the includer's own folder or an ``-I`` folder, both already in :meth:`_scope`;
+        ``<x/y.h>`` reaches ``-I`` folders only. The answers are candidates: each is checked
+        with the compiler's search order (:meth:`_included`) before it counts.
+        """
+        if self._by_path is None:
+            found: dict[str, list[str]] = {}
+            for path, data in self.files.c_files(self._not_compiled_here):
+                directory = posixpath.dirname(path)
+                for match in _PATH_INCLUDE.finditer(data):
+                    named = match.group(1).decode("utf-8", "surrogateescape").strip()
+                    target = posixpath.normpath(posixpath.join(directory, named))
+                    if not target.startswith("../"):
+                        found.setdefault(target, []).append(path)
+            self._by_path = found
+        return self._by_path
+
+    def _not_compiled_here(self, directory: str) -> bool:
+        """Folders whose files this config never compiles and whose headers kernel code does
+        not include: documentation, build-time and user-space programs, other architectures."""
+        top, _slash, rest = directory.partition("/")
+        if top in _NEVER_COMPILED or top.startswith("."):
+            return True
+        return top == "arch" and bool(rest) and "/" not in rest and rest != self.arch
 
     def _scope(self, directory: str) -> list[tuple[str, bool]]:
         """(folder, recursive) pairs to look for includers of a header in ``directory``."""
@@ -626,19 +696,30 @@ class Includers:
     :attr:`header`)."""
     scopes: tuple[str, ...] = ()
     """Where it looked, as ``drivers/md/**`` (recursive) or ``drivers/*.c``."""
+    kernel_wide: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Kernel-wide headers that include a header of the chain → the one they include
+    (``include/trace/events/bridge.h`` includes ``net/bridge/br_private.h``): anything may
+    include those, so their own includers are not searched."""
 
     def through(self, source: str) -> str:
         """`` (through dm-core.h)``: the chain from ``source`` to the header, empty when direct."""
+        return self.through_header(self.sources.get(source))
+
+    def through_header(self, included: str | None) -> str:
+        """`` (through dm-core.h)``: the chain from a header of the chain to :attr:`header`."""
         chain: list[str] = []
-        current: str | None = self.sources.get(source)
+        current: str | None = included
         while current is not None and current != self.header:
             chain.append(current)
             current = self.headers.get(current)
         return f" (through {' → '.join(chain)})" if chain else ""
 
     def scope_text(self) -> str:
-        shown = ", ".join(self.scopes[:4])
-        return shown + (f" and {len(self.scopes) - 4} more places" if len(self.scopes) > 4 else "")
+        folders = [scope for scope in self.scopes if scope != _ELSEWHERE]
+        shown = ", ".join(folders[:4])
+        if len(folders) > 4:
+            shown += f" and {len(folders) - 4} more places"
+        return shown + (f", {_ELSEWHERE}" if _ELSEWHERE in self.scopes else "")
 
 
 class _Findings:

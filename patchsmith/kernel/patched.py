@@ -78,7 +78,7 @@ def patched_tree(
             found = made[path] = b"".join(lines)
         return found
 
-    return TreeFiles(files.root, patched, additions, patch_name=name)
+    return TreeFiles(files.root, patched, additions, patch_name=name, changed=modified)
 
 
 def _names(index: PatchIndex, strip: int) -> tuple[list[str | None], list[str | None]]:

@@ -14,7 +14,7 @@ import fnmatch
 import os
 import posixpath
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -50,10 +50,14 @@ class TreeFiles:
         patched: Mapping[str, PatchedFile] | None = None,
         additions: Callable[[str], bytes] | None = None,
         patch_name: str = "",
+        changed: Iterable[str] = (),
     ) -> None:
         self.root = Path(os.path.abspath(root))
         self.patched: Mapping[str, PatchedFile] = MappingProxyType(dict(patched or {}))
         self._additions = additions
+        self.changed = frozenset(changed)
+        """Files the patch changes in place without being held here: :meth:`additions` gives
+        the lines it adds to them."""
         self.patch_name = patch_name
         """What to call the patch in reasons (``upstream.patch``), empty without one."""
         self.new_options: Mapping[str, str] = MappingProxyType(
@@ -148,6 +152,40 @@ class TreeFiles:
                 directory = path.rpartition("/")[0]
                 if not any(skip(d) for d in ancestors_of(directory)):
                     yield path
+
+    def c_files(self, skip: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
+        """Every ``.c`` and ``.h`` file as the patch leaves it: (tree path, content with the
+        lines the patch adds to it), except in directories ``skip`` says no to.
+
+        One pass over a whole kernel tree (55,000 files, 1.2 GB), so it reads with plain
+        ``open`` on joined strings: ``Path`` objects would add a third to its time.
+        """
+        root = str(self.root)
+        prefix = len(root) + 1
+        for folder, directories, names in os.walk(root):
+            relative = folder[prefix:].replace(os.sep, "/") if folder != root else ""
+            directories[:] = sorted(
+                d for d in directories if not skip(f"{relative}/{d}" if relative else d)
+            )
+            for name in sorted(names):
+                if not name.endswith((".c", ".h")):
+                    continue
+                path = f"{relative}/{name}" if relative else name
+                if path in self.patched:
+                    continue  # read from the patch below
+                try:
+                    with open(os.path.join(folder, name), "rb", buffering=0) as opened:
+                        data = opened.read()
+                except OSError:
+                    continue  # a dangling link or a file gone since the walk: no content
+                if path in self.changed:
+                    data += b"\n" + self.additions(path)
+                yield path, data
+        for path, file in sorted(self.patched.items()):
+            if file.data is not None and path.endswith((".c", ".h")):
+                directory = path.rpartition("/")[0]
+                if not any(skip(d) for d in ancestors_of(directory)):
+                    yield path, file.data
 
     def glob(self, pattern: str) -> list[str]:
         """make's ``$(wildcard)`` over tree paths (``drivers/x/*.c``), the patch's files too."""
