@@ -129,7 +129,7 @@ def warning_lines(warnings: Sequence[DependencyWarning], indent: str = "") -> li
         return []
     from patchsmith.cli.table import visible_lines
 
-    lines = [f"{indent}dependency warnings, by kept file ({len(warnings)}):\n"]
+    lines = [f"{indent}selection warnings, by file ({len(warnings)}):\n"]
     current = None
     for warning in warnings:
         if warning.path != current:

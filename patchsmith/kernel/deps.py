@@ -19,6 +19,10 @@ decide in seconds:
   ``--class header`` keeps such headers): the rebuilt module disagrees with the running kernel.
 - **kbuild-left-out**: a kept file is in the build only through a Kbuild line the patch adds,
   in a Makefile the selection leaves out: the module build would not compile it.
+- **unknown-left-out**: the class rule (``--modules-only``, ``--class``) leaves a file out whose
+  class it could not tell (no Kbuild line names the object, an odd Makefile, a file type Kbuild
+  does not compile). It may be module code the shipped modules then lack: the warning names the
+  file and why its class is unknown, for a person to settle.
 
 Warnings are numbered in the order they are listed (by their first kept file), so a person can
 acknowledge one (``resolve --ack-warning N``); :attr:`DependencyWarning.key` identifies a
@@ -45,6 +49,8 @@ class WarningKind(enum.StrEnum):
     """A kept hunk changes a header that built-in code also includes."""
     KBUILD_LEFT_OUT = "kbuild-left-out"
     """A kept file is built only through a Kbuild line in a left-out hunk."""
+    UNKNOWN_LEFT_OUT = "unknown-left-out"
+    """A file the class rule leaves out although its class is unknown: it may be module code."""
 
 
 @record
@@ -395,3 +401,27 @@ def kbuild_warnings(
                     )
                 )
     return warnings
+
+
+def unknown_warnings(
+    left_out: Sequence[tuple[str, int, str]], rule: str, keeping: str
+) -> list[DependencyWarning]:
+    """unknown-left-out warnings (not numbered: :func:`number_warnings` does) for the files
+    ``rule`` (``--modules-only``) left out with class unknown: (path, its first hunk's number,
+    why the class is unknown). ``keeping`` is the rule that would keep them
+    (``--class module,unknown``)."""
+    return [
+        DependencyWarning(
+            kind=WarningKind.UNKNOWN_LEFT_OUT,
+            path=path,
+            hunk=hunk,
+            hunks=(),
+            message=(
+                f"{path} is left out by {rule}, but its class is unknown ({why}): if this config "
+                "builds it into a module, the module ships without this change; check how it is "
+                f"built, then acknowledge leaving it out, or select with {keeping} (which keeps "
+                "every unknown file)"
+            ),
+        )
+        for path, hunk, why in left_out
+    ]

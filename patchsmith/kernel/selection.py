@@ -29,6 +29,7 @@ from patchsmith.kernel.deps import (
     dependency_warnings,
     kbuild_warnings,
     number_warnings,
+    unknown_warnings,
 )
 from patchsmith.kernel.kbuild import KbuildTree
 from patchsmith.kernel.patched import find_exactly, line_key, patched_tree
@@ -158,19 +159,47 @@ class ClassRule:
             return None
         return f"class {found.kind.value}: {found.reason}"
 
+    def unknown_left_out(self, result: SelectionResult) -> list[tuple[str, int, str]]:
+        """(path, first hunk, why) of each file of ``result`` this rule left out because its
+        class is unknown (one another rule left out first is not this rule's doing)."""
+        if FileClass.UNKNOWN in self.keep:
+            return []
+        found: list[tuple[str, int, str]] = []
+        for decision in result.decisions:
+            if decision.selected or decision.tree_path in {p for p, _h, _w in found}:
+                continue
+            cls = self.classifier.seen.get(decision.tree_path)
+            if cls is None or cls.kind != FileClass.UNKNOWN:
+                continue  # never asked (a path rule decided), or not unknown
+            if decision.tree_path.rpartition("/")[2].startswith("."):
+                continue  # .gitignore, .clang-format: nothing Kbuild compiles or reads
+            if decision.reason != self(decision.tree_path):
+                continue
+            hunks = decision.entry.hunks
+            found.append((decision.tree_path, hunks[0].number if hunks else 1, cls.reason))
+        return found
+
 
 def selection_warnings(
     result: SelectionResult,
     classes: dict[str, Classification] | None = None,
     classifier: Classifier | None = None,
 ) -> list[DependencyWarning]:
-    """The dependency warnings for what ``result`` keeps and leaves out (see
-    :mod:`patchsmith.kernel.deps`), numbered and grouped by kept file.
+    """The selection warnings for what ``result`` keeps and leaves out (see
+    :mod:`patchsmith.kernel.deps`), numbered and grouped by file: what kept hunks depend on,
+    and the files a class rule left out without knowing their class.
 
     With ``classifier``, left-out hunks are placed in the tree's files (to know whether a line
     is a member, a global or a local), private headers are seen only by their includers, and
     ``classes`` default to its answers.
     """
+    unknown: list[DependencyWarning] = []
+    for rule in result.selection.file_rules:
+        if isinstance(rule, ClassRule):
+            keeping = ",".join(sorted({kind.value for kind in rule.keep} | {"unknown"}))
+            unknown += unknown_warnings(
+                rule.unknown_left_out(result), rule.description, f"--class {keeping}"
+            )
     index = result.index
     kept: list[PatchHunk] = []
     left_out: list[PatchHunk] = []
@@ -189,7 +218,7 @@ def selection_warnings(
                 left_out.append(item)
                 partial.add(decision.tree_path)
     if not kept_paths:
-        return []
+        return number_warnings(unknown, kept_paths)
     if classes is None and classifier is not None:
         classes = classifier.classify_all([d.tree_path for d in result.decisions])
     sees = classifier.sees if classifier is not None else None
@@ -200,7 +229,7 @@ def selection_warnings(
     if classes is not None:
         unpatched = classifier.unpatched if classifier is not None else None
         warnings += kbuild_warnings(kept_paths, frozenset(partial), classes, unpatched)
-    return number_warnings(warnings, kept_paths)
+    return number_warnings(warnings + unknown, kept_paths)
 
 
 class _TreeLines:

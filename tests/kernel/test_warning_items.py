@@ -44,7 +44,19 @@ def test_check_exits_1_while_a_warning_stands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree = _copy(FIXTURES / "kernel-tree", tmp_path)
-    args = ["check", DEMO_PATCH, "--tree", str(tree), "--config", DEMO_CONFIG, "--modules-only"]
+    # drivers/odd/odd.c, whose Makefile is broken (class unknown), is an item of its own
+    # (tests/kernel/test_unknown_left_out.py): left out by hand here, it is not one.
+    args = [
+        "check",
+        DEMO_PATCH,
+        "--tree",
+        str(tree),
+        "--config",
+        DEMO_CONFIG,
+        "--modules-only",
+        "-x",
+        "*/odd.c",
+    ]
 
     code = main(args)
 
@@ -71,7 +83,19 @@ def test_check_report_is_not_safe_while_a_warning_stands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tree = _copy(FIXTURES / "kernel-tree", tmp_path)
-    args = ["check", DEMO_PATCH, "--tree", str(tree), "--config", DEMO_CONFIG, "--modules-only"]
+    # drivers/odd/odd.c, whose Makefile is broken (class unknown), is an item of its own
+    # (tests/kernel/test_unknown_left_out.py): left out by hand here, it is not one.
+    args = [
+        "check",
+        DEMO_PATCH,
+        "--tree",
+        str(tree),
+        "--config",
+        DEMO_CONFIG,
+        "--modules-only",
+        "-x",
+        "*/odd.c",
+    ]
 
     assert main([*args, "--report", "md"]) == 1
 
@@ -96,6 +120,8 @@ def test_a_session_keeps_the_gate_closed_until_the_warning_is_acknowledged(
         "--config",
         DEMO_CONFIG,
         "--modules-only",
+        "-x",
+        "*/odd.c",
         "--worktree",
         str(worktree),
     ]

@@ -36,7 +36,9 @@ SIZE = (120, 36)
 @pytest.fixture
 def warned(tmp_path: Path) -> SessionStore:
     """``kernel-tree.patch`` applied with ``--modules-only``: clean hunks, one warning (a kept
-    ``dm-table.c`` hunk uses ``DEMO_CORE_FLAG_SYNC``, which a left-out header hunk adds)."""
+    ``dm-table.c`` hunk uses ``DEMO_CORE_FLAG_SYNC``, which a left-out header hunk adds).
+    ``drivers/odd/odd.c`` (class unknown: its Makefile is broken) is left out by hand, or it
+    would be a second warning."""
     tree = tmp_path / "vendor"
     shutil.copytree(FIXTURES / "kernel-tree", tree)
     worktree = tmp_path / "worktree"
@@ -49,6 +51,8 @@ def warned(tmp_path: Path) -> SessionStore:
             "--config",
             str(FIXTURES / "kernel-tree.config"),
             "--modules-only",
+            "-x",
+            "*/odd.c",
             "--worktree",
             str(worktree),
         ]
