@@ -12,13 +12,17 @@ in ``dm-verity``), so ``--modules-only`` keeps it with the code that needs it. O
 code includes too is a ``header`` and stays out: the running kernel was built with the old one.
 Kernel-wide headers always stay out. The reason names the rule and the includer that decided.
 
-Includers are looked for where kernel code includes a private header from: the header's own
-directory and everything below it, the ``.c`` files of its parent directory, and the directories
-whose Kbuild flags add it to the include path (``ccflags-y += -I $(srctree)/$(src)/../common``);
-a header found there is followed the same way. A header with an includer whose class is unknown
-stays out. "Only module code includes it" therefore means "no built-in or unknown includer in
-those places", which is where C's include rules let a private header be reached without
-``../../`` paths across subsystems; the benchmark checks the answer against the ``.ko`` files.
+Includers are looked for wherever C's include rules let one be: the header's own directory and
+everything below it, the ``.c`` files of its parent directory, the directories whose Kbuild
+flags add it to the include path (``ccflags-y += -I $(srctree)/$(src)/../common``), and any file
+of the tree that names it by a path with a folder in it (built-in ``net/ipv6/netfilter.c`` does
+``#include "../bridge/br_private.h"``): one pass over the tree's ``.c`` and ``.h`` files, made
+on the first private header, indexes those. Every candidate is checked with the compiler's
+search order before it counts, and a header found is followed the same way. A header with an
+includer whose class is unknown stays out, and so does one a kernel-wide header includes
+(``include/trace/events/bridge.h``: anything may include that). "Only module code includes it"
+therefore means "no built-in or unknown includer anywhere an include can come from"; the
+benchmark checks the answer against the ``.ko`` files.
 
 Everything is read through :class:`patchsmith.kernel.treefiles.TreeFiles`, so a patch's own Kbuild
 hunks, new files and ``#include`` lines count (the tree as the patch leaves it), and nothing
