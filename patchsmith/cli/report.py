@@ -108,12 +108,12 @@ def run(args: argparse.Namespace) -> int:
     applied = result = None
     if worktree.is_dir():
         try:
-            combined = git.diff(worktree, session.base_commit, session.branch)
+            combined = git.diff(worktree, session.snapshot_commit, session.branch)
         except GitError:
             combined = None  # the diffstat is left empty rather than failing the report
         # The vendor tree's line numbers for regions the session keeps in the worktree's.
-        applied = line_maps(worktree, session.base_commit, session.applied_commit)
-        result = line_maps(worktree, session.base_commit, session.branch)
+        applied = line_maps(worktree, session.snapshot_commit, session.applied_commit)
+        result = line_maps(worktree, session.snapshot_commit, session.branch)
     context = ReportContext(
         tree=session.tree,
         build=_stored_build(store.path.parent),

@@ -146,7 +146,7 @@ def write_status(
     counts = ", ".join(f"{key} {value}" for key, value in session.counts.items() if value)
     write(
         f"session  {session.worktree}\n"
-        f"branch   {session.branch} (base {session.base_commit[:12]}, phase {session.phase})\n"
+        f"branch   {session.branch} (base {session.snapshot_commit[:12]}, phase {session.phase})\n"
         f"patch    {session.patch.name}   tree {session.tree}\n"
         f"hunks    {len(session.hunks)}: {counts}\n\n"
     )

@@ -186,7 +186,7 @@ class _Place:
     git_dir: Path
     worktree: Path
     branch: str
-    base_commit: str
+    snapshot_commit: str
     kind: str
     repo_root: Path | None
 
@@ -249,7 +249,7 @@ def _prepare(
             session = store.read()
             if session.phase == Phase.APPLYING:
                 place = _Place(
-                    git_dir, Path(session.worktree), branch, session.base_commit, kind, root
+                    git_dir, Path(session.worktree), branch, session.snapshot_commit, kind, root
                 )
                 return place, store
             raise SessionError(
@@ -642,7 +642,7 @@ def apply_patch(
                         "an interrupted apply of a different patch is on this branch",
                         hint=f"'patchsmith abort --session {previous.worktree}' first",
                     )
-                _reset(worktree, place.base_commit, set(touched) | set(previous.touched))
+                _reset(worktree, place.snapshot_commit, set(touched) | set(previous.touched))
             session = Session(
                 patch=info,
                 tree=os.path.realpath(tree),
@@ -650,7 +650,7 @@ def apply_patch(
                 worktree=str(worktree),
                 branch=place.branch,
                 git_dir=str(place.git_dir),
-                base_commit=place.base_commit,
+                snapshot_commit=place.snapshot_commit,
                 strip=selection.strip,
                 fuzz=options.fuzz,
                 selection=options.selection_summary,

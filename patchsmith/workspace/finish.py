@@ -96,12 +96,12 @@ def finish_session(
         if dirty:
             git.commit_paths(worktree, sorted(dirty), "patchsmith: hand edits before finish")
         tip = git.head(worktree)
-        diff = git.diff(worktree, session.base_commit, tip)
-        regions = line_maps(worktree, session.base_commit, session.applied_commit)
+        diff = git.diff(worktree, session.snapshot_commit, tip)
+        regions = line_maps(worktree, session.snapshot_commit, session.applied_commit)
         when = email.utils.format_datetime(datetime.now(UTC).replace(microsecond=0))
         author = "{} <{}>".format(*git.identity())
         text = describe(session, session.hunks, regions, author=author, date=when)
-        stat = _diffstat(worktree, session.base_commit, tip, None)
+        stat = _diffstat(worktree, session.snapshot_commit, tip, None)
         patch = _patch(text, stat, diff)
         target = Path(output) if output else default_output(store, session.patch.name)
         written: tuple[Path, ...] = ()
@@ -109,7 +109,7 @@ def finish_session(
         folder = Path(series) if series is not None else None
         if folder is not None:
             written, empty = _write_series(
-                folder, session, diff, regions, worktree, session.base_commit, tip, author, when
+                folder, session, diff, regions, worktree, session.snapshot_commit, tip, author, when
             )
         write_output(target, patch)
         store.write(replace(session, phase=Phase.FINISHED))

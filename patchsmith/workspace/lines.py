@@ -5,7 +5,7 @@ hunk's region as ``apply`` left the worktree file: after the clean hunks above i
 so a region that starts at the vendor's line 53 is at line 54 in the worktree when one line was
 added above it. Reports and the description ``finish`` writes speak the vendor tree's numbers;
 :func:`line_maps` maps between the two from the "apply clean hunks" commit itself
-(``git diff -U0 base_commit applied_commit``), not from a guess at what was applied.
+(``git diff -U0 snapshot_commit applied_commit``), not from a guess at what was applied.
 
 :class:`~patchsmith.workspace.view.LineMap` (the TUI's evidence view uses it per file) does the
 mapping; :func:`line_maps` reads every file's in one ``git diff``, and says when it cannot.

@@ -306,8 +306,10 @@ class Session:
     branch: str
     git_dir: str
     """The repository's common git directory (where the branch lives)."""
-    base_commit: str
-    """The snapshot the worktree starts from; ``git diff base..branch`` is the result."""
+    snapshot_commit: str
+    """The snapshot of the tree the worktree starts from; ``git diff snapshot_commit..branch`` is
+    the result. Kept under its first name, ``base_commit``, in ``session.json`` (every session
+    written so far has it); ``base`` is the vanilla tree everywhere else."""
     strip: int
     fuzz: int
     selection: str
@@ -389,7 +391,7 @@ class Session:
             "worktree": self.worktree,
             "branch": self.branch,
             "git_dir": self.git_dir,
-            "base_commit": self.base_commit,
+            "base_commit": self.snapshot_commit,
             "applied_commit": self.applied_commit,
             "strip": self.strip,
             "fuzz": self.fuzz,
@@ -441,7 +443,7 @@ class Session:
                 worktree=data["worktree"],
                 branch=data["branch"],
                 git_dir=data["git_dir"],
-                base_commit=data["base_commit"],
+                snapshot_commit=data["base_commit"],
                 applied_commit=data.get("applied_commit"),
                 strip=int(data["strip"]),
                 fuzz=int(data["fuzz"]),

@@ -5,10 +5,10 @@ the function it is in, where an applied or already-applied hunk was found, the `
 and the merge base. This module reads them for one hunk at a time (the TUI asks for the hunk on
 screen), from the session's git objects, never from the vendor's tree itself:
 
-* the vendor's file is the blob at the session's ``base_commit`` (the snapshot of the tree);
+* the vendor's file is the blob at the session's ``snapshot_commit`` (the snapshot of the tree);
 * its line numbers are the vendor tree's, the numbering ``check`` reports. The session keeps
   an open hunk's region in the worktree's numbering (after the clean hunks were applied), so it
-  is mapped back through ``git diff -U0 base_commit applied_commit`` (exact, not a guess); a
+  is mapped back through ``git diff -U0 snapshot_commit applied_commit`` (exact, not a guess); a
   region that is not where the map says is searched for, nearest first, and reported missing
   rather than shown at a wrong place;
 * the worktree's line (where the result is now) is given separately and named as such.
@@ -179,7 +179,7 @@ def evidence(session: Session, hunk_id: str) -> HunkEvidence:
         # apply took this region from vanilla's lines at the stated place only when they equal
         # the pre-image; the merge's base is those lines.
         base_text, base_line = hunk.pre_image, hunk.expected_line
-    blob = git.show_file(worktree, session.base_commit, hunk.path) if hunk.number else None
+    blob = git.show_file(worktree, session.snapshot_commit, hunk.path) if hunk.number else None
     empty = HunkEvidence(
         hunk_id=hunk.id,
         vendor_file=None if blob is None else to_text(blob),
@@ -241,7 +241,7 @@ def _region(
 ) -> tuple[str, int | None, str, str]:
     """(what, 1-based vendor-tree start, text, note) of the hunk's place in the vendor file."""
     if hunk.vendor is not None:
-        mapping = line_map(worktree, session.base_commit, session.applied_commit, hunk.path)
+        mapping = line_map(worktree, session.snapshot_commit, session.applied_commit, hunk.path)
         expected = mapping.to_old(hunk.vendor.start)
         start = _locate(lines, hunk.vendor.text, expected)
         if start is None:
@@ -288,11 +288,11 @@ def _in_worktree(
     if start is None:
         return None, None
     if hunk.applied:
-        mapping = line_map(worktree, session.base_commit, session.applied_commit, hunk.path)
+        mapping = line_map(worktree, session.snapshot_commit, session.applied_commit, hunk.path)
         at = _locate(lines, hunk.post_image, mapping.to_new(start))
         return at, hunk.post_image if at is not None else None
     if found == Found.POST_IMAGE:
-        mapping = line_map(worktree, session.base_commit, session.applied_commit, hunk.path)
+        mapping = line_map(worktree, session.snapshot_commit, session.applied_commit, hunk.path)
         at = _locate(lines, hunk.post_image, mapping.to_new(start))
         return at, hunk.post_image if at is not None else None
     return None, None

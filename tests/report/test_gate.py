@@ -174,7 +174,7 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
             worktree=str(worktree),
             branch="patchsmith/generated",
             git_dir=str(worktree / ".git"),
-            base_commit=head,
+            snapshot_commit=head,
             strip=1,
             fuzz=2,
             selection="",
