@@ -8,7 +8,7 @@ shows the same message.
 A hint is written for the command line (it may name a flag: "pass --reason TEXT"). Where the way
 out is one a front end offers in its own terms, the error also carries :attr:`remedies`, from a
 small vocabulary (:class:`Remedy`): the CLI prints the hint, the TUI names its keys. The library
-knows nothing about either front end. This module depends on nothing else in patchsmith.
+knows nothing about either front end.
 """
 
 from __future__ import annotations

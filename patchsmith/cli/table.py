@@ -11,7 +11,7 @@ rows.
 Colour follows the usual conventions: ``NO_COLOR`` turns it off, ``FORCE_COLOR`` turns it on,
 and otherwise there is colour only on a terminal whose ``TERM`` is not ``dumb``.
 
-Depends on nothing but the standard library.
+It never imports rich (the import alone is the 30 ms above).
 """
 
 from __future__ import annotations

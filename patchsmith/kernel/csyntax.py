@@ -18,8 +18,6 @@ are then followed token by token, braces counted. Without the file, the hunk's s
 A definition counts as changed when a statement that declares it holds an added line and the
 old side has no statement declaring it with the same tokens: a comment or whitespace change, a
 sparse annotation (``__rcu``), or a declaration moved unchanged, changes nothing.
-
-Depends on nothing but the standard library and :mod:`patchsmith.record`.
 """
 
 from __future__ import annotations

@@ -15,9 +15,6 @@ Two things go beyond filterdiff: ``--only DIR`` matches a directory whatever the
 (``a/``, ``linux-2.6.16.29/`` or none, detected from the patch), and hunk-less entries (a mode
 change, an empty new file, a binary) are selectable by name, where filterdiff silently drops or
 keeps them whatever the pattern.
-
-Depends on :mod:`patchsmith.patchfile.index`, :mod:`patchsmith.patchfile.names` and
-:mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

@@ -44,9 +44,6 @@ repository (:func:`patchsmith.workspace.confined.make_durable`) puts every file,
 object and ref this apply made on disk, git's own writes included (git syncs no loose object
 or ref by default). A power cut before the flush leaves the session ``applying``; after it,
 everything the session then records is there.
-
-Depends on :mod:`patchsmith.engine`, :mod:`patchsmith.patchfile`, :mod:`patchsmith.model`,
-:mod:`patchsmith.errors` and the rest of :mod:`patchsmith.workspace`; never on the CLI.
 """
 
 from __future__ import annotations

@@ -12,8 +12,6 @@ rename over the name (which replaces a link, never writes through it), an ``unli
 The engine already refuses to settle such paths (:mod:`patchsmith.engine.tree`), so in apply
 this is the second wall, not the first: it holds even if the two ever disagree, and for the
 ``.rej`` files and conflict blocks the workspace writes on its own.
-
-Depends on :mod:`patchsmith.engine.tree` (the path rules) and :mod:`patchsmith.errors`.
 """
 
 from __future__ import annotations

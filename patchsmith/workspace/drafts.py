@@ -13,8 +13,6 @@ file, fsync, ``os.replace``). A draft records the SHA-256 of the text its first 
 (the hunk's proposal); :meth:`DraftStore.restore` gives back only drafts whose hunk is still
 unresolved with that same proposal, and says why it set each other one aside (resolved in
 another terminal meanwhile, say), so a stale draft is never applied and never dropped silently.
-
-Depends on :mod:`patchsmith.workspace.session` (its types) only.
 """
 
 from __future__ import annotations

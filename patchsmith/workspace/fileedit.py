@@ -7,7 +7,7 @@ lines before and after it must come back byte for byte, because a resolution rep
 hunk's region and nothing else. What the region became is the new text; leftover conflict
 markers in it are reported with their line in the file, and nothing is saved.
 
-Depends on :mod:`patchsmith.workspace.session` (its region search and marker rule). Never writes
+It finds the region as a resolution does (:mod:`patchsmith.workspace.regions`). Never writes
 the worktree: the caller writes the copy where it likes and resolves through the session.
 """
 

@@ -36,7 +36,7 @@ Many objects at once go into one pack (the base snapshot, apply's commit of a th
 not a loose file each: on a busy disk, making a file per object cost more than the hashing.
 
 Either way :func:`materialise_full` later fills in the rest of the tree for a build, with
-progress. Depends on :mod:`patchsmith.errors` only.
+progress.
 """
 
 from __future__ import annotations
