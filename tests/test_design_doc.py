@@ -1,4 +1,5 @@
-"""docs/DESIGN.md is where modules send a reader: every reference names a section it has.
+"""docs/DESIGN.md is where modules send a reader: every reference names a section it has, and every
+module path the document names exists.
 
 A module cites the document as ``docs/DESIGN.md, "Section"``. The test reads every source and
 schema file of the library and the TUI, finds each mention of ``DESIGN.md``, and fails on one
@@ -99,3 +100,17 @@ def test_the_readme_layout_points_to_the_design_document() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     layout = readme.split("\n## Layout\n", 1)[1]
     assert "docs/DESIGN.md" in layout.split("\n## ", 1)[0]
+
+
+# `engine/locate.py`, `tests/support/paths.py`, `patchsmith/model.py`   (a path in code format)
+PATH_IN_TEXT = re.compile(r"`((?:[\w.-]+/)+[\w.-]+\.(?:py|json|toml|tcss))`")
+
+
+def test_every_module_path_the_document_names_exists() -> None:
+    """A file moved or split without the map following it is a map that lies."""
+    text = DESIGN.read_text(encoding="utf-8")
+    named = set(PATH_IN_TEXT.findall(text))
+    assert len(named) > 50  # the pattern still finds the paths the document names
+    roots = (REPO, REPO / "patchsmith")
+    missing = sorted(p for p in named if not any((root / p).is_file() for root in roots))
+    assert missing == []
