@@ -15,8 +15,11 @@ that escapes the tree (``../``, absolute, into ``.git``) raises
 (reading what a hostile patch names is how a tool leaks ``/etc/shadow`` into a report). A diff of
 a path beyond a link (in the tree, or one an earlier diff of the patch creates), of a link where
 the patch wants a regular file, or of a folder or a device, is a flagged ``conflict`` (or
-``file-exists`` for a new file) with the reason; a new symlink pointing outside the tree is a
-``conflict`` too. A diff of a symlink (git's mode ``120000``) is judged on the link's target text.
+``file-exists`` for a new file) with the reason. Every symlink the patch leaves in the tree
+(created, re-targeted, made from a file by ``new mode 120000``, renamed or copied to a new place)
+is judged by one rule: a target that is absolute or climbs out of the tree is a ``conflict``, and
+nothing of the diff is applied. A diff of a symlink (git's mode ``120000``) is judged on the
+link's target text; a later diff of the same patch sees the link with its new target.
 """
 
 from __future__ import annotations
@@ -573,6 +576,56 @@ class _Made:
 
     kind: Kind
     target: bytes | None = None
+    changed: bool = False
+    """The path was there before the patch (a link re-targeted, a file made a link)."""
+
+
+def _link_left(
+    data: bytes | None, hunks: Sequence[Hunk], prediction: FilePrediction, path: str
+) -> tuple[bytes, bytes | None]:
+    """The target of the link a diff leaves at ``path`` (its new target as the patch states it,
+    or the source's for a diff without hunks) and the first of the targets it could get that
+    points outside the tree, if any.
+
+    A link's target is whatever apply writes, and apply writes the hunks it places: all of them
+    with ``--accept-fuzz``, only the exact ones without. Each of those results is judged, with
+    the patch's own post-image: a link that could point outside under any of them is refused,
+    whatever the hunks' verdicts (a fuzzy place in a two-line target could make one out of the
+    other)."""
+    stated = b"".join(_image(hunks, post=True)) if hunks else (data or b"")
+    lines = split_lines(data or b"")
+    every = [h.placement for h in prediction.hunks if h.placement is not None]
+    exact = [
+        h.placement
+        for h in prediction.hunks
+        if h.placement is not None
+        and h.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+        and not h.needs_review
+    ]
+    candidates = [
+        stated,
+        b"".join(apply_located(lines, every)),
+        b"".join(apply_located(lines, exact)),
+    ]
+    outside = next((c for c in candidates if points_outside(path, c)), None)
+    return stated, outside
+
+
+def _outside_reason(
+    entry: FileEntry, old_mode: str | None, moved_from: str | None, target: bytes
+) -> str:
+    """Why a diff that leaves a link pointing outside the tree is refused, in the words of what
+    the diff does to the path."""
+    shown = target.decode("utf-8", "replace")
+    if moved_from is not None:
+        verb = "renames" if entry.kind == ChangeKind.RENAMED else "copies"
+        return (
+            f"the patch {verb} the symlink {moved_from} to this path, where it points outside "
+            f"the tree (→ {shown})"
+        )
+    if old_mode != SYMLINK:
+        return f"the patch turns this file into a symlink pointing outside the tree (→ {shown})"
+    return f"the patch re-targets this symlink to point outside the tree (→ {shown})"
 
 
 def _remember(
@@ -663,15 +716,19 @@ def _refused(
     )
 
 
-def _not_a_file(path: str, found: Entry, diff_is_link: bool, creates: bool) -> str | None:
+def _not_a_file(
+    path: str, found: Entry, diff_is_link: bool, creates: bool, earlier: bool = False
+) -> str | None:
     """Why the diff cannot be judged on what is at ``path`` (``None``: it can). A diff of a
-    regular file meets a symlink, a folder or a device; a diff of a symlink meets a file."""
+    regular file meets a symlink, a folder or a device; a diff of a symlink meets a file.
+    ``earlier``: what is there is what an earlier diff of this patch left."""
     if found.kind == Kind.LINK and not diff_is_link:
         shown = (found.data or b"").decode("utf-8", "replace")
+        where = "after an earlier diff of this patch" if earlier else "in the tree"
         if creates:
             return f"the tree has a symlink at this path (→ {shown})"
         return (
-            f"{path} is a symlink in the tree (→ {shown}), but the patch changes a regular "
+            f"{path} is a symlink {where} (→ {shown}), but the patch changes a regular "
             "file: patching through the link would change the file it points to, replacing it "
             "would turn the link into a file"
         )
@@ -792,15 +849,28 @@ def predict(
         """The first folder on the way to ``relative`` that is not one, in the tree or made so
         by an earlier diff."""
         found = source_tree.obstacle(relative)
-        if found is not None or not made:
+        if not made:
             return found
+        shallowest: Obstacle | None = None
         folder = relative.rpartition("/")[0]
         while folder:
             made_here = made.get(folder)
-            if made_here is not None:
-                return Obstacle(folder, made_here.kind, made_here.target, made_by_patch=True)
+            if made_here is not None and made_here.kind != Kind.DIRECTORY:
+                shallowest = Obstacle(
+                    folder,
+                    made_here.kind,
+                    made_here.target,
+                    made_by_patch=True,
+                    changed=made_here.changed,
+                )
             folder = folder.rpartition("/")[0]
-        return None
+        if shallowest is None:
+            return found
+        # A link the tree has and an earlier diff re-targets is judged with its new target:
+        # the patch's own component wins unless the tree stops the path further up.
+        if found is not None and found.path.count("/") < shallowest.path.count("/"):
+            return found
+        return shallowest
 
     # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
     # touches need their predicted contents kept.
@@ -857,7 +927,9 @@ def predict(
                     found = entry_at(target)
                     target_exists = False
             link_diff = (new_mode if creates else old_mode) == SYMLINK
-            why = _not_a_file(source, found, link_diff, creates)
+            why = _not_a_file(
+                source, found, link_diff, creates, earlier=source in made and source in state
+            )
             if why is not None:
                 refusal = (HunkStatus.FILE_EXISTS if creates else HunkStatus.CONFLICT, why)
             data = found.data
@@ -901,6 +973,25 @@ def predict(
                 if vanilla is not None:
                     prediction = predict_this(base_lines=vanilla)
         diffed.update(r for r in (old_rel, new_rel) if r is not None)
+        leaves_link = (
+            not creates
+            and new_mode == SYMLINK
+            and entry.kind not in (ChangeKind.DELETED, ChangeKind.BINARY)
+        )
+        link_target: bytes | None = None
+        link_refused = False
+        if leaves_link:
+            link_target, outside = _link_left(data, hunks, prediction, target)
+            if refusal is None and outside is not None:
+                prediction = _refused(
+                    entry,
+                    target,
+                    hunks,
+                    HunkStatus.CONFLICT,
+                    _outside_reason(entry, old_mode, old_rel if moved else None, outside),
+                    old_rel if moved else None,
+                )
+                link_refused = True
         if excluded:
             left_out = _uniform(
                 entry.number, excluded, HunkStatus.EXCLUDED, "left out by --hunks/--lines"
@@ -913,6 +1004,7 @@ def predict(
             and header_new is not None
             and entry.kind != ChangeKind.BINARY
             and blocked is None
+            and not link_refused
         ):
             prediction = _with_mode(prediction, judge_mode(header_old, header_new, mode_of(source)))
         if classes is not None and target in classes:
@@ -920,10 +1012,30 @@ def predict(
         files.append(prediction)
         if target in repeated or (old_rel is not None and old_rel in repeated):
             _remember(state, prediction, entry.kind, target, old_rel if moved else None)
+            if link_target is not None and target in repeated:
+                # A later diff of this path meets the link with its new target, applied or not
+                # (as for a link the patch creates), so check and apply see the same thing.
+                state[target] = link_target
+        if link_target is not None and not moved:
+            made[target] = _Made(Kind.LINK, link_target, changed=True)
+        elif (
+            target in made
+            and made[target].kind == Kind.LINK
+            and old_mode == SYMLINK
+            and new_mode not in (None, SYMLINK)
+            and entry.kind != ChangeKind.DELETED
+            and not moved
+        ):
+            # A link an earlier diff left, made a file again (``new mode 100644``).
+            made[target] = _Made(Kind.FILE, changed=True)
         if creates or moved:
             made[target] = _Made(
                 Kind.LINK if new_mode == SYMLINK else Kind.FILE,
-                b"".join(_image(hunks, post=True)) if new_mode == SYMLINK else None,
+                link_target
+                if link_target is not None
+                else b"".join(_image(hunks, post=True))
+                if new_mode == SYMLINK
+                else None,
             )
             folder = target.rpartition("/")[0]
             while folder and folder not in made_folders:

@@ -57,11 +57,17 @@ class Obstacle:
     target: bytes | None = None
     """A link's target as stored (never followed)."""
     made_by_patch: bool = False
-    """The link or file is one an earlier diff of the same patch creates."""
+    """The link or file is one an earlier diff of the same patch creates (or changes)."""
+    changed: bool = False
+    """With ``made_by_patch``: the path was already there and the earlier diff changed it (a
+    link re-targeted, a file made a link), so the target shown is the new one."""
 
     def describe(self) -> str:
         """Why the path cannot be reached, in words for a reason column."""
-        where = "created by an earlier diff of this patch" if self.made_by_patch else "in the tree"
+        where = "in the tree"
+        if self.made_by_patch:
+            verb = "changed" if self.changed else "created"
+            where = f"{verb} by an earlier diff of this patch"
         if self.kind == Kind.LINK:
             target = (self.target or b"").decode("utf-8", "replace")
             outside = " (outside the tree)" if points_outside(self.path, self.target or b"") else ""

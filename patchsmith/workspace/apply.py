@@ -427,6 +427,19 @@ def _work_file(
         write = True
         if kind == ChangeKind.RENAMED:
             delete_path = prediction.old_path
+    change = prediction.mode
+    if (
+        not prediction.hunks
+        and change is not None
+        and change.status == HunkStatus.CLEAN
+        and SYMLINK in (change.old, change.new)
+        and prediction.vendor_bytes is not None
+    ):
+        # A type change without hunks (``new mode 120000``, or back): the file's bytes become
+        # the link's target, or the target the file's bytes. Setting a mode cannot do it, and
+        # leaving it undone would record it done.
+        result = prediction.vendor_bytes
+        write = True
     # Open hunks: their region in the file as written, proposals, reject text. The vanilla file
     # is aligned with the vendor's for the first open hunk: most files have none, and aligning
     # all of them cost more than the rest of apply --base.

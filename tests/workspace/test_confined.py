@@ -81,7 +81,7 @@ _NAMES = st.sampled_from(["drivers", "md", "out", "alias", "file", "x.c", "new",
 _PATHS = st.lists(_NAMES, min_size=1, max_size=4).map("/".join)
 _OPERATIONS = st.lists(
     st.tuples(
-        st.sampled_from(["file", "link", "remove", "mode", "read"]),
+        st.sampled_from(["file", "link", "remove", "mode", "read", "retarget", "file-to-link"]),
         _PATHS,
         st.sampled_from([b"..", b"../..", b"../../outside", b"md", b"/"]),
     ),
@@ -118,6 +118,18 @@ def test_generated_writes_never_leave_the_root(
                     confined.write_file(root, path, b"data\n")
                 elif kind == "link":
                     confined.write_link(root, path, target)
+                elif kind in ("retarget", "file-to-link"):
+                    # What a patch re-targeting a link (or making a file one) then writing
+                    # beyond it asks for: the second link replaces the first thing at the name,
+                    # and the write beyond it is refused.
+                    if kind == "retarget":
+                        confined.write_link(root, path, b"md")
+                    else:
+                        confined.write_file(root, path, b"data\n")
+                    confined.write_link(root, path, target)
+                    with pytest.raises(confined.Blocked):
+                        confined.write_file(root, f"{path}/x.c", b"beyond\n")
+                    assert os.readlink(root / path) == os.fsdecode(target)
                 elif kind == "remove":
                     confined.remove(root, path)
                 elif kind == "mode":

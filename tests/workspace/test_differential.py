@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patchsmith.cli import main
+from patchsmith.engine.tree import points_outside
 from tests.support.paths import FIXTURES
 from tests.support.trees import fingerprint
 from tests.support.trees import git as run_git
@@ -186,8 +187,24 @@ _FILES = (
 )
 """Files of the base tree (names git quotes, and a glob, included)."""
 
-_NEW = (*_FILES, "drivers/new/e.c", "drivers/md/f.c", "drivers/evil", "drivers/evil/x.c")
-"""Paths an upstream change may create (existing ones too: file-exists)."""
+_LINKS = {"drivers/md/l": "a.c", "drivers/net/sub/up": "../../../include/d.h"}
+"""Links of the base tree (both inside it): upstream re-targets them, and a deep relative one
+moved up a level or two points out of the tree."""
+
+_NEW = (
+    *_FILES,
+    "drivers/new/e.c",
+    "drivers/md/f.c",
+    "drivers/evil",
+    "drivers/evil/x.c",
+    "drivers/md/l/x.c",
+)
+"""Paths an upstream change may create (existing ones too: file-exists; beyond a link too)."""
+
+_HAND_WRITTEN = ("file-to-link", "move-link")
+"""Changes git never writes this way (a type change is a deletion and a creation to git):
+``old mode 100644``/``new mode 120000`` with a hunk, and a link renamed or copied with its
+mode on the ``index`` line. Written by hand, from the base."""
 
 _FOLDERS = ("drivers/md", "drivers/net", "odd", "drivers")
 
@@ -231,14 +248,32 @@ def _scenario(draw: st.DrawFn, sentinel: Path) -> dict[str, Any]:
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(
             st.sampled_from(
-                ["modify", "new", "new-link", "delete", "rename", "copy", "chmod", "relink"]
+                [
+                    "modify",
+                    "new",
+                    "new-link",
+                    "delete",
+                    "rename",
+                    "copy",
+                    "chmod",
+                    "relink",
+                    *_HAND_WRITTEN,
+                ]
             )
         )
-        source = draw(st.sampled_from(_FILES))
+        sources = _FILES
+        if kind in ("relink", "delete", "move-link"):
+            sources = (*_FILES, *_LINKS) if kind != "move-link" else tuple(_LINKS)
+        source = draw(st.sampled_from(sources))
         target = draw(st.sampled_from(_NEW))
         extra = ""
-        if kind in ("new-link", "relink"):
+        if kind in ("relink", "file-to-link"):
+            extra = _link_target(draw, source, sentinel)
+        elif kind == "new-link":
             extra = _link_target(draw, target, sentinel)
+        elif kind == "move-link":
+            # The same target (outside only if the new place is shallower) or a new one.
+            extra = draw(st.sampled_from([_LINKS[source], _link_target(draw, target, sentinel)]))
         elif kind in ("modify", "new", "rename"):
             extra = draw(_text())
         changes.append((kind, source, target, extra))
@@ -258,6 +293,31 @@ def _write_base(root: Path, files: dict[str, str]) -> None:
         target = root / path
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text)
+    for path, link in _LINKS.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(link, root / path)
+
+
+_NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def _hand_written(scenario: dict[str, Any], change: tuple[str, str, str, str]) -> str:
+    """A change git would write as a deletion and a creation, as another tool writes it."""
+    kind, source, target, extra = change
+    if kind == "file-to-link":
+        lines = scenario["base"][source].splitlines(keepends=True)
+        removed = "".join(f"-{line}" for line in lines)
+        return (
+            f"diff --git a/{source} b/{source}\nold mode 100644\nnew mode 120000\n"
+            f"--- a/{source}\n+++ b/{source}\n@@ -1,{len(lines)} +1 @@\n{removed}"
+            f"+{extra}\n{_NO_NEWLINE}"
+        )
+    verb = "rename" if len(target) % 2 else "copy"
+    return (
+        f"diff --git a/{source} b/{target}\nsimilarity index 90%\n{verb} from {source}\n"
+        f"{verb} to {target}\nindex 1111111..2222222 120000\n--- a/{source}\n+++ b/{target}\n"
+        f"@@ -1 +1 @@\n-{_LINKS[source]}\n{_NO_NEWLINE}+{extra}\n{_NO_NEWLINE}"
+    )
 
 
 def _replace_with_link(root: Path, path: str, target: str) -> None:
@@ -285,6 +345,17 @@ def _change(root: Path, change: tuple[str, str, str, str]) -> None:
             if parent != Path(".") and (root / parent).is_file():
                 (root / parent).unlink()
 
+    if kind in _HAND_WRITTEN:
+        return
+    if src.is_symlink() and kind in ("rename", "copy") and src != dst:
+        # (Never read through a base link: move the link itself.)
+        link = os.readlink(src)
+        clear(dst)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(link, dst)
+        if kind == "rename":
+            src.unlink()
+        return
     if kind == "modify":
         lines = src.read_text().splitlines(keepends=True)
         lines[len(lines) // 2] = extra.splitlines(keepends=True)[0]
@@ -299,7 +370,8 @@ def _change(root: Path, change: tuple[str, str, str, str]) -> None:
         place.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(extra, place)
     elif kind == "delete":
-        src.unlink()
+        if os.path.lexists(src):
+            src.unlink()
     elif kind in ("rename", "copy"):
         if src == dst:
             return
@@ -322,6 +394,9 @@ def _git_patch(scratch: Path, scenario: dict[str, Any]) -> str:
     run_git(work, "commit", "-q", "-m", "base")
     pieces: list[str] = []
     for change in scenario["changes"]:
+        if change[0] in _HAND_WRITTEN:
+            pieces.append(_hand_written(scenario, change))
+            continue
         _change(work, change)
         run_git(work, "add", "-A")
         pieces.append(
@@ -426,3 +501,24 @@ def test_generated_check_and_apply_agree_and_nothing_leaks(
         _compare(*outcome)
         if outcome[2] == 2:
             assert not (scratch / "w" / "x" / "wt").exists()
+        else:
+            # A link the patch leaves (created, re-targeted, made from a file, moved) never
+            # points out of the tree: any such link in the worktree is the vendor's own.
+            worktree = scratch / "w" / "x" / "wt"
+            assert _links_out(worktree).items() <= _links_out(tree).items()
+
+
+def _links_out(root: Path) -> dict[str, str]:
+    """Every symlink under ``root`` (not followed, git's folder left out) whose target is
+    absolute or climbs out of ``root``."""
+    found: dict[str, str] = {}
+    for folder, folders, files in os.walk(root):
+        folders[:] = [f for f in folders if f != ".git"]
+        for name in files + folders:
+            place = Path(folder) / name
+            if place.is_symlink():
+                relative = place.relative_to(root).as_posix()
+                target = os.readlink(place)
+                if points_outside(relative, os.fsencode(target)):
+                    found[relative] = target
+    return found

@@ -424,3 +424,154 @@ def test_filters_that_rewrite_files_on_checkout_are_refused_cleanly(
     assert ".gitattributes" in error
     assert not worktree.exists()
     assert run_git(tree, "branch", "--list", "patchsmith/*") == ""
+
+
+RETARGET = """\
+diff --git a/{path} b/{path}
+index 1111111..2222222 120000
+--- a/{path}
++++ b/{path}
+@@ -1 +1 @@
+-{old}
+\\ No newline at end of file
++{target}
+\\ No newline at end of file
+"""
+
+FILE_TO_LINK = """\
+diff --git a/{path} b/{path}
+old mode 100644
+new mode 120000
+--- a/{path}
++++ b/{path}
+@@ -1,3 +1 @@
+-a
+-b
+-c
++{target}
+\\ No newline at end of file
+"""
+
+MODE_ONLY_TO_LINK = """\
+diff --git a/{path} b/{path}
+old mode 100644
+new mode 120000
+"""
+
+MOVE_LINK = """\
+diff --git a/{old_path} b/{path}
+similarity index 90%
+{verb} from {old_path}
+{verb} to {path}
+index 1111111..2222222 120000
+--- a/{old_path}
++++ b/{path}
+@@ -1 +1 @@
+-{old}
+\\ No newline at end of file
++{target}
+\\ No newline at end of file
+"""
+
+
+def _link_shape(shape: str, target: str) -> tuple[str, str]:
+    """The patch for one way of leaving a link at a path, and that path."""
+    if shape == "retarget":
+        return RETARGET.format(path="drivers/md/l", old="x.c", target=target), "drivers/md/l"
+    if shape == "file-to-link":
+        return FILE_TO_LINK.format(path="drivers/md/y.c", target=target), "drivers/md/y.c"
+    if shape == "mode-only":
+        return MODE_ONLY_TO_LINK.format(path="drivers/md/t.txt"), "drivers/md/t.txt"
+    verb = "rename" if shape == "rename" else "copy"
+    # From three levels down, "../../../x.c" is the tree's top x.c; moved to drivers/md it
+    # climbs out (so the same target judged at the new place is the point).
+    return (
+        MOVE_LINK.format(
+            verb=verb,
+            old_path="drivers/md/a/b/up",
+            path="drivers/md/up",
+            old="../../../x.c",
+            target=target,
+        ),
+        "drivers/md/up",
+    )
+
+
+@pytest.mark.parametrize("shape", ["retarget", "file-to-link", "mode-only", "rename", "copy"])
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "inside"])
+@pytest.mark.parametrize("form", ["plain", "git"])
+def test_every_link_the_patch_leaves_is_judged_like_a_created_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], shape: str, where: str, form: str
+) -> None:
+    # issue 14.1, second round: only a link the patch created was checked. A hunk re-targeting
+    # an existing link (index ..120000), or a file made a link (new mode 120000), or a link
+    # moved where its relative target climbs out, was 'clean' in check and made in apply's
+    # worktree (finish would have shipped it); a later diff's reason named the old target.
+    tree, outside = _layout(tmp_path)
+    md = tree / "drivers/md"
+    os.symlink("x.c", md / "l")
+    (md / "y.c").write_text("a\nb\nc\n")
+    (md / "a/b").mkdir(parents=True)
+    os.symlink("../../../x.c", md / "a/b/up")
+    target = {
+        "absolute": str(outside),
+        "dotdot": "../../../outside",
+        "inside": "x.c" if shape != "rename" and shape != "copy" else "../x.c",
+    }[where]
+    # A mode-only change makes the file's own text the target.
+    (md / "t.txt").write_text(target)
+    if form == "git":
+        run_git(tree, "init", "-q")
+        run_git(tree, "add", "-A")
+        run_git(tree, "commit", "-q", "-m", "vendor")
+    diff, path = _link_shape(shape, target)
+    patch = diff + NEW_FILE.format(path=f"{path}/x.c", text="pwned")
+    before_outside = fingerprint(outside)
+    outputs = _run(tmp_path, patch, tree, capsys)
+    assert fingerprint(outside) == before_outside
+    _statuses(outputs)
+    link_diff, beyond = outputs.checked["files"]
+    worktree = Path(outputs.applied["worktree"])
+    made = os.readlink(worktree / path) if os.path.islink(worktree / path) else None
+    assert beyond["status"] == str(HunkStatus.CONFLICT)
+    # The later diff names the link as the patch leaves it, not as the tree had it.
+    assert f"(→ {target}" in beyond["reason"]
+    assert "by an earlier diff of this patch" in beyond["reason"]
+    if where == "inside":
+        assert link_diff["status"] == str(HunkStatus.CLEAN), link_diff["reason"]
+        assert made == target
+        return
+    assert link_diff["status"] == str(HunkStatus.CONFLICT)
+    assert "outside the tree" in link_diff["reason"]
+    assert f"→ {target}" in link_diff["reason"]
+    assert link_diff["needs_review"]
+    # Nothing of the diff was applied: the link (or file) is as the tree had it.
+    assert made == (os.readlink(md / path.rpartition("/")[2]) if shape == "retarget" else None)
+    assert outputs.check_code == outputs.apply_code == 1
+
+
+@pytest.mark.parametrize("form", ["plain", "git"])
+def test_a_type_change_without_hunks_is_done_as_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str
+) -> None:
+    # A mode-only diff to or from 120000 was recorded done while the worktree kept the file
+    # (or the link) as it was: a mode bit cannot make a link.
+    tree, _outside = _layout(tmp_path)
+    md = tree / "drivers/md"
+    os.symlink("x.c", md / "l")
+    (md / "t.txt").write_text("x.c")
+    if form == "git":
+        run_git(tree, "init", "-q")
+        run_git(tree, "add", "-A")
+        run_git(tree, "commit", "-q", "-m", "vendor")
+    patch = MODE_ONLY_TO_LINK.format(path="drivers/md/t.txt") + (
+        "diff --git a/drivers/md/l b/drivers/md/l\nold mode 120000\nnew mode 100644\n"
+    )
+    outputs = _run(tmp_path, patch, tree, capsys)
+    assert outputs.check_code == outputs.apply_code == 0
+    assert all(h["applied"] for h in outputs.applied["hunks"])
+    worktree = Path(outputs.applied["worktree"])
+    assert os.readlink(worktree / "drivers/md/t.txt") == "x.c"
+    assert not os.path.islink(worktree / "drivers/md/l")
+    assert (worktree / "drivers/md/l").read_text() == "x.c"
+    assert os.readlink(md / "l") == "x.c"  # the tree itself untouched
