@@ -261,7 +261,7 @@ def _scenario(draw: st.DrawFn, sentinel: Path) -> dict[str, Any]:
                 ]
             )
         )
-        sources = _FILES
+        sources: tuple[str, ...] = _FILES
         if kind in ("relink", "delete", "move-link"):
             sources = (*_FILES, *_LINKS) if kind != "move-link" else tuple(_LINKS)
         source = draw(st.sampled_from(sources))
