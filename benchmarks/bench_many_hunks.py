@@ -1,6 +1,6 @@
 """Wall time of ``patchsmith check`` on one file with many hunks, against ``patch --dry-run``.
 
-Usage: ``bench_many_hunks.py [--hunks 10000,40000,100000] [--runs N]``.
+Usage: ``bench_many_hunks.py [--hunks 10000,40000,100000] [--runs N] [--shapes named,...]``.
 
 The file is N small kernel-shaped functions (ten lines each, every one ending the same way),
 and the patch changes one line in each: N hunks in one file. The vendor's file has three lines
@@ -11,6 +11,11 @@ way GNU patch reports "offset 3" hunk after hunk. Two patches are measured:
 * **unnamed**: no function in the headers (``diff -u`` without ``-p``), so no hunk can be
   confirmed by its function and the ambiguity rule must know of every other place in the file
   that holds the same lines: the search that used to read the whole file once per hunk.
+* **repeated**: one function body that is the same block (``{ lock(); foo(); unlock(); }``)
+  N times, a hunk on each, headers without a function (issue 14.9). Every hunk's lines match
+  at every block, so every hunk is ``ambiguous`` and its search finds N places: it took 24 s
+  for 5,000 hunks and over 300 s for 20,000 (quadratic) before each image's places were kept
+  once per file, read by bisection, and the neighbours' bound asked only where it can lift.
 
 ``check`` must take time linear in the number of hunks: the ratio to GNU patch printed for
 each size should stay flat as N grows (it grew with N before: 1.0 / 3.6 / 16.6 / 117 s for
@@ -73,6 +78,31 @@ def make(folder: Path, hunks: int, named: bool) -> Path:
     return patch
 
 
+BLOCK = ["\t{\n", "\t\tlock();\n", "\t\tfoo();\n", "\t\tunlock();\n", "\t}\n", "\n", "\n"]
+
+
+def make_repeated(folder: Path, hunks: int) -> Path:
+    """The same block ``hunks`` times in one function and a patch changing each one (one
+    hunk a block, no function in the headers); returns the patch's path."""
+    lines = ["void run(void)\n", "{\n", "\n"]
+    diff = ["--- a/drivers/demo/many.c\n", "+++ b/drivers/demo/many.c\n"]
+    for number in range(hunks):
+        lines.extend(BLOCK)
+        first = 3 + len(BLOCK) * number  # the blank line above the block
+        diff.append(f"@@ -{first},7 +{first},7 @@\n")
+        diff.extend(" " + line for line in ["\n", *BLOCK[:2]])
+        diff.append("-" + BLOCK[2])
+        diff.append("+\t\tfoo_locked();\n")
+        diff.extend(" " + line for line in BLOCK[3:6])
+    lines.append("}\n")
+    tree = folder / "tree" / "drivers" / "demo"
+    tree.mkdir(parents=True, exist_ok=True)
+    (tree / "many.c").write_text(VENDOR_LINES + "".join(lines))
+    patch = folder / f"many-{hunks}-repeated.diff"
+    patch.write_text("".join(diff))
+    return patch
+
+
 def best_of(command: list[str], runs: int, stdin: Path | None = None) -> tuple[float, float]:
     """The best wall time and the best CPU time (user + system) of ``runs`` runs."""
     walls: list[float] = []
@@ -94,6 +124,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--hunks", default="10000,40000,100000")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--shapes", default="named,unnamed,repeated")
     args = parser.parse_args()
     patch = shutil.which("patch")
     if patch is None:
@@ -110,8 +141,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-many-") as scratch:
         folder = Path(scratch)
         for size in sizes:
-            for named in (True, False):
-                diff = make(folder, size, named)
+            for headers in args.shapes.split(","):
+                if headers == "repeated":
+                    diff = make_repeated(folder, size)
+                else:
+                    diff = make(folder, size, headers == "named")
                 tree = folder / "tree"
                 ours, ours_cpu = best_of(
                     [patchsmith, "check", str(diff), "--tree", str(tree), "-p", "1", "--json"],
@@ -120,7 +154,6 @@ def main() -> int:
                 gnu, gnu_cpu = best_of(
                     [patch, "-p1", "--dry-run", "-f", "-s", "-d", str(tree)], args.runs, diff
                 )
-                headers = "named" if named else "unnamed"
                 print(
                     f"{size:>7} {headers:>8} {ours:>8.2f} / {ours_cpu:>5.2f}s"
                     f" {gnu:>7.2f} / {gnu_cpu:>5.2f}s {ours_cpu / max(gnu_cpu, 0.001):>11.1f}x"

@@ -4,7 +4,10 @@
 images (runs of whole lines) in it with ``bytes.find``, splitting it into lines only when a hunk
 needs more than an exact search, or when so many hunks searched the whole file that indexing
 its lines is cheaper (:data:`INDEX_AFTER`: a search then costs what the image's rarest line
-occurs, not the file's length, which keeps a file with 100,000 hunks linear). Beside it, the
+occurs, not the file's length, which keeps a file with 100,000 hunks linear). Each image's
+places are searched for once per file and kept in order (:class:`Hits`): repetitive code (the
+same block a thousand times, a hunk on each) asks for one image once per hunk, and each answer
+is as long as the code is repetitive. Beside it, the
 helpers that work on such bytes and lines: :func:`split_lines`, :func:`normalize` (whitespace
 collapsed), :func:`enclosing_function` (the definition line git would name in a hunk header),
 :func:`same_function` (whether a hunk header names it) and :func:`nearest` (which of a search's
@@ -44,6 +47,14 @@ patch with thousands of hunks in one file must not read the file once per hunk: 
 ``check`` quadratic (117 s for 100,000 hunks), and the index makes it linear."""
 
 
+class Hits(list[int]):
+    """The places a whole-file search found, in file order and each once (what :func:`nearest`
+    and the rules that look only at the first few may bisect or cut short). One list is kept
+    per image and handed to every caller that asks for it: it must not be changed."""
+
+    __slots__ = ()
+
+
 class FileLines:
     """A file's lines with search helpers built on demand (a cache, so not a frozen dataclass).
 
@@ -58,6 +69,7 @@ class FileLines:
         "_blob",
         "_definition",
         "_definitions",
+        "_found",
         "_hit_bytes",
         "_index",
         "_length",
@@ -94,6 +106,10 @@ class FileLines:
         # line index -> byte offset of lines found by exact searches, so a look around a match
         # can slice the bytes instead of splitting the whole file.
         self._hit_bytes: dict[int, int] = {}
+        # Each image's whole-file hits, searched for once: repetitive code (the same block a
+        # thousand times, a hunk on each) asks for the same image once per hunk, and each answer
+        # is as long as the file is repetitive, so searching again made such a file quadratic.
+        self._found: dict[tuple[bytes, ...], Hits] = {}
 
     @classmethod
     def from_bytes(cls, data: bytes) -> FileLines:
@@ -185,9 +201,25 @@ class FileLines:
         """
         if not image:
             return []
+        # Counted as before, cached or not: when the file is indexed (and split into lines)
+        # decides which searches the rules near a match run, so it must not move.
         index = self._whole_file_search()
-        if index is not None:
-            return _find_indexed(image, index, self._line_list(), low, high)
+        key = tuple(image)
+        hits = self._found.get(key)
+        if hits is None:
+            if index is not None:
+                hits = Hits(_find_indexed(image, index, self._line_list(), None, None))
+            else:
+                hits = Hits(self._scan(image))
+            self._found[key] = hits
+        if low is None and high is None:
+            return hits
+        first = bisect_left(hits, low) if low is not None else 0
+        last = bisect_right(hits, high) if high is not None else len(hits)
+        return Hits(hits[first:last])
+
+    def _scan(self, image: Sequence[bytes]) -> list[int]:
+        """Every index where ``image`` occurs, read from the bytes (see :meth:`find_all`)."""
         needle = b"".join(image)
         at_end = not image[-1].endswith(b"\n")
         blob = self.blob
@@ -201,10 +233,6 @@ class FileLines:
                 self._hit_bytes[line] = position
                 hits.append(line)
             position = blob.find(needle, position + 1)
-        if low is not None or high is not None:
-            bottom = low if low is not None else 0
-            top = high if high is not None else len(self)
-            hits = [hit for hit in hits if bottom <= hit <= top]
         return hits
 
     def holds_at(self, image: Sequence[bytes], index: int) -> bool:
@@ -523,11 +551,36 @@ def normalize(line: bytes) -> bytes:
     return b" ".join(line.split())
 
 
+def within(hits: Sequence[int], low: int, high: int) -> Sequence[int]:
+    """The hits from ``low`` to ``high`` (inclusive) in their order: a bisection of
+    :class:`Hits`, all of any other sequence (its caller filters it anyway)."""
+    if isinstance(hits, Hits):
+        return hits[bisect_left(hits, low) : bisect_right(hits, high)]
+    return hits
+
+
+def holds(hits: Sequence[int], value: int) -> bool:
+    """Whether ``value`` is one of ``hits`` (bisected in :class:`Hits`)."""
+    if isinstance(hits, Hits):
+        place = bisect_left(hits, value)
+        return place < len(hits) and hits[place] == value
+    return value in hits
+
+
 def nearest(hits: Iterable[int], expected: int, floor: int = 0) -> int | None:
     """The hit GNU patch would take: the nearest to ``expected`` at or after ``floor``; on a tie
     the one after (patch tries ``+n`` before ``-n``)."""
     if isinstance(hits, list) and len(hits) < 2:  # the common case: one hit, or none
         return hits[0] if hits and hits[0] >= floor else None
+    if isinstance(hits, Hits):
+        # In order and each once: the nearest is one of the two around ``expected``.
+        after_index = bisect_left(hits, max(expected, floor))
+        after = hits[after_index] if after_index < len(hits) else None
+        before_index = bisect_left(hits, expected) - 1
+        before = hits[before_index] if before_index >= 0 and hits[before_index] >= floor else None
+        if before is None or (after is not None and after - expected <= expected - before):
+            return after
+        return before
     best: int | None = None
     for hit in hits:
         if hit < floor:

@@ -43,7 +43,15 @@ from patchsmith.engine.conflict import (
     not_applied,
     removal_standing,
 )
-from patchsmith.engine.filelines import FileLines, nearest, normalize, same_function
+from patchsmith.engine.filelines import (
+    FileLines,
+    Hits,
+    holds,
+    nearest,
+    normalize,
+    same_function,
+    within,
+)
 from patchsmith.engine.records import Images, Location, Placement, Rule
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import ADD, CONTEXT, REMOVE, Hunk
@@ -454,7 +462,9 @@ def _nearer_fuzzy(
         nearer = [
             hit - top
             for hit in view.find_all(core, low, high)
-            if hit - top != at and abs(hit - top - expected) < distance and hit - top not in exact
+            if hit - top != at
+            and abs(hit - top - expected) < distance
+            and not holds(exact, hit - top)
         ]
         nearer = [
             start
@@ -603,7 +613,12 @@ def _judge_applicable(
     else:
         status = HunkStatus.OFFSET
 
-    others = [] if len(hits) == 1 and hits[0] == at else sorted({h for h in hits if h != at})
+    if isinstance(hits, Hits):
+        # In order and each once: the first six hold the first five others (all the reason
+        # names), without a pass over every copy of repetitive code for each of its hunks.
+        others = [h for h in hits[:6] if h != at][:5]
+    else:
+        others = [] if len(hits) == 1 and hits[0] == at else sorted({h for h in hits if h != at})
     if others and not (status == HunkStatus.CLEAN and _confirmed_only_here(view, hunk, at, others)):
         # A clean match is trusted over its copies only when the hunk header's function confirms
         # it: a vendor's copy of a function can sit at the stated line.
@@ -613,7 +628,7 @@ def _judge_applicable(
         reasons.append(f"ambiguous: the same lines also match at line {where}")
     near_post = [
         h
-        for h in post_hits
+        for h in within(post_hits, at - LARGE_OFFSET, at + LARGE_OFFSET)
         if abs(h - at) <= LARGE_OFFSET and h != at and _same_function_at(view, at, h)
     ]
     if near_post:
@@ -726,7 +741,7 @@ def _already_applied(
         return not_applied(view, hunk, images, expected, at, region)
     reasons = [f"the post-image is already there ({how} match)"]
     rules: list[Rule] = []
-    elsewhere = bool({h for h in hits if h != at})
+    elsewhere = any(h != at for h in hits)
     if elsewhere:
         reasons.append("the post-image also occurs elsewhere in the file")
     if original:
@@ -789,7 +804,9 @@ def _reads_as_result(
         start = len(view) - len(images.post)
         return start >= 0 and view.image_at(images.post, start)
     # A hunk that only removes has no post-image search (see locate_hunk): look here.
-    return at in post_hits or (len(hunk.ops) == len(images.pre) and view.image_at(images.post, at))
+    return holds(post_hits, at) or (
+        len(hunk.ops) == len(images.pre) and view.image_at(images.post, at)
+    )
 
 
 def _dropped_mismatches(

@@ -25,6 +25,7 @@ link's target text; a later diff of the same patch sees the link with its new ta
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import field, replace
@@ -33,6 +34,7 @@ from pathlib import Path
 from patchsmith.engine.conflict import align
 from patchsmith.engine.filelines import FileLines, split_lines
 from patchsmith.engine.locate import (
+    PLACE_RULES,
     apply_located,
     bound_by_neighbours,
     clear_with_vanilla,
@@ -538,7 +540,7 @@ def predict_file(
             end = location.end
             floor = end if end is not None else floor
     if len(hunks) > 1 and any(location.needs_review for location in locations):
-        locations = bound_by_neighbours(view, hunks, locations, fuzz)
+        locations = _bound_by_neighbours(view, hunks, locations, fuzz)
     predictions = [
         _hunk_prediction(number, hunk, location)
         for hunk, location in zip(hunks, locations, strict=True)
@@ -550,6 +552,83 @@ def predict_file(
     elif not hunks and kind in (ChangeKind.RENAMED, ChangeKind.COPIED):
         reason = f"{kind.name.lower()} without changes"
     return done(default, tuple(predictions), original(), reason)
+
+
+def _bound_by_neighbours(
+    view: FileLines, hunks: Sequence[Hunk], locations: Sequence[Location], fuzz: int
+) -> list[Location]:
+    """What :func:`~patchsmith.engine.locate.bound_by_neighbours` gives, asked only about the
+    hunks whose flag it could lift, each with the two settled hunks that bound it.
+
+    It looks, for every flagged hunk, at every hunk above and below and at every other place
+    the hunk's lines match: on repetitive code (the same block a thousand times, a hunk on
+    each, every hunk ambiguous) that is quadratic. Its answer for a hunk depends on the hunk,
+    its location, the greatest end of a settled hunk above it and the least start of one
+    below. So each is found once here (a running maximum and minimum); a hunk with another
+    exact match between them keeps its flag whatever else it asks (every other place must cross
+    one of them), and only the rest are passed on, one at a time, between those two settled
+    hunks: the same bounds, the same answer.
+    """
+    result = list(locations)
+    settled = [
+        location.found is not None
+        and location.status in (HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.ALREADY_APPLIED)
+        and not location.needs_review
+        for location in locations
+    ]
+    count = len(locations)
+    # For each hunk, the settled hunk above with the greatest end, and the one below with the
+    # least start (None: the file's top or end).
+    above: list[int | None] = [None] * count
+    best: int | None = None
+    for number, location in enumerate(locations):
+        above[number] = best
+        if (
+            settled[number]
+            and location.end is not None
+            and (best is None or location.end > (locations[best].end or 0))
+        ):
+            best = number
+    below: list[int | None] = [None] * count
+    best = None
+    for number in range(count - 1, -1, -1):
+        below[number] = best
+        location = locations[number]
+        if (
+            settled[number]
+            and location.found is not None
+            and (best is None or location.found < (locations[best].found or 0))
+        ):
+            best = number
+    for number, (hunk, location) in enumerate(zip(hunks, locations, strict=True)):
+        if (
+            not location.needs_review
+            or not location.rules
+            or not set(location.rules) <= PLACE_RULES
+            or location.status not in (HunkStatus.CLEAN, HunkStatus.OFFSET)
+            or location.fuzz
+            or location.found is None
+        ):
+            continue
+        up, down = above[number], below[number]
+        low = locations[up].end or 0 if up is not None else 0
+        high = locations[down].found if down is not None else None
+        top = len(view) if high is None else high
+        size = len(hunk.old_lines)
+        if not low <= location.found <= location.found + size <= top:
+            continue
+        # The places between the bounds, counted by bisection (a copy of them would be as long
+        # as the file is repetitive, for every hunk).
+        hits = view.find_all(hunk.old_lines)
+        first, last = bisect_left(hits, low), bisect_right(hits, top - size)
+        if last - first > 1 or (last == first + 1 and hits[first] != location.found):
+            continue  # another exact place between the bounds: the flag stays
+        window = [k for k in (up, number, down) if k is not None]
+        bounded = bound_by_neighbours(
+            view, [hunks[k] for k in window], [locations[k] for k in window], fuzz
+        )
+        result[number] = bounded[window.index(number)]
+    return result
 
 
 # --- the tree -------------------------------------------------------------------------------------
