@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.support.paths import DEMO, FIXTURES
+from tests.support.paths import CHECK, DEMO, FIXTURES
 
 
 def args(case: str, *extra: str) -> list[str]:
-    folder = FIXTURES / f"check-{case}"
+    folder = CHECK / case
     return ["check", str(folder / "patch.diff"), "--tree", str(folder / "tree"), *extra]
 
 
@@ -71,7 +71,7 @@ def test_issues_lists_only_what_needs_a_person(capsys: pytest.CaptureFixture[str
 
 
 def test_missing_tree_is_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    folder = FIXTURES / "check-clean"
+    folder = CHECK / "clean"
     code = main(["check", str(folder / "patch.diff"), "--tree", str(tmp_path / "nope")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
@@ -124,7 +124,7 @@ def test_base_clears_a_flag_the_vendor_did_not_cause(capsys: pytest.CaptureFixtu
     case = "base-unchanged-neighbourhood"
     assert main(args(case, "--issues")) == 1
     assert "already exist" in capsys.readouterr().out
-    base = str(FIXTURES / f"check-{case}" / "base")
+    base = str(CHECK / case / "base")
     assert main(args(case, "--json", "--base", base)) == 0
     (hunk,) = json.loads(capsys.readouterr().out)["files"][0]["hunks"]
     assert hunk["status"] == "offset" and not hunk["needs_review"]

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from patchsmith.cli import main
-from tests.support.paths import FIXTURES, PATCHES
+from tests.support.paths import CHECK, PATCHES
 
 
 def ls_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, object]:
@@ -39,7 +39,7 @@ def test_ls_shows_tree_paths_whatever_the_prefix(
 
 
 def test_ls_names_are_the_names_check_uses(capsys: pytest.CaptureFixture[str]) -> None:
-    scenario = FIXTURES / "check-clean"
+    scenario = CHECK / "clean"
     listed = paths(ls_json(capsys, str(scenario / "patch.diff")))
     assert (
         main(["check", "--json", str(scenario / "patch.diff"), "--tree", str(scenario / "tree")])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.support.paths import DEMO, DEMO_PATCH, FIXTURES
+from tests.support.paths import CHECK, DEMO, DEMO_PATCH
 from tests.support.trees import fingerprint
 
 
@@ -178,14 +178,14 @@ def test_apply_writes_the_session_twice_and_reads_it_never(
     assert document["inputs"]["strip"] == 1
 
 
-@pytest.mark.parametrize("fixture", ["check-fuzz", "check-trap-wrong-function"])
+@pytest.mark.parametrize("fixture", ["fuzz", "trap-wrong-function"])
 def test_what_accept_fuzz_wrote_stays_a_review_item_until_a_person_confirms_it(
     fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # apply --accept-fuzz writes where GNU patch would; in the trap that is the wrong function
     # (mana_en.c in miniature). Asking for fuzz to be written is not a review of where it went:
     # the gate, status, the report and finish must all wait for a person.
-    source = FIXTURES / fixture
+    source = CHECK / fixture
     tree = tmp_path / "tree"
     shutil.copytree(source / "tree", tree)
     patch = str(source / "patch.diff")

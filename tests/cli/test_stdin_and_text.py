@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from tests.support.paths import FIXTURES, PATCHES, REPO
+from tests.support.paths import CHECK, PATCHES, REPO
 
 GIT_BASIC = PATCHES / "git_basic.diff"
 
@@ -66,7 +66,7 @@ def test_ls_without_patch_reads_stdin() -> None:
 
 
 def test_check_without_patch_reads_stdin() -> None:
-    scenario = FIXTURES / "check-clean"
+    scenario = CHECK / "clean"
     patch = scenario / "patch.diff"
     piped = patchsmith("check", "--tree", scenario / "tree", stdin=patch.read_bytes())
     named = patchsmith("check", patch, "--tree", scenario / "tree")

@@ -1,4 +1,4 @@
-"""Golden tests over fixtures/check-*: each folder has a vendor tree, a patch and the expected
+"""Golden tests over fixtures/check/*: each folder has a vendor tree, a patch and the expected
 status of every hunk. For the traps, the test also shows that GNU patch accepts the patch (so
 the fixture documents the peer's silent failure); that part is skipped without ``patch``.
 
@@ -20,13 +20,25 @@ from patchsmith.cli import main
 from patchsmith.engine.predict import predict
 from patchsmith.patchfile.index import index_sources
 from patchsmith.patchfile.source import read_sources
-from tests.support.paths import FIXTURES
+from tests.support.paths import CHECK, FIXTURES, check_cases
 
-CASES = sorted(p for p in FIXTURES.glob("check-*") if p.is_dir())
+CASES = check_cases()
+
+
+def test_the_cases_are_the_folders_under_fixtures_check() -> None:
+    # The tests below parametrize over CASES: if the discovery found nothing, or a case sat
+    # where the discovery does not look (the old fixtures/check-<case> layout), they would pass
+    # by not running it.
+    listing = sorted(entry.name for entry in CHECK.iterdir())
+    assert listing and [p.name for p in CASES] == listing
+    assert sorted(p.name for p in FIXTURES.glob("check-*")) == []
+    for case in CASES:
+        assert (case / "patch.diff").is_file() and (case / "expected.json").is_file(), case
+        assert (case / "tree").is_dir(), case
 
 
 def test_every_case_is_here() -> None:
-    names = {p.name.removeprefix("check-") for p in CASES}
+    names = {p.name for p in CASES}
     for case in (
         "clean", "offset", "whitespace", "fuzz", "already-applied", "partially-applied",
         "conflict", "missing-file", "file-exists", "new-file", "deleted-file", "renamed-file",
@@ -84,7 +96,7 @@ def _check_case(case: Path, expected: dict[str, Any], base: Path | None) -> None
 
 
 @pytest.mark.parametrize(
-    "case", [p for p in CASES if p.name.startswith("check-trap-")], ids=lambda p: p.name
+    "case", [p for p in CASES if p.name.startswith("trap-")], ids=lambda p: p.name
 )
 def test_gnu_patch_falls_into_the_trap(case: Path, tmp_path: Path) -> None:
     patch = shutil.which("patch")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -33,6 +32,7 @@ from patchsmith.engine.records import Location, Placement, Rule
 from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_file
 from patchsmith.patchfile.index import index_bytes
+from tests.support.paths import CHECK
 
 
 def hunk_of(body: str, start: int = 3, section: str = "static int f(void)") -> Hunk:
@@ -608,7 +608,7 @@ def test_a_far_match_in_a_long_file_is_not_absurd() -> None:
 
 # --- ties between identical-looking places: the hunk header's function decides -----------------
 
-TIE = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-tie"
+TIE = CHECK / "trap-tie"
 
 
 def _tie() -> tuple[list[bytes], Hunk]:
@@ -671,7 +671,7 @@ def test_tied_conflict_candidates_put_the_named_function_first() -> None:
 
 # --- already applied needs positive evidence -----------------------------------------------------
 
-DELETED = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-deleted-block"
+DELETED = CHECK / "trap-deleted-block"
 
 
 def test_a_deleted_block_the_vendor_edited_is_not_already_applied() -> None:

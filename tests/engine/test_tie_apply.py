@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
+from tests.support.paths import CHECK
 
-TIE = Path(__file__).resolve().parents[2] / "fixtures" / "check-trap-tie"
+TIE = CHECK / "trap-tie"
 FILE = "drivers/md/dm-pause.c"
 
 

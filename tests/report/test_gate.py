@@ -40,7 +40,7 @@ from patchsmith.workspace.session import (
     SessionStore,
     SessionWarning,
 )
-from tests.support.paths import FIXTURES
+from tests.support.paths import check_cases
 
 PATHS = ("drivers/md/dm-a.c", "drivers/md/dm-b.c")
 ORIGINAL = b"int a;\nint b;\nint c;\n"
@@ -282,7 +282,7 @@ def test_open_statuses_here_are_the_session_s() -> None:
     } == set(OPEN_STATUSES)
 
 
-CHECK_FIXTURES = sorted(p for p in FIXTURES.glob("check-*") if (p / "patch.diff").exists())
+CHECK_FIXTURES = [p for p in check_cases() if (p / "patch.diff").exists()]
 
 
 @pytest.mark.parametrize("fixture", CHECK_FIXTURES, ids=lambda p: p.name)

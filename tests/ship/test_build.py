@@ -40,7 +40,7 @@ from tests.ship.real_tools import (
     signing_headers,
     throwaway_key,
 )
-from tests.support.paths import FIXTURES
+from tests.support.paths import CHECK, FIXTURES
 
 
 class FakeSession:
@@ -556,8 +556,8 @@ def test_session_gate_then_build_then_package(
     from patchsmith.workspace.session import SessionStore, session_path
 
     tree = tmp_path / "vendor"
-    shutil.copytree(FIXTURES / "check-conflict/tree", tree)
-    index = read_index([str(FIXTURES / "check-conflict/patch.diff")])
+    shutil.copytree(CHECK / "conflict/tree", tree)
+    index = read_index([str(CHECK / "conflict/patch.diff")])
     session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
     worktree = Path(session.worktree)
     headers = _fake_headers(tmp_path)

@@ -1,7 +1,7 @@
 """A hunk ``apply --accept-fuzz`` wrote is a review item in the TUI too, and ``c`` settles it.
 
 The library keeps such a hunk open until a person confirms what was written (where fuzz put it
-is unproven: GNU patch writes the wrong function in ``check-trap-wrong-function``). Without a
+is unproven: GNU patch writes the wrong function in ``check/trap-wrong-function``). Without a
 key for it, the TUI would list an open item nothing on screen can close, and say "refused"
 with a command-line flag for every key tried. Runs on the fixtures the CLI's test uses.
 """
@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from patchsmith.cli import main
 from patchsmith.workspace.session import SessionStore
-from tests.support.paths import FIXTURES
+from tests.support.paths import CHECK
 from tests.tui.helpers import asynctest, resolve_screen, settle
 
 SIZE = (120, 36)
@@ -26,9 +26,9 @@ SIZE = (120, 36)
 
 def _applied(fixture: str, tmp_path: Path) -> SessionStore:
     tree = tmp_path / "tree"
-    shutil.copytree(FIXTURES / fixture / "tree", tree)
+    shutil.copytree(CHECK / fixture / "tree", tree)
     worktree = tmp_path / "worktree"
-    patch = str(FIXTURES / fixture / "patch.diff")
+    patch = str(CHECK / fixture / "patch.diff")
     assert (
         main(["apply", patch, "--tree", str(tree), "--accept-fuzz", "--worktree", str(worktree)])
         == 1
@@ -36,7 +36,7 @@ def _applied(fixture: str, tmp_path: Path) -> SessionStore:
     return SessionStore.open(worktree)
 
 
-@pytest.mark.parametrize("fixture", ["check-fuzz", "check-trap-wrong-function"])
+@pytest.mark.parametrize("fixture", ["fuzz", "trap-wrong-function"])
 @asynctest
 async def test_c_confirms_what_accept_fuzz_wrote_and_only_then_is_it_ready(
     fixture: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]

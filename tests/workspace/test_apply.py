@@ -24,7 +24,7 @@ from patchsmith.workspace.apply import (
 )
 from patchsmith.workspace.finish import finish_session
 from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
-from tests.support.paths import DEMO, DEMO_PATCH, REPO
+from tests.support.paths import CHECK, DEMO, DEMO_PATCH, REPO
 from tests.support.pause import patchsmith_command
 from tests.support.trees import fingerprint
 from tests.support.trees import git as run_git
@@ -238,8 +238,8 @@ def test_hunkless_diffs_are_listed_not_dropped(tmp_path: Path) -> None:
 
 # --- the vanilla base clears flags it can vouch for -----------------------------------------------
 
-BASE_CASE = REPO / "fixtures" / "check-base-unchanged-neighbourhood"
-BACKPORT_CASE = REPO / "fixtures" / "check-base-backported-nearby"
+BASE_CASE = CHECK / "base-unchanged-neighbourhood"
+BACKPORT_CASE = CHECK / "base-backported-nearby"
 
 
 def _apply_case(case: Path, tmp_path: Path, base: str | None) -> tuple[Path, Session]:

@@ -32,11 +32,11 @@ from hypothesis import strategies as st
 
 from patchsmith.cli import main
 from patchsmith.engine.tree import points_outside
-from tests.support.paths import FIXTURES
+from tests.support.paths import FIXTURES, check_cases
 from tests.support.trees import fingerprint
 from tests.support.trees import git as run_git
 
-CHECK_CASES = sorted(p for p in FIXTURES.glob("check-*") if p.is_dir())
+CHECK_CASES = check_cases()
 
 
 @dataclass(frozen=True)
