@@ -224,15 +224,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.output is None or args.output == "-":
             return int(ExitCode.OK if settled else ExitCode.ATTENTION)
         # The report went to a file: here only the summary, and where the rest is.
-        render(
-            prediction,
-            verbose=False,
-            issues=False,
-            warnings=warnings,
-            table=False,
-            left_out=len(result.left_out),
+        _summary_and_where(
+            prediction, warnings, result, f"{args.report_format} report", args.output
         )
-        sys.stdout.write(f"the {args.report_format} report: {args.output}\n")
         return int(ExitCode.OK if settled else ExitCode.ATTENTION)
     if to_file:
         # -o FILE means the same with or without --report, as in every command: the
@@ -246,15 +240,9 @@ def _run(args: argparse.Namespace) -> int:
         from patchsmith.output import write_output
 
         write_output(args.output, buffer.getvalue().encode("utf-8", "surrogateescape"))
-        render(
-            prediction,
-            verbose=False,
-            issues=False,
-            warnings=warnings,
-            table=False,
-            left_out=len(result.left_out),
+        _summary_and_where(
+            prediction, warnings, result, "JSON" if args.json else "table", args.output
         )
-        sys.stdout.write(f"the {'JSON' if args.json else 'table'}: {args.output}\n")
     else:
         _write_results(args, prediction, result, warnings)
     return int(ExitCode.OK if settled else ExitCode.ATTENTION)
@@ -284,6 +272,25 @@ def _write_results(
             every=args.every,
             warnings=warnings,
         )
+
+
+def _summary_and_where(
+    prediction: Prediction,
+    warnings: list[DependencyWarning],
+    result: SelectionResult,
+    what: str,
+    path: str,
+) -> None:
+    """The summary alone, and where the rest went (``-o FILE``, with or without ``--report``)."""
+    render(
+        prediction,
+        verbose=False,
+        issues=False,
+        warnings=warnings,
+        table=False,
+        left_out=len(result.left_out),
+    )
+    sys.stdout.write(f"the {what}: {path}\n")
 
 
 def _warning_json(warning: DependencyWarning) -> dict[str, Any]:
