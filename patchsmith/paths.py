@@ -13,6 +13,7 @@ the path is a file, which folder is missing) and a hint.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -175,3 +176,16 @@ def _first_missing(path: Path) -> Path | None:
         if not os.path.lexists(part):
             return part
     return None
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str | None:
+    """The SHA-256 of a named file's bytes as they are on disk (a compressed config stays
+    compressed: the digest names the file the user gave), or ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()

@@ -22,6 +22,7 @@ from patchsmith.model import HunkStatus
 from patchsmith.patchfile.hunk import Hunk, parse_hunk
 from patchsmith.patchfile.index import ChangeKind, FileEntry, HunkEntry, PatchIndex
 from patchsmith.patchfile.select import SelectionResult, describe
+from patchsmith.paths import file_sha256
 from patchsmith.report.model import (
     Diff,
     DiffLine,
@@ -74,6 +75,7 @@ def inputs_from(index: PatchIndex, context: ReportContext, strip: int, fuzz: int
         tree=context.tree,
         base=context.base,
         config=context.config,
+        config_sha256=file_sha256(context.config) if context.config is not None else None,
         options=context.options,
         strip=strip,
         fuzz=fuzz,

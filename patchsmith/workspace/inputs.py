@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from patchsmith.patchfile.select import SelectionResult, describe, strip_components
+from patchsmith.paths import file_sha256
 from patchsmith.record import record
 
 __all__ = ["FileChoice", "MailInfo", "SelectionInputs", "SourceInfo", "selection_inputs"]
@@ -177,17 +178,6 @@ class SelectionInputs:
         )
 
 
-def _sha256_of(path: str) -> str | None:
-    digest = hashlib.sha256()
-    try:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
-
-
 def selection_inputs(result: SelectionResult, config_path: str | None = None) -> SelectionInputs:
     """Everything that decided ``result``, and what it decided for every file diff.
 
@@ -226,7 +216,7 @@ def selection_inputs(result: SelectionResult, config_path: str | None = None) ->
         rules=describe(result.selection),
         strip=result.strip,
         config=config,
-        config_sha256=_sha256_of(config) if config is not None else None,
+        config_sha256=file_sha256(config) if config is not None else None,
         sources=tuple(
             SourceInfo(
                 name=source.name,

@@ -244,3 +244,27 @@ def test_line_maps_agree_with_git_on_every_unchanged_line(tmp_path: Path) -> Non
 
     check()
     assert line_maps(repository, "0" * 40, "HEAD") is None  # unknown is not "unmoved"
+
+
+def test_check_report_names_the_config_by_its_digest_as_apply_does(
+    demo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # check --report reads the .config for the selection just as apply does; a reviewer given
+    # only the check report must be able to tell which config decided it.
+    digest = hashlib.sha256((demo / "config").read_bytes()).hexdigest()
+    options = ["--tree", "vendor", "--modules-only", "--config", "config", "--report"]
+    main(["check", "patch-6.1.999.diff", *options, "md", "-o", "check.md"])
+    capsys.readouterr()
+    markdown = (demo / "check.md").read_text(encoding="utf-8")
+    assert f"| config | `config`, sha256 `{digest}` |" in markdown
+    main(["check", "patch-6.1.999.diff", *options, "json", "-o", "check.json"])
+    capsys.readouterr()
+    document = json.loads((demo / "check.json").read_text(encoding="utf-8"))
+    assert document["inputs"]["config_sha256"] == digest
+    # Without --config nothing was read, and nothing is claimed.
+    main(["check", "patch-6.1.999.diff", "--tree", "vendor", "--report", "json", "-o", "bare.json"])
+    capsys.readouterr()
+    assert (
+        json.loads((demo / "bare.json").read_text(encoding="utf-8"))["inputs"]["config_sha256"]
+        is None
+    )
