@@ -19,7 +19,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from patchsmith.cli import main
@@ -48,12 +48,8 @@ WRITABLE = (HunkStatus.CLEAN, HunkStatus.OFFSET, HunkStatus.FUZZ, HunkStatus.WHI
 STATUSES = [s for s in HunkStatus if s != HunkStatus.EXCLUDED]
 
 
-@st.composite
-def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
-    status = draw(st.sampled_from(STATUSES))
-    review = draw(st.booleans())
-    applied = status in WRITABLE and draw(st.booleans())
-    hunk = SessionHunk(
+def _hunk(number: int, status: HunkStatus, *, review: bool, applied: bool) -> SessionHunk:
+    return SessionHunk(
         id=f"{PATHS[number % 2]}#{number + 1}",
         path=PATHS[number % 2],
         file_number=number % 2 + 1,
@@ -62,37 +58,92 @@ def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
         needs_review=review,
         reason="generated",
         expected_line=1,
-        found_line=draw(st.none() | st.integers(1, 3)),
-        offset=draw(st.integers(-3, 3)),
+        found_line=1,
+        offset=0,
         fuzz=2 if status == HunkStatus.FUZZ else 0,
         applied=applied,
         upstream="@@ -1,1 +1,1 @@ int f(void)\n-int a;\n+int A;\n",
         pre_image="int a;\n",
         post_image="int A;\n",
     )
+
+
+def _confirmed(hunk: SessionHunk) -> SessionHunk:
+    """Written by apply --accept-fuzz (fuzz, whitespace or a flag) and read by a person."""
+    return replace(hunk, confirmed_by="R <r@example.org>", confirmed_at="2025-01-03T00:00:00+00:00")
+
+
+def _resolved(hunk: SessionHunk, resolution: Resolution, confirmed: str) -> SessionHunk:
+    """``confirmed``: "" (a person's own resolution), or for a reused one "waiting" (for a
+    person: confirm), "person" (confirmed by one) or "trusted" (apply --trust-memory)."""
+    settled = confirmed not in ("", "waiting")
+    return replace(
+        hunk,
+        resolution=resolution,
+        resolution_reason="generated" if resolution == Resolution.DROPPED else None,
+        resolved_by="A <a@example.org>",
+        resolved_at="2025-01-01T00:00:00+00:00",
+        reused=confirmed != "",
+        confirmed_by="C <c@example.org>" if settled else None,
+        confirmed_at="2025-01-02T00:00:00+00:00" if settled else None,
+        trusted=confirmed == "trusted",
+    )
+
+
+@st.composite
+def hunks(draw: st.DrawFn, number: int) -> SessionHunk:
+    status = draw(st.sampled_from(STATUSES))
+    review = draw(st.booleans())
+    applied = status in WRITABLE and draw(st.booleans())
+    hunk = replace(
+        _hunk(number, status, review=review, applied=applied),
+        found_line=draw(st.none() | st.integers(1, 3)),
+        offset=draw(st.integers(-3, 3)),
+    )
     if hunk.written_unproven and draw(st.booleans()):
-        # Written by apply --accept-fuzz (fuzz, whitespace or a flag) and read by a person.
-        hunk = replace(
-            hunk, confirmed_by="R <r@example.org>", confirmed_at="2025-01-03T00:00:00+00:00"
-        )
+        hunk = _confirmed(hunk)
     if hunk.needs_resolution and draw(st.booleans()):
         resolution = draw(st.sampled_from(list(Resolution)))
         reused = draw(st.booleans())
-        # A reused resolution waits for a person (reused: confirm), was confirmed by one, or
-        # was trusted by apply --trust-memory.
         confirmed = draw(st.sampled_from(["waiting", "person", "trusted"])) if reused else ""
-        hunk = replace(
-            hunk,
-            resolution=resolution,
-            resolution_reason="generated" if resolution == Resolution.DROPPED else None,
-            resolved_by="A <a@example.org>",
-            resolved_at="2025-01-01T00:00:00+00:00",
-            reused=reused,
-            confirmed_by=None if confirmed in ("", "waiting") else "C <c@example.org>",
-            confirmed_at=None if confirmed in ("", "waiting") else "2025-01-02T00:00:00+00:00",
-            trusted=confirmed == "trusted",
-        )
+        hunk = _resolved(hunk, resolution, confirmed)
     return hunk
+
+
+def _warning(number: int, acknowledged_by: str | None) -> SessionWarning:
+    return SessionWarning(
+        number=number + 1,
+        key=f"k{number}",
+        kind="uses-left-out",
+        path=PATHS[number % 2],
+        message=f"warning {number}",
+        hunk=1,
+        acknowledged_by=acknowledged_by,
+        acknowledged_at="2025-01-01T00:00:00+00:00",
+    )
+
+
+# Every kind of open item at once (an interrupted apply in a second example: edits not
+# committed are not asked about while apply is still writing), and an --accept-fuzz hunk both
+# read and not read. The generated sessions reach them too, almost always; these make the
+# coverage the test asserts at its end a certainty (a run once drew no reused resolution).
+EVERY_KIND: dict[str, object] = {
+    "hunks": (
+        _hunk(0, HunkStatus.CONFLICT, review=False, applied=False),
+        _resolved(
+            _hunk(1, HunkStatus.CONFLICT, review=False, applied=False),
+            Resolution.ACCEPTED,
+            "waiting",
+        ),
+        _hunk(2, HunkStatus.FUZZ, review=False, applied=True),
+        _confirmed(_hunk(3, HunkStatus.FUZZ, review=False, applied=True)),
+    ),
+    "warnings": (_warning(0, None),),
+    "phase": Phase.READY,
+    "rejects": {PATHS[0]},
+    "markers": {PATHS[0]},
+    "edited": {PATHS[1]},
+}
 
 
 @st.composite
@@ -100,16 +151,7 @@ def sessions(draw: st.DrawFn) -> dict[str, object]:
     count = draw(st.integers(1, 6))
     made = tuple(draw(hunks(n)) for n in range(count))
     warnings = tuple(
-        SessionWarning(
-            number=n + 1,
-            key=f"k{n}",
-            kind="uses-left-out",
-            path=PATHS[n % 2],
-            message=f"warning {n}",
-            hunk=1,
-            acknowledged_by=draw(st.sampled_from([None, "B <b@example.org>"])),
-            acknowledged_at="2025-01-01T00:00:00+00:00",
-        )
+        _warning(n, draw(st.sampled_from([None, "B <b@example.org>"])))
         for n in range(draw(st.integers(0, 3)))
     )
     return {
@@ -166,6 +208,8 @@ def test_safe_to_build_is_the_gate_verdict_and_nothing_green_shows_while_anythin
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(sessions())
+    @example(EVERY_KIND)
+    @example({**EVERY_KIND, "phase": Phase.APPLYING})
     def check(spec: dict[str, object]) -> None:
         session = Session(
             patch=PatchInfo("generated", ("generated.patch",), 10, "0" * 64),
