@@ -36,6 +36,14 @@
    (open until a person confirms them, unless ``trust_memory``); then marks the session
    ``ready`` in one write.
 
+A new apply to a plain tree does steps 2-5 in one pass (:func:`_apply_one_pass`): it reads the
+touched files, predicts and works out every result in memory, then writes the snapshot and the
+results as two commits with one ``git fast-import`` and checks the results out once; the session
+(``applying``) is written right after the worktree exists. The commits are the ones the steps
+above make (``tests/workspace/test_one_pass.py`` compares them); a path the in-memory model
+cannot answer for (beyond a link, a file and a folder at once) takes the steps one by one, as a
+git tree and an interrupted apply do.
+
 Running the same apply again after a crash continues: the worktree's touched files are reset to
 the base commit and steps 4-7 run again (the engine is deterministic). So nothing written in
 steps 4-7 needs to reach the disk before the session says ``ready``, and nothing is synced file
@@ -104,7 +112,8 @@ Progress = Callable[[str, int, int], None]
 Checkpoint = Callable[[str], None]
 """Called at the points where a crash is hardest to recover from, with the point's name:
 ``worktree`` (branch and worktree made, no session yet; the apply lock held) and ``written``
-(files written, nothing committed). The crash tests pass one that stops the process there until
+(files written, nothing committed; in one pass, the results committed and checked out and the
+session ``applying``). The crash tests pass one that stops the process there until
 they have killed it (``tests/support/pause.py``); apply itself needs none."""
 
 
@@ -226,18 +235,21 @@ def _where(tree: Path) -> _Where:
     return _Where("plain", None, git.writable_folder(setup.folder_for_plain(tree)))
 
 
-def _prepare(
-    tree: Path,
-    where: _Where,
-    touched: list[str],
-    options: ApplyOptions,
-    name: str,
-    progress: Progress | None,
-    checkpoint: Checkpoint | None,
-) -> tuple[_Place, SessionStore | None]:
-    """The worktree for this apply, or the one an interrupted apply left (with its store)."""
+@record
+class _NewPlace:
+    """Where a new apply's branch and worktree go, checked before anything is made."""
+
+    git_dir: Path
+    worktree: Path
+    branch: str
+
+
+def _plan_place(
+    tree: Path, where: _Where, options: ApplyOptions, name: str
+) -> tuple[_Place, SessionStore] | _NewPlace:
+    """The interrupted apply on this branch to continue (its place and store), or where a new
+    one goes; refuses a branch that is taken and a worktree path that cannot be used."""
     root = where.root
-    kind = where.kind
     branch = options.branch or f"patchsmith/{name}"
     git_dir = git.common_dir(root) if root is not None else git.tree_repository(tree)
     if git.ref_exists(git_dir, f"refs/heads/{branch}"):
@@ -246,7 +258,12 @@ def _prepare(
             session = store.read()
             if session.phase == Phase.APPLYING:
                 place = _Place(
-                    git_dir, Path(session.worktree), branch, session.snapshot_commit, kind, root
+                    git_dir,
+                    Path(session.worktree),
+                    branch,
+                    session.snapshot_commit,
+                    where.kind,
+                    root,
                 )
                 return place, store
             raise SessionError(
@@ -274,6 +291,41 @@ def _prepare(
         )
     # (After the check above: making its folders must not write into the tree.)
     paths.creatable_folder(worktree, f"{option} {worktree}", hint="pick a new path for it")
+    return _NewPlace(git_dir, worktree.absolute(), branch)
+
+
+def _intent(where: _Where, new: _NewPlace, tree: Path, name: str) -> None:
+    """Record what is about to be made (:mod:`patchsmith.workspace.setup`)."""
+    setup.record_intent(
+        where.folder,
+        setup.Intent(
+            git_dir=str(new.git_dir),
+            branch=new.branch,
+            worktree=str(new.worktree),
+            tree=os.path.realpath(tree),
+            pid=os.getpid(),
+            patch=name,
+        ),
+    )
+
+
+def _prepare(
+    tree: Path,
+    where: _Where,
+    touched: list[str],
+    options: ApplyOptions,
+    name: str,
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    planned: tuple[_Place, SessionStore] | _NewPlace | None = None,
+) -> tuple[_Place, SessionStore | None]:
+    """The worktree for this apply, or the one an interrupted apply left (with its store)."""
+    root = where.root
+    kind = where.kind
+    plan = planned if planned is not None else _plan_place(tree, where, options, name)
+    if not isinstance(plan, _NewPlace):
+        return plan
+    git_dir, worktree, branch = plan.git_dir, plan.worktree, plan.branch
     if progress is not None:
         progress("snapshot", 0, 1)
     if kind == "git":
@@ -297,32 +349,28 @@ def _prepare(
         )
         checkout: list[str] | None = touched
     else:
-        base = git.snapshot_paths(
-            git_dir, tree, touched, f"patchsmith: base snapshot of {os.path.realpath(tree)}"
-        )
+        base = git.snapshot_paths(git_dir, tree, touched, _snapshot_message(tree))
         checkout = None  # the base holds only the touched files
     if progress is not None:
         progress("snapshot", 1, 1)
         progress("worktree", 0, 1)
-    setup.record_intent(
-        where.folder,
-        setup.Intent(
-            git_dir=str(git_dir),
-            branch=branch,
-            worktree=str(worktree.absolute()),
-            tree=real_tree,
-            pid=os.getpid(),
-            patch=name,
-        ),
-    )
+    _intent(where, plan, tree, name)
     if worktree.exists():
         worktree.rmdir()
-    git.add_worktree(git_dir, worktree.absolute(), branch, base, checkout)
+    git.add_worktree(git_dir, worktree, branch, base, checkout)
     if checkpoint is not None:
         checkpoint("worktree")
     if progress is not None:
         progress("worktree", 1, 1)
-    return _Place(git_dir, worktree.absolute(), branch, base, kind, root), None
+    return _Place(git_dir, worktree, branch, base, kind, root), None
+
+
+def _snapshot_message(tree: Path) -> str:
+    return f"patchsmith: base snapshot of {os.path.realpath(tree)}"
+
+
+def _applied_message(session: Session) -> str:
+    return f"patchsmith: apply clean hunks of {session.patch.name}"
 
 
 def _shape(entry: Entry) -> tuple[object, ...]:
@@ -638,66 +686,106 @@ def apply_patch(
     vanilla_read: dict[str, bytes | None] | None = None
     if vanilla_reader is not None and vanilla_reader.directory is None:
         vanilla_read = vanilla_reader.read_many(_vanilla_paths(selection))
+    inputs = _Inputs(index, selection, tree, options, vanilla_reader, vanilla_read)
     with setup.apply_lock(where.folder, options.wait):
         # An apply killed during setup (its intent is still there): undo what it made.
         setup.finish_interrupted(where.folder)
-        place, resumed = _prepare(tree, where, touched, options, name, progress, checkpoint)
-        worktree = place.worktree
-        store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
+        planned = _plan_place(tree, where, options, name)
+        done: tuple[Session, SessionStore] | None = None
+        if isinstance(planned, _NewPlace) and where.kind == "plain" and ONE_PASS:
+            done = _apply_one_pass(inputs, where, planned, info, touched, progress, checkpoint)
+        if done is None:
+            done = _apply_step_by_step(inputs, where, planned, info, touched, progress, checkpoint)
+        session, store = done
         with store.locked():
-            if resumed is not None:
-                previous = store.read()
-                if previous.patch.sha256 != info.sha256:
-                    raise SessionError(
-                        "an interrupted apply of a different patch is on this branch",
-                        hint=f"'patchsmith abort --session {previous.worktree}' first",
-                    )
-                _reset(worktree, place.snapshot_commit, set(touched) | set(previous.touched))
-            session = Session(
-                patch=info,
-                tree=os.path.realpath(tree),
-                tree_kind=place.kind,
-                worktree=str(worktree),
-                branch=place.branch,
-                git_dir=str(place.git_dir),
-                snapshot_commit=place.snapshot_commit,
-                strip=selection.strip,
-                fuzz=options.fuzz,
-                selection=options.selection_summary,
-                accept_fuzz=options.accept_fuzz,
-                merge=options.merge,
-                base=options.base,
-                created=now(),
-                phase=Phase.APPLYING,
-                files=tuple(SessionFile(p, "touched") for p in touched),
-                lineage=memory.lineage_of(tree, place.kind, options.lineage),
-            )
-            store.write(session)
-            # The session says what is there from now on; the intent has done its job.
-            setup.clear(where.folder)
-            session = _apply_in(
-                index,
-                selection,
-                tree,
-                worktree,
-                session,
-                options,
-                vanilla_reader,
-                vanilla_read,
-                progress,
-                checkpoint,
-            )
             if options.use_memory:
                 # Before the one write that marks the session ready: a crash in between leaves
                 # it "applying", and the next apply starts again from the base.
                 session = _reuse(session, options, progress)
             # Every file, reject, object and ref this apply wrote reaches the disk before the
             # session says "ready": one flush of their file systems, not an fsync per file.
-            confined.make_durable([worktree, place.git_dir, store.path.parent])
+            confined.make_durable(
+                [Path(session.worktree), Path(session.git_dir), store.path.parent]
+            )
             if options.inputs is not None:
                 session = replace(session, inputs=options.inputs)
             store.write(session)
     return session
+
+
+ONE_PASS = True
+"""Apply to a plain tree in one pass (:func:`_apply_one_pass`) where it can; the tests turn it
+off to compare with the step-by-step path, which an interrupted apply and a git tree take."""
+
+
+@record
+class _Inputs:
+    """What one apply works from, handed to whichever path does the work."""
+
+    index: PatchIndex
+    selection: SelectionResult
+    tree: Path
+    options: ApplyOptions
+    vanilla_reader: VanillaBase | None
+    vanilla_read: dict[str, bytes | None] | None
+
+
+def _new_session(inputs: _Inputs, info: PatchInfo, touched: list[str], place: _Place) -> Session:
+    """The session as it is first written (phase ``applying``)."""
+    options = inputs.options
+    return Session(
+        patch=info,
+        tree=os.path.realpath(inputs.tree),
+        tree_kind=place.kind,
+        worktree=str(place.worktree),
+        branch=place.branch,
+        git_dir=str(place.git_dir),
+        snapshot_commit=place.snapshot_commit,
+        strip=inputs.selection.strip,
+        fuzz=options.fuzz,
+        selection=options.selection_summary,
+        accept_fuzz=options.accept_fuzz,
+        merge=options.merge,
+        base=options.base,
+        created=now(),
+        phase=Phase.APPLYING,
+        files=tuple(SessionFile(p, "touched") for p in touched),
+        lineage=memory.lineage_of(inputs.tree, place.kind, options.lineage),
+    )
+
+
+def _apply_step_by_step(
+    inputs: _Inputs,
+    where: _Where,
+    planned: tuple[_Place, SessionStore] | _NewPlace,
+    info: PatchInfo,
+    touched: list[str],
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+) -> tuple[Session, SessionStore]:
+    """Snapshot, worktree, session ``applying``, prediction, writes, commit: the path an
+    interrupted apply continues on, and a git tree's."""
+    tree, options = inputs.tree, inputs.options
+    place, resumed = _prepare(
+        tree, where, touched, options, info.name, progress, checkpoint, planned
+    )
+    worktree = place.worktree
+    store = resumed or SessionStore(session_path(git.git_dir_of(worktree)))
+    with store.locked():
+        if resumed is not None:
+            previous = store.read()
+            if previous.patch.sha256 != info.sha256:
+                raise SessionError(
+                    "an interrupted apply of a different patch is on this branch",
+                    hint=f"'patchsmith abort --session {previous.worktree}' first",
+                )
+            _reset(worktree, place.snapshot_commit, set(touched) | set(previous.touched))
+        session = _new_session(inputs, info, touched, place)
+        store.write(session)
+        # The session says what is there from now on; the intent has done its job.
+        setup.clear(where.folder)
+        session = _apply_in(inputs, worktree, session, progress, checkpoint)
+    return session, store
 
 
 def _vanilla_paths(selection: SelectionResult) -> list[str]:
@@ -741,18 +829,18 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
             confined.set_mode(worktree, path, mode)
 
 
-def _apply_in(
-    index: PatchIndex,
-    selection: SelectionResult,
-    tree: Path,
-    worktree: Path,
-    session: Session,
-    options: ApplyOptions,
-    vanilla_reader: VanillaBase | None,
-    vanilla_read: dict[str, bytes | None] | None,
-    progress: Progress | None,
-    checkpoint: Checkpoint | None,
-) -> Session:
+@record
+class _Plan:
+    """The engine's verdicts and what apply makes of each file, before anything is written."""
+
+    works: list[_FileWork]
+    vanilla: dict[str, bytes | None]
+
+
+def _plan(inputs: _Inputs, progress: Progress | None) -> _Plan:
+    """Predict every kept file diff on the tree and work out each file's result, its session
+    hunks, proposals and rejects (nothing is written)."""
+    selection, options, vanilla_reader = inputs.selection, inputs.options, inputs.vanilla_reader
     kept = selection.kept
     vanilla: dict[str, bytes | None] = {}
     # The engine reads the vanilla files itself to judge flagged matches (a clean match next to
@@ -764,15 +852,15 @@ def _apply_in(
         if vanilla_reader.directory is not None:
             base = vanilla_reader.directory
         else:
-            vanilla = vanilla_read or {}
+            vanilla = inputs.vanilla_read or {}
             base = vanilla.get
     # The engine judges the tree itself, exactly as check does: one engine, one input, one
-    # verdict. The worktree only has to hold the same bytes where apply writes, which is
-    # checked next.
+    # verdict. The worktree only has to hold the same bytes where apply writes, which the
+    # caller checks.
     predicted = predict(
-        index,
+        inputs.index,
         [d.entry for d in kept],
-        tree,
+        inputs.tree,
         selection.strip,
         options.fuzz,
         progress=(lambda done, total, _path: progress("predict", done, total))
@@ -781,18 +869,6 @@ def _apply_in(
         kept={d.entry.number: d.kept for d in kept if not d.whole and d.entry.hunks},
         base=base,
     )
-    differing = _differences(tree, worktree, session.touched)
-    if differing:
-        git.remove_worktree(Path(session.git_dir), worktree)
-        git.delete_branch(Path(session.git_dir), session.branch)
-        raise TreeError(
-            f"the worktree does not hold {differing[0]} as the tree does"
-            + (f" (and {len(differing) - 1} more)" if len(differing) > 1 else "")
-            + ", so what apply writes could differ from what check judged; nothing was applied",
-            hint="the tree changed while apply ran, or the repository's .gitattributes "
-            "filters change files on checkout; run again on a quiet tree, or apply to a plain "
-            "copy of it",
-        )
     by_number = {p.entry_number: p for p in predicted.files}
     if vanilla_reader is not None and vanilla_reader.directory is not None:
         vanilla = vanilla_reader.read_many(_vanilla_paths(selection))
@@ -804,7 +880,7 @@ def _apply_in(
         old = strip_path(entry.old_name, selection.strip) if entry.old_name is not None else None
         works.append(
             _work_file(
-                index,
+                inputs.index,
                 decision,
                 prediction,
                 options,
@@ -814,6 +890,34 @@ def _apply_in(
         )
         if progress is not None:
             progress("proposals", number, len(kept))
+    return _Plan(works, vanilla)
+
+
+def _differing_error(differing: Sequence[str]) -> TreeError:
+    return TreeError(
+        f"the worktree does not hold {differing[0]} as the tree does"
+        + (f" (and {len(differing) - 1} more)" if len(differing) > 1 else "")
+        + ", so what apply writes could differ from what check judged; nothing was applied",
+        hint="the tree changed while apply ran, or the repository's .gitattributes "
+        "filters change files on checkout; run again on a quiet tree, or apply to a plain "
+        "copy of it",
+    )
+
+
+def _apply_in(
+    inputs: _Inputs,
+    worktree: Path,
+    session: Session,
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+) -> Session:
+    plan = _plan(inputs, progress)
+    differing = _differences(inputs.tree, worktree, session.touched)
+    if differing:
+        git.remove_worktree(Path(session.git_dir), worktree)
+        git.delete_branch(Path(session.git_dir), session.branch)
+        raise _differing_error(differing)
+    works = plan.works
     # Write, in patch order, through the confined writer only; nothing more until the commit.
     written: list[str] = []
     modes: dict[str, str] = {}
@@ -836,41 +940,60 @@ def _apply_in(
             progress("write", number, len(works))
     if checkpoint is not None:
         checkpoint("written")
-    for work in works:
+    files = _session_files(inputs, worktree, session, plan)
+    touched = sorted({f.path for f in files} | set(written))
+    applied_commit = git.commit_paths(worktree, touched, _applied_message(session), modes)
+    return _after_commit(inputs, worktree, session, works, files, applied_commit)
+
+
+def _session_files(
+    inputs: _Inputs, worktree: Path, session: Session, plan: _Plan
+) -> tuple[SessionFile, ...]:
+    """The session's files: each kept diff's (its rejects, where a ``.rej`` can go), then the
+    other touched paths."""
+    for work in plan.works:
         if work.rejects and not confined.reachable(worktree, work.prediction.path + ".rej"):
             # Beyond a link or a file: no .rej can sit beside it without writing through it
             # (the hunks stay open, and their reason says why).
             work.rejects = []
+    strip = inputs.selection.strip
     files = tuple(
         SessionFile(
             work.prediction.path,
             work.decision.entry.kind.name.lower(),
             to_text(work.reject_header) if work.rejects else "",
             tuple((hunk_id, to_text(text)) for hunk_id, text in work.rejects),
-            _base_digest(vanilla_reader, vanilla, work.decision.entry, selection.strip),
+            _base_digest(inputs.vanilla_reader, plan.vanilla, work.decision.entry, strip),
         )
-        for work in works
+        for work in plan.works
     )
-    worked = {w.prediction.path for w in works}
+    worked = {w.prediction.path for w in plan.works}
     extra = [f.path for f in session.files if f.path not in worked]
-    files += tuple(SessionFile(p, "touched") for p in extra)
-    touched = sorted({f.path for f in files} | set(written))
-    applied_commit = git.commit_paths(
-        worktree, touched, f"patchsmith: apply clean hunks of {session.patch.name}", modes
-    )
-    # After the commit: what a person resolves. Rejects, or conflict blocks with --merge.
+    return files + tuple(SessionFile(p, "touched") for p in extra)
+
+
+def _after_commit(
+    inputs: _Inputs,
+    worktree: Path,
+    session: Session,
+    works: list[_FileWork],
+    files: tuple[SessionFile, ...],
+    applied_commit: str,
+) -> Session:
+    """After the commit: what a person resolves. Rejects, or conflict blocks with --merge."""
+    merge = inputs.options.merge
     hunks: list[SessionHunk] = []
     for work in works:
         path = work.prediction.path
         file_hunks = list(work.session_hunks)
         rejects = list(work.rejects)
-        if options.merge:
+        if merge:
             file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects)
         if rejects:
             data = work.reject_header + b"".join(text for _id, text in rejects)
             confined.write_file(worktree, path + ".rej", data, sync=False)
         hunks.extend(file_hunks)
-        if options.merge:
+        if merge:
             files = tuple(
                 replace(
                     f,
@@ -888,6 +1011,147 @@ def _apply_in(
         files=files,
         hunks=tuple(hunks),
     )
+
+
+# --- one pass (a plain tree) ----------------------------------------------------------------------
+
+
+def _apply_one_pass(
+    inputs: _Inputs,
+    where: _Where,
+    new: _NewPlace,
+    info: PatchInfo,
+    touched: list[str],
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+) -> tuple[Session, SessionStore] | None:
+    """A new apply to a plain tree, its git work done once: the touched files read, the
+    prediction and every result worked out in memory, then the snapshot and the results
+    committed by one ``git fast-import`` (:func:`patchsmith.workspace.git.snapshot_and_results`)
+    and checked out once. The step-by-step path imported the snapshot, checked it out, wrote
+    the results over it and hashed them again with ``git add``: four passes over a stable
+    patch's thousand files, most of apply's time.
+
+    The commits are those the step-by-step path makes (a test compares them): the snapshot
+    holds the touched paths as the tree has them, the results commit what its writes, mode
+    changes and deletions in patch order leave (:func:`_results_in_memory`). Where that cannot
+    be worked out without the file system's answer (a path beyond a link or a file, a path
+    that is a folder, a path that is both a file and a folder among those touched), ``None``
+    is returned before anything is made, and the caller takes the step-by-step path.
+
+    Crash safety is the step-by-step path's: the intent is recorded before the branch exists,
+    the session (``applying``) right after the worktree does, and an apply that finds it
+    continues on the step-by-step path from the snapshot commit.
+    """
+    tree = inputs.tree
+    if progress is not None:
+        progress("snapshot", 0, 1)
+    # Read before the engine reads, and compared with the tree after it has: the snapshot is
+    # what the engine judged (the step-by-step path compares the worktree it checked out).
+    view = Tree(tree)
+    snapshot = {path: view.entry(path) for path in touched}
+    if not all(_plain_entry(entry) for entry in snapshot.values()):
+        return None
+    plan = _plan(inputs, progress)
+    after = Tree(tree)
+    differing = [p for p in touched if _shape(after.entry(p)) != _shape(snapshot[p])]
+    if differing:
+        raise _differing_error(differing)
+    base = {
+        path: (entry.mode, entry.data)
+        for path, entry in snapshot.items()
+        if entry.mode is not None and entry.data is not None
+    }
+    results = _results_in_memory(base, plan.works)
+    if results is None:
+        return None
+    if progress is not None:
+        progress("snapshot", 1, 1)
+        progress("worktree", 0, 1)
+    _intent(where, new, tree, info.name)
+    draft = _new_session(
+        inputs, info, touched, _Place(new.git_dir, new.worktree, new.branch, "", "plain", None)
+    )
+    snapshot_commit, applied_commit = git.snapshot_and_results(
+        new.git_dir,
+        new.branch,
+        base,
+        results,
+        (_snapshot_message(tree), _applied_message(draft)),
+    )
+    if new.worktree.exists():
+        new.worktree.rmdir()
+    git.checkout_branch(new.git_dir, new.worktree, new.branch)
+    if checkpoint is not None:
+        checkpoint("worktree")
+    if progress is not None:
+        progress("worktree", 1, 1)
+    worktree = new.worktree
+    store = SessionStore(session_path(git.git_dir_of(worktree)))
+    with store.locked():
+        session = replace(draft, snapshot_commit=snapshot_commit)
+        store.write(session)
+        # The session says what is there from now on; the intent has done its job.
+        setup.clear(where.folder)
+        if checkpoint is not None:
+            checkpoint("written")
+        files = _session_files(inputs, worktree, session, plan)
+        session = _after_commit(inputs, worktree, session, plan.works, files, applied_commit)
+    return session, store
+
+
+def _plain_entry(entry: Entry) -> bool:
+    """A touched path whose snapshot and result need no file system to work out: a file, a
+    link or nothing, with only folders on the way."""
+    return entry.obstacle is None and entry.kind in (Kind.FILE, Kind.LINK, Kind.ABSENT)
+
+
+def _results_in_memory(
+    base: dict[str, tuple[str, bytes]], works: Sequence[_FileWork]
+) -> dict[str, tuple[str, bytes]] | None:
+    """The touched paths (path -> (mode, bytes)) as the step-by-step path's writes leave them
+    and its commit records them: each file's result written (a rewritten file keeps its mode,
+    a new one is ``100644``, a link stays a link), its mode set when it is a regular file, the
+    source of a rename removed, in patch order; a mode apply set is what the commit records.
+
+    ``None`` when a path written, removed or in the snapshot is also a folder on the way to
+    another: on disk that is a link or file in the way (``Blocked``) or a folder where a file
+    goes, which the step-by-step path meets as the file system says.
+    """
+    involved = set(base)
+    for work in works:
+        if (work.write and work.result is not None) or work.mode is not None:
+            involved.add(work.prediction.path)
+        if work.delete_path is not None:
+            involved.add(work.delete_path)
+    folders = {path[:at] for path in involved for at, char in enumerate(path) if char == "/"}
+    if folders & involved:
+        return None
+    state = dict(base)
+    modes: dict[str, str] = {}
+    for work in works:
+        path = work.prediction.path
+        if work.write and work.result is not None:
+            if work.mode == SYMLINK:
+                state[path] = (SYMLINK, work.result)
+            else:
+                held = state.get(path)
+                kept = held[0] if held is not None and held[0] != SYMLINK else "100644"
+                state[path] = (kept, work.result)
+        if work.mode not in (None, SYMLINK):
+            held = state.get(path)
+            if held is not None and held[0] != SYMLINK:
+                # confined.set_mode knows these two; the commit records any other as 100644.
+                known = work.mode if work.mode in ("100644", "100755") else held[0]
+                state[path] = (known, held[1])
+                modes[path] = work.mode
+        if work.delete_path is not None:
+            state.pop(work.delete_path, None)
+    for path, mode in modes.items():
+        held = state.get(path)
+        if held is not None and held[0] != SYMLINK:
+            state[path] = ("100755" if mode == "100755" else "100644", held[1])
+    return state
 
 
 def _is_regular(worktree: Path, path: str) -> bool:

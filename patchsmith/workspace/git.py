@@ -633,6 +633,89 @@ def _fast_import_path(name: bytes) -> bytes:
     return bytes(escaped + b'"')
 
 
+def snapshot_and_results(
+    git_dir: Path,
+    branch: str,
+    base: Mapping[str, tuple[str, bytes]],
+    results: Mapping[str, tuple[str, bytes]],
+    messages: tuple[str, str],
+) -> tuple[str, str]:
+    """Make ``branch`` (new) hold two commits written in one ``git fast-import``: a parentless
+    snapshot whose tree is ``base`` (path -> (mode, a file's bytes or a link's target)), then on
+    top of it a commit whose tree is ``results``; return (snapshot, results) commit ids.
+
+    What apply's step-by-step path made with four passes over a stable patch's thousand files
+    (the snapshot imported, checked out, the results written and ``git add``-ed, each hashing or
+    compressing every file again), from bytes apply already holds: each blob is hashed and
+    stored once, and a result equal to its base costs nothing. Only the paths whose result
+    differs are named in the second commit (``M`` or ``D``). The messages are stored as
+    ``commit-tree`` and ``git commit`` store them (the second one cleaned up as ``git commit
+    -F`` does), by the identity and with the dates every other commit gets (``git var``).
+    """
+    author = _out(run_git(["var", "GIT_AUTHOR_IDENT"], git_dir=git_dir)).encode("utf-8")
+    committer = _out(run_git(["var", "GIT_COMMITTER_IDENT"], git_dir=git_dir)).encode("utf-8")
+    ref = f"refs/heads/{branch}".encode("utf-8", "surrogateescape")
+    first = messages[0].encode("utf-8") + b"\n"
+    second = stripspace(messages[1]).encode("utf-8")
+
+    def header(mark: int, message: bytes) -> bytes:
+        return b"commit %s\nmark :%d\nauthor %s\ncommitter %s\ndata %d\n%s\n" % (
+            ref,
+            mark,
+            author,
+            committer,
+            len(message),
+            message,
+        )
+
+    def stream() -> Iterator[bytes]:
+        yield header(1, first)
+        for path, (mode, data) in sorted(base.items()):
+            name = _fast_import_path(path.encode("utf-8", "surrogateescape"))
+            yield b"M %s inline %s\ndata %d\n" % (mode.encode(), name, len(data))
+            yield data
+            yield b"\n"
+        yield b"\n" + header(2, second) + b"from :1\n"
+        for path in sorted(set(base) - set(results)):
+            yield b"D %s\n" % _fast_import_path(path.encode("utf-8", "surrogateescape"))
+        for path, (mode, data) in sorted(results.items()):
+            if base.get(path) == (mode, data):
+                continue
+            name = _fast_import_path(path.encode("utf-8", "surrogateescape"))
+            yield b"M %s inline %s\ndata %d\n" % (mode.encode(), name, len(data))
+            yield data
+            yield b"\n"
+        yield b"\ndone\n"
+
+    # As for the base snapshot (:func:`_imported_tree`): no deltas, the loose objects' level.
+    options = ["-c", "pack.depth=0", "-c", "pack.compression=1"]
+    _feed_git([*options, "fast-import", "--quiet", "--done"], stream(), git_dir=git_dir)
+    name = f"refs/heads/{branch}"
+    tips = _out(run_git(["rev-parse", name, f"{name}^"], git_dir=git_dir)).split()
+    return tips[1], tips[0]
+
+
+def stripspace(message: str) -> str:
+    """``message`` as ``git commit -F`` stores it (``--cleanup=whitespace``): trailing blanks
+    of each line and leading and trailing empty lines gone, runs of empty lines made one, one
+    final newline."""
+    lines = [line.rstrip() for line in message.split("\n")]
+    kept: list[str] = []
+    for line in lines:
+        if line or (kept and kept[-1]):
+            kept.append(line)
+    while kept and not kept[-1]:
+        kept.pop()
+    return "\n".join(kept) + "\n" if kept else ""
+
+
+def checkout_branch(git_dir: Path, worktree: Path, branch: str) -> None:
+    """A worktree at ``worktree`` with the existing ``branch`` checked out whole (a plain
+    tree's commits hold only the touched files)."""
+    worktree.parent.mkdir(parents=True, exist_ok=True)
+    run_git(["worktree", "add", "--quiet", os.fspath(worktree), branch], git_dir=git_dir)
+
+
 def snapshot_paths(
     git_dir: Path,
     tree: Path,

@@ -344,19 +344,37 @@ def test_a_changed_symlink_stays_a_symlink(tmp_path: Path) -> None:
     assert listed.startswith(b"120000 ")
 
 
+@pytest.mark.parametrize("one_pass", [True, False], ids=["one-pass", "step-by-step"])
 def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
-    demo_tree: Path, monkeypatch: pytest.MonkeyPatch
+    demo_tree: Path, monkeypatch: pytest.MonkeyPatch, one_pass: bool
 ) -> None:
     """No fsync per file: one flush of the worktree's and the repository's file systems, after
-    the last file, reject and commit, and before the write that marks the session ready."""
+    the last file, reject and commit, and before the write that marks the session ready. On
+    both paths: the one-pass path commits with fast-import and writes the results with the
+    checkout ("commit" and "file" below), the step-by-step one with the confined writer and
+    git commit."""
+    from patchsmith.workspace import apply as apply_module
     from patchsmith.workspace import confined
 
+    monkeypatch.setattr(apply_module, "ONE_PASS", one_pass)
     events: list[tuple[str, object]] = []
     write_file, commit_paths, store_write = (
         confined.write_file,
         git.commit_paths,
         SessionStore.write,
     )
+    snapshot_and_results, checkout_branch = git.snapshot_and_results, git.checkout_branch
+
+    def recording_import(*args: object, **options: object) -> tuple[str, str]:
+        events.append(("commit", "fast-import"))
+        return snapshot_and_results(*args, **options)  # type: ignore[arg-type]
+
+    def recording_checkout(git_dir: Path, worktree: Path, branch: str) -> None:
+        events.append(("file", "checkout"))
+        checkout_branch(git_dir, worktree, branch)
+
+    monkeypatch.setattr(git, "snapshot_and_results", recording_import)
+    monkeypatch.setattr(git, "checkout_branch", recording_checkout)
 
     def recording_write_file(root: Path, relative: str, data: bytes, **options: bool) -> None:
         events.append(("file", relative))
@@ -387,6 +405,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
     durable = kinds.index("durable")
     # Files (results and rejects) and the commit all come before the flush ...
     assert {"file", "commit"} <= set(kinds[:durable])
+    assert (("commit", "fast-import") in events) == one_pass  # the path meant was taken
     assert ("file", "Makefile.rej") in events[:durable]
     assert "file" not in kinds[durable:] and "commit" not in kinds[durable:]
     # ... and the very next thing is the session's "ready", the first write that says so.
