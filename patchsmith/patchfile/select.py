@@ -262,6 +262,8 @@ class FileDecision:
 
 @record
 class SelectionResult:
+    """What a selection kept and left out of an index, file by file."""
+
     index: PatchIndex
     selection: Selection
     strip: int

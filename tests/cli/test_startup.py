@@ -1,0 +1,103 @@
+"""What a command's start-up imports: ``filter`` is measured against C ``filterdiff``, and a
+fixed cost is paid on every run (``benchmarks/bench_filter.py`` prints it).
+
+The console entry point leaves :mod:`inspect` and :mod:`copy` (which :mod:`dataclasses` imports
+for what no start-up uses) to be imported on first use. These tests hold that to three things:
+``filter`` really runs without them, whatever does use them still gets the real modules, and
+the parser built for one command still parses and helps as the whole one does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from patchsmith.cli import COMMANDS, build_parser
+
+ONE_FILE = (
+    b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n--- a/drivers/md/dm.c\n"
+    b"+++ b/drivers/md/dm.c\n@@ -1 +1 @@\n-a\n+b\n"
+)
+
+
+def imported_by(arguments: list[str]) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
+    """Run ``python -m patchsmith ARGUMENTS`` and return it with the modules it imported."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "patchsmith", *arguments],
+        capture_output=True,
+        check=False,
+    )
+    modules = {
+        line.rsplit(b"|", 1)[1].strip().decode()
+        for line in result.stderr.splitlines()
+        if line.startswith(b"import time:") and b"imported package" not in line
+    }
+    return result, modules
+
+
+def test_filter_starts_without_inspect_and_copy(tmp_path: Path) -> None:
+    patch = tmp_path / "one.patch"
+    patch.write_bytes(ONE_FILE)
+    result, modules = imported_by(["filter", "--only", "drivers/md", str(patch)])
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout == ONE_FILE
+    assert "dataclasses" in modules  # the records are dataclasses: the test can fail
+    assert not modules & {"inspect", "ast", "dis", "tokenize", "copy"}
+
+
+def test_a_deferred_module_is_the_real_one_on_first_use() -> None:
+    code = (
+        "import sys\n"
+        "from patchsmith.cli import _defer_imports\n"
+        "_defer_imports('inspect', 'copy')\n"
+        "import dataclasses, inspect, copy\n"
+        "assert 'ast' not in sys.modules\n"
+        "@dataclasses.dataclass\n"
+        "class Undocumented:\n"
+        "    names: list[str]\n"
+        "value = Undocumented(['a'])\n"
+        "print(Undocumented.__doc__)\n"  # dataclasses wrote it with inspect.signature
+        "print(dataclasses.asdict(value) == {'names': ['a']})\n"  # copy.deepcopy
+        "print(copy.copy(value) == value, inspect.isclass(Undocumented))\n"
+        "from inspect import signature\n"
+        "print(signature(Undocumented), sys.modules['inspect'].signature is signature)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Undocumented(names: list[str])",
+        "True",
+        "True True",
+        "(names: list[str]) -> None True",
+    ]
+
+
+@pytest.mark.parametrize("command", ["filter", "ls", "check"])
+def test_a_command_first_parses_as_with_every_command_listed(command: str) -> None:
+    # main() leaves the other commands out when the command is the first word.
+    arguments = [command, "--only", "drivers/md", "x.patch"]
+    if command == "check":
+        arguments += ["--tree", "."]
+    alone = build_parser(command, listing=False).parse_args(arguments)
+    listed = build_parser(command).parse_args(arguments)
+    assert {k: v for k, v in vars(alone).items() if k != "run"} == {
+        k: v for k, v in vars(listed).items() if k != "run"
+    }
+
+
+def test_help_before_the_command_still_lists_every_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "patchsmith", "--help", "filter"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    out = " ".join(result.stdout.split())
+    for summary in COMMANDS.values():
+        assert " ".join(summary.split()) in out
