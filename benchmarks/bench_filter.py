@@ -353,7 +353,7 @@ def in_process(patch: Path, runs: int) -> dict[str, float]:
         read = time.perf_counter()
         index = index_sources(sources, lazy=True)
         indexed = time.perf_counter()
-        result = select(index, Selection(only=(ONLY,)))
+        result = select(index, Selection(only=(ONLY,)), bytes_only=True)  # as filter does
         selected = time.perf_counter()
         with open(os.devnull, "wb") as sink:
             sink.writelines(render(result))

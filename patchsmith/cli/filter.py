@@ -72,10 +72,12 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     index = read_index(args.patch, lazy=True, max_size=args.max_size)
-    result = select(index, selection_from_args(args, index))
-    write_output(
-        args.output, render(result, strip=args.strip, verbose=keeps_text(args), clean=args.clean)
-    )
+    verbose = keeps_text(args)
+    # Only the kept files' bytes are written, and no decision is looked at: then the index
+    # counts the hunks around the kept files only (select's bytes_only).
+    bytes_only = not (args.explain or args.strip or verbose or args.clean)
+    result = select(index, selection_from_args(args, index), bytes_only=bytes_only)
+    write_output(args.output, render(result, strip=args.strip, verbose=verbose, clean=args.clean))
     if args.explain:
         explain(result, args)
     return 0

@@ -28,7 +28,7 @@ from __future__ import annotations
 import bisect
 import gc
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import field, replace
 
 from patchsmith.errors import PatchParseError
@@ -40,6 +40,7 @@ from patchsmith.patchfile.scan import (
     _GIT_PATTERNS,
     LazyHunks,
     _LineIndex,
+    _pair_starts_file,
     _plain_fields,
     _Scanner,
 )
@@ -116,6 +117,16 @@ class LazyFiles(Sequence[FileEntry]):
     until then; :meth:`raw_name_table`, :meth:`span` and :meth:`check` answer what selecting and
     writing need without entries. Entries are made once and kept, so they compare and behave
     like the eager index's (a property test checks it).
+
+    A file diff without a ``diff`` line that follows a hunk (``--- x``/``+++ y`` at the end of
+    a ``-p0`` or quilt file diff) is taken to start there, unsettled: those two lines could
+    also be a removed ``-- x`` and an added ``++ y`` line ending the hunk, and only counting
+    that hunk tells (on a 40 MB ``-p0`` patch, counting the last hunk of each of 15,000 files
+    cost as much as the rest of the scan). :meth:`settle` counts the ones asked for; whatever
+    needs the whole list (its length, its entries, every name) settles all of them first, and
+    if one does not start a file diff the inputs are read again counting every one
+    (:attr:`generation` then changes). ``filter`` settles only the ones that could change what
+    it writes (:func:`patchsmith.patchfile.select.select` with ``bytes_only``).
     """
 
     __slots__ = (
@@ -129,6 +140,8 @@ class LazyFiles(Sequence[FileEntry]):
         "_raw_names",
         "_sources",
         "_starts",
+        "_unsettled",
+        "generation",
     )
 
     def __init__(self, sources: Sequence[PatchSource]) -> None:
@@ -144,6 +157,12 @@ class LazyFiles(Sequence[FileEntry]):
         self._mails: dict[int, int] = {}
         self._cache: dict[int, FileEntry] = {}
         self._raw_names: tuple[list[bytes | None], list[bytes | None], list[bool]] | None = None
+        self._unsettled: set[int] = set()
+        """The file diffs that start at a ``---``/``+++`` pair taken to be a header, not yet
+        counted (0-based numbers)."""
+        self.generation = 0
+        """How many times the inputs were read again (a taken pair was not a header): a
+        number from before then may name another file diff."""
 
     def add(self, source: int, scanner: _Scanner, mails: Sequence[int | None]) -> None:
         """Take the file diffs a lazy :class:`_Scanner` found in source ``source`` (in order)."""
@@ -153,12 +172,54 @@ class LazyFiles(Sequence[FileEntry]):
         self._starts += scanner.starts
         self._ends += scanner.ends
         self._leads += scanner.leads
+        self._unsettled.update(first + number for number in scanner.unsettled)
         for offset, mail in enumerate(mails):
             if mail is not None:
                 self._mails[first + offset] = mail
 
     def __len__(self) -> int:
+        self.settle_all()
         return len(self._items)
+
+    def taken(self) -> int:
+        """How many file diffs there are, unsettled pairs taken as headers."""
+        return len(self._items)
+
+    @property
+    def unsettled(self) -> frozenset[int]:
+        """The file diffs (0-based) that start at a pair not yet settled."""
+        return frozenset(self._unsettled)
+
+    def settle(self, numbers: Iterable[int]) -> bool:
+        """Count the hunk before each unsettled pair among the file diffs ``numbers`` (0-based,
+        as taken); ``True`` when each of them starts a file diff. ``False`` when one does not:
+        the list as taken is wrong from there on, and :meth:`settle_all` reads it again."""
+        wanted = sorted(self._unsettled.intersection(numbers))
+        for number in wanted:
+            previous = self._items[number - 1]  # the pair ends a hunk of the run it is in
+            assert isinstance(previous, re.Match)
+            data = self._sources[self.source_of(number)].data
+            if not _pair_starts_file(data, previous.end(), self._starts[number]):
+                return False
+            self._unsettled.discard(number)
+        return True
+
+    def settle_all(self) -> None:
+        """Settle every pair; if one is not a header, read the inputs again counting each
+        (what the eager scan would say, errors included) and replace this list with that."""
+        if self._unsettled and not self.settle(tuple(self._unsettled)):
+            settled = _index_sources(self._sources, lazy=True, settle_pairs=True).files
+            assert isinstance(settled, LazyFiles)
+            generation = self.generation
+            for name in LazyFiles.__slots__:
+                setattr(self, name, getattr(settled, name))
+            self.generation = generation + 1
+
+    def _require_settled_around(self, number: int) -> None:
+        """Refuse a number whose file diff's start or end is still a pair taken as a header:
+        what a caller does with it may be wrong (settle around it first)."""
+        if number in self._unsettled or number + 1 in self._unsettled:
+            raise RuntimeError(f"file diff {number} is bounded by an unsettled pair")
 
     @overload
     def __getitem__(self, item: int) -> FileEntry: ...
@@ -169,8 +230,9 @@ class LazyFiles(Sequence[FileEntry]):
     def __getitem__(self, item: int | slice) -> FileEntry | tuple[FileEntry, ...]:
         if isinstance(item, slice):
             return tuple(self[i] for i in range(*item.indices(len(self))))
-        number = item + len(self) if item < 0 else item
-        if not 0 <= number < len(self):
+        count = len(self)  # settles every pair: an entry's number counts from the top
+        number = item + count if item < 0 else item
+        if not 0 <= number < count:
             raise IndexError("file index out of range")
         entry = self._cache.get(number)
         if entry is None:
@@ -195,11 +257,14 @@ class LazyFiles(Sequence[FileEntry]):
         return bisect.bisect_right(self._first_of_source, number) - 1
 
     def span(self, number: int) -> tuple[int, int, int]:
-        """(source, start, end) of file diff ``number`` (0-based), without making its entry."""
+        """(source, start, end) of file diff ``number`` (0-based, as taken: the pairs around it
+        settled), without making its entry."""
+        self._require_settled_around(number)
         return self.source_of(number), self._starts[number], self._ends[number]
 
     def last_end(self, source: int) -> int:
         """Where the last file diff of ``source`` ends (the trailer starts there)."""
+        self.settle_all()
         following = self._first_of_source[source + 1 : source + 2]
         last = (following[0] if following else len(self._items)) - 1
         return self._ends[last] if last >= self._first_of_source[source] else 0
@@ -210,12 +275,17 @@ class LazyFiles(Sequence[FileEntry]):
         olds, news, gits = self.raw_name_table()
         return [_decode_or_none(n) for n in olds], [_decode_or_none(n) for n in news], gits
 
-    def raw_name_table(self) -> tuple[list[bytes | None], list[bytes | None], list[bool]]:
-        """:meth:`name_table` with the names as the patch's bytes, undecoded.
+    def raw_name_table(
+        self, settled: bool = True
+    ) -> tuple[list[bytes | None], list[bytes | None], list[bool]]:
+        """:meth:`name_table` with the names as the patch's bytes, undecoded; with
+        ``settled=False``, of the file diffs as taken (unsettled pairs included).
 
         ``filter --only`` matches 28,000 names of a 40 MB patch on their bytes and decodes
         only the few it keeps: decoding them all cost a quarter of the selection.
         """
+        if settled:
+            self.settle_all()
         if self._raw_names is None:
             olds: list[bytes | None] = []
             news: list[bytes | None] = []
@@ -243,7 +313,9 @@ class LazyFiles(Sequence[FileEntry]):
         return self._raw_names
 
     def check(self, number: int) -> None:
-        """Raise :class:`PatchParseError` where reading file diff ``number``'s hunks would."""
+        """Raise :class:`PatchParseError` where reading file diff ``number``'s hunks would
+        (``number`` as in :meth:`span`)."""
+        self._require_settled_around(number)
         entry = self._cache.get(number)
         item = self._items[number] if entry is None else entry
         if isinstance(item, FileEntry):
@@ -319,7 +391,9 @@ class PausedGarbageCollector:
             gc.enable()
 
 
-def _index_sources(sources: Sequence[PatchSource], lazy: bool) -> PatchIndex:
+def _index_sources(
+    sources: Sequence[PatchSource], lazy: bool, settle_pairs: bool = False
+) -> PatchIndex:
     files: list[FileEntry] = []
     lazy_files = LazyFiles(sources) if lazy else None
     mails: list[Mail] = []
@@ -331,8 +405,8 @@ def _index_sources(sources: Sequence[PatchSource], lazy: bool) -> PatchIndex:
                 line=1,
                 hint="pass a patch file, or pipe one to '-'",
             )
-        first_number = len(lazy_files) if lazy_files is not None else len(files)
-        scanner = _Scanner(source, number, first_number + 1, lazy)
+        first_number = lazy_files.taken() if lazy_files is not None else len(files)
+        scanner = _Scanner(source, number, first_number + 1, lazy, settle_pairs)
         if not scanner.scan():
             binary = b"\x00" in source.data[:65536]
             raise PatchParseError(

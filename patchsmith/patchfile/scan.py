@@ -9,9 +9,11 @@ settle it (a mail signature after the last hunk, a malformed hunk).
 lazily: a plain file diff (the common header of a git, ``diff -u``/quilt or ``diff -c`` file
 diff) is left as the match of its header, for :class:`~patchsmith.patchfile.index.LazyFiles`,
 and the hunks of other git file diffs as :class:`LazyHunks`. The lazy scan checks that every
-line of a file diff is a hunk line and jumps from one header to the next; it counts no hunk
-but the one before a ``---``/``+++`` pair that has no ``diff`` line above it (inside a hunk,
-those are a removed ``-- x`` and an added ``++ y`` line). :class:`LazyHunks` is here and not
+line of a file diff is a hunk line and jumps from one header to the next; it counts no hunk.
+A ``---``/``+++`` pair with no ``diff`` line above it that follows a hunk may be a removed
+``-- x`` and an added ``++ y`` line of it: the lazy scan takes it as a header and leaves it
+unsettled (``settle_pairs``), for :class:`~patchsmith.patchfile.index.LazyFiles` to count the
+hunk before it where that matters (:func:`_pair_starts_file`). :class:`LazyHunks` is here and not
 with the records because it and the scanner make each other: the scanner makes one for a
 file diff, and reading one runs the scanner. :class:`_Lines` and :class:`_LineIndex` turn byte
 offsets into line numbers; the index's lazy file list and the mail splitter
@@ -309,11 +311,46 @@ def _after_signature(data: bytes, end: int) -> bool:
     return last_line.rstrip(b"\r\n") in (b"--", b"-- ")
 
 
+def _pair_starts_file(data: bytes, first_hunk: int, end: int) -> bool:
+    """Whether the ``---``/``+++`` pair at ``end`` (followed by a hunk) starts a file diff,
+    rather than being a removed ``-- x`` and an added ``++ y`` line that end the last hunk
+    of the file diff whose hunks start at ``first_hunk``.
+
+    It starts one when that hunk is complete at ``end`` by its counts, or cannot hold the
+    pair (it removes or adds nothing). Every line up to ``end`` starts with " ", "+", "-",
+    "\\" or is an ``@@`` header (:data:`_UNIFIED_NEXT` stops at any other), so three counts
+    in C settle it. A hunk with more lines than its counts is neither: the general path
+    reports it.
+    """
+    header = data.rfind(b"\n@@ ", first_hunk, end) + 1 or first_hunk
+    body = data.find(b"\n", header, end) + 1
+    match = _UNIFIED_HUNK.match(data, header, body) if body else None
+    if match is None:
+        return False
+    old_count, new_count = match.group(2, 4)
+    old = 1 if old_count is None else int(old_count)
+    new = 1 if new_count is None else int(new_count)
+    if old == 0 or new == 0:
+        # A new file's hunk removes nothing and a deleted file's adds nothing: neither can
+        # end in a removed "-- x" and an added "++ y" line.
+        return True
+    # Each line counted by the newline before it: the header's ends the range's first.
+    context = data.count(b"\n ", body - 1, end - 1)
+    removed = data.count(b"\n-", body - 1, end - 1)
+    added = data.count(b"\n+", body - 1, end - 1)
+    return context + removed == old and context + added == new
+
+
 class _Scanner:
     """Scans one input. Positions are byte offsets into ``data``."""
 
     def __init__(
-        self, source: PatchSource, source_number: int, first_file_number: int, lazy: bool = False
+        self,
+        source: PatchSource,
+        source_number: int,
+        first_file_number: int,
+        lazy: bool = False,
+        settle_pairs: bool = True,
     ) -> None:
         self.source = source
         self.data = source.data
@@ -331,6 +368,13 @@ class _Scanner:
         self.starts: list[int] = []
         self.ends: list[int] = []
         self.leads: list[int] = []
+        self.settle_pairs = settle_pairs
+        """Lazy mode: decide now whether each ``---``/``+++`` pair after a hunk starts a file
+        diff (:meth:`pair_starts_file`); without it the pair is taken to start one and its
+        number goes to ``unsettled``, for :class:`LazyFiles` to settle where that matters."""
+        self.unsettled: list[int] = []
+        """Lazy mode, without ``settle_pairs``: the numbers (positions in ``plain``) of the
+        file diffs that start at such a pair, not yet settled."""
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -526,10 +570,11 @@ class _Scanner:
         """
         data = self.data
         first = _PLAIN_AT.match(data, pos)
+        unsettled: list[int] = []
         if first is not None:
             run, end = self.git_run(first)
         elif (first := _UNIFIED_AT.match(data, pos)) is not None:
-            run, end = self.unified_run(first)
+            run, end = self.unified_run(first, unsettled)
         elif (first := _CONTEXT_AT.match(data, pos)) is not None:
             run, end = self.context_run(first)
         else:
@@ -538,6 +583,8 @@ class _Scanner:
             return None
         self.check_interstitial(lead_start, pos)
         starts = [_start_of(match) for match in run]
+        base = len(self.plain)
+        self.unsettled += [base + number for number in unsettled if number < len(run)]
         self.plain += run
         self.starts += starts
         self.leads.append(lead_start)
@@ -565,15 +612,20 @@ class _Scanner:
                 return run, self.size
         return _without_last(run)
 
-    def unified_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
+    def unified_run(
+        self, first: re.Match[bytes], unsettled: list[int]
+    ) -> tuple[list[re.Match[bytes]], int]:
         """The plain non-git unified file diffs from ``first`` on, and where the last ends.
 
         A line no hunk can hold ends a file diff whose counts are honest: one that starts
         with ``diff ``, ``Index:``, ``Only in`` and anything else but a hunk line's first
         character. A ``---``/``+++`` pair followed by a hunk can also be a removed ``-- x`` and
         an added ``++ y`` line ending a hunk; it starts a file only when the hunk before it is
-        complete without those lines. The counts of every other hunk are checked when its
-        file's hunks are read (``filter`` reads those of the files it writes).
+        complete without those lines. With ``settle_pairs`` that is decided here; without it
+        the pair is taken to start one and its position in the run is added to ``unsettled``
+        (:meth:`LazyFiles.settle` decides it later, where it matters). The counts of every
+        other hunk are checked when its file's hunks are read (``filter`` reads those of the
+        files it writes).
         """
         data = self.data
         run = [first]
@@ -584,8 +636,11 @@ class _Scanner:
                 break  # a mail signature or a removed "- " line: the counts decide
             kind = stop.lastindex
             if kind in (_WITH_DIFF_GROUP, _PAIR_GROUP):
-                if kind == _PAIR_GROUP and not self.pair_starts_file(first_hunk, end):
-                    break  # "-- x" and "++ y" lines of the last hunk, or a miscounted hunk
+                if kind == _PAIR_GROUP:
+                    if not self.settle_pairs:
+                        unsettled.append(len(run))
+                    elif not self.pair_starts_file(first_hunk, end):
+                        break  # "-- x" and "++ y" lines of the last hunk, or a miscounted hunk
                 run.append(stop)
                 first_hunk = stop.end()
                 continue
@@ -595,6 +650,14 @@ class _Scanner:
         else:
             if not _after_signature(data, self.size):
                 return run, self.size
+        while unsettled and unsettled[-1] == len(run) - 1:
+            # The general path reads the last file diff from its header on, so it would take
+            # the pair as a header unasked: settle it now, as the eager scan does. If it is
+            # hunk lines, the file diff before it is the one the general path must read.
+            unsettled.pop()
+            if self.pair_starts_file(run[-2].end(), _start_of(run[-1])):
+                break
+            run.pop()
         return _without_last(run)
 
     def context_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
@@ -613,34 +676,8 @@ class _Scanner:
             run.append(header)
 
     def pair_starts_file(self, first_hunk: int, end: int) -> bool:
-        """Whether the ``---``/``+++`` pair at ``end`` (followed by a hunk) starts a file diff,
-        rather than being a removed ``-- x`` and an added ``++ y`` line that end the last hunk
-        of the file diff whose hunks start at ``first_hunk``.
-
-        It starts one when that hunk is complete at ``end`` by its counts, or cannot hold the
-        pair (it removes or adds nothing). Every line up to ``end`` starts with " ", "+", "-",
-        "\\" or is an ``@@`` header (:data:`_UNIFIED_NEXT` stops at any other), so three counts
-        in C settle it. A hunk with more lines than its counts is neither: the general path
-        reports it.
-        """
-        data = self.data
-        header = data.rfind(b"\n@@ ", first_hunk, end) + 1 or first_hunk
-        body = data.find(b"\n", header, end) + 1
-        match = _UNIFIED_HUNK.match(data, header, body) if body else None
-        if match is None:
-            return False
-        old_count, new_count = match.group(2, 4)
-        old = 1 if old_count is None else int(old_count)
-        new = 1 if new_count is None else int(new_count)
-        if old == 0 or new == 0:
-            # A new file's hunk removes nothing and a deleted file's adds nothing: neither can
-            # end in a removed "-- x" and an added "++ y" line.
-            return True
-        # Each line counted by the newline before it: the header's ends the range's first.
-        context = data.count(b"\n ", body - 1, end - 1)
-        removed = data.count(b"\n-", body - 1, end - 1)
-        added = data.count(b"\n+", body - 1, end - 1)
-        return context + removed == old and context + added == new
+        """:func:`_pair_starts_file` in this scanner's input."""
+        return _pair_starts_file(self.data, first_hunk, end)
 
     def lazy_end(self, body: int) -> int | None:
         """Where a git file diff whose first hunk starts at ``body`` ends, without reading its

@@ -154,17 +154,7 @@ def _detect_strip(
     zeros_needed = count - count // 2
     ones = zeros = 0
     for old, new, git in zip(olds, news, gits, strict=True):
-        if old is not None and new is not None and (git or (b"/" in old and b"/" in new)):
-            old_top, new_top = old.partition(b"/")[0], new.partition(b"/")[0]
-            if git:
-                one = old_top == b"a" and new_top == b"b"
-            else:
-                # diff -urN old-tree/x new-tree/x; the same first folder votes as one name
-                one = old_top != new_top or _top_votes_one(new)
-        else:
-            name = new if new is not None else old
-            one = name is not None and _top_votes_one(name)
-        if one:
+        if _votes_one(old, new, git):
             ones += 1
             if ones == ones_needed:
                 return 1
@@ -173,6 +163,47 @@ def _detect_strip(
             if zeros == zeros_needed:
                 return 0
     return 0
+
+
+def _votes_one(old: bytes | None, new: bytes | None, git: bool) -> bool:
+    """Whether a file diff with these raw names votes for ``-p1`` in :func:`_detect_strip`."""
+    if old is not None and new is not None and (git or (b"/" in old and b"/" in new)):
+        old_top, new_top = old.partition(b"/")[0], new.partition(b"/")[0]
+        if git:
+            return old_top == b"a" and new_top == b"b"
+        # diff -urN old-tree/x new-tree/x; the same first folder votes as one name
+        return old_top != new_top or _top_votes_one(new)
+    name = new if new is not None else old
+    return name is not None and _top_votes_one(name)
+
+
+def _settled_strip(
+    files: LazyFiles, olds: list[bytes | None], news: list[bytes | None], gits: list[bool]
+) -> int | None:
+    """:func:`_detect_strip` of the file diffs as taken (:class:`LazyFiles`), settling as few
+    of the unsettled pairs as it takes to know it is the level of the settled list too; or
+    ``None`` when one of them is not a header (then ``files`` was read again, every pair
+    counted: ask again).
+
+    A pair that is not a header only takes its own vote away (the file diff it was taken to
+    end keeps its names), and the level is 1 when more files vote 1 than 0. Votes against the
+    level that go away only make it surer; votes for it that go away could turn it. So the
+    level holds if it holds without every vote for it that is still unsettled, and enough of
+    those are settled to make it so. On a ``-p0`` kernel patch every file diff is unsettled
+    and all but a few vote 0: a few are counted here.
+    """
+    votes = [_votes_one(old, new, git) for old, new, git in zip(olds, news, gits, strict=True)]
+    ones = sum(votes)
+    level = 1 if ones > len(votes) - ones else 0
+    supporting = [n for n in sorted(files.unsettled) if votes[n] == level]
+    backing = (ones if level else len(votes) - ones) - len(supporting)  # settled, for it
+    against = len(votes) - ones if level else ones  # as many as there can be
+    # 1 needs more settled votes for it than against, 0 at least as many.
+    needed = against + level - backing
+    if needed > 0 and not files.settle(supporting[:needed]):
+        files.settle_all()  # reads it again
+        return None
+    return level
 
 
 def _top_votes_one(name: bytes) -> bool:
@@ -290,17 +321,27 @@ class LazyDecisions(Sequence[FileDecision]):
     file's entry, which ``filter`` never makes for the thousands of files it leaves out.
     """
 
-    __slots__ = ("_cache", "_reasons", "_strip", "files", "selected")
+    __slots__ = ("_cache", "_generation", "_reasons", "_strip", "files", "selected")
 
     def __init__(self, files: LazyFiles, strip: int, reasons: list[str | None]) -> None:
         self.files = files
+        self._generation = files.generation
         self._strip = strip
         self._reasons = reasons
         self.selected = tuple(i for i, reason in enumerate(reasons) if reason is None)
         """0-based numbers of the kept file diffs, in order."""
         self._cache: dict[int, FileDecision] = {}
 
+    def _still_valid(self) -> None:
+        """Refuse once the file list was read again: the numbers here name what it held
+        before (a ``bytes_only`` selection left pairs unsettled, and something then needed
+        them all: a bug in the caller, never a silent wrong answer)."""
+        self.files.settle_all()
+        if self.files.generation != self._generation:
+            raise RuntimeError("the selection was made over file diffs since read again")
+
     def __len__(self) -> int:
+        self._still_valid()
         return len(self._reasons)
 
     @overload
@@ -312,7 +353,8 @@ class LazyDecisions(Sequence[FileDecision]):
     def __getitem__(self, item: int | slice) -> FileDecision | tuple[FileDecision, ...]:
         if isinstance(item, slice):
             return tuple(self[i] for i in range(*item.indices(len(self))))
-        number = item + len(self) if item < 0 else item
+        self._still_valid()
+        number = item + len(self._reasons) if item < 0 else item
         decision = self._cache.get(number)
         if decision is None:
             entry = self.files[number]
@@ -424,16 +466,21 @@ class _PathRules:
         }
 
 
-def select(index: PatchIndex, selection: Selection) -> SelectionResult:
-    """Decide, for every file diff and hunk, whether it is kept and why not."""
+def select(index: PatchIndex, selection: Selection, bytes_only: bool = False) -> SelectionResult:
+    """Decide, for every file diff and hunk, whether it is kept and why not.
+
+    ``bytes_only``: the caller only writes the kept file diffs' bytes (:func:`render` with no
+    ``strip``, ``verbose`` or ``clean``) and looks at no decision. Then a lazy index settles
+    only the pairs that could change those bytes (:func:`_select_paths`).
+    """
     with PausedGarbageCollector():  # one decision per file: no cycles, many objects
-        return _select(index, selection)
+        return _select(index, selection, bytes_only)
 
 
-def _select(index: PatchIndex, selection: Selection) -> SelectionResult:
+def _select(index: PatchIndex, selection: Selection, bytes_only: bool) -> SelectionResult:
     files = index.files
     if isinstance(files, LazyFiles) and selection.hunks is None and selection.lines is None:
-        return _select_paths(index, files, selection)
+        return _select_paths(index, files, selection, bytes_only)
     strip = selection.strip if selection.strip is not None else detect_strip(index)
     rules = _PathRules(selection, strip)
     decisions: list[FileDecision] = []
@@ -463,10 +510,33 @@ def _select(index: PatchIndex, selection: Selection) -> SelectionResult:
     return SelectionResult(index, selection, strip, tuple(decisions))
 
 
-def _select_paths(index: PatchIndex, files: LazyFiles, selection: Selection) -> SelectionResult:
-    """:func:`_select` when only the path rules decide, from the names alone (``filter``)."""
-    olds, news, gits = files.raw_name_table()
-    strip = selection.strip if selection.strip is not None else _detect_strip(olds, news, gits)
+def _select_paths(
+    index: PatchIndex, files: LazyFiles, selection: Selection, bytes_only: bool
+) -> SelectionResult:
+    """:func:`_select` when only the path rules decide, from the names alone (``filter``).
+
+    With ``bytes_only``, file diffs that start at a ``---``/``+++`` pair after a hunk are
+    taken as the scan found them (:class:`LazyFiles`), and only the pairs that could change
+    the bytes written are settled. A pair that is not a header (a removed ``-- x`` and an
+    added ``++ y`` line) would take away the file diff it seemed to start, that file's names,
+    and one from the number of every later file; the file diff before it would run on over
+    it. Nothing else changes: every other file keeps its names. So the kept files and their
+    bytes are those of the settled list when (1) no number is asked for (``--files``: all
+    are settled), (2) the strip level is one no unsettled pair can change
+    (:func:`_settled_strip`), (3) every kept file's start and end is settled: a kept file is
+    not one that vanishes, and the one before a vanishing file is not kept. Kbuild rules read
+    the whole patch: all are settled for them.
+    """
+    if not bytes_only or selection.files is not None or selection.file_rules:
+        files.settle_all()
+    olds, news, gits = files.raw_name_table(settled=False)
+    if selection.strip is not None:
+        strip = selection.strip
+    else:
+        detected = _settled_strip(files, olds, news, gits)
+        if detected is None:  # a pair was hunk lines: files was read again, counting them all
+            return _select_paths(index, files, selection, bytes_only)
+        strip = detected
     reasons = _PathRules(selection, strip).reasons(olds, news)
     if selection.invert:
         reasons = [None if r is not None else "--invert: matched the path rules" for r in reasons]
@@ -482,9 +552,25 @@ def _select_paths(index: PatchIndex, files: LazyFiles, selection: Selection) -> 
                     reasons[number] = reason
                     break
     decisions = LazyDecisions(files, strip, reasons)
+    if files.unsettled:
+        around = [n for kept in decisions.selected for n in (kept, kept + 1)]
+        if not files.settle(around):
+            files.settle_all()  # reads it again: every number above may have moved
+            return _select_paths(index, files, selection, bytes_only)
+        if any(_bare_context_hunk_in(_bytes_of(index, files, n)) for n in decisions.selected):
+            # render() makes the entry of such a file, and an entry needs every pair settled.
+            generation = files.generation
+            files.settle_all()
+            if files.generation != generation:
+                return _select_paths(index, files, selection, bytes_only)
     for number in decisions.selected:
         files.check(number)  # what reading a kept file's hunks checks (their counts)
     return SelectionResult(index, selection, strip, decisions)
+
+
+def _bytes_of(index: PatchIndex, files: LazyFiles, number: int) -> bytes:
+    source, start, end = files.span(number)
+    return index.sources[source].data[start:end]
 
 
 def _hunk_reason(hunk: HunkEntry, selection: Selection) -> str | None:

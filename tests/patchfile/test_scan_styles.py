@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile import scan
 from patchsmith.patchfile.index import ChangeKind, DiffFormat, PatchIndex, index_sources
-from patchsmith.patchfile.select import Selection, render, select
+from patchsmith.patchfile.select import RangeSet, Selection, render, select
 from patchsmith.patchfile.source import PatchSource
 from tests.support.paths import PATCHES
 
@@ -44,8 +44,10 @@ def eager(data: bytes) -> PatchIndex:
     return index_sources([PatchSource("<patch>", data)])
 
 
-def written(index: PatchIndex, selection: Selection, verbose: bool = False) -> bytes:
-    return b"".join(render(select(index, selection), verbose=verbose))
+def written(
+    index: PatchIndex, selection: Selection, verbose: bool = False, bytes_only: bool = False
+) -> bytes:
+    return b"".join(render(select(index, selection, bytes_only=bytes_only), verbose=verbose))
 
 
 def filterdiff(data: bytes, tmp: Path, *options: str) -> bytes:
@@ -122,6 +124,148 @@ def test_a_new_files_hunk_cannot_hold_the_pair() -> None:
     )
     assert_same_index(data)
     assert [f.old_name for f in lazy(data).files] == [None, "kernel/fork.c"]
+
+
+# --- pairs settled only around the kept files (filter: select(..., bytes_only=True)) ------------
+#
+# The lazy index takes every pair after a hunk as a header and counts the hunk before it only
+# where that can change what filter writes. Each input below holds pairs that are hunk lines,
+# placed where taking them as headers would write something else: a file diff that is not
+# one kept, a kept one cut short, the files after it numbered one too many, the strip level
+# voted the other way.
+
+
+def p0_file(name: bytes, *hunks: bytes) -> bytes:
+    return b"--- " + name + STAMP + b"\n+++ " + name + STAMP + b"\n" + b"".join(hunks)
+
+
+def hunk_ending_in_a_pair(old: bytes, new: bytes) -> bytes:
+    """A hunk whose last two lines are a removed "-- OLD" and an added "++ NEW": with the next
+    hunk after it, they read as the header of a file diff OLD -> NEW."""
+    return b"@@ -1,2 +1,2 @@\n int a;\n--- " + old + b"\n+++ " + new + b"\n"
+
+
+LAST_HUNK = b"@@ -20 +20 @@\n-p\n+q\n"
+
+# kernel/fork.c (left out) ends a hunk in a pair naming drivers/md/evil.c, then the real
+# drivers/md/dm.c (kept) and fs/super.c.
+PAIR_IN_A_LEFT_OUT_FILE = (
+    p0_file(b"kernel/fork.c", hunk_ending_in_a_pair(b"drivers/md/evil.c", b"drivers/md/evil.c"))
+    + LAST_HUNK
+    + p0_file(b"drivers/md/dm.c", b"@@ -3 +3 @@\n-x\n+y\n")
+    + p0_file(b"fs/super.c", b"@@ -7 +7 @@\n-s\n+t\n")
+)
+
+
+def lazy_and_eager_write(data: bytes, selection: Selection) -> bytes:
+    """What filter writes, read lazily, after checking it is what the eager index writes."""
+    ours = written(lazy(data), selection, bytes_only=True)
+    assert ours == written(eager(data), selection)
+    return ours
+
+
+def test_a_pair_in_a_left_out_file_is_not_a_kept_file() -> None:
+    assert [f.path for f in eager(PAIR_IN_A_LEFT_OUT_FILE).files] == [
+        "kernel/fork.c",
+        "drivers/md/dm.c",
+        "fs/super.c",
+    ]
+    index = lazy(PAIR_IN_A_LEFT_OUT_FILE)
+    assert index.files.taken() == 4  # taken: drivers/md/evil.c is a file diff
+    ours = lazy_and_eager_write(PAIR_IN_A_LEFT_OUT_FILE, Selection(only=("drivers/md",)))
+    assert ours == p0_file(b"drivers/md/dm.c", b"@@ -3 +3 @@\n-x\n+y\n")
+
+
+def test_a_pair_far_from_the_kept_files_is_left_unsettled() -> None:
+    index = lazy(PAIR_IN_A_LEFT_OUT_FILE)
+    result = select(index, Selection(only=("fs",)), bytes_only=True)
+    assert b"".join(render(result)) == p0_file(b"fs/super.c", b"@@ -7 +7 @@\n-s\n+t\n")
+    # drivers/md/evil.c (1) is still taken as a file diff, and drivers/md/dm.c (2) as starting
+    # after it: nothing around fs/super.c (3) needed them.
+    assert index.files.unsettled == {1, 2}
+    # A decision looked at now would need every pair settled, and the list read again would
+    # number fs/super.c 3, not 4: refused, never answered with the wrong file.
+    with pytest.raises(RuntimeError):
+        result.decisions[0]
+
+
+@pytest.mark.parametrize("files", ["2", "3", "x1", "2-"])
+def test_files_numbers_count_only_real_file_diffs(files: str) -> None:
+    selection = Selection(files=RangeSet.parse(files))
+    lazy_and_eager_write(PAIR_IN_A_LEFT_OUT_FILE, selection)
+    lazy_and_eager_write(
+        PAIR_IN_A_LEFT_OUT_FILE, Selection(files=RangeSet.parse(files), only=("fs",))
+    )
+
+
+def test_a_kept_file_runs_on_over_a_pair_in_its_hunk() -> None:
+    data = (
+        p0_file(b"drivers/md/dm.c", hunk_ending_in_a_pair(b"kernel/fork.c", b"kernel/fork.c"))
+        + LAST_HUNK
+        + p0_file(b"fs/super.c", b"@@ -7 +7 @@\n-s\n+t\n")
+    )
+    ours = lazy_and_eager_write(data, Selection(only=("drivers/md",)))
+    assert ours == data[: data.index(b"--- fs/super.c")]
+    assert lazy_and_eager_write(data, Selection(only=("kernel",))) == b""
+
+
+def test_pairs_that_would_outvote_the_strip_level_are_counted() -> None:
+    # linux-old/ -> linux-new/ names vote -p1; the two pairs in its hunks would vote -p0 twice.
+    # Taken as headers they would make the level 0, and "--only kernel" would keep nothing.
+    data = (
+        b"--- linux-old/kernel/fork.c"
+        + STAMP
+        + b"\n+++ linux-new/kernel/fork.c"
+        + STAMP
+        + b"\n"
+        + hunk_ending_in_a_pair(b"fs/inode.c", b"fs/inode.c")
+        + hunk_ending_in_a_pair(b"fs/super.c", b"fs/super.c").replace(b"-1,2 +1,2", b"-9,2 +9,2")
+        + LAST_HUNK
+    )
+    assert lazy_and_eager_write(data, Selection(only=("kernel",))) == data
+
+
+def test_a_p0_kernel_patch_settles_no_pair_for_the_strip_level() -> None:
+    # Every file diff votes -p0 (kernel top-level folders, no prefix): no pair can change it.
+    data = PAIR_AFTER_A_COMPLETE_HUNK + p0_file(b"fs/super.c", b"@@ -7 +7 @@\n-s\n+t\n")
+    index = lazy(data)
+    assert index.files.unsettled == {1, 2}
+    select(index, Selection(only=("fs",)), bytes_only=True)
+    assert index.files.unsettled == {1}  # fs/super.c's start; kernel/fork.c's is not needed
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    patch=st.lists(
+        st.tuples(
+            st.sampled_from([b"drivers/md/dm.c", b"kernel/fork.c", b"fs/super.c", b"a/x", b"b/x"]),
+            st.lists(
+                st.sampled_from([b"drivers/md/dm.c", b"kernel/fork.c", b"fs/super.c", b"b/x"]),
+                max_size=2,
+            ),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    only=st.sampled_from(["drivers/md", "kernel", "fs", "x"]),
+    files=st.sampled_from([None, "1", "2", "x2", "3-"]),
+)
+def test_settling_only_around_kept_files_writes_what_the_eager_index_writes(
+    patch: list[tuple[bytes, list[bytes], bool]], only: str, files: str | None
+) -> None:
+    """-p0 file diffs whose hunks end in pairs (a removed "-- X" and an added "++ X", the
+    next hunk after them), or are complete before a pair that is the next file's header."""
+    data = b""
+    for name, pairs, complete in patch:
+        hunks = [hunk_ending_in_a_pair(pair, pair) for pair in pairs]
+        if complete:
+            hunks.append(b"@@ -30 +30 @@\n-c\n+d\n")
+        data += p0_file(name, *hunks, LAST_HUNK)
+    if not _valid(data):
+        return
+    selection = Selection(only=(only,), files=RangeSet.parse(files) if files else None)
+    lazy_and_eager_write(data, selection)
 
 
 # --- what lies between file diffs ---------------------------------------------------------------
@@ -229,9 +373,15 @@ def test_a_lying_count_before_a_pair_hands_the_file_to_the_general_path() -> Non
     data = PAIR_AFTER_A_COMPLETE_HUNK.replace(b"@@ -1 +1 @@", b"@@ -1,3 +1,3 @@")
     with pytest.raises(PatchParseError) as slow:
         eager(data)
+    # The lazy index takes the pair as a header until something needs it settled: the whole
+    # list, or a selection that keeps the file before it or after it.
     with pytest.raises(PatchParseError) as fast:
-        lazy(data)
+        list(lazy(data).files)
     assert (fast.value.line, fast.value.message) == (slow.value.line, slow.value.message)
+    for kept in ("drivers", "kernel"):
+        with pytest.raises(PatchParseError) as fast:
+            select(lazy(data), Selection(only=(kept,)), bytes_only=True)
+        assert (fast.value.line, fast.value.message) == (slow.value.line, slow.value.message)
 
 
 # --- context format -----------------------------------------------------------------------------
