@@ -38,7 +38,7 @@
 
 A new apply to a plain tree does steps 2-5 in one pass (:func:`_apply_one_pass`): it reads the
 touched files, predicts and works out every result in memory, then writes the snapshot and the
-results as two commits with one ``git fast-import`` and checks the results out once; the session
+results as two commits in one pack and checks the results out once; the session
 (``applying``) is written right after the worktree exists. The commits are the ones the steps
 above make (``tests/workspace/test_one_pass.py`` compares them); a path the in-memory model
 cannot answer for (beyond a link, a file and a folder at once) takes the steps one by one, as a
@@ -1027,10 +1027,10 @@ def _apply_one_pass(
 ) -> tuple[Session, SessionStore] | None:
     """A new apply to a plain tree, its git work done once: the touched files read, the
     prediction and every result worked out in memory, then the snapshot and the results
-    committed by one ``git fast-import`` (:func:`patchsmith.workspace.git.snapshot_and_results`)
-    and checked out once. The step-by-step path imported the snapshot, checked it out, wrote
-    the results over it and hashed them again with ``git add``: four passes over a stable
-    patch's thousand files, most of apply's time.
+    committed as one pack (:func:`patchsmith.workspace.git.snapshot_and_results`) and checked
+    out once (``git worktree add``, which makes the branch). The step-by-step path imported
+    the snapshot, checked it out, wrote the results over it and hashed them again with ``git
+    add``: four passes over a stable patch's thousand files, most of apply's time.
 
     The commits are those the step-by-step path makes (a test compares them): the snapshot
     holds the touched paths as the tree has them, the results commit what its writes, mode
@@ -1073,15 +1073,11 @@ def _apply_one_pass(
         inputs, info, touched, _Place(new.git_dir, new.worktree, new.branch, "", "plain", None)
     )
     snapshot_commit, applied_commit = git.snapshot_and_results(
-        new.git_dir,
-        new.branch,
-        base,
-        results,
-        (_snapshot_message(tree), _applied_message(draft)),
+        new.git_dir, base, results, (_snapshot_message(tree), _applied_message(draft))
     )
     if new.worktree.exists():
         new.worktree.rmdir()
-    git.checkout_branch(new.git_dir, new.worktree, new.branch)
+    git.checkout_branch(new.git_dir, new.worktree, new.branch, applied_commit)
     if checkpoint is not None:
         checkpoint("worktree")
     if progress is not None:

@@ -350,7 +350,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
 ) -> None:
     """No fsync per file: one flush of the worktree's and the repository's file systems, after
     the last file, reject and commit, and before the write that marks the session ready. On
-    both paths: the one-pass path commits with fast-import and writes the results with the
+    both paths: the one-pass path commits by writing a pack and writes the results with the
     checkout ("commit" and "file" below), the step-by-step one with the confined writer and
     git commit."""
     from patchsmith.workspace import apply as apply_module
@@ -366,12 +366,12 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
     snapshot_and_results, checkout_branch = git.snapshot_and_results, git.checkout_branch
 
     def recording_import(*args: object, **options: object) -> tuple[str, str]:
-        events.append(("commit", "fast-import"))
+        events.append(("commit", "pack"))
         return snapshot_and_results(*args, **options)  # type: ignore[arg-type]
 
-    def recording_checkout(git_dir: Path, worktree: Path, branch: str) -> None:
+    def recording_checkout(git_dir: Path, worktree: Path, branch: str, commit: str) -> None:
         events.append(("file", "checkout"))
-        checkout_branch(git_dir, worktree, branch)
+        checkout_branch(git_dir, worktree, branch, commit)
 
     monkeypatch.setattr(git, "snapshot_and_results", recording_import)
     monkeypatch.setattr(git, "checkout_branch", recording_checkout)
@@ -405,7 +405,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
     durable = kinds.index("durable")
     # Files (results and rejects) and the commit all come before the flush ...
     assert {"file", "commit"} <= set(kinds[:durable])
-    assert (("commit", "fast-import") in events) == one_pass  # the path meant was taken
+    assert (("commit", "pack") in events) == one_pass  # the path meant was taken
     assert ("file", "Makefile.rej") in events[:durable]
     assert "file" not in kinds[durable:] and "commit" not in kinds[durable:]
     # ... and the very next thing is the session's "ready", the first write that says so.

@@ -1,7 +1,7 @@
 """apply's one pass on a plain tree commits exactly what the step-by-step path commits.
 
 The one-pass path (``apply.ONE_PASS``) works out the snapshot and the results in memory and
-writes both commits with one ``git fast-import``; the step-by-step path snapshots, checks out,
+writes both commits as one pack of its own making; the step-by-step path snapshots, checks out,
 writes through the confined writer and lets ``git add`` read the worktree. A mistake in the
 in-memory model (a rewritten file's mode, a rename's source left behind, a link written as a
 file, a file the vendor lacks created) would commit a different tree without a word: these
@@ -183,6 +183,11 @@ def test_one_pass_commits_the_trees_the_step_by_step_path_commits(
             for s in (one, step)
         ]
         assert trees[0].stdout == trees[1].stdout
+    # git accepts the pack patchsmith wrote, object by object (ids, types, tree order).
+    checked = git.run_git(
+        ["fsck", "--strict", "--full", "--no-dangling"], git_dir=Path(one.git_dir), check=False
+    )
+    assert checked.code == 0, checked.stderr.decode()
     # The history the session shows: the snapshot, then the results on it.
     log = git.run_git(["log", "--format=%P %s"], cwd=Path(one.worktree)).stdout.decode()
     lines = log.splitlines()
@@ -245,3 +250,64 @@ def test_a_path_that_is_a_file_and_a_folder_takes_the_step_by_step_path(tmp_path
     assert _listing(session, session.applied_commit) == []
     assert session.hunk("drivers/md/new.c#1").open
     shutil.rmtree(session.worktree)
+
+
+def test_objects_past_two_gigabytes_are_found_through_the_large_offset_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pack index holds 31 bits of offset; past that, an object's place is in a table of
+    # 64-bit ones. Every object but the first (at 12, after the pack's header, which git's
+    # size check of the index counts on) goes there with this limit: git must still read them.
+    monkeypatch.setattr(git, "LARGE_OFFSET", 13)
+    patch = _patch(tmp_path)
+    session = _apply(patch, _vendor(tmp_path), "large/offsets", one_pass=True)
+    assert _listing(session, session.applied_commit) == _expected(RESULTS)
+    checked = git.run_git(
+        ["fsck", "--strict", "--full"], git_dir=Path(session.git_dir), check=False
+    )
+    assert checked.code == 0, checked.stderr.decode()
+    packs = list((Path(session.git_dir) / "objects" / "pack").glob("*.idx"))
+    verified = git.run_git(["verify-pack", *map(str, packs)], git_dir=Path(session.git_dir))
+    assert verified.code == 0
+
+
+def test_tree_order_is_gits_where_a_folder_name_is_a_prefix_of_a_file_name() -> None:
+    # "a-b" < "a.c" < "a/" (a folder sorts as its name followed by "/") < "a0": a tree
+    # written in plain name order ("a", "a-b", "a.c", "a0") reads wrong in git.
+    from patchsmith.workspace.git import _Pack
+
+    entries = {
+        "a/inner.c": ("100644", b"inner\n"),
+        "a-b": ("100644", b"dash\n"),
+        "a.c": ("100644", b"dot\n"),
+        "a0": ("100755", b"zero\n"),
+        "link": ("120000", b"a/inner.c"),
+    }
+    pack = _Pack()
+    tree = pack.tree(entries)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:
+        git.run_git(["init", "-q", "--bare", scratch])
+        pack.write(Path(scratch) / "objects" / "pack")
+        listed = git.run_git(["ls-tree", "-r", tree.hex()], git_dir=Path(scratch)).stdout
+        checked = git.run_git(["fsck", "--strict", "--full"], git_dir=Path(scratch), check=False)
+        made = git.run_git(["mktree"], git_dir=Path(scratch), input=_mktree_input(scratch, entries))
+    assert checked.code == 0, checked.stderr.decode()
+    names = [line.split("\t")[1] for line in listed.decode().splitlines()]
+    assert names == ["a-b", "a.c", "a/inner.c", "a0", "link"]
+    # git's own tree of the same entries has the same id.
+    assert made.stdout.decode().strip() == tree.hex()
+
+
+def _mktree_input(scratch: str, entries: dict[str, tuple[str, bytes]]) -> bytes:
+    """``git mktree`` input for ``entries`` (one level of folders), blobs written by git."""
+    lines: list[str] = []
+    inner: list[str] = []
+    for path, (mode, data) in entries.items():
+        blob = git.run_git(["hash-object", "-w", "--stdin"], git_dir=Path(scratch), input=data)
+        line = f"{mode} blob {blob.stdout.decode().strip()}\t{path.rpartition('/')[2]}"
+        (inner if "/" in path else lines).append(line)
+    folder = git.run_git(["mktree"], git_dir=Path(scratch), input="\n".join(inner).encode() + b"\n")
+    lines.append(f"040000 tree {folder.stdout.decode().strip()}\ta")
+    return "\n".join(lines).encode() + b"\n"
