@@ -15,6 +15,7 @@ is reported file by file as before.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -90,11 +91,32 @@ def _strip(name: str, strip: int) -> str | None:
 
 
 def count_found(names: Sequence[str], root: Path, strip: int) -> int:
-    """How many of ``names``, stripped by ``strip``, name a file (or link) under ``root``."""
+    """How many of ``names``, stripped by ``strip``, name a file (or link) under ``root``: a
+    folder, or a link to one, is not a file.
+
+    One ``lstat`` per name on a string path (a second ``stat`` only for a link): ``check`` runs
+    this on every file of the patch before predicting, and two calls through ``pathlib`` per
+    name cost 20 ms of a kernel stable patch's check.
+    """
     found = 0
+    folder = os.fspath(root)
     for name in names:
         path = _strip(name, strip)
-        if path is not None and os.path.lexists(root / path) and not (root / path).is_dir():
+        if path is None:
+            continue
+        full = os.path.join(folder, path)
+        try:
+            mode = os.lstat(full).st_mode
+            if stat.S_ISLNK(mode):
+                mode = os.stat(full).st_mode  # where it points decides, as Path.is_dir() says
+        except (OSError, ValueError):
+            # Absent, or a link whose target cannot be reached (dangling, a loop): a
+            # dangling link is there and is no folder, so it counts, as os.path.lexists had it.
+            if not os.path.lexists(full):
+                continue
+            found += 1
+            continue
+        if not stat.S_ISDIR(mode):
             found += 1
     return found
 
