@@ -32,6 +32,7 @@ from patchsmith.engine.predict import (
     Prediction,
     Progress,
     predict,
+    workers_for,
 )
 from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
@@ -191,6 +192,9 @@ def _run(args: argparse.Namespace) -> int:
         keep_contents=args.report_format is not None,
         base=_base_directory(args.base),
         progress=_terminal_progress(),
+        # The report keeps every file's contents: bringing them back from other processes
+        # would cost what sharing the work saves.
+        workers=_workers(len(result.kept)) if args.report_format is None else 1,
     )
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")  # the progress line, gone before the results
@@ -311,6 +315,22 @@ def _warning_json(warning: DependencyWarning) -> dict[str, Any]:
             for path, hunks, line in warning.users
         ],
     }
+
+
+def _workers(files: int) -> int:
+    """How many processes predict ``files`` file diffs: ``PATCHSMITH_WORKERS`` when set (1 keeps
+    everything in this process), else one per CPU for a patch big enough to gain from it."""
+    import os
+
+    wanted = os.environ.get("PATCHSMITH_WORKERS", "")
+    if wanted:
+        if not wanted.isdigit() or int(wanted) < 1:
+            raise UsageError(
+                f"PATCHSMITH_WORKERS={wanted}: not a number of processes",
+                hint="set it to 1 (no worker processes) or more, or unset it",
+            )
+        return int(wanted)
+    return workers_for(files)
 
 
 def _terminal_progress() -> Progress | None:

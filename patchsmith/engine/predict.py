@@ -25,10 +25,12 @@ link's target text; a later diff of the same patch sees the link with its new ta
 from __future__ import annotations
 
 import functools
+import os
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import field, replace
+from dataclasses import field, fields, replace
+from operator import attrgetter
 from pathlib import Path
 
 from patchsmith.engine.conflict import align
@@ -124,7 +126,8 @@ class HunkPrediction:
     alignment: tuple[AlignmentRow, ...] = ()
     """For a conflict: the pre-image aligned with the best candidate, line by line."""
     placement: Placement | None = field(default=None, compare=False)
-    """Where the hunk goes, when it has a place: what :func:`apply_located` takes."""
+    """Where the hunk goes, when it has a place: what :func:`apply_located` takes (``None``
+    also when :func:`predict` was told not to keep the file's contents)."""
 
     @property
     def settled(self) -> bool:
@@ -304,7 +307,9 @@ class Prediction:
 # --- one file -------------------------------------------------------------------------------------
 
 
-def _hunk_prediction(file_number: int, hunk: Hunk, location: Location) -> HunkPrediction:
+def _hunk_prediction(
+    file_number: int, hunk: Hunk, location: Location, keep_placement: bool = True
+) -> HunkPrediction:
     found = location.found + 1 if location.found is not None else None
     stated = hunk.old_start
     return HunkPrediction(
@@ -319,7 +324,7 @@ def _hunk_prediction(file_number: int, hunk: Hunk, location: Location) -> HunkPr
         reason=location.reason,
         candidates=location.candidates,
         alignment=location.alignment,
-        placement=location.placement,
+        placement=location.placement if keep_placement else None,
     )
 
 
@@ -391,8 +396,8 @@ def predict_file(
 
     ``old_lines`` may also be the file's bytes as read: then the file is only split into lines
     if a hunk needs more than an exact search (see :class:`~patchsmith.engine.filelines.FileLines`).
-    ``keep_vendor_bytes=False`` leaves :attr:`FilePrediction.vendor_bytes` ``None`` (see
-    :func:`predict`).
+    ``keep_vendor_bytes=False`` leaves :attr:`FilePrediction.vendor_bytes` ``None``, and each
+    hunk's :attr:`~HunkPrediction.placement` (see :func:`predict`).
 
     ``base_lines`` is the vanilla file the diff was made against (lines or bytes), when known:
     a clean or offset hunk flagged only because of its surroundings is then cleared if the
@@ -445,7 +450,8 @@ def predict_file(
         content = _image(hunks, post=True)
         if view is None:
             placed = tuple(
-                _hunk_prediction(number, hunk, locate_hunk([], hunk, fuzz=fuzz)) for hunk in hunks
+                _hunk_prediction(number, hunk, locate_hunk([], hunk, fuzz=fuzz), keep_vendor_bytes)
+                for hunk in hunks
             )
             return done(HunkStatus.CLEAN, placed, b"", "new file")
         if view.blob == b"".join(content):
@@ -542,7 +548,7 @@ def predict_file(
     if len(hunks) > 1 and any(location.needs_review for location in locations):
         locations = _bound_by_neighbours(view, hunks, locations, fuzz)
     predictions = [
-        _hunk_prediction(number, hunk, location)
+        _hunk_prediction(number, hunk, location, keep_vendor_bytes)
         for hunk, location in zip(hunks, locations, strict=True)
     ]
     default = HunkStatus.CLEAN
@@ -859,6 +865,7 @@ def predict(
     kept: Mapping[int, Collection[int]] | None = None,
     keep_contents: bool = True,
     base: Path | BaseReader | None = None,
+    workers: int = 1,
 ) -> Prediction:
     """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only.
 
@@ -867,9 +874,10 @@ def predict(
     ``classes`` maps tree paths to Kbuild classes, shown in the output when given.
 
     ``keep_contents=False`` is for a caller that only reports statuses (``check --json``, the
-    table): :attr:`FilePrediction.vendor_bytes` (and so ``result_lines``) is then ``None``.
-    Holding every file a kernel patch touches (50 MB) until the end costs a fifth of the
-    prediction's time in fresh memory; let go, each file's buffer is reused for the next.
+    table): :attr:`FilePrediction.vendor_bytes` (and so ``result_lines``) is then ``None``, and
+    so is each hunk's :attr:`~HunkPrediction.placement` (where a hunk goes means nothing without
+    the file). Holding every file a kernel patch touches (50 MB) until the end costs a fifth of
+    the prediction's time in fresh memory; let go, each file's buffer is reused for the next.
 
     ``base`` is the vanilla tree the patch was made against: a directory (read under the same
     rules as ``tree``: no path out of it, no symlink out of it) or a :data:`BaseReader`. With it,
@@ -878,56 +886,196 @@ def predict(
     file is read only for a file diff with such a hunk, and only for the first diff of a path:
     a later diff of the same file was made against vanilla plus the earlier one, which is not
     on disk.
-    """
-    source_tree = Tree(tree)
-    read_base: BaseReader | None = None
-    if isinstance(base, Path):
-        read_base = Tree(base, what="the vanilla tree", option="--base").read
-    elif base is not None:
-        read_base = base
-    # Paths an earlier diff of this patch touched: their vanilla is no longer what the next
-    # diff of them was made against.
-    diffed: set[str] = set()
-    selected = list(entries)
-    # The in-memory state of files earlier diffs of this patch touched: path -> lines, or None
-    # for a file an earlier diff deleted. A later diff of the same file sees this, not the disk.
-    state: dict[str, bytes | None] = {}
-    # What earlier diffs create (a link, a file) and the folders their new paths need: a later
-    # diff of a path beyond them is judged as if they were in the tree, whether or not the
-    # earlier diff gets applied, so the verdict does not depend on what apply writes first.
-    made: dict[str, _Made] = {}
-    made_folders: set[str] = set()
 
-    def entry_at(relative: str) -> Entry:
+    ``workers`` above 1 shares the file diffs among that many processes (this one and forked
+    children, see :func:`predict_shared`), with the same result as one process gives; below
+    :func:`workers_for`'s threshold it costs more than it saves.
+    """
+    plan = _Plan(index, list(entries), Tree(tree), strip, fuzz, classes, kept, keep_contents, base)
+    files: list[FilePrediction] | None = None
+    if workers > 1 and plan.shareable():
+        try:
+            files = predict_shared(plan, workers, progress)
+        except Exception:  # noqa: BLE001 (not swallowed: the run below raises it again)
+            # A diff raised in some process. One process alone raises the error of the first
+            # diff, in patch order, that has one: the same error, whichever process met it.
+            files = None
+    if files is None:
+        walk = _Walk(plan)
+        files = []
+        total = len(plan.selected)
+        for position in range(total):
+            files.append(walk.predict_at(position))
+            if progress is not None:
+                progress(position + 1, total, plan.targets[position])
+    return Prediction(files=tuple(files), fuzz=fuzz, strip=strip)
+
+
+PARALLEL_FROM = 64
+"""File diffs from which :func:`workers_for` shares them among processes: forking, and bringing
+the results back, costs a few milliseconds, what predicting some twenty files costs."""
+
+CHUNKS_PER_WORKER = 16
+"""How finely the file diffs are cut for :func:`predict_shared`: each process asks for the next
+chunk when done with its last, so at the end at most one chunk's time is spent by one process
+alone."""
+
+
+def workers_for(files: int) -> int:
+    """How many processes :func:`predict` should use for ``files`` file diffs: one per CPU this
+    process may run on, one alone for a small patch or where forking is unsafe."""
+    from patchsmith.engine.workers import can_fork
+
+    if files < PARALLEL_FROM or not can_fork():
+        return 1
+    affinity = getattr(os, "sched_getaffinity", None)
+    count = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(1, min(count, 8))
+
+
+class _Plan:
+    """What every diff of one prediction is judged with, fixed before the first is: the diffs,
+    their tree paths (stripped and checked once), the trees, the options. Read only, so forked
+    workers share it as is."""
+
+    def __init__(
+        self,
+        index: PatchIndex,
+        selected: list[FileEntry],
+        source_tree: Tree,
+        strip: int,
+        fuzz: int,
+        classes: Mapping[str, str] | None,
+        kept: Mapping[int, Collection[int]] | None,
+        keep_contents: bool,
+        base: Path | BaseReader | None,
+    ) -> None:
+        self.index = index
+        self.selected = selected
+        self.source_tree = source_tree
+        self.fuzz = fuzz
+        self.classes = classes
+        self.kept = kept
+        self.keep_contents = keep_contents
+        self.read_base: BaseReader | None = None
+        if isinstance(base, Path):
+            self.read_base = Tree(base, what="the vanilla tree", option="--base").read
+        elif base is not None:
+            self.read_base = base
+        # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
+        # touches need their predicted contents kept.
+        self.paths: list[tuple[str | None, str | None]] = []
+        self.targets: list[str] = []
+        seen: Counter[str] = Counter()
+        for entry in selected:
+            old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
+            new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
+            for relative in (old_rel, new_rel):
+                if relative is not None:
+                    check_relative(relative)
+            self.paths.append((old_rel, new_rel))
+            target = new_rel if new_rel is not None else old_rel
+            assert target is not None  # the index never yields a diff without names
+            self.targets.append(target)
+            seen.update({relative for relative in (old_rel, new_rel) if relative is not None})
+        self.repeated = {path for path, count in seen.items() if count > 1}
+
+    def hunks(self, entry: FileEntry) -> tuple[tuple[Hunk, ...], tuple[Hunk, ...]]:
+        """The diff's hunks the selection kept, and those it left out."""
+        hunks = parse_file(self.index, entry)
+        chosen = self.kept.get(entry.number) if self.kept is not None else None
+        if chosen is not None and len(chosen) < len(hunks):
+            return (
+                tuple(h for h in hunks if h.number in chosen),
+                tuple(h for h in hunks if h.number not in chosen),
+            )
+        return hunks, ()
+
+    def kept_count(self, entry: FileEntry) -> int:
+        """How many of the diff's hunks the selection kept, from the index (nothing parsed)."""
+        chosen = self.kept.get(entry.number) if self.kept is not None else None
+        if chosen is None:
+            return len(entry.hunks)
+        return sum(1 for h in entry.hunks if h.number in chosen)
+
+    def shareable(self) -> bool:
+        """Whether the diffs can be shared among processes (:func:`predict_shared`).
+
+        A diff's verdict depends on earlier diffs through two things: the contents an earlier
+        diff of the same path leaves (the diffs of a path go to one process together), and what
+        earlier diffs make at their paths (:class:`_Made`), which every process follows for every
+        diff, its own or not, from the patch alone. Only a diff that leaves a symlink without
+        hunks takes the link's target from the file (a mode change of a file into a link): its
+        target is known only once read, so such a patch is predicted in one process.
+        """
+        for entry in self.selected:
+            _old_mode, new_mode = diff_modes(entry)
+            if _leaves_link(entry, new_mode) and self.kept_count(entry) == 0:
+                return False
+        return len(self.selected) > 1
+
+
+def _leaves_link(entry: FileEntry, new_mode: str | None) -> bool:
+    """Whether the diff leaves a symlink at a path that was there (not a new one)."""
+    return (
+        entry.kind != ChangeKind.NEW
+        and new_mode == SYMLINK
+        and entry.kind not in (ChangeKind.DELETED, ChangeKind.BINARY)
+    )
+
+
+class _Walk:
+    """The diffs of one prediction taken in patch order, with what the earlier ones left: the
+    in-memory contents of files diffed before, what they made at their paths, the paths they
+    touched. Mutable state for one pass (so a plain class)."""
+
+    def __init__(self, plan: _Plan) -> None:
+        self.plan = plan
+        # Paths an earlier diff of this patch touched: their vanilla is no longer what the next
+        # diff of them was made against.
+        self.diffed: set[str] = set()
+        # The in-memory state of files earlier diffs of this patch touched: path -> contents, or
+        # None for a file an earlier diff deleted. A later diff of the same file sees this, not
+        # the disk.
+        self.state: dict[str, bytes | None] = {}
+        # What earlier diffs create (a link, a file) and the folders their new paths need: a
+        # later diff of a path beyond them is judged as if they were in the tree, whether or not
+        # the earlier diff gets applied, so the verdict does not depend on what apply writes
+        # first.
+        self.made: dict[str, _Made] = {}
+        self.made_folders: set[str] = set()
+
+    def entry_at(self, relative: str) -> Entry:
         """What is at a path as earlier diffs of this patch left it."""
-        if relative in state:
-            data = state[relative]
+        if relative in self.state:
+            data = self.state[relative]
             if data is None:
                 return Entry(Kind.ABSENT)
-            kind = made[relative].kind if relative in made else Kind.FILE
+            kind = self.made[relative].kind if relative in self.made else Kind.FILE
             return Entry(kind, data)
-        if relative in made_folders:
+        if relative in self.made_folders:
             return Entry(Kind.DIRECTORY)
-        return source_tree.entry(relative)
+        return self.plan.source_tree.entry(relative)
 
-    def exists(relative: str) -> bool:
-        if relative in state:
-            return state[relative] is not None
-        if relative in made_folders:
+    def exists(self, relative: str) -> bool:
+        if relative in self.state:
+            return self.state[relative] is not None
+        if relative in self.made_folders:
             return True
-        return source_tree.kind(relative).kind != Kind.ABSENT
+        return self.plan.source_tree.kind(relative).kind != Kind.ABSENT
 
-    def mode_of(relative: str) -> str | None:
+    def mode_of(self, relative: str) -> str | None:
         """The file's git mode (on disk: an earlier diff of this patch changing it is not
         followed), ``None`` when absent or deleted by an earlier diff."""
-        if relative in state and state[relative] is None:
+        if relative in self.state and self.state[relative] is None:
             return None
-        return source_tree.kind(relative).mode
+        return self.plan.source_tree.kind(relative).mode
 
-    def obstacle(relative: str) -> Obstacle | None:
+    def obstacle(self, relative: str) -> Obstacle | None:
         """The first folder on the way to ``relative`` that is not one, in the tree or made so
         by an earlier diff."""
-        found = source_tree.obstacle(relative)
+        found = self.plan.source_tree.obstacle(relative)
+        made = self.made
         if not made:
             return found
         shallowest: Obstacle | None = None
@@ -951,42 +1099,25 @@ def predict(
             return found
         return shallowest
 
-    # Each diff's tree paths (old, new), stripped once. Only files that more than one diff
-    # touches need their predicted contents kept.
-    paths: list[tuple[str | None, str | None]] = []
-    seen: Counter[str] = Counter()
-    for entry in selected:
-        old_rel = strip_path(entry.old_name, strip) if entry.old_name is not None else None
-        new_rel = strip_path(entry.new_name, strip) if entry.new_name is not None else None
-        for relative in (old_rel, new_rel):
-            if relative is not None:
-                check_relative(relative)
-        paths.append((old_rel, new_rel))
-        seen.update({relative for relative in (old_rel, new_rel) if relative is not None})
-    repeated = {path for path, count in seen.items() if count > 1}
-
-    files: list[FilePrediction] = []
-    for done_count, (entry, (old_rel, new_rel)) in enumerate(
-        zip(selected, paths, strict=True), start=1
-    ):
-        target = new_rel if new_rel is not None else old_rel
-        assert target is not None  # the index never yields a diff without names
-        hunks = parse_file(index, entry)
-        chosen = kept.get(entry.number) if kept is not None else None
-        excluded: tuple[Hunk, ...] = ()
-        if chosen is not None and len(chosen) < len(hunks):
-            excluded = tuple(h for h in hunks if h.number not in chosen)
-            hunks = tuple(h for h in hunks if h.number in chosen)
+    def predict_at(self, position: int) -> FilePrediction:
+        """The prediction of the diff at ``position``; every earlier one was walked."""
+        plan = self.plan
+        entry = plan.selected[position]
+        old_rel, new_rel = plan.paths[position]
+        target = plan.targets[position]
+        repeated = plan.repeated
+        hunks, excluded = plan.hunks(entry)
         moved = entry.kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and old_rel != new_rel
         source = old_rel if moved else target
         assert source is not None
         old_mode, new_mode = diff_modes(entry)
         creates = entry.kind == ChangeKind.NEW
         new_link = creates and new_mode == SYMLINK
+        leaves_link = _leaves_link(entry, new_mode)
         refusal: tuple[HunkStatus, str] | None = None
         blocked: Obstacle | None = None
         for relative in dict.fromkeys((source, target)):
-            blocked = obstacle(relative)
+            blocked = self.obstacle(relative)
             if blocked is not None:
                 refusal = (
                     HunkStatus.CONFLICT,
@@ -998,16 +1129,20 @@ def predict(
         if refusal is None and not new_link:
             # A new symlink is judged on the link itself (below); anything else on the file,
             # read without following a link.
-            found = entry_at(source)
+            found = self.entry_at(source)
             if moved:
-                target_exists = exists(target)
+                target_exists = self.exists(target)
                 if found.kind == Kind.ABSENT and target_exists:
                     # Already renamed in the vendor tree: patch the file where it now lives.
-                    found = entry_at(target)
+                    found = self.entry_at(target)
                     target_exists = False
             link_diff = (new_mode if creates else old_mode) == SYMLINK
             why = _not_a_file(
-                source, found, link_diff, creates, earlier=source in made and source in state
+                source,
+                found,
+                link_diff,
+                creates,
+                earlier=source in self.made and source in self.state,
             )
             if why is not None:
                 refusal = (HunkStatus.FILE_EXISTS if creates else HunkStatus.CONFLICT, why)
@@ -1018,7 +1153,7 @@ def predict(
                 entry, target, hunks, refusal[0], refusal[1], old_rel if moved else None
             )
         elif new_link:
-            prediction = _new_symlink(entry, target, hunks, entry_at(target))
+            prediction = _new_symlink(entry, target, hunks, self.entry_at(target))
         elif binary and entry.kind != ChangeKind.DELETED and hunks:
             reason = "the tree's file is binary (it contains NUL bytes); the patch changes text"
             prediction = FilePrediction(
@@ -1038,25 +1173,25 @@ def predict(
                 data,
                 hunks,
                 entry.kind,
-                fuzz,
+                plan.fuzz,
                 entry_number=entry.number,
                 old_path=old_rel if moved else None,
                 target_exists=target_exists,
-                keep_vendor_bytes=keep_contents or target in repeated or old_rel in repeated,
+                # A link's new target is judged from the placements (_link_left), and a later
+                # diff of the same file starts from this one's result.
+                keep_vendor_bytes=plan.keep_contents
+                or leaves_link
+                or target in repeated
+                or old_rel in repeated,
             )
             prediction = predict_this()
-            if read_base is not None and source not in diffed and _clearable(prediction):
+            read_base = plan.read_base
+            if read_base is not None and source not in self.diffed and _clearable(prediction):
                 # Only a file with a flag vanilla could lift is read from the base, and predicted
                 # again with it (a handful of files on a stable patch).
                 vanilla = read_base(source)
                 if vanilla is not None:
                     prediction = predict_this(base_lines=vanilla)
-        diffed.update(r for r in (old_rel, new_rel) if r is not None)
-        leaves_link = (
-            not creates
-            and new_mode == SYMLINK
-            and entry.kind not in (ChangeKind.DELETED, ChangeKind.BINARY)
-        )
         link_target: bytes | None = None
         link_refused = False
         if leaves_link:
@@ -1085,16 +1220,55 @@ def predict(
             and blocked is None
             and not link_refused
         ):
-            prediction = _with_mode(prediction, judge_mode(header_old, header_new, mode_of(source)))
+            prediction = _with_mode(
+                prediction, judge_mode(header_old, header_new, self.mode_of(source))
+            )
+        classes = plan.classes
         if classes is not None and target in classes:
             prediction = replace(prediction, kbuild_class=classes[target])
-        files.append(prediction)
         if target in repeated or (old_rel is not None and old_rel in repeated):
-            _remember(state, prediction, entry.kind, target, old_rel if moved else None)
+            _remember(self.state, prediction, entry.kind, target, old_rel if moved else None)
             if link_target is not None and target in repeated:
                 # A later diff of this path meets the link with its new target, applied or not
                 # (as for a link the patch creates), so check and apply see the same thing.
-                state[target] = link_target
+                self.state[target] = link_target
+        self._leave(position, hunks, moved, old_mode, new_mode, link_target)
+        return prediction
+
+    def skip(self, position: int) -> None:
+        """Walk past the diff at ``position`` without predicting it (another process does):
+        only what later diffs of other paths see of it, what it makes at its path."""
+        plan = self.plan
+        entry = plan.selected[position]
+        old_rel, new_rel = plan.paths[position]
+        moved = entry.kind in (ChangeKind.RENAMED, ChangeKind.COPIED) and old_rel != new_rel
+        old_mode, new_mode = diff_modes(entry)
+        hunks: tuple[Hunk, ...] = ()
+        link_target: bytes | None = None
+        if new_mode == SYMLINK:
+            # A link's target is its post-image (never empty here: see _Plan.shareable).
+            hunks = plan.hunks(entry)[0]
+            if _leaves_link(entry, new_mode):
+                link_target = b"".join(_image(hunks, post=True))
+        self._leave(position, hunks, moved, old_mode, new_mode, link_target)
+
+    def _leave(
+        self,
+        position: int,
+        hunks: Sequence[Hunk],
+        moved: bool,
+        old_mode: str | None,
+        new_mode: str | None,
+        link_target: bytes | None,
+    ) -> None:
+        """Note what the diff at ``position`` leaves for the diffs after it, whether it is
+        applied or not: the paths it touched, and what it makes at its path."""
+        plan = self.plan
+        entry = plan.selected[position]
+        old_rel, new_rel = plan.paths[position]
+        target = plan.targets[position]
+        made = self.made
+        self.diffed.update(r for r in (old_rel, new_rel) if r is not None)
         if link_target is not None and not moved:
             made[target] = _Made(Kind.LINK, link_target, changed=True)
         elif (
@@ -1107,7 +1281,7 @@ def predict(
         ):
             # A link an earlier diff left, made a file again (``new mode 100644``).
             made[target] = _Made(Kind.FILE, changed=True)
-        if creates or moved:
+        if entry.kind == ChangeKind.NEW or moved:
             made[target] = _Made(
                 Kind.LINK if new_mode == SYMLINK else Kind.FILE,
                 link_target
@@ -1117,9 +1291,136 @@ def predict(
                 else None,
             )
             folder = target.rpartition("/")[0]
-            while folder and folder not in made_folders:
-                made_folders.add(folder)
+            while folder and folder not in self.made_folders:
+                self.made_folders.add(folder)
                 folder = folder.rpartition("/")[0]
-        if progress is not None:
-            progress(done_count, len(selected), target)
-    return Prediction(files=tuple(files), fuzz=fuzz, strip=strip)
+
+
+# --- shared among processes ---------------------------------------------------------------------
+
+
+def predict_shared(
+    plan: _Plan, workers: int, progress: Progress | None = None, *, static: bool = False
+) -> list[FilePrediction] | None:
+    """Every diff's prediction, computed by ``workers`` processes, in patch order; ``None`` when
+    a worker failed (the caller predicts in one process then).
+
+    The diffs are cut into chunks of about equal patch bytes, handed out in order to whichever
+    process asks (:func:`patchsmith.engine.workers.share`). Each process walks every diff in
+    patch order: it predicts those of its chunks and only follows the others
+    (:meth:`_Walk.skip`), so what earlier diffs made at their paths is known to all. The diffs
+    of one path (a file diffed twice, renamed and then changed) go with the chunk of the first
+    of them, so one process sees them in sequence as one process alone would. Results come back
+    as plain tuples of the records' fields (a tenth of what pickling the records costs) and are
+    put back in patch order.
+    """
+    from patchsmith.engine.workers import MAX_CHUNKS, share
+
+    total = len(plan.selected)
+    chunks = max(1, min(MAX_CHUNKS, total, workers * CHUNKS_PER_WORKER))
+    # Contiguous ranges of about equal weight: a diff's bytes in the patch, plus what opening
+    # and reading a file costs whatever its diff.
+    weights = [entry.end - entry.start + 4096 for entry in plan.selected]
+    whole = sum(weights)
+    ranges: list[int] = []
+    before = 0
+    for weight in weights:
+        ranges.append(min(chunks - 1, before * chunks // whole))
+        before += weight
+    # The chunk each diff goes with: its own range's, or the first diff of its paths'.
+    home = list(ranges)
+    first: dict[str, int] = {}
+    for position, (old_rel, new_rel) in enumerate(plan.paths):
+        for relative in (old_rel, new_rel):
+            if relative is None or relative not in plan.repeated:
+                continue
+            earlier = first.setdefault(relative, position)
+            home[position] = min(home[position], home[earlier])
+    # A diff of two paths (a rename) joins the chunks of both: follow every link to the end.
+    changed = True
+    while changed:
+        changed = False
+        for position, (old_rel, new_rel) in enumerate(plan.paths):
+            for relative in (old_rel, new_rel):
+                if relative is not None and relative in first:
+                    earlier = first[relative]
+                    lowest = min(home[position], home[earlier])
+                    if home[position] != lowest or home[earlier] != lowest:
+                        home[position] = home[earlier] = lowest
+                        changed = True
+    last = [-1] * chunks  # the last diff each chunk has
+    for position, chunk in enumerate(home):
+        last[chunk] = max(last[chunk], position)
+
+    def work(
+        claim: Callable[[], int | None], report: Progress | None
+    ) -> list[tuple[int, FilePrediction]]:
+        walk = _Walk(plan)
+        mine = [False] * chunks
+        current = claim()
+        needed = -1  # the last diff this process must predict so far
+        if current is not None:
+            mine[current] = True
+            needed = last[current]
+        done: list[tuple[int, FilePrediction]] = []
+        for position in range(total):
+            while current is not None and current < ranges[position]:
+                current = claim()
+                if current is not None:
+                    mine[current] = True
+                    needed = max(needed, last[current])
+            if current is None and position > needed:
+                break  # every chunk is taken, and this process has nothing further on
+            if mine[home[position]]:
+                done.append((position, walk.predict_at(position)))
+            else:
+                walk.skip(position)
+            if report is not None:
+                # How far this process has walked: a child's own progress is not seen here.
+                report(position + 1, total, plan.targets[position])
+        return done
+
+    def here(claim: Callable[[], int | None]) -> list[tuple[int, FilePrediction]]:
+        return work(claim, progress)
+
+    def there(claim: Callable[[], int | None]) -> list[tuple[int, tuple[object, ...]]]:
+        # A child writes nothing to the terminal (its buffers are the parent's copies).
+        return [(position, _pack(file)) for position, file in work(claim, None)]
+
+    shared = share(chunks, workers, here, there, static=static)
+    if shared is None:
+        return None
+    own, others = shared
+    placed: list[FilePrediction | None] = [None] * total
+    for position, file in own:
+        placed[position] = file
+    for rows in others:
+        for position, row in rows:
+            placed[position] = _unpack(row)
+    files = [file for file in placed if file is not None]
+    if len(files) != total:
+        raise AssertionError(f"{total - len(files)} diffs were predicted by no process")
+    return files
+
+
+_HUNK_FIELDS = tuple(f.name for f in fields(HunkPrediction))
+_FILE_FIELDS = tuple(f.name for f in fields(FilePrediction))
+_HUNKS = _FILE_FIELDS.index("hunks")
+_hunk_values = attrgetter(*_HUNK_FIELDS)
+_file_values = attrgetter(*_FILE_FIELDS)
+
+
+def _pack(file: FilePrediction) -> tuple[object, ...]:
+    """A file's prediction as a tuple of its fields, each hunk's as a tuple of its own."""
+    values = list(_file_values(file))
+    values[_HUNKS] = [_hunk_values(hunk) for hunk in file.hunks]
+    return tuple(values)
+
+
+def _unpack(row: tuple[object, ...]) -> FilePrediction:
+    """The :class:`FilePrediction` :func:`_pack` made ``row`` from."""
+    values = list(row)
+    hunks = values[_HUNKS]
+    assert isinstance(hunks, list)
+    values[_HUNKS] = tuple(HunkPrediction(*hunk) for hunk in hunks)
+    return FilePrediction(*values)  # type: ignore[arg-type]
