@@ -13,7 +13,6 @@ the path is a file, which folder is missing) and a hint.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 from pathlib import Path
@@ -181,6 +180,8 @@ def _first_missing(path: Path) -> Path | None:
 def file_sha256(path: str | os.PathLike[str]) -> str | None:
     """The SHA-256 of a named file's bytes as they are on disk (a compressed config stays
     compressed: the digest names the file the user gave), or ``None`` when it cannot be read."""
+    import hashlib  # here: loading OpenSSL costs 4 ms of every command's start-up (tree.py)
+
     digest = hashlib.sha256()
     try:
         with open(path, "rb") as handle:
