@@ -915,7 +915,7 @@ PARALLEL_FROM = 64
 """File diffs from which :func:`workers_for` shares them among processes: forking, and bringing
 the results back, costs a few milliseconds, what predicting some twenty files costs."""
 
-CHUNKS_PER_WORKER = 16
+CHUNKS_PER_WORKER = 32
 """How finely the file diffs are cut for :func:`predict_shared`: each process asks for the next
 chunk when done with its last, so at the end at most one chunk's time is spent by one process
 alone."""
