@@ -676,7 +676,12 @@ def snapshot_and_results(
         body += b"".join(b"parent %s\n" % parent.hex().encode() for parent in parents)
         body += b"author %s\ncommitter %s\n\n" % (author, committer)
         commits.append(pack.add(_COMMIT, body + message.encode("utf-8")))
-    pack.write(git_dir / "objects" / "pack")
+    folder = git_dir / "objects" / "pack"
+    if any(folder.glob("*.idx")):
+        # Applied before (an abort, then the same apply again): what the repository has
+        # already is not stored again, so it grows by what is new.
+        pack.leave_out(_present(git_dir, list(pack.objects)))
+    pack.write(folder)
     return commits[0].hex(), commits[1].hex()
 
 
@@ -726,10 +731,17 @@ class _Pack:
         listed.sort(key=lambda item: item[0] + b"/" if item[1] == b"40000" else item[0])
         return self.add(_TREE, b"".join(b"%s %s\0%s" % (m, n, i) for n, m, i in listed))
 
+    def leave_out(self, names: Iterable[bytes]) -> None:
+        """Do not write these objects (the repository has them)."""
+        for name in names:
+            self.objects.pop(name, None)
+
     def write(self, folder: Path) -> None:
         """``pack-<id>.pack`` and ``pack-<id>.idx`` in ``folder``, each written whole under a
         temporary name and renamed, the index last (git finds a pack by its index)."""
         names = sorted(self.objects)
+        if not names:
+            return  # all there already
         head = b"PACK" + struct.pack(">II", 2, len(names))
         pieces: list[bytes | memoryview] = [head]
         digest = hashlib.sha1(head)
@@ -786,6 +798,17 @@ class _Pack:
                 with contextlib.suppress(OSError):
                     temporary.unlink()
                 raise
+
+
+def _present(git_dir: Path, names: Sequence[bytes]) -> list[bytes]:
+    """Which of the objects ``names`` the repository has (one ``cat-file --batch-check``)."""
+    request = b"".join(name.hex().encode() + b"\n" for name in names)
+    answer = run_git(["cat-file", "--batch-check=%(objectname)"], git_dir=git_dir, input=request)
+    return [
+        bytes.fromhex(line.decode())
+        for line in answer.stdout.splitlines()
+        if line and not line.endswith(b" missing")
+    ]
 
 
 def _entry_header(kind: int, size: int) -> bytes:

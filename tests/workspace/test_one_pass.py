@@ -109,14 +109,20 @@ def _vendor(tmp_path: Path) -> Path:
     return tree
 
 
-def _apply(patch: Path, tree: Path, branch: str, one_pass: bool, merge: bool = False) -> Session:
+def _apply(
+    patch: Path,
+    tree: Path,
+    branch: str,
+    one_pass: bool,
+    merge: bool = False,
+    name: str | None = None,
+) -> Session:
     original = apply_module.ONE_PASS
     apply_module.ONE_PASS = one_pass
     try:
         index = read_index([str(patch)])
-        return apply_patch(
-            index, select(index, Selection()), tree, ApplyOptions(branch=branch, merge=merge)
-        )
+        options = ApplyOptions(branch=branch, merge=merge, name=name)
+        return apply_patch(index, select(index, Selection()), tree, options)
     finally:
         apply_module.ONE_PASS = original
 
@@ -311,3 +317,27 @@ def _mktree_input(scratch: str, entries: dict[str, tuple[str, bytes]]) -> bytes:
     folder = git.run_git(["mktree"], git_dir=Path(scratch), input="\n".join(inner).encode() + b"\n")
     lines.append(f"040000 tree {folder.stdout.decode().strip()}\ta")
     return "\n".join(lines).encode() + b"\n"
+
+
+def test_applying_again_stores_only_what_is_new(tmp_path: Path) -> None:
+    # An abort, then the same apply again (or another branch of the same tree): the blobs and
+    # trees are in the repository already, and a second copy of 120 MB of a stable patch's
+    # files each time would fill the data home.
+    patch = _patch(tmp_path)
+    tree = _vendor(tmp_path)
+    first = _apply(patch, tree, "first/time", one_pass=True)
+    counted = _packed(Path(first.git_dir))
+    # Another name: other commit messages, so the commits (and a whole second pack, were
+    # everything written again) differ from the first apply's.
+    second = _apply(patch, tree, "second/time", one_pass=True, name="again")
+    assert _packed(Path(second.git_dir)) - counted == 2  # the two commits only
+    assert _listing(second, second.applied_commit) == _expected(RESULTS)
+    assert _listing(second, second.snapshot_commit) == _expected(SNAPSHOT)
+    checked = git.run_git(["fsck", "--strict", "--full"], git_dir=Path(second.git_dir), check=False)
+    assert checked.code == 0, checked.stderr.decode()
+
+
+def _packed(git_dir: Path) -> int:
+    """How many objects the repository's packs hold."""
+    counts = git.run_git(["count-objects", "-v"], git_dir=git_dir).stdout.decode()
+    return int(next(line for line in counts.splitlines() if line.startswith("in-pack:")).split()[1])
