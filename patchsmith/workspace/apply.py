@@ -694,6 +694,7 @@ def apply_patch(
         done: tuple[Session, SessionStore] | None = None
         if isinstance(planned, _NewPlace) and where.kind == "plain" and ONE_PASS:
             done = _apply_one_pass(inputs, where, planned, info, touched, progress, checkpoint)
+        checked_out = done is not None
         if done is None:
             done = _apply_step_by_step(inputs, where, planned, info, touched, progress, checkpoint)
         session, store = done
@@ -702,6 +703,10 @@ def apply_patch(
                 # Before the one write that marks the session ready: a crash in between leaves
                 # it "applying", and the next apply starts again from the base.
                 session = _reuse(session, options, progress)
+            if checked_out:
+                # git wrote the files and the index in the same second: settled once here
+                # (when a second has passed), not hashed again by every status after.
+                git.settle_index(Path(session.worktree), store.path.parent.parent)
             # Every file, reject, object and ref this apply wrote reaches the disk before the
             # session says "ready": one flush of their file systems, not an fsync per file.
             confined.make_durable(

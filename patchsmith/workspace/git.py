@@ -54,6 +54,7 @@ import stat
 import struct
 import subprocess
 import tempfile
+import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -853,6 +854,29 @@ def stripspace(message: str) -> str:
     while kept and not kept[-1]:
         kept.pop()
     return "\n".join(kept) + "\n" if kept else ""
+
+
+def settle_index(worktree: Path, git_dir: Path) -> None:
+    """Have the index of a worktree whose files git checked out record them as clean, once a
+    second has passed since it was written; before that, leave it.
+
+    git keeps file times to the second: a file as new as the index could have changed after
+    the index was written without its size or time showing it ("racily clean"), so every
+    ``git status`` hashes such files again, and a status that may not write the index
+    (``GIT_OPTIONAL_LOCKS=0``, as here) does so each time: 0.2 s for a stable patch's
+    thousand files, on every ``patchsmith status`` until a resolution commits. A refresh in a
+    later second hashes them once and writes an index newer than all of them. In the same
+    second it would write one as racy as before, so it is not run.
+    """
+    try:
+        written = os.stat(git_dir / "index").st_mtime
+    except FileNotFoundError:
+        return
+    if int(time.time()) <= int(written):
+        return
+    # Exit 1 when a file differs from the index (a conflict block apply wrote): its entry is
+    # left as it is, and the others are refreshed all the same.
+    run_git(["update-index", "-q", "--refresh"], cwd=worktree, check=False)
 
 
 def checkout_branch(git_dir: Path, worktree: Path, branch: str, commit: str) -> None:
