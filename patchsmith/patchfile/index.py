@@ -34,7 +34,7 @@ from dataclasses import field, replace
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.entries import ChangeKind, DiffFormat, FileEntry, HunkEntry, Mail
 from patchsmith.patchfile.mbox import _mails
-from patchsmith.patchfile.names import _decode_or_none, encode_path
+from patchsmith.patchfile.names import _decode_or_none
 from patchsmith.patchfile.scan import (
     _CONTEXT_PATTERNS,
     _GIT_PATTERNS,
@@ -133,11 +133,13 @@ class LazyFiles(Sequence[FileEntry]):
         "_cache",
         "_ends",
         "_first_of_source",
+        "_gits",
         "_items",
         "_leads",
         "_lines",
         "_mails",
-        "_raw_names",
+        "_news",
+        "_olds",
         "_sources",
         "_starts",
         "_unsettled",
@@ -156,7 +158,9 @@ class LazyFiles(Sequence[FileEntry]):
         self._first_of_source: list[int] = []
         self._mails: dict[int, int] = {}
         self._cache: dict[int, FileEntry] = {}
-        self._raw_names: tuple[list[bytes | None], list[bytes | None], list[bool]] | None = None
+        self._olds: list[bytes | None] = []
+        self._news: list[bytes | None] = []
+        self._gits: list[bool] = []
         self._unsettled: set[int] = set()
         """The file diffs that start at a ``---``/``+++`` pair taken to be a header, not yet
         counted (0-based numbers)."""
@@ -172,6 +176,9 @@ class LazyFiles(Sequence[FileEntry]):
         self._starts += scanner.starts
         self._ends += scanner.ends
         self._leads += scanner.leads
+        self._olds += scanner.old_names
+        self._news += scanner.new_names
+        self._gits += scanner.git_flags
         self._unsettled.update(first + number for number in scanner.unsettled)
         for offset, mail in enumerate(mails):
             if mail is not None:
@@ -286,31 +293,7 @@ class LazyFiles(Sequence[FileEntry]):
         """
         if settled:
             self.settle_all()
-        if self._raw_names is None:
-            olds: list[bytes | None] = []
-            news: list[bytes | None] = []
-            gits: list[bool] = []
-            null = b"/dev/null"
-            git_patterns = _GIT_PATTERNS
-            for item in self._items:
-                if isinstance(item, FileEntry):
-                    olds.append(None if item.old_name is None else encode_path(item.old_name))
-                    news.append(None if item.new_name is None else encode_path(item.new_name))
-                    gits.append(item.git)
-                elif item.re in git_patterns:
-                    flag, old_raw, new_raw = item.group(2, 5, 6)
-                    olds.append(None if old_raw == null or flag == b"new" else old_raw)
-                    news.append(None if new_raw == null or flag == b"deleted" else new_raw)
-                    gits.append(True)
-                else:  # a non-git header (see _plain_names): no "new file" line
-                    old_raw, new_raw, old_bare, new_bare = item.group(1, 2, 3, 4)
-                    if old_raw is None:
-                        old_raw, new_raw = old_bare, new_bare
-                    olds.append(None if old_raw == null else old_raw)
-                    news.append(None if new_raw == null else new_raw)
-                    gits.append(False)
-            self._raw_names = (olds, news, gits)
-        return self._raw_names
+        return self._olds, self._news, self._gits
 
     def check(self, number: int) -> None:
         """Raise :class:`PatchParseError` where reading file diff ``number``'s hunks would
