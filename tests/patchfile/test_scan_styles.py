@@ -654,3 +654,24 @@ def test_new_and_deleted_git_files_read_the_same_by_either_path() -> None:
         ChangeKind.NEW,
         ChangeKind.DELETED,
     ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from([b"", b"- ", b"! ", b"+ ", b"  ", b"-", b" ", b"!x", b"\r- "]),
+            st.binary(max_size=4).map(lambda b: b.replace(b"\n", b"").replace(b"\r", b"")),
+            st.sampled_from([b"\n", b"\r\n", b"\r", b"\r\r", b""]),
+        ),
+        max_size=8,
+    )
+)
+def test_context_lines_are_counted_as_splitlines_splits_them(
+    lines: list[tuple[bytes, bytes, bytes]],
+) -> None:
+    # Context hunks are counted in C; a lone "\r" ends a line for bytes.splitlines too.
+    text = b"".join(start + middle + end for start, middle, end in lines)
+    for prefixes in ((b"- ", b"! "), (b"+ ", b"! "), (b"  ",)):
+        expected = sum(1 for line in text.splitlines() if line.startswith(prefixes))
+        assert scan._count_prefixed(text, prefixes) == expected
