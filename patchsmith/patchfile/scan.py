@@ -159,7 +159,6 @@ _SIGNATURE_TAILS = b"- \r"
 # *** 1,5 ****        --- 1,6 ----       *** 0 ****
 _CONTEXT_OLD_RANGE = re.compile(rb"\*\*\* (\d+)(?:,(\d+))? \*\*\*\*")
 _CONTEXT_NEW_RANGE = re.compile(rb"--- (\d+)(?:,(\d+))? ----")
-_CONTEXT_OLD_RANGE_LINE = re.compile(rb"^\*\*\* \d+(?:,\d+)? \*\*\*\*", re.M)
 
 # The lines that continue a context-format hunk:
 #   int x;       ! int x;       + int x;       - int x;       \ No newline at end of file
@@ -1001,11 +1000,11 @@ class _Scanner:
             stop = _CONTEXT_STOP.search(data, cursor - 1)
             end = self.size if stop is None else stop.start() + 1
             body = data[cursor:end]
-            new_match = re.search(rb"^--- (\d+)(?:,(\d+))? ----", body, re.M)
+            new_match = _at_a_line_start(_CONTEXT_NEW_RANGE, body, b"--- ")
             if new_match is None:
                 raise self.error(cursor, "context hunk has no '--- N,M ----' line")
             new_start, new_count = _context_range(new_match)
-            following = _CONTEXT_OLD_RANGE_LINE.search(body, new_match.end())
+            following = _at_a_line_start(_CONTEXT_OLD_RANGE, body, b"*** ", new_match.end())
             if following is not None:  # the next hunk, without a separator
                 end = cursor + following.start()
                 body = body[: following.start()]
@@ -1086,6 +1085,27 @@ def _context_range(match: re.Match[bytes]) -> tuple[int, int]:
     return first, last - first + 1
 
 
+def _at_a_line_start(
+    pattern: re.Pattern[bytes], text: bytes, marker: bytes, pos: int = 0
+) -> re.Match[bytes] | None:
+    """The first match of ``pattern`` at a line start of ``text`` from ``pos`` on, where the
+    line starts with ``marker`` (the pattern's own start): what a search for the pattern
+    anchored with "^" under ``re.M`` finds. The line starts are found with ``bytes.find``: a
+    "^" pattern gives the regex engine no first character to skip to, so it tries every byte
+    (20 us a hunk, most of the time ``filter`` spent checking the context hunks it writes).
+    """
+    if (pos == 0 or text[pos - 1] == 0x0A) and (match := pattern.match(text, pos)):
+        return match
+    needle = b"\n" + marker
+    at = text.find(needle, pos)
+    while at >= 0:
+        match = pattern.match(text, at + 1)
+        if match is not None:
+            return match
+        at = text.find(needle, at + 1)
+    return None
+
+
 def _count_prefixed(text: bytes, prefixes: tuple[bytes, ...]) -> int:
     """How many of ``text.splitlines()`` start with one of ``prefixes`` (none a prefix of
     another), counted in C without making the lines: a line starts the text or follows a
@@ -1093,10 +1113,13 @@ def _count_prefixed(text: bytes, prefixes: tuple[bytes, ...]) -> int:
     both), and a prefix holds neither character, so a "\r" before it is never part of a
     "\r\n". A test compares it with the splitlines count on lines with lone and paired "\r".
     """
-    return sum(
-        text.startswith(prefix) + text.count(b"\n" + prefix) + text.count(b"\r" + prefix)
-        for prefix in prefixes
-    )
+    lone_returns = b"\r" in text  # rare: then a third count
+    count = 0
+    for prefix in prefixes:
+        count += text.startswith(prefix) + text.count(b"\n" + prefix)
+        if lone_returns:
+            count += text.count(b"\r" + prefix)
+    return count
 
 
 class LazyHunks(Sequence[HunkEntry]):
