@@ -12,6 +12,7 @@ The CLI is the only place that prints.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -158,6 +159,7 @@ def _run(args_list: list[str], debug: bool, stdout: GuardedText) -> int:
         command = _command_in(args_list)
         parser = build_parser(command, listing=args_list[:1] != [command])
         args = parser.parse_args(args_list)
+        _resume_collector()
         if args.command is None:
             parser.print_help(sys.stderr)
             return int(ExitCode.BAD_INPUT)
@@ -298,9 +300,50 @@ def _defer_imports(*names: str) -> None:
             sys.modules[name] = _Deferred(name)
 
 
+_collector_paused = False
+"""Whether :func:`console_main` paused the garbage collector for start-up."""
+
+
+def _resume_collector() -> None:
+    """Turn the garbage collector back on once the command's modules are loaded and its
+    arguments parsed (:func:`console_main` turned it off): the commands run with it on."""
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        gc.enable()
+
+
 def console_main() -> None:
-    """Entry point of the ``patchsmith`` console script and ``python -m patchsmith``."""
+    """Entry point of the ``patchsmith`` console script and ``python -m patchsmith``.
+
+    Start-up (the command's modules, its parser) makes tens of thousands of objects and no
+    garbage, and the garbage collector walked them some twenty times on the way (2-3 ms of a
+    40 ms start): it is off until the arguments are parsed. ``filter`` ends without the
+    interpreter's teardown (:func:`_end`).
+    """
+    global _collector_paused
+    if gc.isenabled():
+        gc.disable()
+        _collector_paused = True
     _defer_imports("inspect", "copy")
     sanitize_descriptors()
     prepare_stdout()
-    sys.exit(main())
+    code = main()
+    _resume_collector()
+    if _command_in(sys.argv[1:]) == "filter":
+        _end(code)
+    sys.exit(code)
+
+
+def _end(code: int) -> None:
+    """End the process with ``code`` at once, once what it wrote is flushed: without the
+    interpreter's teardown (freeing every module and object one by one, 4-5 ms), which
+    ``filter`` is measured against C ``filterdiff`` with and does not need: it starts no
+    process, leaves no temporary file behind (``-o`` is written and renamed before this) and
+    registers nothing to run at exit. If a flush fails, the ordinary exit reports it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        return
+    os._exit(code)

@@ -101,3 +101,38 @@ def test_help_before_the_command_still_lists_every_command() -> None:
     out = " ".join(result.stdout.split())
     for summary in COMMANDS.values():
         assert " ".join(summary.split()) in out
+
+
+@pytest.mark.parametrize(
+    ("patch", "code", "said"),
+    [
+        (ONE_FILE * 3000, 0, b""),  # more than any stream buffer holds
+        (ONE_FILE.replace(b"@@ -1 +1 @@", b"@@ -1,2 +1 @@"), 2, b"one.patch:"),
+    ],
+    ids=["large", "damaged"],
+)
+def test_filter_ends_with_everything_written(
+    patch: bytes, code: int, said: bytes, tmp_path: Path
+) -> None:
+    # filter ends without the interpreter's teardown: what it wrote must all be out first.
+    path = tmp_path / "one.patch"
+    path.write_bytes(patch)
+    for extra in ([], ["-o", str(tmp_path / "out.patch")]):
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "patchsmith",
+                "filter",
+                "--only",
+                "drivers/md",
+                str(path),
+                *extra,
+            ],
+            capture_output=True,
+            check=False,
+        )
+        assert (result.returncode, said in result.stderr) == (code, True), result.stderr
+        out = tmp_path / "out.patch"
+        written = (out.read_bytes() if out.exists() else b"") if extra else result.stdout
+        assert written == (patch if code == 0 else b"")
