@@ -826,7 +826,8 @@ def _reset(worktree: Path, base: str, paths: set[str]) -> None:
                 confined.remove(worktree, path)
             continue
         if mode == SYMLINK:
-            confined.write_link(worktree, path, data)
+            # The snapshot's own link, as the vendor's tree had it (wherever it points).
+            confined.write_link(worktree, path, data, outside=True)
             continue
         if confined.read_file(worktree, path) != data:
             confined.write_file(worktree, path, data, sync=False)

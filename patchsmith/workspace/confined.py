@@ -24,7 +24,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from patchsmith.engine.tree import check_relative
+from patchsmith.engine.tree import check_relative, points_outside
 from patchsmith.errors import TreeError
 
 _DIRECTORY_FLAGS = (
@@ -211,8 +211,32 @@ def make_durable(paths: Iterable[Path]) -> None:
             os.close(descriptor)
 
 
-def write_link(root: Path, relative: str, target: bytes) -> None:
-    """Make ``relative`` a symlink to ``target`` (as the patch spells it; never followed)."""
+class OutsideLink(TreeError):
+    """A link patchsmith was asked to make points outside the worktree."""
+
+    def __init__(self, relative: str, target: bytes) -> None:
+        super().__init__(
+            f"{relative}: a symlink to {os.fsdecode(target)!r} would point outside the"
+            " worktree; patchsmith does not make it",
+            hint="the patch makes a link out of the tree; see 'patchsmith check' for the item",
+        )
+        self.relative = relative
+        self.target = target
+
+
+def write_link(root: Path, relative: str, target: bytes, *, outside: bool = False) -> None:
+    """Make ``relative`` a symlink to ``target`` (as the patch spells it; never followed).
+
+    A target outside the worktree (absolute, or climbing above the root from the link's
+    folder: :func:`~patchsmith.engine.tree.points_outside`) is refused with
+    :class:`OutsideLink` before anything is written: the engine already calls such a link a
+    conflict and never asks for it, so this is the second wall, holding if the two ever
+    disagree (a later write through the link would leave the worktree, and git would commit a
+    link a build then follows). ``outside=True`` is only for putting back a link the snapshot
+    itself holds (the vendor's tree had it; restoring it is not the patch's doing).
+    """
+    if not outside and points_outside(relative, target):
+        raise OutsideLink(relative, target)
     with _folder(root, relative, create=True) as (folder, name):
         temporary = _temporary_name(name)
         os.symlink(os.fsdecode(target), temporary, dir_fd=folder)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from patchsmith.engine.tree import points_outside
 from patchsmith.errors import TreeError
 from patchsmith.workspace import confined
 from tests.support.trees import fingerprint
@@ -48,7 +49,9 @@ def test_a_link_at_the_name_is_replaced_not_written_through(tmp_path: Path) -> N
     assert not (root / "drivers/md/out.c").is_symlink()
     assert (root / "drivers/md/out.c").read_text() == "mine\n"
     assert (outside / "x.c").read_text() == "outside\n"
-    confined.write_link(root, "drivers/md/x.c", b"/etc/passwd")
+    # A link out is refused on its own (see test_a_link_out_of_the_root_is_refused); the
+    # snapshot's own links are put back as they were, wherever they point.
+    confined.write_link(root, "drivers/md/x.c", b"/etc/passwd", outside=True)
     assert os.readlink(root / "drivers/md/x.c") == "/etc/passwd"
     assert confined.read_file(root, "drivers/md/x.c") is None  # not followed
     assert confined.remove(root, "drivers/md/x.c") is True
@@ -101,6 +104,41 @@ def _oracle_blocked(root: Path, relative: str) -> bool:
     return False
 
 
+def _link(root: Path, path: str, target: bytes) -> bool:
+    """``write_link``, checked: a target out of the root is refused with nothing at the name
+    changed (``False``); any other is made (``True``)."""
+    if points_outside(path, target):
+        before = os.lstat(root / path) if os.path.lexists(root / path) else None
+        with pytest.raises(confined.OutsideLink):
+            confined.write_link(root, path, target)
+        after = os.lstat(root / path) if os.path.lexists(root / path) else None
+        assert (before and before.st_ino) == (after and after.st_ino)
+        return False
+    confined.write_link(root, path, target)
+    return True
+
+
+def test_a_link_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    # Absolute, or climbing above the root from the link's folder; "x/.." and a deeper
+    # "../" that stays inside are allowed. Nothing is made, not even the folder on the way.
+    root, _outside = _root_with_links(tmp_path)
+    for path, target in [
+        ("drivers/md/a", b"/etc"),
+        ("drivers/md/b", b"../../.."),
+        ("new/c", b"../../outside/x.c"),
+        ("d", b".."),
+        ("e", b"x/../../y"),
+    ]:
+        with pytest.raises(confined.OutsideLink) as raised:
+            confined.write_link(root, path, target)
+        assert isinstance(raised.value, TreeError) and raised.value.hint
+        assert not os.path.lexists(root / path)
+    assert not os.path.lexists(root / "new")
+    for path, target in [("drivers/md/f", b"../alias"), ("g", b"drivers/md/x.c"), ("h", b".")]:
+        confined.write_link(root, path, target)
+        assert os.readlink(root / path) == os.fsdecode(target)
+
+
 @settings(max_examples=150, deadline=None)
 @given(operations=_OPERATIONS)
 def test_generated_writes_never_leave_the_root(
@@ -117,7 +155,8 @@ def test_generated_writes_never_leave_the_root(
                 if kind == "file":
                     confined.write_file(root, path, b"data\n")
                 elif kind == "link":
-                    confined.write_link(root, path, target)
+                    if not _link(root, path, target):
+                        continue
                 elif kind in ("retarget", "file-to-link"):
                     # What a patch re-targeting a link (or making a file one) then writing
                     # beyond it asks for: the second link replaces the first thing at the name,
@@ -126,7 +165,8 @@ def test_generated_writes_never_leave_the_root(
                         confined.write_link(root, path, b"md")
                     else:
                         confined.write_file(root, path, b"data\n")
-                    confined.write_link(root, path, target)
+                    if not _link(root, path, target):
+                        continue
                     with pytest.raises(confined.Blocked):
                         confined.write_file(root, f"{path}/x.c", b"beyond\n")
                     assert os.readlink(root / path) == os.fsdecode(target)
