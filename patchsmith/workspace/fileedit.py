@@ -17,7 +17,7 @@ from pathlib import Path
 
 from patchsmith.errors import Remedy, SessionError
 from patchsmith.record import record
-from patchsmith.workspace.regions import find_region, region_lines
+from patchsmith.workspace.regions import find_region, read_worktree_file, region_lines
 from patchsmith.workspace.session import Session, has_markers, to_bytes, to_text
 
 
@@ -50,11 +50,21 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
             hint="it can only be dropped, with a reason",
             remedies=(Remedy.DROP,),
         )
-    path = Path(session.worktree) / hunk.path
     try:
-        data = path.read_bytes()
+        # Read as a resolution reads it: a link at the path, or on the way to it, is not
+        # followed (one put in the worktree by hand to a copy of the file elsewhere would show
+        # that copy's lines, and the region would seem to be there).
+        data = read_worktree_file(Path(session.worktree), hunk.path)
     except OSError as error:
         raise SessionError(f"cannot read {hunk.path} in the worktree: {error}") from error
+    if data is None:
+        raise SessionError(
+            f"{hunk.path} is not a regular file in the worktree (a link, or beyond one, or"
+            " missing)",
+            hint="put the file back as apply left it ('git checkout' in the worktree), then"
+            " edit again",
+            remedies=(Remedy.RESTORE,),
+        )
     lines = region_lines(data)
     region = hunk.current
     if hunk.resolution is not None and hunk.written is not None:
