@@ -97,12 +97,21 @@ ABSENT = Entry(Kind.ABSENT)
 
 
 def strip_path(name: str, strip: int) -> str:
-    """``name`` without its first ``strip`` components (``-p``); raises if it has too few."""
+    """``name`` without its first ``strip`` components (``-p``); raises if it has too few.
+
+    A ``.`` component counts for ``-p`` as GNU patch counts it (``a/./x.c`` with ``-p1`` is
+    ``./x.c``), and is then dropped: ``./x.c`` and ``x.c`` are one file, and the engine, the
+    worktree (git names it ``x.c``) and the session must call it by one name (check settled
+    ``./x.c`` while apply refused it as not the tree's).
+    """
     if name and name[0] != "/" and name[-1] != "/" and "//" not in name:
         # The common name, no empty component: one split, at most strip + 1 pieces.
         pieces = name.split("/", strip)
         if len(pieces) > strip:
-            return pieces[-1]
+            rest = pieces[-1]
+            if rest != "." and not rest.startswith("./") and "/." not in rest:
+                return rest
+            return _without_dots(name, rest)
     parts = [p for p in name.split("/") if p]
     if name.startswith("/") and strip == 0:
         raise TreeError(
@@ -114,7 +123,19 @@ def strip_path(name: str, strip: int) -> str:
             f"cannot strip {strip} component(s) from {name!r}",
             hint="lower the -p level (git diffs want -p1)",
         )
-    return "/".join(parts[strip:])
+    return _without_dots(name, "/".join(parts[strip:]))
+
+
+def _without_dots(name: str, rest: str) -> str:
+    """``rest`` (``name`` stripped) without its ``.`` components; refused when nothing is
+    left (a patch naming the tree itself)."""
+    kept = "/".join(part for part in rest.split("/") if part != ".")
+    if not kept:
+        raise TreeError(
+            f"the patch names the tree itself, not a file: {name!r}",
+            hint="check the -p level and the names in the patch",
+        )
+    return kept
 
 
 def check_relative(path: str) -> None:

@@ -38,6 +38,10 @@ _NOFOLLOW_READ = (
 )
 
 
+_NAME_MAX = 255
+"""The longest name (one path component, in bytes) Linux's file systems take."""
+
+
 class Blocked(TreeError):
     """A path cannot be reached inside the worktree without passing a link (or a file)."""
 
@@ -339,24 +343,39 @@ def read_file(root: Path, relative: str) -> bytes | None:
 
 
 def lstat(root: Path, relative: str) -> os.stat_result | None:
-    """``lstat`` of ``relative`` inside the worktree (``None`` when absent)."""
+    """``lstat`` of ``relative`` inside the worktree (``None`` when absent, and for a name
+    longer than the file system allows, which nothing can be at)."""
     try:
         with _folder(root, relative, create=False) as (folder, name):
             try:
                 return os.lstat(name, dir_fd=folder)
             except FileNotFoundError:
                 return None
+            except OSError as error:
+                if error.errno == errno.ENAMETOOLONG:
+                    return None
+                raise
     except FileNotFoundError:
         return None
 
 
 def reachable(root: Path, relative: str) -> bool:
-    """Whether ``relative`` can be written without passing a link or a file on the way."""
+    """Whether ``relative`` can be written without passing a link or a file on the way, and
+    its name is one the file system takes (a ``.rej`` beside a file whose name is already near
+    the limit is not: ``x.c.rej`` is four bytes longer than ``x.c``)."""
     try:
-        with _folder(root, relative, create=False):
+        with _folder(root, relative, create=False) as (folder, name):
+            try:
+                os.lstat(name, dir_fd=folder)
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                if error.errno == errno.ENAMETOOLONG:
+                    return False
+                raise
             return True
     except FileNotFoundError:
-        return True  # a folder on the way is missing: writing makes it
+        return len(os.fsencode(relative.rsplit("/", 1)[-1])) <= _NAME_MAX  # folders made
     except Blocked:
         return False
 

@@ -428,13 +428,16 @@ diff --git a/drv/up.c b/drv/up.c
 )
 def test_strip_path_keeps_patch_s_meaning(name: str, strip: int) -> None:
     # -p N drops N components; empty components (a leading, doubled or trailing "/") count for
-    # nothing, as in GNU patch; too few components is an error, never an empty path.
+    # nothing, as in GNU patch; too few components is an error, never an empty path. A "."
+    # counts for -p and is then dropped ("./x.c" is "x.c": one name for check and apply); a
+    # name that is only "." components after the strip is an error too.
     parts = [part for part in name.split("/") if part]
-    if (name.startswith("/") and strip == 0) or len(parts) <= strip:
+    kept = [part for part in parts[strip:] if part != "."]
+    if (name.startswith("/") and strip == 0) or len(parts) <= strip or not kept:
         with pytest.raises(TreeError):
             strip_path(name, strip)
     else:
-        assert strip_path(name, strip) == "/".join(parts[strip:])
+        assert strip_path(name, strip) == "/".join(kept)
 
 
 MODE_PATCH = (Path(__file__).resolve().parents[2] / "fixtures/patches/git_modes.diff").read_text()
