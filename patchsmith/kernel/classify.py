@@ -137,6 +137,12 @@ _ELSEWHERE = '#include "…/…" anywhere in the tree'
 # Top-level folders the include pass skips (see _Classifier._not_compiled_here).
 _NEVER_COMPILED = frozenset({"Documentation", "LICENSES", "tools", "scripts", "usr"})
 
+# The sources whose #include lines decide a header's class: C, and assembler run through the
+# preprocessor (a built-in entry.S that includes a header the modules' .c files include too
+# makes it shared: the running kernel's assembler was built with the old definitions, and
+# --modules-only would have kept the change as module-private).
+_INCLUDING_SOURCES = (".c", ".S")
+
 # Classes of a .c file whose includes decide a header's class (unknown: it might be compiled).
 _COMPILED = frozenset({"module", "builtin", "unknown"})
 
@@ -495,9 +501,9 @@ class _Classifier:
         def consider(candidate: str, current: str, headers_count: bool) -> None:
             if candidate in wanted or candidate in sources or candidate in kernel_wide:
                 return
-            if candidate.endswith(".c"):
-                # A .c file this config does not compile includes nothing that matters;
-                # asking first spares reading most of a big driver tree.
+            if candidate.endswith(_INCLUDING_SOURCES):
+                # A .c (or .S) file this config does not compile includes nothing that
+                # matters; asking first spares reading most of a big driver tree.
                 compiled = self.source(candidate)
                 if compiled.kind not in _COMPILED or compiled.rule == "unnamed":
                     return
@@ -585,7 +591,7 @@ class _Classifier:
             current = pending.pop()
             for name in self.files.listdir(current):
                 path = f"{current}/{name}" if current else name
-                if name.endswith((".c", ".h")):
+                if name.endswith(_INCLUDING_SOURCES) or name.endswith(".h"):
                     found.append(path)
                 elif recursive and "." not in name and self.files.is_dir(path):
                     pending.append(path)

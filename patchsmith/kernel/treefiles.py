@@ -154,7 +154,7 @@ class TreeFiles:
                     yield path
 
     def c_files(self, skip: Callable[[str], bool]) -> Iterator[tuple[str, bytes]]:
-        """Every ``.c`` and ``.h`` file as the patch leaves it: (tree path, content with the
+        """Every ``.c``, ``.h`` and ``.S`` file as the patch leaves it: (tree path, content with the
         lines the patch adds to it), except in directories ``skip`` says no to.
 
         One pass over a whole kernel tree (55,000 files, 1.2 GB), so it reads with plain
@@ -168,7 +168,7 @@ class TreeFiles:
                 d for d in directories if not skip(f"{relative}/{d}" if relative else d)
             )
             for name in sorted(names):
-                if not name.endswith((".c", ".h")):
+                if not name.endswith((".c", ".h", ".S")):
                     continue
                 path = f"{relative}/{name}" if relative else name
                 if path in self.patched:
@@ -182,7 +182,7 @@ class TreeFiles:
                     data += b"\n" + self.additions(path)
                 yield path, data
         for path, file in sorted(self.patched.items()):
-            if file.data is not None and path.endswith((".c", ".h")):
+            if file.data is not None and path.endswith((".c", ".h", ".S")):
                 directory = path.rpartition("/")[0]
                 if not any(skip(d) for d in ancestors_of(directory)):
                     yield path, file.data
