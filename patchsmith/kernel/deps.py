@@ -5,8 +5,9 @@ where they do not, with the evidence (the kept line and the left-out line), so a
 decide in seconds:
 
 - **uses-left-out**: a kept hunk's added code *uses* an identifier whose *definition or
-  declaration* a left-out hunk adds or changes: a function's prototype, a struct or union member,
-  a macro, an enum constant, a typedef, a global, an exported symbol
+  declaration* a left-out hunk adds or changes (or includes a file only a left-out diff
+  makes: a header the patch creates, or renames another to): a function's prototype, a
+  struct or union member, a macro, an enum constant, a typedef, a global, an exported symbol
   (:mod:`patchsmith.kernel.csyntax` tells definitions from uses, comments and strings apart).
   The module may not compile, or worse, compile against the old meaning. A left-out hunk counts
   only where the kept code can see it: a header in the files that include it (directly or not),
@@ -361,6 +362,86 @@ def _is_global_header(path: str) -> bool:
     return parts[0] == "include" or (
         len(parts) > 3 and parts[0] == "arch" and parts[2] == "include"
     )
+
+
+# #include "br_new.h"     #  include <linux/br_new.h>     (an added line of a kept hunk)
+_INCLUDE_LINE = re.compile(rb'\s*#\s*include\s*([<"])([^>"\n]+)[>"]')
+
+
+def include_warnings(
+    kept: Sequence[PatchHunk],
+    made_left_out: Mapping[str, int],
+    sees: Callable[[str, str], bool],
+) -> list[DependencyWarning]:
+    """uses-left-out warnings (not numbered) for kept hunks that add an ``#include`` of a file
+    only a left-out diff makes: ``made_left_out`` maps each such file (one the patch creates,
+    or renames or copies another to, that the tree does not have) to its diff's first hunk.
+
+    For: the kept line names the file (its path, or a tail of it after a ``/``) and the kept
+    file reaches it by the compiler's search order on the tree as the patch leaves it
+    (``sees``). Then the module build cannot compile the kept code at all (a header the patch
+    renames, left out, with the kept ``#include`` already naming its new name), or compiles it
+    against a header that is not there. Against: the name resolves elsewhere (another header of
+    that name the tree has), which ``sees`` tells apart.
+    """
+    found: dict[str, _IncludeGroup] = {}
+    for item in kept:
+        for op, text in zip(item.hunk.ops, item.hunk.texts, strict=True):
+            if op != "+":
+                continue
+            match = _INCLUDE_LINE.match(text)
+            if match is None:
+                continue
+            name = match.group(2).decode("utf-8", "surrogateescape").strip()
+            tail = name
+            while tail.startswith(("./", "../")):
+                tail = tail.split("/", 1)[1]
+            for path in made_left_out:
+                if path != tail and not path.endswith("/" + tail):
+                    continue
+                if not sees(item.path, path):
+                    continue
+                group = found.setdefault(path, _IncludeGroup(path, made_left_out[path], name))
+                group.add(item, text)
+    return [group.warning() for group in found.values()]
+
+
+class _IncludeGroup:
+    """Every kept ``#include`` of one file only a left-out diff makes."""
+
+    def __init__(self, path: str, hunk: int, name: str) -> None:
+        self.path = path
+        self.hunk = hunk
+        self.name = name
+        self.users: dict[str, tuple[list[int], bytes]] = {}
+
+    def add(self, item: PatchHunk, line: bytes) -> None:
+        hunks, _first = self.users.setdefault(item.path, ([], line))
+        if item.hunk.number not in hunks:
+            hunks.append(item.hunk.number)
+
+    def warning(self) -> DependencyWarning:
+        users = tuple(
+            (path, tuple(sorted(hunks)), _show(line)) for path, (hunks, line) in self.users.items()
+        )
+        path, hunks, kept_line = users[0]
+        shown = "; ".join(f"{p} {_hunks_text(h)}" for p, h, _line in users[:3])
+        more = f" and {len(users) - 3} more files" if len(users) > 3 else ""
+        return DependencyWarning(
+            kind=WarningKind.USES_LEFT_OUT,
+            path=path,
+            hunk=hunks[0],
+            hunks=hunks,
+            identifiers=(self.name,),
+            other_path=self.path,
+            other_hunk=self.hunk,
+            message=(
+                f"left-out {self.path} is a file only the patch makes (the tree does not have"
+                f" it), and kept code #includes it: {shown}{more}; the module build needs it"
+            ),
+            kept_line=kept_line,
+            users=users,
+        )
 
 
 def kbuild_warnings(

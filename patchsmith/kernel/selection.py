@@ -10,6 +10,7 @@ finished selection into the dependency and built-in-header warnings of
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,12 +28,14 @@ from patchsmith.kernel.deps import (
     DependencyWarning,
     PatchHunk,
     dependency_warnings,
+    include_warnings,
     kbuild_warnings,
     number_warnings,
     unknown_warnings,
 )
 from patchsmith.kernel.kbuild import KbuildTree
 from patchsmith.kernel.patched import find_exactly, line_key, patched_tree
+from patchsmith.patchfile.entries import ChangeKind
 from patchsmith.patchfile.hunk import parse_hunk
 from patchsmith.patchfile.index import PatchIndex
 from patchsmith.patchfile.select import SelectionResult
@@ -226,10 +229,30 @@ def selection_warnings(
     mentions = classifier.mentions if classifier is not None else None
     types_of = classifier.types_of if classifier is not None else None
     warnings = dependency_warnings(kept, left_out, classes, sees, before, mentions, types_of)
+    if classifier is not None:
+        warnings += include_warnings(kept, _made_left_out(result, classifier), classifier.sees)
     if classes is not None:
         unpatched = classifier.unpatched if classifier is not None else None
         warnings += kbuild_warnings(kept_paths, frozenset(partial), classes, unpatched)
     return number_warnings(warnings + unknown, kept_paths)
+
+
+def _made_left_out(result: SelectionResult, classifier: Classifier) -> dict[str, int]:
+    """The files only a left-out diff of ``result`` makes (created, or renamed or copied to)
+    that the tree does not have, each with the diff's first hunk number."""
+    root = classifier.kbuild.root
+    made: dict[str, int] = {}
+    for decision in result.decisions:
+        entry = decision.entry
+        if decision.selected or entry.kind not in _MAKES_A_FILE:
+            continue
+        if os.path.lexists(os.path.join(root, decision.tree_path)):
+            continue
+        made.setdefault(decision.tree_path, entry.hunks[0].number if entry.hunks else 1)
+    return made
+
+
+_MAKES_A_FILE = frozenset({ChangeKind.NEW, ChangeKind.RENAMED, ChangeKind.COPIED})
 
 
 class _TreeLines:
