@@ -661,6 +661,14 @@ def _judge_applicable(
             review = True
             rules.append(Rule.WRONG_FUNCTION)
             reasons.append(verdict)
+    else:
+        # An exact match near the stated line: see _named_elsewhere for when it is still the
+        # wrong place.
+        elsewhere = _named_elsewhere(view, hunk, at, expected)
+        if elsewhere:
+            review = True
+            rules.append(Rule.WRONG_FUNCTION)
+            reasons.append(elsewhere)
     if status in (HunkStatus.FUZZ, HunkStatus.WHITESPACE) and abs(shift) > LARGE_OFFSET:
         review = True
         rules.append(Rule.FAR)
@@ -755,6 +763,20 @@ def _already_applied(
     if weak:
         rules.append(Rule.WEAK_EVIDENCE)
         reasons.append(weak)
+    standing = _removal_partly_standing(view, hunk, images, expected, at)
+    if standing:
+        rules.append(Rule.WEAK_EVIDENCE)
+        reasons.append(standing)
+    edge = _post_edge_violation(view, hunk, images, at)
+    if edge:
+        rules.append(Rule.EDGE)
+        reasons.append(edge)
+    # The result found in a twin of the function the header names proves the twin has it,
+    # not the named one (whose lines the vendor may have edited so its own image is gone).
+    other_function = _named_elsewhere(view, hunk, at, expected)
+    if other_function:
+        rules.append(Rule.WRONG_FUNCTION)
+        reasons.append(other_function)
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
         expected=expected,
@@ -843,6 +865,102 @@ def _function_check(view: FileLines, hunk: Hunk, at: int) -> str | None:
     # The hunk's own context may contain the definition line (a hunk at a function's start).
     name = found.decode("utf-8", "replace").strip() if found else "nothing"
     return f"wrong function? the hunk is for '{hunk.section.strip()}' but the match is in '{name}'"
+
+
+# out:     err_free_irq:     properties:     (a hunk header naming a label, not a function)
+_LABEL_SECTION = re.compile(rb"[A-Za-z_]\w*:$")
+
+# A line starting at the left margin with what may start a definition (after its newline).
+_MARGIN_LINE = re.compile(rb"\n[A-Za-z_$]")
+
+# static int foo(struct dev *d)     -> foo        DEFINE_MUTEX(lock);  -> DEFINE_MUTEX
+_FUNCTION_NAME = re.compile(rb"([A-Za-z_]\w*)\s*\(")
+
+
+def _definitions_of(name: bytes) -> re.Pattern[bytes]:
+    """Lines at the left margin that hold ``name`` before a ``(``: where it may be defined."""
+    return re.compile(rb"(?m)^[A-Za-z_$][^\n]*\b" + re.escape(name) + rb"\s*\(")
+
+
+def _named_elsewhere(view: FileLines, hunk: Hunk, at: int, expected: int) -> str:
+    """Why an exact match (or an exact already-applied post-image) near the stated line is in
+    the wrong function, or ``""``.
+
+    For: the hunk header names a function, the file defines that name (a definition line
+    :func:`same_function` accepts, :meth:`FileLines.definitions_named`), and the match is not
+    inside it (its nearest definition line above, as git names a hunk's function, is another).
+    Then the lines and the line number agree on a place the name says is not the hunk's: the
+    vendor's twin of the function (``#ifdef`` branches, a copy, a ``static inline`` pair) with
+    the named one edited where the hunk goes, or removed from where it was. Against (no flag):
+    a header that names no function or only a label, and a file that no longer defines the
+    name (the vendor renamed or re-typed it: the name is no evidence either way).
+
+    A file that defines the name twice (``#ifdef`` twins) is judged by the line as well: a
+    match at an offset inside one definition while the stated line (after the running shift)
+    lies inside the other is flagged too, since the name fits both and the number says the
+    other. Without
+    this rule such a match settled unflagged: an offset of ten lines into the twin, the change
+    written into the function upstream did not touch.
+    """
+    section = hunk.section.encode("utf-8", "surrogateescape")
+    if not section.strip():
+        return ""
+    found = view.definition_above(at)
+    if found is not None and same_function(section, found):
+        if at == expected:
+            return ""
+        # Inside a function of that name; but when the file defines the name twice and the
+        # stated line lies in the other definition, the name cannot vouch for this one and
+        # the line number speaks for the other. No definition-looking line near the match, as
+        # far as the stated line, answers it without reading the file's definitions.
+        span = view.span_around(at, at, abs(at - expected))
+        if span is not None and _MARGIN_LINE.search(view.blob, span[1], span[2]) is None:
+            return ""
+        # Nor does a name defined once (one search of the bytes; a twin needs two).
+        name = _FUNCTION_NAME.search(section)
+        if name is not None and len(_definitions_of(name.group(1)).findall(view.blob)) < 2:
+            return ""
+        named = view.definitions_named(section)
+        if len(named) < 2:
+            return ""
+        here, stated = view.enclosing(at), view.enclosing(expected)
+        if stated == here or stated not in named or here is None:
+            return ""
+        if any(view.lines[n].rstrip().endswith(b";") for n in (here, stated)):
+            # A prototype, or a statement at the left margin that only looks like a
+            # definition (a wrapped argument, ``status);``): not a twin whose body holds code.
+            return ""
+        return (
+            f"wrong twin? '{hunk.section.strip()}' is defined at lines"
+            f" {', '.join(str(n + 1) for n in named[:5])}: the patch's line is in the one at"
+            f" line {stated + 1}, the match in the one at line {here + 1}"
+        )
+    # The name itself must be defined: a definition line holding it before a "(" (a quick
+    # search of the bytes first, since most such matches are in files that do not define it:
+    # git named a line the definition logic reads otherwise).
+    name = _FUNCTION_NAME.search(section)
+    if name is not None and _definitions_of(name.group(1)).search(view.blob) is None:
+        return ""
+    if name is None:
+        # A label (git's default driver names "out:"; a YAML key reads so too) is no
+        # function; anything else must start a line as the header has it.
+        head = section.strip()
+        if _LABEL_SECTION.match(head):
+            return ""
+        if re.search(rb"(?m)^" + re.escape(head[:16]), view.blob) is None:
+            return ""
+    named = [
+        line
+        for line in view.definitions_named(section)
+        if name is None or name.group(1) in view.lines[line]
+    ]
+    if not named:
+        return ""
+    where = found.decode("utf-8", "replace").strip() if found is not None else "nothing"
+    return (
+        f"wrong function? the hunk is for '{hunk.section.strip()}' (line {named[0] + 1}), but"
+        f" the match is in '{where}'"
+    )
 
 
 def _duplicate_nearby(
@@ -980,6 +1098,70 @@ def _edge_violation(view: FileLines, hunk: Hunk, images: Images, at: int) -> str
         return f"the hunk starts at the top of the file in the patch, but matched at line {at + 1}"
     if images.trailing < images.leading and at + len(images.pre) != len(view):
         return "the hunk ends at the end of the file in the patch, but the match is not there"
+    return ""
+
+
+def _removal_partly_standing(
+    view: FileLines, hunk: Hunk, images: Images, expected: int, at: int
+) -> str:
+    """Why a found result of a hunk that removes lines proves too little, or ``""``: near the
+    stated line the hunk's original stands whole but for some of the lines it removes (every
+    context line exact, in order, with at least one removed line still between them).
+
+    :func:`~patchsmith.engine.conflict.removal_standing` makes a conflict of a place holding
+    more than half of the removed lines; with fewer (one of two), the vendor did part of the
+    removal there, or edited it, and the result found (the context alone, perhaps in a twin
+    function or a copy) is not evidence that the rest is gone. Without this rule a removal of
+    two lines, one still standing where the patch says, settled as already applied on a copy
+    of its context nine lines down.
+    """
+    if REMOVE not in hunk.ops:
+        return ""
+    body = [(op, text) for op, text in zip(hunk.ops, hunk.texts, strict=True) if op != ADD]
+    size = len(view)
+    for start in range(max(0, expected - DUPLICATE_WINDOW), expected + DUPLICATE_WINDOW + 1):
+        if start >= size:
+            break
+        if start == at or (body[0][0] == CONTEXT and view.lines[start] != body[0][1]):
+            continue
+        index, kept, whole = start, 0, True
+        for op, text in body:
+            here = view.lines[index] if index < size else None
+            if op == CONTEXT:
+                if here != text:
+                    whole = False
+                    break
+                index += 1
+            elif here == text:
+                kept += 1
+                index += 1
+        if whole and kept and (images.trailing or index == size):
+            return (
+                f"at line {start + 1}, near where the patch says, {kept} of the lines the hunk"
+                " removes still stand between its context: the result found may be a copy"
+                " of the context, and the removal not done there"
+            )
+    return ""
+
+
+def _post_edge_violation(view: FileLines, hunk: Hunk, images: Images, at: int) -> str:
+    """GNU patch's edge rule (:func:`_edge_violation`) for a found post-image: a hunk that
+    ends at the end of the file (less trailing than leading context) ends it once applied, and
+    one that starts at its top starts it. A result found elsewhere is the context alone: a
+    removal at the end of a file whose last removed line the vendor kept (it now stands below
+    the found lines) reads as applied, and is not."""
+    if images.trailing < images.leading:
+        below = len(view) - (at + len(images.post))
+        if below > 0:
+            return (
+                "the hunk ends at the end of the file in the patch, but its result found here"
+                f" is followed by {below} more line{'s' if below != 1 else ''}"
+            )
+    if images.leading < images.trailing and hunk.old_start <= 1 and at != 0:
+        return (
+            "the hunk starts at the top of the file in the patch, but its result was found at"
+            f" line {at + 1}"
+        )
     return ""
 
 

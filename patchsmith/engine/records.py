@@ -38,10 +38,13 @@ class Rule(enum.StrEnum):
     WRONG_FUNCTION = "wrong-function"
     """A fuzz or whitespace match whose enclosing function (the nearest definition-looking line
     above it) is not the function named in the hunk header, or cannot be confirmed because the
-    header names none."""
+    header names none; and an exact match or an exact already-applied post-image whose enclosing
+    function is not the named one while the file defines the named one elsewhere, or that lies
+    in one ``#ifdef`` twin of the name while the stated line lies in the other (see
+    ``_named_elsewhere`` in :mod:`patchsmith.engine.locate`)."""
     EDGE = "edge"
     """The hunk says it starts at the top (or ends at the bottom) of the file, but matched
-    elsewhere."""
+    elsewhere; or its result, found already there, does not start (end) the file."""
     POST_IMAGE = "post-image"
     """The hunk's result is also in the file near the match, in the same function."""
     READS_AS_BOTH = "reads-as-both"
@@ -67,7 +70,9 @@ class Rule(enum.StrEnum):
     WEAK_EVIDENCE = "weak-evidence"
     """An already-applied verdict from a post-image of generic lines only (braces, blank lines,
     ``return``/``goto``/``break``) for a hunk that adds nothing distinctive, found away from the
-    stated line or in several places: it could be any function's tail."""
+    stated line or in several places: it could be any function's tail. Also an already-applied
+    verdict for a hunk that removes lines while, near the stated line, its original stands
+    with only some of them gone (the result found may be a copy of its context)."""
 
 
 @record
