@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
-from patchsmith.engine.conflict import find_candidates
-from patchsmith.engine.filelines import split_lines
+from patchsmith.engine.conflict import find_candidates, in_named_function
+from patchsmith.engine.filelines import FileLines, split_lines
 from patchsmith.engine.locate import expected_index
 from patchsmith.engine.predict import HunkPrediction
 from patchsmith.patchfile.hunk import Hunk
@@ -107,6 +107,9 @@ def vendor_region(
     if placement is not None:
         low = max(0, placement.start - placement.top)
         high = min(len(lines), placement.start + placement.length + placement.bottom)
+        named = _named_instead(hunk, lines, low)
+        if named is not None:
+            return named
         return low, high, "hunk-local"
     candidates = prediction.candidates or tuple(
         find_candidates(lines, pre, hunk.new_lines, expected_index(hunk), section=hunk.section)
@@ -114,6 +117,31 @@ def vendor_region(
     if candidates:
         best = candidates[0]
         return best.line - 1, best.line - 1 + best.length, "hunk-local"
+    return None
+
+
+def _named_instead(hunk: Hunk, lines: Sequence[bytes], placed: int) -> tuple[int, int, str] | None:
+    """The region most like the pre-image inside the function the hunk header names, when the
+    engine's place for a hunk left open is outside it; ``None`` otherwise.
+
+    Such a hunk is open because the place is doubtful (a look-alike function, the named one
+    edited by the vendor): a proposal there, and ``resolve --accept``, would write upstream's
+    change into the function upstream did not touch. The named function's own region, merged
+    3-way, carries the change where upstream made it, with the vendor's edit kept. Without a
+    candidate inside the named function (the file does not define it, or nothing there reads
+    like the pre-image) the engine's place stands, flagged as it is.
+    """
+    if not hunk.section.strip():
+        return None
+    view = FileLines(lines)
+    if in_named_function(view, hunk.section, placed):
+        return None
+    for candidate in find_candidates(
+        view, hunk.old_lines, hunk.new_lines, expected_index(hunk), section=hunk.section
+    ):
+        if in_named_function(view, hunk.section, candidate.line - 1):
+            start = candidate.line - 1
+            return start, start + candidate.length, "hunk-local"
     return None
 
 
