@@ -889,11 +889,12 @@ def predict(
 
     ``workers`` above 1 shares the file diffs among that many processes (this one and forked
     children, see :func:`predict_shared`), with the same result as one process gives; below
-    :func:`workers_for`'s threshold it costs more than it saves.
+    :func:`workers_for`'s threshold it costs more than it saves. A process with another thread
+    running (the TUI) never forks: a child could wait forever for a lock that thread held.
     """
     plan = _Plan(index, list(entries), Tree(tree), strip, fuzz, classes, kept, keep_contents, base)
     files: list[FilePrediction] | None = None
-    if workers > 1 and plan.shareable():
+    if workers > 1 and plan.shareable() and _can_fork():
         try:
             files = predict_shared(plan, workers, progress)
         except Exception:  # noqa: BLE001 (not swallowed: the run below raises it again)
@@ -921,12 +922,16 @@ chunk when done with its last, so at the end at most one chunk's time is spent b
 alone."""
 
 
+def _can_fork() -> bool:
+    from patchsmith.engine.workers import can_fork
+
+    return can_fork()
+
+
 def workers_for(files: int) -> int:
     """How many processes :func:`predict` should use for ``files`` file diffs: one per CPU this
     process may run on, one alone for a small patch or where forking is unsafe."""
-    from patchsmith.engine.workers import can_fork
-
-    if files < PARALLEL_FROM or not can_fork():
+    if files < PARALLEL_FROM or not _can_fork():
         return 1
     affinity = getattr(os, "sched_getaffinity", None)
     count = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)

@@ -142,6 +142,9 @@ def share(
                 os.kill(child, signal.SIGKILL)  # done already unless this process raised
             except ProcessLookupError:
                 pass
-            os.waitpid(child, 0)
+            try:
+                os.waitpid(child, 0)
+            except ChildProcessError:
+                pass  # reaped already: SIGCHLD ignored by the process that embeds this
         if tokens is not None:
             os.close(tokens)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -217,3 +218,31 @@ def test_check_prints_the_same_with_workers_and_without(
     monkeypatch.setenv("PATCHSMITH_WORKERS", "some")
     assert main(["check", str(patch), "--tree", str(root)]) == 2
     assert "PATCHSMITH_WORKERS=some" in capsys.readouterr().err
+
+
+def test_a_process_with_another_thread_does_not_fork(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index, root = _build(tmp_path, failing=False)
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        forks.append(1)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", counted_fork)
+    alone = predict(index, index.files, root, strip=1, keep_contents=False)
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait)
+    thread.start()
+    try:
+        # A child forked now could wait forever for a lock the other thread holds.
+        threaded = predict(index, index.files, root, strip=1, keep_contents=False, workers=2)
+    finally:
+        release.set()
+        thread.join()
+    assert forks == []
+    assert _document(list(threaded.files)) == _document(list(alone.files))
+    predict(index, index.files, root, strip=1, keep_contents=False, workers=2)
+    assert forks == [1]  # without the thread, it does fork (the count above is not vacuous)
