@@ -4,6 +4,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_filter.py [--old-tree DIR --new-tree DIR] [--cache DIR]
                                                 [--runs N] [--styles git,urN,p0,context]
+                                                [--baseline REF]
 
 The input is one cumulative change between two kernel trees, written in each style users meet:
 
@@ -295,16 +296,22 @@ def run_once(
 
 
 def measure(
-    commands: dict[str, list[str]], folder: Path, runs: int, env: dict[str, str] | None = None
+    commands: dict[str, list[str]],
+    folder: Path,
+    runs: int,
+    env: dict[str, str] | None = None,
+    envs: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Run]:
-    """Run each command ``runs`` times, alternating; keep the best wall time of each."""
+    """Run each command ``runs`` times, alternating; keep the best wall time of each.
+    ``envs`` gives a command an environment of its own (the baseline's bytecode cache)."""
+    envs = envs or {}
     best: dict[str, tuple[float, float]] = {}
     peak: dict[str, int] = {}
-    for command in commands.values():  # warm-up: page cache, bytecode cache
-        run_once(command, folder / "warm-up.out", env)
+    for name, command in commands.items():  # warm-up: page cache, bytecode cache
+        run_once(command, folder / "warm-up.out", envs.get(name, env))
     for _ in range(runs):
         for name, command in commands.items():
-            wall, cpu, rss = run_once(command, folder / f"{name}.out", env)
+            wall, cpu, rss = run_once(command, folder / f"{name}.out", envs.get(name, env))
             if name not in best or wall < best[name][0]:
                 best[name] = (wall, cpu)
             peak[name] = max(peak.get(name, 0), rss)
@@ -402,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each tool (best is kept)")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where to build/keep")
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also measure patchsmith as commit REF has it, in the same rounds (before/after)",
+    )
     parser.add_argument("--old-tree", type=Path, help="the older kernel tree (read only)")
     parser.add_argument("--new-tree", type=Path, help="the newer kernel tree (read only)")
     parser.add_argument(
@@ -434,15 +446,31 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-filter-") as scratch:
         folder = Path(scratch)
         patchsmith, env = installed_patchsmith(folder)
+        baseline: tuple[str, dict[str, str]] | None = None
+        if args.baseline is not None:
+            baseline = baseline_patchsmith(folder / "baseline", args.baseline)
         tiny = folder / "one-file.patch"
         tiny.write_bytes(
             b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n--- a/drivers/md/dm.c\n"
             b"+++ b/drivers/md/dm.c\n@@ -1 +1 @@\n-a\n+b\n"
         )
+        starts = {"start-up": [patchsmith, "filter", "--only", ONLY, str(tiny)]}
+        if baseline is not None:
+            starts["baseline"] = [baseline[0], "filter", "--only", ONLY, str(tiny)]
         fixed = measure(
-            {"start-up": [patchsmith, "filter", "--only", ONLY, str(tiny)]}, folder, args.runs, env
-        )["start-up"]
-        print(f"patchsmith on a one-file patch (start-up, imports): {fixed.wall * 1000:.0f} ms")
+            starts, folder, args.runs, env, {"baseline": baseline[1]} if baseline else {}
+        )
+        print(
+            "patchsmith on a one-file patch (start-up, imports): "
+            f"{fixed['start-up'].wall * 1000:.0f} ms wall, "
+            f"{fixed['start-up'].cpu * 1000:.0f} ms cpu"
+            + (
+                f"; baseline {args.baseline}: {fixed['baseline'].wall * 1000:.0f} ms wall, "
+                f"{fixed['baseline'].cpu * 1000:.0f} ms cpu"
+                if baseline is not None
+                else ""
+            )
+        )
         for style, patch in patches.items():
             glob = f"{ONLY}/*" if style == "p0" else f"*/{ONLY}/*"
             for label, path in (("1x", patch), ("4x", times_four(patch))):
@@ -451,7 +479,15 @@ def main(argv: list[str] | None = None) -> int:
                     "filterdiff": [filterdiff, "-i", glob, str(path)],
                     "patchsmith": [patchsmith, "filter", "--only", ONLY, str(path)],
                 }
-                runs = measure(commands, folder, args.runs, env)
+                envs = {}
+                if baseline is not None:
+                    commands["baseline"] = [baseline[0], "filter", "--only", ONLY, str(path)]
+                    envs["baseline"] = baseline[1]
+                runs = measure(commands, folder, args.runs, env, envs)
+                if baseline is not None:
+                    same_before = (folder / "baseline.out").read_bytes() == (
+                        folder / "patchsmith.out"
+                    ).read_bytes()
                 ours_out = (folder / "patchsmith.out").read_bytes()
                 same = (folder / "filterdiff.out").read_bytes() == ours_out
                 print(f"\n== {style} {label}: {path.name} ({size / MB:.1f} MB)")
@@ -475,6 +511,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"   ratio patchsmith/filterdiff: wall {ours.wall / theirs.wall:.2f}x, "
                     f"cpu {ours.cpu / theirs.cpu:.2f}x"
                 )
+                if baseline is not None:
+                    before = runs["baseline"]
+                    print(
+                        f"   baseline {args.baseline}/filterdiff: wall "
+                        f"{before.wall / theirs.wall:.2f}x, cpu {before.cpu / theirs.cpu:.2f}x; "
+                        f"same output: {'yes' if same_before else 'NO'}"
+                    )
                 if label == "1x":
                     stages = in_a_child("--stages", path, str(max(1, args.runs // 2)))
                     print(f"   in-process (no start-up): {stages.strip()}")
