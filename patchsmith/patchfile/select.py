@@ -167,6 +167,27 @@ def _detect_strip(
     return 0
 
 
+def _ones(olds: Sequence[bytes | None], news: Sequence[bytes | None], gits: Sequence[bool]) -> int:
+    """How many of :func:`_votes` are for ``-p1``.
+
+    When no file diff is a git one and each names the same file on both sides (a ``-p0``
+    patch: ``diff -N`` names a new file's missing side by its own name), a file votes 1 when
+    its name has a folder that is not a kernel top-level one: one search over the names
+    joined by NULs counts those (no name holds a NUL), where a vote per file cost 8 ms.
+    """
+    if any(gits) or olds != news:
+        return sum(_votes(olds, news, gits))
+    joined = b"\0" + b"\0".join(b"" if name is None else name for name in news)
+    return sum(1 for _ in _FOREIGN_TOP.finditer(joined))
+
+
+# A name (after the NUL that joins it to the one before) whose first folder is not a kernel
+# top-level one: linux-6.1/Makefile, not drivers/md/dm.c or Makefile.
+_FOREIGN_TOP = re.compile(
+    rb"\0(?!(?:%s)/)[^/\0]*/" % b"|".join(re.escape(d) for d in sorted(_KERNEL_TOP_DIRS_RAW))
+)
+
+
 def _votes(
     olds: Sequence[bytes | None], news: Sequence[bytes | None], gits: Sequence[bool]
 ) -> Iterator[bool]:
@@ -208,12 +229,16 @@ def _settled_strip(
     unsettled = files.unsettled
     if not unsettled:
         return _detect_strip(olds, news, gits)
+    count = len(olds)
+    ones = _ones(olds, news, gits)
+    level = 1 if ones > count - ones else 0
+    against = count - ones if level else ones
+    # Were every unsettled file for the level, and none settled, would it still hold?
+    if against + level <= (ones if level else count - ones) - len(unsettled):
+        return level
     votes = list(_votes(olds, news, gits))
-    ones = sum(votes)
-    level = 1 if ones > len(votes) - ones else 0
     supporting = [n for n in sorted(unsettled) if votes[n] == level]
-    backing = (ones if level else len(votes) - ones) - len(supporting)  # settled, for it
-    against = len(votes) - ones if level else ones  # as many as there can be
+    backing = (ones if level else count - ones) - len(supporting)  # settled, for it
     # 1 needs more settled votes for it than against, 0 at least as many.
     needed = against + level - backing
     if needed > 0 and not files.settle(supporting[:needed]):

@@ -675,3 +675,27 @@ def test_context_lines_are_counted_as_splitlines_splits_them(
     for prefixes in ((b"- ", b"! "), (b"+ ", b"! "), (b"  ",)):
         expected = sum(1 for line in text.splitlines() if line.startswith(prefixes))
         assert scan._count_prefixed(text, prefixes) == expected
+
+
+NAME_PARTS = st.sampled_from(["drivers", "md", "linux-6.1", "a", "b", "", "fs", "x.c", "driversx"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    names=st.lists(
+        st.one_of(st.none(), st.lists(NAME_PARTS, min_size=1, max_size=3).map("/".join)),
+        max_size=8,
+    ),
+    same=st.booleans(),
+)
+def test_the_vote_counted_in_one_search_is_the_vote_of_every_file(
+    names: list[str | None], same: bool
+) -> None:
+    # _ones counts -p1 votes with one regex when no file is git and each names one file on
+    # both sides; otherwise vote by vote. Either way it is the count of _votes.
+    from patchsmith.patchfile.select import _ones, _votes
+
+    news = [None if name is None else name.encode() for name in names]
+    olds = news if same else news[::-1]
+    gits = [False] * len(news)
+    assert _ones(olds, news, gits) == sum(_votes(olds, news, gits))
