@@ -248,6 +248,8 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
         )
         if location.status == HunkStatus.OFFSET and fuzz:
             location = _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location, pre_hits)
+        if location.status == HunkStatus.OFFSET and Rule.NEARER_FUZZY not in location.rules:
+            location = _check_stated_place(view, images, expected, location)
         return _say_why_chosen(view, hunk, pre_hits, expected, floor, location)
     if post_at is not None:
         return _say_why_chosen(
@@ -438,6 +440,53 @@ def _check_nearer_fuzzy(
             f"with {level} context line{'s' if level != 1 else ''} ignored it also"
             f" matches at line {hit + 1}, nearer to where the patch says: the exact match"
             " may be a copy",
+        ),
+    )
+
+
+STATED_MIN_CHARS = 8
+"""A line the vendor changed at the stated place counts (see :func:`_check_stated_place`) only
+if both its versions have at least this many characters outside blanks, braces and generic
+keywords: ``x++;`` or ``}`` differ by chance in repetitive code."""
+
+
+def _check_stated_place(
+    view: FileLines, images: Images, expected: int, location: Location
+) -> Location:
+    """``location`` (an exact match at an offset), flagged when the stated place holds the
+    pre-image with exactly one line changed, a distinctive one.
+
+    Evidence for the flag: the line number and all but one of the pre-image's lines agree on
+    the stated place; the exact match elsewhere is a copy that the vendor did not edit (an
+    ``#ifdef`` twin, a function copied), the stated one the hunk's place with a vendor's edit.
+    With no function in the hunk header (``diff -u``) nothing else tells them apart: GNU patch
+    applies the change to the copy ("offset -10 lines"), and so did patchsmith, unflagged.
+    Against: more than one line differs (the stated place is other code), or the differing line
+    is generic on either side (repetitive bodies differ there by chance); a change in the
+    outer context is the nearer-fuzzy rule's.
+    """
+    pre = images.pre
+    size = len(pre)
+    if size < MIN_FUZZ_CORE + 1 or expected < 0 or expected + size > len(view):
+        return location
+    lines = view.lines
+    if lines[expected] != pre[0] and lines[expected + size - 1] != pre[-1]:
+        return location  # the quick no: one of the ends must stand for one change in all
+    differ = [i for i in range(size) if lines[expected + i] != pre[i]]
+    if len(differ) != 1:
+        return location
+    changed = differ[0]
+    vendor_line = lines[expected + changed]
+    if min(distinctive_chars([pre[changed]]), distinctive_chars([vendor_line])) < STATED_MIN_CHARS:
+        return location
+    return replace(
+        location,
+        needs_review=True,
+        rules=(*location.rules, Rule.NEARER_FUZZY),
+        reasons=(
+            *location.reasons,
+            f"at line {expected + 1}, where the patch says, the same lines stand but for one"
+            f" the vendor changed (line {expected + changed + 1}): the exact match may be a copy",
         ),
     )
 
@@ -1105,43 +1154,81 @@ def _removal_partly_standing(
     view: FileLines, hunk: Hunk, images: Images, expected: int, at: int
 ) -> str:
     """Why a found result of a hunk that removes lines proves too little, or ``""``: near the
-    stated line the hunk's original stands whole but for some of the lines it removes (every
-    context line exact, in order, with at least one removed line still between them).
+    stated line the hunk's context stands exactly, in order, with something still where it
+    removes lines: a removed line as it was, or a line the vendor edited (one with at least
+    :data:`STATED_MIN_CHARS` distinctive characters, not one the hunk adds).
 
     :func:`~patchsmith.engine.conflict.removal_standing` makes a conflict of a place holding
-    more than half of the removed lines; with fewer (one of two), the vendor did part of the
-    removal there, or edited it, and the result found (the context alone, perhaps in a twin
-    function or a copy) is not evidence that the rest is gone. Without this rule a removal of
-    two lines, one still standing where the patch says, settled as already applied on a copy
-    of its context nine lines down.
+    more than half of the removed lines unchanged (or all of them edited, next to the found
+    lines); with fewer (one of two), or edited ones away from the found lines, the vendor did
+    part of the removal there, or edited the lines instead, and the result found (the context
+    alone, perhaps in a twin function or a copy) is not evidence that the change is there.
+    Without this rule such a removal settled as already applied on a copy of its context ten
+    lines down. A generic line in the gap (``x++;``, ``}``) is no evidence: repetitive code has
+    one there by chance.
     """
     if REMOVE not in hunk.ops:
         return ""
     body = [(op, text) for op, text in zip(hunk.ops, hunk.texts, strict=True) if op != ADD]
+    added = {text for op, text in zip(hunk.ops, hunk.texts, strict=True) if op == ADD}
     size = len(view)
     for start in range(max(0, expected - DUPLICATE_WINDOW), expected + DUPLICATE_WINDOW + 1):
         if start >= size:
             break
         if start == at or (body[0][0] == CONTEXT and view.lines[start] != body[0][1]):
             continue
-        index, kept, whole = start, 0, True
-        for op, text in body:
-            here = view.lines[index] if index < size else None
-            if op == CONTEXT:
-                if here != text:
-                    whole = False
-                    break
-                index += 1
-            elif here == text:
-                kept += 1
-                index += 1
-        if whole and kept and (images.trailing or index == size):
+        standing = _standing_in_gaps(view, body, added, start)
+        if standing:
             return (
-                f"at line {start + 1}, near where the patch says, {kept} of the lines the hunk"
-                " removes still stand between its context: the result found may be a copy"
-                " of the context, and the removal not done there"
+                f"at line {start + 1}, near where the patch says, its context stands with"
+                f" {standing} line{'s' if standing != 1 else ''} still where it removes"
+                " lines (as they were, or edited): the result found may be a copy of the"
+                " context, and the removal not done there"
             )
     return ""
+
+
+def _standing_in_gaps(
+    view: FileLines, body: Sequence[tuple[str, bytes]], added: set[bytes], start: int
+) -> int:
+    """How many lines stand where the hunk removes lines, with every context line exact in
+    order from ``start`` (0 when the context does not stand so, or nothing counts)."""
+    size = len(view)
+    index, position, count = start, 0, 0
+    while position < len(body):
+        op, text = body[position]
+        if op == CONTEXT:
+            if index >= size or view.lines[index] != text:
+                return 0
+            index += 1
+            position += 1
+            continue
+        run = position
+        while run < len(body) and body[run][0] == REMOVE:
+            run += 1
+        removed = [line for _op, line in body[position:run]]
+        following = body[run][1] if run < len(body) else None
+        # The gap: the fewest lines (up to two more than it removes) after which the next
+        # context line stands; at the end of the hunk, what is left of the file.
+        gap = None
+        for width in range(len(removed) + 3):
+            if following is None:
+                if index + width == size:
+                    gap = width
+                    break
+            elif index + width < size and view.lines[index + width] == following:
+                gap = width
+                break
+        if gap is None:
+            return 0
+        for line in view.lines[index : index + gap]:
+            if line in removed or (
+                line not in added and distinctive_chars([line]) >= STATED_MIN_CHARS
+            ):
+                count += 1
+        index += gap
+        position = run
+    return count
 
 
 def _post_edge_violation(view: FileLines, hunk: Hunk, images: Images, at: int) -> str:

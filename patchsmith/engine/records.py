@@ -53,7 +53,8 @@ class Rule(enum.StrEnum):
     the fix is there."""
     NEARER_FUZZY = "nearer-fuzzy"
     """An exact match at an offset, while the pre-image matches with fuzz nearer to the stated
-    line (the exact one may be a copy, the stated place changed by the vendor)."""
+    line, or stands at the stated line with one distinctive line changed (the exact one may be
+    a copy, the stated place changed by the vendor)."""
     FUZZ_CORE = "fuzz-core"
     """A fuzz match with fewer than ``MIN_FUZZ_CORE`` pre-image lines left to compare once
     context is dropped: that few lines match by chance in repetitive code."""
@@ -71,8 +72,9 @@ class Rule(enum.StrEnum):
     """An already-applied verdict from a post-image of generic lines only (braces, blank lines,
     ``return``/``goto``/``break``) for a hunk that adds nothing distinctive, found away from the
     stated line or in several places: it could be any function's tail. Also an already-applied
-    verdict for a hunk that removes lines while, near the stated line, its original stands
-    with only some of them gone (the result found may be a copy of its context)."""
+    verdict for a hunk that removes lines while, near the stated line, its context stands with
+    something still where it removes lines: some of them as they were, or lines the vendor
+    edited (the result found may be a copy of its context)."""
 
 
 @record

@@ -120,3 +120,37 @@ def test_a_removal_with_any_removed_line_left_is_never_settled_as_applied(
         vendor,
         location,
     )
+
+
+RELEASE_FOO = (
+    "static int foo(struct dev *d)\n{\n\tlock(d);\n\tdo_work(d);\n\tkfree(d->buf);\n"
+    "\td->buf = NULL;\n\tunlock(d);\n\treturn 0;\n}\n"
+)
+RELEASE_BAR = (
+    "static int bar(struct dev *d)\n{\n\tlock(d);\n\tdo_work(d);\n\tunlock(d);\n\treturn 0;\n}\n"
+)
+# diff -u: no function in the header, so the name cannot say bar() is not the place
+REMOVE_NO_NAME = (
+    " {\n \tlock(d);\n \tdo_work(d);\n-\tkfree(d->buf);\n-\td->buf = NULL;\n \tunlock(d);\n"
+    " \treturn 0;\n }\n"
+)
+
+
+def test_removed_lines_the_vendor_edited_in_place_are_not_a_done_removal() -> None:
+    # Both lines edited (kvfree, = 0), or one edited and the other gone: the removal is not
+    # what foo() shows; bar() reads as its result 10 lines down. GNU patch: "Reversed".
+    for edited in ("\tkvfree(d->buf);\n\td->buf = 0;\n", "\tkvfree(d->buf);\n"):
+        vendor = (
+            RELEASE_FOO.replace("\tkfree(d->buf);\n\td->buf = NULL;\n", edited) + "\n" + RELEASE_BAR
+        )
+        location = locate_hunk(lines(vendor), hunk_of(REMOVE_NO_NAME, 2, ""))
+        assert location.status == HunkStatus.ALREADY_APPLIED
+        assert location.needs_review and Rule.WEAK_EVIDENCE in location.rules, edited
+
+
+def test_a_removal_done_in_place_without_a_header_is_settled() -> None:
+    # The control: foo() without the two lines, bar() as before; the result stands where the
+    # patch says.
+    vendor = RELEASE_FOO.replace("\tkfree(d->buf);\n\td->buf = NULL;\n", "")
+    location = locate_hunk(lines(vendor + "\n" + RELEASE_BAR), hunk_of(REMOVE_NO_NAME, 2, ""))
+    assert (location.status, location.needs_review) == (HunkStatus.ALREADY_APPLIED, False)

@@ -239,3 +239,26 @@ def test_a_header_naming_a_struct_flags_a_match_in_its_twin() -> None:
 def replace_section(hunk: Hunk, section: str) -> Hunk:
     body = "".join(f"{line.op}{line.text.decode()}" for line in hunk.lines)
     return hunk_of(body, hunk.old_start, section)
+
+
+def test_ifdef_twin_match_without_a_header_is_flagged_by_the_stated_place() -> None:
+    # diff -u names no function: the stated place holding the pre-image with one distinctive
+    # line changed is the only evidence that the exact match 10 lines up is the other twin.
+    head, tail = IFDEF.split("#else\n")
+    vendor = head + "#else\n" + tail.replace("do_work(d)", "do_work_v(d)")
+    hunk = replace_section(ELSE_HUNK, "")
+    location = locate_hunk(lines(vendor), hunk)
+    assert location.status == HunkStatus.OFFSET and location.found == 5
+    assert location.needs_review and Rule.NEARER_FUZZY in location.rules
+    assert "where the patch says, the same lines stand but for one" in location.reason
+
+
+def test_a_stated_place_differing_in_a_generic_line_is_no_evidence() -> None:
+    # Repetitive bodies differ by chance in lines like "x++;": the exact match at an offset
+    # stands (the generated "moved" traps are full of these).
+    body = " \tx++;\n \tx++;\n \ty++;\n+\tz++;\n \tx++;\n \tx++;\n"
+    vendor = "int f(void)\n{\n\tx++;\n\tx++;\n\ty--;\n\tx++;\n\tx++;\n" + "\t;\n" * 5
+    vendor += "\tx++;\n\tx++;\n\ty++;\n\tx++;\n\tx++;\n}\n"
+    location = locate_hunk(lines(vendor), hunk_of(body, 3, ""))
+    assert location.status == HunkStatus.OFFSET and location.found == 12
+    assert Rule.NEARER_FUZZY not in location.rules
