@@ -217,6 +217,9 @@ class _Frame(enum.Enum):
 
 @record
 class _Scope:
+    """One open brace (or the file itself) while following declarations: what kind of braces
+    they are, and for an aggregate what its members are."""
+
     frame: _Frame
     kind: Kind | None = None
     """For an aggregate: the kind its members are (member, enum constant)."""

@@ -106,6 +106,9 @@ class OddMakefile(Exception):
 
 @dataclass(slots=True)
 class Variable:
+    """A make variable's value as assigned, how it expands, and where it came from (what
+    ``$(origin ...)`` answers: ``file`` or ``command line``)."""
+
     value: str
     recursive: bool
     """``=`` variables are expanded when used, ``:=`` ones when assigned (as make does)."""
@@ -114,6 +117,10 @@ class Variable:
 
 @dataclass(slots=True)
 class _Branch:
+    """One open ``ifeq``/``ifdef`` while reading a Makefile: whether the text around it is read,
+    whether its current branch is, whether any branch was taken yet (for ``else``), and where
+    it began (for the error an unclosed one gets)."""
+
     parent_active: bool
     active: bool
     taken: bool

@@ -538,6 +538,8 @@ class FileReport:
 
 @record
 class StatusCount:
+    """How many hunks have one status (a row of the summary's counts)."""
+
     status: HunkStatus
     count: int
 
@@ -699,6 +701,8 @@ class BuildReport:
 
 @record
 class DiffstatEntry:
+    """One file's line counts in the diffstat: lines added and removed."""
+
     path: str
     added: int
     removed: int

@@ -172,6 +172,8 @@ class BuildProgress:
 
 @record
 class StepResult:
+    """One command of a build as it ran: what, where, its exit status and its wall time."""
+
     argv: tuple[str, ...]
     directory: str | None
     returncode: int

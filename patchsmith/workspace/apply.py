@@ -189,6 +189,9 @@ def touched_paths(result: SelectionResult) -> list[str]:
 
 @record
 class _Place:
+    """Where an apply works: the repository, the session's worktree and branch, the commit of
+    the vendor's snapshot, and the kind of tree (plain or git, with its top)."""
+
     git_dir: Path
     worktree: Path
     branch: str
