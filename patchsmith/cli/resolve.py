@@ -31,7 +31,13 @@ from patchsmith.cli.sessionview import (
 )
 from patchsmith.errors import PatchsmithError, SessionError, UsageError
 from patchsmith.model import Resolution
-from patchsmith.workspace.reuse import reuse_diff, reuse_summary, review_summary
+from patchsmith.workspace import memory
+from patchsmith.workspace.reuse import (
+    replayed_entry,
+    reuse_diff,
+    reuse_summary,
+    review_summary,
+)
 from patchsmith.workspace.session import (
     SessionHunk,
     SessionStore,
@@ -118,7 +124,14 @@ def run(args: argparse.Namespace) -> int:
     if args.confirm:
         return _confirm(store, [hunk.id])
     if args.undo:
+        replayed = replayed_entry(memory.Memory(), hunk)
         store.undo(hunk.id)
+        if replayed is not None:
+            _Visible().write(
+                f"forgot the remembered decision it replayed ({replayed.decision.resolution} by "
+                f"{replayed.decision.by or 'someone'}, memory id {replayed.id[:12]}): the next "
+                "apply leaves this hunk open\n"
+            )
     elif args.accept:
         store.resolve(hunk.id, Resolution.ACCEPTED, reason=args.reason, remember=remember)
     elif args.upstream:

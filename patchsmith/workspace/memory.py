@@ -494,6 +494,10 @@ class Memory:
                 out.setdefault(key, []).append(entry)
         return out
 
+    def entry(self, entry_id: str, situation: str) -> Entry | None:
+        """The entry with this id for this situation, if it is remembered and readable."""
+        return self._read(self._name(entry_id, situation))
+
     def raw(self, entry_id: str, situation: str) -> str | None:
         try:
             return (self.folder / self._name(entry_id, situation)).read_text(encoding="utf-8")

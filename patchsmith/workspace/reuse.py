@@ -75,19 +75,49 @@ def memory_entry(
     )
 
 
-def forget_remembered(store: memory.Memory, hunk: SessionHunk) -> None:
-    """Take back what a person's resolution of ``hunk`` added to memory (before the undo, so a
-    failure leaves both as they were)."""
-    if hunk.memory_id is None or hunk.reused:
-        return
-    situation = memory.situation_key(
+def _situation(hunk: SessionHunk) -> str:
+    return memory.situation_key(
         hunk.pre_image,
         hunk.post_image,
         hunk.vendor.text if hunk.vendor is not None else None,
         str(hunk.status),
     )
+
+
+def replayed_entry(store: memory.Memory, hunk: SessionHunk) -> memory.Entry | None:
+    """The remembered decision a reused ``hunk`` replayed, while memory still holds it as it
+    was replayed (``None`` once forgotten, or replaced by a newer decision for that place)."""
+    if not hunk.reused or hunk.memory_id is None:
+        return None
+    entry = store.entry(hunk.memory_id, _situation(hunk))
+    if entry is None:
+        return None
+    decided = (entry.decision.resolution, entry.decision.by or None, entry.decision.at or None)
+    return entry if decided == (hunk.resolution, hunk.resolved_by, hunk.resolved_at) else None
+
+
+def forget_remembered(store: memory.Memory, hunk: SessionHunk, *, replayed: bool = False) -> bool:
+    """Take back from memory what ``hunk``'s resolution stands on, before the undo (so a
+    failure leaves both as they were); ``True`` when a replayed decision was forgotten.
+
+    A person's own resolution: what it added (the entry it replaced comes back). A reused one,
+    with ``replayed`` (``resolve --undo``): the decision it replayed. Undoing a replay is a
+    person saying that decision is wrong here, in the very situation and place it was
+    remembered for (a reuse needs both to match); kept, it would be replayed by the next
+    apply, and settled unread by ``--trust-memory``. Only that decision goes: an entry a newer
+    decision has replaced since (another session, the same place) stays. Without ``replayed``
+    (a new decision over a reused one, which replaces it in memory by itself and brings it
+    back when taken back) memory is left as it is.
+    """
+    if hunk.memory_id is None:
+        return False
     try:
-        store.restore(hunk.memory_id, situation, hunk.memory_previous)
+        if not hunk.reused:
+            store.restore(hunk.memory_id, _situation(hunk), hunk.memory_previous)
+            return False
+        if not replayed or replayed_entry(store, hunk) is None:
+            return False
+        return store.remove(hunk.memory_id, _situation(hunk))
     except InputError as error:
         # memory's own hint offers --no-remember, which cannot help here: the decision is
         # already remembered, and keeping it after the undo would replay a decision taken back.

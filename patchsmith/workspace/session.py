@@ -480,8 +480,8 @@ class SessionStore:
 
     def undo(self, hunk_id: str, memory_folder: Path | None = None) -> Session:
         """Take back a hunk's resolution: the file returns to what it was, in a new commit, and
-        what the resolution added to memory is taken back first (a reused one stays
-        remembered: ``patchsmith memory forget`` forgets it)."""
+        memory is taken back first: what a person's resolution added, or for a reused one the
+        decision it replayed (:func:`~patchsmith.workspace.reuse.forget_remembered`)."""
         store = memory.Memory(memory_folder)
         with self.locked():
             session = self._recover(self.read())
@@ -489,7 +489,7 @@ class SessionStore:
             hunk = session.hunk(hunk_id)
             if hunk.resolution is None:
                 raise SessionError(f"{hunk.id} has no resolution to undo")
-            forget_remembered(store, hunk)
+            forget_remembered(store, hunk, replayed=True)
             return self._undo(session, hunk)
 
     def confirm(

@@ -109,6 +109,13 @@ def test_resolve_confirm_and_undo_from_the_command_line(
     assert f"{SNAP}: confirmed: reused, confirmed by" in capsys.readouterr().out
     assert main(["resolve", "--confirm-all", *session]) == 1
     assert "no reused resolution is waiting" in capsys.readouterr().out
+    # Undoing the replay forgets the decision it replayed, and says so.
+    assert main(["resolve", SNAP, "--undo", *session]) == 1
+    out = capsys.readouterr().out
+    assert "forgot the remembered decision it replayed (upstream by Patchsmith Test" in out
+    assert "the next apply leaves this hunk open" in out
+    assert main(["memory", "list"]) == 0
+    assert "dm-snap.c" not in capsys.readouterr().out
 
 
 def test_trust_memory_is_said_in_status(

@@ -130,9 +130,58 @@ def test_undoing_a_new_decision_on_a_reused_hunk_puts_the_old_one_back(demo_tree
     assert [e.decision.resolution for e in _remembered()] == [Resolution.DROPPED]
     second.undo(SNAP)
     assert [e.decision.resolution for e in _remembered()] == [Resolution.UPSTREAM]
-    # Undoing the reuse itself takes nothing from memory: it was not this session's decision.
+    # Deciding without remembering leaves memory as it is.
     second.resolve(SNAP, Resolution.UPSTREAM, remember=False)
     assert [e.decision.resolution for e in _remembered()] == [Resolution.UPSTREAM]
+
+
+@pytest.mark.parametrize("confirmed", [False, True], ids=["waiting", "confirmed"])
+def test_undoing_a_replayed_decision_forgets_it_so_no_apply_replays_it_again(
+    demo_tree: Path, confirmed: bool
+) -> None:
+    # The person who undoes a replay says the remembered decision is wrong here, in the very
+    # place it was remembered for. Kept, the next apply would replay it, and --trust-memory
+    # would settle it unread.
+    store = _apply(demo_tree)
+    store.resolve(SNAP, Resolution.UPSTREAM)
+    _abort(store)
+    second = _apply(demo_tree)
+    assert second.load().hunk(SNAP).reused
+    if confirmed:
+        second.confirm([SNAP])
+    second.undo(SNAP)
+    assert _remembered() == []
+    hunk = second.load().hunk(SNAP)
+    assert hunk.open and hunk.resolution is None and not hunk.reused
+    _abort(second)
+    for trust in (False, True):
+        third = _apply(demo_tree, trust_memory=trust)
+        hunk = third.load().hunk(SNAP)
+        assert hunk.open and hunk.resolution is None and not hunk.reused and not hunk.trusted
+        _abort(third)
+
+
+def test_undoing_a_replay_keeps_a_newer_decision_made_for_that_place(demo_tree: Path) -> None:
+    # Memory changed under the session: another session decided the same place anew after
+    # this one replayed the old decision. That newer decision is not what is undone here.
+    store = _apply(demo_tree)
+    store.resolve(SNAP, Resolution.UPSTREAM)
+    _abort(store)
+    second = _apply(demo_tree)
+    assert second.load().hunk(SNAP).reused
+    [old] = _remembered()
+    newer = memory.Entry(
+        **{
+            **{name: getattr(old, name) for name in old.__dataclass_fields__},
+            "decision": memory.Decision(
+                Resolution.DROPPED, "elsewhere", None, "N <n@example.org>", "2030-01-01T00:00:00"
+            ),
+        }
+    )
+    assert newer.id == old.id  # the same place: the newer decision replaces the old one
+    memory.Memory().put(newer)
+    second.undo(SNAP)
+    assert [e.decision for e in _remembered()] == [newer.decision]
 
 
 def test_a_copy_of_the_tree_elsewhere_gets_a_suggestion_not_a_reuse(
