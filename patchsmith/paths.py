@@ -27,6 +27,8 @@ _HINTS = {
     errno.EACCES: "check the permissions of it and of the folders above it",
     errno.EPERM: "check the permissions of it and of the folders above it",
     errno.EROFS: "name a place on a writable file system",
+    errno.ENAMETOOLONG: "a name in the path is longer than the file system takes (255 bytes a "
+    "name on most): shorten it",
 }
 
 

@@ -11,6 +11,7 @@ current directory), reports of a patch whose file names are not UTF-8.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -513,3 +514,32 @@ def test_package_refuses_an_output_it_cannot_write(
     assert "internal error" not in err and str(output) in err
     assert not fifo.is_file() and fifo.exists()
     assert _temporaries(tmp_path) == [] and list(tmp_path.rglob("*.part")) == []
+
+
+@pytest.mark.parametrize(
+    ("number", "said", "not_said"),
+    [
+        (errno.ENAMETOOLONG, "longer than the file system takes", "permissions"),
+        (errno.ENOSPC, "file system is full", "permissions"),
+        (errno.EACCES, "permissions", "full"),
+    ],
+    ids=["name-too-long", "no-space", "permission"],
+)
+def test_a_system_refusal_at_the_boundary_gets_the_hint_for_what_it_is(
+    number: int,
+    said: str,
+    not_said: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def refuse(_args: object) -> int:
+        raise OSError(number, os.strerror(number), "/somewhere/x")
+
+    from patchsmith.cli import ls
+
+    monkeypatch.setattr(ls, "run", refuse)
+    assert main(["ls", str(DEMO_PATCH)]) == 2
+    error = capsys.readouterr().err
+    assert f"/somewhere/x: {os.strerror(number)}" in error
+    hint = error.split("hint: ", 1)[1]
+    assert said in hint and not_said not in hint

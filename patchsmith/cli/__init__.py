@@ -200,8 +200,7 @@ def _run(args_list: list[str], debug: bool, stdout: GuardedText) -> int:
         where = f"{error.filename}: " if error.filename else ""
         sys.stderr.write(
             f"patchsmith: cannot continue: {where}{error.strerror}\n"
-            "hint: the system refused what patchsmith needed (permissions, free space, limits); "
-            "fix that and run the command again\n"
+            f"hint: {_environment_hint(error.errno)}\n"
         )
         return int(ExitCode.BAD_INPUT)
     except Exception:  # noqa: BLE001 - the one boundary that turns a bug into exit code 3
@@ -211,6 +210,23 @@ def _run(args_list: list[str], debug: bool, stdout: GuardedText) -> int:
 BROKEN_PIPE = 141
 """The exit code after the reader of standard output went away: 128 + SIGPIPE, as a shell
 reports a tool the signal ended (``cat``, ``git log``)."""
+
+
+def _environment_hint(number: int | None) -> str:
+    """What to do about an error the system raised (one of :func:`_environment_errors`)."""
+    import errno  # only on the way out
+
+    if number == errno.ENAMETOOLONG:
+        return (
+            "a name there is longer than the file system takes (255 bytes a name on most): "
+            "use a shorter path, or a file system that takes the name"
+        )
+    if number in (errno.ENOSPC, errno.EDQUOT):
+        return "the file system is full (or the quota is used up): free some space and run it again"
+    return (
+        "the system refused what patchsmith needed (permissions, free space, limits); "
+        "fix that and run the command again"
+    )
 
 
 def _environment_errors() -> frozenset[int]:

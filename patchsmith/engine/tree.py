@@ -216,9 +216,17 @@ class Tree:
         return os.path.join(self.real, relative)
 
     def _unreadable(self, relative: str, error: OSError) -> TreeError:
+        if error.errno == errno.ENAMETOOLONG:
+            hint = (
+                "the patch names a file or folder longer than this file system takes (255 "
+                "bytes a name on most): no tree here can hold it; leave that file out "
+                "(-x GLOB) or work on a file system that takes the name"
+            )
+        else:
+            hint = "check the permissions of the files and folders the patch touches"
         return TreeError(
             f"cannot read {relative} in {self.what} {self.root}: {error.strerror or error}",
-            hint="check the permissions of the files and folders the patch touches",
+            hint=hint,
         )
 
     def obstacle(self, relative: str) -> Obstacle | None:

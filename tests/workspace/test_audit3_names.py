@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from patchsmith.cli import main
 from patchsmith.cli.common import read_index
 from patchsmith.engine.predict import predict
 from patchsmith.model import HunkStatus, Resolution
@@ -95,3 +98,17 @@ def test_a_conflict_at_the_name_limit_stays_open_without_a_rej(tmp_path: Path) -
     assert store.open_items() == []
     finished = finish_session(store)
     assert finished.patch.is_file()
+
+
+def test_a_name_no_file_system_here_takes_is_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The refusal's hint used to send the reader to the permissions, which were fine.
+    name = "drivers/md/" + "f" * 300 + ".c"
+    tree = _tree(tmp_path, {"drivers/md/x.c": FILE})
+    (tmp_path / "fix.patch").write_text(_create(name))
+    for command in ("check", "apply"):
+        assert main([command, str(tmp_path / "fix.patch"), "--tree", str(tree)]) == 2
+        error = capsys.readouterr().err
+        assert "File name too long" in error and "longer than this file system takes" in error
+        assert "permissions" not in error
