@@ -180,16 +180,22 @@ def locate_hunk(
 
 def _absurd(location: Location, hunk: Hunk, length: int) -> Location:
     """``location`` flagged: it is farther from the stated line than the file is long."""
+    return _flagged(
+        location,
+        Rule.ABSURD,
+        f"the patch says line {hunk.old_start}, but the file has {length}"
+        f" line{'s' if length != 1 else ''}: its line numbers are wrong, so where it"
+        " matched proves nothing",
+    )
+
+
+def _flagged(location: Location, rule: Rule, reason: str) -> Location:
+    """``location`` with a review flag: ``rule`` and the reason a person reads added."""
     return replace(
         location,
         needs_review=True,
-        rules=(*location.rules, Rule.ABSURD),
-        reasons=(
-            *location.reasons,
-            f"the patch says line {hunk.old_start}, but the file has {length}"
-            f" line{'s' if length != 1 else ''}: its line numbers are wrong, so where it"
-            " matched proves nothing",
-        ),
+        rules=(*location.rules, rule),
+        reasons=(*location.reasons, reason),
     )
 
 
@@ -431,16 +437,12 @@ def _check_nearer_fuzzy(
     if not nearer:
         return location
     level, hit = nearer[0]
-    return replace(
+    return _flagged(
         location,
-        needs_review=True,
-        rules=(*location.rules, Rule.NEARER_FUZZY),
-        reasons=(
-            *location.reasons,
-            f"with {level} context line{'s' if level != 1 else ''} ignored it also"
-            f" matches at line {hit + 1}, nearer to where the patch says: the exact match"
-            " may be a copy",
-        ),
+        Rule.NEARER_FUZZY,
+        f"with {level} context line{'s' if level != 1 else ''} ignored it also"
+        f" matches at line {hit + 1}, nearer to where the patch says: the exact match"
+        " may be a copy",
     )
 
 
@@ -479,15 +481,11 @@ def _check_stated_place(
     vendor_line = lines[expected + changed]
     if min(distinctive_chars([pre[changed]]), distinctive_chars([vendor_line])) < STATED_MIN_CHARS:
         return location
-    return replace(
+    return _flagged(
         location,
-        needs_review=True,
-        rules=(*location.rules, Rule.NEARER_FUZZY),
-        reasons=(
-            *location.reasons,
-            f"at line {expected + 1}, where the patch says, the same lines stand but for one"
-            f" the vendor changed (line {expected + changed + 1}): the exact match may be a copy",
-        ),
+        Rule.NEARER_FUZZY,
+        f"at line {expected + 1}, where the patch says, the same lines stand but for one"
+        f" the vendor changed (line {expected + changed + 1}): the exact match may be a copy",
     )
 
 
