@@ -9,18 +9,26 @@ the parser built for one command still parses and helps as the whole one does.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from patchsmith.cli import COMMANDS, build_parser
+from patchsmith.cli import COMMANDS, build_parser, main
 
 ONE_FILE = (
     b"diff --git a/drivers/md/dm.c b/drivers/md/dm.c\n--- a/drivers/md/dm.c\n"
     b"+++ b/drivers/md/dm.c\n@@ -1 +1 @@\n-a\n+b\n"
 )
+
+
+def buffered_environment() -> dict[str, str]:
+    """This environment with standard output buffered as it is for a user (a test runner may
+    set ``PYTHONUNBUFFERED``, and unbuffered output cannot be lost by an early end)."""
+    return {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
 
 
 def imported_by(arguments: list[str]) -> tuple[subprocess.CompletedProcess[bytes], set[str]]:
@@ -131,6 +139,7 @@ def test_filter_ends_with_everything_written(
             ],
             capture_output=True,
             check=False,
+            env=buffered_environment(),
         )
         assert (result.returncode, said in result.stderr) == (code, True), result.stderr
         out = tmp_path / "out.patch"
@@ -180,3 +189,46 @@ def test_check_with_a_config_starts_without_inspect() -> None:
     assert result.returncode in (0, 1), result.stderr.decode()
     assert "patchsmith.kernel.makefile" in modules  # the Kbuild reader ran: the test can fail
     assert not modules & {"inspect", "ast", "dis", "tokenize"}
+
+
+def test_check_ends_with_everything_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # check ends without the interpreter's teardown too: its JSON (more than a pipe holds),
+    # its table and a report it writes with -o must all be out first, and the exit code kept.
+    tree = tmp_path / "vendor"
+    patch = b""
+    for number in range(400):
+        name = f"drivers/md/dm-part{number}.c"
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("int a;\nint b;\nint c;\n")
+        patch += (
+            f"diff --git a/{name} b/{name}\n--- a/{name}\n+++ b/{name}\n"
+            "@@ -1,3 +1,3 @@\n int a;\n-int b;\n+int B;\n int c;\n"
+        ).encode()
+    # One conflict, so the exit code is 1 and not the 0 a lost code would also give.
+    patch += (
+        b"diff --git a/drivers/md/dm-part0.c b/drivers/md/dm-part0.c\n"
+        b"--- a/drivers/md/dm-part0.c\n+++ b/drivers/md/dm-part0.c\n"
+        b"@@ -1,3 +1,3 @@\n int x;\n-int y;\n+int Y;\n int z;\n"
+    )
+    (tmp_path / "fix.patch").write_bytes(patch)
+    base = ["check", str(tmp_path / "fix.patch"), "--tree", str(tree)]
+    report = tmp_path / "report.json"
+    for extra in (["--json"], [], ["--report", "json", "-o", str(report)]):
+        assert main([*base, *extra]) == 1
+        expected = capsys.readouterr().out
+        in_process = report.read_bytes() if extra[-1:] == [str(report)] else None
+        result = subprocess.run(
+            [sys.executable, "-m", "patchsmith", *base, *extra],
+            capture_output=True,
+            check=False,
+            env={**buffered_environment(), "PATCHSMITH_WORKERS": "2"},
+        )
+        assert result.returncode == 1, result.stderr.decode()
+        if in_process is None:
+            assert len(result.stdout) > 65536 or not extra
+            assert result.stdout.decode() == expected
+        else:
+            written = json.loads(report.read_bytes())
+            assert written["summary"] == json.loads(in_process)["summary"]
