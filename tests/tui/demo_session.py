@@ -9,11 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from patchsmith.cli.common import read_index
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.patchfile.select import Selection
+from patchsmith.workspace.session import SessionStore
+from tests.support.sessions import apply_file
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 
@@ -29,12 +27,11 @@ def demo_session(tmp_path: Path, *, only: tuple[str, ...] = (), base: bool = Fal
         vanilla = str(tmp_path / "vanilla")
     patch = tmp_path / "patch-6.1.999.diff"
     shutil.copy2(DEMO / "patch-6.1.999.diff", patch)
-    index = read_index([str(patch)])
-    selection = select(index, Selection(only=only))
-    session = apply_patch(
-        index,
-        selection,
+    return apply_file(
+        patch,
         vendor,
-        ApplyOptions(worktree=tmp_path / "worktree", use_memory=False, base=vanilla),
+        Selection(only=only),
+        worktree=tmp_path / "worktree",
+        use_memory=False,
+        base=vanilla,
     )
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))

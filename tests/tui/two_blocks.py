@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchsmith.cli.common import read_index
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace.session import SessionStore
+from tests.support.sessions import apply_text
 
 HUNK = "drivers/md/dm-demo.c#1"
 
@@ -68,13 +65,4 @@ def two_block_session(tmp_path: Path) -> SessionStore:
     vendor = tmp_path / "vendor"
     (vendor / "drivers" / "md").mkdir(parents=True)
     (vendor / "drivers" / "md" / "dm-demo.c").write_text(VENDOR)
-    patch = tmp_path / "demo.patch"
-    patch.write_text(PATCH)
-    index = read_index([str(patch)])
-    session = apply_patch(
-        index,
-        select(index, Selection()),
-        vendor,
-        ApplyOptions(worktree=tmp_path / "worktree", use_memory=False),
-    )
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    return apply_text(tmp_path, vendor, PATCH, worktree=tmp_path / "worktree", use_memory=False)

@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,22 +24,20 @@ from patchsmith.workspace.apply import (
     materialise,
 )
 from patchsmith.workspace.finish import finish_session
-from patchsmith.workspace.session import Phase, Session, SessionStore, session_path
+from patchsmith.workspace.session import Phase, Session, SessionStore
 from tests.support.paths import CHECK, DEMO, DEMO_PATCH, REPO
 from tests.support.pause import patchsmith_command
+from tests.support.sessions import apply_file
 from tests.support.trees import fingerprint
 from tests.support.trees import git as run_git
 
 
-def _apply(tree: Path, **options: object) -> tuple[SessionStore, object]:
-    index = read_index([str(DEMO_PATCH)])
-    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions(**options))  # type: ignore[arg-type]
-    store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-    return store, session
+def _apply(tree: Path, **options: Any) -> SessionStore:
+    return apply_file(DEMO_PATCH, tree, **options)
 
 
 def test_statuses_commits_and_rejects(demo_tree: Path) -> None:
-    store, _ = _apply(demo_tree)
+    store = _apply(demo_tree)
     session = store.load()
     fates = {h.id: (h.status, h.applied, h.open) for h in session.hunks}
     assert fates["drivers/md/dm-snap.c#1"] == (HunkStatus.CLEAN, True, False)
@@ -59,7 +58,7 @@ def test_statuses_commits_and_rejects(demo_tree: Path) -> None:
 
 
 def test_rejects_are_the_bytes_gnu_patch_writes(demo_tree: Path, tmp_path: Path) -> None:
-    store, _ = _apply(demo_tree)
+    store = _apply(demo_tree)
     worktree = Path(store.load().worktree)
     copy = tmp_path / "gnu"
     shutil.copytree(DEMO / "vendor", copy)
@@ -104,7 +103,7 @@ def test_rejects_match_gnu_patch_with_timestamps_and_shifted_numbers(tmp_path: P
 
 def test_the_tree_is_byte_identical_after_everything(demo_tree: Path, tmp_path: Path) -> None:
     before = fingerprint(demo_tree)
-    store, _ = _apply(demo_tree, base=str(DEMO / "vanilla"))
+    store = _apply(demo_tree, base=str(DEMO / "vanilla"))
     assert fingerprint(demo_tree) == before
     store.resolve("Makefile#1", Resolution.ACCEPTED)
     store.resolve("drivers/md/dm-snap.c#3", Resolution.UPSTREAM)
@@ -127,7 +126,7 @@ def test_the_tree_is_byte_identical_after_everything(demo_tree: Path, tmp_path: 
 
 
 def test_merge_puts_conflict_blocks_in_the_file(demo_tree: Path) -> None:
-    store, _ = _apply(demo_tree, merge=True)
+    store = _apply(demo_tree, merge=True)
     session = store.load()
     worktree = Path(session.worktree)
     text = (worktree / "drivers/md/dm-snap.c").read_bytes()
@@ -143,7 +142,7 @@ def test_base_as_tarball_gives_three_way_proposals(demo_tree: Path, tmp_path: Pa
     tarball = tmp_path / "vanilla.tar.gz"
     with tarfile.open(tarball, "w:gz") as archive:
         archive.add(DEMO / "vanilla", arcname="linux-6.1.998")
-    store, _ = _apply(demo_tree, base=str(tarball))
+    store = _apply(demo_tree, base=str(tarball))
     hunk = store.load().hunk("Makefile#1")
     assert hunk.proposal_source == "3way"
     assert hunk.proposal is not None and "-cloud" in hunk.proposal
@@ -154,7 +153,7 @@ def test_git_tree_dirty_is_refused_unless_allowed(demo_repo: Path) -> None:
     with pytest.raises(TreeError) as caught:
         _apply(demo_repo)
     assert caught.value.hint is not None and "--allow-dirty" in caught.value.hint
-    store, _ = _apply(demo_repo, allow_dirty=True)
+    store = _apply(demo_repo, allow_dirty=True)
     session = store.load()
     assert session.tree_kind == "git"
     worktree = Path(session.worktree)
@@ -166,7 +165,7 @@ def test_git_tree_dirty_is_refused_unless_allowed(demo_repo: Path) -> None:
 
 
 def test_materialise_plain_tree_copies_the_rest(demo_tree: Path) -> None:
-    store, _ = _apply(demo_tree)
+    store = _apply(demo_tree)
     session = store.load()
     worktree = Path(session.worktree)
     assert not (worktree / "Kbuild").exists()
@@ -398,7 +397,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
         "make_durable",
         lambda paths: events.append(("durable", [os.path.realpath(p) for p in paths])),
     )
-    _store, session = _apply(demo_tree)
+    session = _apply(demo_tree).read()
     assert isinstance(session, Session)
     kinds = [kind for kind, _what in events]
     assert kinds.count("durable") == 1

@@ -9,31 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from patchsmith.cli.common import read_index
 from patchsmith.errors import PatchsmithError
 from patchsmith.model import Resolution
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import fileedit, git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace import fileedit
 from tests.support.paths import DEMO_PATCH
+from tests.support.sessions import apply_file
 from tests.support.trees import fingerprint
 
 SNAP = "drivers/md/dm-snap.c#3"
 SNAP_PATH = "drivers/md/dm-snap.c"
 
 
-def _apply(tree: Path) -> SessionStore:
-    index = read_index([str(DEMO_PATCH)])
-    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-
-
 @pytest.mark.parametrize("how", ["file", "folder"])
 def test_a_link_put_in_the_worktree_is_neither_read_nor_written_through(
     demo_tree: Path, tmp_path: Path, how: str
 ) -> None:
-    store = _apply(demo_tree)
+    store = apply_file(DEMO_PATCH, demo_tree)
     session = store.load()
     worktree = Path(session.worktree)
     outside = tmp_path / "outside"

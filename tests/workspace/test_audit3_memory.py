@@ -11,12 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchsmith.cli.common import read_index
 from patchsmith.model import Resolution
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import git, memory
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace import memory
+from tests.support.sessions import abort, apply_text, store_of
 
 BODY = "static int probe(struct dev *d)\n{\n\tint ret;\n\n\tret = setup(d);\n"
 TAIL = "\tif (ret)\n\t\treturn ret;\n\treturn start(d);\n}\n"
@@ -37,28 +34,14 @@ def _tree(tmp_path: Path, text: str = VENDOR) -> Path:
     return tree
 
 
-def _apply(tmp_path: Path, tree: Path) -> SessionStore:
-    patch = tmp_path / "fix.patch"
-    patch.write_text(PATCH)
-    index = read_index([str(patch)])
-    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-
-
-def _abort(store: SessionStore) -> None:
-    session = store.read()
-    git.remove_worktree(Path(session.git_dir), Path(session.worktree))
-    git.delete_branch(Path(session.git_dir), session.branch)
-
-
 def test_the_same_conflict_in_another_file_is_not_replayed(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    store = _apply(tmp_path, tree)
+    store = apply_text(tmp_path, tree, PATCH)
     session = store.load()
     assert [h.id for h in session.open_hunks] == ["drivers/md/a.c#1", "drivers/md/b.c#1"]
     store.resolve("drivers/md/a.c#1", Resolution.EDITED, text="\tret = vendor_check(d, 0);\n")
-    _abort(store)
-    again = _apply(tmp_path, tree).load()
+    abort(store)
+    again = apply_text(tmp_path, tree, PATCH).load()
     first, second = again.hunk("drivers/md/a.c#1"), again.hunk("drivers/md/b.c#1")
     assert first.reused and first.to_confirm
     assert not second.reused and second.resolution is None and second.open
@@ -67,29 +50,29 @@ def test_the_same_conflict_in_another_file_is_not_replayed(tmp_path: Path) -> No
 
 def test_an_undo_from_another_store_on_the_same_session_forgets(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    store = _apply(tmp_path, tree)
+    store = apply_text(tmp_path, tree, PATCH)
     store.resolve("drivers/md/a.c#1", Resolution.UPSTREAM)
     assert len(memory.Memory().entries()) == 1
     # Another terminal: a store of its own, found from the worktree.
-    other = SessionStore(session_path(git.git_dir_of(Path(store.load().worktree))))
+    other = store_of(Path(store.load().worktree))
     other.undo("drivers/md/a.c#1")
     assert memory.Memory().entries() == []
-    _abort(store)
-    again = _apply(tmp_path, tree).load()
+    abort(store)
+    again = apply_text(tmp_path, tree, PATCH).load()
     assert not again.hunk("drivers/md/a.c#1").reused
 
 
 def test_an_old_export_imported_after_an_undo_is_only_to_confirm(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    store = _apply(tmp_path, tree)
+    store = apply_text(tmp_path, tree, PATCH)
     store.resolve("drivers/md/a.c#1", Resolution.DROPPED, reason="the vendor's check covers it")
     exported = memory.export_text(memory.Memory().entries())
     store.undo("drivers/md/a.c#1")
     assert memory.Memory().entries() == []
     for entry in memory.import_text(exported, "old.txt"):
         memory.Memory().put(entry)
-    _abort(store)
-    replayed = _apply(tmp_path, tree)
+    abort(store)
+    replayed = apply_text(tmp_path, tree, PATCH)
     hunk = replayed.load().hunk("drivers/md/a.c#1")
     assert hunk.reused and hunk.to_confirm and hunk.open
     assert ("confirm", "drivers/md/a.c#1") in [(i.kind, i.hunk_id) for i in replayed.open_items()]
@@ -97,14 +80,14 @@ def test_an_old_export_imported_after_an_undo_is_only_to_confirm(tmp_path: Path)
 
 def test_a_decision_whose_neighbourhood_changed_later_is_only_suggested(tmp_path: Path) -> None:
     tree = _tree(tmp_path)
-    store = _apply(tmp_path, tree)
+    store = apply_text(tmp_path, tree, PATCH)
     store.resolve("drivers/md/a.c#1", Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     # The vendor's next release changes the line right below the region (its own fix there).
     for name in ("a.c", "b.c"):
         (tree / "drivers/md" / name).write_text(
             VENDOR.replace("\treturn start(d);", "\treturn start_locked(d);")
         )
-    again = _apply(tmp_path, tree).load()
+    again = apply_text(tmp_path, tree, PATCH).load()
     hunk = again.hunk("drivers/md/a.c#1")
     assert not hunk.reused and hunk.resolution is None

@@ -14,15 +14,11 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
-from patchsmith.cli.common import read_index
 from patchsmith.engine.predict import predict
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.patchfile.index import index_bytes
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.finish import finish_session
-from patchsmith.workspace.session import SessionStore, session_path
+from tests.support.sessions import apply_text
 from tests.support.trees import fingerprint
 
 FILE = "a\nb\nc\nd\ne\n"
@@ -50,14 +46,6 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     return tree
 
 
-def _apply(tmp_path: Path, tree: Path, patch: str) -> SessionStore:
-    file = tmp_path / "fix.patch"
-    file.write_text(patch)
-    index = read_index([str(file)])
-    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-
-
 def test_a_dot_component_is_the_same_file_for_check_and_apply(tmp_path: Path) -> None:
     tree = _tree(tmp_path, {"drivers/md/x.c": FILE})
     patch = _diff("./drivers/md/x.c")
@@ -67,7 +55,7 @@ def test_a_dot_component_is_the_same_file_for_check_and_apply(tmp_path: Path) ->
         ("drivers/md/x.c", HunkStatus.CLEAN)
     ]
     before = fingerprint(tree)
-    session = _apply(tmp_path, tree, patch).load()
+    session = apply_text(tmp_path, tree, patch).load()
     assert [(h.path, h.status, h.open) for h in session.hunks] == [
         ("drivers/md/x.c", HunkStatus.CLEAN, False)
     ]
@@ -78,7 +66,7 @@ def test_a_dot_component_is_the_same_file_for_check_and_apply(tmp_path: Path) ->
 def test_a_created_file_at_the_name_limit_leaves_a_usable_session(tmp_path: Path) -> None:
     name = "drivers/md/" + "d" * 250 + ".c"  # 252 bytes: its .rej would be 256
     tree = _tree(tmp_path, {"drivers/md/x.c": FILE})
-    store = _apply(tmp_path, tree, _create(name))
+    store = apply_text(tmp_path, tree, _create(name))
     session = store.load()
     assert (Path(session.worktree) / name).read_text() == "x\n"
     assert store.open_items() == []
@@ -87,7 +75,7 @@ def test_a_created_file_at_the_name_limit_leaves_a_usable_session(tmp_path: Path
 def test_a_conflict_at_the_name_limit_stays_open_without_a_rej(tmp_path: Path) -> None:
     name = "drivers/md/" + "e" * 252 + ".c"  # 254 bytes: the .rej cannot exist
     tree = _tree(tmp_path, {name: FILE})
-    store = _apply(tmp_path, tree, _diff(name, old="q", new="Q"))
+    store = apply_text(tmp_path, tree, _diff(name, old="q", new="Q"))
     session = store.load()
     worktree = Path(session.worktree)
     (hunk,) = session.hunks

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from patchsmith.cli.common import read_index
 from patchsmith.model import HunkStatus, Resolution
-from patchsmith.patchfile.select import Selection, select
-from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace.session import SessionStore
+from tests.support.sessions import apply_text
 
 BODY = "{\n\tint ret;\n\n\tlock(d);\n\tret = do_work(d);\n\tunlock(d);\n\treturn ret;\n}\n"
 FOO = "static int foo(struct dev *d)\n" + BODY
@@ -34,11 +31,7 @@ def _apply(tmp_path: Path, vendor: str) -> SessionStore:
     tree = tmp_path / "vendor"
     (tree / "drivers").mkdir(parents=True)
     (tree / "drivers/f.c").write_text(vendor)
-    patch = tmp_path / "fix.patch"
-    patch.write_text(PATCH)
-    index = read_index([str(patch)])
-    session = apply_patch(index, select(index, Selection()), tree, ApplyOptions())
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    return apply_text(tmp_path, tree, PATCH)
 
 
 def test_accepting_a_hunk_flagged_for_the_twin_writes_the_named_function(tmp_path: Path) -> None:

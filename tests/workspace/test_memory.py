@@ -11,14 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchsmith.cli.common import read_index
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
-from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git, memory
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
-from patchsmith.workspace.session import SessionStore, session_path
+from patchsmith.workspace.session import SessionStore
 from tests.support.paths import DEMO, DEMO_PATCH
+from tests.support.sessions import abort, apply_file, store_of
 from tests.support.trees import git as run
 
 TWINS = Path(__file__).resolve().parents[2] / "fixtures" / "memory-twin-functions"
@@ -29,17 +27,7 @@ SNAP = "drivers/md/dm-snap.c#3"
 def _apply(
     tree: Path, patch: Path = DEMO_PATCH, worktree: Path | None = None, **options: Any
 ) -> SessionStore:
-    index = read_index([str(patch)])
-    session = apply_patch(
-        index, select(index, Selection()), tree, ApplyOptions(worktree=worktree, **options)
-    )
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
-
-
-def _abort(store: SessionStore) -> None:
-    session = store.read()
-    git.remove_worktree(Path(session.git_dir), Path(session.worktree))
-    git.delete_branch(Path(session.git_dir), session.branch)
+    return apply_file(patch, tree, worktree=worktree, **options)
 
 
 def _remembered() -> list[memory.Entry]:
@@ -54,7 +42,7 @@ def test_a_decision_is_replayed_for_a_person_to_confirm(demo_tree: Path) -> None
     assert str(memory.directory()).startswith(str(git.data_home()))
     made = store.load()
     decided = {h.id: h for h in made.hunks if h.resolution is not None}
-    _abort(store)
+    abort(store)
 
     second = _apply(demo_tree)
     session = second.load()
@@ -94,7 +82,7 @@ def test_a_decision_is_replayed_for_a_person_to_confirm(demo_tree: Path) -> None
 def test_trust_memory_settles_replayed_decisions_and_says_so(demo_tree: Path) -> None:
     store = _apply(demo_tree)
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     session = _apply(demo_tree, trust_memory=True).load()
     hunk = session.hunk(SNAP)
     assert hunk.reused and hunk.trusted and not hunk.open and hunk.confirmed_by
@@ -114,7 +102,7 @@ def test_undo_forgets_what_the_resolution_remembered(demo_tree: Path) -> None:
     assert [e.decision.resolution for e in _remembered()] == [Resolution.DROPPED]
     store.undo(SNAP)
     assert _remembered() == []
-    _abort(store)
+    abort(store)
     hunk = _apply(demo_tree).load().hunk(SNAP)
     assert hunk.open and hunk.resolution is None and not hunk.reused
     assert hunk.memory_note is None
@@ -123,7 +111,7 @@ def test_undo_forgets_what_the_resolution_remembered(demo_tree: Path) -> None:
 def test_undoing_a_new_decision_on_a_reused_hunk_puts_the_old_one_back(demo_tree: Path) -> None:
     store = _apply(demo_tree)
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     second = _apply(demo_tree)
     assert second.load().hunk(SNAP).reused
     second.resolve(SNAP, Resolution.DROPPED, reason="not for this tree")
@@ -144,7 +132,7 @@ def test_undoing_a_replayed_decision_forgets_it_so_no_apply_replays_it_again(
     # would settle it unread.
     store = _apply(demo_tree)
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     second = _apply(demo_tree)
     assert second.load().hunk(SNAP).reused
     if confirmed:
@@ -153,12 +141,12 @@ def test_undoing_a_replayed_decision_forgets_it_so_no_apply_replays_it_again(
     assert _remembered() == []
     hunk = second.load().hunk(SNAP)
     assert hunk.open and hunk.resolution is None and not hunk.reused
-    _abort(second)
+    abort(second)
     for trust in (False, True):
         third = _apply(demo_tree, trust_memory=trust)
         hunk = third.load().hunk(SNAP)
         assert hunk.open and hunk.resolution is None and not hunk.reused and not hunk.trusted
-        _abort(third)
+        abort(third)
 
 
 def test_undoing_a_replay_keeps_a_newer_decision_made_for_that_place(demo_tree: Path) -> None:
@@ -166,7 +154,7 @@ def test_undoing_a_replay_keeps_a_newer_decision_made_for_that_place(demo_tree: 
     # this one replayed the old decision. That newer decision is not what is undone here.
     store = _apply(demo_tree)
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     second = _apply(demo_tree)
     assert second.load().hunk(SNAP).reused
     [old] = _remembered()
@@ -197,7 +185,7 @@ def test_a_copy_of_the_tree_elsewhere_gets_a_suggestion_not_a_reuse(
     assert hunk.memory_note is not None
     assert hunk.memory_note.startswith("suggestion:") and "another tree" in hunk.memory_note
     # Naming the lineage is how a copy (or a team) shares decisions.
-    _abort(store)
+    abort(store)
     named = _apply(demo_tree, lineage="cloud-6.1")
     named.resolve(SNAP, Resolution.UPSTREAM)
     again = _apply(copy, worktree=tmp_path / "named", lineage="cloud-6.1", branch="patchsmith/n")
@@ -207,7 +195,7 @@ def test_a_copy_of_the_tree_elsewhere_gets_a_suggestion_not_a_reuse(
 def test_a_git_tree_reuses_on_its_descendants_only(demo_repo: Path, tmp_path: Path) -> None:
     store = _apply(demo_repo, worktree=tmp_path / "first")
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     # The vendor's next commit (elsewhere in the tree): the same lineage.
     (demo_repo / "README.vendor").write_text("release notes\n")
     run(demo_repo, "add", "README.vendor")
@@ -231,7 +219,7 @@ def test_changed_lines_around_the_region_make_it_a_suggestion(
     store = _apply(demo_repo, worktree=tmp_path / "first")
     store.resolve(SNAP, Resolution.UPSTREAM)
     region = store.load().hunk(SNAP).vendor
-    _abort(store)
+    abort(store)
     # The vendor's next commit changes the line right below the region, in the same function.
     path = demo_repo / "drivers/md/dm-snap.c"
     text = path.read_text()
@@ -252,18 +240,18 @@ def test_a_decision_is_replayed_only_with_the_base_it_was_made_with(
     store = _apply(demo_tree)
     store.resolve(SNAP, Resolution.UPSTREAM)
     region = store.load().hunk(SNAP).vendor
-    _abort(store)
+    abort(store)
     based = _apply(demo_tree, base=str(DEMO / "vanilla")).load().hunk(SNAP)
     assert based.vendor == region  # the premise: the same region
     assert based.open and not based.reused
     assert based.memory_note is not None and "made without --base" in based.memory_note
     # And a decision made with one vanilla file is not replayed with another.
-    _abort(SessionStore(session_path(git.git_dir_of(Path(store.read().worktree)))))
+    abort(store_of(Path(store.read().worktree)))
     vanilla = tmp_path / "vanilla"
     shutil.copytree(DEMO / "vanilla", vanilla)
     first = _apply(demo_tree, base=str(vanilla))
     first.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(first)
+    abort(first)
     with (vanilla / "drivers/md/dm-snap.c").open("a") as handle:
         handle.write("/* another vanilla release */\n")
     other = _apply(demo_tree, base=str(vanilla)).load().hunk(SNAP)
@@ -286,7 +274,7 @@ def test_a_decision_made_with_a_base_is_not_replayed_at_the_other_twin(tmp_path:
     hunk = first.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write()
     first.resolve(hunk.id, Resolution.UPSTREAM)
-    _abort(first)
+    abort(first)
     second = _apply(tree, patch, tmp_path / "plain").load()
     hunk = second.hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 12  # twin_read(): the premise
@@ -308,7 +296,7 @@ def test_a_decision_is_not_replayed_at_the_other_twin_on_a_later_commit(tmp_path
     hunk = first.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 12  # twin_read()
     first.resolve(hunk.id, Resolution.UPSTREAM)
-    _abort(first)
+    abort(first)
     shutil.copy(TWINS / "vendor-later" / TWIN, repo / TWIN)
     run(repo, "commit", "-q", "-am", "vendor: the tuning block at the end")
     second = _apply(repo, patch, tmp_path / "second").load()
@@ -368,7 +356,7 @@ def test_reuse_writes_the_session_once_whatever_it_replays(
     without = len(writes)
     store.resolve("Makefile#1", Resolution.ACCEPTED)
     store.resolve(SNAP, Resolution.UPSTREAM)
-    _abort(store)
+    abort(store)
     writes.clear()
     second = _apply(demo_tree)
     assert second.load().counts["to-confirm"] == 2
@@ -381,7 +369,7 @@ def test_a_damaged_record_is_ignored(demo_tree: Path) -> None:
     for path in memory.directory().iterdir():
         path.write_text("{not json")
     assert _remembered() == []
-    _abort(store)
+    abort(store)
     assert not _apply(demo_tree).load().hunk("Makefile#1").reused
 
 
@@ -398,7 +386,7 @@ def test_export_and_import_round_trip(demo_tree: Path, tmp_path: Path) -> None:
     for entry in memory.import_text(text, "memory.txt"):
         memory.Memory().put(entry)
     assert _remembered() == entries
-    _abort(store)
+    abort(store)
     assert _apply(demo_tree).load().counts["to-confirm"] == 2
 
 
@@ -552,12 +540,12 @@ def test_the_function_the_header_names_is_found_without_a_base(tmp_path: Path) -
     based = _apply(repo, patch, tmp_path / "based", base=str(TWINS / "base"))
     hunk = based.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write()
-    _abort(based)
+    abort(based)
     first = _apply(repo, patch, tmp_path / "first")
     hunk = first.load().hunk(f"{TWIN}#1")
     assert hunk.vendor is not None and hunk.vendor.start == 22  # twin_write(), not twin_read()
     first.resolve(hunk.id, Resolution.UPSTREAM)
-    _abort(first)
+    abort(first)
     shutil.copy(TWINS / "vendor-later" / TWIN, repo / TWIN)
     run(repo, "commit", "-q", "-am", "vendor: the tuning block at the end")
     second = _apply(repo, patch, tmp_path / "second").load()

@@ -9,28 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from patchsmith.cli.common import read_index
 from patchsmith.errors import SessionError
 from patchsmith.model import Resolution
-from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
 from patchsmith.workspace.session import (
     Pending,
     Session,
     SessionStore,
-    session_path,
     to_bytes,
     to_text,
 )
 from tests.support.paths import DEMO_PATCH
+from tests.support.sessions import apply_file
 
 
 @pytest.fixture
 def store(demo_tree: Path) -> SessionStore:
-    index = read_index([str(DEMO_PATCH)])
-    session = apply_patch(index, select(index, Selection()), demo_tree, ApplyOptions())
-    return SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
+    return apply_file(DEMO_PATCH, demo_tree)
 
 
 def test_session_lives_in_the_worktree_git_dir_and_round_trips(store: SessionStore) -> None:
