@@ -291,7 +291,7 @@ def _modules_description(label: str, module_set: ModuleSet, sub_release: str) ->
     second = f"Modules: {names}."
     signed = ""
     if module_set.signer is not None:
-        signed = f"Signed with the key of {module_set.signer.subject or module_set.signer.cert}."
+        signed = f"Signed with the key of {module_set.signer.described()}."
     synopsis = f"Linux {module_set.release} {label} modules with the fixes of {sub_release}"
     if len(synopsis) > 78:
         synopsis = f"{label} modules with the fixes of {sub_release}"

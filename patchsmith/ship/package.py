@@ -187,7 +187,7 @@ class ModuleSet:
             "subdir": self.subdir,
             "vermagic": list(self.vermagics),
             "compiler": list(self.compilers),
-            "signing": self.signer.to_json() if self.signer else None,
+            "signing": self.signer.manifest_json() if self.signer else None,
             "debug_stripped": self.debug_stripped,
             "modules": [module.to_json() for module in self.modules],
         }

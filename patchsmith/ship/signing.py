@@ -25,6 +25,9 @@ It runs ``sign-file`` and ``openssl``.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import os
 import re
 import shutil
@@ -74,14 +77,33 @@ class Signer:
     """The X.509 certificate, PEM or DER."""
     subject: str | None
     """The certificate's subject (``CN = ...``) as openssl prints it; ``None`` without openssl."""
+    cert_sha256: str | None = None
+    """The certificate's SHA-256 fingerprint (of its DER bytes, as ``openssl x509 -fingerprint
+    -sha256`` and ``mokutil --list-enrolled`` name it), in lower-case hex without colons."""
 
     def to_json(self) -> dict[str, Any]:
+        """The signer as this machine's build and preflight reports show it, paths included."""
         return {
             "sign_file": str(self.sign_file),
             "hash": self.hash,
             "cert": str(self.cert),
             "subject": self.subject,
+            "cert_sha256": self.cert_sha256,
         }
+
+    def manifest_json(self) -> dict[str, Any]:
+        """The signer as a package's manifest names it to the target: no path of the build
+        machine (its key, certificate and ``sign-file`` mean nothing there), the certificate by
+        subject and fingerprint, which is what the target's enrolled keys are compared with."""
+        return {"hash": self.hash, "subject": self.subject, "cert_sha256": self.cert_sha256}
+
+    def described(self) -> str:
+        """The certificate in words for a package description: its subject, else fingerprint."""
+        if self.subject:
+            return self.subject
+        if self.cert_sha256:
+            return f"the certificate with SHA-256 fingerprint {self.cert_sha256}"
+        return self.cert.name
 
 
 @record
@@ -141,6 +163,32 @@ def signature_hash(config: KernelConfig) -> str:
             hint="give the target's own config (/boot/config-RELEASE) with --config",
         )
     return value
+
+
+_PEM_CERTIFICATE = re.compile(
+    rb"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.DOTALL
+)
+
+
+def certificate_fingerprint(data: bytes) -> str | None:
+    """The SHA-256 of a certificate's DER bytes, from a DER file or a PEM file's first
+    certificate; ``None`` when the bytes are neither (openssl's reading decides what is refused).
+
+    A DER certificate is an ASN.1 SEQUENCE (first byte 0x30); PEM is its base64 between the
+    ``BEGIN``/``END CERTIFICATE`` lines. The fingerprint is of the DER bytes either way, so the
+    same certificate has one fingerprint whichever form the file holds.
+    """
+    match = _PEM_CERTIFICATE.search(data)
+    if match is not None:
+        try:
+            der = base64.b64decode(b"".join(match.group(1).split()), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    elif data[:1] == b"\x30":
+        der = data
+    else:
+        return None
+    return hashlib.sha256(der).hexdigest()
 
 
 def certificate_subject(cert: Path) -> str | None:
@@ -228,6 +276,7 @@ def prepare_signer(
         key=key_text,
         cert=cert_path,
         subject=certificate_subject(cert_path),
+        cert_sha256=certificate_fingerprint(cert_path.read_bytes()),
     )
     _try_signing(signer)
     return signer

@@ -395,6 +395,10 @@ def test_signed_package_carries_signed_modules(tmp_path: Path) -> None:
     manifest = json.loads((unpacked / f"usr/share/doc/{result.name}/MANIFEST.json").read_text())
     assert manifest["signing"]["hash"] == "sha256"
     assert "deb signer" in manifest["signing"]["subject"]
+    # The target compares the certificate with what it has enrolled: by fingerprint, not by a
+    # path on the machine that built the package (which names nothing there).
+    assert manifest["signing"]["cert_sha256"] == signer.cert_sha256
+    assert str(tmp_path) not in json.dumps(manifest)
 
 
 # --- postinst and postrm on a running kernel (fake module tools) ----------------------------------

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import lzma
+import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,8 @@ from patchsmith.ship.elfinfo import (
     strip_signature,
 )
 from patchsmith.ship.signing import (
+    Signer,
+    certificate_fingerprint,
     cmdline_words,
     prepare_signer,
     sign_module,
@@ -206,8 +210,6 @@ def test_prepare_signer_refuses_a_missing_certificate_before_anything_else(
 
 
 def test_compressed_module_is_refused(tmp_path: Path) -> None:
-    from patchsmith.ship.signing import Signer
-
     path = tmp_path / "dm-mod.ko.xz"
     path.write_bytes(lzma.compress(b"\x7fELF..."))
     signer = Signer(Path("/nonexistent"), "sha256", "k", Path("c"), None)
@@ -215,6 +217,56 @@ def test_compressed_module_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not an uncompressed ELF module") as raised:
         sign_module(path, signer)
     assert "before compressing" in (raised.value.hint or "")
+
+
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
+
+
+def _openssl_fingerprint(cert: Path, form: str) -> str:
+    printed = subprocess.run(
+        ["openssl", "x509", "-inform", form, "-in", str(cert), "-noout", "-fingerprint", "-sha256"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return printed.strip().split("=", 1)[1].replace(":", "").lower()
+
+
+@needs_openssl
+def test_certificate_fingerprint_is_openssls_in_either_form(tmp_path: Path) -> None:
+    _key, der = throwaway_key(tmp_path / "key")
+    pem = tmp_path / "signing.pem"
+    subprocess.run(
+        ["openssl", "x509", "-inform", "DER", "-in", str(der), "-out", str(pem)], check=True
+    )
+    expected = _openssl_fingerprint(der, "DER")
+
+    assert certificate_fingerprint(der.read_bytes()) == expected
+    # The same certificate in PEM, with text before it as `openssl x509 -text` leaves: one
+    # certificate, one fingerprint, whichever form the file holds.
+    assert certificate_fingerprint(b"Certificate: ...\n" + pem.read_bytes()) == expected
+    assert _openssl_fingerprint(pem, "PEM") == expected
+    assert certificate_fingerprint(b"not a certificate\n") is None
+    assert certificate_fingerprint(pem.read_bytes().replace(b"M", b"!", 1)) is None
+
+
+def test_manifest_names_the_certificate_not_the_build_machines_paths() -> None:
+    signer = Signer(
+        Path("/home/builder/linux-headers/scripts/sign-file"),
+        "sha512",
+        "/home/builder/keys/MOK.priv",
+        Path("/home/builder/keys/MOK.der"),
+        None,
+        cert_sha256="ab" * 32,
+    )
+
+    manifest = signer.manifest_json()
+
+    assert manifest == {"hash": "sha512", "subject": None, "cert_sha256": "ab" * 32}
+    assert "/home/builder" not in str(manifest)
+    assert signer.described() == f"the certificate with SHA-256 fingerprint {'ab' * 32}"
+    # The build's own report still says which files were used.
+    assert signer.to_json()["cert"] == "/home/builder/keys/MOK.der"
 
 
 # --- does the target demand signatures? -----------------------------------------------------------
