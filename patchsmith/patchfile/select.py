@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import field
-from itertools import accumulate
+from operator import is_
 
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.index import (
@@ -151,6 +150,8 @@ def _detect_strip(
     as either side has its majority (0 wins a tie): the 15,000 files of a 40 MB patch all vote
     alike, and counting the second half cost 5 ms of ``filter``.
     """
+    if _all_vote_one(olds, news, gits):
+        return 1
     count = len(olds)
     ones_needed = count // 2 + 1
     zeros_needed = count - count // 2
@@ -165,6 +166,52 @@ def _detect_strip(
             if zeros == zeros_needed:
                 return 0
     return 0
+
+
+def _all_vote_one(
+    olds: Sequence[bytes | None], news: Sequence[bytes | None], gits: Sequence[bool]
+) -> bool:
+    """Whether every file votes for ``-p1`` in :func:`_detect_strip`, shown with a few
+    searches in C rather than a vote per file (``diff -urN linux-6.1.4 linux-6.1.180`` and git's
+    ``a/``/``b/`` patches, where the 7,500 votes up to a majority cost 5-7 ms of ``filter``).
+
+    It is so when every old name there is starts with one folder P and every new name with one
+    folder Q, neither P nor Q is a kernel top-level folder, P and Q are ``a`` and ``b`` if any
+    file diff is a git one, and no file diff lacks both names. Then, by :func:`_votes`, a file
+    with both names votes 1 (git: ``a/`` and ``b/``; otherwise the new name's folder is not a
+    kernel one), and a file with one name votes 1 (it has a folder, not a kernel one). Whatever
+    falls outside that shape is ``False`` here and counted vote by vote.
+    """
+    count = len(olds)
+    present_olds = [name for name in olds if name is not None]
+    present_news = [name for name in news if name is not None]
+    if not present_olds or not present_news:
+        return False
+    if len(present_olds) < count and len(present_news) < count and any(map(is_, olds, news)):
+        return False  # a file diff may have neither name (and votes 0)
+    old_top, new_top = _common_top(present_olds), _common_top(present_news)
+    if old_top is None or new_top is None:
+        return False
+    if old_top in _KERNEL_TOP_DIRS_RAW or new_top in _KERNEL_TOP_DIRS_RAW:
+        return False
+    return (old_top, new_top) == (b"a", b"b") or not any(gits)
+
+
+def _common_top(names: list[bytes]) -> bytes | None:
+    """The first folder every one of ``names`` starts with, or ``None`` when they do not all
+    start with the first one's (or it has none).
+
+    Counted over the names joined by NULs: an occurrence of NUL, the folder and "/" starts at
+    a NUL, which is where a name starts as long as no name holds a NUL (the scanner refuses
+    such names; the count of NULs checks it here too).
+    """
+    top, slash, _rest = names[0].partition(b"/")
+    if not slash:
+        return None
+    joined = b"\0" + b"\0".join(names)
+    if joined.count(b"\0") != len(names) or joined.count(b"\0" + top + b"/") != len(names):
+        return None
+    return top
 
 
 def _ones(olds: Sequence[bytes | None], news: Sequence[bytes | None], gits: Sequence[bool]) -> int:
@@ -489,13 +536,19 @@ class _PathRules:
         assert self.only is not None
         match = self.only.match
         if self.only_joined is not None and self.strip in (0, 1):
-            # One search over the names joined by NULs rather than a match per name: where
-            # each name starts, then which name each hit is in. None joins as an empty name,
-            # which no directory matches.
-            parts = [b"" if name is None else name for name in names]
-            starts = list(accumulate(map((1).__add__, map(len, parts)), initial=0))
-            joined = b"\0" + b"\0".join(parts)
-            return {bisect_left(starts, hit.start()) for hit in self.only_joined.finditer(joined)}
+            # One search over the names joined by NULs rather than a match per name; each hit
+            # starts at the NUL before its name, so the NULs before it say which name it is
+            # (counted from one hit to the next: one pass over the few kept names' span).
+            # None joins as an empty name, which no directory matches.
+            joined = b"\0" + b"\0".join([b"" if name is None else name for name in names])
+            kept: set[int] = set()
+            number, counted = -1, 0
+            for hit in self.only_joined.finditer(joined):
+                at = hit.start()
+                number += joined.count(b"\0", counted, at + 1)
+                counted = at + 1
+                kept.add(number)
+            return kept
         return {
             i
             for i, name in enumerate(names)

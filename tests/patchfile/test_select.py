@@ -402,3 +402,95 @@ def test_the_strip_vote_stopped_at_a_majority_is_the_whole_vote(
 
     olds, news, gits = [f[0] for f in files], [f[1] for f in files], [f[2] for f in files]
     assert _detect_strip(olds, news, gits) == _full_vote(olds, news, gits)
+
+
+_TOPS = [b"a", b"b", b"linux-6.1.4", b"linux-6.1.180", b"drivers", b"kernel", b"x\0a", b""]
+_RESTS = [b"drivers/md/dm.c", b"fs/x.c", b"dm.c", b""]
+
+
+@st.composite
+def _prefixed_names(draw: st.DrawFn) -> list[tuple[bytes | None, bytes | None, bool]]:
+    """File diffs whose names mostly share one folder per side, as whole patches do, with what
+    could make a count over all of them lie: a name with no folder, a NUL in a name, a kernel
+    folder as the prefix, a file diff with neither name, git and non-git file diffs mixed."""
+    old_top, new_top = draw(st.sampled_from(_TOPS)), draw(st.sampled_from(_TOPS))
+    git = draw(st.booleans())
+    files = []
+    for _ in range(draw(st.integers(1, 7))):
+        rest = draw(st.sampled_from(_RESTS))
+        old: bytes | None = old_top + b"/" + rest
+        new: bytes | None = new_top + b"/" + rest
+        shape = draw(st.integers(0, 9))
+        if shape == 0:
+            old = None
+        elif shape == 1:
+            new = None
+        elif shape == 2:
+            old, new = None, None
+        elif shape == 3:
+            old = draw(st.sampled_from([b"dm.c", b"a", b"b/dm.c", b"a\0a/x"]))
+        elif shape == 4:
+            git = not git
+        files.append((old, new, git))
+    return files
+
+
+@settings(max_examples=800, deadline=None)
+@given(_prefixed_names())
+def test_the_strip_vote_read_from_shared_folders_is_the_whole_vote(
+    files: list[tuple[bytes | None, bytes | None, bool]],
+) -> None:
+    """The shortcut that finds every file voting 1 from the names' shared first folders (two
+    counts over the joined names) never answers for a patch where one file votes 0."""
+    from patchsmith.patchfile.select import _all_vote_one, _detect_strip, _votes
+
+    olds, news, gits = [f[0] for f in files], [f[1] for f in files], [f[2] for f in files]
+    if _all_vote_one(olds, news, gits):
+        assert all(_votes(olds, news, gits))
+    assert _detect_strip(olds, news, gits) == _full_vote(olds, news, gits)
+
+
+def test_the_shared_folders_of_whole_patches_vote_1_without_a_vote_per_file() -> None:
+    from patchsmith.patchfile.select import _all_vote_one
+
+    urn = [b"linux-6.1.4/drivers/md/dm.c", b"linux-6.1.4/fs/x.c"]
+    new = [b"linux-6.1.180/drivers/md/dm.c", b"linux-6.1.180/fs/x.c"]
+    assert _all_vote_one(urn, new, [False, False])
+    assert _all_vote_one([b"a/x.c", None], [b"b/x.c", b"b/y.c"], [True, True])
+    # a kernel folder on both sides (git --no-prefix), a git patch not named a/ b/, a NUL
+    assert not _all_vote_one([b"drivers/x.c"], [b"drivers/x.c"], [False])
+    assert not _all_vote_one([b"old/x.c"], [b"new/x.c"], [True])
+    assert not _all_vote_one([b"linux/x.c", b"y\0linux/z.c"], [b"b/x.c", b"b/z.c"], [False, False])
+    # one file diff without either name votes 0
+    assert not _all_vote_one([b"a/x.c", None, None], [None, b"b/y.c", None], [True] * 3)
+
+
+_ONLY_PARTS = st.sampled_from(["drivers", "md", "drivers/md", "a", "linux-6.1", "", "dm.c", "mdx"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    names=st.lists(
+        st.one_of(st.none(), st.lists(_ONLY_PARTS, min_size=1, max_size=4).map("/".join)),
+        max_size=9,
+    ),
+    only=st.lists(st.sampled_from(["drivers/md", "md", "dm.c", "drivers"]), min_size=1),
+    strip=st.sampled_from([0, 1]),
+)
+def test_only_over_the_joined_names_keeps_what_a_match_per_name_keeps(
+    names: list[str | None], only: list[str], strip: int
+) -> None:
+    """``--only`` finds its names with one search over all of them joined, and numbers each
+    hit by the NULs before it: names that are empty, that are the directory itself, that hold
+    it in a later folder, or that repeat must number as a match per name does."""
+    from patchsmith.patchfile.select import _PathRules
+
+    rules = _PathRules(Selection(only=tuple(only)), strip)
+    raw = [None if name is None else name.encode() for name in names]
+    assert rules.only is not None
+    expected = {
+        number
+        for number, name in enumerate(names)
+        if name is not None and rules.only.match(strip_components(name, strip).encode())
+    }
+    assert rules.under_only(raw) == expected
