@@ -699,3 +699,129 @@ def test_the_vote_counted_in_one_search_is_the_vote_of_every_file(
     olds = news if same else news[::-1]
     gits = [False] * len(news)
     assert _ones(olds, news, gits) == sum(_votes(olds, news, gits))
+
+
+# --- generated patches with what a jump from header to header could miss -----------------------
+
+# Text between file diffs that no hunk can hold, each a line the jumping scan must stop at
+# exactly where the eager reader ends the file diff before it.
+BETWEEN = st.sampled_from(
+    [
+        b"From 1a2b3c Mon Sep 17 00:00:00 2001\nFrom: A <a@example.org>\n"
+        b"Subject: [PATCH] md: fix\n\nThe fix.\n\n",
+        b"Subject: [PATCH 2/3] md: the next fix\nSigned-off-by: A <a@example.org>\n",
+        b"Index: linux/drivers/md/dm.c\n" + b"=" * 67 + b"\n",
+        b"Only in linux-6.1.180/fs: new.c\n",
+        b"diff between the two trees, as promised:\n",
+        b"---\n drivers/md/dm.c | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)\n\n",
+        b"***************\n",  # a row of stars with no range after it
+        b"\n",
+        b"",
+    ]
+)
+
+
+@st.composite
+def hostile_patches(draw: st.DrawFn) -> tuple[str, bytes, bool]:
+    """A patch of one style with text between its file diffs, "\\ No newline" markers, binary
+    entries, old counts that lie, CRLF line ends or no newline at the very end; and
+    whether it holds a hunk-less entry (filterdiff drops those whatever the pattern)."""
+    style = draw(st.sampled_from(STYLES))
+    out = b""
+    hunkless = False
+    for path in draw(st.lists(PATHS, min_size=1, max_size=4)):
+        name = path.encode()
+        out += draw(BETWEEN)
+        if draw(st.integers(0, 5)) == 0 and style in ("git", "urN", "context"):
+            hunkless = True
+            if style == "git":
+                out += b"diff --git a/%s.ko b/%s.ko\nindex 1111111..2222222 100644\n" % (name, name)
+                out += b"GIT binary patch\nliteral 3\nKcmZ?d0000001\n\nliteral 3\nKcmZ?d0000001\n\n"
+            else:
+                out += b"diff -urN old/%s.ko new/%s.ko\n" % (name, name)
+                out += b"Binary files old/%s.ko and new/%s.ko differ\n" % (name, name)
+        if style == "git":
+            out += b"diff --git a/%s b/%s\nindex 1111111..2222222 100644\n" % (name, name)
+            out += b"--- a/%s\n+++ b/%s\n" % (name, name)
+        elif style == "urN":
+            out += b"diff -urN old/%s new/%s\n" % (name, name)
+            out += b"--- old/" + name + STAMP + b"\n+++ new/" + name + STAMP + b"\n"
+        elif style == "p0":
+            out += b"--- " + name + STAMP + b"\n+++ " + name + STAMP + b"\n"
+        elif style == "quilt":
+            out += b"Index: new/" + name + b"\n" + b"=" * 67 + b"\n"
+            out += b"--- old/%s\n+++ new/%s\n" % (name, name)
+        else:
+            out += b"diff -crN old/%s new/%s\n" % (name, name)
+            out += b"*** old/" + name + STAMP + b"\n--- new/" + name + STAMP + b"\n"
+        line = 1
+        for _ in range(draw(st.integers(1, 3))):
+            ops = draw(hunk_ops())
+            make = context_hunk if style == "context" else unified_hunk
+            hunk = make(ops, line)
+            if draw(st.integers(0, 4)) == 0:
+                hunk += b"\\ No newline at end of file\n"
+            if style != "context" and draw(st.integers(0, 9)) == 0:
+                # an old count that may lie (too short or too long for its lines), written as
+                # diff writes one (a count of 1 left out, which filterdiff also writes so)
+                count = draw(st.integers(0, 9))
+                start = int(hunk[4 : hunk.index(b" ", 4)].split(b",")[0])
+                old_range = b"%d" % start if count == 1 else b"%d,%d" % (start, count)
+                hunk = re.sub(rb"^@@ -\d+(?:,\d+)?", b"@@ -" + old_range, hunk, count=1)
+            out += hunk
+            line += sum(op != "+" for op, _ in ops) + draw(st.integers(1, 9))
+    if draw(st.booleans()) and style != "context":
+        out += b"-- \n2.39.5\n"
+    if draw(st.integers(0, 5)) == 0:
+        out = out.replace(b"\n", b"\r\n")
+    if draw(st.integers(0, 5)) == 0:
+        out = out.rstrip(b"\n")
+    return style, out, hunkless
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_patches())
+def test_a_jumping_scan_ends_each_file_diff_where_the_eager_reader_does(
+    patch: tuple[str, bytes, bool],
+) -> None:
+    """Lazy and eager agree on every file diff's start, end and lead, on what ``filter``
+    writes (with ``bytes_only``, as it runs, and with the text between file diffs), or both
+    refuse the input; whatever the text between file diffs, the markers and the counts."""
+    _style, data, _hunkless = patch
+    if not _valid(data):
+        with pytest.raises(PatchParseError):
+            _read_every_hunk(data)
+        return
+    assert_same_index(data)
+    for selection in (Selection(only=("drivers/md",)), Selection(only=("kernel",))):
+        expected = written(eager(data), selection)
+        assert written(lazy(data), selection, bytes_only=True) == expected
+        assert written(lazy(data), selection, verbose=True) == written(
+            eager(data), selection, verbose=True
+        )
+
+
+@needs_filterdiff
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patch=hostile_patches(), glob=st.sampled_from(["drivers/*", "kernel/*", "*md*"]))
+def test_filter_of_hostile_patches_equals_filterdiff(
+    patch: tuple[str, bytes, bool], glob: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    style, data, hunkless = patch
+    if not _valid(data) or (style == "context" and FILTERDIFF_MISREADS.search(data)):
+        return
+    if style == "context" and b"\r\n" in data:
+        # filterdiff writes a context hunk's row of stars and its "--- N ----" line anew, with
+        # LF line ends in a CRLF patch; patchsmith writes the input's bytes.
+        return
+    glob = glob if style == "p0" or glob.startswith("*") else "*/" + glob
+    expected = filterdiff(data, tmp_path_factory.mktemp("filterdiff"), "-i", glob)
+    ours = written(lazy(data), Selection(includes=(glob,)), bytes_only=True)
+    if hunkless:
+        # filterdiff drops an entry without hunks (a binary) whatever the pattern; patchsmith
+        # selects it by name (the documented difference). The rest must be the same bytes.
+        index = eager(data)
+        for entry in index.files:
+            if not entry.hunks:
+                ours = ours.replace(index.data(entry), b"", 1)
+    assert ours == expected
