@@ -268,7 +268,12 @@ class SessionStore:
     def write(self, session: Session) -> None:
         """Store ``session`` atomically (call with the lock held)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(session.to_json(), indent=1, ensure_ascii=True).encode("ascii")
+        # Compact: json's C encoder writes only unindented JSON, and the indented form took
+        # Python's encoder 0.13 s for a stable patch's 7 MB (0.04 s this way, 11% smaller);
+        # every reader parses it, none reads it by line.
+        data = json.dumps(session.to_json(), ensure_ascii=True, separators=(",", ":")).encode(
+            "ascii"
+        )
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open(temporary, "wb") as handle:
             handle.write(data + b"\n")
