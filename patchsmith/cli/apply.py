@@ -23,7 +23,7 @@ from patchsmith.cli.sessionview import add_all_argument, write_status
 from patchsmith.errors import UsageError
 from patchsmith.patchfile.select import describe, select
 from patchsmith.workspace import git
-from patchsmith.workspace.apply import ApplyOptions, apply_patch
+from patchsmith.workspace.apply import ApplyOptions, apply_patch_known
 from patchsmith.workspace.inputs import selection_inputs
 from patchsmith.workspace.session import SessionStore, SessionWarning, session_path
 from patchsmith.workspace.setup import APPLY_WAIT
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
             if done == total:
                 sys.stderr.write("\n")
 
-    session = apply_patch(index, result, Path(args.tree), options, progress)
+    session, known = apply_patch_known(index, result, Path(args.tree), options, progress)
     store = SessionStore(session_path(git.git_dir_of(Path(session.worktree))))
     if classifier is not None:
         # What the kept hunks depend on that the selection left out: open items until read.
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
         warnings = selection_warnings(result, classifier=classifier)
         session = store.set_warnings(tuple(session_warning(w) for w in warnings))
-    items = store.open_items(session)
+    items = store.open_items(session, known)
     if args.json:
         print_json(session.to_json())
     else:

@@ -67,7 +67,13 @@ from pathlib import Path
 
 from patchsmith import paths
 from patchsmith.engine.locate import apply_located
-from patchsmith.engine.merge import align_with_vanilla, marker_block, merge_region, vendor_region
+from patchsmith.engine.merge import (
+    align_with_vanilla,
+    has_markers,
+    marker_block,
+    merge_region,
+    vendor_region,
+)
 from patchsmith.engine.predict import (
     BaseReader,
     FilePrediction,
@@ -89,6 +95,7 @@ from patchsmith.record import record
 from patchsmith.workspace import confined, git, memory, setup
 from patchsmith.workspace.base import VanillaBase
 from patchsmith.workspace.inputs import SelectionInputs
+from patchsmith.workspace.regions import KnownWorktree
 from patchsmith.workspace.reuse import find_reuse
 from patchsmith.workspace.session import (
     PatchInfo,
@@ -664,6 +671,19 @@ def apply_patch(
 ) -> Session:
     """Apply the selected hunks in a new worktree; return the session (see the module doc).
     ``checkpoint`` is called at the named points of :data:`Checkpoint`."""
+    return apply_patch_known(index, selection, tree, options, progress, checkpoint)[0]
+
+
+def apply_patch_known(
+    index: PatchIndex,
+    selection: SelectionResult,
+    tree: Path,
+    options: ApplyOptions,
+    progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> tuple[Session, KnownWorktree | None]:
+    """:func:`apply_patch`, and the worktree as it left it where that is known without reading
+    it (:func:`_known_worktree`), for the gate that follows (``SessionStore.open_items``)."""
     tree = Path(tree)
     if not tree.is_dir():
         raise TreeError(f"the tree {tree} is not a directory", hint="pass --tree DIR")
@@ -695,21 +715,27 @@ def apply_patch(
         setup.finish_interrupted(where.folder)
         planned = _plan_place(tree, where, options, name)
         done: tuple[Session, SessionStore] | None = None
+        one_pass: _OnePass | None = None
         if isinstance(planned, _NewPlace) and where.kind == "plain" and ONE_PASS:
-            done = _apply_one_pass(inputs, where, planned, info, touched, progress, checkpoint)
-        checked_out = done is not None
-        if done is None:
+            one_pass = _apply_one_pass(inputs, where, planned, info, touched, progress, checkpoint)
+        if one_pass is not None:
+            done = one_pass.session, one_pass.store
+        else:
             done = _apply_step_by_step(inputs, where, planned, info, touched, progress, checkpoint)
         session, store = done
+        known: KnownWorktree | None = None
         with store.locked():
+            replayed = False
             if options.use_memory:
                 # Before the one write that marks the session ready: a crash in between leaves
                 # it "applying", and the next apply starts again from the base.
-                session = _reuse(session, options, progress)
-            if checked_out:
+                session, replayed = _reuse(session, options, progress)
+            if one_pass is not None:
                 # git wrote the files and the index in the same second: settled once here
                 # (when a second has passed), not hashed again by every status after.
                 git.settle_index(Path(session.worktree), store.path.parent.parent)
+                if not replayed:
+                    known = _known_worktree(session, one_pass.results, one_pass.wrote)
             # Every file, reject, object and ref this apply wrote reaches the disk before the
             # session says "ready": one flush of their file systems, not an fsync per file.
             confined.make_durable(
@@ -718,7 +744,7 @@ def apply_patch(
             if options.inputs is not None:
                 session = replace(session, inputs=options.inputs)
             store.write(session)
-    return session
+    return session, known
 
 
 ONE_PASS = True
@@ -988,8 +1014,10 @@ def _after_commit(
     works: list[_FileWork],
     files: tuple[SessionFile, ...],
     applied_commit: str,
+    wrote: dict[str, bytes] | None = None,
 ) -> Session:
-    """After the commit: what a person resolves. Rejects, or conflict blocks with --merge."""
+    """After the commit: what a person resolves. Rejects, or conflict blocks with --merge.
+    Each file written is put in ``wrote`` (path -> bytes)."""
     merge = inputs.options.merge
     hunks: list[SessionHunk] = []
     for work in works:
@@ -997,10 +1025,12 @@ def _after_commit(
         file_hunks = list(work.session_hunks)
         rejects = list(work.rejects)
         if merge:
-            file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects)
+            file_hunks, rejects = _put_markers(worktree, path, file_hunks, rejects, wrote)
         if rejects:
             data = work.reject_header + b"".join(text for _id, text in rejects)
             confined.write_file(worktree, path + ".rej", data, sync=False)
+            if wrote is not None:
+                wrote[path + ".rej"] = data
         hunks.extend(file_hunks)
         if merge:
             files = tuple(
@@ -1025,6 +1055,17 @@ def _after_commit(
 # --- one pass (a plain tree) ----------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class _OnePass:
+    """What the one pass made: the session and its store, the applied commit's tree (path ->
+    (mode, bytes)) as ``git worktree add`` checked it out, and what apply wrote after that."""
+
+    session: Session
+    store: SessionStore
+    results: dict[str, tuple[str, bytes]]
+    wrote: dict[str, bytes]
+
+
 def _apply_one_pass(
     inputs: _Inputs,
     where: _Where,
@@ -1033,7 +1074,7 @@ def _apply_one_pass(
     touched: list[str],
     progress: Progress | None,
     checkpoint: Checkpoint | None,
-) -> tuple[Session, SessionStore] | None:
+) -> _OnePass | None:
     """A new apply to a plain tree, its git work done once: the touched files read, the
     prediction and every result worked out in memory, then the snapshot and the results
     committed as one pack (:func:`patchsmith.workspace.git.snapshot_and_results`) and checked
@@ -1101,8 +1142,73 @@ def _apply_one_pass(
         if checkpoint is not None:
             checkpoint("written")
         files = _session_files(inputs, worktree, session, plan)
-        session = _after_commit(inputs, worktree, session, plan.works, files, applied_commit)
-    return session, store
+        wrote: dict[str, bytes] = {}
+        session = _after_commit(inputs, worktree, session, plan.works, files, applied_commit, wrote)
+    return _OnePass(session, store, results, wrote)
+
+
+def _known_worktree(
+    session: Session, results: dict[str, tuple[str, bytes]], wrote: dict[str, bytes]
+) -> KnownWorktree | None:
+    """The worktree a one pass has just made, known without reading it; ``None`` wherever
+    ``git status`` and a read of the files could find anything else.
+
+    ``git worktree add`` checked out the applied commit, whose tree is ``results``, into a new
+    folder, and apply then wrote only ``wrote`` (conflict blocks, ``.rej`` files); memory
+    replayed nothing (the caller checks). So each touched path holds its result, or what apply
+    wrote over it, and ``git status`` lists exactly the files apply wrote over (a checkout
+    differs from its commit in nothing), provided that:
+
+    - git wrote every file byte for byte and compares it so (no line-end conversion, filter,
+      ``$Id$``, re-encoding, sparse checkout: :func:`git.checkout_is_verbatim` asks git);
+    - the file system keeps every name apart (ASCII names, none equal to another but for
+      case: a case-folding or normalising one would put two in one file);
+    - no link (a file system without them makes one a file) and no ``.rej`` written over a
+      touched path, a result or a folder (git would list or hide it by rules of its own), and
+      the folders a ``.rej`` needed counted as there;
+    - every file apply wrote over holds a conflict marker (the gate lists it as one, never as
+      uncommitted);
+    - each file is on disk as a regular file of its result's size and executable bit (an
+      ``lstat`` each: what a file system that drops modes, or anything that got there
+      between, would show).
+    """
+    touched = set(session.touched)
+    if any(mode == SYMLINK for mode, _data in results.values()):
+        return None
+    rejects = {path for path in wrote if path not in results}
+    # A .rej's folders too: writing one makes any the checkout did not.
+    folders = {
+        path[:at] for path in (*results, *rejects) for at, char in enumerate(path) if char == "/"
+    }
+    names = set(results) | folders | rejects | touched
+    if not all(name.isascii() for name in names) or len({n.lower() for n in names}) != len(names):
+        return None
+    if rejects & (set(results) | folders | touched) or touched & folders:
+        return None
+    files: dict[str, bytes] = {}
+    for path, (_mode, data) in results.items():
+        files[path] = wrote.get(path, data)
+        if path in wrote and not has_markers(files[path]):
+            return None
+    worktree = Path(session.worktree)
+    for path, (mode, _data) in results.items():
+        try:
+            info = os.lstat(worktree / path)
+        except OSError:
+            return None
+        executable = bool(info.st_mode & stat.S_IXUSR)
+        if (
+            not stat.S_ISREG(info.st_mode)
+            or info.st_size != len(files[path])
+            or executable != (mode == "100755")
+        ):
+            return None
+    if not git.checkout_is_verbatim(worktree, sorted(results)):
+        return None
+    changed = frozenset(
+        path for path, data in wrote.items() if path in results and data != results[path][1]
+    )
+    return KnownWorktree(files, frozenset(set(results) | folders | rejects), changed)
 
 
 def _plain_entry(entry: Entry) -> bool:
@@ -1165,7 +1271,11 @@ def _is_regular(worktree: Path, path: str) -> bool:
 
 
 def _put_markers(
-    worktree: Path, path: str, hunks: list[SessionHunk], rejects: list[tuple[str, bytes]]
+    worktree: Path,
+    path: str,
+    hunks: list[SessionHunk],
+    rejects: list[tuple[str, bytes]],
+    wrote: dict[str, bytes] | None = None,
 ) -> tuple[list[SessionHunk], list[tuple[str, bytes]]]:
     """With ``--merge``: a conflict block in place of each open hunk's region (bottom up, so
     line numbers above stay right); hunks without a region keep their reject."""
@@ -1205,7 +1315,10 @@ def _put_markers(
         growth += len(split_lines(block)) - count
     out.extend(lines[cursor:])
     if chosen:
-        confined.write_file(worktree, path, b"".join(out), sync=False)
+        written = b"".join(out)
+        confined.write_file(worktree, path, written, sync=False)
+        if wrote is not None:
+            wrote[path] = written
     result = [placed.get(h.id, by_id[h.id]) for h in hunks]
     left = [(i, t) for i, t in rejects if i not in placed]
     return result, left
@@ -1221,16 +1334,19 @@ def _base_digest(
     return memory.sha256_of(vanilla.get(old) if old is not None else None)
 
 
-def _reuse(session: Session, options: ApplyOptions, progress: Progress | None) -> Session:
+def _reuse(
+    session: Session, options: ApplyOptions, progress: Progress | None
+) -> tuple[Session, bool]:
     """Replay the remembered decisions made in the same place (one read of the memory folder,
-    one read of each file memory has something for, one commit)."""
+    one read of each file memory has something for, one commit); and whether any was (only
+    then does replaying write to the worktree)."""
     if progress is not None:
         progress("memory", 0, 1)
     reuse, notes = find_reuse(session)
     session = replay(session, reuse, notes, trust=options.trust_memory)
     if progress is not None:
         progress("memory", 1, 1)
-    return session
+    return session, bool(reuse)
 
 
 def materialise(session: Session, progress: git.ProgressCallback | None = None) -> int:

@@ -879,6 +879,51 @@ def settle_index(worktree: Path, git_dir: Path) -> None:
     run_git(["update-index", "-q", "--refresh"], cwd=worktree, check=False)
 
 
+_CONVERTING_KEYS = (b"core.eol", b"core.attributesfile", b"core.worktree")
+"""Config keys under which a checkout could write, or ``git status`` compare, a file other
+than byte for byte (or somewhere else), whatever their value."""
+_CONVERTING_SWITCHES = (
+    b"core.autocrlf",
+    b"core.ignorecase",
+    b"core.precomposeunicode",
+    b"core.sparsecheckout",
+)
+"""Config keys that do so unless they are off."""
+_CONVERTING_ATTRIBUTES = ("text", "eol", "crlf", "filter", "ident", "working-tree-encoding")
+
+
+def checkout_is_verbatim(worktree: Path, paths: Sequence[str]) -> bool:
+    """Whether git wrote each of ``paths`` in ``worktree`` as its blob's bytes, and ``git
+    status`` compares them so: no config key and no attribute (from a ``.gitattributes`` of
+    the worktree, the repository's ``info/attributes``, the user's or the system's attributes
+    file, none of which the scrubbed environment turns off) converts line ends, filters,
+    expands ``$Id$``, re-encodes, folds case or leaves paths out. ``False`` when git says any
+    could."""
+    listed = run_git(["config", "--list", "-z"], cwd=worktree).stdout
+    for entry in listed.split(b"\0"):
+        key, _newline, value = entry.partition(b"\n")
+        key = key.lower()
+        if key.startswith(b"filter.") or key in _CONVERTING_KEYS:
+            return False
+        if key in _CONVERTING_SWITCHES and value.strip().lower() not in (
+            b"false",
+            b"no",
+            b"off",
+            b"0",
+        ):
+            return False
+    if not paths:
+        return True
+    answer = run_git(
+        ["check-attr", "-z", "--stdin", *_CONVERTING_ATTRIBUTES],
+        cwd=worktree,
+        input=b"".join(path.encode("utf-8", "surrogateescape") + b"\0" for path in paths),
+    ).stdout
+    values = answer.split(b"\0")[2::3]  # path, attribute, value for each pair
+    # Unset is what patchsmith's own repository gives every path (tree_repository).
+    return all(value in (b"unspecified", b"unset") for value in values)
+
+
 def checkout_branch(git_dir: Path, worktree: Path, branch: str, commit: str) -> None:
     """A worktree at ``worktree`` on a new ``branch`` at ``commit``, checked out whole (a
     plain tree's commits hold only the touched files)."""

@@ -10,9 +10,11 @@ nothing beyond a link is read or written.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from patchsmith.errors import Remedy, SessionError
+from patchsmith.record import record
 from patchsmith.workspace import confined
 from patchsmith.workspace.records import Region, Session, SessionFile, to_bytes
 
@@ -73,6 +75,22 @@ def read_worktree_file(worktree: Path, path: str) -> bytes | None:
         return confined.read_file(worktree, path)
     except confined.Blocked:
         return None
+
+
+@record
+class KnownWorktree:
+    """A worktree's touched paths as the apply that has just made it knows them, so the gate
+    after it (``SessionStore.open_items``) needs neither ``git status`` nor a read of every
+    touched file. Made only where apply can show that this is what both would find
+    (``apply._known_worktree`` says when); anything later reads the worktree itself.
+    """
+
+    files: Mapping[str, bytes]
+    """Each touched path holding a regular file: its bytes."""
+    present: frozenset[str]
+    """Every path something is at: the files, their folders and the ``.rej`` files."""
+    changed: frozenset[str]
+    """The paths whose bytes differ from the last commit (``git status`` would list them)."""
 
 
 def in_worktree(worktree: Path, path: str) -> bool:

@@ -74,6 +74,7 @@ from patchsmith.workspace.records import (
     to_text,
 )
 from patchsmith.workspace.regions import (
+    KnownWorktree,
     in_worktree,
     put_reject,
     read_worktree_file,
@@ -299,13 +300,19 @@ class SessionStore:
 
     # -- reading --
 
-    def open_items(self, stored: Session | None = None) -> list[OpenItem]:
+    def open_items(
+        self, stored: Session | None = None, known: KnownWorktree | None = None
+    ) -> list[OpenItem]:
         """What keeps the session from finishing: the build gate's and ``finish``'s question.
 
         ``stored``: the session as the caller has just written it (apply) or loaded it (the
         TUI, which reads it once for both), so the store is not read again (6 MB of JSON for a
-        stable patch); with a resolution pending, it is.
+        stable patch); with a resolution pending, it is. ``known``: the worktree as the apply
+        that wrote ``stored`` left it (``apply_patch_known``), answered from memory instead of
+        ``git status`` and a read of every touched file; only with ``stored``.
         """
+        if stored is None or stored.pending is not None:
+            known = None
         session = stored if stored is not None and stored.pending is None else self.load()
         items: list[OpenItem] = []
         if session.phase == Phase.APPLYING:
@@ -327,14 +334,20 @@ class SessionStore:
         for path in session.touched:
             # Read as apply writes: no link followed (a .rej or a marker beyond a link is not
             # the worktree's, and is not read).
-            if in_worktree(worktree, path + ".rej"):
+            if (
+                path + ".rej" in known.present
+                if known is not None
+                else in_worktree(worktree, path + ".rej")
+            ):
                 items.append(OpenItem("reject", path + ".rej", "reject file left in the worktree"))
-            data = read_worktree_file(worktree, path)
+            data = (
+                known.files.get(path) if known is not None else read_worktree_file(worktree, path)
+            )
             if data is not None and has_markers(data):
                 line = data[: MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
                 items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
         if session.phase != Phase.APPLYING and worktree.exists():
-            dirty = set(git.changed_paths(worktree))
+            dirty = set(known.changed if known is not None else git.changed_paths(worktree))
             for path in session.touched:
                 if path in dirty and not any(i.path == path and i.kind == "marker" for i in items):
                     items.append(OpenItem("uncommitted", path, "changed since the last commit"))

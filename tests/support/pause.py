@@ -24,12 +24,12 @@ from patchsmith.workspace import apply
 from tests.support.pause import pausing
 
 stage, signal_file = sys.argv[1:3]
-original = apply.apply_patch
+original = apply.apply_patch_known
 
 def paused(*args, **kwargs):
     return original(*args, checkpoint=pausing(stage, Path(signal_file)), **kwargs)
 
-apply.apply_patch = paused  # before the command line imports it
+apply.apply_patch_known = paused  # before the command line imports it
 sys.argv = ["patchsmith", *sys.argv[3:]]
 from patchsmith.cli import console_main
 console_main()
