@@ -56,7 +56,6 @@ everything the session then records is there.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -68,7 +67,7 @@ from pathlib import Path
 from patchsmith import paths
 from patchsmith.engine.locate import apply_located
 from patchsmith.engine.merge import (
-    align_with_vanilla,
+    VanillaAlignment,
     has_markers,
     marker_block,
     merge_region,
@@ -501,13 +500,13 @@ def _work_file(
     # Open hunks: their region in the file as written, proposals, reject text. The vanilla file
     # is aligned with the vendor's for the first open hunk: most files have none, and aligning
     # all of them cost more than the rest of apply --base.
-    aligned: list[tuple[difflib.SequenceMatcher[bytes] | None, list[bytes] | None]] = []
+    aligned: list[tuple[VanillaAlignment | None, list[bytes] | None]] = []
 
-    def alignment() -> tuple[difflib.SequenceMatcher[bytes] | None, list[bytes] | None]:
+    def alignment() -> tuple[VanillaAlignment | None, list[bytes] | None]:
         if not aligned:
             if vanilla is not None and prediction.vendor_bytes is not None:
                 vanilla_lines = split_lines(vanilla)
-                aligned.append((align_with_vanilla(vanilla_lines, base_lines), vanilla_lines))
+                aligned.append((VanillaAlignment(vanilla_lines, base_lines), vanilla_lines))
             else:
                 aligned.append((None, None))
         return aligned[0]
