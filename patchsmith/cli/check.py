@@ -20,6 +20,7 @@ from patchsmith.cli.common import (
     add_selection_options,
     add_strip_lookup_option,
     classifier_from_args,
+    json_text,
     print_json,
     read_index,
     refuse_a_wrong_lookup,
@@ -27,6 +28,7 @@ from patchsmith.cli.common import (
 )
 from patchsmith.engine.predict import (
     SCHEMA,
+    Encode,
     FilePrediction,
     HunkPrediction,
     Prediction,
@@ -237,6 +239,8 @@ def _run_on(args: argparse.Namespace, index: PatchIndex, to_file: bool) -> int:
         # The report keeps every file's contents: bringing them back from other processes
         # would cost what sharing the work saves.
         workers=_workers(len(entries)) if args.report_format is None else 1,
+        # The JSON of the files is made where they were predicted: in the worker processes too.
+        encode=_files_json(args.verbose) if args.json and args.report_format is None else None,
     )
     _check_left_out(result)
     if sys.stderr.isatty():
@@ -303,13 +307,24 @@ def _write_results(
 ) -> None:
     """The table or the JSON, to stdout."""
     if args.json:
-        document = prediction.to_json(verbose=args.verbose)
-        document["tree"] = args.tree
-        document["left_out"] = result.left_out_count
-        document["warnings"] = [_warning_json(w) for w in warnings]
         # Compact on purpose: the indenting encoder is pure Python and takes longer than the
         # whole prediction on a kernel patch; pipe through 'jq .' to read it.
-        print_json(document, indent=None)
+        tail = {
+            "tree": args.tree,
+            "left_out": result.left_out_count,
+            "warnings": [_warning_json(w) for w in warnings],
+        }
+        if prediction.encoded is None:
+            print_json({**prediction.to_json(verbose=args.verbose), **tail}, indent=None)
+            return
+        # The files' JSON was made where they were predicted (_files_json): the document is
+        # written around it, as the text json.dumps makes of the whole (its keys in the same
+        # order: the head's, "files", the tail's).
+        head = json_text(prediction.to_json(files=False), indent=None)
+        sys.stdout.write(
+            f'{head[:-1]}, "files": [{", ".join(prediction.encoded)}], '
+            f"{json_text(tail, indent=None)[1:]}\n"
+        )
     else:
         render(
             prediction,
@@ -338,6 +353,16 @@ def _summary_and_where(
         left_out=result.left_out_count,
     )
     sys.stdout.write(f"the {what}: {path}\n")
+
+
+def _files_json(verbose: bool) -> Encode:
+    """What :func:`predict` calls on each run of files: their JSON as the items of a list (the
+    text between its brackets), as :func:`json_text` writes the whole document."""
+
+    def encode(files: Sequence[FilePrediction]) -> str:
+        return json_text([file.to_json(verbose) for file in files], indent=None)[1:-1]
+
+    return encode
 
 
 def _warning_json(warning: DependencyWarning) -> dict[str, Any]:

@@ -95,6 +95,9 @@ _PLACED = APPLICABLE | {HunkStatus.ALREADY_APPLIED}
 Progress = Callable[[int, int, str], None]
 """Called after each file diff with (files done, files in total, path)."""
 
+Encode = Callable[[Sequence["FilePrediction"]], str]
+"""Text made of a run of file predictions (see :func:`predict`'s ``encode``)."""
+
 BaseReader = Callable[[str], bytes | None]
 """The vanilla file at a tree-relative path (``None`` when vanilla lacks it): how :func:`predict`
 reads a base that is not a directory (a tarball or a git ref the caller has read)."""
@@ -267,6 +270,10 @@ class Prediction:
     files: tuple[FilePrediction, ...]
     fuzz: int = 2
     strip: int = 1
+    encoded: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
+    """With :func:`predict`'s ``encode``: what it made of the files, a run of them at a time in
+    patch order (the processes that predicted them made them), so that ``", ".join(encoded)``
+    is what ``encode`` gives for all of them. ``None`` without ``encode``."""
 
     @property
     def counts(self) -> dict[HunkStatus, int]:
@@ -292,16 +299,20 @@ class Prediction:
         """Whether nothing needs a person: the check command's exit 0."""
         return all(f.settled for f in self.files)
 
-    def to_json(self, verbose: bool = False) -> dict[str, object]:
-        return {
+    def to_json(self, verbose: bool = False, files: bool = True) -> dict[str, object]:
+        """The ``patchsmith.check/1`` document; without ``files``, all of it but its last key,
+        ``files`` (for a caller that has the files' text already: :attr:`encoded`)."""
+        document: dict[str, object] = {
             "schema": SCHEMA,
             "fuzz": self.fuzz,
             "strip": self.strip,
             "counts": {str(status): count for status, count in self.counts.items()},
             "needs_review": self.review_count,
             "settled": self.settled,
-            "files": [f.to_json(verbose) for f in self.files],
         }
+        if files:
+            document["files"] = [f.to_json(verbose) for f in self.files]
+        return document
 
 
 # --- one file -------------------------------------------------------------------------------------
@@ -866,6 +877,7 @@ def predict(
     keep_contents: bool = True,
     base: Path | BaseReader | None = None,
     workers: int = 1,
+    encode: Encode | None = None,
 ) -> Prediction:
     """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only.
 
@@ -891,12 +903,19 @@ def predict(
     children, see :func:`predict_shared`), with the same result as one process gives; below
     :func:`workers_for`'s threshold it costs more than it saves. A process with another thread
     running (the TUI) never forks: a child could wait forever for a lock that thread held.
+
+    ``encode`` turns a run of file predictions (consecutive in patch order) into text, such
+    that the texts of consecutive runs joined by ``", "`` are the text of them all (the items
+    of a JSON list, for ``check --json``). Each process encodes the runs it predicted, so a
+    big patch's output is made in parallel too; the result's :attr:`Prediction.encoded` holds
+    the texts in patch order.
     """
     plan = _Plan(index, list(entries), Tree(tree), strip, fuzz, classes, kept, keep_contents, base)
     files: list[FilePrediction] | None = None
+    pieces: list[tuple[int, str]] | None = [] if encode is not None else None
     if workers > 1 and plan.shareable() and _can_fork():
         try:
-            files = predict_shared(plan, workers, progress)
+            files = predict_shared(plan, workers, progress, encode=encode, encoded=pieces)
         except Exception:  # noqa: BLE001 (not swallowed: the run below raises it again)
             # A diff raised in some process. One process alone raises the error of the first
             # diff, in patch order, that has one: the same error, whichever process met it.
@@ -909,7 +928,10 @@ def predict(
             files.append(walk.predict_at(position))
             if progress is not None:
                 progress(position + 1, total, plan.targets[position])
-    return Prediction(files=tuple(files), fuzz=fuzz, strip=strip)
+        if encode is not None:
+            pieces = [(0, encode(files))] if files else []
+    encoded = None if pieces is None else tuple(text for _first, text in sorted(pieces))
+    return Prediction(files=tuple(files), fuzz=fuzz, strip=strip, encoded=encoded)
 
 
 PARALLEL_FROM = 64
@@ -1305,7 +1327,13 @@ class _Walk:
 
 
 def predict_shared(
-    plan: _Plan, workers: int, progress: Progress | None = None, *, static: bool = False
+    plan: _Plan,
+    workers: int,
+    progress: Progress | None = None,
+    *,
+    static: bool = False,
+    encode: Encode | None = None,
+    encoded: list[tuple[int, str]] | None = None,
 ) -> list[FilePrediction] | None:
     """Every diff's prediction, computed by ``workers`` processes, in patch order; ``None`` when
     a worker failed (the caller predicts in one process then).
@@ -1318,6 +1346,9 @@ def predict_shared(
     of them, so one process sees them in sequence as one process alone would. Results come back
     as plain tuples of the records' fields (a tenth of what pickling the records costs) and are
     put back in patch order.
+
+    With ``encode``, each process also encodes each run of consecutive diffs it predicted, and
+    ``encoded`` gets (the run's first position, its text) for every run.
     """
     from patchsmith.engine.workers import MAX_CHUNKS, share
 
@@ -1385,23 +1416,45 @@ def predict_shared(
                 report(position + 1, total, plan.targets[position])
         return done
 
-    def here(claim: Callable[[], int | None]) -> list[tuple[int, FilePrediction]]:
-        return work(claim, progress)
+    def runs(done: list[tuple[int, FilePrediction]]) -> list[tuple[int, str]]:
+        """Each run of consecutive positions in ``done`` (in order), encoded."""
+        if encode is None:
+            return []
+        texts: list[tuple[int, str]] = []
+        first = 0
+        for number in range(1, len(done) + 1):
+            if number == len(done) or done[number][0] != done[number - 1][0] + 1:
+                texts.append((done[first][0], encode([file for _p, file in done[first:number]])))
+                first = number
+        return texts
 
-    def there(claim: Callable[[], int | None]) -> list[tuple[int, tuple[object, ...]]]:
+    def here(
+        claim: Callable[[], int | None],
+    ) -> tuple[list[tuple[int, FilePrediction]], list[tuple[int, str]]]:
+        done = work(claim, progress)
+        return done, runs(done)
+
+    def there(
+        claim: Callable[[], int | None],
+    ) -> tuple[list[tuple[int, tuple[object, ...]]], list[tuple[int, str]]]:
         # A child writes nothing to the terminal (its buffers are the parent's copies).
-        return [(position, _pack(file)) for position, file in work(claim, None)]
+        done = work(claim, None)
+        return [(position, _pack(file)) for position, file in done], runs(done)
 
     shared = share(chunks, workers, here, there, static=static)
     if shared is None:
         return None
-    own, others = shared
+    (own, own_texts), others = shared
     placed: list[FilePrediction | None] = [None] * total
     for position, file in own:
         placed[position] = file
-    for rows in others:
+    texts = list(own_texts)
+    for rows, their_texts in others:
         for position, row in rows:
             placed[position] = _unpack(row)
+        texts += their_texts
+    if encoded is not None:
+        encoded += texts
     files = [file for file in placed if file is not None]
     if len(files) != total:
         raise AssertionError(f"{total - len(files)} diffs were predicted by no process")

@@ -14,6 +14,7 @@ import difflib
 import json
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -184,6 +185,37 @@ def test_shared_prediction_equals_one_process(
         index, index.files, root, strip=1, keep_contents=keep_contents, workers=workers
     )
     assert _document(list(dynamic.files)) == _document(list(alone))
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_each_process_encodes_its_runs_and_together_they_are_the_whole_text(
+    tmp_path: Path, workers: int
+) -> None:
+    index, root = _build(tmp_path, failing=False)
+    alone = list(predict(index, index.files, root, strip=1, keep_contents=False).files)
+    plan = _Plan(index, list(index.files), Tree(root), 1, 2, None, None, False, None)
+    calls: list[int] = []
+
+    def encode(files: Sequence[FilePrediction]) -> str:
+        calls.append(len(files))
+        return _document(list(files))[1:-1]
+
+    pieces: list[tuple[int, str]] = []
+    # Static: chunk k to process k % workers, so each process has runs that the others' runs
+    # interleave, and the diffs of one path pull a late diff into an early chunk.
+    assert predict_shared(plan, workers, static=True, encode=encode, encoded=pieces) is not None
+    firsts = [first for first, _text in pieces]
+    assert len(firsts) > workers and len(set(firsts)) == len(firsts)  # many runs, each once
+    assert calls  # this process encoded its own runs (the children's calls are not seen here)
+    joined = ", ".join(text for _first, text in sorted(pieces))
+    assert f"[{joined}]" == _document(alone)
+    # And through predict(), which hands chunks out dynamically, and in one process.
+    for count in (1, workers):
+        made = predict(
+            index, index.files, root, strip=1, keep_contents=False, workers=count, encode=encode
+        )
+        assert made.encoded is not None
+        assert f"[{', '.join(made.encoded)}]" == _document(alone)
 
 
 def test_an_error_in_one_file_is_the_error_one_process_raises(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
 """``check`` reads a patch's hunks lazily (each file diff's when it is predicted, in the worker
 processes for a big patch) and still refuses a malformed patch as reading it whole did: the
 same error, the first in patch order, whatever the selection keeps, whichever process meets
-it, and before any other complaint (a wrong lookup, a usage error).
+it, and before any other complaint (a wrong lookup, a usage error). Each expected error is
+what :func:`~patchsmith.patchfile.index.index_bytes` (the eager read) raises on the same bytes.
 
-Each expected error is what :func:`~patchsmith.patchfile.index.index_bytes` (the eager read)
-raises on the same bytes.
+And the JSON of the files, made by the processes that predicted them, is written into the
+document as the text ``json_text`` makes of the whole.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from patchsmith.cli import main
+from patchsmith.cli.common import json_text
+from patchsmith.engine.predict import predict
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.index import index_bytes
 
@@ -39,14 +42,20 @@ def _diff(number: int, old_count: str = "3,7", new_count: str = "3,8") -> str:
     )
 
 
-def _case(tmp_path: Path, bad: dict[int, tuple[str, str]]) -> tuple[Path, Path, str]:
-    """The tree, a patch of FILES diffs in which those numbered in ``bad`` have the given
-    (wrong) counts, and the error the eager read gives."""
+def _tree(tmp_path: Path) -> Path:
+    """A tree with the FILES files the diffs change."""
     tree = tmp_path / "tree"
     for number in range(FILES):
         path = tree / f"drivers/md/dm-part{number:02d}.c"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_source(number))
+    return tree
+
+
+def _case(tmp_path: Path, bad: dict[int, tuple[str, str]]) -> tuple[Path, Path, str]:
+    """The tree, a patch of FILES diffs in which those numbered in ``bad`` have the given
+    (wrong) counts, and the error the eager read gives."""
+    tree = _tree(tmp_path)
     text = "".join(_diff(number, *bad.get(number, ("3,7", "3,8"))) for number in range(FILES))
     patch = tmp_path / "update.patch"
     patch.write_text(text)
@@ -111,6 +120,30 @@ def test_a_malformed_patch_is_refused_before_a_wrong_lookup(
     err = capsys.readouterr().err
     assert expected in err
     assert "-p" not in err.replace(expected, "")
+
+
+def test_json_made_by_the_workers_is_the_document_json_dumps_makes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The files' JSON is made in each process, a run of files at a time, and the document is
+    # written around it: the text must be what json_text makes of the whole document, here
+    # with a name that is not UTF-8 (written as a surrogate escape) late in the patch.
+    tree = _tree(tmp_path)
+    patch = tmp_path / "update.patch"
+    text = "".join(_diff(number) for number in range(FILES + 1))
+    # The last diff names a file the tree lacks (missing-file, flagged), in Latin-1.
+    data = text.encode().replace(f"dm-part{FILES:02d}".encode(), b"dm-caf\xe9")
+    patch.write_bytes(data)
+    index = index_bytes(data, name=str(patch))
+    whole = predict(index, index.files, tree, strip=1, keep_contents=False)
+    expected = json_text(
+        {**whole.to_json(), "tree": str(tree), "left_out": 0, "warnings": []}, indent=None
+    )
+    assert "dm-caf\\udce9.c" in expected and '"missing-file"' in expected
+    for workers in ("1", "2"):
+        monkeypatch.setenv("PATCHSMITH_WORKERS", workers)
+        assert main(["check", str(patch), "--tree", str(tree), "--json"]) == 1
+        assert capsys.readouterr().out == expected + "\n"
 
 
 def test_a_sound_patch_is_predicted_the_same_in_one_process_and_two(
