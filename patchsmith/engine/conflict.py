@@ -409,13 +409,6 @@ def removal_standing(
     if not removed:
         return None
     size = len(images.pre)
-    # Where a region may start: from a pre-image's length above the found post-image to its
-    # end, around the stated line, and around the regions most like the pre-image. Each start
-    # is tried on its own (a window holding two look-alike places would align half with each).
-    starts = set(range(at - size, at + len(images.post) + 1))
-    starts.update(range(expected - size // 2 - 2, expected + size // 2 + 3))
-    for found in find_candidates(view, images.pre, images.post, expected, section=hunk.section):
-        starts.update(range(found.line - 3, found.line + 2))
     context = [i for i, op in enumerate(op for op in hunk.ops if op != ADD) if op == CONTEXT]
     added = _added(hunk)
     every_removed = _all_removed(hunk)
@@ -427,6 +420,30 @@ def removal_standing(
         return all(lines[i] == images.pre[i] for i in context) and all(
             lines[i] != images.pre[i] and normalize(lines[i]) not in added for i in every_removed
         )
+
+    # Next to the found lines (overlapping or touching them), a pre-image-long region starts
+    # from a pre-image's length above them to their end: where a whole one may stand.
+    wholes = {
+        first
+        for first in range(max(0, at - size), min(at + len(images.post), len(view) - size) + 1)
+        if reads_whole(first)
+    }
+    if not wholes and not _may_stand(view, {normalize(images.pre[i]) for i in removed}):
+        # The quick no, with the same answer: a region counts below only where it reads whole
+        # (in wholes) or holds one of the removed lines (holds_removed), and no removed line
+        # stands anywhere in the file. The regions most like the pre-image, the file's
+        # whitespace-collapsed lines and their positions are not needed to say so. The file
+        # is split into lines as the full look splits it: whether it is decides how the later
+        # hunks of the file are searched (FileLines), and that must not move.
+        view.lines  # noqa: B018
+        return None
+    # Where a region may start: from a pre-image's length above the found post-image to its
+    # end, around the stated line, and around the regions most like the pre-image. Each start
+    # is tried on its own (a window holding two look-alike places would align half with each).
+    starts = set(range(at - size, at + len(images.post) + 1))
+    starts.update(range(expected - size // 2 - 2, expected + size // 2 + 3))
+    for found in find_candidates(view, images.pre, images.post, expected, section=hunk.section):
+        starts.update(range(found.line - 3, found.line + 2))
 
     # A region counts only where one of the removed lines stands unchanged (aligned "same" or
     # equal in place: the same line once whitespace is collapsed) or where it reads whole next
@@ -446,13 +463,6 @@ def removal_standing(
             for where in removed_at
         )
 
-    # Next to the found lines (overlapping or touching them), a pre-image-long region starts
-    # from a pre-image's length above them to their end: where a whole one may stand.
-    wholes = {
-        first
-        for first in range(max(0, at - size), min(at + len(images.post), len(view) - size) + 1)
-        if reads_whole(first)
-    }
     pre_counts = Counter(normalize(line) for line in images.pre)
     regions: set[tuple[int, int] | None] = set()
     for start in starts:
@@ -512,6 +522,52 @@ def removal_standing(
         ):
             best = (standing, candidate.similarity, candidate)
     return best[2] if best is not None else None
+
+
+def _may_stand(view: FileLines, lines: set[bytes]) -> bool:
+    """Whether any of ``lines`` (whitespace collapsed, see :func:`normalize`) may be one of the
+    file's lines collapsed the same way; ``False`` only when none is (as the file's
+    :meth:`~FileLines.normalized_positions` would say, without collapsing every line of it).
+
+    A file line collapses to ``line`` when it is ``line``'s words with blanks around and
+    between them and nothing else: so each such line is a match of the words joined by runs of
+    blanks (a blank never includes a newline, which ends a line), with only blanks between it
+    and the ends of its line. Matches with more around them are skipped; after
+    :data:`_STAND_TRIES` of them the line is taken to stand (the full look then decides). A
+    blank line has no word to find and may stand anywhere.
+    """
+    blob = view.blob
+    size = len(blob)
+    for line in lines:
+        words = line.split()
+        if not words:
+            return True
+        pattern = _BLANKS.join(re.escape(word) for word in words)
+        found = re.compile(pattern).search
+        match = found(blob)
+        for _try in range(_STAND_TRIES):
+            if match is None:
+                break
+            start, end = match.span()
+            before = blob.rfind(b"\n", 0, start) + 1
+            after = blob.find(b"\n", end)
+            if (
+                not blob[before:start].strip()
+                and not blob[end : size if after < 0 else after].strip()
+            ):
+                return True
+            match = found(blob, start + 1)
+        else:
+            return True
+    return False
+
+
+_BLANKS = rb"[ \t\r\x0b\x0c]+"
+"""A run of the blanks :func:`normalize` collapses, but a newline (which ends a line)."""
+
+_STAND_TRIES = 64
+"""How many places holding a removed line's words :func:`_may_stand` looks at before it leaves
+the question to the full look (repetitive code holds a line's words in many places)."""
 
 
 def _all_removed(hunk: Hunk) -> list[int]:
