@@ -176,10 +176,9 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _READ_FLAGS = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
-def _read_all(descriptor: int) -> bytes:
-    """The whole file behind ``descriptor``: a read of the size ``fstat`` gives, then reads
-    until the end (a file may grow while it is read)."""
-    size = os.fstat(descriptor).st_size
+def _read_all(descriptor: int, size: int) -> bytes:
+    """The whole file behind ``descriptor``: a read of ``size`` (what ``fstat`` gave), then
+    reads until the end (a file may grow while it is read)."""
     first = os.read(descriptor, size + 1)
     if len(first) <= size:
         return first  # a short read of a regular file is its end: no second read to see it
@@ -285,7 +284,7 @@ class Tree:
                 return Entry(Kind.DIRECTORY)
             if not stat.S_ISREG(info.st_mode):
                 return Entry(Kind.OTHER)
-            return Entry(Kind.FILE, _read_all(descriptor), git_mode(info.st_mode))
+            return Entry(Kind.FILE, _read_all(descriptor, info.st_size), git_mode(info.st_mode))
         except OSError as error:
             raise self._unreadable(relative, error) from error
         finally:
