@@ -38,8 +38,7 @@ from patchsmith.engine.predict import (
 )
 from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
-from patchsmith.patchfile.index import LazyFiles, PatchIndex
-from patchsmith.patchfile.select import LazyDecisions, SelectionResult, select
+from patchsmith.patchfile.select import select
 
 # Imports for the type checker only (mypy reads TYPE_CHECKING as true), as in cli/common.py:
 # nothing else on check's path imports typing, which costs ~2 ms of every run's start-up.
@@ -50,6 +49,7 @@ if TYPE_CHECKING:
 
     from patchsmith.cli.table import Cell
     from patchsmith.kernel.deps import DependencyWarning
+    from patchsmith.patchfile.select import SelectionResult
 
 REPORT_FORMATS = ("md", "html", "json")
 """``--report``'s choices: :data:`patchsmith.report.render.FORMATS`, without importing it."""
@@ -173,60 +173,18 @@ def _run(args: argparse.Namespace) -> int:
         from patchsmith.output import check_output
 
         check_output(args.output)  # a mistyped -o is refused before the work, not after
-    # Lazily: the file diffs' bounds and names now, each one's hunks when it is predicted, so
-    # a big patch's hunks are read in the worker processes (see predict) rather than all here
-    # before they start. What reading them checks (their counts) is still checked for every
-    # file diff of the patch, with the same error first: see _raise_the_first_parse_error.
-    index = read_index(args.patch, max_size=args.max_size, lazy=True)
-    try:
-        return _run_on(args, index, to_file)
-    except Exception:
-        _raise_the_first_parse_error(index)
-        raise
-
-
-def _raise_the_first_parse_error(index: PatchIndex) -> None:
-    """Raise the :class:`~patchsmith.errors.PatchParseError` of the first file diff, in patch
-    order, whose hunks do not read (counts that disagree with the body, a stray line), if any.
-
-    Read eagerly, the patch raised it before anything else could go wrong; read lazily, an
-    error met later (another diff's parse error met first by a worker, a wrong lookup, a bad
-    option) gives way to it, so the user sees the same message either way.
-    """
-    files = index.files
-    if isinstance(files, LazyFiles):
-        for number in range(len(files)):
-            files.check(number)
-
-
-def _check_left_out(result: SelectionResult) -> None:
-    """Check the hunks of the file diffs the selection left out, as reading the whole patch
-    eagerly did: a malformed patch is refused whatever the selection keeps. (The kept ones
-    were read by the prediction.)"""
-    decisions = result.decisions
-    if isinstance(decisions, LazyDecisions):
-        selected = set(decisions.selected)
-        for number in range(len(decisions)):
-            if number not in selected:
-                decisions.files.check(number)
-
-
-def _run_on(args: argparse.Namespace, index: PatchIndex, to_file: bool) -> int:
+    index = read_index(args.patch, max_size=args.max_size)
     selection = dataclasses.replace(selection_from_args(args, index, args.strip), strip=args.strip)
-    # The kept files' hunks are checked when the prediction reads them.
-    result = select(index, selection, check_kept=False)
+    result = select(index, selection)
     refuse_a_wrong_lookup(result, args.tree)
-    kept = None  # every hunk of each kept file, unless hunk rules choose
-    if selection.hunks is not None or selection.lines is not None:
-        kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
-    entries = result.kept_entries
+    kept = {d.entry.number: frozenset(d.kept) for d in result.kept}
     classifier = classifier_from_args(args)
     classes = None
     if classifier is not None:
         classes = {d.tree_path: classifier(d.tree_path).kind.value for d in result.kept}
     prediction = predict(
         index,
-        entries,
+        [d.entry for d in result.kept],
         Path(args.tree),
         result.strip,
         fuzz=args.fuzz,
@@ -238,11 +196,10 @@ def _run_on(args: argparse.Namespace, index: PatchIndex, to_file: bool) -> int:
         progress=_terminal_progress(),
         # The report keeps every file's contents: bringing them back from other processes
         # would cost what sharing the work saves.
-        workers=_workers(len(entries)) if args.report_format is None else 1,
+        workers=_workers(len(result.kept)) if args.report_format is None else 1,
         # The JSON of the files is made where they were predicted: in the worker processes too.
         encode=_files_json(args.verbose) if args.json and args.report_format is None else None,
     )
-    _check_left_out(result)
     if sys.stderr.isatty():
         sys.stderr.write("\r\033[K")  # the progress line, gone before the results
     # With Kbuild classes, what the kept hunks depend on that the selection leaves out: each
@@ -311,7 +268,7 @@ def _write_results(
         # whole prediction on a kernel patch; pipe through 'jq .' to read it.
         tail = {
             "tree": args.tree,
-            "left_out": result.left_out_count,
+            "left_out": len(result.left_out),
             "warnings": [_warning_json(w) for w in warnings],
         }
         if prediction.encoded is None:
@@ -330,7 +287,7 @@ def _write_results(
             prediction,
             verbose=args.verbose,
             issues=args.issues,
-            left_out=result.left_out_count,
+            left_out=len(result.left_out),
             every=args.every,
             warnings=warnings,
         )
@@ -350,7 +307,7 @@ def _summary_and_where(
         issues=False,
         warnings=warnings,
         table=False,
-        left_out=result.left_out_count,
+        left_out=len(result.left_out),
     )
     sys.stdout.write(f"the {what}: {path}\n")
 

@@ -315,10 +315,11 @@ def refuse_a_wrong_lookup(result: SelectionResult, tree: str) -> None:
 
     from patchsmith.engine.lookup import diagnose
 
-    # The entries, not the decisions: a decision lists its file's kept hunks, and reading
-    # every file's hunks here would undo check's lazy reading of them.
     diagnosis = diagnose(
-        list(result.kept_entries), Path(tree), result.strip, list(result.index.files)
+        [d.entry for d in result.kept],
+        Path(tree),
+        result.strip,
+        [d.entry for d in result.decisions],
     )
     if diagnosis is not None:
         what = "the --tree you mean" if diagnosis.also else diagnosis.suggestion()

@@ -395,25 +395,6 @@ class SelectionResult:
     def left_out(self) -> tuple[FileDecision, ...]:
         return tuple(d for d in self.decisions if not d.selected)
 
-    @property
-    def kept_entries(self) -> tuple[FileEntry, ...]:
-        """The kept file diffs' entries, in order: :attr:`kept`'s, without making decisions
-        (a :class:`FileDecision` lists the hunks it keeps, so making one reads its file's
-        hunks, which ``check`` leaves to its worker processes)."""
-        decisions = self.decisions
-        if isinstance(decisions, LazyDecisions):
-            files = decisions.files
-            return tuple(files[number] for number in decisions.selected)
-        return tuple(d.entry for d in decisions if d.selected)
-
-    @property
-    def left_out_count(self) -> int:
-        """``len(self.left_out)``, without making decisions."""
-        decisions = self.decisions
-        if isinstance(decisions, LazyDecisions):
-            return len(decisions) - len(decisions.selected)
-        return sum(1 for d in decisions if not d.selected)
-
 
 class LazyDecisions(Sequence[FileDecision]):
     """The decisions of a selection by path only (no ``--hunks``/``--lines``) over a
@@ -576,29 +557,21 @@ class _PathRules:
         }
 
 
-def select(
-    index: PatchIndex, selection: Selection, bytes_only: bool = False, check_kept: bool = True
-) -> SelectionResult:
+def select(index: PatchIndex, selection: Selection, bytes_only: bool = False) -> SelectionResult:
     """Decide, for every file diff and hunk, whether it is kept and why not.
 
     ``bytes_only``: the caller only writes the kept file diffs' bytes (:func:`render` with no
     ``strip``, ``verbose`` or ``clean``) and looks at no decision. Then a lazy index settles
     only the pairs that could change those bytes (:func:`_select_paths`).
-
-    ``check_kept=False``: over a lazy index, the kept files' hunks are not read here to check
-    their counts (:meth:`LazyFiles.check`); the caller reads every one of them anyway, and
-    raises the same error when it does (``check`` reads them in its worker processes).
     """
     with PausedGarbageCollector():  # one decision per file: no cycles, many objects
-        return _select(index, selection, bytes_only, check_kept)
+        return _select(index, selection, bytes_only)
 
 
-def _select(
-    index: PatchIndex, selection: Selection, bytes_only: bool, check_kept: bool = True
-) -> SelectionResult:
+def _select(index: PatchIndex, selection: Selection, bytes_only: bool) -> SelectionResult:
     files = index.files
     if isinstance(files, LazyFiles) and selection.hunks is None and selection.lines is None:
-        return _select_paths(index, files, selection, bytes_only, check_kept)
+        return _select_paths(index, files, selection, bytes_only)
     strip = selection.strip if selection.strip is not None else detect_strip(index)
     rules = _PathRules(selection, strip)
     decisions: list[FileDecision] = []
@@ -629,11 +602,7 @@ def _select(
 
 
 def _select_paths(
-    index: PatchIndex,
-    files: LazyFiles,
-    selection: Selection,
-    bytes_only: bool,
-    check_kept: bool = True,
+    index: PatchIndex, files: LazyFiles, selection: Selection, bytes_only: bool
 ) -> SelectionResult:
     """:func:`_select` when only the path rules decide, from the names alone (``filter``).
 
@@ -657,7 +626,7 @@ def _select_paths(
     else:
         detected = _settled_strip(files, olds, news, gits)
         if detected is None:  # a pair was hunk lines: files was read again, counting them all
-            return _select_paths(index, files, selection, bytes_only, check_kept)
+            return _select_paths(index, files, selection, bytes_only)
         strip = detected
     reasons = _PathRules(selection, strip).reasons(olds, news)
     if selection.invert:
@@ -678,16 +647,15 @@ def _select_paths(
         around = [n for kept in decisions.selected for n in (kept, kept + 1)]
         if not files.settle(around):
             files.settle_all()  # reads it again: every number above may have moved
-            return _select_paths(index, files, selection, bytes_only, check_kept)
+            return _select_paths(index, files, selection, bytes_only)
         if any(_bare_context_hunk_in(_bytes_of(index, files, n)) for n in decisions.selected):
             # render() makes the entry of such a file, and an entry needs every pair settled.
             generation = files.generation
             files.settle_all()
             if files.generation != generation:
-                return _select_paths(index, files, selection, bytes_only, check_kept)
-    if check_kept:
-        for number in decisions.selected:
-            files.check(number)  # what reading a kept file's hunks checks (their counts)
+                return _select_paths(index, files, selection, bytes_only)
+    for number in decisions.selected:
+        files.check(number)  # what reading a kept file's hunks checks (their counts)
     return SelectionResult(index, selection, strip, decisions)
 
 

@@ -1,11 +1,10 @@
-"""``check`` reads a patch's hunks lazily (each file diff's when it is predicted, in the worker
-processes for a big patch) and still refuses a malformed patch as reading it whole did: the
-same error, the first in patch order, whatever the selection keeps, whichever process meets
-it, and before any other complaint (a wrong lookup, a usage error). Each expected error is
-what :func:`~patchsmith.patchfile.index.index_bytes` (the eager read) raises on the same bytes.
-
-And the JSON of the files, made by the processes that predicted them, is written into the
-document as the text ``json_text`` makes of the whole.
+"""``check`` on a patch big enough for its worker processes: a malformed patch is refused with
+the error reading it gives (the first in patch order, whatever the selection keeps, before any
+other complaint such as a wrong lookup), whichever process would have met it; each expected
+error is what :func:`~patchsmith.patchfile.index.index_bytes` raises on the same bytes (a
+lazy reading of the hunks, tried for speed, must keep these). And the JSON of the files, made
+by the processes that predicted them, is written into the document as the text ``json_text``
+makes of the whole.
 """
 
 from __future__ import annotations
