@@ -588,7 +588,9 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int
     if hits:
         at = nearest(hits, expected)
         assert at is not None
-        weak = _weak_evidence(hunk, images.post, at - expected, len(hits) > 1)
+        weak = _weak_evidence(hunk, images.post, at - expected, len(hits) > 1) or (
+            _unanchored(at - expected, len(hits) > 1)
+        )
         return Location(
             status=HunkStatus.ALREADY_APPLIED,
             expected=expected,
@@ -624,6 +626,23 @@ def _locate_insertion(view: FileLines, hunk: Hunk, images: Images, expected: int
         found=None,
         shift=0,
         reasons=(f"the hunk inserts at line {expected + 1}, past the end of the file",),
+    )
+
+
+def _unanchored(shift: int, elsewhere: bool) -> str:
+    """Why added lines found for a hunk without context prove too little, or ``""``.
+
+    With no context, the added lines and the line number are all the hunk says. Evidence that
+    it is applied: the lines stand exactly where the line number puts them, and nowhere else.
+    Against: they stand elsewhere, or in several places, where they may be the file's own (the
+    same unlock on another path, in another function), however distinctive they are.
+    """
+    if shift == 0 and not elsewhere:
+        return ""
+    where = "in several places" if elsewhere else f"{abs(shift)} lines from where the patch says"
+    return (
+        f"the hunk has no context lines and its added lines stand {where}: they may be the"
+        " file's own, not the fix"
     )
 
 

@@ -74,7 +74,9 @@ class Rule(enum.StrEnum):
     stated line or in several places: it could be any function's tail. Also an already-applied
     verdict for a hunk that removes lines while, near the stated line, its context stands with
     something still where it removes lines: some of them as they were, or lines the vendor
-    edited (the result found may be a copy of its context)."""
+    edited (the result found may be a copy of its context). And an already-applied verdict
+    for a hunk without context lines whose added lines stand away from the stated line or in
+    several places, however distinctive: nothing anchors them to the hunk."""
 
 
 @record
