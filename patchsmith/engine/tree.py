@@ -160,12 +160,32 @@ def check_relative(path: str) -> None:
 
 def points_outside(link: str, target: bytes) -> bool:
     """Whether a symlink at tree path ``link`` with ``target`` names a place outside the tree
-    (read as text: absolute, or more ``..`` than the link is deep)."""
+    (read as text: absolute, or more ``..`` than the link is deep), or one its text cannot show
+    is inside, or git's own folder.
+
+    Reading ``..`` as text is right only where the name before it is a folder: ``up/..`` from a
+    link ``up`` to ``..`` is the folder above the tree, though ``posixpath.normpath`` makes it
+    ``.``. The text cannot tell a folder from a link (the vendor's, or one the same patch makes),
+    so a ``..`` after a name counts as outside; the leading ``..`` climb the link's own folders,
+    which are folders (a diff of a path beyond a link is refused before this is asked). Real
+    trees' links climb first and then descend (``../../../arch/arm/boot/dts``). A link into a
+    ``.git`` folder counts as outside too: what is there is git's state, not the tree (a path
+    the patch names there is refused by :func:`check_relative`).
+    """
     text = os.fsdecode(target)
     if text.startswith("/"):
         return True
+    named = False
+    for part in text.split("/"):
+        if part == "..":
+            if named:
+                return True
+        elif part not in ("", "."):
+            named = True
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(link), text))
-    return joined == ".." or joined.startswith("../")
+    if joined == ".." or joined.startswith("../"):
+        return True
+    return ".git" in joined.lower() and any(part.lower() == ".git" for part in joined.split("/"))
 
 
 # --- reading ------------------------------------------------------------------------------------
