@@ -8,7 +8,9 @@ decide in seconds:
   declaration* a left-out hunk adds or changes (or includes a file only a left-out diff
   makes: a header the patch creates, or renames another to): a function's prototype, a
   struct or union member, a macro, an enum constant, a typedef, a global, an exported symbol
-  (:mod:`patchsmith.kernel.csyntax` tells definitions from uses, comments and strings apart).
+  (:mod:`patchsmith.kernel.csyntax` tells definitions from uses, comments and strings apart),
+  or a config option (``CONFIG_X`` in a kept added line) whose Kconfig entry, dependencies,
+  default or ``select`` a left-out Kconfig hunk changes (see :func:`kconfig_warnings`).
   The module may not compile, or worse, compile against the old meaning. A left-out hunk counts
   only where the kept code can see it: a header in the files that include it (directly or not),
   a ``.c`` file's non-static functions and globals everywhere (they link), its statics, macros
@@ -481,6 +483,121 @@ def kbuild_warnings(
                         ),
                     )
                 )
+    return warnings
+
+
+# config FOO     menuconfig FOO     (a Kconfig entry's first line)
+_KCONFIG_ENTRY = re.compile(rb"\s*(?:menu)?config\s+([A-Za-z0-9_]+)")
+# select FOO     imply FOO if BAR   (what sets another option's value)
+_KCONFIG_SETS = re.compile(rb"\s*(?:select|imply)\s+([A-Za-z0-9_]+)")
+# CONFIG_FOO, CONFIG_FOO_MODULE, $(CONFIG_FOO) in an added line of kept code
+_CONFIG_USE = re.compile(rb"\bCONFIG_([A-Za-z0-9_]+)")
+
+
+def is_kconfig(path: str) -> bool:
+    """Whether ``path`` is a Kconfig file (``Kconfig``, ``Kconfig.debug``...)."""
+    return path.rpartition("/")[2].startswith("Kconfig")
+
+
+def kconfig_changes(hunk: Hunk) -> dict[str, bytes]:
+    """The options whose value a Kconfig hunk may change, each with the changed line that
+    does: an entry it adds, removes or edits (a ``depends on``, ``default`` or prompt line
+    changes the entry it stands in, the last ``config`` line above it in the hunk, else the
+    one the hunk header names), and the options a changed ``select`` or ``imply`` line sets."""
+    changed: dict[str, bytes] = {}
+    section = _KCONFIG_ENTRY.match(hunk.section.encode("utf-8", "surrogateescape"))
+    entry = section.group(1).decode("ascii") if section else None
+    for op, text in zip(hunk.ops, hunk.texts, strict=True):
+        started = _KCONFIG_ENTRY.match(text)
+        if started:
+            entry = started.group(1).decode("ascii")
+        if op == " ":
+            continue
+        sets = _KCONFIG_SETS.match(text)
+        if sets:
+            changed.setdefault(sets.group(1).decode("ascii"), text)
+        if entry is not None and text.strip():
+            changed.setdefault(entry, text)
+    return changed
+
+
+def kconfig_warnings(
+    kept: Sequence[PatchHunk],
+    left_out: Sequence[PatchHunk],
+    classes: Mapping[str, Classification] | None = None,
+) -> list[DependencyWarning]:
+    """uses-left-out warnings (not numbered: :func:`number_warnings` does) for kept code that
+    tests a config option a left-out Kconfig hunk changes.
+
+    Evidence: an added line of a kept hunk names ``CONFIG_X`` (``#ifdef``, ``IS_ENABLED()``,
+    ``obj-$(CONFIG_X)``), and a left-out hunk of a Kconfig file defines ``X``, changes its
+    dependencies or default, or selects it. The module is then built with the running
+    kernel's configuration, made without that change: the kept code may be compiled out (an
+    option that does not exist there is never set) or in against the fix's intent, and nothing
+    fails to build. Against: no kept added line names an option a left-out Kconfig hunk
+    changes, or the Kconfig file is of a class no kept code depends on (another
+    architecture's). One warning stands for one left-out hunk, like the others of this kind.
+    """
+    changes: list[tuple[PatchHunk, dict[str, bytes]]] = []
+    for other in left_out:
+        if not is_kconfig(other.path):
+            continue
+        cls = classes.get(other.path) if classes is not None else None
+        if cls is not None and cls.kind in _IGNORED_CLASSES:
+            continue
+        changed = kconfig_changes(other.hunk)
+        if changed:
+            changes.append((other, changed))
+    if not changes:
+        return []
+    used: dict[str, list[tuple[PatchHunk, bytes]]] = {}
+    for item in kept:
+        for op, text in zip(item.hunk.ops, item.hunk.texts, strict=True):
+            if op != "+":
+                continue
+            for match in _CONFIG_USE.finditer(text):
+                name = match.group(1).decode("ascii")
+                for option in {name, name.removesuffix("_MODULE")}:
+                    used.setdefault(option, []).append((item, text))
+    warnings: list[DependencyWarning] = []
+    for other, changed in changes:
+        names = sorted(name for name in changed if name in used)
+        if not names:
+            continue
+        users: dict[str, tuple[list[int], bytes]] = {}
+        for name in names:
+            for item, text in used[name]:
+                numbers, _first = users.setdefault(item.path, ([], text))
+                if item.hunk.number not in numbers:
+                    numbers.append(item.hunk.number)
+        listed = tuple(
+            (path, tuple(sorted(numbers)), _show(text)) for path, (numbers, text) in users.items()
+        )
+        path, hunks, kept_line = listed[0]
+        shown = "; ".join(f"{p} {_hunks_text(h)}" for p, h, _line in listed[:3])
+        more = f" and {len(listed) - 3} more files" if len(listed) > 3 else ""
+        described = ", ".join(f"CONFIG_{name}" for name in names)
+        where = f"{other.path} hunk #{other.hunk.number}"
+        warnings.append(
+            DependencyWarning(
+                kind=WarningKind.USES_LEFT_OUT,
+                path=path,
+                hunk=hunks[0],
+                hunks=hunks,
+                identifiers=tuple(f"CONFIG_{name}" for name in names),
+                other_path=other.path,
+                other_hunk=other.hunk.number,
+                message=(
+                    f"left-out {where} changes {described} (config option), which kept code"
+                    f" tests: {shown}{more}; the module is built with the running kernel's"
+                    " configuration, made without that change, so the kept code may be"
+                    " compiled out"
+                ),
+                kept_line=kept_line,
+                other_line=_show(changed[names[0]]),
+                users=listed,
+            )
+        )
     return warnings
 
 

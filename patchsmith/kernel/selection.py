@@ -30,6 +30,7 @@ from patchsmith.kernel.deps import (
     dependency_warnings,
     include_warnings,
     kbuild_warnings,
+    kconfig_warnings,
     number_warnings,
     unknown_warnings,
 )
@@ -229,6 +230,7 @@ def selection_warnings(
     mentions = classifier.mentions if classifier is not None else None
     types_of = classifier.types_of if classifier is not None else None
     warnings = dependency_warnings(kept, left_out, classes, sees, before, mentions, types_of)
+    warnings += kconfig_warnings(kept, left_out, classes)
     if classifier is not None:
         warnings += include_warnings(kept, _made_left_out(result, classifier), classifier.sees)
     if classes is not None:
