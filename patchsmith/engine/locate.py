@@ -256,6 +256,8 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             location = _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location, pre_hits)
         if location.status == HunkStatus.OFFSET and Rule.NEARER_FUZZY not in location.rules:
             location = _check_stated_place(view, images, expected, location)
+        if location.status == HunkStatus.OFFSET:
+            location = _check_result_at_stated_place(view, images, expected, location)
         return _say_why_chosen(view, hunk, pre_hits, expected, floor, location)
     if post_at is not None:
         return _say_why_chosen(
@@ -486,6 +488,37 @@ def _check_stated_place(
         Rule.NEARER_FUZZY,
         f"at line {expected + 1}, where the patch says, the same lines stand but for one"
         f" the vendor changed (line {expected + changed + 1}): the exact match may be a copy",
+    )
+
+
+def _check_result_at_stated_place(
+    view: FileLines, images: Images, expected: int, location: Location
+) -> Location:
+    """``location`` (an exact match at an offset), flagged when the hunk's result stands
+    exactly at the stated line.
+
+    Evidence for the flag: the line number and every line of the post-image agree there, so
+    the vendor most likely carries the fix where upstream made it, and the pre-image found
+    elsewhere is a copy that still reads as the original (a twin function, an ``#ifdef``
+    branch): applying there changes the copy, a second time. GNU patch does ("offset 12
+    lines"), and the post-image rule looks only near the match, in its function. Against: the
+    stated place does not hold the result (most offsets: the vendor's edits moved the code),
+    or the hunk's result is its original (nothing to tell them apart by).
+    """
+    post = images.post
+    if (
+        Rule.POST_IMAGE in location.rules
+        or post == images.pre
+        or expected < 0
+        or expected + len(post) > len(view)
+        or not view.image_at(post, expected)
+    ):
+        return location
+    return _flagged(
+        location,
+        Rule.POST_IMAGE,
+        f"at line {expected + 1}, where the patch says, the hunk's result already stands: the"
+        " fix may be there, and the match a copy that still reads as the original",
     )
 
 
