@@ -876,6 +876,11 @@ def _already_applied(
     if other_function:
         rules.append(Rule.WRONG_FUNCTION)
         reasons.append(other_function)
+    if how == "exact" and at != expected:
+        unfixed = _original_at_stated_place(view, images, expected, at)
+        if unfixed:
+            rules.append(Rule.NEARER_FUZZY)
+            reasons.append(unfixed)
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
         expected=expected,
@@ -887,6 +892,53 @@ def _already_applied(
         reasons=tuple(reasons),
         span=len(images.post),
         growth=len(images.post) - len(images.pre),
+    )
+
+
+STATED_SLACK = 2
+"""Lines the vendor may have added at the stated place (see :func:`_original_at_stated_place`)."""
+
+
+def _original_at_stated_place(view: FileLines, images: Images, expected: int, at: int) -> str:
+    """Why an exact result found at ``at`` (not the stated line) may be a copy's, or ``""``.
+
+    Evidence for the flag: apart from the found result (the two windows do not overlap), the
+    stated place holds every line of the pre-image but at most one, in order, with at most
+    :data:`STATED_SLACK` lines of the vendor's between them, and those lines are not only
+    generic ones. Then the line number points at the hunk's original, edited by the vendor
+    (a lock call changed, a line added where the fix goes), and the result elsewhere is a twin
+    that has the fix (GNU patch: "Reversed (or previously applied) patch detected!" there):
+    settling it as applied leaves the stated place unfixed. Against: the stated place holds
+    other code (the vendor's edits moved the function, the usual offset), or the windows
+    overlap (a result a few lines off reads as its own context), or what matches is generic.
+    """
+    pre = images.pre
+    size = len(pre)
+    low, high = max(0, expected), min(len(view), expected + size + STATED_SLACK)
+    if expected < 0 or size < MIN_FUZZ_CORE or high - low < size - 1:
+        return ""
+    if low < at + len(images.post) and at < high:
+        return ""  # the windows overlap
+    window = view.lines[low:high]
+    # The pre-image's lines matched in order (a longest common subsequence, greedy is enough
+    # for so short a window: each pre-image line is taken at its first place after the last).
+    matched: list[bytes] = []
+    position = 0
+    for line in pre:
+        try:
+            found = window.index(line, position)
+        except ValueError:
+            continue
+        if found - position > STATED_SLACK and matched:
+            continue
+        matched.append(line)
+        position = found + 1
+    if len(matched) < size - 1 or distinctive_chars(matched) < GENERIC_CHARS:
+        return ""
+    return (
+        f"at line {expected + 1}, where the patch says, the hunk's original stands"
+        f" ({len(matched)} of its {size} lines, the vendor's edits between): the result found"
+        " may be a copy's, and the fix not there"
     )
 
 

@@ -54,7 +54,9 @@ class Rule(enum.StrEnum):
     NEARER_FUZZY = "nearer-fuzzy"
     """An exact match at an offset, while the pre-image matches with fuzz nearer to the stated
     line, or stands at the stated line with one distinctive line changed (the exact one may be
-    a copy, the stated place changed by the vendor)."""
+    a copy, the stated place changed by the vendor). Also an exact already-applied result at an
+    offset while the stated place, apart from it, still holds all but one of the pre-image's
+    lines in order: the result may be a copy's, the stated place the hunk's, unfixed."""
     FUZZ_CORE = "fuzz-core"
     """A fuzz match with fewer than ``MIN_FUZZ_CORE`` pre-image lines left to compare once
     context is dropped: that few lines match by chance in repetitive code."""

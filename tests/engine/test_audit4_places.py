@@ -79,3 +79,52 @@ def test_wherever_the_copy_is_the_fixed_stated_place_flags_it(gap: int, copy_fir
     stated = (len(lines(copy)) + gap if copy_first else 0) + 4
     location = locate_hunk(lines(vendor), hunk_of(ADD, stated, ""))
     assert location.status != HunkStatus.OFFSET or location.needs_review
+
+
+# --- the mirror: the result found in a copy, the stated place still unfixed ----------------------
+
+
+def edited(name: str, lock: str = "\tlock(d);\n", extra: str = "") -> str:
+    """``function`` with the vendor's own edits: another lock call, a line where the fix goes."""
+    return (
+        f"static int {name}(struct dev *d)\n{{\n\tint ret;\n\n{lock}\tret = do_work(d);\n"
+        + extra
+        + "\tunlock(d);\n\treturn ret;\n}\n"
+    )
+
+
+def test_a_result_in_a_copy_while_the_stated_place_reads_as_the_original_is_not_settled() -> None:
+    # foo() at the stated line is upstream's original but for the vendor's lock_irq(); bar()
+    # below already has the fix. GNU patch: "Reversed (or previously applied) patch
+    # detected!" at bar(); patchsmith settled it as already applied, and foo() never got it.
+    for vendor in (
+        edited("foo", lock="\tlock_irq(d);\n") + "\n" + function("bar", FIX),
+        edited("foo", extra="\tWARN_ON(ret);\n") + "\n" + function("bar", FIX),
+        edited("foo", lock="\tlock_irq(d);\n") + filler(70) + function("bar", FIX),
+        function("bar", FIX) + "\n" + edited("foo", lock="\tlock_irq(d);\n"),
+    ):
+        stated = 4 if vendor.startswith("static int foo") else 15
+        location = locate_hunk(lines(vendor), hunk_of(ADD, stated, ""))
+        assert location.status == HunkStatus.ALREADY_APPLIED
+        assert location.needs_review and Rule.NEARER_FUZZY in location.rules
+        assert f"at line {stated}, where the patch says" in " ".join(location.reasons)
+
+
+def test_a_result_at_an_offset_with_other_code_at_the_stated_line_is_settled() -> None:
+    # The control: the vendor's code moved (a block added above); the stated line holds other
+    # code, the fix is where the code went.
+    vendor = filler(12) + function("foo", FIX)
+    location = locate_hunk(lines(vendor), hunk_of(ADD, 4, ""))
+    assert (location.status, location.found, location.needs_review) == (
+        HunkStatus.ALREADY_APPLIED,
+        15,
+        False,
+    )
+
+
+def test_a_result_found_a_few_lines_off_is_not_its_own_copy() -> None:
+    # A small offset: the stated window overlaps the found result, which reads as the
+    # original's context by itself; that is no second place.
+    vendor = filler(2) + function("foo", FIX)
+    location = locate_hunk(lines(vendor), hunk_of(ADD, 4, ""))
+    assert (location.status, location.needs_review) == (HunkStatus.ALREADY_APPLIED, False)
