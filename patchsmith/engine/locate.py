@@ -255,6 +255,8 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
         if location.status == HunkStatus.OFFSET and fuzz:
             location = _check_nearer_fuzzy(view, images, expected, pre_at, fuzz, location, pre_hits)
         if location.status == HunkStatus.OFFSET and Rule.NEARER_FUZZY not in location.rules:
+            location = _check_nearer_whitespace(view, images, expected, pre_at, location, pre_hits)
+        if location.status == HunkStatus.OFFSET and Rule.NEARER_FUZZY not in location.rules:
             location = _check_stated_place(view, images, expected, location)
         if location.status == HunkStatus.OFFSET:
             location = _check_result_at_stated_place(view, images, expected, location)
@@ -488,6 +490,46 @@ def _check_stated_place(
         Rule.NEARER_FUZZY,
         f"at line {expected + 1}, where the patch says, the same lines stand but for one"
         f" the vendor changed (line {expected + changed + 1}): the exact match may be a copy",
+    )
+
+
+def _check_nearer_whitespace(
+    view: FileLines,
+    images: Images,
+    expected: int,
+    at: int,
+    location: Location,
+    exact: Sequence[int],
+) -> Location:
+    """``location`` (an exact match at an offset), flagged when the whole pre-image also
+    matches with whitespace ignored nearer to where the patch says.
+
+    Evidence for the flag: a place nearer to the stated line holds every line of the pre-image
+    but for blanks (the vendor re-indented the function, wrapped the block in an ``if``), so
+    the exact match farther away may be a copy the vendor left alone (a twin, an ``#ifdef``
+    branch): GNU patch applies there, and so did patchsmith, unflagged, with no function
+    named in the headers. Against: no such nearer place, or a pre-image of generic lines only
+    (``}``, ``return 0;``), which match anywhere.
+    """
+    normalized = [normalize(line) for line in images.pre]
+    if distinctive_chars(images.pre) < GENERIC_CHARS:
+        return location
+    distance = abs(at - expected)
+    nearer = sorted(
+        (
+            hit
+            for hit in view.find_all_normalized(normalized)
+            if abs(hit - expected) < distance and not holds(exact, hit)
+        ),
+        key=lambda hit: abs(hit - expected),
+    )
+    if not nearer:
+        return location
+    return _flagged(
+        location,
+        Rule.NEARER_FUZZY,
+        f"with whitespace ignored it also matches at line {nearer[0] + 1}, nearer to where the"
+        " patch says: the exact match may be a copy",
     )
 
 
@@ -903,7 +945,8 @@ def _original_at_stated_place(view: FileLines, images: Images, expected: int, at
     """Why an exact result found at ``at`` (not the stated line) may be a copy's, or ``""``.
 
     Evidence for the flag: apart from the found result (the two windows do not overlap), the
-    stated place holds every line of the pre-image but at most one, in order, with at most
+    stated place holds every line of the pre-image but at most one (whitespace ignored), in
+    order, with at most
     :data:`STATED_SLACK` lines of the vendor's between them, and those lines are not only
     generic ones. Then the line number points at the hunk's original, edited by the vendor
     (a lock call changed, a line added where the fix goes), and the result elsewhere is a twin
@@ -919,14 +962,15 @@ def _original_at_stated_place(view: FileLines, images: Images, expected: int, at
         return ""
     if low < at + len(images.post) and at < high:
         return ""  # the windows overlap
-    window = view.lines[low:high]
-    # The pre-image's lines matched in order (a longest common subsequence, greedy is enough
-    # for so short a window: each pre-image line is taken at its first place after the last).
+    window = [normalize(line) for line in view.lines[low:high]]
+    # The pre-image's lines matched in order, whitespace ignored (a re-indent is a vendor's
+    # edit too); greedy is enough for so short a window: each line is taken at its first place
+    # after the last.
     matched: list[bytes] = []
     position = 0
     for line in pre:
         try:
-            found = window.index(line, position)
+            found = window.index(normalize(line), position)
         except ValueError:
             continue
         if found - position > STATED_SLACK and matched:

@@ -128,3 +128,51 @@ def test_a_result_found_a_few_lines_off_is_not_its_own_copy() -> None:
     vendor = filler(2) + function("foo", FIX)
     location = locate_hunk(lines(vendor), hunk_of(ADD, 4, ""))
     assert (location.status, location.needs_review) == (HunkStatus.ALREADY_APPLIED, False)
+
+
+# --- the stated place re-indented by the vendor -------------------------------------------------
+
+UPDATE = (
+    ' \n \tlock(d);\n \tret = do_work(d);\n+\tif (ret)\n+\t\tpr_err("work failed");\n'
+    " \tunlock(d);\n \tupdate(d);\n \treturn ret;\n"
+)
+
+
+def indented(name: str, indent: str = "\t", extra: str = "") -> str:
+    return (
+        f"static int {name}(struct dev *d)\n{{\n\tint ret;\n\n{indent}lock(d);\n"
+        f"{indent}ret = do_work(d);\n{extra}{indent}unlock(d);\n{indent}update(d);\n"
+        "\treturn ret;\n}\n"
+    )
+
+
+def test_an_exact_copy_while_the_stated_place_was_reindented_is_not_settled() -> None:
+    # foo() at the stated line, re-indented by the vendor; bar() below unchanged. GNU patch
+    # puts the fix into bar() ("offset 11 lines"); so did patchsmith, settled.
+    for vendor in (
+        indented("foo", "\t\t") + "\n" + indented("bar"),
+        indented("foo", "    ") + "\n" + indented("bar"),
+        indented("foo", "\t\t") + filler(70) + indented("bar"),
+    ):
+        location = locate_hunk(lines(vendor), hunk_of(UPDATE, 4, ""))
+        assert location.status == HunkStatus.OFFSET and location.found not in (None, 3)
+        assert location.needs_review and Rule.NEARER_FUZZY in location.rules
+        assert "with whitespace ignored it also matches at line 4" in " ".join(location.reasons)
+
+
+def test_a_result_in_a_copy_while_the_stated_place_was_reindented_is_not_settled() -> None:
+    vendor = indented("foo", "\t\t") + "\n" + indented("bar", extra=FIX)
+    location = locate_hunk(lines(vendor), hunk_of(UPDATE, 4, ""))
+    assert location.status == HunkStatus.ALREADY_APPLIED
+    assert location.needs_review and Rule.NEARER_FUZZY in location.rules
+
+
+def test_an_exact_offset_without_a_nearer_whitespace_twin_is_settled() -> None:
+    # The control: the copy that differs in whitespace is farther away than the exact match.
+    vendor = filler(5) + indented("bar") + filler(30) + indented("foo", "\t\t")
+    location = locate_hunk(lines(vendor), hunk_of(UPDATE, 4, ""))
+    assert (location.status, location.found, location.needs_review) == (
+        HunkStatus.OFFSET,
+        8,
+        False,
+    )
