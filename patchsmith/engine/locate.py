@@ -260,6 +260,10 @@ def _ladder(view: FileLines, hunk: Hunk, delta: int, floor: int, fuzz: int) -> L
             location = _check_stated_place(view, images, expected, location)
         if location.status == HunkStatus.OFFSET:
             location = _check_result_at_stated_place(view, images, expected, location)
+        if location.status == HunkStatus.OFFSET and Rule.NEARER_FUZZY not in location.rules:
+            location = _check_original_nearer(view, images, expected, location)
+        if location.status == HunkStatus.OFFSET and not location.needs_review:
+            location = _check_unnamed_twin(view, hunk, images, expected, location)
         return _say_why_chosen(view, hunk, pre_hits, expected, floor, location)
     if post_at is not None:
         return _say_why_chosen(
@@ -919,10 +923,18 @@ def _already_applied(
         rules.append(Rule.WRONG_FUNCTION)
         reasons.append(other_function)
     if how == "exact" and at != expected:
-        unfixed = _original_at_stated_place(view, images, expected, at)
-        if unfixed:
+        # Nearer than the result; with no function in the header, anywhere near (see
+        # _check_unnamed_twin: nothing else tells a twin's result from the hunk's).
+        reach = 0 if hunk.section.strip() else LARGE_OFFSET + 1
+        place = _original_nearer(view, images, expected, at, len(images.post), reach)
+        if place >= 0:
+            nearer = abs(place - expected) < abs(at - expected)
             rules.append(Rule.NEARER_FUZZY)
-            reasons.append(unfixed)
+            reasons.append(
+                f"at line {place + 1}, {'nearer to' if nearer else 'near'}"
+                " where the patch says, the hunk's original stands with the vendor's edits: the"
+                " result found may be a copy's, and the fix not there"
+            )
     return Location(
         status=HunkStatus.ALREADY_APPLIED,
         expected=expected,
@@ -938,51 +950,129 @@ def _already_applied(
 
 
 STATED_SLACK = 2
-"""Lines the vendor may have added at the stated place (see :func:`_original_at_stated_place`)."""
+"""Lines the vendor may have added among the hunk's original (see :func:`_original_nearer`)."""
 
 
-def _original_at_stated_place(view: FileLines, images: Images, expected: int, at: int) -> str:
-    """Why an exact result found at ``at`` (not the stated line) may be a copy's, or ``""``.
+def _original_nearer(
+    view: FileLines,
+    images: Images,
+    expected: int,
+    at: int,
+    span: int,
+    reach: int = 0,
+    image: Sequence[bytes] | None = None,
+) -> int:
+    """The 0-based start of the place nearest the stated line, and nearer to it than ``at``
+    (or than ``reach`` lines, if more), that still holds the hunk's original (or ``image``) as
+    the vendor edited it; ``-1`` when there is none.
 
-    Evidence for the flag: apart from the found result (the two windows do not overlap), the
-    stated place holds every line of the pre-image but at most one (whitespace ignored), in
-    order, with at most
-    :data:`STATED_SLACK` lines of the vendor's between them, and those lines are not only
-    generic ones. Then the line number points at the hunk's original, edited by the vendor
-    (a lock call changed, a line added where the fix goes), and the result elsewhere is a twin
-    that has the fix (GNU patch: "Reversed (or previously applied) patch detected!" there):
-    settling it as applied leaves the stated place unfixed. Against: the stated place holds
-    other code (the vendor's edits moved the function, the usual offset), or the windows
-    overlap (a result a few lines off reads as its own context), or what matches is generic.
+    Such a place holds every line of the image but at most one, whitespace ignored, in
+    order, with at most :data:`STATED_SLACK` of the vendor's lines between them, and what it
+    holds is not only generic lines; and it does not overlap the match (``span`` lines from
+    ``at``: a match a few lines off reads as its own original). Then the line number points at
+    the hunk's original, edited by the vendor (a lock call changed, a re-indent, a line added
+    where the fix goes), and the exact image found farther away may be a copy's (a twin, an
+    ``#ifdef`` branch).
     """
-    pre = images.pre
+    pre = images.pre if image is None else image
     size = len(pre)
-    low, high = max(0, expected), min(len(view), expected + size + STATED_SLACK)
-    if expected < 0 or size < MIN_FUZZ_CORE or high - low < size - 1:
-        return ""
-    if low < at + len(images.post) and at < high:
-        return ""  # the windows overlap
-    window = [normalize(line) for line in view.lines[low:high]]
-    # The pre-image's lines matched in order, whitespace ignored (a re-indent is a vendor's
-    # edit too); greedy is enough for so short a window: each line is taken at its first place
-    # after the last.
-    matched: list[bytes] = []
-    position = 0
-    for line in pre:
-        try:
-            found = window.index(normalize(line), position)
-        except ValueError:
+    distance = max(abs(at - expected), reach)
+    if size < MIN_FUZZ_CORE or distance == 0:
+        return -1
+    wanted = [normalize(line) for line in pre]
+    positions = view.normalized_positions()
+    # All but one line stand, so the first or the second does: the places to try start at
+    # either, a little above it for the vendor's lines.
+    starts: set[int] = set()
+    for first in (0, 1):
+        for position in positions.get(wanted[first], ()):
+            starts.update(range(position - first - STATED_SLACK, position + 1))
+    normalized = view.normalized
+    found = -1
+    for start in sorted(starts, key=lambda s: (abs(s - expected), s < expected)):
+        if start < 0 or abs(start - expected) >= distance:
             continue
-        if found - position > STATED_SLACK and matched:
-            continue
-        matched.append(line)
-        position = found + 1
-    if len(matched) < size - 1 or distinctive_chars(matched) < GENERIC_CHARS:
-        return ""
-    return (
-        f"at line {expected + 1}, where the patch says, the hunk's original stands"
-        f" ({len(matched)} of its {size} lines, the vendor's edits between): the result found"
-        " may be a copy's, and the fix not there"
+        high = min(len(view), start + size + STATED_SLACK)
+        if start < at + span and at < high:
+            continue  # overlaps the match
+        window = normalized[start:high]
+        matched: list[bytes] = []
+        position = 0
+        for index, line in enumerate(wanted):
+            try:
+                here = window.index(line, position)
+            except ValueError:
+                continue
+            if matched and here - position > STATED_SLACK:
+                continue
+            matched.append(pre[index])
+            position = here + 1
+        if len(matched) >= size - 1 and distinctive_chars(matched) >= GENERIC_CHARS:
+            found = start
+            break
+    return found
+
+
+def _check_original_nearer(
+    view: FileLines, images: Images, expected: int, location: Location
+) -> Location:
+    """``location`` (an exact match at an offset, or an exact already-applied result at one),
+    flagged nearer-fuzzy when a place nearer to the stated line holds the hunk's original as
+    the vendor edited it (see :func:`_original_nearer`).
+
+    Evidence for the flag: that place agrees with the line number and reads as the original
+    but for the vendor's edits; the exact image farther away may be a copy's: applying there
+    changes the copy, and settling a copy's result as applied leaves the place unfixed (GNU
+    patch does both). Against: no nearer place reads as the original (the usual offset: the
+    vendor's lines moved the code, the stated place holds other code).
+    """
+    assert location.found is not None
+    place = _original_nearer(view, images, expected, location.found, location.span)
+    if place >= 0:
+        what = "result" if location.status == HunkStatus.ALREADY_APPLIED else "match"
+        return _flagged(
+            location,
+            Rule.NEARER_FUZZY,
+            f"at line {place + 1}, nearer to where the patch says, the hunk's original stands"
+            f" with the vendor's edits: the exact {what} may be a copy's, and that place the"
+            " hunk's",
+        )
+    return location
+
+
+def _check_unnamed_twin(
+    view: FileLines, hunk: Hunk, images: Images, expected: int, location: Location
+) -> Location:
+    """``location`` (an exact match at an offset), flagged when the hunk header names no
+    function and another place within :data:`LARGE_OFFSET` lines of the stated line holds the
+    hunk's original or its result, as the vendor edited it or exactly (see
+    :func:`_original_nearer`).
+
+    Evidence for the flag: two places near where the patch says read as the hunk's (twin
+    functions: one with the fix, one without, one edited by the vendor), the line number is off
+    anyway, and no function name says which is the hunk's: GNU patch takes the nearest, which
+    may be the twin's, and applies upstream's change to it. With a function in the header the
+    function rules decide instead. Against: a function in the header, the match where the
+    patch says (exact copies elsewhere are then the ambiguity rule's), or no other such place
+    near.
+    """
+    if hunk.section.strip() or location.found is None or location.found == expected:
+        return location
+    at, span = location.found, location.span
+    reach = LARGE_OFFSET + 1
+    place = _original_nearer(view, images, expected, at, span, reach)
+    found = "original"
+    if place < 0 and images.post != images.pre and distinctive_chars(images.post) >= GENERIC_CHARS:
+        place = _original_nearer(view, images, expected, at, span, reach, images.post)
+        found = "result"
+    if place < 0:
+        return location
+    return _flagged(
+        location,
+        Rule.POST_IMAGE if found == "result" else Rule.NEARER_FUZZY,
+        f"at line {place + 1}, near where the patch says, the hunk's {found} stands too"
+        " (exactly or as the vendor edited it), and the hunk header names no function to tell"
+        " which place is the hunk's",
     )
 
 

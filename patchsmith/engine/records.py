@@ -46,17 +46,22 @@ class Rule(enum.StrEnum):
     """The hunk says it starts at the top (or ends at the bottom) of the file, but matched
     elsewhere; or its result, found already there, does not start (end) the file."""
     POST_IMAGE = "post-image"
-    """The hunk's result is also in the file near the match, in the same function."""
+    """The hunk's result is also in the file near the match, in the same function; or, for a
+    match at an offset, it stands exactly at the stated line (the vendor carries the fix there,
+    the match is a copy), or, with no function named in the hunk header, within
+    ``LARGE_OFFSET`` lines of it, exactly or as the vendor edited it."""
     READS_AS_BOTH = "reads-as-both"
     """The lines at the match are the hunk's result as well (what it adds repeats its context),
     or, for a hunk found already applied, its original with fuzz: the file cannot tell whether
     the fix is there."""
     NEARER_FUZZY = "nearer-fuzzy"
     """An exact match at an offset, while the pre-image matches with fuzz nearer to the stated
-    line, or stands at the stated line with one distinctive line changed (the exact one may be
-    a copy, the stated place changed by the vendor). Also an exact already-applied result at an
-    offset while the stated place, apart from it, still holds all but one of the pre-image's
-    lines in order: the result may be a copy's, the stated place the hunk's, unfixed."""
+    line, or whole with whitespace ignored, or stands nearer to it as the vendor edited it (all
+    of its lines but one, in order, a few of the vendor's between): the exact one may be a
+    copy, the nearer place the hunk's, changed by the vendor. Also an exact already-applied
+    result at an offset while such an edited original stands nearer to the stated line. With
+    no function named in the hunk header, an edited original anywhere within ``LARGE_OFFSET``
+    lines of the stated one counts (nothing else tells the twins apart)."""
     FUZZ_CORE = "fuzz-core"
     """A fuzz match with fewer than ``MIN_FUZZ_CORE`` pre-image lines left to compare once
     context is dropped: that few lines match by chance in repetitive code."""

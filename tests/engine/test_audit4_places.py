@@ -107,7 +107,7 @@ def test_a_result_in_a_copy_while_the_stated_place_reads_as_the_original_is_not_
         location = locate_hunk(lines(vendor), hunk_of(ADD, stated, ""))
         assert location.status == HunkStatus.ALREADY_APPLIED
         assert location.needs_review and Rule.NEARER_FUZZY in location.rules
-        assert f"at line {stated}, where the patch says" in " ".join(location.reasons)
+        assert f"at line {stated}, nearer to where the patch says" in " ".join(location.reasons)
 
 
 def test_a_result_at_an_offset_with_other_code_at_the_stated_line_is_settled() -> None:
@@ -168,8 +168,10 @@ def test_a_result_in_a_copy_while_the_stated_place_was_reindented_is_not_settled
 
 
 def test_an_exact_offset_without_a_nearer_whitespace_twin_is_settled() -> None:
-    # The control: the copy that differs in whitespace is farther away than the exact match.
-    vendor = filler(5) + indented("bar") + filler(30) + indented("foo", "\t\t")
+    # The control: the copy that differs in whitespace is farther away than the exact match,
+    # and beyond LARGE_OFFSET lines of the stated one (nearer, with no function named in the
+    # header, it is a twin as near as the match: see the unnamed twins below).
+    vendor = filler(5) + indented("bar") + filler(60) + indented("foo", "\t\t")
     location = locate_hunk(lines(vendor), hunk_of(UPDATE, 4, ""))
     assert (location.status, location.found, location.needs_review) == (
         HunkStatus.OFFSET,
