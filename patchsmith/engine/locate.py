@@ -519,11 +519,17 @@ def _check_nearer_whitespace(
     if distinctive_chars(images.pre) < GENERIC_CHARS:
         return location
     distance = abs(at - expected)
+    size = len(normalized)
+    # Only the lines a nearer place can hold are normalized (see _original_nearer).
+    low = max(0, expected - distance + 1)
+    region = [normalize(line) for line in view.lines[low : expected + distance + size]]
     nearer = sorted(
         (
             hit
-            for hit in view.find_all_normalized(normalized)
-            if abs(hit - expected) < distance and not holds(exact, hit)
+            for hit in range(low, low + len(region) - size + 1)
+            if abs(hit - expected) < distance
+            and region[hit - low : hit - low + size] == normalized
+            and not holds(exact, hit)
         ),
         key=lambda hit: abs(hit - expected),
     )
@@ -980,22 +986,28 @@ def _original_nearer(
     if size < MIN_FUZZ_CORE or distance == 0:
         return -1
     wanted = [normalize(line) for line in pre]
-    positions = view.normalized_positions()
+    # Only the lines a place nearer than ``distance`` can hold are normalized (not the file:
+    # this runs for most offset matches, and a kernel file is thousands of lines).
+    low = max(0, expected - distance + 1)
+    high = min(len(view), expected + distance + size + STATED_SLACK)
+    if low >= high:
+        return -1
+    normalized = [normalize(line) for line in view.lines[low:high]]
     # All but one line stand, so the first or the second does: the places to try start at
     # either, a little above it for the vendor's lines.
     starts: set[int] = set()
     for first in (0, 1):
-        for position in positions.get(wanted[first], ()):
-            starts.update(range(position - first - STATED_SLACK, position + 1))
-    normalized = view.normalized
+        for position, line in enumerate(normalized, start=low):
+            if line == wanted[first]:
+                starts.update(range(position - first - STATED_SLACK, position + 1))
     found = -1
     for start in sorted(starts, key=lambda s: (abs(s - expected), s < expected)):
-        if start < 0 or abs(start - expected) >= distance:
+        if start < low or abs(start - expected) >= distance:
             continue
-        high = min(len(view), start + size + STATED_SLACK)
-        if start < at + span and at < high:
+        end = min(high, start + size + STATED_SLACK)
+        if start < at + span and at < end:
             continue  # overlaps the match
-        window = normalized[start:high]
+        window = normalized[start - low : end - low]
         matched: list[bytes] = []
         position = 0
         for index, line in enumerate(wanted):
