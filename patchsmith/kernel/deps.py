@@ -559,6 +559,69 @@ def kconfig_warnings(
                 name = match.group(1).decode("ascii")
                 for option in {name, name.removesuffix("_MODULE")}:
                     used.setdefault(option, []).append((item, text))
+    return _option_warnings(changes, used, "config option", "CONFIG_")
+
+
+# ccflags-y += -DDM_NEW_API     CFLAGS_dm.o := -DTRACE=1     (a macro a Makefile defines)
+_DEFINE_FLAG = re.compile(rb"-D\s*([A-Za-z_][A-Za-z0-9_]*)")
+_IDENTIFIER = re.compile(rb"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_makefile(path: str) -> bool:
+    """Whether ``path`` is a Kbuild makefile (``Makefile``, ``Kbuild``, ``Makefile.foo``)."""
+    name = path.rpartition("/")[2]
+    return name in ("Makefile", "Kbuild") or name.startswith(("Makefile.", "Kbuild."))
+
+
+def cflags_warnings(
+    kept: Sequence[PatchHunk],
+    left_out: Sequence[PatchHunk],
+    classes: Mapping[str, Classification] | None = None,
+) -> list[DependencyWarning]:
+    """uses-left-out warnings (not numbered) for kept code using a macro that a left-out
+    makefile hunk defines or stops defining on the compiler's command line (``-DNAME``).
+
+    Evidence: an added line of a kept hunk names ``NAME`` as an identifier, and a changed line
+    of a left-out hunk of a makefile (``ccflags-y``, ``CFLAGS_x.o``) holds ``-DNAME``. The
+    module is then compiled with the old flags: code under ``#ifdef NAME`` is left out, or
+    ``NAME`` keeps its old value, and the build succeeds. Against: no kept added line names a
+    macro a left-out makefile hunk changes, or the makefile is of a class no kept code depends
+    on (another architecture's).
+    """
+    changes: list[tuple[PatchHunk, dict[str, bytes]]] = []
+    for other in left_out:
+        if not is_makefile(other.path):
+            continue
+        cls = classes.get(other.path) if classes is not None else None
+        if cls is not None and cls.kind in _IGNORED_CLASSES:
+            continue
+        changed: dict[str, bytes] = {}
+        for op, text in zip(other.hunk.ops, other.hunk.texts, strict=True):
+            if op != " ":
+                for match in _DEFINE_FLAG.finditer(text):
+                    changed.setdefault(match.group(1).decode("ascii"), text)
+        if changed:
+            changes.append((other, changed))
+    if not changes:
+        return []
+    used: dict[str, list[tuple[PatchHunk, bytes]]] = {}
+    for item in kept:
+        for op, text in zip(item.hunk.ops, item.hunk.texts, strict=True):
+            if op == "+":
+                for word in set(_IDENTIFIER.findall(text)):
+                    used.setdefault(word.decode("ascii"), []).append((item, text))
+    return _option_warnings(changes, used, "macro defined on the compiler's command line", "")
+
+
+def _option_warnings(
+    changes: Sequence[tuple[PatchHunk, Mapping[str, bytes]]],
+    used: Mapping[str, Sequence[tuple[PatchHunk, bytes]]],
+    what: str,
+    prefix: str,
+) -> list[DependencyWarning]:
+    """One uses-left-out warning per left-out hunk in ``changes`` (its changed names, each with
+    the line that changes it) whose names kept code ``used`` (name -> kept hunks and lines),
+    the names shown with ``prefix`` (``CONFIG_``)."""
     warnings: list[DependencyWarning] = []
     for other, changed in changes:
         names = sorted(name for name in changed if name in used)
@@ -576,7 +639,7 @@ def kconfig_warnings(
         path, hunks, kept_line = listed[0]
         shown = "; ".join(f"{p} {_hunks_text(h)}" for p, h, _line in listed[:3])
         more = f" and {len(listed) - 3} more files" if len(listed) > 3 else ""
-        described = ", ".join(f"CONFIG_{name}" for name in names)
+        identifiers = tuple(f"{prefix}{name}" for name in names)
         where = f"{other.path} hunk #{other.hunk.number}"
         warnings.append(
             DependencyWarning(
@@ -584,13 +647,13 @@ def kconfig_warnings(
                 path=path,
                 hunk=hunks[0],
                 hunks=hunks,
-                identifiers=tuple(f"CONFIG_{name}" for name in names),
+                identifiers=identifiers,
                 other_path=other.path,
                 other_hunk=other.hunk.number,
                 message=(
-                    f"left-out {where} changes {described} (config option), which kept code"
-                    f" tests: {shown}{more}; the module is built with the running kernel's"
-                    " configuration, made without that change, so the kept code may be"
+                    f"left-out {where} changes {', '.join(identifiers)} ({what}), which kept"
+                    f" code tests: {shown}{more}; the module is built with the running kernel's"
+                    " configuration and flags, made without that change, so the kept code may be"
                     " compiled out"
                 ),
                 kept_line=kept_line,

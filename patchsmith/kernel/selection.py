@@ -27,6 +27,7 @@ from patchsmith.kernel.config import load_config
 from patchsmith.kernel.deps import (
     DependencyWarning,
     PatchHunk,
+    cflags_warnings,
     dependency_warnings,
     include_warnings,
     kbuild_warnings,
@@ -231,6 +232,7 @@ def selection_warnings(
     types_of = classifier.types_of if classifier is not None else None
     warnings = dependency_warnings(kept, left_out, classes, sees, before, mentions, types_of)
     warnings += kconfig_warnings(kept, left_out, classes)
+    warnings += cflags_warnings(kept, left_out, classes)
     if classifier is not None:
         warnings += include_warnings(kept, _made_left_out(result, classifier), classifier.sees)
     if classes is not None:

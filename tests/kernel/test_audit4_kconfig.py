@@ -102,3 +102,39 @@ def test_a_module_suffix_and_another_architecture() -> None:
     assert kconfig_warnings([kept_hunk], [other_arch], classes) == []
     # Not a Kconfig file: the C rules speak of it, not this one.
     assert kconfig_warnings([kept_hunk], [PatchHunk("net/bridge/br_if.c", left.hunk)]) == []
+
+
+# --- a macro the left-out Makefile defines on the command line ----------------------------------
+
+MAKEFILE = "obj-$(CONFIG_BRIDGE) += bridge.o\nbridge-y := br.o br_fdb.o\n"
+CFLAGS = (
+    "diff --git a/net/bridge/Makefile b/net/bridge/Makefile\n--- a/net/bridge/Makefile\n"
+    "+++ b/net/bridge/Makefile\n@@ -1,2 +1,3 @@\n obj-$(CONFIG_BRIDGE) += bridge.o\n"
+    " bridge-y := br.o br_fdb.o\n+ccflags-y += -DBR_VLAN_STATS -I$(src)/include\n"
+)
+
+
+def macro_guarded(name: str) -> str:
+    return (
+        "diff --git a/net/bridge/br.c b/net/bridge/br.c\n--- a/net/bridge/br.c\n"
+        "+++ b/net/bridge/br.c\n@@ -2,5 +2,8 @@\n int br_init(void)\n {\n \tint x = 0;\n"
+        f"+#ifdef {name}\n+\tx = br_vlan_stats_init();\n+#endif\n \treturn x;\n }}\n"
+    )
+
+
+def test_kept_code_under_a_macro_a_left_out_makefile_line_defines_is_warned_about(
+    tmp_path: Path,
+) -> None:
+    files = {**FILES, "net/bridge/Makefile": MAKEFILE}
+    code, data = check(tmp_path / "used", files, CFLAGS + macro_guarded("BR_VLAN_STATS"))
+    assert kept(data) == ["net/bridge/br.c"] and code == 1
+    (warning,) = data["warnings"]
+    assert warning["identifiers"] == ["BR_VLAN_STATS"]
+    assert (warning["other_path"], warning["kept_line"]) == (
+        "net/bridge/Makefile",
+        "#ifdef BR_VLAN_STATS",
+    )
+    assert warning["other_line"] == "ccflags-y += -DBR_VLAN_STATS -I$(src)/include"
+    # The control: kept code naming another macro.
+    code, data = check(tmp_path / "other", files, CFLAGS + macro_guarded("BR_OTHER"))
+    assert (code, data.get("warnings", [])) == (0, [])
