@@ -868,7 +868,7 @@ def _clearable(prediction: FilePrediction) -> bool:
 def predict(
     index: PatchIndex,
     entries: Iterable[FileEntry],
-    tree: Path,
+    tree: Path | Tree,
     strip: int,
     fuzz: int = 2,
     progress: Progress | None = None,
@@ -879,7 +879,8 @@ def predict(
     workers: int = 1,
     encode: Encode | None = None,
 ) -> Prediction:
-    """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only.
+    """Predict every hunk of ``entries`` (file diffs of ``index``) on ``tree``, read-only (a
+    :class:`~patchsmith.engine.tree.Tree` already made, with what it remembers, or a folder).
 
     ``strip`` is patch's ``-p``. ``kept`` maps a file diff's number to the hunk numbers the
     selection kept (all when absent); the others are reported ``excluded`` and not applied.
@@ -910,7 +911,8 @@ def predict(
     big patch's output is made in parallel too; the result's :attr:`Prediction.encoded` holds
     the texts in patch order.
     """
-    plan = _Plan(index, list(entries), Tree(tree), strip, fuzz, classes, kept, keep_contents, base)
+    source = tree if isinstance(tree, Tree) else Tree(tree)
+    plan = _Plan(index, list(entries), source, strip, fuzz, classes, kept, keep_contents, base)
     files: list[FilePrediction] | None = None
     pieces: list[tuple[int, str]] | None = [] if encode is not None else None
     if workers > 1 and plan.shareable() and _can_fork():

@@ -27,6 +27,7 @@ import errno
 import os
 import posixpath
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 from patchsmith.errors import TreeError
@@ -230,6 +231,14 @@ class Tree:
         # The root itself is the user's choice: a link to it is taken as given.
         self.real = os.path.realpath(root)
         self._folders: dict[str, Obstacle | None] = {}
+        self._remembered: dict[str, Entry] = {}
+
+    def remember(self, entries: Mapping[str, Entry]) -> None:
+        """Answer for these paths with these entries (read by this tree) from now on, without
+        reading them again: what a caller that has read them judges the tree by is then what
+        it read, even if the tree changes meanwhile (apply's one pass; the folders on the way
+        are this tree's, checked once already)."""
+        self._remembered.update(entries)
 
     def _full(self, relative: str) -> str:
         return os.path.join(self.real, relative)
@@ -283,6 +292,9 @@ class Tree:
 
     def entry(self, relative: str) -> Entry:
         """What is at ``relative`` (a file is read whole)."""
+        remembered = self._remembered.get(relative)
+        if remembered is not None:
+            return remembered
         blocked = self.obstacle(relative)
         if blocked is not None:
             return Entry(Kind.ABSENT, obstacle=blocked)
@@ -318,6 +330,11 @@ class Tree:
 
     def kind(self, relative: str) -> Entry:
         """What is at ``relative``, without reading a file's bytes (a link's target is read)."""
+        remembered = self._remembered.get(relative)
+        if remembered is not None:
+            if remembered.kind == Kind.FILE:
+                return Entry(Kind.FILE, None, remembered.mode)
+            return remembered
         blocked = self.obstacle(relative)
         if blocked is not None:
             return Entry(Kind.ABSENT, obstacle=blocked)

@@ -434,9 +434,9 @@ def _is_applied(prediction: HunkPrediction, accept_fuzz: bool) -> bool:
 
 
 def _delta(hunk: Hunk) -> int:
-    return sum(1 for line in hunk.lines if line.op == ADD) - sum(
-        1 for line in hunk.lines if line.op == REMOVE
-    )
+    # Counted in the ops string: making the hunk's line objects to count them cost 0.05 s of
+    # a stable patch's apply.
+    return hunk.ops.count(ADD) - hunk.ops.count(REMOVE)
 
 
 def _work_file(
@@ -871,9 +871,10 @@ class _Plan:
     vanilla: dict[str, bytes | None]
 
 
-def _plan(inputs: _Inputs, progress: Progress | None) -> _Plan:
-    """Predict every kept file diff on the tree and work out each file's result, its session
-    hunks, proposals and rejects (nothing is written)."""
+def _plan(inputs: _Inputs, progress: Progress | None, tree: Tree | None = None) -> _Plan:
+    """Predict every kept file diff on the tree (``tree``: as read already, else read now)
+    and work out each file's result, its session hunks, proposals and rejects (nothing is
+    written)."""
     selection, options, vanilla_reader = inputs.selection, inputs.options, inputs.vanilla_reader
     kept = selection.kept
     vanilla: dict[str, bytes | None] = {}
@@ -894,7 +895,7 @@ def _plan(inputs: _Inputs, progress: Progress | None) -> _Plan:
     predicted = predict(
         inputs.index,
         [d.entry for d in kept],
-        inputs.tree,
+        tree if tree is not None else inputs.tree,
         selection.strip,
         options.fuzz,
         progress=(lambda done, total, _path: progress("predict", done, total))
@@ -1095,17 +1096,15 @@ def _apply_one_pass(
     tree = inputs.tree
     if progress is not None:
         progress("snapshot", 0, 1)
-    # Read before the engine reads, and compared with the tree after it has: the snapshot is
-    # what the engine judged (the step-by-step path compares the worktree it checked out).
+    # Read once: the engine judges these very entries (the tree remembers them), so the
+    # snapshot is what it judged even if the tree changes meanwhile (the step-by-step path
+    # compares the worktree it checked out instead).
     view = Tree(tree)
     snapshot = {path: view.entry(path) for path in touched}
     if not all(_plain_entry(entry) for entry in snapshot.values()):
         return None
-    plan = _plan(inputs, progress)
-    after = Tree(tree)
-    differing = [p for p in touched if _shape(after.entry(p)) != _shape(snapshot[p])]
-    if differing:
-        raise _differing_error(differing)
+    view.remember(snapshot)
+    plan = _plan(inputs, progress, view)
     base = {
         path: (entry.mode, entry.data)
         for path, entry in snapshot.items()

@@ -163,3 +163,26 @@ def test_a_file_an_earlier_diff_creates_is_an_obstacle_for_a_later_one(tmp_path:
     )
     assert third.status == HunkStatus.FILE_EXISTS
     assert third.reason == "the tree has a folder at this path"
+
+
+def test_a_tree_answers_for_what_it_remembers_as_it_read_it(tmp_path: Path) -> None:
+    # apply's one pass reads the touched files once and has the engine judge those very
+    # bytes: a file changed on disk after the read must not change the verdict.
+    (tmp_path / "a.c").write_bytes(b"int a;\nint b;\nint c;\n")
+    tree = Tree(tmp_path)
+    read = {"a.c": tree.entry("a.c"), "gone.c": tree.entry("gone.c")}
+    tree.remember(read)
+    (tmp_path / "a.c").write_bytes(b"int z;\n")
+    (tmp_path / "gone.c").write_bytes(b"int late;\n")
+    assert tree.entry("a.c").data == b"int a;\nint b;\nint c;\n"
+    assert tree.kind("a.c").kind == Kind.FILE and tree.kind("a.c").data is None
+    assert tree.kind("a.c").mode == "100644"
+    assert tree.entry("gone.c").kind == Kind.ABSENT and tree.kind("gone.c").kind == Kind.ABSENT
+    patch = index_bytes(
+        b"--- a/a.c\n+++ b/a.c\n@@ -1,3 +1,3 @@\n int a;\n-int b;\n+int B;\n int c;\n"
+    )
+    predicted = predict(patch, patch.files, tree, strip=1)
+    assert [h.status for h in predicted.files[0].hunks] == [HunkStatus.CLEAN]
+    # Read afresh, the changed file no longer takes the hunk.
+    again = predict(patch, patch.files, tmp_path, strip=1)
+    assert again.files[0].hunks[0].status != HunkStatus.CLEAN
