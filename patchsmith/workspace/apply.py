@@ -38,7 +38,8 @@
 
 A new apply to a plain tree does steps 2-5 in one pass (:func:`_apply_one_pass`): it reads the
 touched files, predicts and works out every result in memory, then writes the snapshot and the
-results as two commits in one pack and checks the results out once; the session
+results as two commits in one pack and checks the results out once (the files and the index
+written by apply itself, :func:`patchsmith.workspace.git.checkout_files`); the session
 (``applying``) is written right after the worktree exists. The commits are the ones the steps
 above make (``tests/workspace/test_one_pass.py`` compares them); a path the in-memory model
 cannot answer for (beyond a link, a file and a folder at once) takes the steps one by one, as a
@@ -729,12 +730,14 @@ def apply_patch_known(
                 # Before the one write that marks the session ready: a crash in between leaves
                 # it "applying", and the next apply starts again from the base.
                 session, replayed = _reuse(session, options, progress)
-            if one_pass is not None:
+            if one_pass is not None and not one_pass.settled:
                 # git wrote the files and the index in the same second: settled once here
                 # (when a second has passed), not hashed again by every status after.
                 git.settle_index(Path(session.worktree), store.path.parent.parent)
-                if not replayed:
-                    known = _known_worktree(session, one_pass.results, one_pass.wrote)
+            if one_pass is not None and not replayed:
+                known = _known_worktree(
+                    session, one_pass.results, one_pass.wrote, verbatim=one_pass.settled
+                )
             # Every file, reject, object and ref this apply wrote reaches the disk before the
             # session says "ready": one flush of their file systems, not an fsync per file.
             confined.make_durable(
@@ -1058,12 +1061,14 @@ def _after_commit(
 @dataclass(slots=True)
 class _OnePass:
     """What the one pass made: the session and its store, the applied commit's tree (path ->
-    (mode, bytes)) as ``git worktree add`` checked it out, and what apply wrote after that."""
+    (mode, bytes)) as checked out, and what apply wrote after that."""
 
     session: Session
     store: SessionStore
     results: dict[str, tuple[str, bytes]]
     wrote: dict[str, bytes]
+    settled: bool
+    """Whether the index already trusts the files (:func:`git.checkout_files` wrote them)."""
 
 
 def _apply_one_pass(
@@ -1078,7 +1083,9 @@ def _apply_one_pass(
     """A new apply to a plain tree, its git work done once: the touched files read, the
     prediction and every result worked out in memory, then the snapshot and the results
     committed as one pack (:func:`patchsmith.workspace.git.snapshot_and_results`) and checked
-    out once (``git worktree add``, which makes the branch). The step-by-step path imported
+    out once (``git worktree add --no-checkout`` makes the branch and the worktree, and
+    :func:`patchsmith.workspace.git.checkout_files` the files and the index; where git's own
+    checkout could write other bytes, git checks them out). The step-by-step path imported
     the snapshot, checked it out, wrote the results over it and hashed them again with ``git
     add``: four passes over a stable patch's thousand files, most of apply's time.
 
@@ -1120,12 +1127,15 @@ def _apply_one_pass(
     draft = _new_session(
         inputs, info, touched, _Place(new.git_dir, new.worktree, new.branch, "", "plain", None)
     )
+    blobs: dict[str, bytes] = {}
     snapshot_commit, applied_commit = git.snapshot_and_results(
-        new.git_dir, base, results, (_snapshot_message(tree), _applied_message(draft))
+        new.git_dir, base, results, (_snapshot_message(tree), _applied_message(draft)), blobs
     )
     if new.worktree.exists():
         new.worktree.rmdir()
-    git.checkout_branch(new.git_dir, new.worktree, new.branch, applied_commit)
+    written = git.checkout_files(
+        new.git_dir, new.worktree, new.branch, applied_commit, results, blobs
+    )
     if checkpoint is not None:
         checkpoint("worktree")
     if progress is not None:
@@ -1142,23 +1152,28 @@ def _apply_one_pass(
         files = _session_files(inputs, worktree, session, plan)
         wrote: dict[str, bytes] = {}
         session = _after_commit(inputs, worktree, session, plan.works, files, applied_commit, wrote)
-    return _OnePass(session, store, results, wrote)
+    return _OnePass(session, store, results, wrote, settled=written)
 
 
 def _known_worktree(
-    session: Session, results: dict[str, tuple[str, bytes]], wrote: dict[str, bytes]
+    session: Session,
+    results: dict[str, tuple[str, bytes]],
+    wrote: dict[str, bytes],
+    verbatim: bool = False,
 ) -> KnownWorktree | None:
     """The worktree a one pass has just made, known without reading it; ``None`` wherever
     ``git status`` and a read of the files could find anything else.
 
-    ``git worktree add`` checked out the applied commit, whose tree is ``results``, into a new
-    folder, and apply then wrote only ``wrote`` (conflict blocks, ``.rej`` files); memory
-    replayed nothing (the caller checks). So each touched path holds its result, or what apply
-    wrote over it, and ``git status`` lists exactly the files apply wrote over (a checkout
-    differs from its commit in nothing), provided that:
+    The applied commit, whose tree is ``results``, was checked out into a new folder (by
+    :func:`git.checkout_files`, or git), and apply then wrote only ``wrote`` (conflict blocks,
+    ``.rej`` files); memory replayed nothing (the caller checks). So each touched path holds
+    its result, or what apply wrote over it, and ``git status`` lists exactly the files apply
+    wrote over (a checkout differs from its commit in nothing), provided that:
 
-    - git wrote every file byte for byte and compares it so (no line-end conversion, filter,
-      ``$Id$``, re-encoding, sparse checkout: :func:`git.checkout_is_verbatim` asks git);
+    - the checkout wrote every file byte for byte and git compares it so (no line-end
+      conversion, filter, ``$Id$``, re-encoding, sparse checkout:
+      :func:`git.checkout_is_verbatim` asks git, or ``verbatim``: :func:`git.checkout_files`
+      asked it and wrote the files itself);
     - the file system keeps every name apart (ASCII names, none equal to another but for
       case: a case-folding or normalising one would put two in one file);
     - no link (a file system without them makes one a file) and no ``.rej`` written over a
@@ -1201,7 +1216,7 @@ def _known_worktree(
             or executable != (mode == "100755")
         ):
             return None
-    if not git.checkout_is_verbatim(worktree, sorted(results)):
+    if not verbatim and not git.checkout_is_verbatim(worktree, sorted(results)):
         return None
     changed = frozenset(
         path for path, data in wrote.items() if path in results and data != results[path][1]

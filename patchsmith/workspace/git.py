@@ -644,6 +644,7 @@ def snapshot_and_results(
     base: Mapping[str, tuple[str, bytes]],
     results: Mapping[str, tuple[str, bytes]],
     messages: tuple[str, str],
+    blobs: dict[str, bytes] | None = None,
 ) -> tuple[str, str]:
     """Two commits written as one pack: a parentless snapshot whose tree is ``base`` (path ->
     (mode, a file's bytes or a link's target)), then on top of it a commit whose tree is
@@ -663,17 +664,17 @@ def snapshot_and_results(
 
     The messages are stored as ``commit-tree`` and ``git commit`` store them (the second
     cleaned up as ``git commit -F`` does), with the identity and dates every other commit gets
-    (``git var``).
+    (``git var``). ``blobs``, when given, gets each result's blob id (path -> binary id).
     """
     author = _out(run_git(["var", "GIT_AUTHOR_IDENT"], git_dir=git_dir)).encode("utf-8")
     committer = _out(run_git(["var", "GIT_COMMITTER_IDENT"], git_dir=git_dir)).encode("utf-8")
     pack = _Pack()
     commits: list[bytes] = []
-    for tree, message, parents in (
-        (base, messages[0] + "\n", []),
-        (results, stripspace(messages[1]), commits),
+    for tree, message, parents, named in (
+        (base, messages[0] + "\n", [], None),
+        (results, stripspace(messages[1]), commits, blobs),
     ):
-        body = b"tree %s\n" % pack.tree(tree).hex().encode()
+        body = b"tree %s\n" % pack.tree(tree, named).hex().encode()
         body += b"".join(b"parent %s\n" % parent.hex().encode() for parent in parents)
         body += b"author %s\ncommitter %s\n\n" % (author, committer)
         commits.append(pack.add(_COMMIT, body + message.encode("utf-8")))
@@ -711,13 +712,26 @@ class _Pack:
         self.objects.setdefault(name, (kind, data))
         return name
 
-    def tree(self, entries: Mapping[str, tuple[str, bytes]]) -> bytes:
+    def tree(
+        self, entries: Mapping[str, tuple[str, bytes]], blobs: dict[str, bytes] | None = None
+    ) -> bytes:
         """The id of a tree of ``entries`` (path -> (mode, data)), its blobs and folders
-        added."""
+        added; each path's blob id put in ``blobs`` when given."""
         named = {path.encode("utf-8", "surrogateescape"): value for path, value in entries.items()}
-        return self._tree(named)
+        found: dict[bytes, bytes] | None = {} if blobs is not None else None
+        made = self._tree(named, b"", found)
+        if blobs is not None and found is not None:
+            blobs.update(
+                (path.decode("utf-8", "surrogateescape"), name) for path, name in found.items()
+            )
+        return made
 
-    def _tree(self, entries: Mapping[bytes, tuple[str, bytes]]) -> bytes:
+    def _tree(
+        self,
+        entries: Mapping[bytes, tuple[str, bytes]],
+        prefix: bytes,
+        blobs: dict[bytes, bytes] | None,
+    ) -> bytes:
         listed: list[tuple[bytes, bytes, bytes]] = []
         folders: dict[bytes, dict[bytes, tuple[str, bytes]]] = {}
         for path, (mode, data) in entries.items():
@@ -725,8 +739,14 @@ class _Pack:
             if slash:
                 folders.setdefault(head, {})[rest] = (mode, data)
             else:
-                listed.append((head, mode.encode(), self.add(_BLOB, data)))
-        listed += [(name, b"40000", self._tree(inner)) for name, inner in folders.items()]
+                name = self.add(_BLOB, data)
+                listed.append((head, mode.encode(), name))
+                if blobs is not None:
+                    blobs[prefix + head] = name
+        listed += [
+            (name, b"40000", self._tree(inner, prefix + name + b"/", blobs))
+            for name, inner in folders.items()
+        ]
         # git's order: a folder sorts as its name followed by "/" ("a-b", "a/", "a.c" is
         # wrong; "a-b", "a.c", "a/" is right), else a reader's search misses entries.
         listed.sort(key=lambda item: item[0] + b"/" if item[1] == b"40000" else item[0])
@@ -922,6 +942,118 @@ def checkout_is_verbatim(worktree: Path, paths: Sequence[str]) -> bool:
     values = answer.split(b"\0")[2::3]  # path, attribute, value for each pair
     # Unset is what patchsmith's own repository gives every path (tree_repository).
     return all(value in (b"unspecified", b"unset") for value in values)
+
+
+CHECKOUT_AGE_NS = 2_000_000_000
+"""How far back the files :func:`checkout_files` writes are dated: enough that they are older
+than the index by a whole second, so git never takes them for racily clean."""
+
+
+def checkout_files(
+    git_dir: Path,
+    worktree: Path,
+    branch: str,
+    commit: str,
+    files: Mapping[str, tuple[str, bytes]],
+    blobs: Mapping[str, bytes],
+) -> bool:
+    """A worktree at ``worktree`` on a new ``branch`` at ``commit``, whose tree is ``files``
+    (path -> (mode, bytes); ``blobs``: their blob ids): git makes the branch and the worktree
+    without checking anything out, and the files and the index are written here; ``True``.
+    Where git's own checkout could write other bytes than these (a link, a ``.gitattributes``
+    among them, an attribute or a config key that converts), or a file system could fold two
+    of the names into one, git checks it out instead (``git worktree add``, or ``git reset
+    --hard`` in the worktree once made); ``False``.
+
+    ``git worktree add`` wrote the files, then an index as new as them, so that each later
+    ``git status`` hashed them all again (0.1-0.2 s for a stable patch), and a refresh a
+    second later hashed them once more. Here each file is written, dated two seconds back
+    (older than the index by a whole second: git trusts its stat data from then on) and
+    ``fstat``-ed for the index entry git would write for it. A file of other bytes later
+    (a conflict block apply writes, a person's edit) has a new date, so git reads it.
+    """
+    names = set(files) | {
+        path[:at] for path in files for at, char in enumerate(path) if char == "/"
+    }
+    if (
+        any(mode not in ("100644", "100755") for mode, _data in files.values())
+        or not all(name.isascii() for name in names)
+        or len({name.lower() for name in names}) != len(names)
+        or any(path.rpartition("/")[2] == ".gitattributes" for path in files)
+    ):
+        checkout_branch(git_dir, worktree, branch, commit)
+        return False
+    worktree.parent.mkdir(parents=True, exist_ok=True)
+    command = ["worktree", "add", "--quiet", "--no-checkout", "-b", branch]
+    run_git([*command, os.fspath(worktree), commit], git_dir=git_dir)
+    if not checkout_is_verbatim(worktree, sorted(files)):
+        run_git(["reset", "--quiet", "--hard"], cwd=worktree)
+        return False
+    admin = Path(git_dir_of(worktree))
+    when = time.time_ns() - CHECKOUT_AGE_NS
+    entries: list[tuple[bytes, bytes]] = []
+    folders: set[str] = set()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for path in sorted(files):
+        mode, data = files[path]
+        folder = path.rpartition("/")[0]
+        if folder and folder not in folders:
+            os.makedirs(worktree / folder, exist_ok=True)
+            folders.add(folder)
+        handle = os.open(worktree / path, flags, 0o777 if mode == "100755" else 0o666)
+        try:
+            written = os.write(handle, data)
+            if written != len(data):
+                _write_rest(handle, data, written)
+            os.utime(handle, ns=(when, when))
+            info = os.fstat(handle)
+        finally:
+            os.close(handle)
+        name = path.encode("ascii")
+        entries.append((name, _index_entry(info, mode, blobs[path], name)))
+    _write_index(admin / "index", entries)
+    return True
+
+
+def _write_rest(handle: int, data: bytes, written: int) -> None:
+    view = memoryview(data)
+    while written < len(data):
+        written += os.write(handle, view[written:])
+
+
+def _index_entry(info: os.stat_result, mode: str, blob: bytes, name: bytes) -> bytes:
+    """One entry of a version 2 index, as git writes it for a file it checked out: the stat
+    data (32 bits each, as git keeps them), the mode, the blob id, the flags (stage 0, the
+    name's length), the name and 1-8 NULs to a multiple of 8 bytes."""
+    mask = 0xFFFFFFFF
+    head = struct.pack(
+        ">10I20sH",
+        (info.st_ctime_ns // 1_000_000_000) & mask,
+        info.st_ctime_ns % 1_000_000_000,
+        (info.st_mtime_ns // 1_000_000_000) & mask,
+        info.st_mtime_ns % 1_000_000_000,
+        info.st_dev & mask,
+        info.st_ino & mask,
+        0o100755 if mode == "100755" else 0o100644,
+        info.st_uid & mask,
+        info.st_gid & mask,
+        info.st_size & mask,
+        blob,
+        min(len(name), 0xFFF),
+    )
+    size = len(head) + len(name)
+    return head + name + b"\0" * (8 - size % 8)
+
+
+def _write_index(path: Path, entries: list[tuple[bytes, bytes]]) -> None:
+    """A version 2 index of ``entries`` (name, entry), in git's order (names as bytes), no
+    extension, and its SHA-1; written under git's lock name and renamed into place."""
+    entries.sort()
+    body = b"DIRC" + struct.pack(">II", 2, len(entries)) + b"".join(e for _n, e in entries)
+    lock = path.with_name(path.name + ".lock")
+    with open(lock, "xb") as handle:
+        handle.write(body + hashlib.sha1(body).digest())
+    os.replace(lock, path)
 
 
 def checkout_branch(git_dir: Path, worktree: Path, branch: str, commit: str) -> None:
