@@ -571,6 +571,40 @@ def predict_file(
     return done(default, tuple(predictions), original(), reason)
 
 
+def _gone_but_renamed(
+    prediction: FilePrediction,
+    tree: Tree,
+    path: str,
+    hunks: Sequence[Hunk],
+    named: Collection[str],
+) -> FilePrediction:
+    """A deletion of a file the tree lacks (``already-applied``: it is gone), flagged when a
+    file beside it holds exactly the bytes the patch deletes.
+
+    Evidence for "already applied": nothing is at the path, which is what the patch leaves.
+    Against: the vendor renamed the file (``dm-foo.c`` to ``dm-foo-vendor.c``), so the code
+    upstream deletes is still in the tree, and still built; a file in the same folder with
+    every byte of it is that evidence, unless the patch names that file too (deletes or
+    changes it: upstream's own copy, not the vendor's). Only the same folder is looked in (one
+    listing, and only files of the same size are read).
+    """
+    if prediction.status != HunkStatus.ALREADY_APPLIED:
+        return prediction
+    renamed = tree.same_content_beside(path, b"".join(_image(hunks, post=False)), named)
+    if renamed is None:
+        return prediction
+    reason = (
+        f"the file is gone, but {renamed} beside it holds exactly what the patch deletes: the"
+        " vendor may have renamed it, and that code is still in the tree"
+    )
+    return replace(
+        prediction,
+        hunks=tuple(replace(h, needs_review=True, reason=reason) for h in prediction.hunks),
+        reason=reason,
+        needs_review=True,
+    )
+
+
 def _bound_by_neighbours(
     view: FileLines, hunks: Sequence[Hunk], locations: Sequence[Location], fuzz: int
 ) -> list[Location]:
@@ -1008,6 +1042,8 @@ class _Plan:
             self.targets.append(target)
             seen.update({relative for relative in (old_rel, new_rel) if relative is not None})
         self.repeated = {path for path, count in seen.items() if count > 1}
+        self.named = frozenset(seen)
+        """Every tree path a selected diff names."""
 
     def hunks(self, entry: FileEntry) -> tuple[tuple[Hunk, ...], tuple[Hunk, ...]]:
         """The diff's hunks the selection kept, and those it left out."""
@@ -1214,6 +1250,10 @@ class _Walk:
                 or old_rel in repeated,
             )
             prediction = predict_this()
+            if entry.kind == ChangeKind.DELETED and data is None and hunks:
+                prediction = _gone_but_renamed(
+                    prediction, plan.source_tree, source, hunks, plan.named
+                )
             read_base = plan.read_base
             if read_base is not None and source not in self.diffed and _clearable(prediction):
                 # Only a file with a flag vanilla could lift is read from the base, and predicted

@@ -27,7 +27,7 @@ import errno
 import os
 import posixpath
 import stat
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from patchsmith.errors import TreeError
@@ -321,6 +321,34 @@ class Tree:
             raise self._unreadable(relative, error) from error
         finally:
             os.close(descriptor)
+
+    def same_content_beside(
+        self, relative: str, data: bytes, skip: Collection[str] = ()
+    ) -> str | None:
+        """The tree path of a regular file in ``relative``'s folder (not a link, not
+        ``relative`` itself, none in ``skip``) whose bytes are exactly ``data``, or ``None``:
+        where a file the vendor renamed went. Only files of ``data``'s size are read."""
+        if self.obstacle(relative) is not None:
+            return None
+        folder, _, own = relative.rpartition("/")
+        try:
+            with os.scandir(self._full(folder) if folder else self.real) as listing:
+                names = sorted(
+                    item.name
+                    for item in listing
+                    if item.name != own
+                    and item.is_file(follow_symlinks=False)
+                    and item.stat(follow_symlinks=False).st_size == len(data)
+                )
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as error:
+            raise self._unreadable(folder or ".", error) from error
+        for name in names:
+            path = f"{folder}/{name}" if folder else name
+            if path not in skip and self.read(path) == data:
+                return path
+        return None
 
     def read(self, relative: str) -> bytes | None:
         """A regular file's bytes; ``None`` for anything else (absent, a link, a folder, a
