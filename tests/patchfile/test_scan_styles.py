@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -825,3 +826,148 @@ def test_filter_of_hostile_patches_equals_filterdiff(
             if not entry.hunks:
                 ours = ours.replace(index.data(entry), b"", 1)
     assert ours == expected
+
+
+# --- context hunks counted in place ----------------------------------------------------------
+
+
+def _context_hunks_before(
+    scanner: scan._Scanner, cursor: int, hunks: list[scan.HunkEntry] | None
+) -> int:
+    """``_Scanner.context_hunks`` as written before it counted each part in place and found
+    line ends inline: the reference the faster loop must agree with, hunk for hunk and error
+    for error."""
+    from patchsmith.patchfile.names import decode_path
+
+    data = scanner.data
+    separated = data.startswith(b"***************", cursor)
+    count = 0
+    while separated or (count and scan._CONTEXT_OLD_RANGE.match(data, cursor)):
+        count += 1
+        start = cursor
+        if separated:
+            cursor = scanner.line_end(cursor)
+        old_header = scanner.line(cursor)
+        match = scan._CONTEXT_OLD_RANGE.match(old_header)
+        if match is None:
+            raise scanner.error(cursor, f"malformed context hunk range {old_header.rstrip()!r}")
+        old_start, old_count = scan._context_range(match)
+        cursor += len(old_header)
+        stop = scan._CONTEXT_STOP.search(data, cursor - 1)
+        end = scanner.size if stop is None else stop.start() + 1
+        body = data[cursor:end]
+        new_match = scan._at_a_line_start(scan._CONTEXT_NEW_RANGE, body, b"--- ")
+        if new_match is None:
+            raise scanner.error(cursor, "context hunk has no '--- N,M ----' line")
+        new_start, new_count = scan._context_range(new_match)
+        following = scan._at_a_line_start(scan._CONTEXT_OLD_RANGE, body, b"*** ", new_match.end())
+        if following is not None:
+            end = cursor + following.start()
+            body = body[: following.start()]
+        old_part, new_part = body[: new_match.start()], body[new_match.end() :]
+        removed = scan._count_prefixed(old_part, (b"- ", b"! "))
+        added = scan._count_prefixed(new_part, (b"+ ", b"! "))
+        old_context = scan._count_prefixed(old_part, (b"  ",))
+        new_context = scan._count_prefixed(new_part, (b"  ",))
+        old_lines = (old_context + removed) or new_context
+        new_lines = (new_context + added) or old_context
+        if old_lines == 0 and match.group(2) is None:
+            old_count = 0
+        if new_lines == 0 and new_match.group(2) is None:
+            new_count = 0
+        if (old_lines, new_lines) != (old_count, new_count):
+            raise scanner.error(
+                start,
+                f"context hunk has {old_lines} old and {new_lines} new lines, but its ranges "
+                f"say {old_count} and {new_count}",
+                hint="the patch is truncated, or the hunk was edited by hand",
+            )
+        section_line = scanner.line(start) if separated else b""
+        cursor = end
+        separated = data.startswith(b"***************", cursor)
+        if hunks is None:
+            continue
+        hunks.append(
+            scan.HunkEntry(
+                number=len(hunks) + 1,
+                start=start,
+                end=end,
+                line=scanner.lines.at(start),
+                old_start=old_start,
+                old_count=old_count,
+                new_start=new_start,
+                new_count=new_count,
+                section=decode_path(section_line[15:].strip()),
+                added=added,
+                removed=removed,
+            )
+        )
+    return cursor
+
+
+@st.composite
+def context_hunk_runs(draw: st.DrawFn) -> bytes:
+    """Runs of context hunks as ``diff -c`` writes them, then roughed up: a hunk without its
+    row of stars, a function name after the stars, text after a range, a range one off, a lone
+    or paired carriage return in a line, a stray line, "!" lines, the run cut short."""
+    out = b""
+    line = 1
+    for _ in range(draw(st.integers(1, 4))):
+        ops = draw(hunk_ops())
+        hunk = context_hunk(ops, line)
+        line += sum(op != "+" for op, _ in ops) + draw(st.integers(1, 5))
+        change = draw(st.integers(0, 9))
+        if change == 0 and out:
+            hunk = hunk.removeprefix(b"***************\n")
+        elif change == 1:
+            hunk = hunk.replace(b"***************\n", b"*************** int f(void)\n", 1)
+        elif change == 2:
+            hunk = re.sub(rb" ----\n", b" ----  x\n", hunk, count=1)
+        elif change == 3:
+            hunk = re.sub(rb"(\d+) \*\*\*\*\n", lambda m: b"%d ****\n" % (int(m[1]) + 1), hunk)
+        elif change == 4:
+            lines = hunk.split(b"\n")
+            at = draw(st.integers(0, len(lines) - 1))
+            lines[at] += draw(st.sampled_from([b"\r", b"\r x", b"\r- y", b"\r  z"]))
+            hunk = b"\n".join(lines)
+        elif change == 5:
+            hunk += draw(st.sampled_from([b"+x\n", b"\n", b"\\ No newline at end of file\n"]))
+        elif change in (6, 7):  # a changed line on both sides, as diff -c marks it
+            hunk = hunk.replace(b"\n- ", b"\n! ").replace(b"\n+ ", b"\n! ")
+        out += hunk
+    if draw(st.integers(0, 5)) == 0:
+        out = out.replace(b"\n", b"\r\n")
+    if draw(st.integers(0, 5)) == 0:
+        out = out[: draw(st.integers(0, len(out)))]
+    return out
+
+
+@settings(max_examples=600, deadline=None)
+@given(context_hunk_runs(), st.booleans())
+def test_context_hunks_counted_in_place_read_as_they_read_before(
+    data: bytes, checking: bool
+) -> None:
+    """From every line that starts with a star, the context hunk reader gives the hunks, the
+    end and the error it gave before its parts were counted in place: lone and paired
+    carriage returns, text after a range, ranges that lie, hunks without their row of stars."""
+    source = PatchSource("<patch>", data)
+    for cursor in [0] + [m.end() for m in re.finditer(rb"\n(?=\*)", data)]:
+        assert _context_outcome(scan._Scanner.context_hunks, source, cursor, checking) == (
+            _context_outcome(_context_hunks_before, source, cursor, checking)
+        )
+
+
+def _context_outcome(
+    read: Callable[[scan._Scanner, int, list[scan.HunkEntry] | None], int],
+    source: PatchSource,
+    cursor: int,
+    checking: bool,
+) -> tuple[object, ...]:
+    """What a context hunk reader makes of ``source`` from ``cursor``: where it ends and the
+    hunks, or the error's line and message."""
+    hunks: list[scan.HunkEntry] | None = None if checking else []
+    try:
+        end = read(scan._Scanner(source, 0, 1), cursor, hunks)
+    except PatchParseError as error:
+        return ("error", error.line, error.message)
+    return (end, hunks)
