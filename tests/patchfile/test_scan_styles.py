@@ -26,7 +26,14 @@ from hypothesis import strategies as st
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile import scan
-from patchsmith.patchfile.index import ChangeKind, DiffFormat, LazyFiles, PatchIndex, index_sources
+from patchsmith.patchfile.index import (
+    ChangeKind,
+    DiffFormat,
+    HunkEntry,
+    LazyFiles,
+    PatchIndex,
+    index_sources,
+)
 from patchsmith.patchfile.select import RangeSet, Selection, render, select
 from patchsmith.patchfile.source import PatchSource
 from tests.support.paths import PATCHES
@@ -802,6 +809,9 @@ def test_a_jumping_scan_ends_each_file_diff_where_the_eager_reader_does(
         )
 
 
+MARKER_AFTER_A_LEFT_OUT_PART = re.compile(rb"\n--- \d+(?:,\d+)? ----\r?\n\\")
+
+
 @needs_filterdiff
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patch=hostile_patches(), glob=st.sampled_from(["drivers/*", "kernel/*", "*md*"]))
@@ -814,6 +824,11 @@ def test_filter_of_hostile_patches_equals_filterdiff(
     if style == "context" and b"\r\n" in data:
         # filterdiff writes a context hunk's row of stars and its "--- N ----" line anew, with
         # LF line ends in a CRLF patch; patchsmith writes the input's bytes.
+        return
+    if style == "context" and MARKER_AFTER_A_LEFT_OUT_PART.search(data):
+        # A "\ No newline" marker right after a new range whose part is left out (diff -c
+        # writes the marker after the last line it is about, never there): filterdiff drops
+        # the marker, patchsmith keeps the hunk's bytes as it read them.
         return
     glob = glob if style == "p0" or glob.startswith("*") else "*/" + glob
     expected = filterdiff(data, tmp_path_factory.mktemp("filterdiff"), "-i", glob)
@@ -832,7 +847,7 @@ def test_filter_of_hostile_patches_equals_filterdiff(
 
 
 def _context_hunks_before(
-    scanner: scan._Scanner, cursor: int, hunks: list[scan.HunkEntry] | None
+    scanner: scan._Scanner, cursor: int, hunks: list[HunkEntry] | None
 ) -> int:
     """``_Scanner.context_hunks`` as written before it counted each part in place and found
     line ends inline: the reference the faster loop must agree with, hunk for hunk and error
@@ -888,7 +903,7 @@ def _context_hunks_before(
         if hunks is None:
             continue
         hunks.append(
-            scan.HunkEntry(
+            HunkEntry(
                 number=len(hunks) + 1,
                 start=start,
                 end=end,
@@ -958,14 +973,14 @@ def test_context_hunks_counted_in_place_read_as_they_read_before(
 
 
 def _context_outcome(
-    read: Callable[[scan._Scanner, int, list[scan.HunkEntry] | None], int],
+    read: Callable[[scan._Scanner, int, list[HunkEntry] | None], int],
     source: PatchSource,
     cursor: int,
     checking: bool,
 ) -> tuple[object, ...]:
     """What a context hunk reader makes of ``source`` from ``cursor``: where it ends and the
     hunks, or the error's line and message."""
-    hunks: list[scan.HunkEntry] | None = None if checking else []
+    hunks: list[HunkEntry] | None = None if checking else []
     try:
         end = read(scan._Scanner(source, 0, 1), cursor, hunks)
     except PatchParseError as error:
