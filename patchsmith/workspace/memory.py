@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from patchsmith.engine.filelines import enclosing_function
-from patchsmith.errors import InputError, UsageError
+from patchsmith.engine.tree import check_relative
+from patchsmith.errors import InputError, TreeError, UsageError
 from patchsmith.model import Resolution
 from patchsmith.record import record
 from patchsmith.workspace import git
@@ -773,7 +774,14 @@ def import_text(data: bytes, source: str) -> list[Entry]:
         if missing:
             raise fail(f"the decision lacks {', '.join(missing)}")
         try:
-            entries.append(_entry_from(values))
+            entry = _entry_from(values)
         except ValueError as error:
             raise fail(str(error)) from error
+        try:
+            # A decision is replayed only on a hunk of the same path, and no hunk's path leaves
+            # the tree or enters .git: an entry naming one is crafted or damaged, not a decision.
+            check_relative(entry.path)
+        except TreeError as error:
+            raise fail(f"path: {error.message}") from error
+        entries.append(entry)
     return entries
