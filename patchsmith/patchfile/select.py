@@ -467,6 +467,13 @@ class _PathRules:
         self.includes = _compile_globs(selection.includes)
         self.excludes = _compile_globs(selection.excludes)
         only = sorted({d.strip("/") for d in selection.only})
+        if "" in only:
+            # An empty directory matched only the empty name a missing side (/dev/null) joins
+            # as: "--only /" kept the new and deleted files and left out every other one.
+            raise UsageError(
+                "--only needs a directory or a file of the tree, not an empty name or '/'",
+                hint="to keep every file, leave --only out",
+            )
         # --only drivers/md keeps a tree path that is drivers/md or starts with drivers/md/.
         # Matched on the names' bytes, every directory in one call per name.
         dirs = b"|".join(re.escape(encode_path(d)) for d in only)

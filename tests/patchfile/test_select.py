@@ -494,3 +494,20 @@ def test_only_over_the_joined_names_keeps_what_a_match_per_name_keeps(
         if name is not None and rules.only.match(strip_components(name, strip).encode())
     }
     assert rules.under_only(raw) == expected
+
+
+@pytest.mark.parametrize("only", ["/", "", "//"])
+def test_an_empty_only_directory_is_refused_not_matched_to_missing_names(only: str) -> None:
+    """It named no directory, yet matched the empty name a new file's missing old side joins
+    as: the new file was kept and the modified one beside it left out, without a word."""
+    data = (
+        b"diff --git a/x.c b/x.c\nnew file mode 100644\nindex 0000000..1111111\n"
+        b"--- /dev/null\n+++ b/x.c\n@@ -0,0 +1 @@\n+a\n"
+        b"diff --git a/y.c b/y.c\nindex 1111111..2222222 100644\n"
+        b"--- a/y.c\n+++ b/y.c\n@@ -1 +1 @@\n-a\n+b\n"
+    )
+    for lazy in (False, True):
+        index = index_sources([PatchSource("<patch>", data)], lazy=lazy)
+        with pytest.raises(UsageError) as refused:
+            select(index, Selection(only=(only,)), bytes_only=lazy)
+        assert "--only" in refused.value.message
