@@ -61,9 +61,11 @@ import hashlib
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 from patchsmith import paths
 from patchsmith.engine.locate import apply_located
@@ -111,6 +113,8 @@ from patchsmith.workspace.session import (
     to_bytes,
     to_text,
 )
+
+_T = TypeVar("_T")
 
 Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total); stages: ``snapshot``, ``worktree``, ``predict``, ``write``,
@@ -734,19 +738,49 @@ def apply_patch_known(
                 # git wrote the files and the index in the same second: settled once here
                 # (when a second has passed), not hashed again by every status after.
                 git.settle_index(Path(session.worktree), store.path.parent.parent)
-            if one_pass is not None and not replayed:
-                known = _known_worktree(
-                    session, one_pass.results, one_pass.wrote, verbatim=one_pass.settled
-                )
-            # Every file, reject, object and ref this apply wrote reaches the disk before the
-            # session says "ready": one flush of their file systems, not an fsync per file.
-            confined.make_durable(
-                [Path(session.worktree), Path(session.git_dir), store.path.parent]
-            )
             if options.inputs is not None:
                 session = replace(session, inputs=options.inputs)
-            store.write(session)
+            ready = session
+
+            def meanwhile() -> tuple[bytes, KnownWorktree | None]:
+                found = None
+                if one_pass is not None and not replayed:
+                    found = _known_worktree(
+                        ready, one_pass.results, one_pass.wrote, verbatim=one_pass.settled
+                    )
+                return store.encode(ready), found
+
+            # Every file, reject, object and ref this apply wrote reaches the disk before the
+            # session says "ready": one flush of their file systems, not an fsync per file,
+            # while the session's JSON is made (the flush waits on the disk, the JSON on the
+            # processor); the session is written once the flush is done.
+            folders = [Path(session.worktree), Path(session.git_dir), store.path.parent]
+            encoded, known = _while_flushing(folders, meanwhile)
+            store.write(session, encoded)
     return session, known
+
+
+def _while_flushing(folders: list[Path], work: Callable[[], _T]) -> _T:
+    """``work()``, done while another thread flushes the file systems holding ``folders``
+    (:func:`confined.make_durable`, which waits in the kernel without the interpreter's
+    lock); returns when both have, raising the flush's error first."""
+    failed: list[BaseException] = []
+
+    def flush() -> None:
+        try:
+            confined.make_durable(folders)
+        except BaseException as error:  # noqa: BLE001 (raised again below, in the caller)
+            failed.append(error)
+
+    thread = threading.Thread(target=flush, name="patchsmith-flush")
+    thread.start()
+    try:
+        result = work()
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
+    return result
 
 
 ONE_PASS = True

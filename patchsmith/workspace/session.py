@@ -266,18 +266,23 @@ class SessionStore:
             raise SessionError(f"{self.path} is not a patchsmith session")
         return Session.from_json(data, str(self.path))
 
-    def write(self, session: Session) -> None:
-        """Store ``session`` atomically (call with the lock held)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    @staticmethod
+    def encode(session: Session) -> bytes:
+        """The bytes :meth:`write` stores for ``session``."""
         # Compact: json's C encoder writes only unindented JSON, and the indented form took
         # Python's encoder 0.13 s for a stable patch's 7 MB (0.04 s this way, 11% smaller);
         # every reader parses it, none reads it by line.
-        data = json.dumps(session.to_json(), ensure_ascii=True, separators=(",", ":")).encode(
-            "ascii"
-        )
+        data = json.dumps(session.to_json(), ensure_ascii=True, separators=(",", ":"))
+        return data.encode("ascii") + b"\n"
+
+    def write(self, session: Session, encoded: bytes | None = None) -> None:
+        """Store ``session`` atomically (call with the lock held); ``encoded``: its
+        :meth:`encode`, when the caller has made it already."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = encoded if encoded is not None else self.encode(session)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open(temporary, "wb") as handle:
-            handle.write(data + b"\n")
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)

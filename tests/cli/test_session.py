@@ -153,9 +153,9 @@ def test_apply_writes_the_session_twice_and_reads_it_never(
     reads: list[str] = []
     write, read = SessionStore.write, SessionStore.read
 
-    def recording_write(self: SessionStore, session: Session) -> None:
+    def recording_write(self: SessionStore, session: Session, encoded: bytes | None = None) -> None:
         writes.append((session.phase, session.inputs is not None))
-        write(self, session)
+        write(self, session, encoded)
 
     def recording_read(self: SessionStore) -> Session:
         reads.append(str(self.path))

@@ -363,6 +363,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
         SessionStore.write,
     )
     snapshot_and_results, checkout_branch = git.snapshot_and_results, git.checkout_branch
+    checkout_files = git.checkout_files
 
     def recording_import(*args: object, **options: object) -> tuple[str, str]:
         events.append(("commit", "pack"))
@@ -372,8 +373,13 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
         events.append(("file", "checkout"))
         checkout_branch(git_dir, worktree, branch, commit)
 
+    def recording_checkout_files(*args: Any, **options: Any) -> bool:
+        events.append(("file", "checkout"))
+        return checkout_files(*args, **options)
+
     monkeypatch.setattr(git, "snapshot_and_results", recording_import)
     monkeypatch.setattr(git, "checkout_branch", recording_checkout)
+    monkeypatch.setattr(git, "checkout_files", recording_checkout_files)
 
     def recording_write_file(root: Path, relative: str, data: bytes, **options: bool) -> None:
         events.append(("file", relative))
@@ -385,9 +391,11 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
         events.append(("commit", message))
         return commit_paths(worktree, paths, message, modes)
 
-    def recording_store_write(self: SessionStore, session: Session) -> None:
+    def recording_store_write(
+        self: SessionStore, session: Session, encoded: bytes | None = None
+    ) -> None:
         events.append(("session", session.phase))
-        store_write(self, session)
+        store_write(self, session, encoded)
 
     monkeypatch.setattr(confined, "write_file", recording_write_file)
     monkeypatch.setattr(git, "commit_paths", recording_commit)
@@ -405,6 +413,7 @@ def test_everything_apply_wrote_is_flushed_before_the_session_says_ready(
     # Files (results and rejects) and the commit all come before the flush ...
     assert {"file", "commit"} <= set(kinds[:durable])
     assert (("commit", "pack") in events) == one_pass  # the path meant was taken
+    assert (("file", "checkout") in events[:durable]) == one_pass
     assert ("file", "Makefile.rej") in events[:durable]
     assert "file" not in kinds[durable:] and "commit" not in kinds[durable:]
     # ... and the very next thing is the session's "ready", the first write that says so.

@@ -347,9 +347,9 @@ def test_reuse_writes_the_session_once_whatever_it_replays(
     writes: list[str] = []
     original = SessionStore.write
 
-    def counting(self: SessionStore, session: object) -> None:
+    def counting(self: SessionStore, session: object, encoded: bytes | None = None) -> None:
         writes.append(str(self.path))
-        original(self, session)  # type: ignore[arg-type]
+        original(self, session, encoded)  # type: ignore[arg-type]
 
     monkeypatch.setattr(SessionStore, "write", counting)
     store = _apply(demo_tree)
