@@ -239,13 +239,6 @@ class _LineIndex(_Lines):
             self._numbers.insert(slot + 1, line)
         return line
 
-    def counter_from(self, pos: int) -> _Lines:
-        """A :class:`_Lines` counting on from ``pos`` (a line start) without adding the
-        offsets it is asked for here: for the hunks of one file diff, asked in order."""
-        slot = bisect.bisect_right(self._offsets, pos) - 1
-        base = self._offsets[slot]
-        return _Lines(self.data, pos, self._numbers[slot] + self.data.count(b"\n", base, pos))
-
 
 def _body_counts(data: bytes, start: int, end: int, old: int, new: int) -> tuple[int, int] | None:
     """The added and removed lines of ``data[start:end]``, a run of whole unified hunk lines
@@ -1176,10 +1169,7 @@ class LazyHunks(Sequence[HunkEntry]):
 
     def _scan(self, hunks: list[HunkEntry] | None) -> None:
         scanner = _Scanner(self._source, self._number, 0)
-        # The hunks' line numbers, counted on from the first's (an error's line before it is
-        # counted from the top, as _Lines does): the numbers the shared index gives, without
-        # adding each hunk's offset to it.
-        scanner.lines = self._lines.counter_from(self._first_hunk)
+        scanner.lines = self._lines
         if self._context:
             cursor = scanner.context_hunks(self._first_hunk, hunks)
         else:
