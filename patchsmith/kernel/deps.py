@@ -538,16 +538,7 @@ def kconfig_warnings(
     changes, or the Kconfig file is of a class no kept code depends on (another
     architecture's). One warning stands for one left-out hunk, like the others of this kind.
     """
-    changes: list[tuple[PatchHunk, dict[str, bytes]]] = []
-    for other in left_out:
-        if not is_kconfig(other.path):
-            continue
-        cls = classes.get(other.path) if classes is not None else None
-        if cls is not None and cls.kind in _IGNORED_CLASSES:
-            continue
-        changed = kconfig_changes(other.hunk)
-        if changed:
-            changes.append((other, changed))
+    changes = _left_out_changes(left_out, classes, is_kconfig, kconfig_changes)
     if not changes:
         return []
     used: dict[str, list[tuple[PatchHunk, bytes]]] = {}
@@ -588,20 +579,7 @@ def cflags_warnings(
     macro a left-out makefile hunk changes, or the makefile is of a class no kept code depends
     on (another architecture's).
     """
-    changes: list[tuple[PatchHunk, dict[str, bytes]]] = []
-    for other in left_out:
-        if not is_makefile(other.path):
-            continue
-        cls = classes.get(other.path) if classes is not None else None
-        if cls is not None and cls.kind in _IGNORED_CLASSES:
-            continue
-        changed: dict[str, bytes] = {}
-        for op, text in zip(other.hunk.ops, other.hunk.texts, strict=True):
-            if op != " ":
-                for match in _DEFINE_FLAG.finditer(text):
-                    changed.setdefault(match.group(1).decode("ascii"), text)
-        if changed:
-            changes.append((other, changed))
+    changes = _left_out_changes(left_out, classes, is_makefile, _defined_flags)
     if not changes:
         return []
     used: dict[str, list[tuple[PatchHunk, bytes]]] = {}
@@ -611,6 +589,38 @@ def cflags_warnings(
                 for word in set(_IDENTIFIER.findall(text)):
                     used.setdefault(word.decode("ascii"), []).append((item, text))
     return _option_warnings(changes, used, "macro defined on the compiler's command line", "")
+
+
+def _defined_flags(hunk: Hunk) -> dict[str, bytes]:
+    """The macros a makefile hunk's changed lines define on the command line (``-DNAME``),
+    each with the first line that does."""
+    changed: dict[str, bytes] = {}
+    for op, text in zip(hunk.ops, hunk.texts, strict=True):
+        if op != " ":
+            for match in _DEFINE_FLAG.finditer(text):
+                changed.setdefault(match.group(1).decode("ascii"), text)
+    return changed
+
+
+def _left_out_changes(
+    left_out: Sequence[PatchHunk],
+    classes: Mapping[str, Classification] | None,
+    of_kind: Callable[[str], bool],
+    changes_of: Callable[[Hunk], dict[str, bytes]],
+) -> list[tuple[PatchHunk, dict[str, bytes]]]:
+    """The left-out hunks of files ``of_kind`` accepts (not of a class no kept code depends
+    on), each with the names ``changes_of`` finds it changing; hunks changing none left out."""
+    changes: list[tuple[PatchHunk, dict[str, bytes]]] = []
+    for other in left_out:
+        if not of_kind(other.path):
+            continue
+        cls = classes.get(other.path) if classes is not None else None
+        if cls is not None and cls.kind in _IGNORED_CLASSES:
+            continue
+        changed = changes_of(other.hunk)
+        if changed:
+            changes.append((other, changed))
+    return changes
 
 
 def _option_warnings(
