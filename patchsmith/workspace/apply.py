@@ -39,11 +39,12 @@
 A new apply to a plain tree does steps 2-5 in one pass (:func:`_apply_one_pass`): it reads the
 touched files, predicts and works out every result in memory, then writes the snapshot and the
 results as two commits in one pack and checks the results out once (the files and the index
-written by apply itself, :func:`patchsmith.workspace.git.checkout_files`); the session
-(``applying``) is written right after the worktree exists. The commits are the ones the steps
-above make (``tests/workspace/test_one_pass.py`` compares them); a path the in-memory model
-cannot answer for (beyond a link, a file and a folder at once) takes the steps one by one, as a
-git tree and an interrupted apply do.
+written by apply itself, :func:`patchsmith.workspace.git.checkout_files`, into folders and
+empty files a child process made while the prediction ran, :mod:`patchsmith.workspace.staging`);
+the session (``applying``) is written right after the worktree exists. The commits are the
+ones the steps above make (``tests/workspace/test_one_pass.py`` compares them); a path the
+in-memory model cannot answer for (beyond a link, a file and a folder at once) takes the steps
+one by one, as a git tree and an interrupted apply do.
 
 Running the same apply again after a crash continues: the worktree's touched files are reset to
 the base commit and steps 4-7 run again (the engine is deterministic). So nothing written in
@@ -94,7 +95,7 @@ from patchsmith.patchfile.index import ChangeKind, FileEntry, PatchIndex
 from patchsmith.patchfile.reject import reject_header, reject_hunk
 from patchsmith.patchfile.select import FileDecision, SelectionResult
 from patchsmith.record import record
-from patchsmith.workspace import confined, git, memory, setup
+from patchsmith.workspace import confined, git, memory, setup, staging
 from patchsmith.workspace.base import VanillaBase
 from patchsmith.workspace.inputs import SelectionInputs
 from patchsmith.workspace.regions import KnownWorktree
@@ -717,6 +718,7 @@ def apply_patch_known(
     with setup.apply_lock(where.folder, options.wait):
         # An apply killed during setup (its intent is still there): undo what it made.
         setup.finish_interrupted(where.folder)
+        staging.remove_leftovers(where.folder)
         planned = _plan_place(tree, where, options, name)
         done: tuple[Session, SessionStore] | None = None
         one_pass: _OnePass | None = None
@@ -1145,6 +1147,39 @@ def _apply_one_pass(
     if not all(_plain_entry(entry) for entry in snapshot.values()):
         return None
     view.remember(snapshot)
+    # The worktree's folders and files are made by a child process while this one predicts.
+    staged = staging.start(
+        where.folder,
+        new.worktree,
+        {path: entry.mode for path, entry in snapshot.items() if entry.mode in _REGULAR},
+    )
+    try:
+        return _apply_read(
+            inputs, where, new, info, touched, progress, checkpoint, (view, snapshot), staged
+        )
+    finally:
+        if staged is not None:
+            staged.discard()
+
+
+_REGULAR = ("100644", "100755")
+
+
+def _apply_read(
+    inputs: _Inputs,
+    where: _Where,
+    new: _NewPlace,
+    info: PatchInfo,
+    touched: list[str],
+    progress: Progress | None,
+    checkpoint: Checkpoint | None,
+    read: tuple[Tree, dict[str, Entry]],
+    staged: staging.Staging | None,
+) -> _OnePass | None:
+    """:func:`_apply_one_pass` once the touched files are read (the tree remembering them,
+    and their entries)."""
+    tree = inputs.tree
+    view, snapshot = read
     plan = _plan(inputs, progress, view)
     base = {
         path: (entry.mode, entry.data)
@@ -1168,7 +1203,7 @@ def _apply_one_pass(
     if new.worktree.exists():
         new.worktree.rmdir()
     written = git.checkout_files(
-        new.git_dir, new.worktree, new.branch, applied_commit, results, blobs
+        new.git_dir, new.worktree, new.branch, applied_commit, results, blobs, staged
     )
     if checkpoint is not None:
         checkpoint("worktree")

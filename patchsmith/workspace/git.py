@@ -63,7 +63,7 @@ from patchsmith.engine.tree import Kind, Tree
 from patchsmith.errors import GitError, InputError, TreeError
 from patchsmith.model import SYMLINK
 from patchsmith.record import record
-from patchsmith.workspace import confined
+from patchsmith.workspace import confined, staging
 
 GIT = "git"
 
@@ -956,6 +956,7 @@ def checkout_files(
     commit: str,
     files: Mapping[str, tuple[str, bytes]],
     blobs: Mapping[str, bytes],
+    staged: staging.Staging | None = None,
 ) -> bool:
     """A worktree at ``worktree`` on a new ``branch`` at ``commit``, whose tree is ``files``
     (path -> (mode, bytes); ``blobs``: their blob ids): git makes the branch and the worktree
@@ -971,6 +972,10 @@ def checkout_files(
     (older than the index by a whole second: git trusts its stat data from then on) and
     ``fstat``-ed for the index entry git would write for it. A file of other bytes later
     (a conflict block apply writes, a person's edit) has a new date, so git reads it.
+
+    With ``staged`` (:mod:`patchsmith.workspace.staging`: the folders and empty files made
+    while apply worked), that folder becomes the worktree and its files are filled in; where
+    it cannot be used, it is removed and the files are created here.
     """
     names = set(files) | {
         path[:at] for path in files for at, char in enumerate(path) if char == "/"
@@ -990,17 +995,22 @@ def checkout_files(
         run_git(["reset", "--quiet", "--hard"], cwd=worktree)
         return False
     admin = Path(git_dir_of(worktree))
+    made = _swap_in(worktree, files, staged) if staged is not None else {}
     when = time.time_ns() - CHECKOUT_AGE_NS
     entries: list[tuple[bytes, bytes]] = []
     folders: set[str] = set()
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    refill = os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     for path in sorted(files):
         mode, data = files[path]
-        folder = path.rpartition("/")[0]
-        if folder and folder not in folders:
-            os.makedirs(worktree / folder, exist_ok=True)
-            folders.add(folder)
-        handle = os.open(worktree / path, flags, 0o777 if mode == "100755" else 0o666)
+        if made.get(path) == mode:
+            handle = os.open(worktree / path, refill)
+        else:
+            folder = path.rpartition("/")[0]
+            if folder and folder not in folders:
+                os.makedirs(worktree / folder, exist_ok=True)
+                folders.add(folder)
+            handle = os.open(worktree / path, flags, 0o777 if mode == "100755" else 0o666)
         try:
             written = os.write(handle, data)
             if written != len(data):
@@ -1013,6 +1023,52 @@ def checkout_files(
         entries.append((name, _index_entry(info, mode, blobs[path], name)))
     _write_index(admin / "index", entries)
     return True
+
+
+def _swap_in(
+    worktree: Path, files: Mapping[str, tuple[str, bytes]], staged: staging.Staging
+) -> dict[str, str]:
+    """Put ``staged``'s folder (its folders and empty files made while apply worked, see
+    :mod:`patchsmith.workspace.staging`) where the ``worktree`` git just added is, with that
+    worktree's ``.git`` file; the empty files left that ``files`` needs (path -> mode), the
+    others and the folders only they needed removed. ``{}``, the worktree as git left it and
+    the staging folder removed, when the child failed or the worktree holds more than ``.git``.
+    """
+    folder = staged.take()
+    if folder is None:
+        return {}
+    try:
+        entries = os.listdir(worktree)
+    except OSError:
+        entries = []
+    if entries != [".git"] or not stat.S_ISREG(os.lstat(worktree / ".git").st_mode):
+        staged.discard()
+        return {}
+    os.rename(worktree / ".git", folder / ".git")
+    try:
+        os.rmdir(worktree)
+        os.rename(folder, worktree)
+    except OSError:
+        # Put it back as git made it; the files are then created one by one.
+        with contextlib.suppress(OSError):
+            os.mkdir(worktree)
+        os.rename(folder / ".git", worktree / ".git")
+        staged.discard()
+        return {}
+    staged.used = True
+    needed = {path[:at] for path in files for at, char in enumerate(path) if char == "/"}
+    stale: set[str] = set()
+    kept: dict[str, str] = {}
+    for path, mode in staged.files.items():
+        if files.get(path, ("", b""))[0] == mode:
+            kept[path] = mode
+            continue
+        os.unlink(worktree / path)
+        stale.update(path[:at] for at, char in enumerate(path) if char == "/")
+    # Deepest first: a folder only a removed file needed holds nothing once they are gone.
+    for folder_path in sorted(stale - needed, key=lambda name: name.count("/"), reverse=True):
+        os.rmdir(worktree / folder_path)
+    return kept
 
 
 def _write_rest(handle: int, data: bytes, written: int) -> None:
