@@ -33,7 +33,7 @@ from dataclasses import field, replace
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.entries import ChangeKind, DiffFormat, FileEntry, HunkEntry, Mail
-from patchsmith.patchfile.mbox import _mails
+from patchsmith.patchfile.mbox import _mails, between, encoded_diff
 from patchsmith.patchfile.names import _decode_or_none
 from patchsmith.patchfile.scan import (
     _CONTEXT_PATTERNS,
@@ -390,7 +390,15 @@ def _index_sources(
             )
         first_number = lazy_files.taken() if lazy_files is not None else len(files)
         scanner = _Scanner(source, number, first_number + 1, lazy, settle_pairs)
-        if not scanner.scan():
+        try:
+            scanned = scanner.scan()
+        except PatchParseError:
+            # An encoded mail often reads as a broken hunk ('=20' for a blank context line):
+            # say what it is rather than where the hunk broke.
+            encoded_diff(source, [(0, len(source.data))])
+            raise
+        if not scanned:
+            encoded_diff(source, [(0, len(source.data))])
             binary = b"\x00" in source.data[:65536]
             raise PatchParseError(
                 "binary data, not a patch" if binary else "no file diff found in the input",
@@ -405,6 +413,7 @@ def _index_sources(
             starts, ends = scanner.starts, scanner.ends
         else:
             starts, ends = [f.start for f in found], [f.end for f in found]
+        encoded_diff(source, between(starts, ends, len(source.data)))
         source_mails = _mails(source, number, starts, ends)
         file_mails: list[int | None] = []
         if source_mails:
