@@ -98,6 +98,7 @@ def _stored_build(directory: Path) -> BuildReport | None:
 def run(args: argparse.Namespace) -> int:
     from patchsmith.cli.sessionview import store_from_args
     from patchsmith.workspace import git
+    from patchsmith.workspace.held import changed_after_apply
     from patchsmith.workspace.lines import line_maps
 
     store = store_from_args(args)
@@ -119,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
         build=_stored_build(store.path.parent),
         applied_lines=applied,
         result_lines=result,
+        changed=changed_after_apply(session),
     )
     report = from_session(session, items, context, combined)
     write_text(render(report, args.report_format, args.attention_only), args.output)

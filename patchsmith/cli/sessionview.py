@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -52,8 +52,11 @@ def _store_from_args(args: argparse.Namespace) -> SessionStore:
     return store
 
 
-def fate(hunk: SessionHunk) -> str:
-    """One word or phrase for what happened to a hunk."""
+def fate(hunk: SessionHunk, changed: bool = False) -> str:
+    """One word or phrase for what happened to a hunk; ``changed``: the worktree no longer
+    holds what apply wrote for it (:func:`patchsmith.workspace.held.changed_after_apply`)."""
+    if hunk.applied and changed:
+        return "applied, then CHANGED in the worktree: not as upstream wrote it"
     if hunk.applied:
         moved = f" (offset {hunk.offset:+d})" if hunk.offset else ""
         if hunk.to_review:
@@ -104,15 +107,17 @@ def _plainly_applied(hunk: SessionHunk) -> bool:
     )
 
 
-def hunk_lines(hunks: Sequence[SessionHunk], every: bool = False) -> tuple[list[str], int]:
+def hunk_lines(
+    hunks: Sequence[SessionHunk], every: bool = False, changed: Collection[str] = ()
+) -> tuple[list[str], int]:
     """The status table's rows: one per hunk, but one per file for a file whose hunks all
-    applied clean (``clean ×12``) unless ``every``. Everything else keeps a row of its own.
-    Also how many hunks the files' rows stand for."""
+    applied clean (``clean ×12``) unless ``every``. Everything else keeps a row of its own, as
+    does a hunk in ``changed``. Also how many hunks the files' rows stand for."""
     groups: dict[str, list[SessionHunk]] = {}
     for hunk in hunks:
         groups.setdefault(hunk.path, []).append(hunk)
     compact = {
-        path: not every and all(_plainly_applied(h) for h in group)
+        path: not every and all(_plainly_applied(h) and h.id not in changed for h in group)
         for path, group in groups.items()
     }
     width = max(
@@ -127,14 +132,21 @@ def hunk_lines(hunks: Sequence[SessionHunk], every: bool = False) -> tuple[list[
             lines.append(f"  {path:<{width}}  {label:<17} applied\n")
             folded += len(group)
             continue
-        lines += [f"  {h.id:<{width}}  {h.status!s:<17} {fate(h)}\n" for h in group]
+        lines += [
+            f"  {h.id:<{width}}  {h.status!s:<17} {fate(h, h.id in changed)}\n" for h in group
+        ]
     return lines, folded
 
 
 def write_status(
-    session: Session, items: list[OpenItem], out: TextIO | None = None, every: bool = False
+    session: Session,
+    items: list[OpenItem],
+    out: TextIO | None = None,
+    every: bool = False,
+    changed: Mapping[str, str] | None = None,
 ) -> None:
-    """The session as ``status`` shows it; ``every`` gives each hunk its row (``--all``)."""
+    """The session as ``status`` shows it; ``every`` gives each hunk its row (``--all``);
+    ``changed``: hunks apply wrote that the worktree no longer holds, with why."""
     from patchsmith.cli.table import visible_lines
 
     stream = out or sys.stdout
@@ -150,11 +162,19 @@ def write_status(
         f"patch    {session.patch.name}   tree {session.tree}\n"
         f"hunks    {len(session.hunks)}: {counts}\n\n"
     )
-    rows, folded = hunk_lines(session.hunks, every)
+    rows, folded = hunk_lines(session.hunks, every, changed or ())
     for row in rows:
         write(row)
     if folded:
         write(f"  ({folded} hunks applied clean, one row per file; --all lists each)\n")
+    if changed:
+        write(
+            f"\n{len(changed)} hunk(s) applied, then changed in the worktree ('git diff "
+            f"{session.applied_commit[:12] if session.applied_commit else 'HEAD'}' there shows "
+            "how): the combined patch carries them as changed, not as upstream wrote them\n"
+        )
+        for hunk_id, detail in changed.items():
+            write(f"  {hunk_id}: {detail}\n")
     if session.warnings:
         opened = sum(1 for w in session.warnings if w.open)
         write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")

@@ -30,15 +30,19 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from patchsmith.workspace.held import changed_after_apply
+
     store = store_from_args(args)
     session = store.load()
     items = store.open_items()
+    changed = changed_after_apply(session)
     if args.json:
         document = session.to_json()
         document["open_items"] = [
             {"kind": i.kind, "path": i.path, "hunk": i.hunk_id, "detail": i.detail} for i in items
         ]
+        document["changed_after_apply"] = changed
         print_json(document)
     else:
-        write_status(session, items, every=args.every)
+        write_status(session, items, every=args.every, changed=changed)
     return 1 if items else 0

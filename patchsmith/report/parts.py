@@ -78,6 +78,10 @@ class ReportContext:
     report gives worktree line numbers, named as such."""
     result_lines: Mapping[str, LineMap] | None = None
     """The same from the vendor's tree to the session's branch now (where results are)."""
+    changed: Mapping[str, str] | None = None
+    """For a session: hunks apply wrote that the worktree no longer holds as written, with
+    why (:func:`patchsmith.workspace.held.changed_after_apply`); never reported as applied
+    as upstream wrote them."""
 
 
 # --- small helpers --------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from patchsmith.model import SEVERITY, HunkStatus
 from patchsmith.record import record
@@ -267,8 +268,14 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
     detailed = hunk.status != HunkStatus.CLEAN or hunk.needs_review or hunk.resolution is not None
     vendor = result = None
     vendor_missing = result_missing = ""
+    changed = (context.changed or {}).get(hunk.id)
+    if changed is not None:
+        detailed = True
     if detailed:
         vendor, result = _session_evidence(hunk, lines)
+        if changed is not None and result is not None:
+            # What apply wrote, no longer what the worktree holds: said on the evidence itself.
+            result = replace(result, note=f"what apply wrote here; {changed}")
         if vendor is None:
             vendor_missing = (
                 "not recorded: the session keeps the vendor's lines only for hunks a person "
@@ -318,8 +325,8 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
         found_line=hunk.found_line,
         offset=hunk.offset,
         fuzz=hunk.fuzz,
-        needs_review=hunk.needs_review,
-        reason=hunk.reason,
+        needs_review=hunk.needs_review or changed is not None,
+        reason=hunk.reason if changed is None else f"{hunk.reason}; {changed}",
         added=sum(1 for line in upstream_text.lines if line.op == "+"),
         removed=sum(1 for line in upstream_text.lines if line.op == "-"),
         open=hunk.open,

@@ -35,7 +35,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from patchsmith.patchfile.index import index_bytes
 from patchsmith.patchfile.select import strip_components
 from patchsmith.record import record
 from patchsmith.workspace import git
+from patchsmith.workspace.held import changed_after_apply
 from patchsmith.workspace.lines import LineMap, line_maps
 from patchsmith.workspace.session import Phase, Session, SessionHunk, SessionStore
 
@@ -95,12 +96,13 @@ def finish_session(
         dirty = set(git.changed_paths(worktree)) & set(session.touched)
         if dirty:
             git.commit_paths(worktree, sorted(dirty), "patchsmith: hand edits before finish")
+        changed = changed_after_apply(session)
         tip = git.head(worktree)
         diff = git.diff(worktree, session.snapshot_commit, tip)
         regions = line_maps(worktree, session.snapshot_commit, session.applied_commit)
         when = email.utils.format_datetime(datetime.now(UTC).replace(microsecond=0))
         author = "{} <{}>".format(*git.identity())
-        text = describe(session, session.hunks, regions, author=author, date=when)
+        text = describe(session, session.hunks, regions, author=author, date=when, changed=changed)
         stat = _diffstat(worktree, session.snapshot_commit, tip, None)
         patch = _patch(text, stat, diff)
         target = Path(output) if output else default_output(store, session.patch.name)
@@ -109,7 +111,16 @@ def finish_session(
         folder = Path(series) if series is not None else None
         if folder is not None:
             written, empty = _write_series(
-                folder, session, diff, regions, worktree, session.snapshot_commit, tip, author, when
+                folder,
+                session,
+                diff,
+                regions,
+                worktree,
+                session.snapshot_commit,
+                tip,
+                author,
+                when,
+                changed,
             )
         write_output(target, patch)
         store.write(replace(session, phase=Phase.FINISHED))
@@ -192,9 +203,13 @@ def describe(
     date: str,
     subject: str | None = None,
     origin: Sequence[str] = (),
+    changed: Mapping[str, str] | None = None,
 ) -> str:
     """The header and description of a carried patch for ``hunks`` (all of the session's for
-    the combined patch, one mail's or file's for a patch of the series)."""
+    the combined patch, one mail's or file's for a patch of the series). ``changed``: hunks
+    apply wrote that the worktree no longer holds as written (never called applied as
+    upstream wrote them)."""
+    changed = changed or {}
     kept = [h for h in hunks if h.status != HunkStatus.EXCLUDED]
     paths = list(dict.fromkeys(h.path for h in kept))
     tree_name = Path(session.tree).name or session.tree
@@ -243,6 +258,7 @@ def describe(
         if h.applied
         and h.status in (HunkStatus.CLEAN, HunkStatus.OFFSET)
         and not h.written_unproven
+        and h.id not in changed
     ]
     offsets = [h for h in exact if h.status == HunkStatus.OFFSET]
     if exact:
@@ -252,6 +268,10 @@ def describe(
     notes: list[str] = []
     decided = [h for h in kept if h.resolution is not None]
     notes += _bracket("conflicts resolved", [_decided(h, regions) for h in decided])
+    notes += _bracket(
+        "changed in the worktree after apply wrote them, so not as upstream wrote them",
+        [f"{h.id} (line {h.found_line}): {changed[h.id]}" for h in kept if h.id in changed],
+    )
     # finish refuses while one is open, so each was confirmed by a person (a session of an
     # older patchsmith may still hold one nobody confirmed: said so).
     fuzzy = [
@@ -438,6 +458,7 @@ def _write_series(
     tip: str,
     author: str,
     date: str,
+    changed_hunks: Mapping[str, str],
 ) -> tuple[tuple[Path, ...], tuple[str, ...]]:
     sections = _sections(diff)
     changed = [path for path, _data in sections]
@@ -471,6 +492,7 @@ def _write_series(
             date=group.dates[0] if group.dates and group.dates[0] else date,
             subject=title,
             origin=origin,
+            changed=changed_hunks,
         )
         if group.authors:
             text += f"[ carried by {author} with patchsmith {__version__} ]\n"

@@ -21,7 +21,7 @@ from patchsmith.patchfile.select import strip_components
 from patchsmith.workspace import git
 from patchsmith.workspace.view import LineMap
 
-__all__ = ["LineMap", "line_maps"]
+__all__ = ["LineMap", "line_maps", "line_maps_to_files"]
 
 
 def line_maps(worktree: Path, old: str, new: str | None) -> dict[str, LineMap] | None:
@@ -30,6 +30,16 @@ def line_maps(worktree: Path, old: str, new: str | None) -> dict[str, LineMap] |
     git cannot tell (a missing commit), so that no caller takes "unknown" for "unmoved"."""
     if new is None or new == old:
         return {}
+    return _maps(worktree, [old, new])
+
+
+def line_maps_to_files(worktree: Path, old: str) -> dict[str, LineMap] | None:
+    """The same from commit ``old`` to the worktree's files as they are (uncommitted edits
+    included; untracked files are not compared)."""
+    return _maps(worktree, [old])
+
+
+def _maps(worktree: Path, revisions: list[str]) -> dict[str, LineMap] | None:
     try:
         output = git.run_git(
             [
@@ -41,8 +51,8 @@ def line_maps(worktree: Path, old: str, new: str | None) -> dict[str, LineMap] |
                 "--no-renames",
                 "--src-prefix=a/",
                 "--dst-prefix=b/",
-                old,
-                new,
+                *revisions,
+                "--",
             ],
             cwd=worktree,
         ).stdout
