@@ -109,72 +109,66 @@ ProgressCallback = Callable[[int, int], None]
 """Called with (done, total) while a long operation runs."""
 
 
-def _identity_from_user_config() -> dict[str, str]:
-    """``user.name``/``user.email`` from the user's real global config, read without hooks."""
+def _user_config() -> dict[str, list[str]]:
+    """``user.name``, ``user.email`` and ``safe.directory`` from the user's real global config
+    (each key's values in order), read without hooks by one git, once per home (the global
+    config is ``$XDG_CONFIG_HOME/git/config`` or ``~/.gitconfig``)."""
+    key = (os.environ.get("HOME"), os.environ.get("XDG_CONFIG_HOME"))
+    cached = _user_config_cache.get(key)
+    if cached is not None:
+        return cached
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env.update({"GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
-    found: dict[str, str] = {}
-    for key in ("user.name", "user.email"):
-        try:
-            result = subprocess.run(
-                [GIT, "config", "--global", "--get", key],
-                env=env,
-                capture_output=True,
-                check=False,
-                stdin=subprocess.DEVNULL,
+    pattern = r"^(user\.name|user\.email|safe\.directory)$"
+    found: dict[str, list[str]] = {}
+    try:
+        result = subprocess.run(
+            [GIT, "config", "--global", "-z", "--get-regexp", pattern],
+            env=env,
+            capture_output=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except OSError:
+        result = None
+    if result is not None and result.returncode == 0:
+        # -z: "key\nvalue\0" for each value (a key set without "=" has no newline).
+        for item in result.stdout.split(b"\0"):
+            if not item:
+                continue
+            name, _newline, value = item.partition(b"\n")
+            found.setdefault(name.decode("ascii", "replace"), []).append(
+                value.decode("utf-8", "surrogateescape")
             )
-        except OSError:
-            return found
-        value = result.stdout.decode("utf-8", "replace").strip()
-        if result.returncode == 0 and value:
-            found[key] = value
+    _user_config_cache[key] = found
     return found
 
 
-_identity_cache: dict[str, str] | None = None
-_safe_cache: dict[tuple[str | None, str | None], list[str]] = {}
+_user_config_cache: dict[tuple[str | None, str | None], dict[str, list[str]]] = {}
 
 
 def _trusted_directories() -> list[str]:
-    """``-c safe.directory=...`` for each value the user's real global config trusts.
+    """``-c safe.directory=...`` for each value the user's real global config trusts, in order
+    (an empty one, which clears the list before it, included: git reads them as it would).
 
     git ignores the global config we give it (``GIT_CONFIG_GLOBAL=/dev/null``), so a repository
     owned by another user that the user has declared safe would be refused; the setting is
     only honoured from protected config, which the command line is.
     """
-    # Per home: the global config is $XDG_CONFIG_HOME/git/config or ~/.gitconfig.
-    key = (os.environ.get("HOME"), os.environ.get("XDG_CONFIG_HOME"))
-    cached = _safe_cache.get(key)
-    if cached is None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.update({"GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C", "GIT_TERMINAL_PROMPT": "0"})
-        try:
-            result = subprocess.run(
-                [GIT, "config", "--global", "--get-all", "safe.directory"],
-                env=env,
-                capture_output=True,
-                check=False,
-                stdin=subprocess.DEVNULL,
-            )
-            values = result.stdout.decode("utf-8", "surrogateescape").splitlines()
-        except OSError:
-            values = []
-        cached = [word for value in values if value for word in ("-c", f"safe.directory={value}")]
-        _safe_cache[key] = cached
-    return cached
+    values = _user_config().get("safe.directory", [])
+    return [word for value in values for word in ("-c", f"safe.directory={value}")]
 
 
 def identity() -> tuple[str, str]:
     """(name, email) for commits and for "who resolved this": env, then git config, then $USER."""
-    global _identity_cache
     name = os.environ.get("GIT_AUTHOR_NAME") or os.environ.get("GIT_COMMITTER_NAME")
     email = os.environ.get("GIT_AUTHOR_EMAIL") or os.environ.get("GIT_COMMITTER_EMAIL")
     if not (name and email):
-        if _identity_cache is None:
-            _identity_cache = _identity_from_user_config()
+        config = _user_config()
         user = os.environ.get("USER") or os.environ.get("LOGNAME") or "patchsmith"
-        name = name or _identity_cache.get("user.name") or user
-        email = email or _identity_cache.get("user.email") or f"{user}@localhost"
+        # The last value wins, as git config --get gives it.
+        name = name or (config.get("user.name") or [""])[-1].strip() or user
+        email = email or (config.get("user.email") or [""])[-1].strip() or f"{user}@localhost"
     return name, email
 
 
@@ -368,14 +362,40 @@ def _refuse_dubious(path: Path, stderr: bytes) -> None:
 
 
 def git_dir_of(path: Path) -> Path:
-    """The git directory of the worktree or repository at ``path`` (absolute)."""
+    """The git directory of the worktree or repository at ``path`` (absolute).
+
+    Asked of git once per ``.git`` at ``path`` as it is (an apply asks three times for the
+    worktree it made): the answer is kept with that entry's identity and dates, and asked
+    again when they change (a worktree removed and added again) or the answer is gone."""
+    try:
+        info = os.lstat(os.path.join(path, ".git"))
+        key: tuple[object, ...] | None = (
+            os.path.abspath(path),
+            info.st_dev,
+            info.st_ino,
+            info.st_mtime_ns,
+            info.st_ctime_ns,
+            info.st_size,
+        )
+    except OSError:
+        key = None
+    if key is not None:
+        known = _git_dirs.get(key)
+        if known is not None and os.path.isdir(known):
+            return known
     result = run_git(["rev-parse", "--absolute-git-dir"], cwd=path, check=False)
     if result.code != 0:
         raise GitError(
             f"{path} is not inside a git worktree",
             hint="run from inside a patchsmith worktree, or pass --session PATH",
         )
-    return Path(_out(result))
+    found = Path(_out(result))
+    if key is not None:
+        _git_dirs[key] = found
+    return found
+
+
+_git_dirs: dict[tuple[object, ...], Path] = {}
 
 
 def rev_parse(path: Path, rev: str) -> str:
@@ -666,8 +686,7 @@ def snapshot_and_results(
     cleaned up as ``git commit -F`` does), with the identity and dates every other commit gets
     (``git var``). ``blobs``, when given, gets each result's blob id (path -> binary id).
     """
-    author = _out(run_git(["var", "GIT_AUTHOR_IDENT"], git_dir=git_dir)).encode("utf-8")
-    committer = _out(run_git(["var", "GIT_COMMITTER_IDENT"], git_dir=git_dir)).encode("utf-8")
+    author, committer = _idents(git_dir)
     pack = _Pack()
     commits: list[bytes] = []
     for tree, message, parents, named in (
@@ -685,6 +704,21 @@ def snapshot_and_results(
         pack.leave_out(_present(git_dir, list(pack.objects)))
     pack.write(folder)
     return commits[0].hex(), commits[1].hex()
+
+
+def _idents(git_dir: Path) -> tuple[bytes, bytes]:
+    """``GIT_AUTHOR_IDENT`` and ``GIT_COMMITTER_IDENT`` as ``git var`` gives them (name, email,
+    date), asked of one git (``git var -l``, which lists them among the config it reads)."""
+    listed = run_git(["var", "-l"], git_dir=git_dir).stdout
+    found: dict[bytes, bytes] = {}
+    for line in listed.splitlines():
+        name, equals, value = line.partition(b"=")
+        if equals and name in (b"GIT_AUTHOR_IDENT", b"GIT_COMMITTER_IDENT"):
+            found[name] = value
+    for name in (b"GIT_AUTHOR_IDENT", b"GIT_COMMITTER_IDENT"):
+        if name not in found:  # not expected: git var -l lists both whenever git var NAME can
+            found[name] = run_git(["var", name.decode()], git_dir=git_dir).stdout.strip()
+    return found[b"GIT_AUTHOR_IDENT"], found[b"GIT_COMMITTER_IDENT"]
 
 
 _COMMIT, _TREE, _BLOB = 1, 2, 3

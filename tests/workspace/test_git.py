@@ -249,3 +249,62 @@ def test_a_plain_snapshot_holds_every_kind_of_name_and_file_as_git_add_would(
     # The ref fast-import needed is gone; nothing was written to the tree.
     assert git.run_git(["for-each-ref", "refs/patchsmith"], git_dir=git_dir).stdout == b""
     assert not (tree / ".git").exists()
+
+
+def test_identity_and_trusted_folders_come_from_one_read_of_the_global_config(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Both read by one git: the last user.name/user.email win (as git config --get gives
+    # them), and every safe.directory value is passed on in order, an empty one (which clears
+    # the list before it) included, for git to read as it would its own config.
+    for name in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "git" / "config"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        "[user]\n\tname = First\n\temail = a@example.invalid\n\tname = Second Name\n"
+        "[safe]\n\tdirectory = /srv/one\n\tdirectory =\n\tdirectory = /srv/two words\n"
+    )
+    monkeypatch.setattr(git, "_user_config_cache", {})
+    assert git.identity() == ("Second Name", "a@example.invalid")
+    assert git._trusted_directories() == [
+        "-c",
+        "safe.directory=/srv/one",
+        "-c",
+        "safe.directory=",
+        "-c",
+        "safe.directory=/srv/two words",
+    ]
+    # Another home, another answer: the cache is per home.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config.parent.parent.parent / "elsewhere"))
+    monkeypatch.setenv("HOME", str(config.parent.parent.parent / "elsewhere-home"))
+    monkeypatch.setenv("USER", "someone")
+    assert git.identity() == ("someone", "someone@localhost")
+    assert git._trusted_directories() == []
+
+
+def test_the_git_directory_is_asked_again_when_the_worktree_is_made_again(
+    demo_repo: Path, tmp_path: Path
+) -> None:
+    # git_dir_of keeps git's answer for a .git as it is; a worktree removed and added again
+    # at the same path must get git's new answer, even where the old one names a folder
+    # that is there (another worktree's now).
+    elder = tmp_path / "a" / "wt"
+    worktree = tmp_path / "b" / "wt"
+    run(demo_repo, "worktree", "add", "-q", "--detach", str(elder), "HEAD")
+    run(demo_repo, "worktree", "add", "-q", "--detach", str(worktree), "HEAD")
+    first = git.git_dir_of(worktree)
+    assert first.name == "wt1"
+    assert git.git_dir_of(worktree) == first
+    # Its admin folder's name goes to another worktree; added again, it gets a third.
+    run(demo_repo, "worktree", "remove", "--force", str(worktree))
+    run(demo_repo, "worktree", "add", "-q", "--detach", str(tmp_path / "c" / "wt"), "HEAD")
+    run(demo_repo, "worktree", "add", "-q", "--detach", str(worktree), "HEAD")
+    again = git.git_dir_of(worktree)
+    assert again == Path(run(worktree, "rev-parse", "--absolute-git-dir").strip())
+    assert again.name == "wt2"

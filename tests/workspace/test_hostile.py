@@ -360,7 +360,7 @@ def test_a_root_owned_repository_is_named_not_taken_for_a_plain_folder(
     config = Path(os.environ["XDG_CONFIG_HOME"]) / "git" / "config"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(f"[safe]\n\tdirectory = {tree}\n")
-    monkeypatch.setattr(git, "_safe_cache", {})
+    monkeypatch.setattr(git, "_user_config_cache", {})
     assert git.repository_root(tree) == tree
 
 
