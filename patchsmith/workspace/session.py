@@ -52,11 +52,12 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from patchsmith.engine.merge import MARKER_LINE, has_markers
+from patchsmith.engine.merge import has_markers
 from patchsmith.errors import GitError, InputError, NotRemembered, Remedy, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.workspace import confined, git, memory
 from patchsmith.workspace.inputs import SelectionInputs
+from patchsmith.workspace.markers import first_open_marker
 from patchsmith.workspace.records import (
     OPEN_STATUSES,
     SCHEMA,
@@ -115,6 +116,30 @@ SESSION_DIR = "patchsmith"
 SESSION_FILE = "session.json"
 LOCK_TIMEOUT = 10.0
 """Seconds a mutating call waits for another process's lock before giving up."""
+
+
+def _open_markers(session: Session, marked: dict[str, bytes]) -> dict[str, int]:
+    """Path -> the first marker line of it that is a conflict left open, for the files in
+    ``marked`` (those holding a marker line): one the snapshot and the applied commit do not
+    hold at that place (:mod:`patchsmith.workspace.markers`). A commit git cannot read counts
+    as holding nothing, so every marker line stays open."""
+    if not marked:
+        return {}
+    worktree = Path(session.worktree)
+    baselines: list[dict[str, bytes | None]] = []
+    for commit in (session.snapshot_commit, session.applied_commit):
+        if commit is None:
+            continue
+        try:
+            baselines.append(git.show_files(worktree, commit, marked))
+        except (GitError, ValueError):
+            continue
+    found: dict[str, int] = {}
+    for path, data in marked.items():
+        line = first_open_marker(data, [baseline.get(path) for baseline in baselines])
+        if line is not None:
+            found[path] = line
+    return found
 
 
 # --- the store ------------------------------------------------------------------------------------
@@ -336,6 +361,7 @@ class SessionStore:
             else:
                 items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
         worktree = Path(session.worktree)
+        marked: dict[str, bytes] = {}
         for path in session.touched:
             # Read as apply writes: no link followed (a .rej or a marker beyond a link is not
             # the worktree's, and is not read).
@@ -349,8 +375,9 @@ class SessionStore:
                 known.files.get(path) if known is not None else read_worktree_file(worktree, path)
             )
             if data is not None and has_markers(data):
-                line = data[: MARKER_LINE.search(data).start()].count(b"\n") + 1  # type: ignore[union-attr]
-                items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
+                marked[path] = data
+        for path, line in _open_markers(session, marked).items():
+            items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
         if session.phase != Phase.APPLYING and worktree.exists():
             dirty = set(known.changed if known is not None else git.changed_paths(worktree))
             for path in session.touched:
