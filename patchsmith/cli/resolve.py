@@ -138,7 +138,10 @@ def run(args: argparse.Namespace) -> int:
         store.resolve(hunk.id, Resolution.UPSTREAM, reason=args.reason, remember=remember)
     elif args.drop:
         if not args.reason:
-            raise UsageError("--drop needs --reason TEXT (e.g. 'backported by the vendor')")
+            raise UsageError(
+                "--drop needs a reason: why the vendor's code stays",
+                hint=f"patchsmith resolve {hunk.id} --drop --reason 'backported by the vendor'",
+            )
         store.resolve(hunk.id, Resolution.DROPPED, reason=args.reason, remember=remember)
     elif args.edit:
         _edit(store, hunk, args.reason, remember)

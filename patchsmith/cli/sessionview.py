@@ -54,7 +54,8 @@ def _store_from_args(args: argparse.Namespace) -> SessionStore:
 
 def fate(hunk: SessionHunk, changed: bool = False) -> str:
     """One word or phrase for what happened to a hunk; ``changed``: the worktree no longer
-    holds what apply wrote for it (:func:`patchsmith.workspace.held.changed_after_apply`)."""
+    holds what apply or its resolution wrote for it
+    (:func:`patchsmith.workspace.held.changed_after_apply`)."""
     if hunk.applied and changed:
         return "applied, then CHANGED in the worktree: not as upstream wrote it"
     if hunk.applied:
@@ -70,6 +71,8 @@ def fate(hunk: SessionHunk, changed: bool = False) -> str:
             word += " (reused: confirm)"
         elif hunk.reused:
             word += " (reused, trusted)" if hunk.trusted else " (reused, confirmed)"
+        if changed:
+            word += ", then CHANGED in the worktree: not as resolved"
         return word + (f": {hunk.resolution_reason}" if hunk.resolution_reason else "")
     if not hunk.needs_resolution:
         return "skipped" if hunk.status == "already-applied" else str(hunk.status)
@@ -169,9 +172,10 @@ def write_status(
         write(f"  ({folded} hunks applied clean, one row per file; --all lists each)\n")
     if changed:
         write(
-            f"\n{len(changed)} hunk(s) applied, then changed in the worktree ('git diff "
-            f"{session.applied_commit[:12] if session.applied_commit else 'HEAD'}' there shows "
-            "how): the combined patch carries them as changed, not as upstream wrote them\n"
+            f"\n{len(changed)} hunk(s) applied or resolved, then changed in the worktree "
+            f"('git diff {session.applied_commit[:12] if session.applied_commit else 'HEAD'}' "
+            "there shows how): the combined patch carries them as changed, not as upstream "
+            "wrote them or as they were resolved\n"
         )
         for hunk_id, detail in changed.items():
             write(f"  {hunk_id}: {detail}\n")

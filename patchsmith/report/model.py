@@ -83,6 +83,7 @@ OPEN_KINDS: dict[str, tuple[Severity, str, str]] = {
     "reject": (Severity.WORKTREE, ".rej file left", ".rej files left"),
     "marker": (Severity.WORKTREE, "file with conflict markers", "files with conflict markers"),
     "uncommitted": (Severity.WORKTREE, "uncommitted edit", "uncommitted edits"),
+    "link": (Severity.WORKTREE, "symlink out of the worktree", "symlinks out of the worktree"),
     "confirm": (
         Severity.CONFIRM,
         "reused resolution to confirm",

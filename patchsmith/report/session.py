@@ -275,7 +275,8 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
         vendor, result = _session_evidence(hunk, lines)
         if changed is not None and result is not None:
             # What apply wrote, no longer what the worktree holds: said on the evidence itself.
-            result = replace(result, note=f"what apply wrote here; {changed}")
+            written = "what apply wrote here" if hunk.applied else "what the resolution wrote"
+            result = replace(result, note=f"{written}; {changed}")
         if vendor is None:
             vendor_missing = (
                 "not recorded: the session keeps the vendor's lines only for hunks a person "

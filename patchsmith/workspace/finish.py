@@ -267,10 +267,20 @@ def describe(
     body = [_safe(line) for line in body]
     notes: list[str] = []
     decided = [h for h in kept if h.resolution is not None]
-    notes += _bracket("conflicts resolved", [_decided(h, regions) for h in decided])
+    notes += _bracket(
+        "conflicts resolved",
+        [
+            _decided(h, regions) + (f"; then {changed[h.id]}" if h.id in changed else "")
+            for h in decided
+        ],
+    )
     notes += _bracket(
         "changed in the worktree after apply wrote them, so not as upstream wrote them",
-        [f"{h.id} (line {h.found_line}): {changed[h.id]}" for h in kept if h.id in changed],
+        [
+            f"{h.id} (line {h.found_line}): {changed[h.id]}"
+            for h in kept
+            if h.id in changed and h.resolution is None
+        ],
     )
     # finish refuses while one is open, so each was confirmed by a person (a session of an
     # older patchsmith may still hold one nobody confirmed: said so).

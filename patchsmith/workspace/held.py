@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from patchsmith.workspace.lines import line_maps, line_maps_to_files
-from patchsmith.workspace.session import Session, SessionHunk
+from patchsmith.workspace.regions import find_region, read_worktree_file, region_lines
+from patchsmith.workspace.session import Region, Session, SessionHunk
 
 __all__ = ["changed_after_apply"]
 
@@ -31,9 +32,42 @@ Change = tuple[int, int, int, int]
 
 def changed_after_apply(session: Session) -> dict[str, str]:
     """Hunk id -> what changed, for each hunk apply wrote whose lines the worktree's files no
-    longer hold as written (uncommitted edits count: ``finish`` commits them)."""
+    longer hold as written (uncommitted edits count: ``finish`` commits them), and for each
+    hunk a resolution wrote whose text the file no longer holds (:func:`_changed_resolutions`)."""
     worktree = Path(session.worktree)
-    if session.applied_commit is None or not worktree.is_dir():
+    if not worktree.is_dir():
+        return {}
+    return {**_changed_applied(session, worktree), **_changed_resolutions(session, worktree)}
+
+
+def _changed_resolutions(session: Session, worktree: Path) -> dict[str, str]:
+    """Each resolved hunk whose written text is nowhere in its file any more.
+
+    A resolution records the text it wrote (``written``), and ``undo`` looks for it the same
+    way (:func:`find_region`, nearest the recorded place). Evidence for naming the hunk: the
+    text is gone, so what status, the report and ``finish`` say was decided is not what the
+    file carries. A text found elsewhere in the file (a short, generic one) names nothing:
+    that is the weaker side, never a hunk named for an edit beside it.
+    """
+    changed: dict[str, str] = {}
+    files: dict[str, bytes | None] = {}
+    for hunk in session.hunks:
+        if hunk.resolution is None or not hunk.written or hunk.current is None:
+            continue
+        if hunk.path not in files:
+            files[hunk.path] = read_worktree_file(worktree, hunk.path)
+        data = files[hunk.path]
+        region = Region(hunk.current.start, hunk.written)
+        if data is None or find_region(region_lines(data), region) is None:
+            changed[hunk.id] = (
+                f"the worktree no longer holds what its resolution ({hunk.resolution}) wrote "
+                "(changed since by hand; 'git diff' there shows how)"
+            )
+    return changed
+
+
+def _changed_applied(session: Session, worktree: Path) -> dict[str, str]:
+    if session.applied_commit is None:
         return {}
     by_path: dict[str, list[SessionHunk]] = {}
     for hunk in session.hunks:

@@ -46,6 +46,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from patchsmith.engine.merge import has_markers
+from patchsmith.engine.tree import points_outside
 from patchsmith.errors import GitError, InputError, NotRemembered, Remedy, SessionError
 from patchsmith.model import HunkStatus, Resolution
 from patchsmith.workspace import confined, git, memory
@@ -140,6 +142,43 @@ def _open_markers(session: Session, marked: dict[str, bytes]) -> dict[str, int]:
         if line is not None:
             found[path] = line
     return found
+
+
+def _outside_link(worktree: Path, path: str) -> tuple[str, bytes] | None:
+    """(where, target) of a symlink at touched ``path``, or in its place on the way to it,
+    whose target leaves the worktree (:func:`points_outside`, the rule apply holds every link
+    the patch makes to); ``None`` when there is none."""
+    try:
+        info = confined.lstat(worktree, path)
+        link = path if info is not None and stat.S_ISLNK(info.st_mode) else None
+    except confined.Blocked as error:
+        link = error.component  # a folder on the way is a link (or a file)
+    if link is None:
+        return None
+    try:
+        # The folders above ``link`` were walked without following a link: this reads it.
+        target = os.fsencode(os.readlink(worktree / link))
+    except OSError:
+        return None  # a file where a folder was, not a link
+    return (link, target) if points_outside(link, target) else None
+
+
+def _not_the_vendors(session: Session, links: dict[str, bytes]) -> dict[str, bytes]:
+    """``links`` less the vendor's own: the snapshot holds a link there with that target (apply
+    puts such a link back as the tree had it). A commit git cannot read holds none."""
+    if not links:
+        return {}
+    worktree = Path(session.worktree)
+    try:
+        modes = git.modes_at(worktree, session.snapshot_commit, sorted(links))
+        held = git.show_files(worktree, session.snapshot_commit, links)
+    except (GitError, ValueError):
+        return dict(links)
+    return {
+        link: target
+        for link, target in links.items()
+        if not (modes.get(link) == "120000" and held.get(link) == target)
+    }
 
 
 # --- the store ------------------------------------------------------------------------------------
@@ -362,6 +401,7 @@ class SessionStore:
                 items.append(OpenItem("hunk", hunk.path, f"{hunk.status}: {hunk.reason}", hunk.id))
         worktree = Path(session.worktree)
         marked: dict[str, bytes] = {}
+        links: dict[str, bytes] = {}
         for path in session.touched:
             # Read as apply writes: no link followed (a .rej or a marker beyond a link is not
             # the worktree's, and is not read).
@@ -376,8 +416,22 @@ class SessionStore:
             )
             if data is not None and has_markers(data):
                 marked[path] = data
+            elif data is None and known is None:
+                outside = _outside_link(worktree, path)
+                if outside is not None:
+                    links.setdefault(*outside)
         for path, line in _open_markers(session, marked).items():
             items.append(OpenItem("marker", path, f"conflict marker at line {line}"))
+        for link, target in _not_the_vendors(session, links).items():
+            items.append(
+                OpenItem(
+                    "link",
+                    link,
+                    f"a symlink to {os.fsdecode(target)!r}, out of the worktree: finish would "
+                    "carry it and build would read through it; put back what was there and "
+                    f"commit ('git log -p -- {link}' in the worktree shows it)",
+                )
+            )
         if session.phase != Phase.APPLYING and worktree.exists():
             dirty = set(known.changed if known is not None else git.changed_paths(worktree))
             for path in session.touched:
@@ -538,7 +592,11 @@ class SessionStore:
             self._require_ready(session)
             hunk = session.hunk(hunk_id)
             if hunk.resolution is None:
-                raise SessionError(f"{hunk.id} has no resolution to undo")
+                raise SessionError(
+                    f"{hunk.id} has no resolution to undo",
+                    hint="'patchsmith status' shows which hunks are resolved",
+                    remedies=(Remedy.LIST,),
+                )
             forget_remembered(store, hunk, replayed=True)
             return self._undo(session, hunk)
 

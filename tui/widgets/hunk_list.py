@@ -64,6 +64,7 @@ ITEM_BADGES: dict[str, str] = {
     "reject": ".rej left",
     "marker": "conflict marker",
     "uncommitted": "uncommitted edit",
+    "link": "symlink out of the worktree",
     "interrupted": "apply interrupted",
 }
 """The badge of each kind of item that is not a hunk (an unknown kind shows its own name)."""
