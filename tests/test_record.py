@@ -6,7 +6,9 @@ import dataclasses
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +95,94 @@ def test_mypy_refuses_an_assignment_to_a_record_field(tmp_path: Path) -> None:
     assert len(errors) == 2, result.stdout
     assert 'Property "line" defined in "HunkEntry" is read-only' in errors[0]
     assert 'Property "reason" defined in "HunkPrediction" is read-only' in errors[1]
+
+
+# --- the methods the record makes, not the dataclass -----------------------------------------
+
+SHAPES = """
+class Several:
+    number: int
+    name: str | None
+    hidden: bytes | None = field(default=None, compare=False, repr=False)
+    unhashed: tuple[int, ...] = field(default=(), hash=False)
+    hashed_only: int = field(default=0, compare=False, hash=True)
+    rest: tuple[object, ...] = ()
+
+class One:
+    value: object
+
+class Empty:
+    pass
+"""
+
+
+def both_ways() -> tuple[dict[str, type], dict[str, type]]:
+    """The classes of SHAPES as records and as the dataclass a record stands for."""
+    made: list[dict[str, type]] = []
+    decorators: tuple[Callable[[type], type], ...] = (
+        record,
+        dataclasses.dataclass(slots=True, unsafe_hash=True),
+    )
+    for decorate in decorators:
+        namespace: dict[str, Any] = {"field": dataclasses.field}
+        exec(SHAPES, namespace)  # the same source both ways
+        made.append({name: decorate(namespace[name]) for name in ("Several", "One", "Empty")})
+    return made[0], made[1]
+
+
+def values(kind: str) -> list[tuple[object, ...]]:
+    if kind == "Several":
+        return [
+            (1, "a"),
+            (1, "a", b"x"),
+            (1, "a", None, (2,)),
+            (1, "a", None, (), 5),
+            (2, None, b"y", (3, 4), 5, ("z", 1.5)),
+            (1, "b"),
+        ]
+    if kind == "One":
+        return [(1,), ("1",), ((1, 2),), (None,)]
+    return [()]
+
+
+@pytest.mark.parametrize("kind", ["Several", "One", "Empty"])
+def test_record_methods_answer_as_the_dataclass_does(kind: str) -> None:
+    ours, theirs = both_ways()
+    for left in values(kind):
+        for right in values(kind):
+            a, b = ours[kind](*left), ours[kind](*right)
+            c, d = theirs[kind](*left), theirs[kind](*right)
+            assert (a == b) is (c == d)
+            assert (a != b) is (c != d)
+            assert hash(a) == hash(c)
+            assert repr(a) == repr(c)
+        assert ours[kind](*left) != theirs[kind](*left)  # another class: never equal
+        assert ours[kind](*left).__eq__(3) is NotImplemented
+
+
+def test_a_record_that_holds_itself_shows_dots_not_a_recursion_error() -> None:
+    ours, theirs = both_ways()
+    box, their_box = ours["One"]([]), theirs["One"]([])
+    box.value.append(box)
+    their_box.value.append(their_box)
+    assert repr(box) == repr(their_box) == "One(value=[...])"
+
+
+def test_a_class_keeps_its_own_comparison_hash_and_repr() -> None:
+    @record
+    class Loose:
+        key: int
+        note: str
+
+        def __eq__(self, other: object) -> bool:
+            return isinstance(other, Loose) and other.key == self.key
+
+        def __hash__(self) -> int:
+            return self.key
+
+        def __repr__(self) -> str:
+            return f"<{self.key}>"
+
+    assert Loose(1, "a") == Loose(1, "b")
+    assert hash(Loose(7, "a")) == 7
+    assert repr(Loose(2, "x")) == "<2>"
