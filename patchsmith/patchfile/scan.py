@@ -602,8 +602,8 @@ class _Scanner:
         self.check_interstitial(lead_start, pos)
         starts = [pos]  # each but the first matched with the newline before it (_start_of)
         starts += [match.start() + 1 for match in run[1:]]
-        base = len(self.plain)
-        self.unsettled += [base + number for number in unsettled if number < len(run)]
+        base, count = len(self.plain), len(run)
+        self.unsettled += [base + number for number in unsettled if number < count]
         self.names_of(run)
         self.plain += run
         self.starts += starts
@@ -624,23 +624,26 @@ class _Scanner:
         """
         null = b"/dev/null"
         if run[-1].re in _GIT_PATTERNS:
-            fields = [header.group(2, 5, 6) for header in run]
+            # group 2 is "new" or "deleted" (or None), 5 and 6 the names
             self.old_names += [
-                None if old == null or flag == b"new" else old for flag, old, _new in fields
+                None if (old := header[5]) == null or header[2] == b"new" else old for header in run
             ]
             self.new_names += [
-                None if new == null or flag == b"deleted" else new for flag, _old, new in fields
+                None if (new := header[6]) == null or header[2] == b"deleted" else new
+                for header in run
             ]
             self.git_flags += [True] * len(run)
             return
-        # groups 1 and 2 when a "diff" line leads the header, 3 and 4 when it has none
-        pairs = [header.group(1, 2, 3, 4) for header in run]
-        names = [
-            (old, new) if old is not None else (bare_old, bare_new)
-            for old, new, bare_old, bare_new in pairs
+        # Groups 1 and 2 when a "diff" line leads the header, 3 and 4 when it has none; a name
+        # is never empty (the pattern takes one byte or more), so "or" picks the one matched.
+        # Read by subscript, one side at a time: tuples of four groups per header cost twice
+        # as much on a 15,000-file patch (9 ms against 5).
+        self.old_names += [
+            None if (old := header[1] or header[3]) == null else old for header in run
         ]
-        self.old_names += [None if old == null else old for old, _new in names]
-        self.new_names += [None if new == null else new for _old, new in names]
+        self.new_names += [
+            None if (new := header[2] or header[4]) == null else new for header in run
+        ]
         self.git_flags += [False] * len(run)
 
     def git_run(self, first: re.Match[bytes]) -> tuple[list[re.Match[bytes]], int]:
