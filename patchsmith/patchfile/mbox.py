@@ -12,16 +12,19 @@ refuses the input, instead of reading an attachment as nothing or ``=3D`` as pro
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import re
 from collections.abc import Sequence
-from email.message import Message
 
 from patchsmith.errors import PatchParseError
 from patchsmith.patchfile.entries import Mail
 from patchsmith.patchfile.scan import _Lines
 from patchsmith.patchfile.source import PatchSource
+
+# The email package is imported only for a mail with an encoded part: it is some 20 ms of
+# imports (socket, datetime, urllib, calendar, random among them), half of filter's start-up.
+TYPE_CHECKING = False  # mypy reads it as true
+if TYPE_CHECKING:
+    from email.message import Message
 
 # --- regular expressions; each comment shows a line it matches ---------------------------------
 
@@ -68,6 +71,9 @@ def encoded_diff(source: PatchSource, gaps: Sequence[tuple[int, int]]) -> None:
             continue
         checked.add(start)
         end = min((s for s in separators if s > at), default=len(data))
+        import email.parser
+        import email.policy
+
         mail = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(data[start:end])
         for part in mail.walk():
             encoding = _encoding_of(part)
