@@ -1148,63 +1148,33 @@ def _apply_one_pass(
         return None
     view.remember(snapshot)
     # The worktree's folders and files are made by a child process while this one predicts.
-    staged = staging.start(
-        where.folder,
-        new.worktree,
-        {path: entry.mode for path, entry in snapshot.items() if entry.mode in _REGULAR},
-    )
-    try:
-        return _apply_read(
-            inputs, where, new, info, touched, progress, checkpoint, (view, snapshot), staged
+    regular = {path: entry.mode for path, entry in snapshot.items() if entry.mode in _REGULAR}
+    with staging.started(where.folder, new.worktree, regular) as staged:
+        plan = _plan(inputs, progress, view)
+        base = {
+            path: (entry.mode, entry.data)
+            for path, entry in snapshot.items()
+            if entry.mode is not None and entry.data is not None
+        }
+        results = _results_in_memory(base, plan.works)
+        if results is None:
+            return None
+        if progress is not None:
+            progress("snapshot", 1, 1)
+            progress("worktree", 0, 1)
+        _intent(where, new, tree, info.name)
+        draft = _new_session(
+            inputs, info, touched, _Place(new.git_dir, new.worktree, new.branch, "", "plain", None)
         )
-    finally:
-        if staged is not None:
-            staged.discard()
-
-
-_REGULAR = ("100644", "100755")
-
-
-def _apply_read(
-    inputs: _Inputs,
-    where: _Where,
-    new: _NewPlace,
-    info: PatchInfo,
-    touched: list[str],
-    progress: Progress | None,
-    checkpoint: Checkpoint | None,
-    read: tuple[Tree, dict[str, Entry]],
-    staged: staging.Staging | None,
-) -> _OnePass | None:
-    """:func:`_apply_one_pass` once the touched files are read (the tree remembering them,
-    and their entries)."""
-    tree = inputs.tree
-    view, snapshot = read
-    plan = _plan(inputs, progress, view)
-    base = {
-        path: (entry.mode, entry.data)
-        for path, entry in snapshot.items()
-        if entry.mode is not None and entry.data is not None
-    }
-    results = _results_in_memory(base, plan.works)
-    if results is None:
-        return None
-    if progress is not None:
-        progress("snapshot", 1, 1)
-        progress("worktree", 0, 1)
-    _intent(where, new, tree, info.name)
-    draft = _new_session(
-        inputs, info, touched, _Place(new.git_dir, new.worktree, new.branch, "", "plain", None)
-    )
-    blobs: dict[str, bytes] = {}
-    snapshot_commit, applied_commit = git.snapshot_and_results(
-        new.git_dir, base, results, (_snapshot_message(tree), _applied_message(draft)), blobs
-    )
-    if new.worktree.exists():
-        new.worktree.rmdir()
-    written = git.checkout_files(
-        new.git_dir, new.worktree, new.branch, applied_commit, results, blobs, staged
-    )
+        blobs: dict[str, bytes] = {}
+        snapshot_commit, applied_commit = git.snapshot_and_results(
+            new.git_dir, base, results, (_snapshot_message(tree), _applied_message(draft)), blobs
+        )
+        if new.worktree.exists():
+            new.worktree.rmdir()
+        written = git.checkout_files(
+            new.git_dir, new.worktree, new.branch, applied_commit, results, blobs, staged
+        )
     if checkpoint is not None:
         checkpoint("worktree")
     if progress is not None:
@@ -1222,6 +1192,9 @@ def _apply_read(
         wrote: dict[str, bytes] = {}
         session = _after_commit(inputs, worktree, session, plan.works, files, applied_commit, wrote)
     return _OnePass(session, store, results, wrote, settled=written)
+
+
+_REGULAR = ("100644", "100755")
 
 
 def _known_worktree(

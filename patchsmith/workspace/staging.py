@@ -30,7 +30,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 _PREFIX = "staging-"
@@ -132,6 +132,20 @@ def start(lock_folder: Path, worktree: Path, files: Mapping[str, str]) -> Stagin
         return None
     staging = Staging(lock_folder / f"{_PREFIX}{os.getpid()}-{secrets.token_hex(4)}", files)
     return staging if staging._start() else None
+
+
+@contextlib.contextmanager
+def started(
+    lock_folder: Path, worktree: Path, files: Mapping[str, str]
+) -> Iterator[Staging | None]:
+    """:func:`start`, for a block; whatever the block did not take is stopped and removed as
+    it ends, however it ends."""
+    staged = start(lock_folder, worktree, files)
+    try:
+        yield staged
+    finally:
+        if staged is not None:
+            staged.discard()
 
 
 def remove_leftovers(lock_folder: Path) -> None:
