@@ -39,6 +39,7 @@ from patchsmith.engine.predict import (
 from patchsmith.errors import UsageError
 from patchsmith.model import ExitCode, HunkStatus
 from patchsmith.patchfile.select import select
+from patchsmith.quoting import quote_name
 
 # Imports for the type checker only (mypy reads TYPE_CHECKING as true), as in cli/common.py:
 # nothing else on check's path imports typing, which costs ~2 ms of every run's start-up.
@@ -437,7 +438,9 @@ def render(
         hunk_rows = _rows(file, issues, every)
         if issues and not hunk_rows and file.settled:
             continue
-        name = file.path if file.old_path is None else f"{file.old_path} → {file.path}"
+        name = quote_name(file.path)
+        if file.old_path is not None:
+            name = f"{quote_name(file.old_path)} → {name}"
         if file.kbuild_class:
             name += f"  [{file.kbuild_class}]"
         style = _STYLE.get(file.status, "")
@@ -505,7 +508,7 @@ def _alignment_lines(file: FilePrediction, hunk: HunkPrediction, colour: bool) -
     from patchsmith.cli.table import paint
 
     where = f" (candidate at line {hunk.candidates[0].line})" if hunk.candidates else ""
-    lines = ["", paint(f"{file.path} #{hunk.hunk_number}", "bold", colour) + where]
+    lines = ["", paint(f"{quote_name(file.path)} #{hunk.hunk_number}", "bold", colour) + where]
     marks = {"same": " ", "changed": "~", "missing": "-", "extra": "+"}
     styles = {"same": "dim", "changed": "yellow", "missing": "red", "extra": "cyan"}
     for row in hunk.alignment:

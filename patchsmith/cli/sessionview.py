@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from patchsmith.errors import SessionError
+from patchsmith.quoting import quote_name
 from patchsmith.workspace.session import OpenItem, Session, SessionHunk, SessionStore
 from patchsmith.workspace.setup import interrupted_near
 
@@ -123,8 +124,10 @@ def hunk_lines(
         path: not every and all(_plainly_applied(h) and h.id not in changed for h in group)
         for path, group in groups.items()
     }
+    # Names as git status shows them: a raw byte and the same characters typed never alike.
+    shown = {h.id: quote_name(h.id) for h in hunks} | {p: quote_name(p) for p in groups}
     width = max(
-        (len(h.path) if compact[h.path] else len(h.id) for h in hunks),
+        (len(shown[h.path]) if compact[h.path] else len(shown[h.id]) for h in hunks),
         default=10,
     )
     lines: list[str] = []
@@ -132,11 +135,12 @@ def hunk_lines(
     for path, group in groups.items():
         if compact[path]:
             label = f"clean ×{len(group)}" if len(group) > 1 else "clean"
-            lines.append(f"  {path:<{width}}  {label:<17} applied\n")
+            lines.append(f"  {shown[path]:<{width}}  {label:<17} applied\n")
             folded += len(group)
             continue
         lines += [
-            f"  {h.id:<{width}}  {h.status!s:<17} {fate(h, h.id in changed)}\n" for h in group
+            f"  {shown[h.id]:<{width}}  {h.status!s:<17} {fate(h, h.id in changed)}\n"
+            for h in group
         ]
     return lines, folded
 
@@ -178,7 +182,7 @@ def write_status(
             "wrote them or as they were resolved\n"
         )
         for hunk_id, detail in changed.items():
-            write(f"  {hunk_id}: {detail}\n")
+            write(f"  {quote_name(hunk_id)}: {detail}\n")
     if session.warnings:
         opened = sum(1 for w in session.warnings if w.open)
         write(f"\nselection warnings: {len(session.warnings)}, {opened} open\n")

@@ -10,6 +10,9 @@ carry diffs, and each of those is highlighted once per side by Pygments and show
 Left-out files are a compact list per rule, not one block each.
 
 The diffstat text is :mod:`patchsmith.report.markdown`'s; code is highlighted by Pygments.
+Names and code lines with bytes that are not UTF-8 follow the Markdown report's rules (names
+quoted as git quotes them, such code lines escaped and named in a note under the diff): the
+same page never shows a raw byte and the same characters typed alike.
 """
 
 from __future__ import annotations
@@ -28,7 +31,15 @@ from pygments.lexers import (  # type: ignore[import-untyped]
 )
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-from patchsmith.report.markdown import diffstat_text, omitted_count, open_listing, severity_label
+from patchsmith.quoting import escape_line, quote_name
+from patchsmith.report.markdown import (
+    diffstat_text,
+    header_text,
+    omitted_count,
+    open_listing,
+    raw_note,
+    severity_label,
+)
 from patchsmith.report.model import (
     AttentionRow,
     Diff,
@@ -60,6 +71,11 @@ addEventListener("hashchange",openTarget);addEventListener("DOMContentLoaded",op
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _name(name: str) -> str:
+    """A name (a path, a hunk id, an input file), quoted as git quotes it, HTML-escaped."""
+    return _e(quote_name(name))
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,8 +126,8 @@ def _highlight_lines(lines: Sequence[str], path: str) -> list[str]:
 
 
 def _side_by_side(diff: Diff, path: str) -> str:
-    old_text = [line.text for line in diff.lines if line.op != "+"]
-    new_text = [line.text for line in diff.lines if line.op != "-"]
+    old_text = [escape_line(line.text) for line in diff.lines if line.op != "+"]
+    new_text = [escape_line(line.text) for line in diff.lines if line.op != "-"]
     old_html = _highlight_lines(old_text, path)
     new_html = _highlight_lines(new_text, path)
     rows: list[str] = []
@@ -183,7 +199,11 @@ def _diff_block(diff: Diff | None, heading: str, missing: str, path: str) -> str
         )
     where = diff.caption
     note = f" — {_e(diff.note)}" if diff.note else ""
-    section = f' <code class="muted">{_e(diff.section)}</code>' if diff.section else ""
+    section = f' <code class="muted">{_e(escape_line(diff.section))}</code>' if diff.section else ""
+    raw = raw_note(diff)
+    if raw:
+        note += f'<div class="notice">{_e(raw)}</div>'
+
     return (
         f'<div class="diff"><div class="caption"><b>{_e(heading)}</b>'
         f'<span class="muted">{_e(where)}</span>{section}{note}</div>'
@@ -246,7 +266,7 @@ def _summary(report: Report) -> str:
     if not summary.safe_to_build:
         kinds = []
         for phrase, ids, more in open_listing(summary):
-            named = ", ".join(f"<code>{_e(i)}</code>" for i in ids)
+            named = ", ".join(f"<code>{_name(i)}</code>" for i in ids)
             if more > 0:
                 named += f" and {more} more"
             kinds.append(f"<li><b>{_e(phrase)}</b>: {named}</li>")
@@ -260,13 +280,13 @@ def _summary(report: Report) -> str:
             + "</ul></div>"
         )
     if summary.silently_fuzzed:
-        listed = ", ".join(f"<code>{_e(i)}</code>" for i in summary.silently_fuzzed)
+        listed = ", ".join(f"<code>{_name(i)}</code>" for i in summary.silently_fuzzed)
         parts.append(
             '<div class="notice">Written with fuzz by <code>apply --accept-fuzz</code> and '
             f"decided by nobody: {listed}</div>"
         )
     if summary.trusted:
-        listed = ", ".join(f"<code>{_e(i)}</code>" for i in summary.trusted)
+        listed = ", ".join(f"<code>{_name(i)}</code>" for i in summary.trusted)
         parts.append(
             '<div class="notice">Reused and trusted by <code>apply --trust-memory</code>, '
             f"confirmed by nobody: {listed}</div>"
@@ -298,10 +318,10 @@ def _summary(report: Report) -> str:
 
 def _row_link(row: AttentionRow) -> str:
     if row.hunk is not None and row.file is not None:
-        return f'<a href="#{_hunk_anchor(row.file, row.hunk)}"><code>{_e(row.id)}</code></a>'
+        return f'<a href="#{_hunk_anchor(row.file, row.hunk)}"><code>{_name(row.id)}</code></a>'
     if row.file is not None:
-        return f'<a href="#f-{row.file.entry}"><code>{_e(row.id)}</code></a>'
-    return f"<code>{_e(row.id)}</code>"
+        return f'<a href="#f-{row.file.entry}"><code>{_name(row.id)}</code></a>'
+    return f"<code>{_name(row.id)}</code>"
 
 
 def _row_state(row: AttentionRow) -> str:
@@ -343,7 +363,7 @@ def _attention(report: Report) -> str:
         out.append("</table>")
     if offsets is not None:
         noun = "offset" if offsets.count == 1 else "offsets"
-        links = " ".join(f"<code>{_e(i)}</code>" for i in offsets.ids)
+        links = " ".join(f"<code>{_name(i)}</code>" for i in offsets.ids)
         out.append(
             f'<details class="plain offsets"><summary><b>{offsets.count} {noun}, largest '
             f"{offsets.largest:+d}</b>: found exactly, that many lines from where the patch "
@@ -361,15 +381,15 @@ def _inputs(report: Report) -> str:
         rows.append(
             (
                 "patch",
-                f"<code>{_e(patch.name)}</code> ({patch.data_size:,} bytes{packed})<br>"
+                f"<code>{_name(patch.name)}</code> ({patch.data_size:,} bytes{packed})<br>"
                 f'<span class="muted">sha256</span> <code>{_e(patch.sha256)}</code>',
             )
         )
-    rows.append(("tree", f"<code>{_e(inputs.tree)}</code>"))
-    rows.append(("base", f"<code>{_e(inputs.base)}</code>" if inputs.base else "—"))
+    rows.append(("tree", f"<code>{_name(inputs.tree)}</code>"))
+    rows.append(("base", f"<code>{_name(inputs.base)}</code>" if inputs.base else "—"))
     config = "—"
     if inputs.config:
-        config = f"<code>{_e(inputs.config)}</code>"
+        config = f"<code>{_name(inputs.config)}</code>"
         if inputs.config_sha256:
             config += (
                 f'<br><span class="muted">sha256</span> <code>{_e(inputs.config_sha256)}</code>'
@@ -431,7 +451,7 @@ def _selection(selection: SelectionReport | None, report: Report) -> str:
                     return ' <span class="muted">some hunks</span>'
                 return f' <span class="muted">{count} hunk{"s" if count != 1 else ""}</span>'
 
-            items = "".join(f"<li><code>{_e(p)}</code>{size(p)}</li>" for p in group.paths)
+            items = "".join(f"<li><code>{_name(p)}</code>{size(p)}</li>" for p in group.paths)
             out.append(
                 f'<tr><td><details class="plain"><summary><code>{_e(group.rule)}</code>'
                 f"</summary><ul>{items}</ul></details></td>"
@@ -468,7 +488,7 @@ def _selection(selection: SelectionReport | None, report: Report) -> str:
 def _hunk_detail(file: FileReport, hunk: HunkReport) -> str:
     reason = f": {_e(hunk.reason)}" if hunk.reason else ""
     parts = [
-        f'<div class="hunk"><h4><code>{_e(hunk.id)}</code> {_status(hunk.status)}'
+        f'<div class="hunk"><h4><code>{_name(hunk.id)}</code> {_status(hunk.status)}'
         f"{_review(hunk.needs_review)}{reason}</h4>"
     ]
     if hunk.resolution is not None or hunk.open:
@@ -491,13 +511,13 @@ def _file(file: FileReport, attention_only: bool = False) -> str:
             extra += f" <code>{_e(file.module)}</code>"
     head = (
         f'<details class="file" id="f-{file.entry}"><summary>{_status(file.status)}'
-        f"{_review(file.needs_review)} <code>{_e(file.path)}</code> "
+        f"{_review(file.needs_review)} <code>{_name(file.path)}</code> "
         f'<span class="muted">{count} hunk{"s" if count != 1 else ""}, '
         f'+{file.added} −{file.removed}{extra}</span></summary><div class="body">'
     )
     facts = [f"{_e(file.kind)} file"]
     if file.old_path:
-        facts.append(f"from <code>{_e(file.old_path)}</code>")
+        facts.append(f"from <code>{_name(file.old_path)}</code>")
     if file.class_reason:
         facts.append(f"Kbuild: {_e(file.class_reason)}")
     if file.reason:
@@ -515,8 +535,8 @@ def _file(file: FileReport, attention_only: bool = False) -> str:
                 else str(hunk.index)
             )
             parts.append(
-                f'<tr data-hunk="{_e(hunk.id)}"><td class="num">{link}</td>'
-                f"<td><code>{_e(hunk.header)}</code></td>"
+                f'<tr data-hunk="{_name(hunk.id)}"><td class="num">{link}</td>'
+                f"<td><code>{_e(header_text(hunk.header))}</code></td>"
                 f"<td>{_status(hunk.status)}{_review(hunk.needs_review)}</td>"
                 f"<td>{_e(hunk.place)}</td><td>{_e(hunk.reason)}</td>"
                 f"<td>{_resolution(hunk)}</td></tr>"
@@ -539,7 +559,7 @@ def _left_out(report: Report) -> str:
     if not files:
         return ""
     rows = "".join(
-        f'<tr data-file="{_e(f.path)}"><td><code>{_e(f.path)}</code></td>'
+        f'<tr data-file="{_name(f.path)}"><td><code>{_name(f.path)}</code></td>'
         f'<td class="num">{len(f.hunks)}</td><td>{_e(f.reason)}</td></tr>'
         for f in files
     )

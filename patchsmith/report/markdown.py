@@ -8,6 +8,11 @@ upstream's hunk, the vendor's region and the result.
 Text from the patch and the tree is never trusted to be plain: code spans and fences are made
 longer than any backtick run inside them, table cells escape ``|``, and text inside HTML tags is
 HTML-escaped, so a hunk containing backticks or ``</details>`` cannot break the layout.
+
+Names (paths, hunk ids, the inputs' files) are shown through :func:`name_span`, quoted as git
+quotes them (:func:`patchsmith.quoting.quote_name`), and a code line holding a byte that is not
+UTF-8 is escaped and named in a note under its block (:func:`raw_note`), so a raw byte and the
+same characters typed never look the same.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import html
 import re
 
+from patchsmith.quoting import has_raw_bytes, quote_name
 from patchsmith.report.model import (
     OPEN_KINDS,
     AttentionRow,
@@ -30,7 +36,7 @@ from patchsmith.report.model import (
     Summary,
 )
 
-__all__ = ["code_span", "diffstat_text", "fence", "render_markdown"]
+__all__ = ["code_span", "diffstat_text", "fence", "name_span", "raw_note", "render_markdown"]
 
 _BACKTICKS = re.compile(r"`+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|#~])")
@@ -48,6 +54,31 @@ def code_span(text: str, in_table: bool = True) -> str:
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     body = text.replace("|", "\\|") if in_table else text
     return f"{ticks}{pad}{body}{pad}{ticks}"
+
+
+def name_span(name: str, in_table: bool = True) -> str:
+    """A name (a path, a hunk id, an input file) as a code span, quoted as ``git status`` quotes
+    it when it holds anything a reader could take for something else."""
+    return code_span(quote_name(name), in_table)
+
+
+def header_text(header: str) -> str:
+    """A hunk's ``@@`` line as shown: quoted as a name when it holds a byte that is not UTF-8
+    (an ``@@`` line begins with ``@``, so a quoted one is never taken for one shown as is)."""
+    return quote_name(header) if has_raw_bytes(header) else header
+
+
+def raw_note(diff: Diff) -> str:
+    """The sentence under a diff that has lines with bytes that are not UTF-8, naming them;
+    empty when it has none."""
+    places = diff.raw_lines()
+    if not places:
+        return ""
+    return (
+        f"Not UTF-8 on line(s) {', '.join(places)}: there a byte that is not UTF-8 is shown as "
+        "\\ooo (octal, as git quotes names) and a backslash as \\\\; on every other line a "
+        "backslash is the file's own."
+    )
 
 
 def fence(text: str, info: str = "") -> str:
@@ -92,18 +123,19 @@ def diffstat_text(entries: tuple[DiffstatEntry, ...], width: int = 60) -> str:
     """``git diff --stat`` style lines, with the closing totals line."""
     if not entries:
         return "0 files changed\n"
-    name_width = max(len(e.path) for e in entries)
+    names = [quote_name(e.path) for e in entries]
+    name_width = max(len(name) for name in names)
     largest = max(e.added + e.removed for e in entries)
     count_width = len(str(largest))
     room = max(10, width - min(name_width, 50) - count_width)
     lines = []
-    for entry in entries:
+    for entry, name in zip(entries, names, strict=True):
         total = entry.added + entry.removed
         scale = min(1.0, room / largest) if largest else 1.0
         plus = round(entry.added * scale) or (1 if entry.added else 0)
         minus = round(entry.removed * scale) or (1 if entry.removed else 0)
         lines.append(
-            f" {entry.path.ljust(name_width)} | {str(total).rjust(count_width)} "
+            f" {name.ljust(name_width)} | {str(total).rjust(count_width)} "
             f"{'+' * plus}{'-' * minus}".rstrip()
         )
     added = sum(e.added for e in entries)
@@ -181,7 +213,7 @@ def _summary(report: Report) -> list[str]:
         lines = [f"> ❌ **Safe to build: no**: {_plain(summary.verdict)}", ">"]
         kinds = []
         for phrase, ids, more in open_listing(summary):
-            named = ", ".join(code_span(i, False) for i in ids)
+            named = ", ".join(name_span(i, False) for i in ids)
             if more > 0:
                 named += f" and {more} more"
             kinds.append(f"**{phrase}**: {named}")
@@ -189,13 +221,13 @@ def _summary(report: Report) -> list[str]:
             kinds.append(f"confirm each with {_CONFIRM}")
         lines += [f"> 🔴 **Open ({len(summary.open)})**: " + " · ".join(kinds), ">"]
     if summary.silently_fuzzed:
-        listed = ", ".join(code_span(i, False) for i in summary.silently_fuzzed)
+        listed = ", ".join(name_span(i, False) for i in summary.silently_fuzzed)
         lines += [
             f"> ⚠️ **Written with fuzz by `apply --accept-fuzz` and decided by nobody:** {listed}",
             ">",
         ]
     if summary.trusted:
-        listed = ", ".join(code_span(i, False) for i in summary.trusted)
+        listed = ", ".join(name_span(i, False) for i in summary.trusted)
         lines += [
             f"> ⚠️ **Reused and trusted by `apply --trust-memory`, confirmed by nobody:** {listed}",
             ">",
@@ -248,7 +280,7 @@ def _attention(report: Report) -> list[str]:
             label = f"**{label}**" if row.open else label
             status = row.status + (" (review)" if row.needs_review else "")
             lines.append(
-                f"| {row.order} | {label} | {code_span(row.id)} | {_plain(status)} | "
+                f"| {row.order} | {label} | {name_span(row.id)} | {_plain(status)} | "
                 f"{_plain(row.place)} | {_plain(row.reason)} | {_row_state(row)} |"
             )
     if offsets is not None:
@@ -257,7 +289,7 @@ def _attention(report: Report) -> list[str]:
             f"**{offsets.count} {noun}, largest {offsets.largest:+d}**: found exactly, that many "
             "lines from where the patch says, and written there."
         )
-        ids = " ".join(code_span(i, False) for i in offsets.ids)
+        ids = " ".join(name_span(i, False) for i in offsets.ids)
         if offsets.count <= 10:
             lines += ["", f"{head} {ids}"]
         else:
@@ -272,14 +304,14 @@ def _inputs(report: Report) -> list[str]:
     for patch in inputs.patches:
         packed = f", {patch.compression} {_size(patch.size)}" if patch.compression else ""
         lines.append(
-            f"| patch | {code_span(patch.name)} ({_size(patch.data_size)}{packed}), "
+            f"| patch | {name_span(patch.name)} ({_size(patch.data_size)}{packed}), "
             f"sha256 {code_span(patch.sha256)} |"
         )
-    lines.append(f"| tree | {code_span(inputs.tree)} |")
-    lines.append(f"| base | {code_span(inputs.base) if inputs.base else '—'} |")
+    lines.append(f"| tree | {name_span(inputs.tree)} |")
+    lines.append(f"| base | {name_span(inputs.base) if inputs.base else '—'} |")
     config = "—"
     if inputs.config:
-        config = code_span(inputs.config)
+        config = name_span(inputs.config)
         if inputs.config_sha256:
             config += f", sha256 {code_span(inputs.config_sha256)}"
     lines.append(f"| config | {config} |")
@@ -317,7 +349,7 @@ def _selection(selection: SelectionReport | None, report: Report) -> list[str]:
         lines += ["| file | left out by |", "|---|---|"]
         for group in selection.left_out:
             for path in group.paths:
-                lines.append(f"| {code_span(path)} | {code_span(group.rule)} |")
+                lines.append(f"| {name_span(path)} | {code_span(group.rule)} |")
         lines += ["", "</details>"]
     if selection.classes:
         lines += [
@@ -360,13 +392,15 @@ def _diff_block(diff: Diff | None, heading: str, missing: str) -> list[str]:
     if diff is None:
         return [f"{heading}: {_plain(missing)}.", ""]
     note = f" {_plain(diff.note)}." if diff.note else ""
-    return [f"{heading} ({_plain(diff.caption)}):{note}", "", fence(diff.unified(), "diff")]
+    raw = raw_note(diff)
+    lines = [f"{heading} ({_plain(diff.caption)}):{note}", "", fence(diff.shown_unified(), "diff")]
+    return [*lines, f"> ⚠️ {_plain(raw)}", ""] if raw else lines
 
 
 def _hunk_detail(file: FileReport, hunk: HunkReport) -> list[str]:
     review = ", needs review" if hunk.needs_review else ""
     reason = f": {_plain(hunk.reason)}" if hunk.reason else ""
-    lines = [f"#### {code_span(hunk.id, False)} {hunk.status}{review}{reason}", ""]
+    lines = [f"#### {name_span(hunk.id, False)} {hunk.status}{review}{reason}", ""]
     if hunk.resolution is not None or hunk.open:
         lines += [f"Resolution: {_resolution(hunk)}", ""]
     lines += _diff_block(hunk.upstream, "Upstream's hunk", "not shown")
@@ -381,13 +415,13 @@ def _file(file: FileReport, attention_only: bool = False) -> list[str]:
     extra = f", {file.kbuild_class}" if file.kbuild_class else ""
     module = f" ({file.module})" if file.module else ""
     summary = (
-        f"<b>{_h(str(file.status))}</b> <code>{_h(file.path)}</code> — {count}, "
+        f"<b>{_h(str(file.status))}</b> <code>{_h(quote_name(file.path))}</code> — {count}, "
         f"+{file.added} −{file.removed}{_h(extra)}{_h(module)}"
     )
     lines = ["<details>", f"<summary>{summary}</summary>", ""]
     facts = [f"{file.kind} file"]
     if file.old_path:
-        facts.append(f"from {code_span(file.old_path, False)}")
+        facts.append(f"from {name_span(file.old_path, False)}")
     if file.class_reason:
         facts.append(f"Kbuild: {_plain(file.class_reason)}")
     if file.reason:
@@ -401,7 +435,7 @@ def _file(file: FileReport, attention_only: bool = False) -> list[str]:
         for hunk in file.hunks:
             review = " (review)" if hunk.needs_review else ""
             lines.append(
-                f"| {hunk.index} | {code_span(hunk.header)} | {hunk.status}{review} | "
+                f"| {hunk.index} | {code_span(header_text(hunk.header))} | {hunk.status}{review} | "
                 f"{_plain(hunk.place)} | {_plain(hunk.reason)} | {_resolution(hunk)} |"
             )
         lines.append("")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.quoting import escape_line, has_raw_bytes
 from patchsmith.record import record
 
 SCHEMA = "patchsmith.report/1"
@@ -260,7 +261,8 @@ class DiffLine:
     op: str
     """``" "`` on both sides, ``"-"`` old side only, ``"+"`` new side only."""
     text: str
-    """The line without its ending, decoded for display (undecodable bytes as ``\\xNN``)."""
+    """The line without its ending, decoded with surrogateescape (a byte that is not UTF-8 is
+    ``\\udcNN``; renderers show it with :func:`patchsmith.quoting.escape_line`)."""
 
 
 @record
@@ -316,6 +318,32 @@ class Diff:
             f"@@ -{self.old_start},{self.old_count} +{self.new_start},{self.new_count} @@{tail}\n"
         )
         return head + "".join(f"{line.op}{line.text}\n" for line in self.lines)
+
+    def shown_unified(self) -> str:
+        """:meth:`unified` for a reader: a line holding a byte that is not UTF-8 escaped
+        (:func:`patchsmith.quoting.escape_line`); :meth:`raw_lines` names those lines."""
+        tail = f" {escape_line(self.section)}" if self.section else ""
+        head = (
+            f"@@ -{self.old_start},{self.old_count} +{self.new_start},{self.new_count} @@{tail}\n"
+        )
+        return head + "".join(f"{line.op}{escape_line(line.text)}\n" for line in self.lines)
+
+    def raw_lines(self) -> tuple[str, ...]:
+        """The lines :meth:`shown_unified` escaped, named as a reader finds them in the diff:
+        ``@@`` for the header, ``-12`` and ``+13`` for a removed and an added line (by their
+        side's number), ``14`` for a context line (by the old side's number)."""
+        places = ["@@"] if has_raw_bytes(self.section) else []
+        old = self.old_start
+        new = self.new_start
+        for line in self.lines:
+            if has_raw_bytes(line.text):
+                side = {"+": f"+{new}", "-": f"-{old}"}
+                places.append(side.get(line.op, str(old)))
+            if line.op != "+":
+                old += 1
+            if line.op != "-":
+                new += 1
+        return tuple(places)
 
 
 @record

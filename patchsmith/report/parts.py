@@ -88,12 +88,15 @@ class ReportContext:
 
 
 def display(line: bytes) -> str:
-    """A line for display: ending removed, undecodable bytes shown as ``\\xNN``."""
+    """A line for display: ending removed, decoded with surrogateescape, so a byte that is not
+    UTF-8 stays a surrogate (``\\udcff``) the renderers show as such
+    (:func:`patchsmith.quoting.escape_line`) and JSON carries as ``\\udcff``: it reads back
+    into the same byte and is never confused with the four characters ``\\xff`` typed."""
     if line.endswith(b"\n"):
         line = line[:-1]
         if line.endswith(b"\r"):
             line = line[:-1]
-    return line.decode("utf-8", "backslashreplace")
+    return line.decode("utf-8", "surrogateescape")
 
 
 def generated(context: ReportContext) -> str:

@@ -41,9 +41,13 @@ def render(report: Report, fmt: str, attention_only: bool = False) -> str:
 
 
 def _encodable(text: str, fmt: str) -> str:
-    """``text`` without the surrogates a non-UTF-8 file name (``caf\\xe9.c`` in Latin-1) is
-    read into: as ``\\xNN`` in Markdown and HTML, the way the reports show such bytes in code,
-    and as ``\\udcXX`` escapes in JSON, which read back into the same name."""
+    """``text`` without the surrogates a byte that is not UTF-8 is read into (``caf\\xe9.c`` in
+    Latin-1): as ``\\udcNN`` escapes in JSON, which read back into the same bytes, as
+    ``check --json``, ``status --json`` and the session file carry them. The Markdown and HTML
+    renderers show names and code lines themselves (:mod:`patchsmith.quoting`); what is left
+    here is prose that quotes the patch (a reason naming a file), shown as ``\\ooo``.
+    JSON is written with ``ensure_ascii=False`` for readable names, so surrogates are the only
+    characters escaped here."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -55,7 +59,7 @@ def _encodable(text: str, fmt: str) -> str:
     def escape(match: re.Match[str]) -> str:
         code = ord(match.group())
         if fmt != "json" and 0xDC80 <= code <= 0xDCFF:
-            return f"\\x{code - 0xDC00:02x}"  # the byte surrogateescape kept
+            return f"\\{code - 0xDC00:03o}"  # the byte surrogateescape kept
         return f"\\u{code:04x}"
 
     return re.sub("[\ud800-\udfff]", escape, text)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from patchsmith.model import SEVERITY, HunkStatus
+from patchsmith.patchfile.names import decode_path, unquote_c
 from patchsmith.record import record
 from patchsmith.report.model import (
     Diff,
@@ -320,7 +321,7 @@ def _session_hunk(hunk: SessionHunk, context: ReportContext) -> HunkReport:
     return HunkReport(
         id=hunk.id,
         index=hunk.number,
-        header=header.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"),
+        header=header,
         status=hunk.status,
         expected_line=hunk.expected_line,
         found_line=hunk.found_line,
@@ -360,7 +361,7 @@ def diffstat_of(diff: bytes) -> tuple[DiffstatEntry, ...]:
     for line in diff.splitlines():
         if line.startswith(b"diff --git "):
             close()
-            path = display(line.split(b" b/", 1)[-1]) if b" b/" in line else display(line)
+            path = _new_name(line[len(b"diff --git ") :])
             added = removed = 0
             in_hunk = False
         elif line.startswith(b"@@"):
@@ -371,6 +372,20 @@ def diffstat_of(diff: bytes) -> tuple[DiffstatEntry, ...]:
             removed += 1
     close()
     return tuple(entries)
+
+
+def _new_name(names: bytes) -> str:
+    """The ``b/`` name of a ``diff --git`` line's names: git puts a name with a quote, a
+    backslash or a control character in C quotes (``"b/x\\\\xff.c"``), read back into its bytes,
+    so the diffstat shows the file's own name, not git's quoting of it."""
+    if names.endswith(b'"') and b' "' in names:
+        try:
+            name = unquote_c(names[names.rfind(b' "') + 1 :])[0]
+        except ValueError:
+            name = names
+    else:
+        name = names.split(b" b/", 1)[-1] if b" b/" in names else names
+    return decode_path(name.removeprefix(b"b/"))
 
 
 def _phase_words(session: Session) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from patchsmith.errors import Remedy, SessionError
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.quoting import quote_name
 from patchsmith.record import record
 from patchsmith.workspace.inputs import SelectionInputs
 
@@ -503,5 +504,5 @@ class OpenItem:
     """For a ``warning``: its number (what ``resolve --ack-warning`` takes)."""
 
     def __str__(self) -> str:
-        where = self.hunk_id or self.path
+        where = quote_name(self.hunk_id or self.path)
         return f"{self.kind}: {where}: {self.detail}"

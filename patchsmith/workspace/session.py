@@ -57,6 +57,7 @@ from patchsmith.engine.merge import has_markers
 from patchsmith.engine.tree import points_outside
 from patchsmith.errors import GitError, InputError, NotRemembered, Remedy, SessionError
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.quoting import quote_name
 from patchsmith.workspace import confined, git, memory
 from patchsmith.workspace.inputs import SelectionInputs
 from patchsmith.workspace.markers import first_open_marker
@@ -767,7 +768,9 @@ class SessionStore:
         worktree = Path(session.worktree)
         hunk = session.hunk(pending.hunk_id)
         verb = "undo" if pending.action == "undo" else f"resolve ({pending.action})"
-        message = f"patchsmith: {verb} {hunk.id}"
+        # Quoted as git quotes names: a commit message is UTF-8 text, and a name that is not
+        # UTF-8 made the commit (and so the resolution) fail.
+        message = f"patchsmith: {verb} {quote_name(hunk.id)}"
         if pending.reason:
             message += f"\n\n{pending.reason}"
         message += f"\n\nPatchsmith-Op: {pending.op}"
@@ -947,7 +950,7 @@ def replay(
     result = replace(session, hunks=hunks, trust_memory=trust)
     if done:
         paths = sorted({h.path for h in done.values()})
-        listed = "\n".join(f"  {hunk_id}" for hunk_id in done)
+        listed = "\n".join(f"  {quote_name(hunk_id)}" for hunk_id in done)
         write_rejects(result, paths)
         git.commit_paths(
             worktree,

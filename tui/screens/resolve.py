@@ -37,6 +37,7 @@ from textual.widgets import Footer, OptionList, Static, TextArea
 from patchsmith.engine.blocks import Side, find_blocks, pick, pick_one_sided
 from patchsmith.errors import NotRemembered, PatchsmithError, Remedy
 from patchsmith.model import HunkStatus, Resolution
+from patchsmith.quoting import quote_name
 
 from ..advice import REMEDY_KEYS, SHELL, explain
 from ..collector import IdleCollector
@@ -714,7 +715,7 @@ class ResolveScreen(Screen[None]):
         # Most important first (a narrow terminal cuts the end of each line): which hunk, its
         # status, what was decided, then where it is. Spaces end the span before them.
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(f"{hunk.hunk_id}  ", style="bold")
+        line.append(f"{quote_name(hunk.hunk_id)}  ", style="bold")
         line.append_text(badge(hunk))
         state = decision(hunk)
         if state:
@@ -749,14 +750,18 @@ class ResolveScreen(Screen[None]):
 
     def _item_header(self, item: ItemView) -> Text:
         line = Text(no_wrap=True, overflow="ellipsis")
-        title = f"warning [{item.warning.number}]" if item.warning is not None else item.path
+        title = (
+            f"warning [{item.warning.number}]"
+            if item.warning is not None
+            else quote_name(item.path)
+        )
         line.append(f"{title}  ", style="bold")
         line.append_text(item_badge(item))
         line.append("  ")
         line.append_text(item_state(item))
         line.append("\n")
         if item.warning is not None:
-            line.append(f"{item.warning.path} hunk #{item.warning.hunk}  ", style="dim")
+            line.append(f"{quote_name(item.warning.path)} hunk #{item.warning.hunk}  ", style="dim")
             line.append(item.warning.message, style="italic")
         else:
             line.append(item.detail, style="italic")

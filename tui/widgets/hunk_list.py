@@ -19,6 +19,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from patchsmith.model import HunkStatus
+from patchsmith.quoting import quote_name
 
 from ..model import HunkView, ItemView
 
@@ -75,8 +76,8 @@ ITEM_STYLE = Style(color="#d19a66", bold=True)
 def item_title(item: ItemView) -> str:
     """The first line of an item's entry: what it is about."""
     if item.warning is not None:
-        return f"[{item.warning.number}] {item.path}"
-    return item.path
+        return f"[{item.warning.number}] {quote_name(item.path)}"
+    return quote_name(item.path)
 
 
 def item_badge(item: ItemView) -> Text:
@@ -101,7 +102,8 @@ def prompt(entry: HunkView | ItemView) -> Text:
         text.append_text(item_state(entry))
         return text
     hunk = entry
-    text = Text(hunk.hunk_id, no_wrap=True, overflow="ellipsis")
+    # Quoted as git status quotes names: a raw byte and the same characters typed never alike.
+    text = Text(quote_name(hunk.hunk_id), no_wrap=True, overflow="ellipsis")
     text.append("\n  ")
     text.append_text(badge(hunk))
     status = decision(hunk)
