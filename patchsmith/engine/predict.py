@@ -398,6 +398,7 @@ def predict_file(
     target_exists: bool = False,
     keep_vendor_bytes: bool = True,
     base_lines: Sequence[bytes] | bytes | None = None,
+    renamed_before: bool = False,
 ) -> FilePrediction:
     """Predict one file diff against the file's current lines (``None``: the file is absent).
 
@@ -413,6 +414,10 @@ def predict_file(
     ``base_lines`` is the vanilla file the diff was made against (lines or bytes), when known:
     a clean or offset hunk flagged only because of its surroundings is then cleared if the
     vendor left them as vanilla had them (:func:`~patchsmith.engine.locate.clear_with_vanilla`).
+
+    ``renamed_before`` says that a rename's source is absent and its destination is there (the
+    tree has the names the patch leaves; ``old_lines`` is then the destination's file). A rename
+    without hunks is then ``already-applied``, not ``clean``: applying it changes nothing.
     """
     view: FileLines | None = None
     if isinstance(old_lines, bytes):
@@ -566,6 +571,14 @@ def predict_file(
     reason = ""
     if not hunks and kind == ChangeKind.MODE:
         reason = "mode change only"
+    elif not hunks and kind == ChangeKind.RENAMED and renamed_before:
+        # Evidence: the tree has the destination and not the source, the names the rename
+        # leaves; against it would be the source still there (then it is renamed: clean) or
+        # the destination too (file-exists, above). The destination's bytes cannot be held to
+        # the source's (a rename without hunks carries none), and need not be: applying it
+        # would leave them as they are.
+        default = HunkStatus.ALREADY_APPLIED
+        reason = f"the tree has this path and no {old_path}: renamed before, nothing to do"
     elif not hunks and kind in (ChangeKind.RENAMED, ChangeKind.COPIED):
         reason = f"{kind.name.lower()} without changes"
     return done(default, tuple(predictions), original(), reason)
@@ -1191,6 +1204,7 @@ class _Walk:
                 break
         data: bytes | None = None
         target_exists = False
+        renamed_before = False
         if refusal is None and not new_link:
             # A new symlink is judged on the link itself (below); anything else on the file,
             # read without following a link.
@@ -1201,6 +1215,7 @@ class _Walk:
                     # Already renamed in the vendor tree: patch the file where it now lives.
                     found = self.entry_at(target)
                     target_exists = False
+                    renamed_before = entry.kind == ChangeKind.RENAMED
             link_diff = (new_mode if creates else old_mode) == SYMLINK
             why = _not_a_file(
                 source,
@@ -1242,6 +1257,7 @@ class _Walk:
                 entry_number=entry.number,
                 old_path=old_rel if moved else None,
                 target_exists=target_exists,
+                renamed_before=renamed_before,
                 # A link's new target is judged from the placements (_link_left), and a later
                 # diff of the same file starts from this one's result.
                 keep_vendor_bytes=plan.keep_contents

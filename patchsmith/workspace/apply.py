@@ -605,15 +605,18 @@ def _hunkless(
     index: PatchIndex, entry: FileEntry, prediction: FilePrediction, done: bool
 ) -> SessionHunk:
     """A file diff without hunks (binary, mode change, pure rename, empty file) as one item,
-    ``path#0``, so it is never left out of the session silently."""
-    review = prediction.needs_review or (not done and entry.kind != ChangeKind.DELETED)
+    ``path#0``, so it is never left out of the session silently. One the engine found already
+    done (a rename the vendor made, a mode already set) is recorded and settled, as an
+    already-applied hunk is: there is nothing to do by hand."""
     reason = prediction.reason
     status = prediction.status
+    review = prediction.needs_review
     if prediction.mode is not None and prediction.hunks:
         # The mode item of a diff with hunks: its own verdict, not the hunks'.
         reason, status = prediction.mode.reason, prediction.mode.status
-        review = not done
-    if entry.kind == ChangeKind.BINARY or not done:
+        review = False
+    settled = done or status == HunkStatus.ALREADY_APPLIED
+    if entry.kind == ChangeKind.BINARY or not settled:
         review = True
         reason = (reason + "; " if reason else "") + "not applied by patchsmith: do it by hand"
     return SessionHunk(
