@@ -36,7 +36,8 @@ _MBOX_FROM = re.compile(
 )
 
 # Subject: [PATCH 2/7] dm snapshot: fix a race          Date: Mon, 4 Sep 2006 ...
-_MAIL_HEADER = re.compile(rb"^(Subject|From|Date): ?(.*(?:\r?\n[ \t].*)*)", re.M)
+# (this and _DIFF_LINE are compiled on first use, by re's own cache: most patches hold no mail)
+_MAIL_HEADER = rb"(?m)^(Subject|From|Date): ?(.*(?:\r?\n[ \t].*)*)"
 
 
 # Content-Transfer-Encoding: quoted-printable         (a mail's or a MIME part's header)
@@ -45,7 +46,7 @@ _ENCODED_PART = re.compile(
 )
 
 # --- a/drivers/md/dm.c    +++ b/drivers/md/dm.c    @@ -1 +1 @@    diff --git a/x b/x    Index: x
-_DIFF_LINE = re.compile(rb"^(?:--- |\+\+\+ |@@ -|diff --git |Index: |\*\*\* )", re.M)
+_DIFF_LINE = rb"(?m)^(?:--- |\+\+\+ |@@ -|diff --git |Index: |\*\*\* )"
 
 
 def encoded_diff(source: PatchSource, gaps: Sequence[tuple[int, int]]) -> None:
@@ -81,7 +82,7 @@ def encoded_diff(source: PatchSource, gaps: Sequence[tuple[int, int]]) -> None:
                 continue
             decoded = part.get_payload(decode=True)
             written = str(part.get_payload()).encode("ascii", "surrogateescape")
-            if isinstance(decoded, bytes) and decoded != written and _DIFF_LINE.search(decoded):
+            if isinstance(decoded, bytes) and decoded != written and re.search(_DIFF_LINE, decoded):
                 attached = part.get_filename() or (
                     "an attachment" if part.get_content_disposition() == "attachment" else None
                 )
@@ -140,7 +141,7 @@ def _mails(
         blank = data.find(b"\n\n", start, end)
         head = data[start : blank if blank >= 0 else end]
         fields: dict[bytes, str] = {}
-        for match in _MAIL_HEADER.finditer(head):
+        for match in re.finditer(_MAIL_HEADER, head):
             if match.group(1) not in fields:
                 value = re.sub(rb"\r?\n[ \t]+", b" ", match.group(2)).strip()
                 fields[match.group(1)] = value.decode("utf-8", "replace")
