@@ -5,7 +5,9 @@ text to edit (the proposal with its conflict markers, a draft, or the result), p
 region, instead of a fragment with no context. Afterwards only the region may have changed: the
 lines before and after it must come back byte for byte, because a resolution replaces the
 hunk's region and nothing else. What the region became is the new text; leftover conflict
-markers in it are reported with their line in the file, and nothing is saved.
+markers in it are reported with their line in the file, and nothing is saved. A marker line the
+vendor's file holds as text, at its own place with its neighbours, is not a leftover: the gate
+counts it as text too (:mod:`patchsmith.workspace.markers`), and so does ``resolve``.
 
 It finds the region as a resolution does (:mod:`patchsmith.workspace.regions`). Never writes
 the worktree: the caller writes the copy where it likes and resolves through the session.
@@ -13,12 +15,20 @@ the worktree: the caller writes the copy where it likes and resolves through the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from patchsmith.errors import Remedy, SessionError
 from patchsmith.record import record
+from patchsmith.workspace.markers import open_markers
 from patchsmith.workspace.regions import find_region, read_worktree_file, region_lines
-from patchsmith.workspace.session import Session, has_markers, to_bytes, to_text
+from patchsmith.workspace.session import (
+    Session,
+    has_markers,
+    marker_baselines,
+    to_bytes,
+    to_text,
+)
 
 
 @record
@@ -34,6 +44,9 @@ class FileEdit:
     """What the region holds in the copy."""
     line: int
     """1-based line of the region's first line in the copy (where the editor opens)."""
+    baselines: Sequence[bytes | None] = ()
+    """The file as the snapshot and the applied commit hold it: a marker line one of them holds
+    at its place is text, not a leftover."""
 
     @property
     def data(self) -> bytes:
@@ -83,6 +96,7 @@ def prepare(session: Session, hunk_id: str, text: str) -> FileEdit:
         after=b"".join(lines[at + count :]),
         text=text,
         line=at + 1,
+        baselines=tuple(marker_baselines(session, hunk.path)),
     )
 
 
@@ -108,14 +122,15 @@ def extract(edit: FileEdit, edited: bytes) -> str:
             "other lines back",
         )
     middle = edited[len(edit.before) : len(edited) - len(edit.after)]
-    if has_markers(middle):
-        offset = next(
-            index
-            for index, line in enumerate(region_lines(middle))
-            if has_markers(line if line.endswith(b"\n") else line + b"\n")
-        )
+    count = len(region_lines(middle))
+    left = [
+        line
+        for line in (open_markers(edited, edit.baselines) if has_markers(middle) else [])
+        if edit.line <= line < edit.line + count
+    ]
+    if left:
         raise SessionError(
-            f"conflict markers are left at line {edit.line + offset} of the file",
+            f"conflict markers are left at line {left[0]} of the file",
             hint="choose the lines to keep and delete the <<<<<<< ||||||| ======= >>>>>>> lines",
         )
     return to_text(middle)

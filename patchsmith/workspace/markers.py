@@ -30,27 +30,34 @@ from difflib import SequenceMatcher
 
 from patchsmith.engine.merge import MARKER_LINE
 
-__all__ = ["first_open_marker"]
+__all__ = ["alignment", "first_open_marker", "open_markers"]
 
 
 def first_open_marker(current: bytes, baselines: Sequence[bytes | None]) -> int | None:
     """The first line (1-based) of ``current`` that is a conflict marker line no file in
     ``baselines`` holds at that place; ``None`` when every marker line is one of theirs."""
+    found = open_markers(current, baselines)
+    return found[0] if found else None
+
+
+def open_markers(current: bytes, baselines: Sequence[bytes | None]) -> list[int]:
+    """Every line (1-based) of ``current`` that is a conflict marker line no file in
+    ``baselines`` holds at that place, in order. The resolve verbs ask this of the file a
+    resolution would leave, so they refuse exactly the marker lines the gate would count."""
     lines = current.splitlines(keepends=True)
     markers = [number for number, line in enumerate(lines) if MARKER_LINE.match(line)]
     if not markers:
-        return None
+        return []
     held = [_held(lines, baseline.splitlines(keepends=True)) for baseline in baselines if baseline]
-    for number in markers:
-        if not any(number in lines_held for lines_held in held):
-            return number + 1
-    return None
+    return [
+        number + 1 for number in markers if not any(number in lines_held for lines_held in held)
+    ]
 
 
 def _held(lines: list[bytes], old: list[bytes]) -> set[int]:
     """The line numbers (0-based) of ``lines`` that the diff from ``old`` keeps unchanged, with
     the lines on both sides of each unchanged too (or both files ending there)."""
-    mapped = _alignment(old, lines)
+    mapped = alignment(old, lines)
     held: set[int] = set()
     for number, old_number in enumerate(mapped):
         if old_number is None:
@@ -67,7 +74,7 @@ def _held(lines: list[bytes], old: list[bytes]) -> set[int]:
     return held
 
 
-def _alignment(old: list[bytes], new: list[bytes]) -> list[int | None]:
+def alignment(old: list[bytes], new: list[bytes]) -> list[int | None]:
     """For each line of ``new``, the line of ``old`` a diff keeps it as (``None``: new).
 
     The common start and end are matched first, so only the part that differs goes to difflib

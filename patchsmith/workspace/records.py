@@ -268,6 +268,9 @@ class Pending:
     reused: bool = False
     memory_id: str | None = None
     memory_previous: str | None = None
+    committed_blob: str | None = None
+    """The file to commit, when it is not the worktree's: the last commit's file with only the
+    region changed (a person's other edits of it stay uncommitted; :mod:`.owncommit`)."""
 
 
 @record

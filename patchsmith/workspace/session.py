@@ -60,7 +60,8 @@ from patchsmith.model import HunkStatus, Resolution
 from patchsmith.quoting import quote_name
 from patchsmith.workspace import confined, git, memory
 from patchsmith.workspace.inputs import SelectionInputs
-from patchsmith.workspace.markers import first_open_marker
+from patchsmith.workspace.markers import first_open_marker, open_markers
+from patchsmith.workspace.owncommit import carry, commit_blob, store_blob
 from patchsmith.workspace.records import (
     OPEN_STATUSES,
     SCHEMA,
@@ -79,6 +80,7 @@ from patchsmith.workspace.records import (
 )
 from patchsmith.workspace.regions import (
     KnownWorktree,
+    find_region,
     in_worktree,
     put_reject,
     read_worktree_file,
@@ -107,7 +109,9 @@ __all__ = [
     "SessionStore",
     "SessionWarning",
     "has_markers",
+    "marker_baselines",
     "now",
+    "region_open_marker",
     "replay",
     "session_path",
     "to_bytes",
@@ -128,21 +132,28 @@ def _open_markers(session: Session, marked: dict[str, bytes]) -> dict[str, int]:
     as holding nothing, so every marker line stays open."""
     if not marked:
         return {}
-    worktree = Path(session.worktree)
-    baselines: list[dict[str, bytes | None]] = []
-    for commit in (session.snapshot_commit, session.applied_commit):
-        if commit is None:
-            continue
-        try:
-            baselines.append(git.show_files(worktree, commit, marked))
-        except (GitError, ValueError):
-            continue
+    baselines = _baselines(session, list(marked))
     found: dict[str, int] = {}
     for path, data in marked.items():
         line = first_open_marker(data, [baseline.get(path) for baseline in baselines])
         if line is not None:
             found[path] = line
     return found
+
+
+def _baselines(session: Session, paths: list[str]) -> list[dict[str, bytes | None]]:
+    """``paths`` as the snapshot and as the applied commit hold them: what a marker line is
+    held against. A commit git cannot read is left out (it holds nothing)."""
+    worktree = Path(session.worktree)
+    baselines: list[dict[str, bytes | None]] = []
+    for commit in (session.snapshot_commit, session.applied_commit):
+        if commit is None:
+            continue
+        try:
+            baselines.append(git.show_files(worktree, commit, paths))
+        except (GitError, ValueError):
+            continue
+    return baselines
 
 
 def _outside_link(worktree: Path, path: str) -> tuple[str, bytes] | None:
@@ -467,7 +478,8 @@ class SessionStore:
     ) -> Session:
         """Settle one hunk; write the file, commit it, remember the decision.
 
-        ``ACCEPTED`` writes the proposal (refused while it has conflict markers), ``UPSTREAM``
+        ``ACCEPTED`` writes the proposal (refused while it has conflict markers the gate counts as
+        open), ``UPSTREAM``
         upstream's post-image, ``DROPPED`` keeps the vendor's lines (``reason`` required),
         ``EDITED`` writes ``text``. A hunk that is already resolved is undone first (and what
         that resolution remembered is taken back). With ``remember``, a memory that cannot be
@@ -497,11 +509,13 @@ class SessionStore:
             if hunk.resolution is not None:
                 # Refuse before taking the old resolution back: a resolution that cannot be
                 # made must leave the hunk exactly as it was.
-                self._replacement(replace(hunk, resolution=None), action, reason, text)
+                written = self._replacement(replace(hunk, resolution=None), action, reason, text)
+                self._refuse_open_markers(session, hunk, action, written)
                 forget_remembered(store, hunk)
                 session = self._undo(session, hunk)
                 hunk = session.hunk(hunk.id)
             replacement = self._replacement(hunk, action, reason, text)
+            self._refuse_open_markers(session, hunk, action, replacement)
             decision = memory.Decision(action, reason, replacement, by or _who(), at or now())
             entry = memory_entry(session, hunk, decision) if remember else None
             previous = store.raw(entry.id, entry.situation) if entry is not None else None
@@ -687,26 +701,39 @@ class SessionStore:
                     hint="use --upstream or --edit",
                     remedies=(Remedy.UPSTREAM, Remedy.EDIT),
                 )
-            if hunk.proposal_conflicts:
-                raise SessionError(
-                    f"the proposal for {hunk.id} still has conflict markers",
-                    hint="resolve it with --edit (the markers show what to choose)",
-                    remedies=(Remedy.PICK, Remedy.EDIT, Remedy.UPSTREAM),
-                )
             return hunk.proposal
         if action == Resolution.UPSTREAM:
             return hunk.post_image
         if action == Resolution.EDITED:
             if text is None:
                 raise SessionError("an edit needs the new text")
-            if has_markers(to_bytes(text)):
-                raise SessionError(
-                    "the edited text still has conflict markers",
-                    hint="remove the <<<<<<< ||||||| ======= >>>>>>> lines",
-                    remedies=(Remedy.EDIT,),
-                )
             return text
         raise SessionError(f"unknown resolution {action!r}")
+
+    @staticmethod
+    def _refuse_open_markers(
+        session: Session, hunk: SessionHunk, action: Resolution, replacement: str | None
+    ) -> None:
+        """Refuse a proposal or an edit that would leave a conflict marker line the gate counts
+        as open in the hunk's region (:func:`region_open_marker`); the vendor's own marker text
+        at its own place goes through, as the gate lets it."""
+        if action not in (Resolution.ACCEPTED, Resolution.EDITED) or replacement is None:
+            return
+        line = region_open_marker(session, hunk, to_bytes(replacement))
+        if line is None:
+            return
+        if action == Resolution.ACCEPTED:
+            raise SessionError(
+                f"the proposal for {hunk.id} still has conflict markers (line {line} of "
+                f"{hunk.path})",
+                hint="resolve it with --edit (the markers show what to choose)",
+                remedies=(Remedy.PICK, Remedy.EDIT, Remedy.UPSTREAM),
+            )
+        raise SessionError(
+            f"the edited text still has conflict markers (line {line} of {hunk.path})",
+            hint="remove the <<<<<<< ||||||| ======= >>>>>>> lines",
+            remedies=(Remedy.EDIT,),
+        )
 
     def _change(
         self,
@@ -731,17 +758,29 @@ class SessionStore:
             # drop of a hunk with no region) may go ahead; what writes is refused, with why.
             before, blocked = None, error
         after = before
+        # What the resolution does to the file, as (line, count, new lines); None: nothing, or
+        # (whole) the file is the resolution's.
+        swap: tuple[int, int, bytes] | None = None
+        whole = False
         if replacement is not None:
             if blocked is not None:
                 raise blocked
+            region: Region | None = None
             if action == "undo":
                 assert hunk.written is not None and hunk.current is not None
-                region = Region(hunk.current.start, hunk.written)
-                after, _ = replace_region(before or b"", region, to_bytes(hunk.current.text))
+                region, new = Region(hunk.current.start, hunk.written), to_bytes(hunk.current.text)
             elif hunk.current is None:
-                after = to_bytes(replacement)
+                after, whole = to_bytes(replacement), True
             else:
-                after, _ = replace_region(before or b"", hunk.current, to_bytes(replacement))
+                region, new = hunk.current, to_bytes(replacement)
+            if region is not None:
+                after, place = replace_region(before or b"", region, new)
+                swap = (place, region.count, new)
+        committed_blob = (
+            None
+            if whole or blocked is not None
+            else _own_blob(worktree, hunk, before, after, swap, undo=action == "undo")
+        )
         op = uuid.uuid4().hex
         pending = Pending(
             op=op,
@@ -756,6 +795,7 @@ class SessionStore:
             reused=reused,
             memory_id=memory_id,
             memory_previous=memory_previous,
+            committed_blob=committed_blob,
         )
         self.write(replace(session, pending=pending))
         if after != before and after is not None:
@@ -774,7 +814,10 @@ class SessionStore:
         if pending.reason:
             message += f"\n\n{pending.reason}"
         message += f"\n\nPatchsmith-Op: {pending.op}"
-        git.commit_paths(worktree, [hunk.path], message)
+        if pending.committed_blob is not None:
+            commit_blob(worktree, hunk.path, pending.committed_blob, message)
+        else:
+            git.commit_paths(worktree, [hunk.path], message)
         return self._record_only(session, hunk, pending)
 
     def _rewrite_reject(self, session: Session, hunk: SessionHunk, pending: Pending) -> None:
@@ -960,3 +1003,70 @@ def replay(
             + f"\n\n{listed}",
         )
     return result
+
+
+def region_open_marker(session: Session, hunk: SessionHunk, text: bytes) -> int | None:
+    """The first line (1-based, of the file) of ``text`` written as ``hunk``'s region that is a
+    conflict marker line the gate would count as open (:mod:`patchsmith.workspace.markers`), or
+    ``None``. Where the file or the region cannot be read, every marker line of ``text`` is."""
+    if not has_markers(text):
+        return None
+    region = hunk.current
+    if region is not None and hunk.resolution is not None and hunk.written is not None:
+        region = Region(region.start, hunk.written)
+    worktree = Path(session.worktree)
+    data = read_worktree_file(worktree, hunk.path) if region is not None else None
+    at = find_region(region_lines(data), region) if data is not None and region else None
+    if data is None or region is None or at is None:
+        return _first_marker(text, region.start if region is not None else 1)
+    lines = region_lines(data)
+    after = b"".join(lines[:at]) + text + b"".join(lines[at + region.count :])
+    count = len(region_lines(text))
+    baselines = marker_baselines(session, hunk.path)
+    return next((line for line in open_markers(after, baselines) if at < line <= at + count), None)
+
+
+def marker_baselines(session: Session, path: str) -> list[bytes | None]:
+    """``path`` as the snapshot and the applied commit hold it: a marker line either holds at
+    its place, with its neighbours, is text (:mod:`patchsmith.workspace.markers`)."""
+    return [baseline.get(path) for baseline in _baselines(session, [path])]
+
+
+def _first_marker(text: bytes, start: int) -> int | None:
+    for offset, line in enumerate(region_lines(text)):
+        if has_markers(line if line.endswith(b"\n") else line + b"\n"):
+            return start + offset
+    return None
+
+
+def _own_blob(
+    worktree: Path,
+    hunk: SessionHunk,
+    before: bytes | None,
+    after: bytes | None,
+    swap: tuple[int, int, bytes] | None,
+    *,
+    undo: bool,
+) -> str | None:
+    """The blob to commit for ``hunk.path`` when the worktree file holds edits of a person's
+    the last commit does not (:mod:`patchsmith.workspace.owncommit`): the committed file with
+    only the resolution's change; ``None`` when committing the worktree file is the same."""
+    committed = git.show_file(worktree, "HEAD", hunk.path)
+    if committed is None or committed == before:
+        return None
+    if swap is not None:
+        # A resolution replaces what apply wrote; with --merge that is a conflict block,
+        # written after the last commit, where the commit holds the vendor's lines.
+        held = to_bytes(hunk.vendor.text) if hunk.vendor is not None and not undo else None
+        carried = carry(before or b"", committed, swap, held)
+        if carried is None:
+            raise SessionError(
+                f"{hunk.path} has uncommitted edits in the lines of {hunk.id}",
+                hint="commit them, or put the lines back, in the worktree ('git diff' there "
+                "shows them), then resolve again",
+                remedies=(Remedy.RESTORE,),
+            )
+        committed = carried
+    if committed == after:
+        return None
+    return store_blob(worktree, hunk.path, committed)
