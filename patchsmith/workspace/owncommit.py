@@ -114,7 +114,9 @@ def commit_blob(worktree: Path, path: str, blob: str, message: str) -> str:
         .stdout.decode()
         .strip()
     )
+    # The index first: stopped between the two, the commit is not made, the file is as the
+    # resolution wrote it, and the next load commits it again (SessionStore._recover).
+    git.run_git(["update-index", "--add", "--cacheinfo", mode, blob, path], cwd=worktree)
     first_line = message.splitlines()[0] if message else "patchsmith"
     git.run_git(["update-ref", "-m", first_line, "HEAD", commit, parent], cwd=worktree)
-    git.run_git(["update-index", "--add", "--cacheinfo", mode, blob, path], cwd=worktree)
     return commit
