@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from patchsmith.model import HunkStatus
+from tests.workspace.test_audit4_deletions import _tree
 from tests.workspace.test_hostile import _run
 
 CODE = "static int snap_init(void)\n{\n\treturn 0;\n}\n"
@@ -32,15 +33,6 @@ WITH_HUNK = (
     "--- a/drivers/md/dm-snap-old.c\n+++ b/drivers/md/dm-snap.c\n"
     "@@ -1,4 +1,4 @@\n static int snap_init(void)\n {\n-\treturn 0;\n+\treturn 1;\n }\n"
 )
-
-
-def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
-    tree = tmp_path / "tree"
-    (tree / "drivers/md").mkdir(parents=True)
-    (tree / "drivers/md/dm.c").write_text("int dm;\n")
-    for name, text in files.items():
-        (tree / "drivers/md" / name).write_text(text)
-    return tree
 
 
 def test_a_rename_the_vendor_made_is_already_applied(
