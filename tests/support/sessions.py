@@ -6,9 +6,14 @@ to how apply is called or where the session lives is made in one place.
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from patchsmith.cli import main
 from patchsmith.cli.common import read_index
 from patchsmith.patchfile.select import Selection, select
 from patchsmith.workspace import git
@@ -44,3 +49,25 @@ def abort(store: SessionStore) -> None:
     session = store.read()
     git.remove_worktree(Path(session.git_dir), Path(session.worktree))
     git.delete_branch(Path(session.git_dir), session.branch)
+
+
+def demo_conflict_worktree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The demo's drivers/md applied to a copy of its vendor tree: one conflict
+    (``drivers/md/dm-snap.c#3``) open, with its .rej; the worktree."""
+    from tests.support.paths import DEMO, DEMO_PATCH
+
+    tree = tmp_path / "vendor"
+    shutil.copytree(DEMO / "vendor", tree)
+    code = main(["apply", str(DEMO_PATCH), "--tree", str(tree), "--only", "drivers/md", "--json"])
+    assert code == 1
+    return Path(json.loads(capsys.readouterr().out)["worktree"])
+
+
+def run_in_session(
+    worktree: Path, capsys: pytest.CaptureFixture[str], *args: str
+) -> tuple[int, str]:
+    """``patchsmith ARGS --session WORKTREE``: its exit code and what it printed (both streams)."""
+    capsys.readouterr()
+    code = main([*args, "--session", str(worktree)])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err

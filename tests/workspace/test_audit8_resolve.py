@@ -33,7 +33,7 @@ from patchsmith.model import Resolution
 from patchsmith.workspace import fileedit
 from patchsmith.workspace.session import SessionStore
 from tests.support.paths import DEMO, DEMO_PATCH
-from tests.support.sessions import apply_text, store_of
+from tests.support.sessions import apply_text, demo_conflict_worktree, run_in_session, store_of
 from tests.support.trees import git
 from tests.workspace.test_audit7_markers import SCRIPT, VENDOR
 
@@ -44,18 +44,10 @@ FILE = "drivers/md/dm-snap.c"
 @pytest.fixture
 def worktree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """The demo's drivers/md applied: one conflict (#3) open, with its .rej."""
-    tree = tmp_path / "vendor"
-    shutil.copytree(DEMO / "vendor", tree)
-    code = main(["apply", str(DEMO_PATCH), "--tree", str(tree), "--only", "drivers/md", "--json"])
-    assert code == 1
-    return Path(json.loads(capsys.readouterr().out)["worktree"])
+    return demo_conflict_worktree(tmp_path, capsys)
 
 
-def _run(worktree: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main([*args, "--session", str(worktree)])
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+_run = run_in_session
 
 
 def _show(worktree: Path, rev: str) -> bytes:
