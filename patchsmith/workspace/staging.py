@@ -43,7 +43,7 @@ made = set()
 for record in sys.stdin.buffer.read().split(b"\\0")[:-1]:
     mode, path = record[:6], os.fsdecode(record[6:])
     if os.path.isabs(path) or {"", ".", ".."} & set(path.split("/")):
-        sys.exit(f"not a plain relative path: {path!r}")
+        raise ValueError(f"not a plain relative path: {path!r}")
     folder = os.path.dirname(path)
     if folder and folder not in made:
         os.makedirs(os.path.join(root, folder), exist_ok=True)
@@ -51,7 +51,8 @@ for record in sys.stdin.buffer.read().split(b"\\0")[:-1]:
     os.close(os.open(os.path.join(root, path), flags, 0o777 if mode == b"100755" else 0o666))
 """
 """The child: folders and empty files for ``mode path`` records (NUL-ended) under argv[1].
-Any error ends it with a traceback and a non-zero exit, and the parent does without it."""
+Any error (an ``OSError``, or the ``ValueError`` for a path that is not plain) ends it with a
+traceback and a non-zero exit, and the parent does without it."""
 
 
 class Staging:
